@@ -1,0 +1,20 @@
+//! Database schema of sandboxql, applied at server start-up on SQLite and Postgres alike.
+
+pub use sea_orm_migration::prelude::*;
+
+mod columns;
+mod m20261123_000001_accounts_sandboxes;
+mod m20261123_000002_snapshots_runs;
+
+/// All migrations in the order they apply.
+pub struct Migrator;
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_accounts_sandboxes::Migration),
+            Box::new(m20261123_000002_snapshots_runs::Migration),
+        ]
+    }
+}

@@ -1,0 +1,100 @@
+//! The `local` backend: a directory per sandbox under the data dir, processes on this host.
+//!
+//! Layout of `{data_dir}/sandboxes/{id}/`: `workspace/` (the user's files, cwd of every
+//! process), `home/` (HOME of every process: Claude's session files live here, one per
+//! sandbox), and `state` (`running` or `terminated`).
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::{Backend, BackendStatus, SandboxSpec};
+use crate::{
+    entity::enums::BackendName,
+    error::{AppError, AppResult},
+};
+
+/// Sandboxes as directories on the server host.
+#[derive(Debug, Clone)]
+pub struct LocalBackend {
+    root: PathBuf,
+}
+
+const RUNNING: &str = "running";
+const TERMINATED: &str = "terminated";
+
+impl LocalBackend {
+    /// A backend keeping sandboxes under `{data_dir}/sandboxes`.
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            root: data_dir.join("sandboxes"),
+        }
+    }
+
+    /// The directory of a sandbox; the id must be a UUID so it can never name another path.
+    pub fn sandbox_dir(&self, external_id: &str) -> AppResult<PathBuf> {
+        let id = Uuid::parse_str(external_id).map_err(|_| {
+            AppError::Internal(anyhow::anyhow!(
+                "local sandbox id {external_id:?} is not a uuid"
+            ))
+        })?;
+        Ok(self.root.join(id.simple().to_string()))
+    }
+
+    /// The workspace root of a sandbox.
+    pub fn workspace(&self, external_id: &str) -> AppResult<PathBuf> {
+        Ok(self.sandbox_dir(external_id)?.join("workspace"))
+    }
+
+    /// The HOME directory of a sandbox.
+    pub fn home(&self, external_id: &str) -> AppResult<PathBuf> {
+        Ok(self.sandbox_dir(external_id)?.join("home"))
+    }
+}
+
+fn io_failure(what: &str, e: std::io::Error) -> AppError {
+    AppError::provider("the local sandbox backend failed", format!("{what}: {e}"))
+}
+
+#[async_trait]
+impl Backend for LocalBackend {
+    fn name(&self) -> BackendName {
+        BackendName::Local
+    }
+
+    async fn create(&self, spec: &SandboxSpec) -> AppResult<String> {
+        let external_id = spec.sandbox_id.to_string();
+        let dir = self.sandbox_dir(&external_id)?;
+        for sub in ["workspace", "home"] {
+            tokio::fs::create_dir_all(dir.join(sub))
+                .await
+                .map_err(|e| io_failure("create dir", e))?;
+        }
+        tokio::fs::write(dir.join("state"), RUNNING)
+            .await
+            .map_err(|e| io_failure("write state", e))?;
+        Ok(external_id)
+    }
+
+    async fn terminate(&self, external_id: &str) -> AppResult<()> {
+        let dir = self.sandbox_dir(external_id)?;
+        match tokio::fs::metadata(&dir).await {
+            Ok(_) => tokio::fs::write(dir.join("state"), TERMINATED)
+                .await
+                .map_err(|e| io_failure("write state", e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_failure("stat sandbox dir", e)),
+        }
+    }
+
+    async fn status(&self, external_id: &str) -> AppResult<BackendStatus> {
+        let state = self.sandbox_dir(external_id)?.join("state");
+        match tokio::fs::read_to_string(&state).await {
+            Ok(s) if s.trim() == RUNNING => Ok(BackendStatus::Running),
+            Ok(_) => Ok(BackendStatus::Terminated),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BackendStatus::Missing),
+            Err(e) => Err(io_failure("read state", e)),
+        }
+    }
+}

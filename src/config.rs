@@ -1,0 +1,163 @@
+//! Every setting the server reads, from flags or environment variables.
+//!
+//! Nothing else in the crate reads the environment: a setting that is not here does not
+//! exist, and `sandboxql --help` documents each one.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The command line: one subcommand per thing an operator does.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sandboxql",
+    version,
+    about = "GraphQL control plane for Claude Code sandboxes"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Operator commands; each takes the same storage flags so they act on the server's data.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the GraphQL server.
+    Serve(Box<Config>),
+    /// Manage accounts.
+    Accounts {
+        /// Account action.
+        #[command(subcommand)]
+        action: AccountsCommand,
+    },
+    /// Manage API tokens.
+    Tokens {
+        /// Token action.
+        #[command(subcommand)]
+        action: TokensCommand,
+    },
+}
+
+/// `sandboxql accounts …`
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Create an account and print a token for it (the token alone on the last line).
+    Create {
+        /// Display name of the account.
+        #[arg(long)]
+        name: String,
+        /// Make the account an administrator (sees every account's sandboxes).
+        #[arg(long)]
+        admin: bool,
+        /// Storage settings of the server.
+        #[command(flatten)]
+        store: StoreConfig,
+    },
+}
+
+/// `sandboxql tokens …`
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token for an account and print it (alone on the last line).
+    Create {
+        /// Account id (UUID).
+        #[arg(long)]
+        account: String,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Storage settings of the server.
+        #[command(flatten)]
+        store: StoreConfig,
+    },
+}
+
+/// Where the server keeps its state; shared by `serve` and the admin commands.
+#[derive(Debug, Clone, Args)]
+pub struct StoreConfig {
+    /// Directory for the SQLite file, local workspaces and the filesystem blob store.
+    #[arg(long, env = "SANDBOXQL_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Database URL (`sqlite://…` or `postgres://…`); default: a SQLite file in the data dir.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "SANDBOXQL_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+impl StoreConfig {
+    /// The database URL in force: the flag, or the embedded SQLite default.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("sandboxql.db").display()
+            ),
+        }
+    }
+}
+
+/// Which implementation runs sandboxes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// A workspace directory per sandbox on this host.
+    Local,
+    /// Modal's sandboxes over its gRPC API.
+    Modal,
+}
+
+/// Settings of `sandboxql serve`.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "SANDBOXQL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Storage settings.
+    #[command(flatten)]
+    pub store: StoreConfig,
+    /// Sandbox backend.
+    #[arg(long, env = "SANDBOXQL_BACKEND", value_enum, default_value = "local")]
+    pub backend: BackendKind,
+    /// Query limits.
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// Limits that protect the server from expensive or abusive requests.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Deepest selection nesting a query may have.
+    #[arg(long, env = "SANDBOXQL_MAX_QUERY_DEPTH", default_value_t = 12)]
+    pub max_query_depth: usize,
+    /// Largest computed complexity a query may have (lists count `first` × children).
+    #[arg(long, env = "SANDBOXQL_MAX_QUERY_COMPLEXITY", default_value_t = 5000)]
+    pub max_query_complexity: usize,
+    /// Largest request body in bytes.
+    #[arg(long, env = "SANDBOXQL_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Live (not terminated) sandboxes one account may hold.
+    #[arg(
+        long,
+        env = "SANDBOXQL_MAX_SANDBOXES_PER_ACCOUNT",
+        default_value_t = 50
+    )]
+    pub max_sandboxes_per_account: u64,
+}
+
+impl Config {
+    /// A configuration with every default, rooted at `data_dir`: what tests and benches start from.
+    pub fn for_data_dir(data_dir: PathBuf) -> Self {
+        let cli = Cli::parse_from(["sandboxql", "serve", "--listen", "127.0.0.1:0"]);
+        match cli.command {
+            Command::Serve(mut config) => {
+                config.store.data_dir = data_dir;
+                config.store.database_url = None;
+                *config
+            }
+            _ => unreachable!("parsed a serve command"),
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Opening the database (SQLite or Postgres from one URL) and bringing its schema up to date.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+
+use crate::config::StoreConfig;
+
+/// Connects with settings that suit a server: WAL and a busy timeout on SQLite so
+/// concurrent writers wait instead of failing, bounded pool and timeouts everywhere.
+pub async fn connect(store: &StoreConfig) -> anyhow::Result<DatabaseConnection> {
+    let url = store.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&store.data_dir)
+            .with_context(|| format!("creating data dir {}", store.data_dir.display()))?;
+    }
+    let mut opts = ConnectOptions::new(url);
+    opts.max_connections(store.db_max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    let db = Database::connect(opts)
+        .await
+        .context("connecting to the database")?;
+    Ok(db)
+}
+
+/// Applies every pending migration; run at start-up by the server and the admin commands.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("running migrations")
+}
+
+/// Cheap liveness probe for `/healthz`.
+pub async fn ping(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// Whether this connection is Postgres (cross-instance features need it).
+pub fn is_postgres(db: &DatabaseConnection) -> bool {
+    db.get_database_backend() == DbBackend::Postgres
+}

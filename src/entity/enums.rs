@@ -1,0 +1,76 @@
+//! Stored enumerations, kept as readable strings in both databases.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Account privilege: admins see every account's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum Role {
+    /// An ordinary account, sees only its own rows.
+    #[sea_orm(string_value = "USER")]
+    User,
+    /// Sees and manages every account's rows.
+    #[sea_orm(string_value = "ADMIN")]
+    Admin,
+}
+
+/// What runs inside a sandbox; picks the template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum Provider {
+    /// Claude Code CLI.
+    #[sea_orm(string_value = "CLAUDE_CODE")]
+    ClaudeCode,
+}
+
+/// Where a sandbox lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum BackendName {
+    /// A directory and processes on the server host.
+    #[sea_orm(string_value = "local")]
+    Local,
+    /// A Modal sandbox.
+    #[sea_orm(string_value = "modal")]
+    Modal,
+}
+
+/// Lifecycle of a sandbox row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum SandboxStatus {
+    /// Row written, backend not yet answered.
+    #[sea_orm(string_value = "CREATING")]
+    Creating,
+    /// Backend sandbox exists and accepts work.
+    #[sea_orm(string_value = "RUNNING")]
+    Running,
+    /// Backend sandbox was stopped.
+    #[sea_orm(string_value = "TERMINATED")]
+    Terminated,
+    /// Creation or the backend failed; `status_reason` says why.
+    #[sea_orm(string_value = "ERROR")]
+    Error,
+}
+
+/// Lifecycle of a Claude run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum RunStatus {
+    /// The process is (or was last known to be) running.
+    #[sea_orm(string_value = "RUNNING")]
+    Running,
+    /// Claude finished without error.
+    #[sea_orm(string_value = "SUCCEEDED")]
+    Succeeded,
+    /// Claude or its process failed.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+    /// A user cancelled it.
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
+    /// The server died while it ran.
+    #[sea_orm(string_value = "INTERRUPTED")]
+    Interrupted,
+}

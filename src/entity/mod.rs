@@ -1,0 +1,21 @@
+//! sea-orm entities: one module per table of the migration crate.
+
+pub mod account;
+pub mod agent_run;
+pub mod agent_run_event;
+pub mod api_token;
+pub mod change_log;
+pub mod enums;
+pub mod sandbox;
+pub mod snapshot;
+
+/// A new time-ordered id: UUID v7 sorts by creation time, which keyset paging relies on.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}
+
+/// Now, truncated to microseconds so SQLite and Postgres round-trip the same value.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    let t = chrono::Utc::now();
+    chrono::DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}

@@ -1,0 +1,134 @@
+//! The one error type of the crate and its stable client-facing codes.
+//!
+//! Services return [`AppError`]; the GraphQL layer turns it into an error with a stable
+//! `extensions.code`. Details of internal failures (SQL, backend, storage) are logged with
+//! the request id and never reach the client.
+
+use std::fmt;
+
+/// Stable values of `extensions.code`: clients branch on these, so they never change.
+pub mod codes {
+    /// No valid credentials were presented.
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    /// The caller is known but may not do this.
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// The thing does not exist or belongs to someone else (indistinguishable on purpose).
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// The request itself is wrong: bad id, bad value, limit exceeded, invalid query.
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    /// The request is valid but clashes with current state (a run already active…).
+    pub const CONFLICT: &str = "CONFLICT";
+    /// The sandbox provider or object store failed or is unreachable.
+    pub const PROVIDER_UNAVAILABLE: &str = "PROVIDER_UNAVAILABLE";
+    /// Something broke on our side; the detail is in the server log under the request id.
+    pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+}
+
+/// Why an operation failed, in terms a client can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Missing, unknown or revoked token, or a disabled account.
+    #[error("authentication required: {0}")]
+    Unauthenticated(&'static str),
+    /// Authenticated but not allowed (e.g. a non-admin asking for another account).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Missing, deleted or not the caller's.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Invalid input; the message says what and how to fix it.
+    #[error("{0}")]
+    BadInput(String),
+    /// Valid input that clashes with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// A provider or store failed; `public` is safe to show, `detail` goes only to the log.
+    #[error("{public}")]
+    Provider {
+        /// Safe message for the client.
+        public: String,
+        /// Internal detail for the log.
+        detail: String,
+    },
+    /// A bug or an infrastructure failure; the detail goes only to the log.
+    #[error("internal error: {0:#}")]
+    Internal(anyhow::Error),
+}
+
+impl AppError {
+    /// The stable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated(_) => codes::UNAUTHENTICATED,
+            AppError::Forbidden(_) => codes::FORBIDDEN,
+            AppError::NotFound(_) => codes::NOT_FOUND,
+            AppError::BadInput(_) => codes::BAD_USER_INPUT,
+            AppError::Conflict(_) => codes::CONFLICT,
+            AppError::Provider { .. } => codes::PROVIDER_UNAVAILABLE,
+            AppError::Internal(_) => codes::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message a client may see: never internal detail.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Internal(_) => "internal server error".to_string(),
+            AppError::Unauthenticated(why) => format!("authentication required: {why}"),
+            other => other.to_string(),
+        }
+    }
+
+    /// Internal detail worth logging, if any.
+    pub fn log_detail(&self) -> Option<String> {
+        match self {
+            AppError::Internal(e) => Some(format!("{e:#}")),
+            AppError::Provider { detail, .. } => Some(detail.clone()),
+            _ => None,
+        }
+    }
+
+    /// A provider failure whose detail is logged and whose message is generic.
+    pub fn provider(public: impl Into<String>, detail: impl fmt::Display) -> Self {
+        AppError::Provider {
+            public: public.into(),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// Shorthand for an invalid-input error.
+    pub fn bad_input(msg: impl Into<String>) -> Self {
+        AppError::BadInput(msg.into())
+    }
+
+    /// Shorthand for a conflict.
+    pub fn conflict(msg: impl Into<String>) -> Self {
+        AppError::Conflict(msg.into())
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        AppError::Internal(anyhow::Error::new(e).context("database"))
+    }
+}
+
+impl From<std::io::Error> for AppError {
+    fn from(e: std::io::Error) -> Self {
+        AppError::Internal(anyhow::Error::new(e).context("io"))
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        AppError::Internal(e)
+    }
+}
+
+impl From<serde_json::Error> for AppError {
+    fn from(e: serde_json::Error) -> Self {
+        AppError::Internal(anyhow::Error::new(e).context("json"))
+    }
+}
+
+/// Result alias used across services.
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,130 @@
+//! Queries and mutations on sandboxes and the caller's account.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::{
+    context::{parse_id, parse_opt_id, scope, services, viewer},
+    types::{
+        account::Account,
+        enums::{Provider, SandboxStatus},
+        sandbox::{Sandbox, SandboxConnection},
+        template::SandboxTemplate,
+    },
+};
+use crate::service::{
+    accounts,
+    paging::PageRequest,
+    sandboxes::{self, CreateSandbox, SandboxFilter as Filter},
+    templates,
+};
+
+/// Narrowing of the sandbox list.
+#[derive(InputObject, Default)]
+pub struct SandboxFilter {
+    /// Only sandboxes in this state.
+    pub status: Option<SandboxStatus>,
+    /// Only this account's sandboxes (admins; others only ever see their own).
+    pub account_id: Option<ID>,
+}
+
+/// What to create; image, volume and limits come from the provider's template.
+#[derive(InputObject)]
+pub struct CreateSandboxInput {
+    /// Template family.
+    #[graphql(default_with = "Provider::ClaudeCode")]
+    pub provider: Provider,
+    /// Agent configuration, if any.
+    pub agent_id: Option<ID>,
+    /// Display name (1–100 characters); generated when absent.
+    pub name: Option<String>,
+}
+
+/// The result of deleteSandbox.
+#[derive(SimpleObject)]
+pub struct DeletedSandbox {
+    /// Id of the deleted sandbox.
+    pub id: ID,
+    /// When it was deleted.
+    pub deleted_at: DateTime<Utc>,
+}
+
+/// Sandbox queries.
+#[derive(Default)]
+pub struct SandboxQuery;
+
+#[Object]
+impl SandboxQuery {
+    /// The caller's account.
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Account> {
+        let (svc, viewer) = scope(ctx)?;
+        Ok(Account(accounts::viewer_account(&svc.db, viewer).await?))
+    }
+
+    /// A sandbox by id; null when it does not exist or is not the caller's.
+    async fn sandbox(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Sandbox>> {
+        let (svc, viewer) = scope(ctx)?;
+        let id = parse_id(&id, "id")?;
+        Ok(sandboxes::get(svc, viewer, id).await?.map(Sandbox))
+    }
+
+    /// The caller's sandboxes (every account's for admins), newest first.
+    #[graphql(complexity = "(first.clamp(0, 100) as usize) * child_complexity + 1")]
+    async fn sandboxes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, desc = "Page size, 0 to 100.")] first: i32,
+        #[graphql(desc = "Cursor after which to continue.")] after: Option<String>,
+        filter: Option<SandboxFilter>,
+    ) -> Result<SandboxConnection> {
+        let (svc, viewer) = scope(ctx)?;
+        let page = PageRequest::new(first.into(), after.as_deref())?;
+        let filter = filter.unwrap_or_default();
+        let filter = Filter {
+            status: filter.status.map(Into::into),
+            account_id: parse_opt_id(filter.account_id.as_ref(), "filter.accountId")?,
+        };
+        let items = sandboxes::list(svc, viewer, &filter, page).await?;
+        Ok(SandboxConnection::new(items, page.after.is_some(), filter))
+    }
+
+    /// The kinds of sandbox that can be created.
+    async fn templates(&self, ctx: &Context<'_>) -> Result<Vec<SandboxTemplate>> {
+        viewer(ctx)?;
+        Ok(templates::all().into_iter().map(SandboxTemplate).collect())
+    }
+}
+
+/// Sandbox mutations.
+#[derive(Default)]
+pub struct SandboxMutation;
+
+#[Object]
+impl SandboxMutation {
+    /// Creates a sandbox from the provider's template. If the backend fails, the error is
+    /// PROVIDER_UNAVAILABLE and the sandbox remains listed in ERROR with a reason.
+    async fn create_sandbox(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateSandboxInput,
+    ) -> Result<Sandbox> {
+        let (svc, viewer) = scope(ctx)?;
+        let input = CreateSandbox {
+            provider: input.provider.into(),
+            agent_id: parse_opt_id(input.agent_id.as_ref(), "input.agentId")?,
+            name: input.name,
+        };
+        Ok(Sandbox(sandboxes::create(svc, viewer, input).await?))
+    }
+
+    /// Terminates a sandbox and removes it from every list.
+    async fn delete_sandbox(&self, ctx: &Context<'_>, id: ID) -> Result<DeletedSandbox> {
+        let viewer = viewer(ctx)?;
+        let id = parse_id(&id, "id")?;
+        let row = sandboxes::delete(services(ctx), viewer, id).await?;
+        Ok(DeletedSandbox {
+            id: ID(row.id.to_string()),
+            deleted_at: row.deleted_at.unwrap_or(row.updated_at),
+        })
+    }
+}

@@ -1,0 +1,47 @@
+//! GraphQL enums mirroring the stored ones, so the wire names are declared in one place.
+
+use async_graphql::Enum;
+
+use crate::entity::enums;
+
+/// Account privilege.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "enums::Role")]
+pub enum Role {
+    /// Sees only its own rows.
+    User,
+    /// Sees every account's rows.
+    Admin,
+}
+
+/// What runs inside a sandbox.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "enums::Provider")]
+pub enum Provider {
+    /// Claude Code CLI.
+    ClaudeCode,
+}
+
+/// Where a sandbox lives.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "enums::BackendName")]
+pub enum Backend {
+    /// On the server host.
+    Local,
+    /// In Modal.
+    Modal,
+}
+
+/// Lifecycle of a sandbox.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "enums::SandboxStatus")]
+pub enum SandboxStatus {
+    /// Being created.
+    Creating,
+    /// Ready for work.
+    Running,
+    /// Stopped.
+    Terminated,
+    /// Failed; see statusReason.
+    Error,
+}

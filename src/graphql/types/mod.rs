@@ -1,0 +1,7 @@
+//! GraphQL object types: thin wrappers over service results that only translate.
+
+pub mod account;
+pub mod enums;
+pub mod page;
+pub mod sandbox;
+pub mod template;

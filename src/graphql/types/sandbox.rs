@@ -1,0 +1,155 @@
+//! `Sandbox`, its connection and the objects that hang off it.
+
+use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::{
+    enums::{Backend, Provider, SandboxStatus},
+    page::PageInfo,
+};
+use crate::{
+    entity::sandbox,
+    graphql::context::scope,
+    service::{
+        paging::{Page, encode_cursor},
+        sandboxes::{self, SandboxFilter},
+    },
+};
+
+/// A sandbox as the API shows it.
+pub struct Sandbox(pub sandbox::Model);
+
+/// Figures of the last sync, named as the seed system stored them.
+#[derive(SimpleObject)]
+pub struct SyncStats {
+    /// Files looked at.
+    pub files_processed: i64,
+    /// Bytes uploaded.
+    pub bytes_transferred: i64,
+    /// Wall time in milliseconds.
+    pub duration_ms: i64,
+}
+
+#[Object]
+impl Sandbox {
+    /// Sandbox id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Lifecycle state.
+    async fn status(&self) -> SandboxStatus {
+        self.0.status.into()
+    }
+    /// Why it is in ERROR or TERMINATED.
+    async fn status_reason(&self) -> Option<&str> {
+        self.0.status_reason.as_deref()
+    }
+    /// Template family.
+    async fn provider(&self) -> Provider {
+        self.0.provider.into()
+    }
+    /// Where it runs.
+    async fn backend(&self) -> Backend {
+        self.0.backend.into()
+    }
+    /// Agent configuration, if any.
+    async fn agent_id(&self) -> Option<ID> {
+        self.0.agent_id.map(|a| ID(a.to_string()))
+    }
+    /// The backend's id for it.
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+    /// Owner account.
+    async fn account_id(&self) -> ID {
+        ID(self.0.account_id.to_string())
+    }
+    /// Owner's organization.
+    async fn organization_id(&self) -> Option<ID> {
+        self.0.organization_id.map(|o| ID(o.to_string()))
+    }
+    /// When created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// When the workspace was last synced to object storage (`meta_data.last_s3_sync`).
+    async fn last_sync_at(&self) -> Option<DateTime<Utc>> {
+        self.0
+            .meta_data
+            .last_s3_sync
+            .and_then(|s| DateTime::from_timestamp(s, 0))
+    }
+    /// Figures of the last sync (`meta_data.sync_stats`).
+    async fn sync_stats(&self) -> Option<SyncStats> {
+        self.0.meta_data.sync_stats.as_ref().map(|s| SyncStats {
+            files_processed: s.files_processed,
+            bytes_transferred: s.bytes_transferred,
+            duration_ms: s.duration_ms,
+        })
+    }
+}
+
+/// One sandbox in a list, with its cursor.
+#[derive(SimpleObject)]
+pub struct SandboxEdge {
+    /// Opaque position; pass as `after`.
+    pub cursor: String,
+    /// The sandbox.
+    pub node: Sandbox,
+}
+
+/// A page of sandboxes; `totalCount` is counted only when asked for.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct SandboxConnection {
+    /// Sandboxes with cursors.
+    pub edges: Vec<SandboxEdge>,
+    /// Where this page sits.
+    pub page_info: PageInfo,
+    #[graphql(skip)]
+    pub filter: SandboxFilter,
+}
+
+#[ComplexObject]
+impl SandboxConnection {
+    /// Sandboxes on this page, without cursors.
+    async fn nodes(&self) -> Vec<Sandbox> {
+        self.edges
+            .iter()
+            .map(|e| Sandbox(e.node.0.clone()))
+            .collect()
+    }
+    /// All sandboxes matching the filter, across pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let (svc, viewer) = scope(ctx)?;
+        Ok(sandboxes::count(svc, viewer, &self.filter).await?)
+    }
+}
+
+impl SandboxConnection {
+    /// Wraps a service page.
+    pub fn new(page: Page<sandbox::Model>, had_after: bool, filter: SandboxFilter) -> Self {
+        let page_info = PageInfo::of(&page, had_after, |s| s.id);
+        let edges = page
+            .items
+            .into_iter()
+            .map(|s| SandboxEdge {
+                cursor: encode_cursor(s.id),
+                node: Sandbox(s),
+            })
+            .collect();
+        Self {
+            edges,
+            page_info,
+            filter,
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! GET /graphql: a websocket upgrade (graphql-transport-ws) or a plain GET query.
+//!
+//! The websocket is authenticated before async-graphql sees it: we read `connection_init`
+//! ourselves so a bad token closes with 4403 (Forbidden) as the protocol specifies, a
+//! missing init with 4408, and anything else first with 4401.
+
+use std::time::Duration;
+
+use async_graphql::Data;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::{
+    extract::{
+        FromRequestParts, Request, State,
+        ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
+    },
+    response::{IntoResponse, Response},
+};
+use futures::{SinkExt, StreamExt, stream};
+
+use super::{AppState, REQUEST_ID_HEADER, graphql_http};
+use crate::{auth::resolve_bearer, graphql::errors::RequestId};
+
+/// How long a client may take to send `connection_init`.
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Routes GET /graphql to the websocket or to a GET query.
+pub async fn get_or_upgrade(State(state): State<AppState>, req: Request) -> Response {
+    let (mut parts, _body) = req.into_parts();
+    let is_upgrade = parts.headers.get(axum::http::header::UPGRADE).is_some();
+    if !is_upgrade {
+        let query = parts.uri.query().unwrap_or_default().to_string();
+        return graphql_http::get(&state, &parts.headers, &query).await;
+    }
+    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &state).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    let rid = parts
+        .headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_string();
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| serve(socket, state, protocol, rid))
+}
+
+async fn serve(socket: WebSocket, state: AppState, protocol: GraphQLProtocol, rid: String) {
+    let (mut sink, mut source) = socket.split();
+    let first = match tokio::time::timeout(INIT_TIMEOUT, source.next()).await {
+        Ok(Some(Ok(msg))) => msg,
+        Ok(_) => return,
+        Err(_) => return close(&mut sink, 4408, "Connection initialisation timeout").await,
+    };
+    let payload = match init_payload(&first) {
+        Some(p) => p,
+        None => return close(&mut sink, 4401, "Unauthorized").await,
+    };
+    let header = payload
+        .get("authorization")
+        .or_else(|| payload.get("Authorization"))
+        .and_then(|v| v.as_str());
+    let viewer = match resolve_bearer(&state.services.db, header).await {
+        Ok(v) => v,
+        Err(_) => return close(&mut sink, 4403, "Forbidden").await,
+    };
+    let mut data = Data::default();
+    data.insert(viewer);
+    data.insert(RequestId(rid));
+    // Replay the init message so async-graphql performs its normal handshake.
+    let source = stream::once(async move { Ok(first) }).chain(source);
+    GraphQLWebSocket::new_with_pair(sink, source, state.schema.clone(), protocol)
+        .on_connection_init(move |_| async move { Ok(data) })
+        .serve()
+        .await;
+}
+
+fn init_payload(msg: &Message) -> Option<serde_json::Value> {
+    let text = match msg {
+        Message::Text(t) => t.as_str(),
+        _ => return None,
+    };
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    if v.get("type")?.as_str()? != "connection_init" {
+        return None;
+    }
+    Some(v.get("payload").cloned().unwrap_or(serde_json::Value::Null))
+}
+
+async fn close(
+    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
+    code: u16,
+    reason: &'static str,
+) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = sink.send(Message::Close(Some(frame))).await;
+}

@@ -1,0 +1,16 @@
+//! sandboxql: a GraphQL control plane for Claude Code sandboxes.
+//!
+//! Data flows one way: `graphql` (translates) → `service` (decides) → `entity` (stores),
+//! `backend` (runs sandboxes), `storage` (holds blobs), `run` (streams).
+
+pub mod auth;
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod entity;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod service;
+pub mod startup;

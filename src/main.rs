@@ -1,0 +1,41 @@
+//! Thin entry point: parse the command line, run the command.
+
+use clap::Parser;
+use sandboxql::{
+    cli,
+    config::{Cli, Command},
+    startup::Application,
+};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(config) => serve(*config).await,
+        Command::Accounts { action } => cli::accounts(action).await,
+        Command::Tokens { action } => cli::tokens(action).await,
+    }
+}
+
+async fn serve(config: sandboxql::config::Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    let addr = app.local_addr()?;
+    if let Some(token) = &app.bootstrap_token {
+        println!("Created the first admin account. Its token is shown only this once:");
+        println!("admin token: {token}");
+        println!(
+            "Use it as: curl -s http://{addr}/graphql -H 'Authorization: Bearer {token}' \
+             -H 'Content-Type: application/json' -d '{{\"query\":\"{{ viewer {{ name role }} }}\"}}'"
+        );
+    }
+    println!("sandboxql listening on http://{addr} (GraphQL at /graphql, GraphiQL at /graphiql)");
+    tracing::info!(%addr, "listening");
+    app.run_until_stopped().await
+}

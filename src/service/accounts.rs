@@ -1,0 +1,110 @@
+//! Accounts and tokens: creation from the CLI and the first-start bootstrap.
+
+use sea_orm::{
+    ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Viewer, generate_token, hash_token},
+    entity::{account, api_token, enums::Role, new_id, now},
+    error::{AppError, AppResult},
+};
+
+/// A freshly created token: the plain value exists only here, to be shown once.
+#[derive(Debug)]
+pub struct IssuedToken {
+    /// Account it belongs to.
+    pub account_id: Uuid,
+    /// The bearer token; not stored anywhere.
+    pub token: String,
+}
+
+/// Creates an account with a first token.
+pub async fn create_account(
+    db: &DatabaseConnection,
+    name: &str,
+    role: Role,
+) -> AppResult<IssuedToken> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::bad_input(
+            "account name must be 1 to 100 characters",
+        ));
+    }
+    let txn = db.begin().await?;
+    let t = now();
+    let acct = account::ActiveModel {
+        id: Set(new_id()),
+        name: Set(name.to_string()),
+        role: Set(role),
+        organization_id: Set(None),
+        disabled: Set(false),
+        created_at: Set(t),
+        updated_at: Set(t),
+    }
+    .insert(&txn)
+    .await?;
+    let token = insert_token(&txn, acct.id, "initial").await?;
+    txn.commit().await?;
+    Ok(IssuedToken {
+        account_id: acct.id,
+        token,
+    })
+}
+
+/// Issues another token for an existing account.
+pub async fn create_token(
+    db: &DatabaseConnection,
+    account_id: Uuid,
+    name: &str,
+) -> AppResult<IssuedToken> {
+    if account::Entity::find_by_id(account_id)
+        .one(db)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::NotFound("account"));
+    }
+    let token = insert_token(db, account_id, name).await?;
+    Ok(IssuedToken { account_id, token })
+}
+
+async fn insert_token<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    name: &str,
+) -> AppResult<String> {
+    let token = generate_token();
+    let t = now();
+    api_token::ActiveModel {
+        id: Set(new_id()),
+        account_id: Set(account_id),
+        name: Set(name.to_string()),
+        token_sha256: Set(hash_token(&token)),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+        created_at: Set(t),
+        updated_at: Set(t),
+    }
+    .insert(db)
+    .await?;
+    Ok(token)
+}
+
+/// On an empty database, creates the first admin so a new install can be used at once.
+/// Returns its token, or None when accounts already exist.
+pub async fn bootstrap_admin(db: &DatabaseConnection) -> AppResult<Option<IssuedToken>> {
+    if account::Entity::find().count(db).await? > 0 {
+        return Ok(None);
+    }
+    create_account(db, "admin", Role::Admin).await.map(Some)
+}
+
+/// The caller's own account.
+pub async fn viewer_account(db: &DatabaseConnection, viewer: &Viewer) -> AppResult<account::Model> {
+    account::Entity::find_by_id(viewer.account_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("account"))
+}

@@ -1,0 +1,33 @@
+//! Account-scoped business logic. Knows nothing of GraphQL or HTTP: every function takes
+//! the [`Viewer`](crate::auth::Viewer) and returns [`AppResult`](crate::error::AppResult).
+
+pub mod accounts;
+pub mod audit;
+pub mod paging;
+mod sandbox_create;
+pub mod sandboxes;
+pub mod templates;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::backend::Backend;
+
+/// What services need, cloned cheaply into every request.
+#[derive(Clone)]
+pub struct Services {
+    /// The database.
+    pub db: DatabaseConnection,
+    /// Where sandboxes run.
+    pub backend: Arc<dyn Backend>,
+    /// Limits that services enforce.
+    pub settings: Arc<ServiceSettings>,
+}
+
+/// Policy knobs the services enforce, taken from the config at start-up.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// Live sandboxes one account may hold.
+    pub max_sandboxes_per_account: u64,
+}

@@ -1,0 +1,163 @@
+//! Creating a sandbox as a saga: row CREATING → backend create → row RUNNING or ERROR.
+//! A backend sandbox whose row cannot be saved is terminated, so nothing is orphaned.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::{
+    Services,
+    audit::{self, Change},
+    templates,
+};
+use crate::{
+    auth::Viewer,
+    backend::SandboxSpec,
+    entity::{
+        enums::{Provider, SandboxStatus},
+        new_id, now,
+        sandbox::{self, MetaData},
+    },
+    error::{AppError, AppResult},
+};
+
+/// What a client may choose when creating a sandbox; everything else comes from templates.
+#[derive(Debug, Clone)]
+pub struct CreateSandbox {
+    /// Template family.
+    pub provider: Provider,
+    /// Agent configuration, if any.
+    pub agent_id: Option<Uuid>,
+    /// Display name; a default is made from the id when absent.
+    pub name: Option<String>,
+}
+
+const MAX_NAME_CHARS: usize = 100;
+
+fn validate_name(name: Option<&str>, id: Uuid) -> AppResult<String> {
+    let Some(name) = name.map(str::trim) else {
+        return Ok(format!("sandbox-{}", &id.simple().to_string()[24..]));
+    };
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(AppError::bad_input(format!(
+            "`name` must be 1 to {MAX_NAME_CHARS} characters"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::bad_input(
+            "`name` must not contain control characters",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+async fn check_quota(svc: &Services, viewer: &Viewer) -> AppResult<()> {
+    let live = sandbox::Entity::find()
+        .filter(sandbox::Column::AccountId.eq(viewer.account_id))
+        .filter(sandbox::Column::DeletedAt.is_null())
+        .filter(sandbox::Column::Status.is_in([SandboxStatus::Creating, SandboxStatus::Running]))
+        .count(&svc.db)
+        .await?;
+    let max = svc.settings.max_sandboxes_per_account;
+    if live >= max {
+        return Err(AppError::Forbidden(format!(
+            "sandbox limit reached: an account may hold {max} live sandboxes; delete one first"
+        )));
+    }
+    Ok(())
+}
+
+/// Creates a sandbox for the viewer. On backend failure the row stays, in ERROR with a
+/// reason, and the error is returned.
+pub async fn create(
+    svc: &Services,
+    viewer: &Viewer,
+    input: CreateSandbox,
+) -> AppResult<sandbox::Model> {
+    let id = new_id();
+    let name = validate_name(input.name.as_deref(), id)?;
+    let template = templates::for_provider(input.provider, input.agent_id)?;
+    check_quota(svc, viewer).await?;
+
+    let t = now();
+    let txn = svc.db.begin().await?;
+    let row = sandbox::ActiveModel {
+        id: Set(id),
+        account_id: Set(viewer.account_id),
+        organization_id: Set(viewer.organization_id),
+        agent_id: Set(input.agent_id),
+        provider: Set(input.provider),
+        backend: Set(svc.backend.name()),
+        external_id: Set(None),
+        name: Set(name),
+        status: Set(SandboxStatus::Creating),
+        status_reason: Set(None),
+        claude_session_id: Set(None),
+        meta_data: Set(MetaData::default()),
+        deleted_at: Set(None),
+        created_at: Set(t),
+        updated_at: Set(t),
+    }
+    .insert(&txn)
+    .await?;
+    let change = Change {
+        actor: Some(viewer.account_id),
+        entity: "sandboxes",
+        entity_id: id,
+        action: "create",
+    };
+    audit::record(&txn, change, None::<&()>, Some(&row)).await?;
+    txn.commit().await?;
+
+    let spec = SandboxSpec {
+        sandbox_id: id,
+        account_id: viewer.account_id,
+        template,
+    };
+    match svc.backend.create(&spec).await {
+        Ok(external_id) => finish(svc, row, external_id).await,
+        Err(e) => {
+            mark_error(svc, row, &e).await;
+            Err(e)
+        }
+    }
+}
+
+async fn finish(
+    svc: &Services,
+    row: sandbox::Model,
+    external_id: String,
+) -> AppResult<sandbox::Model> {
+    let mut am: sandbox::ActiveModel = row.into();
+    am.external_id = Set(Some(external_id.clone()));
+    am.status = Set(SandboxStatus::Running);
+    am.updated_at = Set(now());
+    match am.clone().update(&svc.db).await {
+        Ok(row) => Ok(row),
+        Err(db_err) => {
+            tracing::error!(error = %db_err, external_id, "sandbox row not saved after backend create; terminating it");
+            if let Err(e) = svc.backend.terminate(&external_id).await {
+                tracing::error!(error = ?e, external_id, "could not terminate orphaned backend sandbox");
+            }
+            am.status = Set(SandboxStatus::Error);
+            am.status_reason = Set(Some(
+                "the sandbox could not be recorded and was stopped".into(),
+            ));
+            if let Err(e) = am.update(&svc.db).await {
+                tracing::error!(error = %e, "could not mark sandbox ERROR");
+            }
+            Err(db_err.into())
+        }
+    }
+}
+
+async fn mark_error(svc: &Services, row: sandbox::Model, cause: &AppError) {
+    let mut am: sandbox::ActiveModel = row.into();
+    am.status = Set(SandboxStatus::Error);
+    am.status_reason = Set(Some(format!("creation failed: {}", cause.public_message())));
+    am.updated_at = Set(now());
+    if let Err(e) = am.update(&svc.db).await {
+        tracing::error!(error = %e, "could not mark sandbox ERROR after backend failure");
+    }
+}

@@ -1,0 +1,67 @@
+//! Premade sandbox templates per provider and agent: the frontend names a provider, never
+//! an image, a volume or a secret (the seed's GetSandboxTemplate / BuildSandboxConfig).
+
+use uuid::Uuid;
+
+use crate::{entity::enums::Provider, error::AppResult};
+
+/// How Claude is allowed to use tools inside the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PermissionMode {
+    /// `--dangerously-skip-permissions`: every tool without asking (needs a jail or IS_SANDBOX).
+    SkipPermissions,
+    /// `--allowedTools …`: only the listed tools.
+    AllowedTools,
+}
+
+/// Everything a backend needs to build a sandbox of one kind.
+#[derive(Debug, Clone)]
+pub struct SandboxTemplate {
+    /// Provider this template serves.
+    pub provider: Provider,
+    /// Short machine name.
+    pub name: &'static str,
+    /// What a user gets.
+    pub description: &'static str,
+    /// Container image (Modal) with the Claude Code CLI.
+    pub image: &'static str,
+    /// Where the workspace is mounted inside a container backend.
+    pub workdir: &'static str,
+    /// Hard lifetime of a backend sandbox.
+    pub timeout_secs: u32,
+    /// Idle lifetime of a backend sandbox.
+    pub idle_timeout_secs: u32,
+    /// Permission flags Claude runs with.
+    pub permission_mode: PermissionMode,
+    /// Tools allowed when `permission_mode` is AllowedTools.
+    pub allowed_tools: &'static [&'static str],
+    /// Extra environment for processes in the sandbox (no secrets: those are injected by
+    /// the backend from server configuration).
+    pub env: &'static [(&'static str, &'static str)],
+}
+
+const CLAUDE_CODE: SandboxTemplate = SandboxTemplate {
+    provider: Provider::ClaudeCode,
+    name: "claude-code",
+    description: "Claude Code CLI in an isolated workspace",
+    image: "claude",
+    workdir: "/mnt/workspace",
+    timeout_secs: 24 * 3600,
+    idle_timeout_secs: 3600,
+    permission_mode: PermissionMode::SkipPermissions,
+    allowed_tools: &["Bash", "Read", "Write", "Edit", "Glob", "Grep", "LS"],
+    env: &[("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")],
+};
+
+/// The template for a provider and agent. Every provider has one today; the agent id is
+/// the hook for per-agent variants.
+pub fn for_provider(provider: Provider, _agent_id: Option<Uuid>) -> AppResult<SandboxTemplate> {
+    match provider {
+        Provider::ClaudeCode => Ok(CLAUDE_CODE),
+    }
+}
+
+/// Every template, for the `templates` query.
+pub fn all() -> Vec<SandboxTemplate> {
+    vec![CLAUDE_CODE]
+}

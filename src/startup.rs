@@ -1,0 +1,111 @@
+//! Builds the whole application from a [`Config`]: the binary and the tests both use it,
+//! so tests exercise exactly what production runs.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::{
+    backend::{Backend, local::LocalBackend},
+    config::{BackendKind, Config},
+    db,
+    graphql::build_schema,
+    http::{AppState, router},
+    service::{ServiceSettings, Services, accounts},
+};
+
+/// A bound, ready-to-serve server.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    /// The services it runs on (tests read the database through them).
+    pub services: Services,
+    /// Token of the admin created on first start of an empty database, if that happened.
+    pub bootstrap_token: Option<String>,
+}
+
+impl Application {
+    /// Connects, migrates, bootstraps the first admin, binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_backend(config, None).await
+    }
+
+    /// Like [`build`](Self::build) with a chosen backend instead of the configured one
+    /// (tests use this to inject failures).
+    pub async fn build_with_backend(
+        config: Config,
+        backend: Option<Arc<dyn Backend>>,
+    ) -> anyhow::Result<Self> {
+        let db = db::connect(&config.store).await?;
+        db::migrate(&db).await?;
+        let backend = match backend {
+            Some(b) => b,
+            None => make_backend(&config)?,
+        };
+        let services = Services {
+            db,
+            backend,
+            settings: Arc::new(ServiceSettings {
+                max_sandboxes_per_account: config.limits.max_sandboxes_per_account,
+            }),
+        };
+        let bootstrap_token = accounts::bootstrap_admin(&services.db)
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?
+            .map(|t| t.token);
+        let schema = build_schema(services.clone(), &config.limits);
+        let state = AppState {
+            schema,
+            services: services.clone(),
+        };
+        let router = router(state, config.limits.max_body_bytes);
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        Ok(Self {
+            listener,
+            router,
+            services,
+            bootstrap_token,
+        })
+    }
+
+    /// The address actually bound (port 0 resolved).
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        Ok(())
+    }
+}
+
+fn make_backend(config: &Config) -> anyhow::Result<Arc<dyn Backend>> {
+    match config.backend {
+        BackendKind::Local => Ok(Arc::new(LocalBackend::new(&config.store.data_dir))),
+        BackendKind::Modal => anyhow::bail!("the modal backend is not available in this build yet"),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
