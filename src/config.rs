@@ -31,6 +31,8 @@ pub enum Command {
         #[command(subcommand)]
         action: AccountsCommand,
     },
+    /// Print the GraphQL schema (SDL), as committed in schema.graphql.
+    Schema,
     /// Manage API tokens.
     Tokens {
         /// Token action.

@@ -21,6 +21,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(config) => serve(*config).await,
         Command::Accounts { action } => cli::accounts(action).await,
         Command::Tokens { action } => cli::tokens(action).await,
+        Command::Schema => {
+            print!("{}", sandboxql::graphql::sdl());
+            Ok(())
+        }
     }
 }
 

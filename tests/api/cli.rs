@@ -1,0 +1,144 @@
+//! The binary as a new user meets it: `serve` on a bare directory, and the admin commands.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sandboxql");
+
+/// A `sandboxql serve` child process, killed on drop.
+struct Served {
+    child: Child,
+    token: Option<String>,
+    addr: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve_in(dir: &std::path::Path) -> Served {
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("SANDBOXQL_DATA_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sandboxql serve");
+    let mut served = Served { child, token: None, addr: String::new() };
+    let mut lines = BufReader::new(served.child.stdout.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "server did not start");
+        let line = lines.next().expect("server exited").expect("read stdout");
+        if let Some(t) = line.strip_prefix("admin token: ") {
+            served.token = Some(t.trim().to_string());
+        }
+        if let Some(rest) = line.strip_prefix("sandboxql listening on http://") {
+            served.addr = rest.split_whitespace().next().unwrap().to_string();
+            return served;
+        }
+    }
+}
+
+async fn viewer(addr: &str, token: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({"query": "{ viewer { id name role } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn run(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("SANDBOXQL_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn fresh_directory_serves_on_sqlite_and_prints_admin_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve_in(dir.path());
+    let token = served
+        .token
+        .clone()
+        .expect("first start prints an admin token");
+    let body = viewer(&served.addr, &token).await;
+    assert_eq!(body["data"]["viewer"]["role"], "ADMIN", "{body}");
+    assert!(
+        dir.path().join("data/sandboxql.db").exists(),
+        "SQLite file under ./data"
+    );
+    drop(served);
+
+    // A second start finds the admin and prints no token.
+    let again = serve_in(dir.path());
+    assert!(again.token.is_none());
+    assert_eq!(
+        viewer(&again.addr, &token).await["data"]["viewer"]["role"],
+        "ADMIN"
+    );
+}
+
+#[tokio::test]
+async fn accounts_and_tokens_commands_print_usable_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["accounts", "create", "--name", "ops"]);
+    let token = out.lines().last().unwrap().trim().to_string();
+    let account = out
+        .lines()
+        .find_map(|l| l.strip_prefix("account id: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let out = run(
+        dir.path(),
+        &["tokens", "create", "--account", &account, "--name", "ci"],
+    );
+    let second = out.lines().last().unwrap().trim().to_string();
+    assert_ne!(token, second);
+    let admin = run(
+        dir.path(),
+        &["accounts", "create", "--name", "root", "--admin"],
+    );
+    let admin_token = admin.lines().last().unwrap().trim().to_string();
+
+    let served = serve_in(dir.path());
+    assert!(
+        served.token.is_none(),
+        "accounts exist, so no bootstrap admin"
+    );
+    for (t, role) in [(&token, "USER"), (&second, "USER"), (&admin_token, "ADMIN")] {
+        let body = viewer(&served.addr, t).await;
+        assert_eq!(body["data"]["viewer"]["role"], role, "{body}");
+    }
+    let body = viewer(&served.addr, &token).await;
+    assert_eq!(body["data"]["viewer"]["id"], account);
+    // Tokens are stored only as hashes.
+    let raw = std::fs::read(dir.path().join("data/sandboxql.db")).unwrap();
+    assert!(!raw.windows(token.len()).any(|w| w == token.as_bytes()));
+}

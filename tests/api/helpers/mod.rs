@@ -1,0 +1,221 @@
+//! Starting a real server per test and talking to it like a client would.
+
+pub mod db;
+pub mod ws;
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use sandboxql::{
+    backend::Backend,
+    config::Config,
+    entity::enums::Role,
+    service::{Services, accounts},
+    startup::Application,
+};
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+pub use db::DbKind;
+
+/// Runs a scenario once on SQLite and once on Postgres, as `name::sqlite` / `name::postgres`.
+#[macro_export]
+macro_rules! both_dbs {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$scenario($crate::helpers::DbKind::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$scenario($crate::helpers::DbKind::Postgres).await
+            }
+        }
+    };
+}
+
+/// A running server with its own database and data dir.
+pub struct TestApp {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Token of the bootstrap admin.
+    pub admin_token: String,
+    /// Direct access to its database and backend.
+    pub services: Services,
+    /// The configuration it was started with (restart uses it again).
+    pub config: Config,
+    /// The data dir, removed when the test ends.
+    pub data_dir: Arc<tempfile::TempDir>,
+    /// HTTP client.
+    pub http: reqwest::Client,
+    server: JoinHandle<()>,
+}
+
+impl TestApp {
+    /// A server on a fresh database of the given kind.
+    pub async fn spawn(kind: DbKind) -> Self {
+        Self::spawn_with(kind, |_| {}, None).await
+    }
+
+    /// A server whose config `tweak` may change, optionally with an injected backend.
+    pub async fn spawn_with(
+        kind: DbKind,
+        tweak: impl FnOnce(&mut Config),
+        backend: Option<Arc<dyn Backend>>,
+    ) -> Self {
+        let data_dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+        let mut config = Config::for_data_dir(data_dir.path().to_path_buf());
+        if kind == DbKind::Postgres {
+            config.store.database_url = Some(db::fresh_postgres().await);
+        }
+        tweak(&mut config);
+        let mut app = Self::start(config, data_dir, backend).await;
+        if app.admin_token.is_empty() {
+            panic!("fresh database should bootstrap an admin");
+        }
+        app.http = reqwest::Client::new();
+        app
+    }
+
+    async fn start(
+        config: Config,
+        data_dir: Arc<tempfile::TempDir>,
+        backend: Option<Arc<dyn Backend>>,
+    ) -> Self {
+        let app = Application::build_with_backend(config.clone(), backend)
+            .await
+            .expect("build app");
+        let addr = app.local_addr().expect("addr");
+        let services = app.services.clone();
+        let admin_token = app.bootstrap_token.clone().unwrap_or_default();
+        let server = tokio::spawn(async move {
+            let _ = app.run_until_stopped().await;
+        });
+        Self {
+            addr,
+            admin_token,
+            services,
+            config,
+            data_dir,
+            http: reqwest::Client::new(),
+            server,
+        }
+    }
+
+    /// Another server instance on the same database and data dir (a second replica).
+    pub async fn another_instance(&self) -> TestApp {
+        let mut app = Self::start(self.config.clone(), self.data_dir.clone(), None).await;
+        app.admin_token = self.admin_token.clone();
+        app
+    }
+
+    /// Stops this server and starts a new one on the same database and data dir.
+    pub async fn restart(self) -> TestApp {
+        self.server.abort();
+        let mut app = Self::start(self.config.clone(), self.data_dir.clone(), None).await;
+        assert!(
+            app.admin_token.is_empty(),
+            "a restart must not bootstrap a second admin"
+        );
+        app.admin_token = self.admin_token.clone();
+        app
+    }
+
+    /// The GraphQL endpoint.
+    pub fn url(&self) -> String {
+        format!("http://{}/graphql", self.addr)
+    }
+
+    /// The data directory of the server.
+    pub fn data_path(&self) -> PathBuf {
+        self.data_dir.path().to_path_buf()
+    }
+
+    /// Creates an ordinary account and returns (account id, token).
+    pub async fn new_user(&self, name: &str) -> (String, String) {
+        let issued = accounts::create_account(&self.services.db, name, Role::User)
+            .await
+            .expect("account");
+        (issued.account_id.to_string(), issued.token)
+    }
+
+    /// POSTs a GraphQL request with an optional token; returns (HTTP status, JSON body).
+    pub async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(self.url())
+            .json(&json!({"query": query, "variables": variables}));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("send");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("json body"))
+    }
+
+    /// A GraphQL request that must succeed; returns `data`.
+    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post(Some(token), query, variables).await;
+        assert!(
+            body.get("errors").is_none(),
+            "unexpected errors ({status}): {body}"
+        );
+        body["data"].clone()
+    }
+
+    /// A GraphQL request that must fail; returns the first error's code and message.
+    pub async fn err(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (String, String) {
+        let (_, body) = self.post(token, query, variables).await;
+        let e = &body["errors"][0];
+        assert!(e.is_object(), "expected an error, got {body}");
+        (
+            e["extensions"]["code"]
+                .as_str()
+                .unwrap_or("<none>")
+                .to_string(),
+            e["message"].as_str().unwrap_or("").to_string(),
+        )
+    }
+
+    /// Creates a sandbox through the API and returns its id.
+    pub async fn create_sandbox(&self, token: &str, name: &str) -> String {
+        let data = self
+            .ok(
+                token,
+                "mutation($n: String) { createSandbox(input: {name: $n}) { id status } }",
+                json!({"n": name}),
+            )
+            .await;
+        assert_eq!(data["createSandbox"]["status"], "RUNNING");
+        data["createSandbox"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    }
+
+    /// Runs a raw SQL query returning one integer (counts for "nothing changed" checks).
+    pub async fn count(&self, sql: &str) -> i64 {
+        use sea_orm::ConnectionTrait;
+        let db = &self.services.db;
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .expect("query")
+            .expect("row");
+        row.try_get_by_index::<i64>(0).expect("integer")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}

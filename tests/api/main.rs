@@ -1,0 +1,13 @@
+//! Integration tests: a real server on port 0 per test, real SQLite and Postgres.
+
+mod helpers;
+
+mod bad_input;
+mod cli;
+mod isolation;
+mod paging;
+mod persistence;
+mod saga;
+mod sandbox_crud;
+mod schema;
+mod websocket;
