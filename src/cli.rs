@@ -39,21 +39,13 @@ pub async fn accounts(cmd: AccountsCommand) -> anyhow::Result<()> {
 /// `sandboxql tokens …`
 pub async fn tokens(cmd: TokensCommand) -> anyhow::Result<()> {
     match cmd {
-        TokensCommand::Create {
-            account,
-            name,
-            store,
-        } => {
-            let account =
-                Uuid::parse_str(&account).context("--account must be an account id (UUID)")?;
+        TokensCommand::Create { account, name, store } => {
+            let account = Uuid::parse_str(&account).context("--account must be an account id (UUID)")?;
             let db = open(&store).await?;
             let issued = accounts::create_token(&db, account, &name)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
-            println!(
-                "token for account {} (shown once, store it now):",
-                issued.account_id
-            );
+            println!("token for account {} (shown once, store it now):", issued.account_id);
             println!("{}", issued.token);
             Ok(())
         }

@@ -9,11 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The command line: one subcommand per thing an operator does.
 #[derive(Debug, Parser)]
-#[command(
-    name = "sandboxql",
-    version,
-    about = "GraphQL control plane for Claude Code sandboxes"
-)]
+#[command(name = "sandboxql", version, about = "GraphQL control plane for Claude Code sandboxes")]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -94,10 +90,7 @@ impl StoreConfig {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("sandboxql.db").display()
-            ),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("sandboxql.db").display()),
         }
     }
 }
@@ -126,6 +119,62 @@ pub struct Config {
     /// Query limits.
     #[command(flatten)]
     pub limits: Limits,
+    /// How Claude runs.
+    #[command(flatten)]
+    pub runs: RunConfig,
+    /// Name of this server instance; runs it left RUNNING are marked INTERRUPTED when an
+    /// instance of the same name starts. Default: host name and data dir.
+    #[arg(long, env = "SANDBOXQL_INSTANCE_ID")]
+    pub instance_id: Option<String>,
+}
+
+/// A secret setting: never printed by `Debug`, so a logged config cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+/// Settings of Claude runs and of the processes they start.
+#[derive(Debug, Clone, Args)]
+pub struct RunConfig {
+    /// The Claude Code command (a name on PATH or a path).
+    #[arg(long, env = "CLAUDE_BIN", default_value = "claude")]
+    pub claude_bin: String,
+    /// Ask Claude for token-level deltas (`--include-partial-messages`) so text appears live.
+    #[arg(long, env = "SANDBOXQL_CLAUDE_PARTIAL_MESSAGES", default_value_t = true, action = clap::ArgAction::Set)]
+    pub claude_partial_messages: bool,
+    /// Anthropic API key given to Claude inside sandboxes (and nothing else).
+    #[arg(long, env = "ANTHROPIC_API_KEY", hide_env_values = true)]
+    pub anthropic_api_key: Option<Secret>,
+    /// Anthropic API base URL given to Claude inside sandboxes.
+    #[arg(long, env = "ANTHROPIC_BASE_URL")]
+    pub anthropic_base_url: Option<String>,
+    /// Anthropic auth token given to Claude inside sandboxes.
+    #[arg(long, env = "ANTHROPIC_AUTH_TOKEN", hide_env_values = true)]
+    pub anthropic_auth_token: Option<Secret>,
+    /// Largest prompt in bytes.
+    #[arg(long, env = "SANDBOXQL_MAX_PROMPT_BYTES", default_value_t = 100_000)]
+    pub max_prompt_bytes: usize,
+    /// A run still going after this many seconds is stopped and FAILED.
+    #[arg(long, env = "SANDBOXQL_RUN_TIMEOUT_SECS", default_value_t = 3600)]
+    pub run_timeout_secs: u64,
+    /// Jail local sandbox processes with bubblewrap.
+    #[arg(long, env = "SANDBOXQL_JAIL", value_enum, default_value = "auto")]
+    pub jail: crate::backend::jail::JailMode,
+    /// Unprivileged uid that jailed processes run as.
+    #[arg(long, env = "SANDBOXQL_JAIL_UID", default_value_t = 1000)]
+    pub jail_uid: u32,
 }
 
 /// Limits that protect the server from expensive or abusive requests.
@@ -141,22 +190,24 @@ pub struct Limits {
     #[arg(long, env = "SANDBOXQL_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
     /// Live (not terminated) sandboxes one account may hold.
-    #[arg(
-        long,
-        env = "SANDBOXQL_MAX_SANDBOXES_PER_ACCOUNT",
-        default_value_t = 50
-    )]
+    #[arg(long, env = "SANDBOXQL_MAX_SANDBOXES_PER_ACCOUNT", default_value_t = 50)]
     pub max_sandboxes_per_account: u64,
 }
 
 impl Config {
-    /// A configuration with every default, rooted at `data_dir`: what tests and benches start from.
+    /// A configuration with every default, rooted at `data_dir`, whatever the environment
+    /// holds: what tests and benches start from.
     pub fn for_data_dir(data_dir: PathBuf) -> Self {
         let cli = Cli::parse_from(["sandboxql", "serve", "--listen", "127.0.0.1:0"]);
         match cli.command {
             Command::Serve(mut config) => {
                 config.store.data_dir = data_dir;
                 config.store.database_url = None;
+                config.runs.anthropic_api_key = None;
+                config.runs.anthropic_auth_token = None;
+                config.runs.anthropic_base_url = None;
+                config.runs.claude_bin = "claude".into();
+                config.backend = BackendKind::Local;
                 *config
             }
             _ => unreachable!("parsed a serve command"),

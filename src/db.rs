@@ -31,9 +31,7 @@ pub async fn connect(store: &StoreConfig) -> anyhow::Result<DatabaseConnection> 
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
-    let db = Database::connect(opts)
-        .await
-        .context("connecting to the database")?;
+    let db = Database::connect(opts).await.context("connecting to the database")?;
     Ok(db)
 }
 

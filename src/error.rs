@@ -89,10 +89,7 @@ impl AppError {
 
     /// A provider failure whose detail is logged and whose message is generic.
     pub fn provider(public: impl Into<String>, detail: impl fmt::Display) -> Self {
-        AppError::Provider {
-            public: public.into(),
-            detail: detail.to_string(),
-        }
+        AppError::Provider { public: public.into(), detail: detail.to_string() }
     }
 
     /// Shorthand for an invalid-input error.

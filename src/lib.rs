@@ -12,5 +12,6 @@ pub mod entity;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod run;
 pub mod service;
 pub mod startup;

@@ -7,11 +7,12 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::{
-    backend::{Backend, local::LocalBackend},
+    backend::{Backend, jail::Jail, local::LocalBackend},
     config::{BackendKind, Config},
     db,
     graphql::build_schema,
     http::{AppState, router},
+    run::{manager::RunManager, pg_bridge},
     service::{ServiceSettings, Services, accounts},
 };
 
@@ -33,42 +34,33 @@ impl Application {
 
     /// Like [`build`](Self::build) with a chosen backend instead of the configured one
     /// (tests use this to inject failures).
-    pub async fn build_with_backend(
-        config: Config,
-        backend: Option<Arc<dyn Backend>>,
-    ) -> anyhow::Result<Self> {
+    pub async fn build_with_backend(config: Config, backend: Option<Arc<dyn Backend>>) -> anyhow::Result<Self> {
         let db = db::connect(&config.store).await?;
         db::migrate(&db).await?;
         let backend = match backend {
             Some(b) => b,
             None => make_backend(&config)?,
         };
+        let runs = RunManager::new(db.clone(), backend.clone(), config.runs.clone(), instance_id(&config));
+        runs.recover_interrupted().await.map_err(|e| anyhow::anyhow!("recovering interrupted runs: {e:?}"))?;
+        if db::is_postgres(&db) {
+            pg_bridge::spawn(db.clone(), runs.hub.clone(), runs.clone());
+        }
         let services = Services {
             db,
             backend,
-            settings: Arc::new(ServiceSettings {
-                max_sandboxes_per_account: config.limits.max_sandboxes_per_account,
-            }),
+            settings: Arc::new(ServiceSettings { max_sandboxes_per_account: config.limits.max_sandboxes_per_account }),
+            runs,
         };
         let bootstrap_token = accounts::bootstrap_admin(&services.db)
             .await
             .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?
             .map(|t| t.token);
         let schema = build_schema(services.clone(), &config.limits);
-        let state = AppState {
-            schema,
-            services: services.clone(),
-        };
+        let state = AppState { schema, services: services.clone() };
         let router = router(state, config.limits.max_body_bytes);
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("binding {}", config.listen))?;
-        Ok(Self {
-            listener,
-            router,
-            services,
-            bootstrap_token,
-        })
+        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        Ok(Self { listener, router, services, bootstrap_token })
     }
 
     /// The address actually bound (port 0 resolved).
@@ -78,16 +70,28 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await?;
         Ok(())
     }
 }
 
+/// The configured instance name, or one made of the host name and the data dir, so a
+/// restarted server recognises the runs it left behind.
+fn instance_id(config: &Config) -> String {
+    if let Some(id) = &config.instance_id {
+        return id.clone();
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let dir = std::fs::canonicalize(&config.store.data_dir).unwrap_or_else(|_| config.store.data_dir.clone());
+    format!("{}:{}", host.trim(), dir.display())
+}
+
 fn make_backend(config: &Config) -> anyhow::Result<Arc<dyn Backend>> {
     match config.backend {
-        BackendKind::Local => Ok(Arc::new(LocalBackend::new(&config.store.data_dir))),
+        BackendKind::Local => {
+            let jail = Jail::probe(config.runs.jail, config.runs.jail_uid)?;
+            Ok(Arc::new(LocalBackend::with_jail(&config.store.data_dir, jail)))
+        }
         BackendKind::Modal => anyhow::bail!("the modal backend is not available in this build yet"),
     }
 }

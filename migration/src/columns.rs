@@ -4,19 +4,12 @@ use sea_orm_migration::prelude::*;
 
 /// `id` UUID primary key.
 pub fn id() -> ColumnDef {
-    ColumnDef::new(Alias::new("id"))
-        .uuid()
-        .not_null()
-        .primary_key()
-        .to_owned()
+    ColumnDef::new(Alias::new("id")).uuid().not_null().primary_key().to_owned()
 }
 
 /// A required UUID column.
 pub fn uuid(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .uuid()
-        .not_null()
-        .to_owned()
+    ColumnDef::new(Alias::new(name)).uuid().not_null().to_owned()
 }
 
 /// An optional UUID column.
@@ -26,10 +19,7 @@ pub fn uuid_null(name: &str) -> ColumnDef {
 
 /// A required text column.
 pub fn text(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .text()
-        .not_null()
-        .to_owned()
+    ColumnDef::new(Alias::new(name)).text().not_null().to_owned()
 }
 
 /// An optional text column.
@@ -39,50 +29,32 @@ pub fn text_null(name: &str) -> ColumnDef {
 
 /// A required timestamp with time zone.
 pub fn ts(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
+    ColumnDef::new(Alias::new(name)).timestamp_with_time_zone().not_null().to_owned()
 }
 
 /// An optional timestamp with time zone.
 pub fn ts_null(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .timestamp_with_time_zone()
-        .null()
-        .to_owned()
+    ColumnDef::new(Alias::new(name)).timestamp_with_time_zone().null().to_owned()
 }
 
 /// A required 64-bit integer.
 pub fn big(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .big_integer()
-        .not_null()
-        .to_owned()
+    ColumnDef::new(Alias::new(name)).big_integer().not_null().to_owned()
 }
 
 /// An optional 64-bit integer.
 pub fn big_null(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .big_integer()
-        .null()
-        .to_owned()
+    ColumnDef::new(Alias::new(name)).big_integer().null().to_owned()
 }
 
 /// A required JSON document (jsonb on Postgres).
 pub fn json(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .json_binary()
-        .not_null()
-        .to_owned()
+    ColumnDef::new(Alias::new(name)).json_binary().not_null().to_owned()
 }
 
 /// An optional JSON document.
 pub fn json_null(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .json_binary()
-        .null()
-        .to_owned()
+    ColumnDef::new(Alias::new(name)).json_binary().null().to_owned()
 }
 
 /// A table with `id`, the given columns, `created_at`, `updated_at` and foreign keys `(column, target table)`.
@@ -112,9 +84,7 @@ pub fn fk(table: &str, col: &str, target: &str) -> ForeignKeyCreateStatement {
 /// An index over `cols` of `table`.
 pub fn index(table: &str, cols: &[&str], unique: bool) -> IndexCreateStatement {
     let mut i = Index::create();
-    i.name(format!("ix_{table}_{}", cols.join("_")))
-        .table(Alias::new(table))
-        .if_not_exists();
+    i.name(format!("ix_{table}_{}", cols.join("_"))).table(Alias::new(table)).if_not_exists();
     for c in cols {
         i.col(Alias::new(*c));
     }

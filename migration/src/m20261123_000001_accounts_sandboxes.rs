@@ -17,11 +17,7 @@ impl MigrationTrait for Migration {
                 text("name"),
                 text("role"),
                 uuid_null("organization_id"),
-                ColumnDef::new(Alias::new("disabled"))
-                    .boolean()
-                    .not_null()
-                    .default(false)
-                    .to_owned(),
+                ColumnDef::new(Alias::new("disabled")).boolean().not_null().default(false).to_owned(),
             ],
             &[],
         ))
@@ -38,8 +34,7 @@ impl MigrationTrait for Migration {
             &[("account_id", "accounts")],
         ))
         .await?;
-        m.create_index(index("api_tokens", &["token_sha256"], true))
-            .await?;
+        m.create_index(index("api_tokens", &["token_sha256"], true)).await?;
         m.create_table(table(
             "sandboxes",
             vec![
@@ -59,10 +54,8 @@ impl MigrationTrait for Migration {
             &[("account_id", "accounts")],
         ))
         .await?;
-        m.create_index(index("sandboxes", &["account_id", "created_at"], false))
-            .await?;
-        m.create_index(index("sandboxes", &["account_id", "id"], false))
-            .await?;
+        m.create_index(index("sandboxes", &["account_id", "created_at"], false)).await?;
+        m.create_index(index("sandboxes", &["account_id", "id"], false)).await?;
         m.create_table(table(
             "change_logs",
             vec![
@@ -76,15 +69,13 @@ impl MigrationTrait for Migration {
             &[],
         ))
         .await?;
-        m.create_index(index("change_logs", &["entity", "entity_id"], false))
-            .await?;
+        m.create_index(index("change_logs", &["entity", "entity_id"], false)).await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in ["change_logs", "sandboxes", "api_tokens", "accounts"] {
-            m.drop_table(Table::drop().table(Alias::new(t)).to_owned())
-                .await?;
+            m.drop_table(Table::drop().table(Alias::new(t)).to_owned()).await?;
         }
         Ok(())
     }

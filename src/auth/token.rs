@@ -21,10 +21,7 @@ const LAST_USED_GRANULARITY_SECS: i64 = 60;
 pub fn generate_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!(
-        "{PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
+    format!("{PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Hex sha256 of a token: the only form that is stored.
@@ -43,9 +40,7 @@ pub async fn resolve_bearer(db: &DatabaseConnection, header: Option<&str>) -> Ap
         .or_else(|| header.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or(AppError::Unauthenticated(
-            "expected 'Authorization: Bearer <token>'",
-        ))?;
+        .ok_or(AppError::Unauthenticated("expected 'Authorization: Bearer <token>'"))?;
     if !token.starts_with(PREFIX) || token.len() > 128 {
         return Err(AppError::Unauthenticated("invalid token"));
     }
@@ -58,9 +53,7 @@ pub async fn resolve_bearer(db: &DatabaseConnection, header: Option<&str>) -> Ap
         Some((tok, Some(acct))) if tok.revoked_at.is_none() && !acct.disabled => (tok, acct),
         _ => return Err(AppError::Unauthenticated("invalid token")),
     };
-    let stale = tok
-        .last_used_at
-        .is_none_or(|t| (now() - t).num_seconds() >= LAST_USED_GRANULARITY_SECS);
+    let stale = tok.last_used_at.is_none_or(|t| (now() - t).num_seconds() >= LAST_USED_GRANULARITY_SECS);
     if stale {
         let db = db.clone();
         tokio::spawn(async move {
@@ -71,9 +64,5 @@ pub async fn resolve_bearer(db: &DatabaseConnection, header: Option<&str>) -> Ap
             }
         });
     }
-    Ok(Viewer {
-        account_id: acct.id,
-        organization_id: acct.organization_id,
-        role: acct.role,
-    })
+    Ok(Viewer { account_id: acct.id, organization_id: acct.organization_id, role: acct.role })
 }

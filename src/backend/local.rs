@@ -9,7 +9,12 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::{Backend, BackendStatus, SandboxSpec};
+use super::{
+    Backend, BackendStatus, SandboxSpec,
+    exec::{ExecHandle, ExecRequest},
+    jail::Jail,
+    local_exec,
+};
 use crate::{
     entity::enums::BackendName,
     error::{AppError, AppResult},
@@ -19,26 +24,27 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct LocalBackend {
     root: PathBuf,
+    jail: Jail,
 }
 
 const RUNNING: &str = "running";
 const TERMINATED: &str = "terminated";
 
 impl LocalBackend {
-    /// A backend keeping sandboxes under `{data_dir}/sandboxes`.
+    /// A backend keeping sandboxes under `{data_dir}/sandboxes`, running commands unjailed.
     pub fn new(data_dir: &Path) -> Self {
-        Self {
-            root: data_dir.join("sandboxes"),
-        }
+        Self::with_jail(data_dir, Jail::unjailed())
+    }
+
+    /// A backend whose commands run in `jail`.
+    pub fn with_jail(data_dir: &Path, jail: Jail) -> Self {
+        Self { root: data_dir.join("sandboxes"), jail }
     }
 
     /// The directory of a sandbox; the id must be a UUID so it can never name another path.
     pub fn sandbox_dir(&self, external_id: &str) -> AppResult<PathBuf> {
-        let id = Uuid::parse_str(external_id).map_err(|_| {
-            AppError::Internal(anyhow::anyhow!(
-                "local sandbox id {external_id:?} is not a uuid"
-            ))
-        })?;
+        let id = Uuid::parse_str(external_id)
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("local sandbox id {external_id:?} is not a uuid")))?;
         Ok(self.root.join(id.simple().to_string()))
     }
 
@@ -67,22 +73,16 @@ impl Backend for LocalBackend {
         let external_id = spec.sandbox_id.to_string();
         let dir = self.sandbox_dir(&external_id)?;
         for sub in ["workspace", "home"] {
-            tokio::fs::create_dir_all(dir.join(sub))
-                .await
-                .map_err(|e| io_failure("create dir", e))?;
+            tokio::fs::create_dir_all(dir.join(sub)).await.map_err(|e| io_failure("create dir", e))?;
         }
-        tokio::fs::write(dir.join("state"), RUNNING)
-            .await
-            .map_err(|e| io_failure("write state", e))?;
+        tokio::fs::write(dir.join("state"), RUNNING).await.map_err(|e| io_failure("write state", e))?;
         Ok(external_id)
     }
 
     async fn terminate(&self, external_id: &str) -> AppResult<()> {
         let dir = self.sandbox_dir(external_id)?;
         match tokio::fs::metadata(&dir).await {
-            Ok(_) => tokio::fs::write(dir.join("state"), TERMINATED)
-                .await
-                .map_err(|e| io_failure("write state", e)),
+            Ok(_) => tokio::fs::write(dir.join("state"), TERMINATED).await.map_err(|e| io_failure("write state", e)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io_failure("stat sandbox dir", e)),
         }
@@ -96,5 +96,17 @@ impl Backend for LocalBackend {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BackendStatus::Missing),
             Err(e) => Err(io_failure("read state", e)),
         }
+    }
+
+    async fn exec(&self, external_id: &str, req: ExecRequest) -> AppResult<ExecHandle> {
+        let dir = self.sandbox_dir(external_id)?;
+        if self.status(external_id).await? != BackendStatus::Running {
+            return Err(AppError::conflict("the sandbox is not running"));
+        }
+        local_exec::spawn(&self.jail, &dir, &dir.join("workspace"), &dir.join("home"), req)
+    }
+
+    fn runs_as_root(&self) -> bool {
+        self.jail.runs_as_root()
     }
 }

@@ -1,11 +1,15 @@
 //! Where sandboxes run. One trait, one implementation per provider, chosen at start-up and
 //! held as `Arc<dyn Backend>`, so services never know which one they talk to.
 
+pub mod exec;
+pub mod jail;
 pub mod local;
+mod local_exec;
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use self::exec::{ExecHandle, ExecRequest};
 use crate::{entity::enums::BackendName, error::AppResult, service::templates::SandboxTemplate};
 
 /// What a backend needs to create a sandbox.
@@ -45,4 +49,11 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Current state of a sandbox.
     async fn status(&self, external_id: &str) -> AppResult<BackendStatus>;
+
+    /// Starts a command in the sandbox's workspace with a scrubbed environment.
+    async fn exec(&self, external_id: &str, req: ExecRequest) -> AppResult<ExecHandle>;
+
+    /// Whether commands run as root inside the sandbox (Claude then needs IS_SANDBOX=1
+    /// before it accepts `--dangerously-skip-permissions`).
+    fn runs_as_root(&self) -> bool;
 }

@@ -34,6 +34,8 @@ pub struct Model {
     pub model: Option<String>,
     /// Turn limit requested, if any.
     pub max_turns: Option<i64>,
+    /// Instance executing the run; start-up recovery only touches its own.
+    pub runner_id: Option<String>,
     /// When started.
     pub created_at: DateTimeUtc,
     /// When last changed.

@@ -11,8 +11,7 @@ use crate::{
 
 /// The authenticated caller, or UNAUTHENTICATED.
 pub fn viewer<'a>(ctx: &Context<'a>) -> AppResult<&'a Viewer> {
-    ctx.data_opt::<Viewer>()
-        .ok_or(AppError::Unauthenticated("missing bearer token"))
+    ctx.data_opt::<Viewer>().ok_or(AppError::Unauthenticated("missing bearer token"))
 }
 
 /// The services, put into the schema at build time.
@@ -27,8 +26,7 @@ pub fn scope<'a>(ctx: &Context<'a>) -> AppResult<(&'a Services, &'a Viewer)> {
 
 /// An `ID` argument as a UUID; anything else is BAD_USER_INPUT naming the argument.
 pub fn parse_id(id: &ID, arg: &str) -> AppResult<Uuid> {
-    Uuid::parse_str(id.as_str())
-        .map_err(|_| AppError::bad_input(format!("`{arg}` is not a valid id")))
+    Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input(format!("`{arg}` is not a valid id")))
 }
 
 /// An optional `ID` argument as a UUID.

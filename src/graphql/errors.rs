@@ -56,17 +56,12 @@ impl Extension for ErrorCodes {
 }
 
 fn request_id(ctx: &ExtensionContext<'_>) -> String {
-    ctx.data_opt::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_else(|| "-".to_string())
+    ctx.data_opt::<RequestId>().map(|r| r.0.clone()).unwrap_or_else(|| "-".to_string())
 }
 
 fn stamp(errors: &mut [ServerError], request_id: &str) {
     for err in errors {
-        let app = err
-            .source
-            .as_ref()
-            .and_then(|s| s.downcast_ref::<AppError>());
+        let app = err.source.as_ref().and_then(|s| s.downcast_ref::<AppError>());
         let code = match app {
             Some(app) => {
                 if let Some(detail) = app.log_detail() {
@@ -75,11 +70,7 @@ fn stamp(errors: &mut [ServerError], request_id: &str) {
                 err.message = app.public_message();
                 app.code()
             }
-            None if err
-                .extensions
-                .as_ref()
-                .is_some_and(|e| e.get("code").is_some()) =>
-            {
+            None if err.extensions.as_ref().is_some_and(|e| e.get("code").is_some()) => {
                 continue;
             }
             // A foreign error behind `?` in a resolver is a bug or an outage: hide its text.
@@ -91,9 +82,7 @@ fn stamp(errors: &mut [ServerError], request_id: &str) {
             // Errors async-graphql raises itself: parse, validation, limits, bad arguments.
             None => codes::BAD_USER_INPUT,
         };
-        let ext = err
-            .extensions
-            .get_or_insert_with(ErrorExtensionValues::default);
+        let ext = err.extensions.get_or_insert_with(ErrorExtensionValues::default);
         ext.set("code", Value::from(code));
         if code == codes::INTERNAL_SERVER_ERROR || code == codes::PROVIDER_UNAVAILABLE {
             ext.set("requestId", Value::from(request_id));

@@ -2,49 +2,46 @@
 
 pub mod context;
 pub mod errors;
+mod loaders;
+mod run_api;
 mod sandbox_api;
 pub mod types;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, MergedSubscription, Schema, dataloader::DataLoader};
 
 use crate::{config::Limits, service::Services};
 
 /// All queries.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(sandbox_api::SandboxQuery);
+#[graphql(name = "Query")]
+pub struct QueryRoot(sandbox_api::SandboxQuery, run_api::RunQuery);
 
 /// All mutations.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(sandbox_api::SandboxMutation);
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(sandbox_api::SandboxMutation, run_api::RunMutation);
 
 /// All subscriptions.
-pub type SubscriptionRoot = EmptySubscription;
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct SubscriptionRoot(run_api::RunSubscription);
 
 /// The schema type every handler and test uses.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Builds the schema with its limits and error-code extension.
 pub fn build_schema(services: Services, limits: &Limits) -> AppSchema {
-    Schema::build(
-        QueryRoot::default(),
-        MutationRoot::default(),
-        SubscriptionRoot::default(),
-    )
-    .data(services)
-    .limit_depth(limits.max_query_depth)
-    .limit_complexity(limits.max_query_complexity)
-    .limit_recursive_depth(64)
-    .extension(errors::ErrorCodesFactory)
-    .finish()
+    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
+        .data(DataLoader::new(loaders::ActiveRunLoader(services.clone()), tokio::spawn))
+        .data(services)
+        .limit_depth(limits.max_query_depth)
+        .limit_complexity(limits.max_query_complexity)
+        .limit_recursive_depth(64)
+        .extension(errors::ErrorCodesFactory)
+        .finish()
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(
-        QueryRoot::default(),
-        MutationRoot::default(),
-        SubscriptionRoot::default(),
-    )
-    .finish()
-    .sdl()
+    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default()).finish().sdl()
 }

@@ -103,11 +103,7 @@ pub struct SandboxMutation;
 impl SandboxMutation {
     /// Creates a sandbox from the provider's template. If the backend fails, the error is
     /// PROVIDER_UNAVAILABLE and the sandbox remains listed in ERROR with a reason.
-    async fn create_sandbox(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateSandboxInput,
-    ) -> Result<Sandbox> {
+    async fn create_sandbox(&self, ctx: &Context<'_>, input: CreateSandboxInput) -> Result<Sandbox> {
         let (svc, viewer) = scope(ctx)?;
         let input = CreateSandbox {
             provider: input.provider.into(),
@@ -122,9 +118,6 @@ impl SandboxMutation {
         let viewer = viewer(ctx)?;
         let id = parse_id(&id, "id")?;
         let row = sandboxes::delete(services(ctx), viewer, id).await?;
-        Ok(DeletedSandbox {
-            id: ID(row.id.to_string()),
-            deleted_at: row.deleted_at.unwrap_or(row.updated_at),
-        })
+        Ok(DeletedSandbox { id: ID(row.id.to_string()), deleted_at: row.deleted_at.unwrap_or(row.updated_at) })
     }
 }

@@ -29,11 +29,7 @@ pub async fn get(state: &AppState, headers: &HeaderMap, query_string: &str) -> H
     let req = match async_graphql::http::parse_query_string(query_string) {
         Ok(req) => req,
         Err(e) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                &format!("bad query string: {e}"),
-                codes::BAD_USER_INPUT,
-            );
+            return error_response(StatusCode::BAD_REQUEST, &format!("bad query string: {e}"), codes::BAD_USER_INPUT);
         }
     };
     if !is_query_only(&req) {
@@ -51,22 +47,13 @@ fn is_query_only(req: &Request) -> bool {
     match async_graphql::parser::parse_query(&req.query) {
         // A query that does not parse is rejected by execution with a proper error.
         Err(_) => true,
-        Ok(doc) => doc
-            .operations
-            .iter()
-            .all(|(_, op)| op.node.ty == OperationType::Query),
+        Ok(doc) => doc.operations.iter().all(|(_, op)| op.node.ty == OperationType::Query),
     }
 }
 
 async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> HttpResponse {
-    let rid = headers
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_string();
-    let auth = headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or(""));
+    let rid = headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
+    let auth = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
     let viewer = match auth {
         // No credentials: only introspection works; every resolver answers UNAUTHENTICATED.
         None => None,
@@ -88,9 +75,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> 
 /// A GraphQL-shaped error reply for failures before execution.
 pub fn error_response(status: StatusCode, message: &str, code: &str) -> HttpResponse {
     let mut err = ServerError::new(message, None);
-    err.extensions
-        .get_or_insert_with(Default::default)
-        .set("code", Value::from(code));
+    err.extensions.get_or_insert_with(Default::default).set("code", Value::from(code));
     let resp = Response::from_errors(vec![err]);
     (status, GraphQLResponse::from(resp)).into_response()
 }

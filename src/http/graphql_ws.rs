@@ -39,12 +39,7 @@ pub async fn get_or_upgrade(State(state): State<AppState>, req: Request) -> Resp
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
-    let rid = parts
-        .headers
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_string();
+    let rid = parts.headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve(socket, state, protocol, rid))
@@ -61,10 +56,7 @@ async fn serve(socket: WebSocket, state: AppState, protocol: GraphQLProtocol, ri
         Some(p) => p,
         None => return close(&mut sink, 4401, "Unauthorized").await,
     };
-    let header = payload
-        .get("authorization")
-        .or_else(|| payload.get("Authorization"))
-        .and_then(|v| v.as_str());
+    let header = payload.get("authorization").or_else(|| payload.get("Authorization")).and_then(|v| v.as_str());
     let viewer = match resolve_bearer(&state.services.db, header).await {
         Ok(v) => v,
         Err(_) => return close(&mut sink, 4403, "Forbidden").await,
@@ -92,14 +84,7 @@ fn init_payload(msg: &Message) -> Option<serde_json::Value> {
     Some(v.get("payload").cloned().unwrap_or(serde_json::Value::Null))
 }
 
-async fn close(
-    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
-    code: u16,
-    reason: &'static str,
-) {
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
+async fn close(sink: &mut futures::stream::SplitSink<WebSocket, Message>, code: u16, reason: &'static str) {
+    let frame = CloseFrame { code, reason: reason.into() };
     let _ = sink.send(Message::Close(Some(frame))).await;
 }

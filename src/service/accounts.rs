@@ -1,8 +1,6 @@
 //! Accounts and tokens: creation from the CLI and the first-start bootstrap.
 
-use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set, TransactionTrait};
 use uuid::Uuid;
 
 use crate::{
@@ -21,16 +19,10 @@ pub struct IssuedToken {
 }
 
 /// Creates an account with a first token.
-pub async fn create_account(
-    db: &DatabaseConnection,
-    name: &str,
-    role: Role,
-) -> AppResult<IssuedToken> {
+pub async fn create_account(db: &DatabaseConnection, name: &str, role: Role) -> AppResult<IssuedToken> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::bad_input(
-            "account name must be 1 to 100 characters",
-        ));
+        return Err(AppError::bad_input("account name must be 1 to 100 characters"));
     }
     let txn = db.begin().await?;
     let t = now();
@@ -47,34 +39,19 @@ pub async fn create_account(
     .await?;
     let token = insert_token(&txn, acct.id, "initial").await?;
     txn.commit().await?;
-    Ok(IssuedToken {
-        account_id: acct.id,
-        token,
-    })
+    Ok(IssuedToken { account_id: acct.id, token })
 }
 
 /// Issues another token for an existing account.
-pub async fn create_token(
-    db: &DatabaseConnection,
-    account_id: Uuid,
-    name: &str,
-) -> AppResult<IssuedToken> {
-    if account::Entity::find_by_id(account_id)
-        .one(db)
-        .await?
-        .is_none()
-    {
+pub async fn create_token(db: &DatabaseConnection, account_id: Uuid, name: &str) -> AppResult<IssuedToken> {
+    if account::Entity::find_by_id(account_id).one(db).await?.is_none() {
         return Err(AppError::NotFound("account"));
     }
     let token = insert_token(db, account_id, name).await?;
     Ok(IssuedToken { account_id, token })
 }
 
-async fn insert_token<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    account_id: Uuid,
-    name: &str,
-) -> AppResult<String> {
+async fn insert_token<C: sea_orm::ConnectionTrait>(db: &C, account_id: Uuid, name: &str) -> AppResult<String> {
     let token = generate_token();
     let t = now();
     api_token::ActiveModel {
@@ -103,8 +80,5 @@ pub async fn bootstrap_admin(db: &DatabaseConnection) -> AppResult<Option<Issued
 
 /// The caller's own account.
 pub async fn viewer_account(db: &DatabaseConnection, viewer: &Viewer) -> AppResult<account::Model> {
-    account::Entity::find_by_id(viewer.account_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("account"))
+    account::Entity::find_by_id(viewer.account_id).one(db).await?.ok_or(AppError::NotFound("account"))
 }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod paging;
+pub mod runs;
 mod sandbox_create;
 pub mod sandboxes;
 pub mod templates;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::backend::Backend;
+use crate::{backend::Backend, run::manager::RunManager};
 
 /// What services need, cloned cheaply into every request.
 #[derive(Clone)]
@@ -23,6 +24,8 @@ pub struct Services {
     pub backend: Arc<dyn Backend>,
     /// Limits that services enforce.
     pub settings: Arc<ServiceSettings>,
+    /// Claude runs executing on this instance and their live fan-out.
+    pub runs: Arc<RunManager>,
 }
 
 /// Policy knobs the services enforce, taken from the config at start-up.

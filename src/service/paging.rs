@@ -21,15 +21,10 @@ impl PageRequest {
     /// Checks `first` and decodes `after`; both mistakes are BAD_USER_INPUT.
     pub fn new(first: i64, after: Option<&str>) -> AppResult<Self> {
         if !(0..=MAX_PAGE_SIZE).contains(&first) {
-            return Err(AppError::bad_input(format!(
-                "`first` must be between 0 and {MAX_PAGE_SIZE}, got {first}"
-            )));
+            return Err(AppError::bad_input(format!("`first` must be between 0 and {MAX_PAGE_SIZE}, got {first}")));
         }
         let after = after.map(decode_cursor).transpose()?;
-        Ok(Self {
-            first: first as u64,
-            after,
-        })
+        Ok(Self { first: first as u64, after })
     }
 }
 
@@ -59,8 +54,5 @@ fn decode_cursor(s: &str) -> AppResult<Uuid> {
 pub fn into_page<T>(mut rows: Vec<T>, first: u64) -> Page<T> {
     let has_next_page = rows.len() as u64 > first;
     rows.truncate(first as usize);
-    Page {
-        items: rows,
-        has_next_page,
-    }
+    Page { items: rows, has_next_page }
 }

@@ -1,9 +1,7 @@
 //! Creating a sandbox as a saga: row CREATING → backend create → row RUNNING or ERROR.
 //! A backend sandbox whose row cannot be saved is terminated, so nothing is orphaned.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait};
 use uuid::Uuid;
 
 use super::{
@@ -40,14 +38,10 @@ fn validate_name(name: Option<&str>, id: Uuid) -> AppResult<String> {
         return Ok(format!("sandbox-{}", &id.simple().to_string()[24..]));
     };
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(AppError::bad_input(format!(
-            "`name` must be 1 to {MAX_NAME_CHARS} characters"
-        )));
+        return Err(AppError::bad_input(format!("`name` must be 1 to {MAX_NAME_CHARS} characters")));
     }
     if name.chars().any(char::is_control) {
-        return Err(AppError::bad_input(
-            "`name` must not contain control characters",
-        ));
+        return Err(AppError::bad_input("`name` must not contain control characters"));
     }
     Ok(name.to_string())
 }
@@ -70,11 +64,7 @@ async fn check_quota(svc: &Services, viewer: &Viewer) -> AppResult<()> {
 
 /// Creates a sandbox for the viewer. On backend failure the row stays, in ERROR with a
 /// reason, and the error is returned.
-pub async fn create(
-    svc: &Services,
-    viewer: &Viewer,
-    input: CreateSandbox,
-) -> AppResult<sandbox::Model> {
+pub async fn create(svc: &Services, viewer: &Viewer, input: CreateSandbox) -> AppResult<sandbox::Model> {
     let id = new_id();
     let name = validate_name(input.name.as_deref(), id)?;
     let template = templates::for_provider(input.provider, input.agent_id)?;
@@ -101,20 +91,11 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    let change = Change {
-        actor: Some(viewer.account_id),
-        entity: "sandboxes",
-        entity_id: id,
-        action: "create",
-    };
+    let change = Change { actor: Some(viewer.account_id), entity: "sandboxes", entity_id: id, action: "create" };
     audit::record(&txn, change, None::<&()>, Some(&row)).await?;
     txn.commit().await?;
 
-    let spec = SandboxSpec {
-        sandbox_id: id,
-        account_id: viewer.account_id,
-        template,
-    };
+    let spec = SandboxSpec { sandbox_id: id, account_id: viewer.account_id, template };
     match svc.backend.create(&spec).await {
         Ok(external_id) => finish(svc, row, external_id).await,
         Err(e) => {
@@ -124,11 +105,7 @@ pub async fn create(
     }
 }
 
-async fn finish(
-    svc: &Services,
-    row: sandbox::Model,
-    external_id: String,
-) -> AppResult<sandbox::Model> {
+async fn finish(svc: &Services, row: sandbox::Model, external_id: String) -> AppResult<sandbox::Model> {
     let mut am: sandbox::ActiveModel = row.into();
     am.external_id = Set(Some(external_id.clone()));
     am.status = Set(SandboxStatus::Running);
@@ -141,9 +118,7 @@ async fn finish(
                 tracing::error!(error = ?e, external_id, "could not terminate orphaned backend sandbox");
             }
             am.status = Set(SandboxStatus::Error);
-            am.status_reason = Set(Some(
-                "the sandbox could not be recorded and was stopped".into(),
-            ));
+            am.status_reason = Set(Some("the sandbox could not be recorded and was stopped".into()));
             if let Err(e) = am.update(&svc.db).await {
                 tracing::error!(error = %e, "could not mark sandbox ERROR");
             }

@@ -1,8 +1,8 @@
 //! Reading, listing and deleting sandboxes, always scoped to the viewer.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -31,11 +31,7 @@ pub struct SandboxFilter {
 /// The viewer's visible, undeleted sandboxes: the root of every sandbox query.
 pub fn visible(viewer: &Viewer) -> Select<sandbox::Entity> {
     let q = sandbox::Entity::find().filter(sandbox::Column::DeletedAt.is_null());
-    if viewer.is_admin() {
-        q
-    } else {
-        q.filter(sandbox::Column::AccountId.eq(viewer.account_id))
-    }
+    if viewer.is_admin() { q } else { q.filter(sandbox::Column::AccountId.eq(viewer.account_id)) }
 }
 
 fn filtered(viewer: &Viewer, filter: &SandboxFilter) -> Select<sandbox::Entity> {
@@ -51,17 +47,12 @@ fn filtered(viewer: &Viewer, filter: &SandboxFilter) -> Select<sandbox::Entity> 
 
 /// A sandbox the viewer may see, or None — whether it is missing or someone else's.
 pub async fn get(svc: &Services, viewer: &Viewer, id: Uuid) -> AppResult<Option<sandbox::Model>> {
-    Ok(visible(viewer)
-        .filter(sandbox::Column::Id.eq(id))
-        .one(&svc.db)
-        .await?)
+    Ok(visible(viewer).filter(sandbox::Column::Id.eq(id)).one(&svc.db).await?)
 }
 
 /// Like [`get`], but a missing sandbox is NOT_FOUND: for operations on a sandbox.
 pub async fn require(svc: &Services, viewer: &Viewer, id: Uuid) -> AppResult<sandbox::Model> {
-    get(svc, viewer, id)
-        .await?
-        .ok_or(AppError::NotFound("sandbox"))
+    get(svc, viewer, id).await?.ok_or(AppError::NotFound("sandbox"))
 }
 
 /// A page of sandboxes, newest first (ids are UUID v7, so id order is creation order).
@@ -75,11 +66,7 @@ pub async fn list(
     if let Some(after) = page.after {
         q = q.filter(sandbox::Column::Id.lt(after));
     }
-    let rows = q
-        .order_by_desc(sandbox::Column::Id)
-        .limit(page.first + 1)
-        .all(&svc.db)
-        .await?;
+    let rows = q.order_by_desc(sandbox::Column::Id).limit(page.first + 1).all(&svc.db).await?;
     Ok(into_page(rows, page.first))
 }
 
@@ -94,6 +81,7 @@ pub async fn count(svc: &Services, viewer: &Viewer, filter: &SandboxFilter) -> A
 /// nothing keeps running unseen; a sandbox the backend no longer has is simply removed.
 pub async fn delete(svc: &Services, viewer: &Viewer, id: Uuid) -> AppResult<sandbox::Model> {
     let row = require(svc, viewer, id).await?;
+    super::runs::cancel_all_in_sandbox(svc, row.id).await?;
     if let Some(ext) = &row.external_id
         && matches!(row.status, SandboxStatus::Running | SandboxStatus::Creating)
     {
@@ -107,12 +95,7 @@ pub async fn delete(svc: &Services, viewer: &Viewer, id: Uuid) -> AppResult<sand
     am.deleted_at = Set(Some(t));
     am.updated_at = Set(t);
     let after = am.update(&txn).await?;
-    let change = Change {
-        actor: Some(viewer.account_id),
-        entity: "sandboxes",
-        entity_id: id,
-        action: "delete",
-    };
+    let change = Change { actor: Some(viewer.account_id), entity: "sandboxes", entity_id: id, action: "delete" };
     audit::record(&txn, change, Some(&row), Some(&after)).await?;
     txn.commit().await?;
     Ok(after)

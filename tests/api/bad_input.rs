@@ -10,10 +10,7 @@ use crate::{
 };
 
 async fn snapshot(app: &TestApp) -> (i64, i64) {
-    (
-        app.count("SELECT COUNT(*) FROM sandboxes").await,
-        app.count("SELECT COUNT(*) FROM change_logs").await,
-    )
+    (app.count("SELECT COUNT(*) FROM sandboxes").await, app.count("SELECT COUNT(*) FROM change_logs").await)
 }
 
 async fn bad_input(kind: DbKind) {
@@ -22,24 +19,11 @@ async fn bad_input(kind: DbKind) {
     app.create_sandbox(&token, "keep").await;
     let before = snapshot(&app).await;
 
-    let deep = format!(
-        "{{ __schema {{ types {{ fields {{ type {}name{} }} }} }} }}",
-        "ofType { ".repeat(12),
-        " }".repeat(12)
-    );
+    let deep =
+        format!("{{ __schema {{ types {{ fields {{ type {}name{} }} }} }} }}", "ofType { ".repeat(12), " }".repeat(12));
     let cases: Vec<(&str, &str, Value, &str)> = vec![
-        (
-            "malformed id",
-            "{ sandbox(id: \"not-a-uuid\") { id } }",
-            json!({}),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "malformed id on delete",
-            "mutation { deleteSandbox(id: \"1 OR 1=1\") { id } }",
-            json!({}),
-            "BAD_USER_INPUT",
-        ),
+        ("malformed id", "{ sandbox(id: \"not-a-uuid\") { id } }", json!({}), "BAD_USER_INPUT"),
+        ("malformed id on delete", "mutation { deleteSandbox(id: \"1 OR 1=1\") { id } }", json!({}), "BAD_USER_INPUT"),
         (
             "malformed agent id",
             "mutation { createSandbox(input: {agentId: \"x\"}) { id } }",
@@ -58,89 +42,35 @@ async fn bad_input(kind: DbKind) {
             json!({"i": {"provider": "NOPE"}}),
             "BAD_USER_INPUT",
         ),
-        (
-            "empty name",
-            "mutation { createSandbox(input: {name: \"  \"}) { id } }",
-            json!({}),
-            "BAD_USER_INPUT",
-        ),
+        ("empty name", "mutation { createSandbox(input: {name: \"  \"}) { id } }", json!({}), "BAD_USER_INPUT"),
         (
             "name too long",
             "mutation($n: String) { createSandbox(input: {name: $n}) { id } }",
             json!({"n": "x".repeat(101)}),
             "BAD_USER_INPUT",
         ),
-        (
-            "page too large",
-            "{ sandboxes(first: 1000) { totalCount } }",
-            json!({}),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "negative page",
-            "{ sandboxes(first: -1) { totalCount } }",
-            json!({}),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "foreign cursor",
-            "{ sandboxes(after: \"garbage!\") { totalCount } }",
-            json!({}),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "over-deep query",
-            deep.as_str(),
-            json!({}),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "syntax error",
-            "{ sandboxes { ",
-            json!({}),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "unknown field",
-            "{ sandboxes { secret } }",
-            json!({}),
-            "BAD_USER_INPUT",
-        ),
+        ("page too large", "{ sandboxes(first: 1000) { totalCount } }", json!({}), "BAD_USER_INPUT"),
+        ("negative page", "{ sandboxes(first: -1) { totalCount } }", json!({}), "BAD_USER_INPUT"),
+        ("foreign cursor", "{ sandboxes(after: \"garbage!\") { totalCount } }", json!({}), "BAD_USER_INPUT"),
+        ("over-deep query", deep.as_str(), json!({}), "BAD_USER_INPUT"),
+        ("syntax error", "{ sandboxes { ", json!({}), "BAD_USER_INPUT"),
+        ("unknown field", "{ sandboxes { secret } }", json!({}), "BAD_USER_INPUT"),
     ];
     for (what, query, vars, want) in cases {
         let (code, msg) = app.err(Some(&token), query, vars).await;
         assert_eq!(code, want, "{what}: {msg}");
-        assert!(
-            !msg.is_empty() && !msg.to_lowercase().contains("sql"),
-            "{what}: unclear message {msg:?}"
-        );
+        assert!(!msg.is_empty() && !msg.to_lowercase().contains("sql"), "{what}: unclear message {msg:?}");
     }
 
     // Credentials.
     let (code, _) = app.err(None, "{ viewer { id } }", json!({})).await;
     assert_eq!(code, "UNAUTHENTICATED", "missing token");
-    let (code, _) = app
-        .err(
-            None,
-            "mutation { createSandbox(input: {}) { id } }",
-            json!({}),
-        )
-        .await;
+    let (code, _) = app.err(None, "mutation { createSandbox(input: {}) { id } }", json!({})).await;
     assert_eq!(code, "UNAUTHENTICATED", "missing token on a mutation");
-    let (status, body) = app
-        .post(Some("sbq_wrongwrongwrong"), "{ viewer { id } }", json!({}))
-        .await;
-    assert_eq!(
-        (status, body["errors"][0]["extensions"]["code"].as_str()),
-        (401, Some("UNAUTHENTICATED"))
-    );
-    let (status, _) = app
-        .post(
-            Some("not even a token"),
-            "mutation { createSandbox(input: {}) { id } }",
-            json!({}),
-        )
-        .await;
+    let (status, body) = app.post(Some("sbq_wrongwrongwrong"), "{ viewer { id } }", json!({})).await;
+    assert_eq!((status, body["errors"][0]["extensions"]["code"].as_str()), (401, Some("UNAUTHENTICATED")));
+    let (status, _) =
+        app.post(Some("not even a token"), "mutation { createSandbox(input: {}) { id } }", json!({})).await;
     assert_eq!(status, 401);
 
     // Body too large and mutations over GET are refused before execution.
@@ -156,10 +86,7 @@ async fn bad_input(kind: DbKind) {
     assert_eq!(resp.status(), 413);
     let resp = app
         .http
-        .get(format!(
-            "{}?query=mutation%20%7B%20createSandbox(input%3A%20%7B%7D)%20%7B%20id%20%7D%20%7D",
-            app.url()
-        ))
+        .get(format!("{}?query=mutation%20%7B%20createSandbox(input%3A%20%7B%7D)%20%7B%20id%20%7D%20%7D", app.url()))
         .bearer_auth(&token)
         .send()
         .await
@@ -178,11 +105,7 @@ async fn bad_input(kind: DbKind) {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 
-    assert_eq!(
-        snapshot(&app).await,
-        before,
-        "bad input changed the database"
-    );
+    assert_eq!(snapshot(&app).await, before, "bad input changed the database");
 }
 both_dbs!(bad_input_is_refused_with_codes, bad_input);
 
@@ -219,12 +142,7 @@ async fn revoked_and_disabled(kind: DbKind) {
     let mut am: account::ActiveModel = acct.into();
     am.disabled = Set(true);
     am.update(&app.services.db).await.unwrap();
-    let (code, _) = app
-        .err(Some(&issued.token), "{ viewer { id } }", json!({}))
-        .await;
+    let (code, _) = app.err(Some(&issued.token), "{ viewer { id } }", json!({})).await;
     assert_eq!(code, "UNAUTHENTICATED", "disabled account");
 }
-both_dbs!(
-    revoked_token_and_disabled_account_are_refused,
-    revoked_and_disabled
-);
+both_dbs!(revoked_token_and_disabled_account_are_refused, revoked_and_disabled);

@@ -71,11 +71,7 @@ fn run(dir: &std::path::Path, args: &[&str]) -> String {
         .env_remove("SANDBOXQL_DATA_DIR")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -83,25 +79,16 @@ fn run(dir: &std::path::Path, args: &[&str]) -> String {
 async fn fresh_directory_serves_on_sqlite_and_prints_admin_token() {
     let dir = tempfile::tempdir().unwrap();
     let served = serve_in(dir.path());
-    let token = served
-        .token
-        .clone()
-        .expect("first start prints an admin token");
+    let token = served.token.clone().expect("first start prints an admin token");
     let body = viewer(&served.addr, &token).await;
     assert_eq!(body["data"]["viewer"]["role"], "ADMIN", "{body}");
-    assert!(
-        dir.path().join("data/sandboxql.db").exists(),
-        "SQLite file under ./data"
-    );
+    assert!(dir.path().join("data/sandboxql.db").exists(), "SQLite file under ./data");
     drop(served);
 
     // A second start finds the admin and prints no token.
     let again = serve_in(dir.path());
     assert!(again.token.is_none());
-    assert_eq!(
-        viewer(&again.addr, &token).await["data"]["viewer"]["role"],
-        "ADMIN"
-    );
+    assert_eq!(viewer(&again.addr, &token).await["data"]["viewer"]["role"], "ADMIN");
 }
 
 #[tokio::test]
@@ -109,29 +96,15 @@ async fn accounts_and_tokens_commands_print_usable_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["accounts", "create", "--name", "ops"]);
     let token = out.lines().last().unwrap().trim().to_string();
-    let account = out
-        .lines()
-        .find_map(|l| l.strip_prefix("account id: "))
-        .unwrap()
-        .trim()
-        .to_string();
-    let out = run(
-        dir.path(),
-        &["tokens", "create", "--account", &account, "--name", "ci"],
-    );
+    let account = out.lines().find_map(|l| l.strip_prefix("account id: ")).unwrap().trim().to_string();
+    let out = run(dir.path(), &["tokens", "create", "--account", &account, "--name", "ci"]);
     let second = out.lines().last().unwrap().trim().to_string();
     assert_ne!(token, second);
-    let admin = run(
-        dir.path(),
-        &["accounts", "create", "--name", "root", "--admin"],
-    );
+    let admin = run(dir.path(), &["accounts", "create", "--name", "root", "--admin"]);
     let admin_token = admin.lines().last().unwrap().trim().to_string();
 
     let served = serve_in(dir.path());
-    assert!(
-        served.token.is_none(),
-        "accounts exist, so no bootstrap admin"
-    );
+    assert!(served.token.is_none(), "accounts exist, so no bootstrap admin");
     for (t, role) in [(&token, "USER"), (&second, "USER"), (&admin_token, "ADMIN")] {
         let body = viewer(&served.addr, t).await;
         assert_eq!(body["data"]["viewer"]["role"], role, "{body}");

@@ -16,30 +16,17 @@ async fn isolation(kind: DbKind) {
     let b_box = app.create_sandbox(&b, "b-secret").await;
     let a_box = app.create_sandbox(&a, "a-own").await;
     let random = uuid::Uuid::now_v7().to_string();
-    let before = sandbox::Entity::find_by_id(uuid::Uuid::parse_str(&b_box).unwrap())
-        .one(&app.services.db)
-        .await
-        .unwrap();
+    let before =
+        sandbox::Entity::find_by_id(uuid::Uuid::parse_str(&b_box).unwrap()).one(&app.services.db).await.unwrap();
 
     // get: null, exactly as for a random id.
     for id in [&b_box, &random] {
-        let got = app
-            .ok(
-                &a,
-                "query($id: ID!) { sandbox(id: $id) { id name } }",
-                json!({"id": id}),
-            )
-            .await;
+        let got = app.ok(&a, "query($id: ID!) { sandbox(id: $id) { id name } }", json!({"id": id})).await;
         assert_eq!(got, json!({"sandbox": null}));
     }
     // list and count: only A's own, also when A asks for B's account explicitly.
-    let list = app
-        .ok(&a, "{ sandboxes { totalCount nodes { id } } }", json!({}))
-        .await;
-    assert_eq!(
-        list["sandboxes"],
-        json!({"totalCount": 1, "nodes": [{"id": a_box}]})
-    );
+    let list = app.ok(&a, "{ sandboxes { totalCount nodes { id } } }", json!({})).await;
+    assert_eq!(list["sandboxes"], json!({"totalCount": 1, "nodes": [{"id": a_box}]}));
     let probe = app
         .ok(
             &a,
@@ -55,21 +42,13 @@ async fn isolation(kind: DbKind) {
     assert_eq!(theirs.0, "NOT_FOUND");
     assert_eq!(theirs, nobody);
     // B's row is untouched.
-    let after = sandbox::Entity::find_by_id(uuid::Uuid::parse_str(&b_box).unwrap())
-        .one(&app.services.db)
-        .await
-        .unwrap();
+    let after =
+        sandbox::Entity::find_by_id(uuid::Uuid::parse_str(&b_box).unwrap()).one(&app.services.db).await.unwrap();
     assert_eq!(before, after);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM change_logs WHERE action = 'delete'")
-            .await,
-        0
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM change_logs WHERE action = 'delete'").await, 0);
 
     // The admin sees both and can narrow to one account.
-    let all = app
-        .ok(&app.admin_token, "{ sandboxes { totalCount } }", json!({}))
-        .await;
+    let all = app.ok(&app.admin_token, "{ sandboxes { totalCount } }", json!({})).await;
     assert_eq!(all["sandboxes"]["totalCount"], 2);
     let only_a = app
         .ok(
@@ -78,17 +57,8 @@ async fn isolation(kind: DbKind) {
             json!({"acc": a_id}),
         )
         .await;
-    assert_eq!(
-        only_a["sandboxes"]["nodes"],
-        json!([{"id": a_box, "accountId": a_id}])
-    );
-    let got = app
-        .ok(
-            &app.admin_token,
-            "query($id: ID!) { sandbox(id: $id) { name } }",
-            json!({"id": b_box}),
-        )
-        .await;
+    assert_eq!(only_a["sandboxes"]["nodes"], json!([{"id": a_box, "accountId": a_id}]));
+    let got = app.ok(&app.admin_token, "query($id: ID!) { sandbox(id: $id) { name } }", json!({"id": b_box})).await;
     assert_eq!(got["sandbox"]["name"], "b-secret");
 }
 both_dbs!(accounts_are_isolated, isolation);

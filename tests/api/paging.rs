@@ -38,11 +38,7 @@ async fn paging(kind: DbKind) {
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 25);
 
     let empty = app
-        .ok(
-            &token,
-            "{ sandboxes(first: 0) { totalCount edges { cursor } pageInfo { hasNextPage } } }",
-            json!({}),
-        )
+        .ok(&token, "{ sandboxes(first: 0) { totalCount edges { cursor } pageInfo { hasNextPage } } }", json!({}))
         .await;
     assert_eq!(empty["sandboxes"]["edges"], json!([]));
     assert_eq!(empty["sandboxes"]["pageInfo"]["hasNextPage"], true);
@@ -54,21 +50,10 @@ async fn quota(kind: DbKind) {
     let (_, token) = app.new_user("jay").await;
     let first = app.create_sandbox(&token, "1").await;
     app.create_sandbox(&token, "2").await;
-    let (code, msg) = app
-        .err(
-            Some(&token),
-            "mutation { createSandbox(input: {}) { id } }",
-            json!({}),
-        )
-        .await;
+    let (code, msg) = app.err(Some(&token), "mutation { createSandbox(input: {}) { id } }", json!({})).await;
     assert_eq!(code, "FORBIDDEN", "{msg}");
     assert!(msg.contains("limit"));
-    app.ok(
-        &token,
-        "mutation($id: ID!) { deleteSandbox(id: $id) { id } }",
-        json!({"id": first}),
-    )
-    .await;
+    app.ok(&token, "mutation($id: ID!) { deleteSandbox(id: $id) { id } }", json!({"id": first})).await;
     app.create_sandbox(&token, "3").await;
 }
 both_dbs!(sandboxes_per_account_are_limited, quota);

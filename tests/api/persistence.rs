@@ -12,38 +12,17 @@ async fn survives_restart(kind: DbKind) {
     let (_, token) = app.new_user("gina").await;
     let a = app.create_sandbox(&token, "a").await;
     let b = app.create_sandbox(&token, "b").await;
-    let before = app
-        .ok(
-            &token,
-            "{ sandboxes { nodes { id name status createdAt } } }",
-            json!({}),
-        )
-        .await;
+    let before = app.ok(&token, "{ sandboxes { nodes { id name status createdAt } } }", json!({})).await;
 
     let app = app.restart().await;
-    let after = app
-        .ok(
-            &token,
-            "{ sandboxes { nodes { id name status createdAt } } }",
-            json!({}),
-        )
-        .await;
+    let after = app.ok(&token, "{ sandboxes { nodes { id name status createdAt } } }", json!({})).await;
     assert_eq!(before, after);
-    let ids: Vec<_> = after["sandboxes"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids: Vec<_> =
+        after["sandboxes"]["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(ids, vec![b, a]);
     // The admin token from the first start still works, and no second admin appeared.
-    app.ok(&app.admin_token, "{ viewer { id } }", json!({}))
-        .await;
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM accounts WHERE role = 'ADMIN'")
-            .await,
-        1
-    );
+    app.ok(&app.admin_token, "{ viewer { id } }", json!({})).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM accounts WHERE role = 'ADMIN'").await, 1);
 }
 both_dbs!(sandboxes_survive_restart, survives_restart);
 
@@ -54,22 +33,9 @@ async fn second_instance_on_same_postgres_sees_same_data() {
     assert_ne!(one.addr, two.addr);
     let (_, token) = one.new_user("hank").await;
     let id = one.create_sandbox(&token, "shared").await;
-    let got = two
-        .ok(
-            &token,
-            "query($id: ID!) { sandbox(id: $id) { name } }",
-            json!({"id": id}),
-        )
-        .await;
+    let got = two.ok(&token, "query($id: ID!) { sandbox(id: $id) { name } }", json!({"id": id})).await;
     assert_eq!(got["sandbox"]["name"], "shared");
-    two.ok(
-        &token,
-        "mutation($id: ID!) { deleteSandbox(id: $id) { id } }",
-        json!({"id": id}),
-    )
-    .await;
-    let gone = one
-        .ok(&token, "{ sandboxes { totalCount } }", json!({}))
-        .await;
+    two.ok(&token, "mutation($id: ID!) { deleteSandbox(id: $id) { id } }", json!({"id": id})).await;
+    let gone = one.ok(&token, "{ sandboxes { totalCount } }", json!({})).await;
     assert_eq!(gone["sandboxes"]["totalCount"], 0);
 }

@@ -5,7 +5,11 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use sandboxql::{
-    backend::{Backend, BackendStatus, SandboxSpec, local::LocalBackend},
+    backend::{
+        Backend, BackendStatus, SandboxSpec,
+        exec::{ExecHandle, ExecRequest},
+        local::LocalBackend,
+    },
     entity::{
         enums::{BackendName, SandboxStatus},
         sandbox,
@@ -29,16 +33,19 @@ impl Backend for FailingBackend {
         BackendName::Local
     }
     async fn create(&self, _: &SandboxSpec) -> AppResult<String> {
-        Err(AppError::provider(
-            "the sandbox provider is unavailable",
-            "connect: secret-internal-detail 10.1.2.3",
-        ))
+        Err(AppError::provider("the sandbox provider is unavailable", "connect: secret-internal-detail 10.1.2.3"))
     }
     async fn terminate(&self, _: &str) -> AppResult<()> {
         Ok(())
     }
     async fn status(&self, _: &str) -> AppResult<BackendStatus> {
         Ok(BackendStatus::Missing)
+    }
+    async fn exec(&self, _: &str, _: ExecRequest) -> AppResult<ExecHandle> {
+        Err(AppError::provider("unavailable", "test double"))
+    }
+    fn runs_as_root(&self) -> bool {
+        false
     }
 }
 
@@ -65,50 +72,36 @@ impl Backend for Recording {
     async fn status(&self, id: &str) -> AppResult<BackendStatus> {
         self.inner.status(id).await
     }
+    async fn exec(&self, id: &str, req: ExecRequest) -> AppResult<ExecHandle> {
+        self.inner.exec(id, req).await
+    }
+    fn runs_as_root(&self) -> bool {
+        self.inner.runs_as_root()
+    }
 }
 
 async fn backend_failure(kind: DbKind) {
     let app = TestApp::spawn_with(kind, |_| {}, Some(Arc::new(FailingBackend))).await;
     let (_, token) = app.new_user("erin").await;
-    let (_, body) = app
-        .post(
-            Some(&token),
-            "mutation { createSandbox(input: {name: \"doomed\"}) { id } }",
-            json!({}),
-        )
-        .await;
+    let (_, body) =
+        app.post(Some(&token), "mutation { createSandbox(input: {name: \"doomed\"}) { id } }", json!({})).await;
     let err = &body["errors"][0];
     assert_eq!(err["extensions"]["code"], "PROVIDER_UNAVAILABLE");
-    assert!(
-        !body.to_string().contains("secret-internal-detail"),
-        "internal detail leaked: {body}"
-    );
+    assert!(!body.to_string().contains("secret-internal-detail"), "internal detail leaked: {body}");
     assert!(err["extensions"]["requestId"].is_string());
 
-    let list = app
-        .ok(
-            &token,
-            "{ sandboxes { nodes { name status statusReason } } }",
-            json!({}),
-        )
-        .await;
+    let list = app.ok(&token, "{ sandboxes { nodes { name status statusReason } } }", json!({})).await;
     let sb = &list["sandboxes"]["nodes"][0];
     assert_eq!(sb["name"], "doomed");
     assert_eq!(sb["status"], "ERROR");
     let reason = sb["statusReason"].as_str().unwrap();
-    assert!(
-        reason.contains("unavailable") && !reason.contains("10.1.2.3"),
-        "reason: {reason}"
-    );
+    assert!(reason.contains("unavailable") && !reason.contains("10.1.2.3"), "reason: {reason}");
 }
 both_dbs!(backend_failure_leaves_error_with_reason, backend_failure);
 
 async fn store_failure(kind: DbKind) {
     let data = tempfile::tempdir().unwrap();
-    let backend = Arc::new(Recording {
-        inner: LocalBackend::new(data.path()),
-        calls: Mutex::new(vec![]),
-    });
+    let backend = Arc::new(Recording { inner: LocalBackend::new(data.path()), calls: Mutex::new(vec![]) });
     let app = TestApp::spawn_with(kind, |_| {}, Some(backend.clone())).await;
     let (_, token) = app.new_user("frank").await;
     // Every UPDATE of a sandbox row now fails inside the database itself.
@@ -121,44 +114,25 @@ async fn store_failure(kind: DbKind) {
         DbKind::Postgres => {
             db.execute_unprepared("CREATE FUNCTION fail_update() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql")
                 .await.unwrap();
-            db.execute_unprepared("CREATE TRIGGER fail_update BEFORE UPDATE ON sandboxes FOR EACH ROW EXECUTE FUNCTION fail_update()")
-                .await.unwrap();
+            db.execute_unprepared(
+                "CREATE TRIGGER fail_update BEFORE UPDATE ON sandboxes FOR EACH ROW EXECUTE FUNCTION fail_update()",
+            )
+            .await
+            .unwrap();
         }
     }
-    let (_, body) = app
-        .post(
-            Some(&token),
-            "mutation { createSandbox(input: {}) { id } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        body["errors"][0]["extensions"]["code"],
-        "INTERNAL_SERVER_ERROR"
-    );
-    assert!(
-        !body.to_string().contains("injected"),
-        "database error text leaked: {body}"
-    );
+    let (_, body) = app.post(Some(&token), "mutation { createSandbox(input: {}) { id } }", json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "INTERNAL_SERVER_ERROR");
+    assert!(!body.to_string().contains("injected"), "database error text leaked: {body}");
 
     let calls = backend.calls.lock().unwrap().clone();
     assert_eq!(calls.len(), 2, "{calls:?}");
     let created = calls[0].strip_prefix("create ").unwrap();
-    assert_eq!(
-        calls[1],
-        format!("terminate {created}"),
-        "the orphan was terminated"
-    );
-    assert_eq!(
-        backend.inner.status(created).await.unwrap(),
-        BackendStatus::Terminated
-    );
+    assert_eq!(calls[1], format!("terminate {created}"), "the orphan was terminated");
+    assert_eq!(backend.inner.status(created).await.unwrap(), BackendStatus::Terminated);
     // The row never claimed RUNNING.
     let rows = sandbox::Entity::find().all(db).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_ne!(rows[0].status, SandboxStatus::Running);
 }
-both_dbs!(
-    store_failure_after_create_terminates_backend_sandbox,
-    store_failure
-);
+both_dbs!(store_failure_after_create_terminates_backend_sandbox, store_failure);

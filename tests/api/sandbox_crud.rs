@@ -16,16 +16,9 @@ async fn crud(kind: DbKind) {
     let (_, token) = app.new_user("alice").await;
     let agent = uuid::Uuid::new_v4().to_string();
 
-    let q = format!(
-        "mutation($i: CreateSandboxInput!) {{ createSandbox(input: $i) {{ {SANDBOX_FIELDS} }} }}"
-    );
-    let created = app
-        .ok(
-            &token,
-            &q,
-            json!({"i": {"provider": "CLAUDE_CODE", "agentId": agent, "name": "first"}}),
-        )
-        .await;
+    let q = format!("mutation($i: CreateSandboxInput!) {{ createSandbox(input: $i) {{ {SANDBOX_FIELDS} }} }}");
+    let created =
+        app.ok(&token, &q, json!({"i": {"provider": "CLAUDE_CODE", "agentId": agent, "name": "first"}})).await;
     let sb = &created["createSandbox"];
     let id = sb["id"].as_str().unwrap().to_string();
     assert_eq!(sb["name"], "first");
@@ -37,141 +30,60 @@ async fn crud(kind: DbKind) {
     assert!(sb["lastSyncAt"].is_null() && sb["syncStats"].is_null());
     // The local backend made a workspace for it.
     let ext = sb["externalId"].as_str().unwrap();
-    let dir = app
-        .data_path()
-        .join("sandboxes")
-        .join(uuid::Uuid::parse_str(ext).unwrap().simple().to_string());
+    let dir = app.data_path().join("sandboxes").join(uuid::Uuid::parse_str(ext).unwrap().simple().to_string());
     assert!(dir.join("workspace").is_dir() && dir.join("home").is_dir());
 
     let got = app
-        .ok(
-            &token,
-            &format!("query($id: ID!) {{ sandbox(id: $id) {{ {SANDBOX_FIELDS} }} }}"),
-            json!({"id": id}),
-        )
+        .ok(&token, &format!("query($id: ID!) {{ sandbox(id: $id) {{ {SANDBOX_FIELDS} }} }}"), json!({"id": id}))
         .await;
     assert_eq!(got["sandbox"], *sb);
 
     let second = app.create_sandbox(&token, "second").await;
-    let list = app
-        .ok(
-            &token,
-            "{ sandboxes { totalCount edges { node { id name } } nodes { id } } }",
-            json!({}),
-        )
-        .await;
+    let list = app.ok(&token, "{ sandboxes { totalCount edges { node { id name } } nodes { id } } }", json!({})).await;
     assert_eq!(list["sandboxes"]["totalCount"], 2);
-    let names: Vec<_> = list["sandboxes"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["name"].clone())
-        .collect();
+    let names: Vec<_> =
+        list["sandboxes"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["name"].clone()).collect();
     assert_eq!(names, vec![json!("second"), json!("first")], "newest first");
 
-    let filtered = app
-        .ok(
-            &token,
-            "{ sandboxes(filter: {status: TERMINATED}) { totalCount } }",
-            json!({}),
-        )
-        .await;
+    let filtered = app.ok(&token, "{ sandboxes(filter: {status: TERMINATED}) { totalCount } }", json!({})).await;
     assert_eq!(filtered["sandboxes"]["totalCount"], 0);
 
-    let del = app
-        .ok(
-            &token,
-            "mutation($id: ID!) { deleteSandbox(id: $id) { id deletedAt } }",
-            json!({"id": id}),
-        )
-        .await;
+    let del = app.ok(&token, "mutation($id: ID!) { deleteSandbox(id: $id) { id deletedAt } }", json!({"id": id})).await;
     assert_eq!(del["deleteSandbox"]["id"], id);
     assert!(del["deleteSandbox"]["deletedAt"].is_string());
-    assert_eq!(
-        std::fs::read_to_string(dir.join("state")).unwrap(),
-        "terminated"
-    );
+    assert_eq!(std::fs::read_to_string(dir.join("state")).unwrap(), "terminated");
 
-    let gone = app
-        .ok(
-            &token,
-            "query($id: ID!) { sandbox(id: $id) { id } }",
-            json!({"id": id}),
-        )
-        .await;
-    assert!(
-        gone["sandbox"].is_null(),
-        "deleted sandbox is gone from sandbox(id)"
-    );
-    let list = app
-        .ok(
-            &token,
-            "{ sandboxes { totalCount nodes { id } } }",
-            json!({}),
-        )
-        .await;
+    let gone = app.ok(&token, "query($id: ID!) { sandbox(id: $id) { id } }", json!({"id": id})).await;
+    assert!(gone["sandbox"].is_null(), "deleted sandbox is gone from sandbox(id)");
+    let list = app.ok(&token, "{ sandboxes { totalCount nodes { id } } }", json!({})).await;
     assert_eq!(list["sandboxes"]["totalCount"], 1);
     assert_eq!(list["sandboxes"]["nodes"][0]["id"], second);
-    let (code, _) = app
-        .err(
-            Some(&token),
-            "mutation($id: ID!) { deleteSandbox(id: $id) { id } }",
-            json!({"id": id}),
-        )
-        .await;
+    let (code, _) =
+        app.err(Some(&token), "mutation($id: ID!) { deleteSandbox(id: $id) { id } }", json!({"id": id})).await;
     assert_eq!(code, "NOT_FOUND", "deleting twice");
 
     // The row is soft-deleted and TERMINATED; the change log has a create and a delete.
-    let row = sandbox::Entity::find_by_id(uuid::Uuid::parse_str(&id).unwrap())
-        .one(&app.services.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let row =
+        sandbox::Entity::find_by_id(uuid::Uuid::parse_str(&id).unwrap()).one(&app.services.db).await.unwrap().unwrap();
     assert_eq!(row.status, SandboxStatus::Terminated);
     assert!(row.deleted_at.is_some());
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM change_logs WHERE action = 'create'")
-            .await,
-        2
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM change_logs WHERE action = 'delete'")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM change_logs WHERE action = 'create'").await, 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM change_logs WHERE action = 'delete'").await, 1);
 }
 both_dbs!(create_get_list_delete, crud);
 
 async fn templates_and_viewer(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let (account_id, token) = app.new_user("bob").await;
-    let data = app
-        .ok(
-            &token,
-            "{ viewer { id name role } templates { provider name description } }",
-            json!({}),
-        )
-        .await;
+    let data = app.ok(&token, "{ viewer { id name role } templates { provider name description } }", json!({})).await;
     assert_eq!(data["viewer"]["id"], account_id);
     assert_eq!(data["viewer"]["role"], "USER");
     assert_eq!(data["templates"][0]["provider"], "CLAUDE_CODE");
-    let admin = app
-        .ok(&app.admin_token, "{ viewer { role } }", json!({}))
-        .await;
+    let admin = app.ok(&app.admin_token, "{ viewer { role } }", json!({})).await;
     assert_eq!(admin["viewer"]["role"], "ADMIN");
-    let health = app
-        .http
-        .get(format!("http://{}/healthz", app.addr))
-        .send()
-        .await
-        .unwrap();
+    let health = app.http.get(format!("http://{}/healthz", app.addr)).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    let graphiql = app
-        .http
-        .get(format!("http://{}/graphiql", app.addr))
-        .send()
-        .await
-        .unwrap();
+    let graphiql = app.http.get(format!("http://{}/graphiql", app.addr)).send().await.unwrap();
     assert!(graphiql.text().await.unwrap().contains("graphiql"));
 }
 both_dbs!(viewer_templates_health, templates_and_viewer);

@@ -2,6 +2,8 @@
 
 pub mod account;
 pub mod enums;
+pub mod event;
 pub mod page;
+pub mod run;
 pub mod sandbox;
 pub mod template;

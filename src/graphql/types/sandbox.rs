@@ -1,17 +1,20 @@
 //! `Sandbox`, its connection and the objects that hang off it.
 
-use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject, dataloader::DataLoader};
 use chrono::{DateTime, Utc};
 
 use super::{
     enums::{Backend, Provider, SandboxStatus},
     page::PageInfo,
+    run::{AgentRun, AgentRunConnection},
 };
 use crate::{
     entity::sandbox,
-    graphql::context::scope,
+    error::AppError,
+    graphql::{context::scope, loaders::ActiveRunLoader},
     service::{
-        paging::{Page, encode_cursor},
+        paging::{Page, PageRequest, encode_cursor},
+        runs,
         sandboxes::{self, SandboxFilter},
     },
 };
@@ -82,10 +85,26 @@ impl Sandbox {
     }
     /// When the workspace was last synced to object storage (`meta_data.last_s3_sync`).
     async fn last_sync_at(&self) -> Option<DateTime<Utc>> {
-        self.0
-            .meta_data
-            .last_s3_sync
-            .and_then(|s| DateTime::from_timestamp(s, 0))
+        self.0.meta_data.last_s3_sync.and_then(|s| DateTime::from_timestamp(s, 0))
+    }
+    /// Runs in this sandbox, newest first.
+    #[graphql(complexity = "(first.clamp(0, 100) as usize) * child_complexity + 1")]
+    async fn runs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<AgentRunConnection> {
+        let (svc, _) = scope(ctx)?;
+        let page = PageRequest::new(first.into(), after.as_deref())?;
+        let items = runs::list_for_sandbox(svc, self.0.id, page).await?;
+        Ok(AgentRunConnection::new(items, page.after.is_some(), self.0.id))
+    }
+    /// The run in progress, if any.
+    async fn active_run(&self, ctx: &Context<'_>) -> Result<Option<AgentRun>> {
+        let loader = ctx.data_unchecked::<DataLoader<ActiveRunLoader>>();
+        let run = loader.load_one(self.0.id).await.map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+        Ok(run.map(AgentRun))
     }
     /// Figures of the last sync (`meta_data.sync_stats`).
     async fn sync_stats(&self) -> Option<SyncStats> {
@@ -122,10 +141,7 @@ pub struct SandboxConnection {
 impl SandboxConnection {
     /// Sandboxes on this page, without cursors.
     async fn nodes(&self) -> Vec<Sandbox> {
-        self.edges
-            .iter()
-            .map(|e| Sandbox(e.node.0.clone()))
-            .collect()
+        self.edges.iter().map(|e| Sandbox(e.node.0.clone())).collect()
     }
     /// All sandboxes matching the filter, across pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
@@ -138,18 +154,8 @@ impl SandboxConnection {
     /// Wraps a service page.
     pub fn new(page: Page<sandbox::Model>, had_after: bool, filter: SandboxFilter) -> Self {
         let page_info = PageInfo::of(&page, had_after, |s| s.id);
-        let edges = page
-            .items
-            .into_iter()
-            .map(|s| SandboxEdge {
-                cursor: encode_cursor(s.id),
-                node: Sandbox(s),
-            })
-            .collect();
-        Self {
-            edges,
-            page_info,
-            filter,
-        }
+        let edges =
+            page.items.into_iter().map(|s| SandboxEdge { cursor: encode_cursor(s.id), node: Sandbox(s) }).collect();
+        Self { edges, page_info, filter }
     }
 }

@@ -15,8 +15,7 @@ pub enum DbKind {
 
 /// Base URL of the test Postgres server (database `test` is the admin connection).
 pub fn pg_base() -> String {
-    std::env::var("SANDBOXQL_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    std::env::var("SANDBOXQL_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -24,23 +23,11 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 /// Creates a new, empty Postgres database and returns its URL. Databases of test
 /// processes that no longer exist are dropped first, so runs do not accumulate them.
 pub async fn fresh_postgres() -> String {
-    let admin = Database::connect(format!("{}/test", pg_base()))
-        .await
-        .expect("connect to Postgres (is it running?)");
+    let admin = Database::connect(format!("{}/test", pg_base())).await.expect("connect to Postgres (is it running?)");
     drop_stale(&admin).await;
-    let name = format!(
-        "sbqt_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    );
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
-        .await
-        .expect("drop");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
+    let name = format!("sbqt_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}")).await.expect("drop");
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
     format!("{}/{name}", pg_base())
 }
 
@@ -60,9 +47,7 @@ async fn drop_stale(admin: &sea_orm::DatabaseConnection) {
         if let Some(pid) = pid
             && !std::path::Path::new(&format!("/proc/{pid}")).exists()
         {
-            let _ = admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await;
+            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Starting a real server per test and talking to it like a client would.
 
 pub mod db;
+pub mod runs;
 pub mod ws;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
@@ -34,6 +35,11 @@ macro_rules! both_dbs {
     };
 }
 
+/// Path of the stand-in `claude` script.
+pub fn standin_claude() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/claude-standin.py").to_string()
+}
+
 /// A running server with its own database and data dir.
 pub struct TestApp {
     /// Where it listens.
@@ -58,13 +64,10 @@ impl TestApp {
     }
 
     /// A server whose config `tweak` may change, optionally with an injected backend.
-    pub async fn spawn_with(
-        kind: DbKind,
-        tweak: impl FnOnce(&mut Config),
-        backend: Option<Arc<dyn Backend>>,
-    ) -> Self {
+    pub async fn spawn_with(kind: DbKind, tweak: impl FnOnce(&mut Config), backend: Option<Arc<dyn Backend>>) -> Self {
         let data_dir = Arc::new(tempfile::tempdir().expect("tempdir"));
         let mut config = Config::for_data_dir(data_dir.path().to_path_buf());
+        config.runs.claude_bin = standin_claude();
         if kind == DbKind::Postgres {
             config.store.database_url = Some(db::fresh_postgres().await);
         }
@@ -77,29 +80,15 @@ impl TestApp {
         app
     }
 
-    async fn start(
-        config: Config,
-        data_dir: Arc<tempfile::TempDir>,
-        backend: Option<Arc<dyn Backend>>,
-    ) -> Self {
-        let app = Application::build_with_backend(config.clone(), backend)
-            .await
-            .expect("build app");
+    async fn start(config: Config, data_dir: Arc<tempfile::TempDir>, backend: Option<Arc<dyn Backend>>) -> Self {
+        let app = Application::build_with_backend(config.clone(), backend).await.expect("build app");
         let addr = app.local_addr().expect("addr");
         let services = app.services.clone();
         let admin_token = app.bootstrap_token.clone().unwrap_or_default();
         let server = tokio::spawn(async move {
             let _ = app.run_until_stopped().await;
         });
-        Self {
-            addr,
-            admin_token,
-            services,
-            config,
-            data_dir,
-            http: reqwest::Client::new(),
-            server,
-        }
+        Self { addr, admin_token, services, config, data_dir, http: reqwest::Client::new(), server }
     }
 
     /// Another server instance on the same database and data dir (a second replica).
@@ -113,10 +102,7 @@ impl TestApp {
     pub async fn restart(self) -> TestApp {
         self.server.abort();
         let mut app = Self::start(self.config.clone(), self.data_dir.clone(), None).await;
-        assert!(
-            app.admin_token.is_empty(),
-            "a restart must not bootstrap a second admin"
-        );
+        assert!(app.admin_token.is_empty(), "a restart must not bootstrap a second admin");
         app.admin_token = self.admin_token.clone();
         app
     }
@@ -133,18 +119,13 @@ impl TestApp {
 
     /// Creates an ordinary account and returns (account id, token).
     pub async fn new_user(&self, name: &str) -> (String, String) {
-        let issued = accounts::create_account(&self.services.db, name, Role::User)
-            .await
-            .expect("account");
+        let issued = accounts::create_account(&self.services.db, name, Role::User).await.expect("account");
         (issued.account_id.to_string(), issued.token)
     }
 
     /// POSTs a GraphQL request with an optional token; returns (HTTP status, JSON body).
     pub async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
-        let mut req = self
-            .http
-            .post(self.url())
-            .json(&json!({"query": query, "variables": variables}));
+        let mut req = self.http.post(self.url()).json(&json!({"query": query, "variables": variables}));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -156,28 +137,17 @@ impl TestApp {
     /// A GraphQL request that must succeed; returns `data`.
     pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
         let (status, body) = self.post(Some(token), query, variables).await;
-        assert!(
-            body.get("errors").is_none(),
-            "unexpected errors ({status}): {body}"
-        );
+        assert!(body.get("errors").is_none(), "unexpected errors ({status}): {body}");
         body["data"].clone()
     }
 
     /// A GraphQL request that must fail; returns the first error's code and message.
-    pub async fn err(
-        &self,
-        token: Option<&str>,
-        query: &str,
-        variables: Value,
-    ) -> (String, String) {
+    pub async fn err(&self, token: Option<&str>, query: &str, variables: Value) -> (String, String) {
         let (_, body) = self.post(token, query, variables).await;
         let e = &body["errors"][0];
         assert!(e.is_object(), "expected an error, got {body}");
         (
-            e["extensions"]["code"]
-                .as_str()
-                .unwrap_or("<none>")
-                .to_string(),
+            e["extensions"]["code"].as_str().unwrap_or("<none>").to_string(),
             e["message"].as_str().unwrap_or("").to_string(),
         )
     }
@@ -185,17 +155,10 @@ impl TestApp {
     /// Creates a sandbox through the API and returns its id.
     pub async fn create_sandbox(&self, token: &str, name: &str) -> String {
         let data = self
-            .ok(
-                token,
-                "mutation($n: String) { createSandbox(input: {name: $n}) { id status } }",
-                json!({"n": name}),
-            )
+            .ok(token, "mutation($n: String) { createSandbox(input: {name: $n}) { id status } }", json!({"n": name}))
             .await;
         assert_eq!(data["createSandbox"]["status"], "RUNNING");
-        data["createSandbox"]["id"]
-            .as_str()
-            .expect("id")
-            .to_string()
+        data["createSandbox"]["id"].as_str().expect("id").to_string()
     }
 
     /// Runs a raw SQL query returning one integer (counts for "nothing changed" checks).
@@ -203,10 +166,7 @@ impl TestApp {
         use sea_orm::ConnectionTrait;
         let db = &self.services.db;
         let row = db
-            .query_one_raw(sea_orm::Statement::from_string(
-                db.get_database_backend(),
-                sql,
-            ))
+            .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
             .await
             .expect("query")
             .expect("row");

@@ -24,13 +24,8 @@ pub struct Closed {
 }
 
 async fn open(addr: SocketAddr) -> Socket {
-    let mut req = format!("ws://{addr}/graphql")
-        .into_client_request()
-        .expect("request");
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
+    let mut req = format!("ws://{addr}/graphql").into_client_request().expect("request");
+    req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
     let (socket, _) = connect_async(req).await.expect("websocket connect");
     socket
 }
@@ -48,10 +43,7 @@ impl WsClient {
     /// Connects and sends `first` as the first message.
     pub async fn connect_raw(addr: SocketAddr, first: Value) -> Result<WsClient, Closed> {
         let mut socket = open(addr).await;
-        socket
-            .send(Message::Text(first.to_string().into()))
-            .await
-            .expect("send init");
+        socket.send(Message::Text(first.to_string().into())).await.expect("send init");
         let mut client = WsClient { socket };
         match client.next_raw().await {
             Some(Ok(v)) if v["type"] == "connection_ack" => Ok(client),
@@ -64,20 +56,14 @@ impl WsClient {
     /// Starts an operation under `id`.
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         let msg = json!({"id": id, "type": "subscribe", "payload": {"query": query, "variables": variables}});
-        self.socket
-            .send(Message::Text(msg.to_string().into()))
-            .await
-            .expect("send subscribe");
+        self.socket.send(Message::Text(msg.to_string().into())).await.expect("send subscribe");
     }
 
     /// Stops an operation.
     #[allow(dead_code)]
     pub async fn complete(&mut self, id: &str) {
         let msg = json!({"id": id, "type": "complete"});
-        self.socket
-            .send(Message::Text(msg.to_string().into()))
-            .await
-            .expect("send complete");
+        self.socket.send(Message::Text(msg.to_string().into())).await.expect("send complete");
     }
 
     /// The next protocol message (Ok) or the close code (Err); None when the stream ended.
@@ -91,10 +77,7 @@ impl WsClient {
                     let v: Value = serde_json::from_str(&t).expect("json message");
                     if v["type"] == "ping" {
                         let pong = json!({"type": "pong"}).to_string();
-                        self.socket
-                            .send(Message::Text(pong.into()))
-                            .await
-                            .expect("pong");
+                        self.socket.send(Message::Text(pong.into())).await.expect("pong");
                         continue;
                     }
                     return Some(Ok(v));

@@ -1,0 +1,112 @@
+//! Running processes for the `local` backend: argv only, scrubbed environment, workspace
+//! as cwd, stdin closed, output streamed as lines, the whole process group killable.
+
+use std::{path::Path, process::Stdio};
+
+use tokio::{
+    io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
+    process::Command,
+    sync::mpsc,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    exec::{ExecHandle, ExecOutput, ExecRequest, LineSplitter},
+    jail::Jail,
+};
+use crate::error::{AppError, AppResult};
+
+/// The only variables a sandboxed process gets besides the request's own.
+const BASE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// Starts `req` in the sandbox whose directories are given.
+pub fn spawn(
+    jail: &Jail,
+    sandbox_dir: &Path,
+    workspace: &Path,
+    home: &Path,
+    req: ExecRequest,
+) -> AppResult<ExecHandle> {
+    if req.argv.is_empty() {
+        return Err(AppError::bad_input("empty command"));
+    }
+    let argv = jail.wrap(&req.argv, sandbox_dir, workspace, home)?;
+    let (_, inner_home) = jail.inner_paths(workspace, home);
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .env_clear()
+        .env("PATH", BASE_PATH)
+        .env("HOME", &inner_home)
+        .env("LANG", "C.UTF-8")
+        .env("TERM", "dumb")
+        .env("USER", "sandbox")
+        .env("TMPDIR", "/tmp")
+        .envs(req.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .current_dir(workspace)
+        .stdin(if req.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(|e| {
+        AppError::provider("the command could not be started in the sandbox", format!("spawn {:?}: {e}", req.argv[0]))
+    })?;
+    if let (Some(bytes), Some(mut stdin)) = (req.stdin, child.stdin.take()) {
+        tokio::spawn(async move {
+            let _ = stdin.write_all(&bytes).await;
+        });
+    }
+    let (tx, rx) = mpsc::channel(1024);
+    let cancel = CancellationToken::new();
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let pid = child.id();
+    let token = cancel.clone();
+    tokio::spawn(async move {
+        let out = pump(stdout, tx.clone(), ExecOutput::Stdout);
+        let err = pump(stderr, tx.clone(), ExecOutput::Stderr);
+        let both = async { tokio::join!(out, err) };
+        tokio::select! {
+            _ = both => {}
+            _ = token.cancelled() => kill_group(pid),
+        }
+        let code = match child.wait().await {
+            Ok(status) => status.code(),
+            Err(_) => None,
+        };
+        // Anything the group left behind goes too (e.g. a background job of a tool).
+        kill_group(pid);
+        let _ = tx.send(ExecOutput::Exited(code)).await;
+    });
+    Ok(ExecHandle { output: rx, cancel })
+}
+
+async fn pump<R: AsyncRead + Unpin>(reader: Option<R>, tx: mpsc::Sender<ExecOutput>, wrap: fn(String) -> ExecOutput) {
+    let Some(mut reader) = reader else { return };
+    let mut splitter = LineSplitter::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                for line in splitter.push(&buf[..n]) {
+                    if tx.send(wrap(line)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(line) = splitter.finish() {
+        let _ = tx.send(wrap(line)).await;
+    }
+}
+
+/// Kills the process group led by `pid` (the command and all its descendants).
+fn kill_group(pid: Option<u32>) {
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) with a negative pid signals that process group; no memory is touched.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Queries, mutations and subscriptions of Claude runs.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, Subscription};
+use futures::{Stream, StreamExt};
+
+use super::{
+    context::{parse_id, scope},
+    types::{event::ClaudeEvent, run::AgentRun},
+};
+use crate::{
+    error::AppError,
+    service::runs::{self, StartRun},
+};
+
+/// What to ask Claude, and where.
+#[derive(InputObject)]
+pub struct StartRunInput {
+    /// Sandbox to run in.
+    pub sandbox_id: ID,
+    /// The prompt (not empty; limited in size).
+    pub prompt: String,
+    /// Model to use instead of Claude's default.
+    pub model: Option<String>,
+    /// Most agent turns (1–500).
+    pub max_turns: Option<i32>,
+}
+
+fn start_input(
+    sandbox_id: &ID,
+    prompt: String,
+    model: Option<String>,
+    max_turns: Option<i32>,
+) -> Result<StartRun, AppError> {
+    Ok(StartRun { sandbox_id: parse_id(sandbox_id, "sandboxId")?, prompt, model, max_turns: max_turns.map(i64::from) })
+}
+
+/// Run queries.
+#[derive(Default)]
+pub struct RunQuery;
+
+#[Object]
+impl RunQuery {
+    /// A run by id; null when it does not exist or is not the caller's.
+    async fn run(&self, ctx: &Context<'_>, id: ID) -> Result<Option<AgentRun>> {
+        let (svc, viewer) = scope(ctx)?;
+        Ok(runs::get(svc, viewer, parse_id(&id, "id")?).await?.map(AgentRun))
+    }
+}
+
+/// Run mutations.
+#[derive(Default)]
+pub struct RunMutation;
+
+#[Object]
+impl RunMutation {
+    /// Starts Claude in a sandbox; follow it with `runEvents`. CONFLICT when a run is
+    /// already active there or the sandbox is not running.
+    async fn start_run(&self, ctx: &Context<'_>, input: StartRunInput) -> Result<AgentRun> {
+        let (svc, viewer) = scope(ctx)?;
+        let input = start_input(&input.sandbox_id, input.prompt, input.model, input.max_turns)?;
+        Ok(AgentRun(runs::start(svc, viewer, input).await?))
+    }
+
+    /// Stops a run (its whole process tree) and returns it, normally CANCELLED.
+    async fn cancel_run(&self, ctx: &Context<'_>, id: ID) -> Result<AgentRun> {
+        let (svc, viewer) = scope(ctx)?;
+        Ok(AgentRun(runs::cancel(svc, viewer, parse_id(&id, "id")?).await?))
+    }
+}
+
+/// Run subscriptions.
+#[derive(Default)]
+pub struct RunSubscription;
+
+#[Subscription]
+impl RunSubscription {
+    /// Starts a run and streams its events until RunFinished. Closing the subscription
+    /// does not stop the run: resume with `runEvents(runId, afterSeq)`.
+    async fn claude_stream(
+        &self,
+        ctx: &Context<'_>,
+        sandbox_id: ID,
+        prompt: String,
+        model: Option<String>,
+        max_turns: Option<i32>,
+    ) -> Result<impl Stream<Item = Result<ClaudeEvent>> + use<>> {
+        let (svc, viewer) = scope(ctx)?;
+        let run = runs::start(svc, viewer, start_input(&sandbox_id, prompt, model, max_turns)?).await?;
+        let events = runs::follow(svc, viewer, run.id, 0).await?;
+        Ok(events.map(|r| r.map(ClaudeEvent::from).map_err(Into::into)))
+    }
+
+    /// Stored events after `afterSeq`, then live ones, ending after RunFinished: no gap,
+    /// no duplicate, also across reconnects.
+    async fn run_events(
+        &self,
+        ctx: &Context<'_>,
+        run_id: ID,
+        #[graphql(default = 0)] after_seq: i64,
+    ) -> Result<impl Stream<Item = Result<ClaudeEvent>> + use<>> {
+        let (svc, viewer) = scope(ctx)?;
+        let events = runs::follow(svc, viewer, parse_id(&run_id, "runId")?, after_seq).await?;
+        Ok(events.map(|r| r.map(ClaudeEvent::from).map_err(Into::into)))
+    }
+}

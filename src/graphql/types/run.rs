@@ -1,0 +1,150 @@
+//! `AgentRun`, its status and its connection.
+
+use async_graphql::{ComplexObject, Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::{event::ClaudeEvent, page::PageInfo};
+use crate::{
+    entity::{agent_run, enums},
+    graphql::context::scope,
+    service::{
+        paging::{Page, encode_cursor},
+        runs,
+    },
+};
+
+/// Lifecycle of a run.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "enums::RunStatus")]
+pub enum RunStatus {
+    /// Claude is working.
+    Running,
+    /// Claude finished without error.
+    Succeeded,
+    /// Claude or its process failed; see `error`.
+    Failed,
+    /// Cancelled by a user.
+    Cancelled,
+    /// The server stopped while it ran.
+    Interrupted,
+}
+
+/// One Claude invocation in a sandbox.
+pub struct AgentRun(pub agent_run::Model);
+
+#[Object]
+impl AgentRun {
+    /// Run id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The sandbox it runs in.
+    async fn sandbox_id(&self) -> ID {
+        ID(self.0.sandbox_id.to_string())
+    }
+    /// What was asked.
+    async fn prompt(&self) -> &str {
+        &self.0.prompt
+    }
+    /// Lifecycle state.
+    async fn status(&self) -> RunStatus {
+        self.0.status.into()
+    }
+    /// Claude's session id.
+    async fn claude_session_id(&self) -> Option<&str> {
+        self.0.claude_session_id.as_deref()
+    }
+    /// Cost in US dollars, once finished.
+    async fn cost_usd(&self) -> Option<f64> {
+        self.0.cost_usd
+    }
+    /// Duration in milliseconds, once finished.
+    async fn duration_ms(&self) -> Option<i64> {
+        self.0.duration_ms
+    }
+    /// Turns taken, once finished.
+    async fn num_turns(&self) -> Option<i64> {
+        self.0.num_turns
+    }
+    /// Why it failed.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    /// Model requested.
+    async fn model(&self) -> Option<&str> {
+        self.0.model.as_deref()
+    }
+    /// Turn limit requested.
+    async fn max_turns(&self) -> Option<i64> {
+        self.0.max_turns
+    }
+    /// When started.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Stored events after `afterSeq` (at most `first`, up to 1000): the history of the run.
+    #[graphql(complexity = "(first.clamp(0, 1000) as usize) * child_complexity / 10 + 1")]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 0)] after_seq: i64,
+        #[graphql(default = 500)] first: i64,
+    ) -> Result<Vec<ClaudeEvent>> {
+        let (svc, viewer) = scope(ctx)?;
+        if !(0..=1000).contains(&first) || after_seq < 0 {
+            return Err(
+                crate::error::AppError::bad_input("`first` must be 0 to 1000 and `afterSeq` not negative").into()
+            );
+        }
+        let events = runs::events_page(svc, viewer, self.0.id, after_seq, first as u64).await?;
+        Ok(events.into_iter().map(ClaudeEvent::from).collect())
+    }
+}
+
+/// One run in a list.
+#[derive(SimpleObject)]
+pub struct AgentRunEdge {
+    /// Opaque position.
+    pub cursor: String,
+    /// The run.
+    pub node: AgentRun,
+}
+
+/// A page of runs of a sandbox, newest first.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct AgentRunConnection {
+    /// Runs with cursors.
+    pub edges: Vec<AgentRunEdge>,
+    /// Where this page sits.
+    pub page_info: PageInfo,
+    #[graphql(skip)]
+    pub sandbox_id: uuid::Uuid,
+}
+
+#[ComplexObject]
+impl AgentRunConnection {
+    /// Runs on this page.
+    async fn nodes(&self) -> Vec<AgentRun> {
+        self.edges.iter().map(|e| AgentRun(e.node.0.clone())).collect()
+    }
+    /// All runs of the sandbox.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let (svc, _) = scope(ctx)?;
+        Ok(runs::count_for_sandbox(svc, self.sandbox_id).await?)
+    }
+}
+
+impl AgentRunConnection {
+    /// Wraps a service page.
+    pub fn new(page: Page<agent_run::Model>, had_after: bool, sandbox_id: uuid::Uuid) -> Self {
+        let page_info = PageInfo::of(&page, had_after, |r| r.id);
+        let edges =
+            page.items.into_iter().map(|r| AgentRunEdge { cursor: encode_cursor(r.id), node: AgentRun(r) }).collect();
+        Self { edges, page_info, sandbox_id }
+    }
+}

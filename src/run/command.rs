@@ -1,0 +1,69 @@
+//! The `claude` command line and environment of a run.
+
+use crate::{
+    config::RunConfig,
+    service::templates::{PermissionMode, SandboxTemplate},
+};
+
+/// What a run asks Claude to do.
+#[derive(Debug, Clone)]
+pub struct ClaudeInvocation<'a> {
+    /// The user's prompt, passed as one argv element.
+    pub prompt: &'a str,
+    /// Session to continue, from the sandbox's previous run.
+    pub resume: Option<&'a str>,
+    /// Model override.
+    pub model: Option<&'a str>,
+    /// Turn limit.
+    pub max_turns: Option<i64>,
+}
+
+/// `claude -p --output-format stream-json --verbose [flags] -- <prompt>`.
+///
+/// The prompt comes last, after `--`, so a prompt that starts with `-` is never read as
+/// an option; it is one argv element and no shell ever sees it.
+pub fn argv(cfg: &RunConfig, template: &SandboxTemplate, inv: &ClaudeInvocation<'_>) -> Vec<String> {
+    let mut a: Vec<String> = vec![cfg.claude_bin.clone(), "-p".into()];
+    a.extend(["--output-format", "stream-json", "--verbose"].map(String::from));
+    if cfg.claude_partial_messages {
+        a.push("--include-partial-messages".into());
+    }
+    if let Some(session) = inv.resume {
+        a.extend(["--resume".to_string(), session.to_string()]);
+    }
+    if let Some(model) = inv.model {
+        a.extend(["--model".to_string(), model.to_string()]);
+    }
+    if let Some(turns) = inv.max_turns {
+        a.extend(["--max-turns".to_string(), turns.to_string()]);
+    }
+    match template.permission_mode {
+        PermissionMode::SkipPermissions => a.push("--dangerously-skip-permissions".into()),
+        PermissionMode::AllowedTools => {
+            a.extend(["--allowedTools".to_string(), template.allowed_tools.join(",")]);
+        }
+    }
+    a.extend(["--".to_string(), inv.prompt.to_string()]);
+    a
+}
+
+/// Environment for Claude beyond the backend's minimal base: the template's variables and
+/// the Anthropic settings configured for sandboxes. Nothing else of the server's
+/// environment (database URL, storage credentials…) is ever included.
+pub fn env(cfg: &RunConfig, template: &SandboxTemplate, runs_as_root: bool) -> Vec<(String, String)> {
+    let mut e: Vec<(String, String)> = template.env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    if let Some(key) = &cfg.anthropic_api_key {
+        e.push(("ANTHROPIC_API_KEY".into(), key.0.clone()));
+    }
+    if let Some(url) = &cfg.anthropic_base_url {
+        e.push(("ANTHROPIC_BASE_URL".into(), url.clone()));
+    }
+    if let Some(tok) = &cfg.anthropic_auth_token {
+        e.push(("ANTHROPIC_AUTH_TOKEN".into(), tok.0.clone()));
+    }
+    // Claude refuses to skip permission prompts as root unless told it is sandboxed.
+    if runs_as_root && template.permission_mode == PermissionMode::SkipPermissions {
+        e.push(("IS_SANDBOX".into(), "1".into()));
+    }
+    e
+}

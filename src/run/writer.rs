@@ -1,0 +1,84 @@
+//! Numbers a run's events, stores them in batches, then publishes them — in that order,
+//! so a subscriber that reads the database after subscribing can never miss one.
+
+use std::sync::Arc;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use uuid::Uuid;
+
+use super::{events::EventBody, hub::RunHub, store};
+
+/// Postgres channel carrying `run_id:first_seq:last_seq` of each stored batch.
+pub const EVENTS_CHANNEL: &str = "sandboxql_run_events";
+
+/// The single writer of one run's events.
+pub struct EventWriter {
+    db: DatabaseConnection,
+    hub: Arc<RunHub>,
+    run_id: Uuid,
+    notify: bool,
+    last_seq: i64,
+    pending: Vec<(i64, EventBody)>,
+}
+
+impl EventWriter {
+    /// A writer continuing after `last_seq`; `notify` announces batches to other instances.
+    pub fn new(db: DatabaseConnection, hub: Arc<RunHub>, run_id: Uuid, last_seq: i64, notify: bool) -> Self {
+        Self { db, hub, run_id, notify, last_seq, pending: Vec::new() }
+    }
+
+    /// Queues an event under the next seq.
+    pub fn push(&mut self, body: EventBody) {
+        self.last_seq += 1;
+        self.pending.push((self.last_seq, body));
+    }
+
+    /// The session id of a queued SessionStarted, if one is queued.
+    pub fn pending_session(&self) -> Option<String> {
+        self.pending.iter().find_map(|(_, e)| match e {
+            EventBody::SessionStarted { session_id, .. } => Some(session_id.clone()),
+            _ => None,
+        })
+    }
+
+    /// Events queued and not yet flushed.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Stores the queued events in one statement, then publishes them locally and, on
+    /// Postgres, to other instances. A failed store is logged and the events are still
+    /// published so live viewers lose nothing.
+    pub async fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.pending);
+        let (first, last) = (batch[0].0, self.last_seq);
+        let stored = match store::append(&self.db, self.run_id, batch.clone()).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(run_id = %self.run_id, first, last, error = ?e, "could not store run events");
+                let at = crate::entity::now();
+                batch
+                    .into_iter()
+                    .map(|(seq, body)| super::hub::StoredEvent { run_id: self.run_id, seq, at, body })
+                    .collect()
+            }
+        };
+        for ev in stored {
+            self.hub.publish(Arc::new(ev));
+        }
+        if self.notify {
+            let payload = format!("{}:{first}:{last}", self.run_id);
+            let stmt = Statement::from_sql_and_values(
+                self.db.get_database_backend(),
+                "SELECT pg_notify($1, $2)",
+                [EVENTS_CHANNEL.into(), payload.into()],
+            );
+            if let Err(e) = self.db.execute_raw(stmt).await {
+                tracing::warn!(run_id = %self.run_id, error = %e, "could not notify other instances");
+            }
+        }
+    }
+}
