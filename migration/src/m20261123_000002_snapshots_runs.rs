@@ -39,6 +39,13 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(index("agent_runs", &["sandbox_id", "id"], false)).await?;
         m.create_index(index("agent_runs", &["status"], false)).await?;
+        // At most one RUNNING run per sandbox, enforced by the database itself.
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX IF NOT EXISTS ux_agent_runs_one_running \
+                 ON agent_runs (sandbox_id) WHERE status = 'RUNNING'",
+            )
+            .await?;
         m.create_table(table(
             "agent_run_events",
             vec![uuid("run_id"), big("seq"), text("kind"), json("payload")],

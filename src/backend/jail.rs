@@ -54,18 +54,11 @@ impl Jail {
         }
         let bwrap = find_on_path("bwrap");
         let works = bwrap.as_ref().is_some_and(|b| {
+            let mut args: Vec<String> = ["--unshare-all", "--ro-bind", "/usr", "/usr"].map(String::from).to_vec();
+            args.extend(system_dirs());
+            args.extend(["--", "/usr/bin/true"].map(String::from));
             std::process::Command::new(b)
-                .args([
-                    "--unshare-all",
-                    "--ro-bind",
-                    "/usr",
-                    "/usr",
-                    "--symlink",
-                    "usr/bin",
-                    "/bin",
-                    "--",
-                    "/usr/bin/true",
-                ])
+                .args(args)
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
                 .status()
@@ -119,13 +112,8 @@ impl Jail {
         let mut arg = |a: &[&str]| out.extend(a.iter().map(|s| s.to_string()));
         arg(&["--die-with-parent", "--new-session", "--unshare-all", "--share-net"]);
         arg(&["--uid", &uid, "--gid", &uid, "--ro-bind", "/usr", "/usr"]);
-        for dir in ["bin", "lib", "lib64", "sbin"] {
-            let host = format!("/{dir}");
-            match std::fs::read_link(&host) {
-                Ok(target) => arg(&["--symlink", &target.display().to_string(), &host]),
-                Err(_) => arg(&["--ro-bind-try", &host, &host]),
-            }
-        }
+        out.extend(system_dirs());
+        let mut arg = |a: &[&str]| out.extend(a.iter().map(|s| s.to_string()));
         for f in ETC_FILES {
             arg(&["--ro-bind-try", f, f]);
         }
@@ -148,6 +136,20 @@ impl Jail {
         out.extend(argv.iter().skip(1).cloned());
         Ok(out)
     }
+}
+
+/// `/bin`, `/lib`… as on the host: symlinks into `/usr` on merged-usr systems, read-only
+/// binds otherwise.
+fn system_dirs() -> Vec<String> {
+    let mut out = Vec::new();
+    for dir in ["bin", "lib", "lib32", "lib64", "sbin"] {
+        let host = format!("/{dir}");
+        match std::fs::read_link(&host) {
+            Ok(target) => out.extend(["--symlink".to_string(), target.display().to_string(), host]),
+            Err(_) => out.extend(["--ro-bind-try".to_string(), host.clone(), host]),
+        }
+    }
+    out
 }
 
 /// A passwd and group file naming the jail's uid, so tools that look the user up work.

@@ -38,6 +38,8 @@ impl LocalBackend {
 
     /// A backend whose commands run in `jail`.
     pub fn with_jail(data_dir: &Path, jail: Jail) -> Self {
+        // Absolute, because HOME and cwd of sandbox processes are derived from it.
+        let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
         Self { root: data_dir.join("sandboxes"), jail }
     }
 

@@ -6,10 +6,7 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    Statement,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, Statement};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -149,7 +146,7 @@ impl RunManager {
             let last = store::last_seq(&self.db, run.id).await?;
             let mut writer = EventWriter::new(self.db.clone(), self.hub.clone(), run.id, last, is_postgres(&self.db));
             let error = "the server stopped while this run was in progress".to_string();
-            writer.push(EventBody::RunFinished {
+            let finished = EventBody::RunFinished {
                 status: "INTERRUPTED".into(),
                 subtype: None,
                 is_error: true,
@@ -160,13 +157,12 @@ impl RunManager {
                 usage: None,
                 exit_code: None,
                 error: Some(error.clone()),
-            });
-            writer.flush().await;
+            };
             let mut am: agent_run::ActiveModel = run.clone().into();
             am.status = Set(RunStatus::Interrupted);
             am.error = Set(Some(error));
             am.updated_at = Set(now());
-            am.update(&self.db).await?;
+            writer.finish(finished, am).await?;
         }
         if !stale.is_empty() {
             tracing::warn!(count = stale.len(), "marked runs left by a stopped server INTERRUPTED");

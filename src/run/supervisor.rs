@@ -49,13 +49,7 @@ pub async fn supervise(
         Ok(h) => pump(&mgr, &run, h, &cancel, &mut w, &mut out, &mut session).await,
     }
     let (status, finished) = finish_event(&out, started.elapsed(), mgr.config.run_timeout_secs);
-    let error = match &finished {
-        EventBody::RunFinished { error, .. } => error.clone(),
-        _ => None,
-    };
-    w.push(finished);
-    w.flush().await;
-    if let Err(e) = record(&mgr, &run, status, &out, error, started.elapsed()).await {
+    if let Err(e) = record(&mgr, &run, status, &out, finished, started.elapsed(), &mut w).await {
         tracing::error!(run_id = %run.id, error = ?e, "could not record the end of a run");
     }
     mgr.finished(run.id);
@@ -204,9 +198,14 @@ async fn record(
     run: &agent_run::Model,
     status: RunStatus,
     out: &Outcome,
-    error: Option<String>,
+    finished: EventBody,
     elapsed: Duration,
+    w: &mut EventWriter,
 ) -> AppResult<()> {
+    let error = match &finished {
+        EventBody::RunFinished { error, .. } => error.clone(),
+        _ => None,
+    };
     let Some(before) = agent_run::Entity::find_by_id(run.id).one(&mgr.db).await? else { return Ok(()) };
     let r = out.result.clone().unwrap_or_default();
     let mut am: agent_run::ActiveModel = before.clone().into();
@@ -216,7 +215,7 @@ async fn record(
     am.num_turns = Set(r.num_turns);
     am.error = Set(error);
     am.updated_at = Set(now());
-    let after = am.update(&mgr.db).await?;
+    let after = w.finish(finished, am).await?;
     let change =
         Change { actor: Some(run.account_id), entity: "agent_runs", entity_id: run.id, action: "run_finished" };
     audit::record(&mgr.db, change, Some(&before), Some(&after)).await

@@ -3,10 +3,15 @@
 
 use std::sync::Arc;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 use uuid::Uuid;
 
-use super::{events::EventBody, hub::RunHub, store};
+use super::{
+    events::EventBody,
+    hub::{RunHub, StoredEvent},
+    store,
+};
+use crate::{entity::agent_run, error::AppResult};
 
 /// Postgres channel carrying `run_id:first_seq:last_seq` of each stored batch.
 pub const EVENTS_CHANNEL: &str = "sandboxql_run_events";
@@ -54,18 +59,51 @@ impl EventWriter {
             return;
         }
         let batch = std::mem::take(&mut self.pending);
-        let (first, last) = (batch[0].0, self.last_seq);
         let stored = match store::append(&self.db, self.run_id, batch.clone()).await {
             Ok(s) => s,
             Err(e) => {
-                tracing::error!(run_id = %self.run_id, first, last, error = ?e, "could not store run events");
-                let at = crate::entity::now();
-                batch
-                    .into_iter()
-                    .map(|(seq, body)| super::hub::StoredEvent { run_id: self.run_id, seq, at, body })
-                    .collect()
+                tracing::error!(run_id = %self.run_id, error = ?e, "could not store run events");
+                self.unstored(batch)
             }
         };
+        self.publish(stored).await;
+    }
+
+    /// Stores the closing event together with the run's final row in one transaction,
+    /// then publishes it: whoever sees RunFinished also sees the finished row.
+    pub async fn finish(&mut self, body: EventBody, row: agent_run::ActiveModel) -> AppResult<agent_run::Model> {
+        self.flush().await;
+        self.push(body);
+        let batch = std::mem::take(&mut self.pending);
+        let txn = self.db.begin().await?;
+        let stored = store::append(&txn, self.run_id, batch.clone()).await;
+        let result = match stored {
+            Ok(stored) => match row.update(&txn).await {
+                Ok(model) => txn.commit().await.map(|_| (stored, model)).map_err(Into::into),
+                Err(e) => Err(e.into()),
+            },
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok((stored, model)) => {
+                self.publish(stored).await;
+                Ok(model)
+            }
+            Err(e) => {
+                let events = self.unstored(batch);
+                self.publish(events).await;
+                Err(e)
+            }
+        }
+    }
+
+    fn unstored(&self, batch: Vec<(i64, EventBody)>) -> Vec<StoredEvent> {
+        let at = crate::entity::now();
+        batch.into_iter().map(|(seq, body)| StoredEvent { run_id: self.run_id, seq, at, body }).collect()
+    }
+
+    async fn publish(&self, stored: Vec<StoredEvent>) {
+        let (Some(first), Some(last)) = (stored.first().map(|e| e.seq), stored.last().map(|e| e.seq)) else { return };
         for ev in stored {
             self.hub.publish(Arc::new(ev));
         }

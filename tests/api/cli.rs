@@ -1,53 +1,11 @@
 //! The binary as a new user meets it: `serve` on a bare directory, and the admin commands.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
-
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sandboxql");
+use crate::helpers::process::{run, serve};
 
-/// A `sandboxql serve` child process, killed on drop.
-struct Served {
-    child: Child,
-    token: Option<String>,
-    addr: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve_in(dir: &std::path::Path) -> Served {
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("SANDBOXQL_DATA_DIR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn sandboxql serve");
-    let mut served = Served { child, token: None, addr: String::new() };
-    let mut lines = BufReader::new(served.child.stdout.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        assert!(Instant::now() < deadline, "server did not start");
-        let line = lines.next().expect("server exited").expect("read stdout");
-        if let Some(t) = line.strip_prefix("admin token: ") {
-            served.token = Some(t.trim().to_string());
-        }
-        if let Some(rest) = line.strip_prefix("sandboxql listening on http://") {
-            served.addr = rest.split_whitespace().next().unwrap().to_string();
-            return served;
-        }
-    }
+fn serve_in(dir: &std::path::Path) -> crate::helpers::process::Served {
+    serve(dir, &[], &[])
 }
 
 async fn viewer(addr: &str, token: &str) -> Value {
@@ -61,18 +19,6 @@ async fn viewer(addr: &str, token: &str) -> Value {
         .json()
         .await
         .unwrap()
-}
-
-fn run(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("SANDBOXQL_DATA_DIR")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod cli;
 mod isolation;
 mod paging;
 mod persistence;
+mod runs_control;
 mod runs_stream;
 mod saga;
 mod sandbox_crud;

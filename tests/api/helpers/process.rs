@@ -1,0 +1,102 @@
+//! The server as a separate process, as an operator runs it (for restarts, SIGKILL and
+//! environment checks).
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// The built binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_sandboxql");
+
+/// A `sandboxql serve` child process, killed on drop.
+pub struct Served {
+    child: Child,
+    /// Admin token printed at first start.
+    pub token: Option<String>,
+    /// `host:port` it listens on.
+    pub addr: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    /// Kills the server with SIGKILL: no shutdown code runs.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `sandboxql serve` in `dir` with extra arguments and environment; the inherited
+/// environment is scrubbed of server settings first.
+pub fn serve(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Served {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(args).current_dir(dir);
+    for k in ["DATABASE_URL", "SANDBOXQL_DATA_DIR", "CLAUDE_BIN", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"] {
+        cmd.env_remove(k);
+    }
+    cmd.envs(envs.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::null());
+    let child = cmd.spawn().expect("spawn sandboxql serve");
+    let mut served = Served { child, token: None, addr: String::new() };
+    let mut lines = BufReader::new(served.child.stdout.take().expect("stdout")).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "server did not start");
+        let line = lines.next().expect("server exited").expect("read stdout");
+        if let Some(t) = line.strip_prefix("admin token: ") {
+            served.token = Some(t.trim().to_string());
+        }
+        if let Some(rest) = line.strip_prefix("sandboxql listening on http://") {
+            served.addr = rest.split_whitespace().next().expect("addr").to_string();
+            return served;
+        }
+    }
+}
+
+/// Runs a one-shot command of the binary in `dir` and returns its stdout.
+pub fn run(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("SANDBOXQL_DATA_DIR")
+        .output()
+        .expect("run sandboxql");
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Processes on this machine whose command line contains `marker`.
+pub fn processes_with(marker: &str) -> Vec<u32> {
+    let mut found = vec![];
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
+            && String::from_utf8_lossy(&cmdline).contains(marker)
+            && pid != std::process::id()
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Polls `cond` every 50 ms for up to `secs` seconds.
+pub async fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cond()
+}
