@@ -82,7 +82,7 @@ fn instance_id(config: &Config) -> String {
         return id.clone();
     }
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let dir = std::fs::canonicalize(&config.store.data_dir).unwrap_or_else(|_| config.store.data_dir.clone());
+    let dir = std::path::absolute(&config.store.data_dir).unwrap_or_else(|_| config.store.data_dir.clone());
     format!("{}:{}", host.trim(), dir.display())
 }
 

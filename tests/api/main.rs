@@ -8,6 +8,7 @@ mod isolation;
 mod paging;
 mod persistence;
 mod runs_control;
+mod runs_security;
 mod runs_stream;
 mod saga;
 mod sandbox_crud;

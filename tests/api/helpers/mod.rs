@@ -94,7 +94,12 @@ impl TestApp {
 
     /// Another server instance on the same database and data dir (a second replica).
     pub async fn another_instance(&self) -> TestApp {
-        let mut app = Self::start(self.config.clone(), self.data_dir.clone(), None).await;
+        self.another_instance_with(self.config.clone()).await
+    }
+
+    /// Another server instance with its own configuration.
+    pub async fn another_instance_with(&self, config: Config) -> TestApp {
+        let mut app = Self::start(config, self.data_dir.clone(), None).await;
         app.admin_token = self.admin_token.clone();
         app
     }
