@@ -2,9 +2,23 @@
 # Installs what the tests need beyond the Rust toolchain. Idempotent and quick when
 # everything is already there.
 set -euo pipefail
+TOOLS=/var/tmp/sandboxql-tools
+
 need_apt=()
 command -v pg_isready >/dev/null || need_apt+=(postgresql-client)
+command -v bwrap >/dev/null || need_apt+=(bubblewrap)
+[ -x /usr/bin/python3 ] || need_apt+=(python3)
 if ((${#need_apt[@]})); then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  echo "apt: installing ${need_apt[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
+
+# The real Claude Code CLI (its Linux binary ships in a registry package and runs offline).
+if [ ! -x "$TOOLS/claude/node_modules/.bin/claude" ]; then
+  echo "npm: installing @anthropic-ai/claude-code"
+  mkdir -p "$TOOLS/claude"
+  (cd "$TOOLS/claude" && npm install --no-audit --no-fund --loglevel=error @anthropic-ai/claude-code@2.1.197 >/dev/null)
+fi
+"$TOOLS/claude/node_modules/.bin/claude" --version >/dev/null
+
 echo "test prerequisites present"

@@ -1,6 +1,7 @@
 //! Starting a real server per test and talking to it like a client would.
 
 pub mod db;
+pub mod fake_anthropic;
 pub mod process;
 pub mod runs;
 pub mod ws;

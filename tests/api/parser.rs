@@ -1,0 +1,122 @@
+//! The stream-json parser on real Claude Code 2.1.197 output (tests/fixtures).
+
+use sandboxql::run::events::{EventBody, Parsed, parse_line};
+
+fn fixture(name: &str) -> Vec<Parsed> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(path).unwrap().lines().flat_map(parse_line).collect()
+}
+
+fn kinds(parsed: &[Parsed]) -> Vec<&'static str> {
+    parsed
+        .iter()
+        .map(|p| match p {
+            Parsed::Event(e) => e.kind(),
+            Parsed::Result(_) => "Result",
+        })
+        .collect()
+}
+
+#[test]
+fn tool_use_fixture_becomes_typed_events() {
+    let parsed = fixture("claude-2.1.197-tool-use.jsonl");
+    assert_eq!(kinds(&parsed), ["SessionStarted", "AssistantText", "ToolUse", "ToolResult", "AssistantText", "Result"]);
+    let Parsed::Event(EventBody::SessionStarted { session_id, cwd, tools, .. }) = &parsed[0] else { panic!() };
+    assert_eq!(session_id, "69d66009-39f7-417c-b4bc-1c31ee7d2e1c");
+    assert_eq!(cwd.as_deref(), Some("/mnt/workspace"));
+    assert!(tools.iter().any(|t| t == "Bash"));
+    let Parsed::Event(EventBody::ToolUse { tool_use_id, name, input }) = &parsed[2] else { panic!() };
+    assert_eq!((tool_use_id.as_str(), name.as_str()), ("toolu_44d4e37599f2", "Bash"));
+    assert_eq!(input["command"], "ls");
+    let Parsed::Event(EventBody::ToolResult { tool_use_id: r, content, is_error }) = &parsed[3] else { panic!() };
+    assert_eq!((r.as_str(), content.as_str(), *is_error), ("toolu_44d4e37599f2", "README.md", false));
+    let Parsed::Result(res) = &parsed[5] else { panic!() };
+    assert_eq!(res.subtype.as_deref(), Some("success"));
+    assert!(!res.is_error);
+    assert_eq!(res.num_turns, Some(2));
+    assert_eq!(res.total_cost_usd, Some(0.00168));
+    assert_eq!(res.duration_ms, Some(329));
+    assert_eq!(res.result.as_deref(), Some("The tool ran. All done. "));
+    assert!(res.usage.as_ref().unwrap()["input_tokens"].is_number());
+}
+
+#[test]
+fn resume_fixture_keeps_the_session() {
+    let parsed = fixture("claude-2.1.197-resume.jsonl");
+    assert_eq!(kinds(&parsed), ["SessionStarted", "AssistantText", "Result"]);
+    let Parsed::Event(EventBody::SessionStarted { session_id, .. }) = &parsed[0] else { panic!() };
+    assert_eq!(session_id, "69d66009-39f7-417c-b4bc-1c31ee7d2e1c");
+}
+
+#[test]
+fn partial_messages_become_text_deltas_and_nothing_is_dropped() {
+    let path = format!("{}/tests/fixtures/claude-2.1.197-partial-messages.jsonl", env!("CARGO_MANIFEST_DIR"));
+    let lines = std::fs::read_to_string(path).unwrap();
+    let parsed: Vec<Parsed> = lines.lines().flat_map(parse_line).collect();
+    assert!(parsed.len() >= lines.lines().count(), "every line yields at least one event");
+    let deltas: String = parsed
+        .iter()
+        .filter_map(|p| match p {
+            Parsed::Event(EventBody::TextDelta { text, .. }) => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deltas, "Let me look. The tool ran. All done. ");
+    let texts = kinds(&parsed).iter().filter(|k| **k == "AssistantText").count();
+    assert_eq!(texts, 2, "complete texts are kept besides the deltas");
+    // `system` status lines and non-text stream events stay as raw events with their JSON.
+    let raw: Vec<&serde_json::Value> = parsed
+        .iter()
+        .filter_map(|p| match p {
+            Parsed::Event(EventBody::RawEvent { json: Some(j), .. }) => Some(j),
+            _ => None,
+        })
+        .collect();
+    assert!(raw.iter().any(|j| j["type"] == "system" && j["subtype"] == "status"));
+    assert!(raw.iter().any(|j| j["type"] == "stream_event" && j["event"]["type"] == "message_start"));
+    assert!(kinds(&parsed).contains(&"ToolUse") && kinds(&parsed).contains(&"ToolResult"));
+}
+
+#[test]
+fn unknown_and_broken_lines_are_kept_raw() {
+    for line in [
+        "not json",
+        "{\"type\":\"future_thing\",\"x\":1}",
+        "{\"type\":\"system\",\"subtype\":\"api_retry\"}",
+        "[1,2]",
+        "{",
+    ] {
+        let parsed = parse_line(line);
+        assert_eq!(parsed.len(), 1, "{line}");
+        let Parsed::Event(EventBody::RawEvent { source, text, .. }) = &parsed[0] else { panic!("{line}: {parsed:?}") };
+        assert_eq!((source.as_str(), text.as_str()), ("stdout", line));
+    }
+    // An assistant message with a known and an unknown block keeps both.
+    let line = r#"{"type":"assistant","message":{"content":[{"type":"text","text":"hi"},{"type":"server_tool_use","id":"x"}]}}"#;
+    let kinds: Vec<_> = parse_line(line)
+        .into_iter()
+        .map(|p| match p {
+            Parsed::Event(e) => e.kind(),
+            Parsed::Result(_) => "Result",
+        })
+        .collect();
+    assert_eq!(kinds, ["AssistantText", "RawEvent"]);
+    // Tool results whose content is a list of blocks are flattened to text.
+    let line = r#"{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}],"is_error":true}]}}"#;
+    assert_eq!(
+        parse_line(line),
+        vec![Parsed::Event(EventBody::ToolResult { tool_use_id: "t".into(), content: "a\nb".into(), is_error: true })]
+    );
+}
+
+#[test]
+fn long_lines_are_cut_not_buffered_forever() {
+    use sandboxql::backend::exec::{LineSplitter, MAX_LINE_BYTES};
+    let mut s = LineSplitter::new();
+    let big = vec![b'x'; MAX_LINE_BYTES + 10];
+    assert!(s.push(&big).is_empty());
+    let lines = s.push(b"tail\nnext");
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].len() < MAX_LINE_BYTES + 100 && lines[0].ends_with("[14 bytes cut]"));
+    assert_eq!(s.finish().as_deref(), Some("next"));
+}
