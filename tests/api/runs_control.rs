@@ -54,15 +54,9 @@ async fn resume(kind: DbKind) {
     let (_, token) = app.new_user("pia").await;
     let sb = app.create_sandbox(&token, "talk").await;
     let first = app.start_run(&token, &sb, "first").await;
+    app.wait_idle(&token, &sb).await;
     let q = "query($id: ID!) { run(id: $id) { status claudeSessionId } }";
-    let mut row = json!(null);
-    assert!(
-        eventually(10, || {
-            row = futures::executor::block_on(async { app.ok(&token, q, json!({"id": first})).await });
-            row["run"]["status"] != "RUNNING"
-        })
-        .await
-    );
+    let row = app.ok(&token, q, json!({"id": first})).await;
     let session = row["run"]["claudeSessionId"].as_str().unwrap().to_string();
     let second = app.start_run(&token, &sb, "second").await;
     let mut ws = WsClient::connect(app.addr, Some(&token)).await.unwrap();
@@ -87,6 +81,17 @@ async fn resume(kind: DbKind) {
     let argv: Vec<String> = serde_json::from_value(app.standin_calls(&other)[0]["argv"].clone()).unwrap();
     assert!(!argv.contains(&"--resume".to_string()));
     assert_ne!(app.standin_calls(&other)[0]["env"]["HOME"], json!(null));
+
+    // Model and turn limit reach the command line when given.
+    app.wait_idle(&token, &other).await;
+    let q = "mutation($s: ID!) { startRun(input: {sandboxId: $s, prompt: \"m\", model: \"claude-opus-4-1\", maxTurns: 7}) { id model maxTurns } }";
+    let r = app.ok(&token, q, json!({"s": other})).await;
+    assert_eq!((r["startRun"]["model"].as_str(), r["startRun"]["maxTurns"].as_i64()), (Some("claude-opus-4-1"), Some(7)));
+    assert!(eventually(10, || app.standin_calls(&other).len() == 2).await);
+    let argv: Vec<String> = serde_json::from_value(app.standin_calls(&other)[1]["argv"].clone()).unwrap();
+    let after = |flag: &str| argv.iter().position(|a| a == flag).map(|i| argv[i + 1].clone());
+    assert_eq!(after("--model").as_deref(), Some("claude-opus-4-1"));
+    assert_eq!(after("--max-turns").as_deref(), Some("7"));
 }
 both_dbs!(second_run_resumes_the_first_session, resume);
 

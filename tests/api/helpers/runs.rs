@@ -79,6 +79,19 @@ impl TestApp {
         text.lines().map(|l| serde_json::from_str(l).expect("json line")).collect()
     }
 
+    /// Waits until the sandbox has no active run.
+    pub async fn wait_idle(&self, token: &str, sandbox_id: &str) {
+        let q = "query($id: ID!) { sandbox(id: $id) { activeRun { id } } }";
+        for _ in 0..400 {
+            let data = self.ok(token, q, serde_json::json!({"id": sandbox_id})).await;
+            if data["sandbox"]["activeRun"].is_null() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("sandbox {sandbox_id} still busy");
+    }
+
     /// Starts a run over HTTP and returns its id.
     pub async fn start_run(&self, token: &str, sandbox_id: &str, prompt: &str) -> String {
         let data = self
