@@ -30,6 +30,9 @@ pub async fn connect(store: &StoreConfig) -> anyhow::Result<DatabaseConnection> 
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                // Checkpoints (and their fsync) run in a background task, not inside
+                // whichever commit crosses the threshold — e.g. a live run's event insert.
+                .pragma("wal_autocheckpoint", "0")
         });
     let db = Database::connect(opts).await.context("connecting to the database")?;
     Ok(db)
@@ -38,6 +41,24 @@ pub async fn connect(store: &StoreConfig) -> anyhow::Result<DatabaseConnection> 
 /// Applies every pending migration; run at start-up by the server and the admin commands.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("running migrations")
+}
+
+/// On SQLite, checkpoints the WAL every few seconds in the background (PASSIVE: it never
+/// blocks readers or writers), instead of inside request-path commits.
+pub fn spawn_wal_checkpointer(db: &DatabaseConnection) {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return;
+    }
+    let db = db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            if let Err(e) = db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
+    });
 }
 
 /// Cheap liveness probe for `/healthz`.

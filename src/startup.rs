@@ -4,6 +4,7 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::{
@@ -37,6 +38,7 @@ impl Application {
     pub async fn build_with_backend(config: Config, backend: Option<Arc<dyn Backend>>) -> anyhow::Result<Self> {
         let db = db::connect(&config.store).await?;
         db::migrate(&db).await?;
+        db::spawn_wal_checkpointer(&db);
         let backend = match backend {
             Some(b) => b,
             None => make_backend(&config)?,
@@ -70,7 +72,13 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await?;
+        // No Nagle: live events are small frames that must leave at once, not wait for an ACK.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, self.router).with_graceful_shutdown(shutdown_signal()).await?;
         Ok(())
     }
 }

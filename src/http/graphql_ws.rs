@@ -40,7 +40,12 @@ pub async fn get_or_upgrade(State(state): State<AppState>, req: Request) -> Resp
         Err(e) => return e.into_response(),
     };
     let rid = parts.headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
+    // Small per-socket buffers: a thousand idle subscribers should cost little memory.
     upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(1024 * 1024)
+        .max_frame_size(1024 * 1024)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve(socket, state, protocol, rid))
 }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::events::EventBody;
 
 /// Events buffered per run for slow subscribers before they must re-read the database.
-const CHANNEL_CAPACITY: usize = 1024;
+const CHANNEL_CAPACITY: usize = 8192;
 
 /// A stored event: what subscribers receive.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,7 +15,7 @@ use crate::{
 pub async fn append<C: ConnectionTrait>(
     db: &C,
     run_id: Uuid,
-    events: Vec<(i64, EventBody)>,
+    events: &[(i64, EventBody)],
 ) -> AppResult<Vec<StoredEvent>> {
     if events.is_empty() {
         return Ok(vec![]);
@@ -27,13 +27,13 @@ pub async fn append<C: ConnectionTrait>(
         rows.push(agent_run_event::ActiveModel {
             id: Set(new_id()),
             run_id: Set(run_id),
-            seq: Set(seq),
+            seq: Set(*seq),
             kind: Set(body.kind().to_string()),
-            payload: Set(serde_json::to_value(&body)?),
+            payload: Set(serde_json::to_value(body)?),
             created_at: Set(at),
             updated_at: Set(at),
         });
-        stored.push(StoredEvent { run_id, seq, at, body });
+        stored.push(StoredEvent { run_id, seq: *seq, at, body: body.clone() });
     }
     agent_run_event::Entity::insert_many(rows).exec(db).await?;
     Ok(stored)

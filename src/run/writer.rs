@@ -59,7 +59,7 @@ impl EventWriter {
             return;
         }
         let batch = std::mem::take(&mut self.pending);
-        let stored = match store::append(&self.db, self.run_id, batch.clone()).await {
+        let stored = match store::append(&self.db, self.run_id, &batch).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(run_id = %self.run_id, error = ?e, "could not store run events");
@@ -76,7 +76,7 @@ impl EventWriter {
         self.push(body);
         let batch = std::mem::take(&mut self.pending);
         let txn = self.db.begin().await?;
-        let stored = store::append(&txn, self.run_id, batch.clone()).await;
+        let stored = store::append(&txn, self.run_id, &batch).await;
         let result = match stored {
             Ok(stored) => match row.update(&txn).await {
                 Ok(model) => txn.commit().await.map(|_| (stored, model)).map_err(Into::into),

@@ -86,7 +86,10 @@ async fn resume(kind: DbKind) {
     app.wait_idle(&token, &other).await;
     let q = "mutation($s: ID!) { startRun(input: {sandboxId: $s, prompt: \"m\", model: \"claude-opus-4-1\", maxTurns: 7}) { id model maxTurns } }";
     let r = app.ok(&token, q, json!({"s": other})).await;
-    assert_eq!((r["startRun"]["model"].as_str(), r["startRun"]["maxTurns"].as_i64()), (Some("claude-opus-4-1"), Some(7)));
+    assert_eq!(
+        (r["startRun"]["model"].as_str(), r["startRun"]["maxTurns"].as_i64()),
+        (Some("claude-opus-4-1"), Some(7))
+    );
     assert!(eventually(10, || app.standin_calls(&other).len() == 2).await);
     let argv: Vec<String> = serde_json::from_value(app.standin_calls(&other)[1]["argv"].clone()).unwrap();
     let after = |flag: &str| argv.iter().position(|a| a == flag).map(|i| argv[i + 1].clone());
