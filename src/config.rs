@@ -186,9 +186,15 @@ pub struct Limits {
     /// Largest computed complexity a query may have (lists count `first` × children).
     #[arg(long, env = "SANDBOXQL_MAX_QUERY_COMPLEXITY", default_value_t = 5000)]
     pub max_query_complexity: usize,
-    /// Largest request body in bytes.
-    #[arg(long, env = "SANDBOXQL_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    /// Largest request body in bytes (room for a base64 file of max-file-write-bytes).
+    #[arg(long, env = "SANDBOXQL_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Largest `maxBytes` a file read may ask for.
+    #[arg(long, env = "SANDBOXQL_MAX_FILE_READ_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_file_read_bytes: u64,
+    /// Largest file that can be written through the API.
+    #[arg(long, env = "SANDBOXQL_MAX_FILE_WRITE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_file_write_bytes: u64,
     /// Live (not terminated) sandboxes one account may hold.
     #[arg(long, env = "SANDBOXQL_MAX_SANDBOXES_PER_ACCOUNT", default_value_t = 50)]
     pub max_sandboxes_per_account: u64,

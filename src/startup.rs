@@ -51,7 +51,12 @@ impl Application {
         let services = Services {
             db,
             backend,
-            settings: Arc::new(ServiceSettings { max_sandboxes_per_account: config.limits.max_sandboxes_per_account }),
+            settings: Arc::new(ServiceSettings {
+                max_sandboxes_per_account: config.limits.max_sandboxes_per_account,
+                max_file_read_bytes: config.limits.max_file_read_bytes,
+                max_file_write_bytes: config.limits.max_file_write_bytes,
+            }),
+            listings: Arc::default(),
             runs,
         };
         let bootstrap_token = accounts::bootstrap_admin(&services.db)

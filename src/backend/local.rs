@@ -12,8 +12,10 @@ use uuid::Uuid;
 use super::{
     Backend, BackendStatus, SandboxSpec,
     exec::{ExecHandle, ExecRequest},
+    files::{FileBytes, FileEntry, Walk, WalkOptions, WorkspacePath},
     jail::Jail,
     local_exec,
+    local_files::Confined,
 };
 use crate::{
     entity::enums::BackendName,
@@ -110,5 +112,54 @@ impl Backend for LocalBackend {
 
     fn runs_as_root(&self) -> bool {
         self.jail.runs_as_root()
+    }
+
+    async fn walk(&self, external_id: &str, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {
+        let path = path.clone();
+        self.confined(external_id, move |c| c.walk(&path, opts)).await
+    }
+
+    async fn stat(&self, external_id: &str, path: &WorkspacePath) -> AppResult<Option<FileEntry>> {
+        let path = path.clone();
+        self.confined(external_id, move |c| c.stat(&path)).await
+    }
+
+    async fn read_file(&self, external_id: &str, path: &WorkspacePath, max_bytes: u64) -> AppResult<FileBytes> {
+        let path = path.clone();
+        self.confined(external_id, move |c| c.read(&path, max_bytes)).await
+    }
+
+    async fn write_file(&self, external_id: &str, path: &WorkspacePath, data: Vec<u8>) -> AppResult<FileEntry> {
+        let path = path.clone();
+        self.confined(external_id, move |c| c.write(&path, &data)).await
+    }
+
+    async fn make_dir(&self, external_id: &str, path: &WorkspacePath) -> AppResult<FileEntry> {
+        let path = path.clone();
+        self.confined(external_id, move |c| c.make_dir(&path)).await
+    }
+
+    async fn move_path(&self, external_id: &str, from: &WorkspacePath, to: &WorkspacePath) -> AppResult<FileEntry> {
+        let (from, to) = (from.clone(), to.clone());
+        self.confined(external_id, move |c| c.rename(&from, &to)).await
+    }
+
+    async fn delete_path(&self, external_id: &str, path: &WorkspacePath, recursive: bool) -> AppResult<()> {
+        let path = path.clone();
+        self.confined(external_id, move |c| c.delete(&path, recursive)).await
+    }
+}
+
+impl LocalBackend {
+    /// Runs a blocking file operation on the sandbox's workspace off the async threads.
+    async fn confined<T, F>(&self, external_id: &str, op: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Confined) -> AppResult<T> + Send + 'static,
+    {
+        let workspace = self.workspace(external_id)?;
+        tokio::task::spawn_blocking(move || op(&Confined::open(&workspace)?))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("file task failed: {e}")))?
     }
 }

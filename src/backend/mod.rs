@@ -2,15 +2,28 @@
 //! held as `Arc<dyn Backend>`, so services never know which one they talk to.
 
 pub mod exec;
+pub mod files;
 pub mod jail;
 pub mod local;
 mod local_exec;
+mod local_files;
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use self::exec::{ExecHandle, ExecRequest};
-use crate::{entity::enums::BackendName, error::AppResult, service::templates::SandboxTemplate};
+use self::{
+    exec::{ExecHandle, ExecRequest},
+    files::{FileBytes, FileEntry, Walk, WalkOptions, WorkspacePath},
+};
+use crate::{
+    entity::enums::BackendName,
+    error::{AppError, AppResult},
+    service::templates::SandboxTemplate,
+};
+
+fn no_files() -> AppError {
+    AppError::provider("this backend cannot access files", "file operation on a backend without file support")
+}
 
 /// What a backend needs to create a sandbox.
 #[derive(Debug, Clone)]
@@ -56,4 +69,39 @@ pub trait Backend: Send + Sync + 'static {
     /// Whether commands run as root inside the sandbox (Claude then needs IS_SANDBOX=1
     /// before it accepts `--dangerously-skip-permissions`).
     fn runs_as_root(&self) -> bool;
+
+    /// Entries under a workspace directory in display order, in one pass.
+    async fn walk(&self, _external_id: &str, _path: &WorkspacePath, _opts: WalkOptions) -> AppResult<Walk> {
+        Err(no_files())
+    }
+
+    /// Metadata of a workspace path (a final symlink is not followed); None when missing.
+    async fn stat(&self, _external_id: &str, _path: &WorkspacePath) -> AppResult<Option<FileEntry>> {
+        Err(no_files())
+    }
+
+    /// Up to `max_bytes` of a file, never reading more.
+    async fn read_file(&self, _external_id: &str, _path: &WorkspacePath, _max_bytes: u64) -> AppResult<FileBytes> {
+        Err(no_files())
+    }
+
+    /// Replaces a file atomically, creating parent directories.
+    async fn write_file(&self, _external_id: &str, _path: &WorkspacePath, _data: Vec<u8>) -> AppResult<FileEntry> {
+        Err(no_files())
+    }
+
+    /// Creates a directory and its parents.
+    async fn make_dir(&self, _external_id: &str, _path: &WorkspacePath) -> AppResult<FileEntry> {
+        Err(no_files())
+    }
+
+    /// Moves a path; an existing destination is CONFLICT.
+    async fn move_path(&self, _external_id: &str, _from: &WorkspacePath, _to: &WorkspacePath) -> AppResult<FileEntry> {
+        Err(no_files())
+    }
+
+    /// Deletes a path (a directory only when empty, unless `recursive`).
+    async fn delete_path(&self, _external_id: &str, _path: &WorkspacePath, _recursive: bool) -> AppResult<()> {
+        Err(no_files())
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod errors;
+mod file_api;
 mod loaders;
 mod run_api;
 mod sandbox_api;
@@ -19,7 +20,7 @@ pub struct QueryRoot(sandbox_api::SandboxQuery, run_api::RunQuery);
 /// All mutations.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(sandbox_api::SandboxMutation, run_api::RunMutation);
+pub struct MutationRoot(sandbox_api::SandboxMutation, run_api::RunMutation, file_api::FileMutation);
 
 /// All subscriptions.
 #[derive(MergedSubscription, Default)]

@@ -3,6 +3,10 @@
 
 pub mod accounts;
 pub mod audit;
+mod file_tree;
+pub mod files;
+pub mod listing_cache;
+pub mod mime;
 pub mod paging;
 pub mod runs;
 mod sandbox_create;
@@ -26,6 +30,8 @@ pub struct Services {
     pub settings: Arc<ServiceSettings>,
     /// Claude runs executing on this instance and their live fan-out.
     pub runs: Arc<RunManager>,
+    /// Recent directory walks for paging.
+    pub listings: Arc<listing_cache::ListingCache>,
 }
 
 /// Policy knobs the services enforce, taken from the config at start-up.
@@ -33,4 +39,8 @@ pub struct Services {
 pub struct ServiceSettings {
     /// Live sandboxes one account may hold.
     pub max_sandboxes_per_account: u64,
+    /// Largest `maxBytes` of a file read.
+    pub max_file_read_bytes: u64,
+    /// Largest file written through the API.
+    pub max_file_write_bytes: u64,
 }

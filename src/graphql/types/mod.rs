@@ -3,6 +3,7 @@
 pub mod account;
 pub mod enums;
 pub mod event;
+pub mod file;
 pub mod page;
 pub mod run;
 pub mod sandbox;

@@ -1,10 +1,13 @@
 //! `Sandbox`, its connection and the objects that hang off it.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject, dataloader::DataLoader};
 use chrono::{DateTime, Utc};
 
 use super::{
     enums::{Backend, Provider, SandboxStatus},
+    file::{self, FileContent, FileEntry, FileList, FileNode, FileSource},
     page::PageInfo,
     run::{AgentRun, AgentRunConnection},
 };
@@ -14,7 +17,7 @@ use crate::{
     graphql::{context::scope, loaders::ActiveRunLoader},
     service::{
         paging::{Page, PageRequest, encode_cursor},
-        runs,
+        files, runs,
         sandboxes::{self, SandboxFilter},
     },
 };
@@ -86,6 +89,76 @@ impl Sandbox {
     /// When the workspace was last synced to object storage (`meta_data.last_s3_sync`).
     async fn last_sync_at(&self) -> Option<DateTime<Utc>> {
         self.0.meta_data.last_s3_sync.and_then(|s| DateTime::from_timestamp(s, 0))
+    }
+    /// Entries under `path`: its children, or with `recursive` all descendants. Paths are
+    /// relative to the workspace root; symlinks are listed, never followed.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "(first.clamp(0, 1000) as usize) * child_complexity / 10 + 1")]
+    async fn files(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] source: FileSource,
+        snapshot_id: Option<ID>,
+        #[graphql(default)] path: String,
+        #[graphql(default = false)] recursive: bool,
+        #[graphql(default = 100, desc = "Page size, 0 to 1000.")] first: i64,
+        #[graphql(default = 0)] offset: i64,
+    ) -> Result<FileList> {
+        let (svc, viewer) = scope(ctx)?;
+        let src = file::source(source, snapshot_id.as_ref())?;
+        let listing = files::list(svc, viewer, &self.0, src, &path, recursive, first, offset).await?;
+        let sandbox = Arc::new(self.0.clone());
+        let entries =
+            listing.entries.into_iter().map(|entry| FileEntry { sandbox: sandbox.clone(), source: src, entry }).collect();
+        Ok(FileList { entries, total_count: listing.total, source, truncated: listing.truncated })
+    }
+    /// Metadata of one path; null when it does not exist.
+    async fn file(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] source: FileSource,
+        snapshot_id: Option<ID>,
+        path: String,
+    ) -> Result<Option<FileEntry>> {
+        let (svc, viewer) = scope(ctx)?;
+        let src = file::source(source, snapshot_id.as_ref())?;
+        let entry = files::stat(svc, viewer, &self.0, src, &path).await?;
+        Ok(entry.map(|entry| FileEntry { sandbox: Arc::new(self.0.clone()), source: src, entry }))
+    }
+    /// The content of a file, or its first `maxBytes` (never reading more).
+    async fn file_content(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] source: FileSource,
+        snapshot_id: Option<ID>,
+        path: String,
+        #[graphql(default = 1048576)] max_bytes: i64,
+    ) -> Result<FileContent> {
+        let (svc, viewer) = scope(ctx)?;
+        let src = file::source(source, snapshot_id.as_ref())?;
+        let c = files::content(svc, viewer, &self.0, src, &path, max_bytes).await?;
+        Ok(FileContent {
+            path: c.path.as_str().to_string(),
+            size: c.size,
+            mime_type: c.mime_type.to_string(),
+            encoding: c.encoding.into(),
+            content: c.content,
+            truncated: c.truncated,
+        })
+    }
+    /// The directory tree under `path`, `depth` levels deep (at most 5000 nodes).
+    async fn file_tree(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] source: FileSource,
+        snapshot_id: Option<ID>,
+        #[graphql(default)] path: String,
+        #[graphql(default = 3)] depth: i64,
+    ) -> Result<FileNode> {
+        let (svc, viewer) = scope(ctx)?;
+        let src = file::source(source, snapshot_id.as_ref())?;
+        let tree = files::tree(svc, viewer, &self.0, src, &path, depth).await?;
+        Ok(FileNode::new(&Arc::new(self.0.clone()), src, tree))
     }
     /// Runs in this sandbox, newest first.
     #[graphql(complexity = "(first.clamp(0, 100) as usize) * child_complexity + 1")]

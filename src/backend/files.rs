@@ -1,0 +1,162 @@
+//! Files of a sandbox: the validated path type and what listings and reads return.
+//!
+//! Every path that reaches a backend is a [`WorkspacePath`]: relative, without `..`,
+//! NUL or backslashes. Backends still resolve it so that symlinks cannot lead out of the
+//! workspace; this type only makes the obviously bad unrepresentable.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{AppError, AppResult};
+
+/// Longest path accepted, in bytes (Linux PATH_MAX).
+pub const MAX_PATH_BYTES: usize = 4096;
+/// Longest single name, in bytes (Linux NAME_MAX).
+pub const MAX_NAME_BYTES: usize = 255;
+
+/// A path relative to the workspace root, normalised (`a//./b/` → `a/b`); empty is the root.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WorkspacePath(String);
+
+impl WorkspacePath {
+    /// Validates a client-supplied path; every refusal is BAD_USER_INPUT with the reason.
+    pub fn parse(raw: &str) -> AppResult<Self> {
+        if raw.len() > MAX_PATH_BYTES {
+            return Err(AppError::bad_input(format!("path is longer than {MAX_PATH_BYTES} bytes")));
+        }
+        if raw.contains('\0') {
+            return Err(AppError::bad_input("path must not contain NUL"));
+        }
+        if raw.contains('\\') {
+            return Err(AppError::bad_input("path must use / as separator, not \\"));
+        }
+        if raw.starts_with('/') {
+            return Err(AppError::bad_input("path must be relative to the workspace root, not absolute"));
+        }
+        let mut parts = Vec::new();
+        for part in raw.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => return Err(AppError::bad_input("path must not contain `..`")),
+                p if p.len() > MAX_NAME_BYTES => {
+                    return Err(AppError::bad_input(format!("a path component is longer than {MAX_NAME_BYTES} bytes")));
+                }
+                p => parts.push(p),
+            }
+        }
+        Ok(Self(parts.join("/")))
+    }
+
+    /// The workspace root.
+    pub fn root() -> Self {
+        Self(String::new())
+    }
+
+    /// Whether this is the root.
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The normalised path (`""` for the root).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Components from the root.
+    pub fn components(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/').filter(|p| !p.is_empty())
+    }
+
+    /// The parent and the last name; None for the root.
+    pub fn split_last(&self) -> Option<(WorkspacePath, &str)> {
+        if self.is_root() {
+            return None;
+        }
+        match self.0.rsplit_once('/') {
+            Some((parent, name)) => Some((WorkspacePath(parent.to_string()), name)),
+            None => Some((WorkspacePath::root(), self.0.as_str())),
+        }
+    }
+
+    /// A child of this path (the name must be one valid component).
+    pub fn join(&self, name: &str) -> WorkspacePath {
+        if self.is_root() { WorkspacePath(name.to_string()) } else { WorkspacePath(format!("{}/{name}", self.0)) }
+    }
+
+    /// Whether `other` is this path or inside it.
+    pub fn contains(&self, other: &WorkspacePath) -> bool {
+        self.is_root() || other.0 == self.0 || other.0.starts_with(&format!("{}/", self.0))
+    }
+}
+
+/// What kind of file system object an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Directory,
+    /// A symbolic link (never followed by listings).
+    Symlink,
+    /// A socket, fifo or device.
+    Other,
+}
+
+/// One entry of a listing, as `ls -l` / `stat` would describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    /// Path from the workspace root.
+    pub path: WorkspacePath,
+    /// What it is.
+    pub kind: FileKind,
+    /// Size in bytes (of the link itself for symlinks).
+    pub size: u64,
+    /// Last modification.
+    pub modified: DateTime<Utc>,
+    /// Permission bits (`0o755`…).
+    pub mode: u32,
+    /// Where a symlink points, as written in the link.
+    pub symlink_target: Option<String>,
+}
+
+impl FileEntry {
+    /// The last path component (empty for the root).
+    pub fn name(&self) -> &str {
+        self.path.as_str().rsplit('/').next().unwrap_or("")
+    }
+}
+
+/// How far a walk goes.
+#[derive(Debug, Clone, Copy)]
+pub struct WalkOptions {
+    /// Levels below the start directory to descend (1 = its direct children only).
+    pub max_depth: u32,
+    /// Stop after this many entries and say so.
+    pub max_entries: usize,
+}
+
+/// Entries under a directory in display order: pre-order, and within each directory
+/// subdirectories first, then by name. The start directory itself is not included.
+#[derive(Debug, Clone, Default)]
+pub struct Walk {
+    /// The entries.
+    pub entries: Vec<FileEntry>,
+    /// Whether `max_entries` cut the walk short.
+    pub truncated: bool,
+}
+
+/// The start of a file's content.
+#[derive(Debug, Clone)]
+pub struct FileBytes {
+    /// Up to the requested number of bytes.
+    pub data: Vec<u8>,
+    /// The file's full size.
+    pub size: u64,
+    /// Whether `data` is shorter than the file.
+    pub truncated: bool,
+}
+
+/// Orders siblings: directories first, then by name (bytewise, like `LC_ALL=C ls`).
+pub fn display_order(a: &FileEntry, b: &FileEntry) -> std::cmp::Ordering {
+    let dir = |e: &FileEntry| e.kind != FileKind::Directory;
+    dir(a).cmp(&dir(b)).then_with(|| a.name().cmp(b.name()))
+}

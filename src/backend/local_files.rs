@@ -1,0 +1,258 @@
+//! File operations of the `local` backend, confined to a workspace by the kernel.
+//!
+//! Every path is resolved with `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)` from a
+//! descriptor of the workspace root, so neither `..` nor a symlink — even one swapped in by
+//! a process in the sandbox while we look — can lead outside. Listings never follow
+//! symlinks; reads follow them only while they stay inside. One pass over the tree, no
+//! process per file, no shell.
+
+use std::{
+    io::{Read, Write},
+    os::fd::OwnedFd,
+    path::Path,
+};
+
+use chrono::DateTime;
+use rustix::{
+    fs::{AtFlags, Dir, FileType, Mode, OFlags, RenameFlags, ResolveFlags, Stat},
+    io::Errno,
+};
+
+use super::files::{FileBytes, FileEntry, FileKind, Walk, WalkOptions, WorkspacePath, display_order};
+use crate::error::{AppError, AppResult};
+
+/// A workspace opened for confined access.
+pub struct Confined {
+    root: OwnedFd,
+}
+
+/// Maps a system error to what the client can act on.
+fn fail(e: Errno) -> AppError {
+    match e {
+        Errno::NOENT => AppError::NotFound("file"),
+        Errno::XDEV => AppError::bad_input("path leads outside the workspace"),
+        Errno::LOOP => AppError::bad_input("too many levels of symbolic links"),
+        Errno::NOTDIR => AppError::bad_input("a component of the path is not a directory"),
+        Errno::NAMETOOLONG => AppError::bad_input("path or name too long"),
+        Errno::ISDIR => AppError::bad_input("path is a directory"),
+        Errno::EXIST => AppError::conflict("something already exists at that path"),
+        Errno::NOTEMPTY => AppError::conflict("directory is not empty; pass recursive: true to delete it"),
+        Errno::NOSPC | Errno::DQUOT => AppError::conflict("the workspace is out of space"),
+        other => AppError::Internal(anyhow::anyhow!("workspace file operation: {other}")),
+    }
+}
+
+fn kind_of(st: &Stat) -> FileKind {
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => FileKind::File,
+        FileType::Directory => FileKind::Directory,
+        FileType::Symlink => FileKind::Symlink,
+        _ => FileKind::Other,
+    }
+}
+
+fn entry(path: WorkspacePath, st: &Stat, target: Option<String>) -> FileEntry {
+    let modified = DateTime::from_timestamp(st.st_mtime, st.st_mtime_nsec as u32).unwrap_or_default();
+    FileEntry { path, kind: kind_of(st), size: st.st_size as u64, modified, mode: st.st_mode & 0o7777, symlink_target: target }
+}
+
+fn link_target(dir: &OwnedFd, name: &str) -> Option<String> {
+    rustix::fs::readlinkat(dir, name, Vec::new()).ok().map(|t| t.to_string_lossy().into_owned())
+}
+
+impl Confined {
+    /// Opens the workspace root; a missing workspace is NOT_FOUND.
+    pub fn open(workspace: &Path) -> AppResult<Self> {
+        let root = rustix::fs::open(workspace, OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| if e == Errno::NOENT { AppError::NotFound("sandbox workspace") } else { fail(e) })?;
+        Ok(Self { root })
+    }
+
+    fn beneath(&self, path: &WorkspacePath, flags: OFlags) -> AppResult<OwnedFd> {
+        let p = if path.is_root() { "." } else { path.as_str() };
+        let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+        rustix::fs::openat2(&self.root, p, flags | OFlags::CLOEXEC, Mode::empty(), resolve).map_err(fail)
+    }
+
+    /// The parent directory (as a descriptor) and the last name of a non-root path.
+    fn parent<'p>(&self, path: &'p WorkspacePath, what: &str) -> AppResult<(OwnedFd, &'p str)> {
+        let (parent, name) = path.split_last().ok_or_else(|| AppError::bad_input(format!("cannot {what} the workspace root")))?;
+        Ok((self.beneath(&parent, OFlags::DIRECTORY | OFlags::PATH)?, name))
+    }
+
+    /// Metadata of a path without following a final symlink; None when it does not exist.
+    pub fn stat(&self, path: &WorkspacePath) -> AppResult<Option<FileEntry>> {
+        let found = if path.is_root() {
+            rustix::fs::statat(&self.root, ".", AtFlags::empty()).map(|st| entry(path.clone(), &st, None))
+        } else {
+            let (dir, name) = match self.parent(path, "stat") {
+                Ok(p) => p,
+                Err(AppError::NotFound(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).map(|st| {
+                let target = (kind_of(&st) == FileKind::Symlink).then(|| link_target(&dir, name)).flatten();
+                entry(path.clone(), &st, target)
+            })
+        };
+        match found {
+            Ok(e) => Ok(Some(e)),
+            Err(Errno::NOENT) => Ok(None),
+            Err(e) => Err(fail(e)),
+        }
+    }
+
+    /// Lists a directory in one pass, descending up to `max_depth` levels.
+    pub fn walk(&self, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {
+        let dir = self.beneath(path, OFlags::DIRECTORY | OFlags::RDONLY)?;
+        let mut walk = Walk::default();
+        descend(&dir, path, 1, opts, &mut walk)?;
+        Ok(walk)
+    }
+
+    /// Up to `max` bytes of a regular file (symlinks followed while they stay inside).
+    pub fn read(&self, path: &WorkspacePath, max: u64) -> AppResult<FileBytes> {
+        // O_NONBLOCK: opening a fifo must not hang the server.
+        let fd = self.beneath(path, OFlags::RDONLY | OFlags::NONBLOCK)?;
+        let st = rustix::fs::fstat(&fd).map_err(fail)?;
+        match kind_of(&st) {
+            FileKind::File => {}
+            FileKind::Directory => return Err(AppError::bad_input("path is a directory")),
+            _ => return Err(AppError::bad_input("path is not a regular file")),
+        }
+        let mut data = Vec::with_capacity(max.min(st.st_size as u64) as usize);
+        std::fs::File::from(fd).take(max).read_to_end(&mut data)?;
+        let size = st.st_size as u64;
+        Ok(FileBytes { truncated: size > data.len() as u64, data, size })
+    }
+
+    /// Replaces a file atomically (write a temp file, rename over), creating parents.
+    pub fn write(&self, path: &WorkspacePath, data: &[u8]) -> AppResult<FileEntry> {
+        let (parent, name) = path.split_last().ok_or_else(|| AppError::bad_input("cannot write the workspace root"))?;
+        let dir = self.mkdir_p(&parent)?;
+        if let Ok(st) = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW)
+            && kind_of(&st) == FileKind::Directory
+        {
+            return Err(AppError::bad_input("path is a directory"));
+        }
+        let tmp = format!(".sbq-{}.tmp", uuid::Uuid::new_v4().simple());
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&dir, &tmp, flags, Mode::from_raw_mode(0o644)).map_err(fail)?;
+        let written = std::fs::File::from(fd).write_all(data);
+        let renamed = written.map_err(AppError::from).and_then(|_| rustix::fs::renameat(&dir, &tmp, &dir, name).map_err(fail));
+        if let Err(e) = renamed {
+            let _ = rustix::fs::unlinkat(&dir, &tmp, AtFlags::empty());
+            return Err(e);
+        }
+        self.stat(path)?.ok_or(AppError::NotFound("file"))
+    }
+
+    /// `mkdir -p`, confined; returns a descriptor of the last directory.
+    fn mkdir_p(&self, path: &WorkspacePath) -> AppResult<OwnedFd> {
+        let mut at = WorkspacePath::root();
+        for comp in path.components() {
+            let dir = self.beneath(&at, OFlags::DIRECTORY | OFlags::PATH)?;
+            match rustix::fs::mkdirat(&dir, comp, Mode::from_raw_mode(0o755)) {
+                Ok(()) | Err(Errno::EXIST) => {}
+                Err(e) => return Err(fail(e)),
+            }
+            at = at.join(comp);
+        }
+        self.beneath(&at, OFlags::DIRECTORY | OFlags::PATH)
+    }
+
+    /// Creates a directory and its parents.
+    pub fn make_dir(&self, path: &WorkspacePath) -> AppResult<FileEntry> {
+        self.mkdir_p(path)?;
+        self.stat(path)?.ok_or(AppError::NotFound("file"))
+    }
+
+    /// Renames without replacing: an existing destination is CONFLICT.
+    pub fn rename(&self, from: &WorkspacePath, to: &WorkspacePath) -> AppResult<FileEntry> {
+        if from.contains(to) {
+            return Err(AppError::bad_input("cannot move a path into itself"));
+        }
+        let (fdir, fname) = self.parent(from, "move")?;
+        let (tdir, tname) = self.parent(to, "replace")?;
+        rustix::fs::renameat_with(&fdir, fname, &tdir, tname, RenameFlags::NOREPLACE).map_err(fail)?;
+        self.stat(to)?.ok_or(AppError::NotFound("file"))
+    }
+
+    /// Deletes a file, symlink (not its target) or directory (recursively if asked).
+    pub fn delete(&self, path: &WorkspacePath, recursive: bool) -> AppResult<()> {
+        let (dir, name) = self.parent(path, "delete")?;
+        let st = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(fail)?;
+        if kind_of(&st) != FileKind::Directory {
+            return rustix::fs::unlinkat(&dir, name, AtFlags::empty()).map_err(fail);
+        }
+        if recursive {
+            let rw = self.beneath(path, OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW)?;
+            remove_contents(&rw)?;
+        }
+        rustix::fs::unlinkat(&dir, name, AtFlags::REMOVEDIR).map_err(fail)
+    }
+}
+
+/// Reads one directory: its entries with metadata, sorted for display.
+fn read_entries(dir: &OwnedFd, prefix: &WorkspacePath) -> AppResult<Vec<FileEntry>> {
+    let mut out = Vec::new();
+    for item in Dir::read_from(dir).map_err(fail)? {
+        let item = item.map_err(fail)?;
+        let name = item.file_name().to_string_lossy();
+        if name == "." || name == ".." {
+            continue;
+        }
+        let st = match rustix::fs::statat(dir, name.as_ref(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => st,
+            Err(Errno::NOENT) => continue, // removed while we looked
+            Err(e) => return Err(fail(e)),
+        };
+        let target = (kind_of(&st) == FileKind::Symlink).then(|| link_target(dir, &name)).flatten();
+        out.push(entry(prefix.join(&name), &st, target));
+    }
+    out.sort_by(display_order);
+    Ok(out)
+}
+
+fn descend(dir: &OwnedFd, prefix: &WorkspacePath, depth: u32, opts: WalkOptions, walk: &mut Walk) -> AppResult<()> {
+    for child in read_entries(dir, prefix)? {
+        if walk.entries.len() >= opts.max_entries {
+            walk.truncated = true;
+            return Ok(());
+        }
+        let is_dir = child.kind == FileKind::Directory;
+        let path = child.path.clone();
+        walk.entries.push(child);
+        if is_dir && depth < opts.max_depth {
+            let flags = OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            let name = path.as_str().rsplit('/').next().unwrap_or("");
+            match rustix::fs::openat(dir, name, flags, Mode::empty()) {
+                Ok(sub) => descend(&sub, &path, depth + 1, opts, walk)?,
+                Err(Errno::NOENT | Errno::NOTDIR | Errno::LOOP) => {}
+                Err(e) => return Err(fail(e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove_contents(dir: &OwnedFd) -> AppResult<()> {
+    for item in Dir::read_from(dir).map_err(fail)? {
+        let item = item.map_err(fail)?;
+        let name = item.file_name().to_owned();
+        let name = name.as_c_str();
+        if name.to_bytes() == b"." || name.to_bytes() == b".." {
+            continue;
+        }
+        let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(fail)?;
+        if kind_of(&st) == FileKind::Directory {
+            let flags = OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            let sub = rustix::fs::openat(dir, name, flags, Mode::empty()).map_err(fail)?;
+            remove_contents(&sub)?;
+            rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR).map_err(fail)?;
+        } else {
+            rustix::fs::unlinkat(dir, name, AtFlags::empty()).map_err(fail)?;
+        }
+    }
+    Ok(())
+}

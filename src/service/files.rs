@@ -1,0 +1,254 @@
+//! Browsing and reading a sandbox's files, from its live workspace or (with the sync
+//! feature) a snapshot. Every function takes the viewer; another account's sandbox is
+//! NOT_FOUND like a missing one.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use uuid::Uuid;
+
+use super::{Services, listing_cache::ListingKey, mime, sandboxes};
+use crate::{
+    auth::Viewer,
+    backend::files::{FileEntry, FileKind, Walk, WalkOptions, WorkspacePath},
+    entity::sandbox,
+    error::{AppError, AppResult},
+};
+
+/// Where files are read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileSource {
+    /// The sandbox's live workspace.
+    Workspace,
+    /// A snapshot in object storage: the given one, or the newest.
+    Snapshot(Option<Uuid>),
+}
+
+/// Largest page of a listing.
+pub const MAX_LIST_PAGE: i64 = 1000;
+/// Most entries a recursive listing collects before it stops and says so.
+pub const MAX_WALK_ENTRIES: usize = 500_000;
+/// Most nodes a tree returns.
+pub const MAX_TREE_NODES: usize = 5000;
+/// Deepest tree.
+pub const MAX_TREE_DEPTH: i64 = 20;
+
+/// One page of a listing.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    /// Entries of this page.
+    pub entries: Vec<FileEntry>,
+    /// Entries in the whole listing.
+    pub total: u64,
+    /// Whether the walk stopped at MAX_WALK_ENTRIES.
+    pub truncated: bool,
+}
+
+/// How file content is carried as a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentEncoding {
+    /// The bytes are UTF-8 text.
+    Utf8,
+    /// The bytes are base64.
+    Base64,
+}
+
+/// The start of a file, ready to show.
+#[derive(Debug, Clone)]
+pub struct FileContent {
+    /// The path read.
+    pub path: WorkspacePath,
+    /// Full size of the file.
+    pub size: u64,
+    /// Content type by content.
+    pub mime_type: &'static str,
+    /// How `content` is encoded.
+    pub encoding: ContentEncoding,
+    /// The content (or its prefix).
+    pub content: String,
+    /// Whether `content` is only a prefix.
+    pub truncated: bool,
+}
+
+/// A directory tree.
+#[derive(Debug, Clone)]
+pub struct FileNode {
+    /// The entry.
+    pub entry: FileEntry,
+    /// Children in display order (directories only).
+    pub children: Vec<FileNode>,
+    /// Whether some descendants were left out (depth or node limit).
+    pub truncated: bool,
+}
+
+fn external_id(sb: &sandbox::Model) -> AppResult<&str> {
+    sb.external_id.as_deref().ok_or_else(|| AppError::conflict("the sandbox has no workspace (it failed to start)"))
+}
+
+fn check(viewer: &Viewer, sb: &sandbox::Model) -> AppResult<()> {
+    if viewer.can_see(sb.account_id) && sb.deleted_at.is_none() { Ok(()) } else { Err(AppError::NotFound("sandbox")) }
+}
+
+fn snapshot_unavailable() -> AppError {
+    AppError::bad_input("snapshots are not available on this server yet")
+}
+
+async fn walk(svc: &Services, sb: &sandbox::Model, source: FileSource, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {
+    match source {
+        FileSource::Workspace => svc.backend.walk(external_id(sb)?, path, opts).await,
+        FileSource::Snapshot(_) => Err(snapshot_unavailable()),
+    }
+}
+
+/// A page of the entries under `path` (its direct children, or all descendants).
+#[allow(clippy::too_many_arguments)]
+pub async fn list(
+    svc: &Services,
+    viewer: &Viewer,
+    sb: &sandbox::Model,
+    source: FileSource,
+    path: &str,
+    recursive: bool,
+    first: i64,
+    offset: i64,
+) -> AppResult<Listing> {
+    check(viewer, sb)?;
+    if !(0..=MAX_LIST_PAGE).contains(&first) || offset < 0 {
+        return Err(AppError::bad_input(format!("`first` must be 0 to {MAX_LIST_PAGE} and `offset` not negative")));
+    }
+    let path = WorkspacePath::parse(path)?;
+    let key: ListingKey = (sb.id, format!("{source:?}"), path.as_str().to_string(), recursive);
+    let cached = if offset > 0 { svc.listings.get(&key) } else { None };
+    let walked = match cached {
+        Some(w) => w,
+        None => {
+            let max_depth = if recursive { u32::MAX } else { 1 };
+            let w = Arc::new(walk(svc, sb, source, &path, WalkOptions { max_depth, max_entries: MAX_WALK_ENTRIES }).await?);
+            svc.listings.put(key, w.clone());
+            w
+        }
+    };
+    let entries = walked.entries.iter().skip(offset as usize).take(first as usize).cloned().collect();
+    Ok(Listing { entries, total: walked.entries.len() as u64, truncated: walked.truncated })
+}
+
+/// Metadata of one path, or None when it does not exist.
+pub async fn stat(svc: &Services, viewer: &Viewer, sb: &sandbox::Model, source: FileSource, path: &str) -> AppResult<Option<FileEntry>> {
+    check(viewer, sb)?;
+    let path = WorkspacePath::parse(path)?;
+    match source {
+        FileSource::Workspace => svc.backend.stat(external_id(sb)?, &path).await,
+        FileSource::Snapshot(_) => Err(snapshot_unavailable()),
+    }
+}
+
+async fn read(svc: &Services, sb: &sandbox::Model, source: FileSource, path: &WorkspacePath, max: u64) -> AppResult<crate::backend::files::FileBytes> {
+    match source {
+        FileSource::Workspace => svc.backend.read_file(external_id(sb)?, path, max).await,
+        FileSource::Snapshot(_) => Err(snapshot_unavailable()),
+    }
+}
+
+/// Up to `max_bytes` of a file as UTF-8 text when it is text, base64 otherwise.
+pub async fn content(
+    svc: &Services,
+    viewer: &Viewer,
+    sb: &sandbox::Model,
+    source: FileSource,
+    path: &str,
+    max_bytes: i64,
+) -> AppResult<FileContent> {
+    check(viewer, sb)?;
+    let limit = svc.settings.max_file_read_bytes;
+    if !(0..=limit as i64).contains(&max_bytes) {
+        return Err(AppError::bad_input(format!("`maxBytes` must be 0 to {limit}")));
+    }
+    let path = WorkspacePath::parse(path)?;
+    let bytes = read(svc, sb, source, &path, max_bytes as u64).await?;
+    let head = &bytes.data[..bytes.data.len().min(mime::SNIFF_BYTES as usize)];
+    let mime_type = mime::sniff(FileKind::File, bytes.size, head);
+    let (encoding, content) = if mime::is_text(&bytes.data, bytes.size) {
+        let text = match std::str::from_utf8(&bytes.data) {
+            Ok(t) => t,
+            // Cut inside a character: drop the partial character.
+            Err(e) => std::str::from_utf8(&bytes.data[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        (ContentEncoding::Utf8, text.to_string())
+    } else {
+        (ContentEncoding::Base64, base64::engine::general_purpose::STANDARD.encode(&bytes.data))
+    };
+    Ok(FileContent { path, size: bytes.size, mime_type, encoding, content, truncated: bytes.truncated })
+}
+
+/// The content type of an entry, by its first bytes (read only when asked for).
+pub async fn mime_type(svc: &Services, viewer: &Viewer, sb: &sandbox::Model, source: FileSource, entry: &FileEntry) -> AppResult<&'static str> {
+    check(viewer, sb)?;
+    if entry.kind != FileKind::File || entry.size == 0 {
+        return Ok(mime::sniff(entry.kind, entry.size, &[]));
+    }
+    let bytes = read(svc, sb, source, &entry.path, mime::SNIFF_BYTES).await?;
+    Ok(mime::sniff(entry.kind, bytes.size, &bytes.data))
+}
+
+/// The tree under `path`, `depth` levels deep, at most MAX_TREE_NODES nodes.
+pub async fn tree(svc: &Services, viewer: &Viewer, sb: &sandbox::Model, source: FileSource, path: &str, depth: i64) -> AppResult<FileNode> {
+    check(viewer, sb)?;
+    if !(1..=MAX_TREE_DEPTH).contains(&depth) {
+        return Err(AppError::bad_input(format!("`depth` must be 1 to {MAX_TREE_DEPTH}")));
+    }
+    let path = WorkspacePath::parse(path)?;
+    let root = match source {
+        FileSource::Workspace => svc.backend.stat(external_id(sb)?, &path).await?,
+        FileSource::Snapshot(_) => return Err(snapshot_unavailable()),
+    }
+    .ok_or(AppError::NotFound("file"))?;
+    if root.kind != FileKind::Directory {
+        return Ok(FileNode { entry: root, children: vec![], truncated: false });
+    }
+    let opts = WalkOptions { max_depth: depth as u32, max_entries: MAX_TREE_NODES };
+    let walked = walk(svc, sb, source, &path, opts).await?;
+    Ok(super::file_tree::build(root, walked, depth as u32))
+}
+
+/// Checks the sandbox can take writes and returns it with its backend id.
+async fn writable(svc: &Services, viewer: &Viewer, sandbox_id: Uuid) -> AppResult<sandbox::Model> {
+    let sb = sandboxes::require(svc, viewer, sandbox_id).await?;
+    if sb.status != crate::entity::enums::SandboxStatus::Running {
+        return Err(AppError::conflict("the sandbox is not running; its files are read-only"));
+    }
+    external_id(&sb)?;
+    svc.listings.invalidate(sb.id);
+    Ok(sb)
+}
+
+/// Writes a file (atomic replace, parents created).
+pub async fn write(svc: &Services, viewer: &Viewer, sandbox_id: Uuid, path: &str, data: Vec<u8>) -> AppResult<FileEntry> {
+    let limit = svc.settings.max_file_write_bytes;
+    if data.len() as u64 > limit {
+        return Err(AppError::bad_input(format!("content is larger than {limit} bytes")));
+    }
+    let path = WorkspacePath::parse(path)?;
+    let sb = writable(svc, viewer, sandbox_id).await?;
+    svc.backend.write_file(external_id(&sb)?, &path, data).await
+}
+
+/// Creates a directory and its parents.
+pub async fn make_dir(svc: &Services, viewer: &Viewer, sandbox_id: Uuid, path: &str) -> AppResult<FileEntry> {
+    let path = WorkspacePath::parse(path)?;
+    let sb = writable(svc, viewer, sandbox_id).await?;
+    svc.backend.make_dir(external_id(&sb)?, &path).await
+}
+
+/// Moves a path; CONFLICT when the destination exists.
+pub async fn move_path(svc: &Services, viewer: &Viewer, sandbox_id: Uuid, from: &str, to: &str) -> AppResult<FileEntry> {
+    let (from, to) = (WorkspacePath::parse(from)?, WorkspacePath::parse(to)?);
+    let sb = writable(svc, viewer, sandbox_id).await?;
+    svc.backend.move_path(external_id(&sb)?, &from, &to).await
+}
+
+/// Deletes a path; a non-empty directory needs `recursive`.
+pub async fn delete_path(svc: &Services, viewer: &Viewer, sandbox_id: Uuid, path: &str, recursive: bool) -> AppResult<()> {
+    let path = WorkspacePath::parse(path)?;
+    let sb = writable(svc, viewer, sandbox_id).await?;
+    svc.backend.delete_path(external_id(&sb)?, &path, recursive).await
+}

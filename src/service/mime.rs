@@ -1,0 +1,53 @@
+//! Content types by content, close to what `file --mime-type` says.
+
+use crate::backend::files::FileKind;
+
+/// Bytes of a file looked at to decide its type.
+pub const SNIFF_BYTES: u64 = 8192;
+
+/// The MIME type of an entry, from its kind, size and first bytes.
+pub fn sniff(kind: FileKind, size: u64, head: &[u8]) -> &'static str {
+    match kind {
+        FileKind::Directory => return "inode/directory",
+        FileKind::Symlink => return "inode/symlink",
+        FileKind::Other => return "inode/x-special",
+        FileKind::File if size == 0 => return "inode/x-empty",
+        FileKind::File => {}
+    }
+    if let Some(t) = infer::get(head) {
+        return t.mime_type();
+    }
+    if !is_text(head, size) {
+        return "application/octet-stream";
+    }
+    let start = head.iter().position(|b| !b.is_ascii_whitespace()).map(|i| &head[i..]).unwrap_or(head);
+    let lower: Vec<u8> = start.iter().take(64).map(u8::to_ascii_lowercase).collect();
+    if head.starts_with(b"#!") {
+        let line = head.split(|b| *b == b'\n').next().unwrap_or(head);
+        let line = String::from_utf8_lossy(line);
+        if line.contains("python") {
+            return "text/x-script.python";
+        }
+        if line.ends_with("sh") || line.contains("bash") || line.contains("/sh ") {
+            return "text/x-shellscript";
+        }
+    }
+    if lower.starts_with(b"<!doctype html") || lower.starts_with(b"<html") {
+        return "text/html";
+    }
+    if (start.starts_with(b"{") || start.starts_with(b"[")) && size == head.len() as u64 && serde_json::from_slice::<serde_json::Value>(head).is_ok() {
+        return "application/json";
+    }
+    "text/plain"
+}
+
+/// Text is valid UTF-8 (a character cut at the end of a prefix is fine) without NUL or
+/// most control characters.
+pub fn is_text(head: &[u8], size: u64) -> bool {
+    let valid = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        // A prefix may end inside a character.
+        Err(e) => e.error_len().is_none() && size > head.len() as u64,
+    };
+    valid && !head.iter().any(|&b| b == 0 || (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c | 0x1b)))
+}
