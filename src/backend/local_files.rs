@@ -53,7 +53,14 @@ fn kind_of(st: &Stat) -> FileKind {
 
 fn entry(path: WorkspacePath, st: &Stat, target: Option<String>) -> FileEntry {
     let modified = DateTime::from_timestamp(st.st_mtime, st.st_mtime_nsec as u32).unwrap_or_default();
-    FileEntry { path, kind: kind_of(st), size: st.st_size as u64, modified, mode: st.st_mode & 0o7777, symlink_target: target }
+    FileEntry {
+        path,
+        kind: kind_of(st),
+        size: st.st_size as u64,
+        modified,
+        mode: st.st_mode & 0o7777,
+        symlink_target: target,
+    }
 }
 
 fn link_target(dir: &OwnedFd, name: &str) -> Option<String> {
@@ -76,7 +83,8 @@ impl Confined {
 
     /// The parent directory (as a descriptor) and the last name of a non-root path.
     fn parent<'p>(&self, path: &'p WorkspacePath, what: &str) -> AppResult<(OwnedFd, &'p str)> {
-        let (parent, name) = path.split_last().ok_or_else(|| AppError::bad_input(format!("cannot {what} the workspace root")))?;
+        let (parent, name) =
+            path.split_last().ok_or_else(|| AppError::bad_input(format!("cannot {what} the workspace root")))?;
         Ok((self.beneath(&parent, OFlags::DIRECTORY | OFlags::PATH)?, name))
     }
 
@@ -139,7 +147,8 @@ impl Confined {
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = rustix::fs::openat(&dir, &tmp, flags, Mode::from_raw_mode(0o644)).map_err(fail)?;
         let written = std::fs::File::from(fd).write_all(data);
-        let renamed = written.map_err(AppError::from).and_then(|_| rustix::fs::renameat(&dir, &tmp, &dir, name).map_err(fail));
+        let renamed =
+            written.map_err(AppError::from).and_then(|_| rustix::fs::renameat(&dir, &tmp, &dir, name).map_err(fail));
         if let Err(e) = renamed {
             let _ = rustix::fs::unlinkat(&dir, &tmp, AtFlags::empty());
             return Err(e);

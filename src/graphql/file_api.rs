@@ -21,7 +21,11 @@ use crate::{
 #[derive(Default)]
 pub struct FileMutation;
 
-async fn entry(ctx: &Context<'_>, sandbox_id: uuid::Uuid, entry: crate::backend::files::FileEntry) -> Result<FileEntry> {
+async fn entry(
+    ctx: &Context<'_>,
+    sandbox_id: uuid::Uuid,
+    entry: crate::backend::files::FileEntry,
+) -> Result<FileEntry> {
     let (svc, viewer) = scope(ctx)?;
     let sandbox = sandboxes::require(svc, viewer, sandbox_id).await?;
     Ok(FileEntry { sandbox: Arc::new(sandbox), source: FileSource::Workspace, entry })

@@ -93,7 +93,13 @@ fn snapshot_unavailable() -> AppError {
     AppError::bad_input("snapshots are not available on this server yet")
 }
 
-async fn walk(svc: &Services, sb: &sandbox::Model, source: FileSource, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {
+async fn walk(
+    svc: &Services,
+    sb: &sandbox::Model,
+    source: FileSource,
+    path: &WorkspacePath,
+    opts: WalkOptions,
+) -> AppResult<Walk> {
     match source {
         FileSource::Workspace => svc.backend.walk(external_id(sb)?, path, opts).await,
         FileSource::Snapshot(_) => Err(snapshot_unavailable()),
@@ -123,7 +129,8 @@ pub async fn list(
         Some(w) => w,
         None => {
             let max_depth = if recursive { u32::MAX } else { 1 };
-            let w = Arc::new(walk(svc, sb, source, &path, WalkOptions { max_depth, max_entries: MAX_WALK_ENTRIES }).await?);
+            let w =
+                Arc::new(walk(svc, sb, source, &path, WalkOptions { max_depth, max_entries: MAX_WALK_ENTRIES }).await?);
             svc.listings.put(key, w.clone());
             w
         }
@@ -133,7 +140,13 @@ pub async fn list(
 }
 
 /// Metadata of one path, or None when it does not exist.
-pub async fn stat(svc: &Services, viewer: &Viewer, sb: &sandbox::Model, source: FileSource, path: &str) -> AppResult<Option<FileEntry>> {
+pub async fn stat(
+    svc: &Services,
+    viewer: &Viewer,
+    sb: &sandbox::Model,
+    source: FileSource,
+    path: &str,
+) -> AppResult<Option<FileEntry>> {
     check(viewer, sb)?;
     let path = WorkspacePath::parse(path)?;
     match source {
@@ -142,7 +155,13 @@ pub async fn stat(svc: &Services, viewer: &Viewer, sb: &sandbox::Model, source: 
     }
 }
 
-async fn read(svc: &Services, sb: &sandbox::Model, source: FileSource, path: &WorkspacePath, max: u64) -> AppResult<crate::backend::files::FileBytes> {
+async fn read(
+    svc: &Services,
+    sb: &sandbox::Model,
+    source: FileSource,
+    path: &WorkspacePath,
+    max: u64,
+) -> AppResult<crate::backend::files::FileBytes> {
     match source {
         FileSource::Workspace => svc.backend.read_file(external_id(sb)?, path, max).await,
         FileSource::Snapshot(_) => Err(snapshot_unavailable()),
@@ -181,7 +200,13 @@ pub async fn content(
 }
 
 /// The content type of an entry, by its first bytes (read only when asked for).
-pub async fn mime_type(svc: &Services, viewer: &Viewer, sb: &sandbox::Model, source: FileSource, entry: &FileEntry) -> AppResult<&'static str> {
+pub async fn mime_type(
+    svc: &Services,
+    viewer: &Viewer,
+    sb: &sandbox::Model,
+    source: FileSource,
+    entry: &FileEntry,
+) -> AppResult<&'static str> {
     check(viewer, sb)?;
     if entry.kind != FileKind::File || entry.size == 0 {
         return Ok(mime::sniff(entry.kind, entry.size, &[]));
@@ -191,7 +216,14 @@ pub async fn mime_type(svc: &Services, viewer: &Viewer, sb: &sandbox::Model, sou
 }
 
 /// The tree under `path`, `depth` levels deep, at most MAX_TREE_NODES nodes.
-pub async fn tree(svc: &Services, viewer: &Viewer, sb: &sandbox::Model, source: FileSource, path: &str, depth: i64) -> AppResult<FileNode> {
+pub async fn tree(
+    svc: &Services,
+    viewer: &Viewer,
+    sb: &sandbox::Model,
+    source: FileSource,
+    path: &str,
+    depth: i64,
+) -> AppResult<FileNode> {
     check(viewer, sb)?;
     if !(1..=MAX_TREE_DEPTH).contains(&depth) {
         return Err(AppError::bad_input(format!("`depth` must be 1 to {MAX_TREE_DEPTH}")));
@@ -222,7 +254,13 @@ async fn writable(svc: &Services, viewer: &Viewer, sandbox_id: Uuid) -> AppResul
 }
 
 /// Writes a file (atomic replace, parents created).
-pub async fn write(svc: &Services, viewer: &Viewer, sandbox_id: Uuid, path: &str, data: Vec<u8>) -> AppResult<FileEntry> {
+pub async fn write(
+    svc: &Services,
+    viewer: &Viewer,
+    sandbox_id: Uuid,
+    path: &str,
+    data: Vec<u8>,
+) -> AppResult<FileEntry> {
     let limit = svc.settings.max_file_write_bytes;
     if data.len() as u64 > limit {
         return Err(AppError::bad_input(format!("content is larger than {limit} bytes")));
@@ -240,14 +278,26 @@ pub async fn make_dir(svc: &Services, viewer: &Viewer, sandbox_id: Uuid, path: &
 }
 
 /// Moves a path; CONFLICT when the destination exists.
-pub async fn move_path(svc: &Services, viewer: &Viewer, sandbox_id: Uuid, from: &str, to: &str) -> AppResult<FileEntry> {
+pub async fn move_path(
+    svc: &Services,
+    viewer: &Viewer,
+    sandbox_id: Uuid,
+    from: &str,
+    to: &str,
+) -> AppResult<FileEntry> {
     let (from, to) = (WorkspacePath::parse(from)?, WorkspacePath::parse(to)?);
     let sb = writable(svc, viewer, sandbox_id).await?;
     svc.backend.move_path(external_id(&sb)?, &from, &to).await
 }
 
 /// Deletes a path; a non-empty directory needs `recursive`.
-pub async fn delete_path(svc: &Services, viewer: &Viewer, sandbox_id: Uuid, path: &str, recursive: bool) -> AppResult<()> {
+pub async fn delete_path(
+    svc: &Services,
+    viewer: &Viewer,
+    sandbox_id: Uuid,
+    path: &str,
+    recursive: bool,
+) -> AppResult<()> {
     let path = WorkspacePath::parse(path)?;
     let sb = writable(svc, viewer, sandbox_id).await?;
     svc.backend.delete_path(external_id(&sb)?, &path, recursive).await

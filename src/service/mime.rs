@@ -35,7 +35,10 @@ pub fn sniff(kind: FileKind, size: u64, head: &[u8]) -> &'static str {
     if lower.starts_with(b"<!doctype html") || lower.starts_with(b"<html") {
         return "text/html";
     }
-    if (start.starts_with(b"{") || start.starts_with(b"[")) && size == head.len() as u64 && serde_json::from_slice::<serde_json::Value>(head).is_ok() {
+    if (start.starts_with(b"{") || start.starts_with(b"["))
+        && size == head.len() as u64
+        && serde_json::from_slice::<serde_json::Value>(head).is_ok()
+    {
         return "application/json";
     }
     "text/plain"

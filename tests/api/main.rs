@@ -2,6 +2,8 @@
 
 mod helpers;
 
+mod files_browse;
+
 mod bad_input;
 mod cli;
 mod isolation;

@@ -26,8 +26,10 @@ pub enum FileSource {
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum FileEncoding {
     /// UTF-8 text.
+    #[graphql(name = "UTF8")]
     Utf8,
     /// Base64 of the bytes.
+    #[graphql(name = "BASE64")]
     Base64,
 }
 
@@ -171,6 +173,10 @@ impl FileNode {
     /// Wraps a service tree.
     pub fn new(sandbox: &Arc<sandbox::Model>, source: Source, node: files::FileNode) -> Self {
         let children = node.children.into_iter().map(|c| FileNode::new(sandbox, source, c)).collect();
-        FileNode { entry: FileEntry { sandbox: sandbox.clone(), source, entry: node.entry }, children, truncated: node.truncated }
+        FileNode {
+            entry: FileEntry { sandbox: sandbox.clone(), source, entry: node.entry },
+            children,
+            truncated: node.truncated,
+        }
     }
 }

@@ -16,8 +16,9 @@ use crate::{
     error::AppError,
     graphql::{context::scope, loaders::ActiveRunLoader},
     service::{
+        files,
         paging::{Page, PageRequest, encode_cursor},
-        files, runs,
+        runs,
         sandboxes::{self, SandboxFilter},
     },
 };
@@ -108,8 +109,11 @@ impl Sandbox {
         let src = file::source(source, snapshot_id.as_ref())?;
         let listing = files::list(svc, viewer, &self.0, src, &path, recursive, first, offset).await?;
         let sandbox = Arc::new(self.0.clone());
-        let entries =
-            listing.entries.into_iter().map(|entry| FileEntry { sandbox: sandbox.clone(), source: src, entry }).collect();
+        let entries = listing
+            .entries
+            .into_iter()
+            .map(|entry| FileEntry { sandbox: sandbox.clone(), source: src, entry })
+            .collect();
         Ok(FileList { entries, total_count: listing.total, source, truncated: listing.truncated })
     }
     /// Metadata of one path; null when it does not exist.
