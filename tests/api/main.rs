@@ -3,6 +3,7 @@
 mod helpers;
 
 mod files_browse;
+mod files_confinement;
 
 mod bad_input;
 mod cli;
