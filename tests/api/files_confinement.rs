@@ -13,10 +13,12 @@ use crate::{
 const READ: &str = "query($id: ID!, $p: String!) { sandbox(id: $id) { fileContent(path: $p) { content } } }";
 const LIST: &str = "query($id: ID!, $p: String!) { sandbox(id: $id) { files(path: $p) { totalCount } } }";
 const STAT: &str = "query($id: ID!, $p: String!) { sandbox(id: $id) { file(path: $p) { size } } }";
-const WRITE: &str = "mutation($id: ID!, $p: String!) { writeFile(sandboxId: $id, path: $p, content: \"pwned\") { path } }";
+const WRITE: &str =
+    "mutation($id: ID!, $p: String!) { writeFile(sandboxId: $id, path: $p, content: \"pwned\") { path } }";
 const MKDIR: &str = "mutation($id: ID!, $p: String!) { makeDirectory(sandboxId: $id, path: $p) { path } }";
 const DELETE: &str = "mutation($id: ID!, $p: String!) { deletePath(sandboxId: $id, path: $p, recursive: true) }";
-const MOVE_TO: &str = "mutation($id: ID!, $p: String!) { movePath(sandboxId: $id, from: \"inside.txt\", to: $p) { path } }";
+const MOVE_TO: &str =
+    "mutation($id: ID!, $p: String!) { movePath(sandboxId: $id, from: \"inside.txt\", to: $p) { path } }";
 
 fn snapshot_outside(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let mut out = vec![];
@@ -63,18 +65,56 @@ async fn traversal(kind: DbKind) {
     let long = "a/".repeat(2100);
     let long_name = "n".repeat(300);
     let corpus: Vec<String> = vec![
-        "../x", "..", "../../etc/passwd", "a/../../x", "sub/../../x", "./../x", "sub/./../../x", "..%2f..%2fetc%2fpasswd",
-        "/etc/passwd", "/", "//etc/passwd", "\\etc\\passwd", "..\\..\\windows", "sub\\..\\..\\x", "a\0b", "\0",
-        "escape", "escape/secret.txt", "escape/dir/new.txt", "sub/secret-link", "sub/up", "sub/up/x", "sub/up/../x",
-        "loop-a", "loop-a/x", "etc-passwd", "etc-passwd/x", &long, &long_name, "ünïcödé/../../x", "%2e%2e/x",
-        "sub/up/sub/up/secret", "escape/../escape/secret.txt", "\u{202e}../x", "....//x/..//..//y",
+        "../x",
+        "..",
+        "../../etc/passwd",
+        "a/../../x",
+        "sub/../../x",
+        "./../x",
+        "sub/./../../x",
+        "..%2f..%2fetc%2fpasswd",
+        "/etc/passwd",
+        "/",
+        "//etc/passwd",
+        "\\etc\\passwd",
+        "..\\..\\windows",
+        "sub\\..\\..\\x",
+        "a\0b",
+        "\0",
+        "escape",
+        "escape/secret.txt",
+        "escape/dir/new.txt",
+        "sub/secret-link",
+        "sub/up",
+        "sub/up/x",
+        "sub/up/../x",
+        "loop-a",
+        "loop-a/x",
+        "etc-passwd",
+        "etc-passwd/x",
+        &long,
+        &long_name,
+        "ünïcödé/../../x",
+        "%2e%2e/x",
+        "sub/up/sub/up/secret",
+        "escape/../escape/secret.txt",
+        "\u{202e}../x",
+        "....//x/..//..//y",
     ]
     .into_iter()
     .map(String::from)
     .collect();
     assert!(corpus.len() >= 30);
     for p in &corpus {
-        for (op, q) in [("read", READ), ("list", LIST), ("stat", STAT), ("write", WRITE), ("mkdir", MKDIR), ("delete", DELETE), ("move", MOVE_TO)] {
+        for (op, q) in [
+            ("read", READ),
+            ("list", LIST),
+            ("stat", STAT),
+            ("write", WRITE),
+            ("mkdir", MKDIR),
+            ("delete", DELETE),
+            ("move", MOVE_TO),
+        ] {
             let (_, body) = app.post(Some(&token), q, json!({"id": sb, "p": p})).await;
             let text = body.to_string();
             assert!(!text.contains("top secret") && !text.contains("root:x:0"), "{op} {p:?} leaked: {text}");
@@ -93,7 +133,9 @@ async fn traversal(kind: DbKind) {
 
     // Specific answers for the clear cases (the corpus deleted some links: they are
     // inside the workspace, so deleting them is allowed; make them again).
-    for (target, link) in [(outside.path().to_path_buf(), "escape"), ("loop-b".into(), "loop-a"), ("loop-a".into(), "loop-b")] {
+    for (target, link) in
+        [(outside.path().to_path_buf(), "escape"), ("loop-b".into(), "loop-a"), ("loop-a".into(), "loop-b")]
+    {
         let _ = std::fs::remove_file(ws.join(link)).or_else(|_| std::fs::remove_dir_all(ws.join(link)));
         symlink(target, ws.join(link)).unwrap();
     }

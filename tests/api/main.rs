@@ -4,6 +4,7 @@ mod helpers;
 
 mod files_browse;
 mod files_confinement;
+mod files_write;
 
 mod bad_input;
 mod cli;
