@@ -1,52 +1,52 @@
 //! Turns every error leaving the schema into one with a stable `extensions.code`.
 //!
-//! Resolvers just use `?` on [`AppError`]; this extension finds the `AppError` behind each
-//! error, replaces its message with the public one, logs internal detail with the request
-//! id, and gives parse/validation/limit errors the code BAD_USER_INPUT.
+//! Resolvers just use `?` on [`AppError`]; [`CodedSchema`] finds the `AppError` behind each
+//! error of a response, replaces its message with the public one, logs internal detail
+//! with the request id, and gives parse/validation/limit errors the code BAD_USER_INPUT.
+//! It wraps whole responses rather than hooking every field, so it costs nothing per field.
 
 use std::sync::Arc;
 
 use async_graphql::{
-    ErrorExtensionValues, Response, ServerError, Value,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
+    Data, ErrorExtensionValues, Executor, Request, Response, ServerError, Value,
     futures_util::stream::{BoxStream, StreamExt},
 };
 
+use super::AppSchema;
 use crate::error::{AppError, codes};
 
 /// Identifies one HTTP request or websocket connection in logs and error replies.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// Installs [`ErrorCodes`] on a schema.
-pub struct ErrorCodesFactory;
+/// The schema with error codes stamped on every response, for one request or connection.
+#[derive(Clone)]
+pub struct CodedSchema {
+    schema: AppSchema,
+    request_id: Arc<str>,
+}
 
-impl ExtensionFactory for ErrorCodesFactory {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
+impl CodedSchema {
+    /// Wraps the schema for a request or connection with the given id.
+    pub fn new(schema: AppSchema, request_id: &str) -> Self {
+        Self { schema, request_id: request_id.into() }
     }
 }
 
-/// The extension itself; stateless.
-struct ErrorCodes;
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let rid = request_id(ctx);
-        let mut resp = next.run(ctx).await;
-        stamp(&mut resp.errors, &rid);
+impl Executor for CodedSchema {
+    async fn execute(&self, request: Request) -> Response {
+        let mut resp = self.schema.execute(request.data(RequestId(self.request_id.to_string()))).await;
+        stamp(&mut resp.errors, &self.request_id);
         resp
     }
 
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        let rid = request_id(ctx);
-        next.run(ctx, stream)
+    fn execute_stream(&self, request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+        let rid = self.request_id.clone();
+        let stream = match session_data {
+            Some(data) => self.schema.execute_stream_with_session_data(request, data),
+            None => self.schema.execute_stream(request),
+        };
+        stream
             .map(move |mut resp| {
                 stamp(&mut resp.errors, &rid);
                 resp
@@ -55,11 +55,8 @@ impl Extension for ErrorCodes {
     }
 }
 
-fn request_id(ctx: &ExtensionContext<'_>) -> String {
-    ctx.data_opt::<RequestId>().map(|r| r.0.clone()).unwrap_or_else(|| "-".to_string())
-}
-
-fn stamp(errors: &mut [ServerError], request_id: &str) {
+/// Gives each error a stable code and a public message; logs what must stay private.
+pub fn stamp(errors: &mut [ServerError], request_id: &str) {
     for err in errors {
         let app = err.source.as_ref().and_then(|s| s.downcast_ref::<AppError>());
         let code = match app {
@@ -70,9 +67,7 @@ fn stamp(errors: &mut [ServerError], request_id: &str) {
                 err.message = app.public_message();
                 app.code()
             }
-            None if err.extensions.as_ref().is_some_and(|e| e.get("code").is_some()) => {
-                continue;
-            }
+            None if err.extensions.as_ref().is_some_and(|e| e.get("code").is_some()) => continue,
             // A foreign error behind `?` in a resolver is a bug or an outage: hide its text.
             None if err.source.is_some() => {
                 tracing::error!(request_id, detail = %err.message, path = ?err.path, "unclassified error");

@@ -38,7 +38,6 @@ pub fn build_schema(services: Services, limits: &Limits) -> AppSchema {
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
         .limit_recursive_depth(64)
-        .extension(errors::ErrorCodesFactory)
         .finish()
 }
 

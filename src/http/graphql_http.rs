@@ -10,7 +10,7 @@ use axum::{
 };
 
 use super::{AppState, REQUEST_ID_HEADER};
-use crate::{auth::resolve_bearer, error::codes, graphql::errors::RequestId};
+use crate::{auth::resolve_bearer, error::codes, graphql::errors::CodedSchema};
 
 /// POST /graphql.
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> HttpResponse {
@@ -64,12 +64,12 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> 
             }
         },
     };
-    let batch = batch.data(RequestId(rid));
     let batch = match viewer {
         Some(v) => batch.data(v),
         None => batch,
     };
-    GraphQLResponse::from(state.schema.execute_batch(batch).await).into_response()
+    let schema = CodedSchema::new(state.schema.clone(), &rid);
+    GraphQLResponse::from(async_graphql::Executor::execute_batch(&schema, batch).await).into_response()
 }
 
 /// A GraphQL-shaped error reply for failures before execution.

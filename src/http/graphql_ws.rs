@@ -18,7 +18,10 @@ use axum::{
 use futures::{SinkExt, StreamExt, stream};
 
 use super::{AppState, REQUEST_ID_HEADER, graphql_http};
-use crate::{auth::resolve_bearer, graphql::errors::RequestId};
+use crate::{
+    auth::resolve_bearer,
+    graphql::errors::{CodedSchema, RequestId},
+};
 
 /// How long a client may take to send `connection_init`.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -68,10 +71,10 @@ async fn serve(socket: WebSocket, state: AppState, protocol: GraphQLProtocol, ri
     };
     let mut data = Data::default();
     data.insert(viewer);
-    data.insert(RequestId(rid));
+    data.insert(RequestId(rid.clone()));
     // Replay the init message so async-graphql performs its normal handshake.
     let source = stream::once(async move { Ok(first) }).chain(source);
-    GraphQLWebSocket::new_with_pair(sink, source, state.schema.clone(), protocol)
+    GraphQLWebSocket::new_with_pair(sink, source, CodedSchema::new(state.schema.clone(), &rid), protocol)
         .on_connection_init(move |_| async move { Ok(data) })
         .serve()
         .await;

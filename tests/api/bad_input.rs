@@ -74,7 +74,7 @@ async fn bad_input(kind: DbKind) {
     assert_eq!(status, 401);
 
     // Body too large and mutations over GET are refused before execution.
-    let big = "x".repeat(2 * 1024 * 1024);
+    let big = "x".repeat(9 * 1024 * 1024);
     let resp = app
         .http
         .post(app.url())
