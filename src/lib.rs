@@ -15,3 +15,4 @@ pub mod http;
 pub mod run;
 pub mod service;
 pub mod startup;
+pub mod storage;

@@ -15,6 +15,7 @@ use crate::{
     http::{AppState, router},
     run::{manager::RunManager, pg_bridge},
     service::{ServiceSettings, Services, accounts},
+    storage::fs::FsBlobStore,
 };
 
 /// A bound, ready-to-serve server.
@@ -57,6 +58,8 @@ impl Application {
                 max_file_write_bytes: config.limits.max_file_write_bytes,
             }),
             listings: Arc::default(),
+            blobs: Arc::new(FsBlobStore::new(&config.store.data_dir)),
+            syncing: Arc::default(),
             runs,
         };
         let bootstrap_token = accounts::bootstrap_admin(&services.db)

@@ -144,6 +144,22 @@ impl Backend for LocalBackend {
         self.confined(external_id, move |c| c.rename(&from, &to)).await
     }
 
+    async fn read_stream(&self, external_id: &str, path: &WorkspacePath) -> AppResult<crate::storage::Upload> {
+        let path = path.clone();
+        let file = self.confined(external_id, move |c| c.open_regular(&path)).await?;
+        Ok(Box::pin(tokio::fs::File::from_std(file)))
+    }
+
+    async fn set_mode(&self, external_id: &str, path: &WorkspacePath, mode: u32) -> AppResult<()> {
+        let path = path.clone();
+        self.confined(external_id, move |c| c.set_mode(&path, mode)).await
+    }
+
+    async fn make_symlink(&self, external_id: &str, path: &WorkspacePath, target: &str) -> AppResult<()> {
+        let (path, target) = (path.clone(), target.to_string());
+        self.confined(external_id, move |c| c.symlink(&path, &target)).await
+    }
+
     async fn delete_path(&self, external_id: &str, path: &WorkspacePath, recursive: bool) -> AppResult<()> {
         let path = path.clone();
         self.confined(external_id, move |c| c.delete(&path, recursive)).await

@@ -123,20 +123,48 @@ impl Confined {
         Ok(walk)
     }
 
-    /// Up to `max` bytes of a regular file (symlinks followed while they stay inside).
-    pub fn read(&self, path: &WorkspacePath, max: u64) -> AppResult<FileBytes> {
+    /// Opens a regular file (symlinks followed while they stay inside) and its size.
+    fn open_file(&self, path: &WorkspacePath) -> AppResult<(std::fs::File, u64)> {
         // O_NONBLOCK: opening a fifo must not hang the server.
         let fd = self.beneath(path, OFlags::RDONLY | OFlags::NONBLOCK)?;
         let st = rustix::fs::fstat(&fd).map_err(fail)?;
         match kind_of(&st) {
-            FileKind::File => {}
-            FileKind::Directory => return Err(AppError::bad_input("path is a directory")),
-            _ => return Err(AppError::bad_input("path is not a regular file")),
+            FileKind::File => Ok((std::fs::File::from(fd), st.st_size as u64)),
+            FileKind::Directory => Err(AppError::bad_input("path is a directory")),
+            _ => Err(AppError::bad_input("path is not a regular file")),
         }
-        let mut data = Vec::with_capacity(max.min(st.st_size as u64) as usize);
-        std::fs::File::from(fd).take(max).read_to_end(&mut data)?;
-        let size = st.st_size as u64;
+    }
+
+    /// A regular file opened for reading.
+    pub fn open_regular(&self, path: &WorkspacePath) -> AppResult<std::fs::File> {
+        Ok(self.open_file(path)?.0)
+    }
+
+    /// Up to `max` bytes of a regular file (symlinks followed while they stay inside).
+    pub fn read(&self, path: &WorkspacePath, max: u64) -> AppResult<FileBytes> {
+        let (file, size) = self.open_file(path)?;
+        let mut data = Vec::with_capacity(max.min(size) as usize);
+        file.take(max).read_to_end(&mut data)?;
         Ok(FileBytes { truncated: size > data.len() as u64, data, size })
+    }
+
+    /// Sets permission bits of a file or directory (not through a symlink).
+    pub fn set_mode(&self, path: &WorkspacePath, mode: u32) -> AppResult<()> {
+        let fd = self.beneath(path, OFlags::PATH | OFlags::NOFOLLOW)?;
+        let st = rustix::fs::fstat(&fd).map_err(fail)?;
+        if kind_of(&st) == FileKind::Symlink {
+            return Ok(());
+        }
+        let real = self.beneath(path, OFlags::RDONLY | OFlags::NONBLOCK)?;
+        rustix::fs::fchmod(&real, Mode::from_raw_mode(mode & 0o7777)).map_err(fail)
+    }
+
+    /// Creates a symlink (parents created); the target is stored as given.
+    pub fn symlink(&self, path: &WorkspacePath, target: &str) -> AppResult<()> {
+        let (parent, name) =
+            path.split_last().ok_or_else(|| AppError::bad_input("cannot replace the workspace root"))?;
+        let dir = self.mkdir_p(&parent)?;
+        rustix::fs::symlinkat(target, &dir, name).map_err(fail)
     }
 
     /// Replaces a file atomically (write a temp file, rename over), creating parents.

@@ -100,6 +100,22 @@ pub trait Backend: Send + Sync + 'static {
         Err(no_files())
     }
 
+    /// Opens a regular file for streaming (hashing, uploading) without reading it whole.
+    async fn read_stream(&self, _external_id: &str, _path: &WorkspacePath) -> AppResult<crate::storage::Upload> {
+        Err(no_files())
+    }
+
+    /// Sets permission bits (restoring a snapshot).
+    async fn set_mode(&self, _external_id: &str, _path: &WorkspacePath, _mode: u32) -> AppResult<()> {
+        Err(no_files())
+    }
+
+    /// Creates a symlink at `path` pointing at `target` (restoring a snapshot). The link
+    /// itself is inside the workspace; reads through it stay confined.
+    async fn make_symlink(&self, _external_id: &str, _path: &WorkspacePath, _target: &str) -> AppResult<()> {
+        Err(no_files())
+    }
+
     /// Deletes a path (a directory only when empty, unless `recursive`).
     async fn delete_path(&self, _external_id: &str, _path: &WorkspacePath, _recursive: bool) -> AppResult<()> {
         Err(no_files())

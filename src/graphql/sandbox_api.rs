@@ -9,6 +9,7 @@ use super::{
         account::Account,
         enums::{Provider, SandboxStatus},
         sandbox::{Sandbox, SandboxConnection},
+        snapshot::SyncResult,
         template::SandboxTemplate,
     },
 };
@@ -16,7 +17,7 @@ use crate::service::{
     accounts,
     paging::PageRequest,
     sandboxes::{self, CreateSandbox, SandboxFilter as Filter},
-    templates,
+    sync, templates,
 };
 
 /// Narrowing of the sandbox list.
@@ -111,6 +112,13 @@ impl SandboxMutation {
             name: input.name,
         };
         Ok(Sandbox(sandboxes::create(svc, viewer, input).await?))
+    }
+
+    /// Snapshots the sandbox's workspace to object storage: only new content is uploaded,
+    /// and the snapshot exists only once complete. CONFLICT while another sync runs.
+    async fn sync_sandbox(&self, ctx: &Context<'_>, id: ID) -> Result<SyncResult> {
+        let (svc, viewer) = scope(ctx)?;
+        Ok(sync::sync(svc, viewer, parse_id(&id, "id")?).await?.into())
     }
 
     /// Terminates a sandbox and removes it from every list.

@@ -7,12 +7,20 @@ use std::sync::Arc;
 use base64::Engine;
 use uuid::Uuid;
 
-use super::{Services, listing_cache::ListingKey, mime, sandboxes};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::{
+    Services,
+    listing_cache::ListingKey,
+    manifest::{Manifest, ManifestEntry},
+    mime, sandboxes, sync,
+};
 use crate::{
     auth::Viewer,
     backend::files::{FileEntry, FileKind, Walk, WalkOptions, WorkspacePath},
-    entity::sandbox,
+    entity::{sandbox, snapshot},
     error::{AppError, AppResult},
+    storage,
 };
 
 /// Where files are read from.
@@ -89,8 +97,33 @@ fn check(viewer: &Viewer, sb: &sandbox::Model) -> AppResult<()> {
     if viewer.can_see(sb.account_id) && sb.deleted_at.is_none() { Ok(()) } else { Err(AppError::NotFound("sandbox")) }
 }
 
-fn snapshot_unavailable() -> AppError {
-    AppError::bad_input("snapshots are not available on this server yet")
+/// The manifest of the named snapshot of this sandbox, or of its newest one.
+async fn manifest(svc: &Services, sb: &sandbox::Model, id: Option<Uuid>) -> AppResult<Manifest> {
+    let row = match id {
+        Some(id) => snapshot::Entity::find_by_id(id).one(&svc.db).await?.filter(|s| s.sandbox_id == sb.id),
+        None => {
+            let q = snapshot::Entity::find().filter(snapshot::Column::SandboxId.eq(sb.id));
+            q.order_by_desc(snapshot::Column::Id).one(&svc.db).await?
+        }
+    };
+    sync::read_manifest(svc, &row.ok_or(AppError::NotFound("snapshot"))?).await
+}
+
+fn snapshot_stat(m: &Manifest, path: &WorkspacePath) -> Option<FileEntry> {
+    if path.is_root() {
+        let mtime_ns = m.created_at.timestamp_nanos_opt().unwrap_or(0);
+        let root = ManifestEntry {
+            path: String::new(),
+            kind: "dir".into(),
+            size: 0,
+            mtime_ns,
+            mode: 0o755,
+            sha256: None,
+            target: None,
+        };
+        return Some(FileEntry { path: WorkspacePath::root(), ..root.to_entry()? });
+    }
+    m.entries.iter().find(|e| e.path == path.as_str()).and_then(ManifestEntry::to_entry)
 }
 
 async fn walk(
@@ -100,9 +133,24 @@ async fn walk(
     path: &WorkspacePath,
     opts: WalkOptions,
 ) -> AppResult<Walk> {
-    match source {
-        FileSource::Workspace => svc.backend.walk(external_id(sb)?, path, opts).await,
-        FileSource::Snapshot(_) => Err(snapshot_unavailable()),
+    let id = match source {
+        FileSource::Workspace => return svc.backend.walk(external_id(sb)?, path, opts).await,
+        FileSource::Snapshot(id) => id,
+    };
+    let m = manifest(svc, sb, id).await?;
+    match snapshot_stat(&m, path) {
+        None => Err(AppError::NotFound("file")),
+        Some(e) if e.kind != FileKind::Directory => {
+            Err(AppError::bad_input("a component of the path is not a directory"))
+        }
+        Some(_) => {
+            let mut w = m.walk(path, opts.max_depth == u32::MAX, opts.max_depth);
+            if w.entries.len() > opts.max_entries {
+                w.entries.truncate(opts.max_entries);
+                w.truncated = true;
+            }
+            Ok(w)
+        }
     }
 }
 
@@ -151,7 +199,7 @@ pub async fn stat(
     let path = WorkspacePath::parse(path)?;
     match source {
         FileSource::Workspace => svc.backend.stat(external_id(sb)?, &path).await,
-        FileSource::Snapshot(_) => Err(snapshot_unavailable()),
+        FileSource::Snapshot(id) => Ok(snapshot_stat(&manifest(svc, sb, id).await?, &path)),
     }
 }
 
@@ -164,7 +212,17 @@ async fn read(
 ) -> AppResult<crate::backend::files::FileBytes> {
     match source {
         FileSource::Workspace => svc.backend.read_file(external_id(sb)?, path, max).await,
-        FileSource::Snapshot(_) => Err(snapshot_unavailable()),
+        FileSource::Snapshot(id) => {
+            let m = manifest(svc, sb, id).await?;
+            let entry = m.entries.iter().find(|e| e.path == path.as_str()).ok_or(AppError::NotFound("file"))?;
+            let sha = match entry.kind.as_str() {
+                "file" => entry.sha256.as_deref().ok_or(AppError::NotFound("file"))?,
+                "dir" => return Err(AppError::bad_input("path is a directory")),
+                _ => return Err(AppError::bad_input("path is not a regular file")),
+            };
+            let data = svc.blobs.get_prefix(&storage::blob_key(sb.account_id, sha), max).await?;
+            Ok(crate::backend::files::FileBytes { truncated: entry.size > data.len() as u64, data, size: entry.size })
+        }
     }
 }
 
@@ -231,7 +289,7 @@ pub async fn tree(
     let path = WorkspacePath::parse(path)?;
     let root = match source {
         FileSource::Workspace => svc.backend.stat(external_id(sb)?, &path).await?,
-        FileSource::Snapshot(_) => return Err(snapshot_unavailable()),
+        FileSource::Snapshot(id) => snapshot_stat(&manifest(svc, sb, id).await?, &path),
     }
     .ok_or(AppError::NotFound("file"))?;
     if root.kind != FileKind::Directory {

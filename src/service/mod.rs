@@ -6,11 +6,13 @@ pub mod audit;
 mod file_tree;
 pub mod files;
 pub mod listing_cache;
+pub mod manifest;
 pub mod mime;
 pub mod paging;
 pub mod runs;
 mod sandbox_create;
 pub mod sandboxes;
+pub mod sync;
 pub mod templates;
 
 use std::sync::Arc;
@@ -32,6 +34,10 @@ pub struct Services {
     pub runs: Arc<RunManager>,
     /// Recent directory walks for paging.
     pub listings: Arc<listing_cache::ListingCache>,
+    /// Snapshot storage.
+    pub blobs: Arc<dyn crate::storage::BlobStore>,
+    /// Sandboxes with a sync in progress on this instance.
+    pub syncing: Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
 }
 
 /// Policy knobs the services enforce, taken from the config at start-up.

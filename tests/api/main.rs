@@ -19,4 +19,5 @@ mod runs_stream;
 mod saga;
 mod sandbox_crud;
 mod schema;
+mod sync;
 mod websocket;

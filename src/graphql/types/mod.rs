@@ -7,4 +7,5 @@ pub mod file;
 pub mod page;
 pub mod run;
 pub mod sandbox;
+pub mod snapshot;
 pub mod template;

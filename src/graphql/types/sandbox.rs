@@ -10,6 +10,7 @@ use super::{
     file::{self, FileContent, FileEntry, FileList, FileNode, FileSource},
     page::PageInfo,
     run::{AgentRun, AgentRunConnection},
+    snapshot::Snapshot,
 };
 use crate::{
     entity::sandbox,
@@ -20,6 +21,7 @@ use crate::{
         paging::{Page, PageRequest, encode_cursor},
         runs,
         sandboxes::{self, SandboxFilter},
+        sync,
     },
 };
 
@@ -163,6 +165,14 @@ impl Sandbox {
         let src = file::source(source, snapshot_id.as_ref())?;
         let tree = files::tree(svc, viewer, &self.0, src, &path, depth).await?;
         Ok(FileNode::new(&Arc::new(self.0.clone()), src, tree))
+    }
+    /// Snapshots of this sandbox, newest first.
+    async fn snapshots(&self, ctx: &Context<'_>, #[graphql(default = 20)] first: i32) -> Result<Vec<Snapshot>> {
+        let (svc, viewer) = scope(ctx)?;
+        if !(0..=100).contains(&first) {
+            return Err(AppError::bad_input("`first` must be between 0 and 100").into());
+        }
+        Ok(sync::list(svc, viewer, &self.0, first as u64).await?.into_iter().map(Snapshot::from).collect())
     }
     /// Runs in this sandbox, newest first.
     #[graphql(complexity = "(first.clamp(0, 100) as usize) * child_complexity + 1")]

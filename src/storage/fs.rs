@@ -1,0 +1,110 @@
+//! The filesystem blob store: objects are files under `{data_dir}/blobs`, written to a
+//! temporary name and renamed into place, so a crash never leaves half an object.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{BlobStore, Upload};
+use crate::error::{AppError, AppResult};
+
+/// Blobs as files.
+pub struct FsBlobStore {
+    root: PathBuf,
+}
+
+impl FsBlobStore {
+    /// A store rooted at `{data_dir}/blobs`.
+    pub fn new(data_dir: &Path) -> Self {
+        let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+        Self { root: data_dir.join("blobs") }
+    }
+
+    fn path(&self, key: &str) -> AppResult<PathBuf> {
+        if key.split('/').any(|p| p.is_empty() || p == "." || p == "..") || key.starts_with('/') {
+            return Err(AppError::Internal(anyhow::anyhow!("invalid storage key {key:?}")));
+        }
+        Ok(self.root.join(key))
+    }
+
+    async fn tmp_for(&self, path: &Path) -> AppResult<PathBuf> {
+        let dir = path.parent().ok_or_else(|| AppError::Internal(anyhow::anyhow!("key without parent")))?;
+        tokio::fs::create_dir_all(dir).await?;
+        Ok(dir.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple())))
+    }
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    async fn list(&self, prefix: &str) -> AppResult<Vec<String>> {
+        let dir = self.root.join(prefix.trim_end_matches('/'));
+        let mut out = Vec::new();
+        let mut stack = vec![dir];
+        while let Some(d) = stack.pop() {
+            let mut rd = match tokio::fs::read_dir(&d).await {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            while let Some(e) = rd.next_entry().await? {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with(".tmp-") {
+                    continue;
+                }
+                if e.file_type().await?.is_dir() {
+                    stack.push(e.path());
+                } else if let Ok(rel) = e.path().strip_prefix(&self.root) {
+                    out.push(rel.to_string_lossy().into_owned());
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    async fn put_bytes(&self, key: &str, data: Vec<u8>) -> AppResult<()> {
+        let path = self.path(key)?;
+        let tmp = self.tmp_for(&path).await?;
+        tokio::fs::write(&tmp, data).await?;
+        tokio::fs::rename(&tmp, &path).await?;
+        Ok(())
+    }
+
+    async fn put_verified(&self, key: &str, mut body: Upload, size: u64, sha256_hex: &str) -> AppResult<()> {
+        let path = self.path(key)?;
+        let tmp = self.tmp_for(&path).await?;
+        let mut out = tokio::fs::File::create(&tmp).await?;
+        let (mut hasher, mut buf, mut n) = (Sha256::new(), vec![0u8; 256 * 1024], 0u64);
+        loop {
+            let read = body.read(&mut buf).await?;
+            if read == 0 {
+                break;
+            }
+            hasher.update(&buf[..read]);
+            out.write_all(&buf[..read]).await?;
+            n += read as u64;
+        }
+        out.flush().await?;
+        drop(out);
+        if n != size || hex::encode(hasher.finalize()) != sha256_hex {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(AppError::conflict("the file changed while it was being stored"));
+        }
+        tokio::fs::rename(&tmp, &path).await?;
+        Ok(())
+    }
+
+    async fn get_prefix(&self, key: &str, max: u64) -> AppResult<Vec<u8>> {
+        let path = self.path(key)?;
+        let file = match tokio::fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(AppError::NotFound("snapshot object")),
+            Err(e) => return Err(e.into()),
+        };
+        let mut data = Vec::new();
+        file.take(max).read_to_end(&mut data).await?;
+        Ok(data)
+    }
+}
