@@ -121,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
         provider: sandboxql::entity::enums::Provider::ClaudeCode,
         agent_id: None,
         name: None,
+        from_snapshot: None,
     };
     let sb = sandboxql::service::sandboxes::create(&svc, &viewer, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let ws = dir.path().join("sandboxes").join(sb.id.simple().to_string()).join("workspace");

@@ -43,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
             provider: sandboxql::entity::enums::Provider::ClaudeCode,
             agent_id: None,
             name: Some(format!("bench-{i}")),
+            from_snapshot: None,
         };
         sandboxes::create(&svc, &viewer, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }

@@ -9,7 +9,7 @@ use super::{
         account::Account,
         enums::{Provider, SandboxStatus},
         sandbox::{Sandbox, SandboxConnection},
-        snapshot::SyncResult,
+        snapshot::{Snapshot, SyncResult},
         template::SandboxTemplate,
     },
 };
@@ -39,6 +39,8 @@ pub struct CreateSandboxInput {
     pub agent_id: Option<ID>,
     /// Display name (1–100 characters); generated when absent.
     pub name: Option<String>,
+    /// Start with the files of this snapshot (of any of the caller's sandboxes).
+    pub from_snapshot: Option<ID>,
 }
 
 /// The result of deleteSandbox.
@@ -48,6 +50,8 @@ pub struct DeletedSandbox {
     pub id: ID,
     /// When it was deleted.
     pub deleted_at: DateTime<Utc>,
+    /// The final snapshot taken before deleting (with `sync: true`).
+    pub snapshot: Option<Snapshot>,
 }
 
 /// Sandbox queries.
@@ -110,6 +114,7 @@ impl SandboxMutation {
             provider: input.provider.into(),
             agent_id: parse_opt_id(input.agent_id.as_ref(), "input.agentId")?,
             name: input.name,
+            from_snapshot: parse_opt_id(input.from_snapshot.as_ref(), "input.fromSnapshot")?,
         };
         Ok(Sandbox(sandboxes::create(svc, viewer, input).await?))
     }
@@ -121,11 +126,21 @@ impl SandboxMutation {
         Ok(sync::sync(svc, viewer, parse_id(&id, "id")?).await?.into())
     }
 
-    /// Terminates a sandbox and removes it from every list.
-    async fn delete_sandbox(&self, ctx: &Context<'_>, id: ID) -> Result<DeletedSandbox> {
+    /// Terminates a sandbox and removes it from every list. With `sync` (the default) its
+    /// workspace is snapshotted first; if that fails nothing is deleted.
+    async fn delete_sandbox(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(default = true)] sync: bool,
+    ) -> Result<DeletedSandbox> {
         let viewer = viewer(ctx)?;
         let id = parse_id(&id, "id")?;
-        let row = sandboxes::delete(services(ctx), viewer, id).await?;
-        Ok(DeletedSandbox { id: ID(row.id.to_string()), deleted_at: row.deleted_at.unwrap_or(row.updated_at) })
+        let (row, snap) = sandboxes::delete(services(ctx), viewer, id, sync).await?;
+        Ok(DeletedSandbox {
+            id: ID(row.id.to_string()),
+            deleted_at: row.deleted_at.unwrap_or(row.updated_at),
+            snapshot: snap.map(Snapshot::from),
+        })
     }
 }

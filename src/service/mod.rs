@@ -9,6 +9,7 @@ pub mod listing_cache;
 pub mod manifest;
 pub mod mime;
 pub mod paging;
+pub mod restore;
 pub mod runs;
 mod sandbox_create;
 pub mod sandboxes;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{
     Services,
     audit::{self, Change},
-    templates,
+    restore, templates,
 };
 use crate::{
     auth::Viewer,
@@ -29,6 +29,8 @@ pub struct CreateSandbox {
     pub agent_id: Option<Uuid>,
     /// Display name; a default is made from the id when absent.
     pub name: Option<String>,
+    /// A snapshot whose files the new workspace starts with.
+    pub from_snapshot: Option<Uuid>,
 }
 
 const MAX_NAME_CHARS: usize = 100;
@@ -68,6 +70,10 @@ pub async fn create(svc: &Services, viewer: &Viewer, input: CreateSandbox) -> Ap
     let id = new_id();
     let name = validate_name(input.name.as_deref(), id)?;
     let template = templates::for_provider(input.provider, input.agent_id)?;
+    let snapshot = match input.from_snapshot {
+        Some(id) => Some(restore::visible_snapshot(svc, viewer, id).await?),
+        None => None,
+    };
     check_quota(svc, viewer).await?;
 
     let t = now();
@@ -96,13 +102,23 @@ pub async fn create(svc: &Services, viewer: &Viewer, input: CreateSandbox) -> Ap
     txn.commit().await?;
 
     let spec = SandboxSpec { sandbox_id: id, account_id: viewer.account_id, template };
-    match svc.backend.create(&spec).await {
-        Ok(external_id) => finish(svc, row, external_id).await,
+    let external_id = match svc.backend.create(&spec).await {
+        Ok(ext) => ext,
         Err(e) => {
             mark_error(svc, row, &e).await;
-            Err(e)
+            return Err(e);
         }
+    };
+    if let Some(snap) = &snapshot
+        && let Err(e) = restore::restore(svc, snap, &external_id).await
+    {
+        if let Err(t) = svc.backend.terminate(&external_id).await {
+            tracing::error!(error = ?t, external_id, "could not stop a sandbox whose restore failed");
+        }
+        mark_error(svc, row, &e).await;
+        return Err(e);
     }
+    finish(svc, row, external_id).await
 }
 
 async fn finish(svc: &Services, row: sandbox::Model, external_id: String) -> AppResult<sandbox::Model> {

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     auth::Viewer,
-    entity::{enums::SandboxStatus, now, sandbox},
+    entity::{enums::SandboxStatus, now, sandbox, snapshot},
     error::{AppError, AppResult},
 };
 
@@ -79,9 +79,20 @@ pub async fn count(svc: &Services, viewer: &Viewer, filter: &SandboxFilter) -> A
 ///
 /// A backend that cannot terminate leaves the row as it was (PROVIDER_UNAVAILABLE), so
 /// nothing keeps running unseen; a sandbox the backend no longer has is simply removed.
-pub async fn delete(svc: &Services, viewer: &Viewer, id: Uuid) -> AppResult<sandbox::Model> {
+pub async fn delete(
+    svc: &Services,
+    viewer: &Viewer,
+    id: Uuid,
+    sync_first: bool,
+) -> AppResult<(sandbox::Model, Option<snapshot::Model>)> {
     let row = require(svc, viewer, id).await?;
     super::runs::cancel_all_in_sandbox(svc, row.id).await?;
+    let has_workspace = row.external_id.is_some() && row.status != SandboxStatus::Error;
+    let snap = if sync_first && has_workspace {
+        Some(super::sync::sync_sandbox(svc, viewer, &row).await?.snapshot)
+    } else {
+        None
+    };
     if let Some(ext) = &row.external_id
         && matches!(row.status, SandboxStatus::Running | SandboxStatus::Creating)
     {
@@ -98,5 +109,5 @@ pub async fn delete(svc: &Services, viewer: &Viewer, id: Uuid) -> AppResult<sand
     let change = Change { actor: Some(viewer.account_id), entity: "sandboxes", entity_id: id, action: "delete" };
     audit::record(&txn, change, Some(&row), Some(&after)).await?;
     txn.commit().await?;
-    Ok(after)
+    Ok((after, snap))
 }

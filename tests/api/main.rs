@@ -13,6 +13,7 @@ mod paging;
 mod parser;
 mod persistence;
 mod real_claude;
+mod restore;
 mod runs_control;
 mod runs_security;
 mod runs_stream;
