@@ -122,10 +122,42 @@ pub struct Config {
     /// How Claude runs.
     #[command(flatten)]
     pub runs: RunConfig,
+    /// Where snapshots are stored.
+    #[command(flatten)]
+    pub storage: StorageConfig,
     /// Name of this server instance; runs it left RUNNING are marked INTERRUPTED when an
     /// instance of the same name starts. Default: host name and data dir.
     #[arg(long, env = "SANDBOXQL_INSTANCE_ID")]
     pub instance_id: Option<String>,
+}
+
+/// Which blob store holds snapshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StorageKind {
+    /// Files under `{data_dir}/blobs`.
+    Fs,
+    /// An S3 bucket (AWS or S3-compatible).
+    S3,
+}
+
+/// Snapshot storage settings.
+#[derive(Debug, Clone, Args)]
+pub struct StorageConfig {
+    /// Blob store for snapshots.
+    #[arg(long, env = "SANDBOXQL_STORAGE", value_enum, default_value = "fs")]
+    pub storage: StorageKind,
+    /// S3 bucket (3+ characters).
+    #[arg(long, env = "SANDBOXQL_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// S3 region.
+    #[arg(long, env = "SANDBOXQL_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+    /// Endpoint URL of an S3-compatible service (MinIO, R2, moto…).
+    #[arg(long, env = "SANDBOXQL_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), needed by most self-hosted services.
+    #[arg(long, env = "SANDBOXQL_S3_PATH_STYLE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub s3_path_style: bool,
 }
 
 /// A secret setting: never printed by `Debug`, so a logged config cannot leak it.

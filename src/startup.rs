@@ -9,13 +9,17 @@ use tokio::net::TcpListener;
 
 use crate::{
     backend::{Backend, jail::Jail, local::LocalBackend},
-    config::{BackendKind, Config},
+    config::{BackendKind, Config, StorageKind},
     db,
     graphql::build_schema,
     http::{AppState, router},
     run::{manager::RunManager, pg_bridge},
     service::{ServiceSettings, Services, accounts},
-    storage::fs::FsBlobStore,
+    storage::{
+        BlobStore,
+        fs::FsBlobStore,
+        s3::{S3BlobStore, S3Settings},
+    },
 };
 
 /// A bound, ready-to-serve server.
@@ -58,7 +62,7 @@ impl Application {
                 max_file_write_bytes: config.limits.max_file_write_bytes,
             }),
             listings: Arc::default(),
-            blobs: Arc::new(FsBlobStore::new(&config.store.data_dir)),
+            blobs: make_blob_store(&config).await?,
             syncing: Arc::default(),
             runs,
         };
@@ -100,6 +104,19 @@ fn instance_id(config: &Config) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let dir = std::path::absolute(&config.store.data_dir).unwrap_or_else(|_| config.store.data_dir.clone());
     format!("{}:{}", host.trim(), dir.display())
+}
+
+async fn make_blob_store(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> {
+    let s = &config.storage;
+    Ok(match s.storage {
+        StorageKind::Fs => Arc::new(FsBlobStore::new(&config.store.data_dir)),
+        StorageKind::S3 => {
+            let bucket = s.s3_bucket.clone().filter(|b| b.len() >= 3).context("--storage s3 needs --s3-bucket (3+ characters)")?;
+            let settings =
+                S3Settings { bucket, region: s.s3_region.clone(), endpoint: s.s3_endpoint.clone(), path_style: s.s3_path_style };
+            Arc::new(S3BlobStore::new(&settings).await)
+        }
+    })
 }
 
 fn make_backend(config: &Config) -> anyhow::Result<Arc<dyn Backend>> {

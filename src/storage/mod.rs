@@ -4,6 +4,7 @@
 //! Only the server talks to storage; no storage credential ever enters a sandbox.
 
 pub mod fs;
+pub mod s3;
 
 use std::pin::Pin;
 

@@ -6,13 +6,29 @@ use serde_json::json;
 
 use crate::{
     both_dbs,
-    helpers::{DbKind, TestApp},
+    helpers::{DbKind, TestApp, s3},
 };
 
 const SYNC: &str = "mutation($id: ID!) { syncSandbox(id: $id) { filesProcessed filesUploaded bytesTransferred durationMs filesChangedDuringSync snapshot { id fileCount totalBytes } } }";
 
 async fn incremental(kind: DbKind) {
-    let app = TestApp::spawn(kind).await;
+    incremental_on(TestApp::spawn(kind).await).await;
+}
+both_dbs!(sync_uploads_only_new_content, incremental);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_to_s3_uploads_only_new_content() {
+    let moto = s3::start_moto().await;
+    let app = TestApp::spawn_with(DbKind::Sqlite, |c| s3::use_s3(c, &moto.endpoint), None).await;
+    incremental_on(app).await;
+    // Blobs and manifests are in the bucket, per account; nothing on the local disk.
+    let store = sandboxql::storage::s3::S3BlobStore::new(&s3::settings(&moto.endpoint)).await;
+    let keys = sandboxql::storage::BlobStore::list(&store, "accounts/").await.unwrap();
+    assert_eq!(keys.iter().filter(|k| k.contains("/blobs/")).count(), 15);
+    assert_eq!(keys.iter().filter(|k| k.contains("/snapshots/") && k.ends_with(".json")).count(), 2);
+}
+
+async fn incremental_on(app: TestApp) {
     let (_, token) = app.new_user("sid").await;
     let sb = app.create_sandbox(&token, "sync").await;
     let ws = app.sandbox_dir(&sb).join("workspace");
@@ -75,7 +91,6 @@ async fn incremental(kind: DbKind) {
     assert!(paths.contains(&"dir0/f9.txt") && !paths.contains(&"new.txt"));
     assert_eq!(paths[0], "dir0", "directories first, pre-order");
 }
-both_dbs!(sync_uploads_only_new_content, incremental);
 
 async fn isolation(kind: DbKind) {
     let app = TestApp::spawn(kind).await;

@@ -4,6 +4,7 @@ pub mod db;
 pub mod fake_anthropic;
 pub mod process;
 pub mod runs;
+pub mod s3;
 pub mod ws;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};

@@ -1,0 +1,152 @@
+//! The S3 blob store (AWS or any S3-compatible service) through aws-sdk-s3.
+//!
+//! Uploads are verified before they leave: content is hashed on the way (small objects
+//! in memory, large ones spooled to a temporary file), compared with the expected
+//! sha256, and sent with `x-amz-checksum-sha256` so the service checks it too. Bodies
+//! are replayable, so the SDK's retries with backoff (throttling, 5xx) are safe.
+
+use aws_sdk_s3::{
+    Client,
+    config::{Region, retry::RetryConfig, timeout::TimeoutConfig},
+    primitives::ByteStream,
+};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{BlobStore, Upload};
+use crate::error::{AppError, AppResult};
+
+/// Objects up to this size are hashed in memory; larger ones are spooled to disk.
+const IN_MEMORY: u64 = 16 * 1024 * 1024;
+
+/// Settings of the S3 store.
+#[derive(Debug, Clone)]
+pub struct S3Settings {
+    /// Bucket name.
+    pub bucket: String,
+    /// Region.
+    pub region: String,
+    /// Endpoint URL of an S3-compatible service (None for AWS).
+    pub endpoint: Option<String>,
+    /// Path-style addressing (most self-hosted services need it).
+    pub path_style: bool,
+}
+
+/// Blobs in an S3 bucket.
+pub struct S3BlobStore {
+    client: Client,
+    bucket: String,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> AppError {
+    AppError::provider("object storage is unavailable", e)
+}
+
+impl S3BlobStore {
+    /// A client with credentials from the standard AWS chain (environment, profile, IMDS).
+    pub async fn new(s: &S3Settings) -> Self {
+        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(Region::new(s.region.clone()))
+            .load()
+            .await;
+        let mut b = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(s.path_style)
+            .retry_config(RetryConfig::standard().with_max_attempts(4))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(std::time::Duration::from_secs(5))
+                    .operation_attempt_timeout(std::time::Duration::from_secs(300))
+                    .build(),
+            );
+        if let Some(ep) = &s.endpoint {
+            b = b.endpoint_url(ep);
+        }
+        Self { client: Client::from_conf(b.build()), bucket: s.bucket.clone() }
+    }
+
+    /// The underlying client (tests create buckets with it).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    async fn send(&self, key: &str, body: ByteStream, sha256: &[u8]) -> AppResult<()> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(sha256))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| unavailable(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl BlobStore for S3BlobStore {
+    async fn list(&self, prefix: &str) -> AppResult<Vec<String>> {
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| unavailable(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            out.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+        }
+        Ok(out)
+    }
+
+    async fn put_bytes(&self, key: &str, data: Vec<u8>) -> AppResult<()> {
+        let sha = Sha256::digest(&data);
+        self.send(key, ByteStream::from(data), &sha).await
+    }
+
+    async fn put_verified(&self, key: &str, mut body: Upload, size: u64, sha256_hex: &str) -> AppResult<()> {
+        let mismatch = || AppError::conflict("the file changed while it was being stored");
+        if size <= IN_MEMORY {
+            let mut data = Vec::with_capacity(size as usize);
+            body.as_mut().take(size + 1).read_to_end(&mut data).await?;
+            let sha = Sha256::digest(&data);
+            if data.len() as u64 != size || hex::encode(sha) != sha256_hex {
+                return Err(mismatch());
+            }
+            return self.send(key, ByteStream::from(data), &sha).await;
+        }
+        let spool = tempfile::NamedTempFile::new()?;
+        let mut out = tokio::fs::File::create(spool.path()).await?;
+        let (mut h, mut buf, mut n) = (Sha256::new(), vec![0u8; 256 * 1024], 0u64);
+        loop {
+            let read = body.read(&mut buf).await?;
+            if read == 0 {
+                break;
+            }
+            h.update(&buf[..read]);
+            out.write_all(&buf[..read]).await?;
+            n += read as u64;
+        }
+        out.flush().await?;
+        let sha = h.finalize();
+        if n != size || hex::encode(sha) != sha256_hex {
+            return Err(mismatch());
+        }
+        let stream = ByteStream::from_path(spool.path()).await.map_err(|e| AppError::Internal(e.into()))?;
+        self.send(key, stream, &sha).await
+    }
+
+    async fn get_prefix(&self, key: &str, max: u64) -> AppResult<Vec<u8>> {
+        let mut req = self.client.get_object().bucket(&self.bucket).key(key);
+        if max < u64::MAX {
+            if max == 0 {
+                return Ok(Vec::new());
+            }
+            req = req.range(format!("bytes=0-{}", max - 1));
+        }
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Err(AppError::NotFound("snapshot object")),
+            Err(e) => return Err(unavailable(aws_sdk_s3::error::DisplayErrorContext(e))),
+        };
+        let bytes = resp.body.collect().await.map_err(unavailable)?;
+        Ok(bytes.into_bytes().to_vec())
+    }
+}
