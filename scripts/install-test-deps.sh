@@ -8,6 +8,8 @@ need_apt=()
 command -v pg_isready >/dev/null || need_apt+=(postgresql-client)
 command -v bwrap >/dev/null || need_apt+=(bubblewrap)
 [ -x /usr/bin/python3 ] || need_apt+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+command -v file >/dev/null || need_apt+=(file)
 if ((${#need_apt[@]})); then
   echo "apt: installing ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
@@ -20,5 +22,12 @@ if [ ! -x "$TOOLS/claude/node_modules/.bin/claude" ]; then
   (cd "$TOOLS/claude" && npm install --no-audit --no-fund --loglevel=error @anthropic-ai/claude-code@2.1.197 >/dev/null)
 fi
 "$TOOLS/claude/node_modules/.bin/claude" --version >/dev/null
+
+# A real S3-compatible server for the snapshot tests.
+if [ ! -x "$TOOLS/moto/bin/moto_server" ]; then
+  echo "pip: installing moto[server]"
+  python3 -m venv "$TOOLS/moto"
+  "$TOOLS/moto/bin/pip" install -q 'moto[server]' >/dev/null
+fi
 
 echo "test prerequisites present"

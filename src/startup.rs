@@ -111,9 +111,17 @@ async fn make_blob_store(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> 
     Ok(match s.storage {
         StorageKind::Fs => Arc::new(FsBlobStore::new(&config.store.data_dir)),
         StorageKind::S3 => {
-            let bucket = s.s3_bucket.clone().filter(|b| b.len() >= 3).context("--storage s3 needs --s3-bucket (3+ characters)")?;
-            let settings =
-                S3Settings { bucket, region: s.s3_region.clone(), endpoint: s.s3_endpoint.clone(), path_style: s.s3_path_style };
+            let bucket = s
+                .s3_bucket
+                .clone()
+                .filter(|b| b.len() >= 3)
+                .context("--storage s3 needs --s3-bucket (3+ characters)")?;
+            let settings = S3Settings {
+                bucket,
+                region: s.s3_region.clone(),
+                endpoint: s.s3_endpoint.clone(),
+                path_style: s.s3_path_style,
+            };
             Arc::new(S3BlobStore::new(&settings).await)
         }
     })

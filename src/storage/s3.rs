@@ -143,7 +143,9 @@ impl BlobStore for S3BlobStore {
         }
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Err(AppError::NotFound("snapshot object")),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                return Err(AppError::NotFound("snapshot object"));
+            }
             Err(e) => return Err(unavailable(aws_sdk_s3::error::DisplayErrorContext(e))),
         };
         let bytes = resp.body.collect().await.map_err(unavailable)?;

@@ -21,4 +21,5 @@ mod saga;
 mod sandbox_crud;
 mod schema;
 mod sync;
+mod sync_outage;
 mod websocket;

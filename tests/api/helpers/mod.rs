@@ -3,6 +3,7 @@
 pub mod db;
 pub mod fake_anthropic;
 pub mod process;
+pub mod proxy;
 pub mod runs;
 pub mod s3;
 pub mod ws;

@@ -51,7 +51,10 @@ pub async fn start_moto() -> Moto {
     set_fake_credentials();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let bin = moto_bin();
-    assert!(std::path::Path::new(&bin).exists(), "moto_server not installed at {bin}; run scripts/install-test-deps.sh");
+    assert!(
+        std::path::Path::new(&bin).exists(),
+        "moto_server not installed at {bin}; run scripts/install-test-deps.sh"
+    );
     let child = Command::new(&bin)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
