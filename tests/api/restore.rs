@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     both_dbs,
-    helpers::{DbKind, TestApp},
+    helpers::{DbKind, TestApp, s3},
 };
 
 /// Every path with its kind, mode and content hash (or link target), sorted.
@@ -41,7 +41,17 @@ const SYNC: &str = "mutation($id: ID!) { syncSandbox(id: $id) { filesUploaded sn
 const FROM: &str = "mutation($s: ID!) { createSandbox(input: {fromSnapshot: $s}) { id status } }";
 
 async fn restores(kind: DbKind) {
-    let app = TestApp::spawn(kind).await;
+    restores_on(TestApp::spawn(kind).await).await;
+}
+both_dbs!(snapshots_restore_byte_identical_trees, restores);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_snapshots_restore_byte_identical_trees() {
+    let moto = s3::start_moto().await;
+    restores_on(TestApp::spawn_with(DbKind::Postgres, |c| s3::use_s3(c, &moto.endpoint), None).await).await;
+}
+
+async fn restores_on(app: TestApp) {
     let (_, token) = app.new_user("rae").await;
     let sb = app.create_sandbox(&token, "orig").await;
     let ws = app.sandbox_dir(&sb).join("workspace");
@@ -95,4 +105,3 @@ async fn restores(kind: DbKind) {
     let (_, other) = app.new_user("eve").await;
     assert_eq!(app.err(Some(&other), FROM, json!({"s": s1})).await.0, "NOT_FOUND");
 }
-both_dbs!(snapshots_restore_byte_identical_trees, restores);

@@ -61,7 +61,9 @@ async fn sandbox_never_sees_server_secrets_and_prompt_is_one_argument() {
         ("ANTHROPIC_API_KEY", "sk-ant-for-sandboxes"),
         ("CLAUDE_BIN", standin.as_str()),
     ];
-    let served = serve(dir.path(), &[], &envs);
+    // S3 snapshot storage is configured, with its credentials in the server's environment.
+    let s3 = ["--storage", "s3", "--s3-bucket", "bucket-name", "--s3-endpoint", "http://127.0.0.1:9"];
+    let served = serve(dir.path(), &s3, &envs);
     let token = served.token.clone().unwrap();
     let sb = create(&served.addr, &token).await;
     let _ = std::fs::remove_file("/tmp/pwned");

@@ -112,3 +112,29 @@ async fn isolation(kind: DbKind) {
     assert_eq!(accounts.len(), 1);
 }
 both_dbs!(snapshots_are_per_account, isolation);
+
+async fn one_at_a_time(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let (_, token) = app.new_user("oat").await;
+    let sb = app.create_sandbox(&token, "busy").await;
+    let ws = app.sandbox_dir(&sb).join("workspace");
+    for i in 0..2000 {
+        std::fs::write(ws.join(format!("f{i}.txt")), format!("{i}").repeat(2000)).unwrap();
+    }
+    let go = || {
+        let (url, tok, id) = (app.url(), token.clone(), sb.clone());
+        tokio::spawn(async move {
+            let body = json!({"query": SYNC, "variables": {"id": id}});
+            let r: serde_json::Value = reqwest::Client::new().post(url).bearer_auth(tok).json(&body).send().await.unwrap().json().await.unwrap();
+            r
+        })
+    };
+    let (a, b) = (go(), go());
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    let codes: Vec<Option<&str>> = [&a, &b].iter().map(|r| r["errors"][0]["extensions"]["code"].as_str()).collect();
+    assert!(codes.contains(&None), "one sync succeeds: {a} {b}");
+    assert!(codes.contains(&Some("CONFLICT")), "the concurrent one is refused: {a} {b}");
+    // Afterwards a sync works again.
+    app.ok(&token, SYNC, json!({"id": sb})).await;
+}
+both_dbs!(only_one_sync_at_a_time, one_at_a_time);
