@@ -38,40 +38,12 @@ pub fn follow(
     async_stream::try_stream! {
         let mut sub = hub.subscribe(run_id);
         let mut last = after_seq;
+        // First everything stored, then whatever a jump, a lag or a quiet spell calls for.
+        let mut upto = i64::MAX;
         loop {
-            let page = store::after(&db, run_id, last, REPLAY_PAGE).await?;
-            let n = page.len() as u64;
-            for ev in page {
-                last = ev.seq;
-                let done = ev.is_final();
-                yield ev;
-                if done {
-                    return;
-                }
-            }
-            if n < REPLAY_PAGE {
-                break;
-            }
-        }
-        loop {
-            let fill_upto = match tokio::time::timeout(QUIET_POLL, sub.rx.recv()).await {
-                Ok(Ok(ev)) if ev.seq <= last => continue,
-                Ok(Ok(ev)) if ev.seq == last + 1 => {
-                    last = ev.seq;
-                    let done = ev.is_final();
-                    yield (*ev).clone();
-                    if done {
-                        return;
-                    }
-                    continue;
-                }
-                // A jump: fetch what lies between, then this one (it is stored too).
-                Ok(Ok(ev)) => ev.seq,
-                Ok(Err(RecvError::Lagged(_))) | Ok(Err(RecvError::Closed)) | Err(_) => i64::MAX,
-            };
             let mut got_any = false;
             loop {
-                let page = store::between(&db, run_id, last, fill_upto, REPLAY_PAGE).await?;
+                let page = store::between(&db, run_id, last, upto, REPLAY_PAGE).await?;
                 let n = page.len() as u64;
                 for ev in page {
                     got_any = true;
@@ -86,9 +58,26 @@ pub fn follow(
                     break;
                 }
             }
-            if !got_any && run_has_ended(&db, run_id).await? {
+            if !got_any && upto == i64::MAX && run_has_ended(&db, run_id).await? {
                 return;
             }
+            // Tail live events until the database is needed again.
+            upto = loop {
+                match tokio::time::timeout(QUIET_POLL, sub.rx.recv()).await {
+                    Ok(Ok(ev)) if ev.seq <= last => continue,
+                    Ok(Ok(ev)) if ev.seq == last + 1 => {
+                        last = ev.seq;
+                        let done = ev.is_final();
+                        yield (*ev).clone();
+                        if done {
+                            return;
+                        }
+                    }
+                    // A jump: fetch what lies between, this one included (it is stored too).
+                    Ok(Ok(ev)) => break ev.seq,
+                    Ok(Err(RecvError::Lagged(_))) | Ok(Err(RecvError::Closed)) | Err(_) => break i64::MAX,
+                }
+            };
         }
     }
 }

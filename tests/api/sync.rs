@@ -125,7 +125,16 @@ async fn one_at_a_time(kind: DbKind) {
         let (url, tok, id) = (app.url(), token.clone(), sb.clone());
         tokio::spawn(async move {
             let body = json!({"query": SYNC, "variables": {"id": id}});
-            let r: serde_json::Value = reqwest::Client::new().post(url).bearer_auth(tok).json(&body).send().await.unwrap().json().await.unwrap();
+            let r: serde_json::Value = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(tok)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             r
         })
     };
