@@ -134,6 +134,25 @@ impl Backend for LocalBackend {
         self.confined(external_id, move |c| c.write(&path, &data)).await
     }
 
+    async fn write_stream(
+        &self,
+        external_id: &str,
+        path: &WorkspacePath,
+        mut body: crate::storage::Upload,
+    ) -> AppResult<FileEntry> {
+        let p = path.clone();
+        let (dir, tmp, file) = self.confined(external_id, move |c| c.create_temp(&p)).await?;
+        let mut out = tokio::fs::File::from_std(file);
+        let copied = async {
+            tokio::io::copy(&mut body, &mut out).await?;
+            tokio::io::AsyncWriteExt::flush(&mut out).await
+        }
+        .await;
+        drop(out);
+        let p = path.clone();
+        self.confined(external_id, move |c| c.commit_temp(&dir, &tmp, &p, copied.map_err(AppError::from))).await
+    }
+
     async fn make_dir(&self, external_id: &str, path: &WorkspacePath) -> AppResult<FileEntry> {
         let path = path.clone();
         self.confined(external_id, move |c| c.make_dir(&path)).await

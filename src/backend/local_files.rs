@@ -169,6 +169,15 @@ impl Confined {
 
     /// Replaces a file atomically (write a temp file, rename over), creating parents.
     pub fn write(&self, path: &WorkspacePath, data: &[u8]) -> AppResult<FileEntry> {
+        let (dir, tmp, mut file) = self.create_temp(path)?;
+        let written = file.write_all(data).map_err(AppError::from);
+        drop(file);
+        self.commit_temp(&dir, &tmp, path, written)
+    }
+
+    /// A new temporary file beside `path` (parents created): the first half of an atomic
+    /// replace. Returns the directory, the temporary name and the open file.
+    pub fn create_temp(&self, path: &WorkspacePath) -> AppResult<(OwnedFd, String, std::fs::File)> {
         let (parent, name) = path.split_last().ok_or_else(|| AppError::bad_input("cannot write the workspace root"))?;
         let dir = self.mkdir_p(&parent)?;
         if let Ok(st) = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW)
@@ -179,11 +188,22 @@ impl Confined {
         let tmp = format!(".sbq-{}.tmp", uuid::Uuid::new_v4().simple());
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = rustix::fs::openat(&dir, &tmp, flags, Mode::from_raw_mode(0o644)).map_err(fail)?;
-        let written = std::fs::File::from(fd).write_all(data);
-        let renamed =
-            written.map_err(AppError::from).and_then(|_| rustix::fs::renameat(&dir, &tmp, &dir, name).map_err(fail));
+        Ok((dir, tmp, std::fs::File::from(fd)))
+    }
+
+    /// The second half: renames the written temporary over `path`, or removes it when
+    /// writing failed.
+    pub fn commit_temp(
+        &self,
+        dir: &OwnedFd,
+        tmp: &str,
+        path: &WorkspacePath,
+        written: AppResult<()>,
+    ) -> AppResult<FileEntry> {
+        let name = path.split_last().map(|(_, n)| n).unwrap_or_default();
+        let renamed = written.and_then(|_| rustix::fs::renameat(dir, tmp, dir, name).map_err(fail));
         if let Err(e) = renamed {
-            let _ = rustix::fs::unlinkat(&dir, &tmp, AtFlags::empty());
+            let _ = rustix::fs::unlinkat(dir, tmp, AtFlags::empty());
             return Err(e);
         }
         self.stat(path)?.ok_or(AppError::NotFound("file"))

@@ -90,6 +90,20 @@ pub trait Backend: Send + Sync + 'static {
         Err(no_files())
     }
 
+    /// Writes a file from a stream (restoring large files without buffering them);
+    /// replaces atomically like `write_file`.
+    async fn write_stream(
+        &self,
+        external_id: &str,
+        path: &WorkspacePath,
+        mut body: crate::storage::Upload,
+    ) -> AppResult<FileEntry> {
+        use tokio::io::AsyncReadExt;
+        let mut data = Vec::new();
+        body.read_to_end(&mut data).await?;
+        self.write_file(external_id, path, data).await
+    }
+
     /// Creates a directory and its parents.
     async fn make_dir(&self, _external_id: &str, _path: &WorkspacePath) -> AppResult<FileEntry> {
         Err(no_files())

@@ -33,8 +33,8 @@ pub async fn restore(svc: &Services, snap: &snapshot::Model, external_id: &str) 
             "file" => {
                 let sha =
                     e.sha256.as_deref().ok_or_else(|| AppError::Internal(anyhow::anyhow!("file without hash")))?;
-                let data = svc.blobs.get(&storage::blob_key(snap.account_id, sha)).await?;
-                svc.backend.write_file(external_id, &path, data).await?;
+                let body = svc.blobs.get_stream(&storage::blob_key(snap.account_id, sha)).await?;
+                svc.backend.write_stream(external_id, &path, body).await?;
                 svc.backend.set_mode(external_id, &path, e.mode).await?;
             }
             "symlink" => {

@@ -96,6 +96,14 @@ impl BlobStore for FsBlobStore {
         Ok(())
     }
 
+    async fn get_stream(&self, key: &str) -> AppResult<Upload> {
+        match tokio::fs::File::open(self.path(key)?).await {
+            Ok(f) => Ok(Box::pin(f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(AppError::NotFound("snapshot object")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn get_prefix(&self, key: &str, max: u64) -> AppResult<Vec<u8>> {
         let path = self.path(key)?;
         let file = match tokio::fs::File::open(&path).await {

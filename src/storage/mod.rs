@@ -33,10 +33,13 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Up to `max` bytes from the start of an object.
     async fn get_prefix(&self, key: &str, max: u64) -> AppResult<Vec<u8>>;
 
-    /// A whole object (manifests, restores).
+    /// A whole small object (manifests).
     async fn get(&self, key: &str) -> AppResult<Vec<u8>> {
         self.get_prefix(key, u64::MAX).await
     }
+
+    /// An object as a stream, for restoring files of any size without buffering them.
+    async fn get_stream(&self, key: &str) -> AppResult<Upload>;
 }
 
 /// Key of a blob: content-addressed per account.

@@ -133,6 +133,16 @@ impl BlobStore for S3BlobStore {
         self.send(key, stream, &sha).await
     }
 
+    async fn get_stream(&self, key: &str) -> AppResult<Upload> {
+        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(r) => Ok(Box::pin(r.body.into_async_read())),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                Err(AppError::NotFound("snapshot object"))
+            }
+            Err(e) => Err(unavailable(aws_sdk_s3::error::DisplayErrorContext(e))),
+        }
+    }
+
     async fn get_prefix(&self, key: &str, max: u64) -> AppResult<Vec<u8>> {
         let mut req = self.client.get_object().bucket(&self.bucket).key(key);
         if max < u64::MAX {

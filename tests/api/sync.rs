@@ -147,3 +147,20 @@ async fn one_at_a_time(kind: DbKind) {
     app.ok(&token, SYNC, json!({"id": sb})).await;
 }
 both_dbs!(only_one_sync_at_a_time, one_at_a_time);
+
+async fn during_run(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let (_, token) = app.new_user("dru").await;
+    let sb = app.create_sandbox(&token, "busy").await;
+    let ws = app.sandbox_dir(&sb).join("workspace");
+    std::fs::write(ws.join("steady.txt"), "steady").unwrap();
+    app.start_run(&token, &sb, "[writer] keep writing").await;
+    assert!(crate::helpers::process::eventually(10, || ws.join("growing.log").exists()).await);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let r = app.ok(&token, SYNC, json!({"id": sb})).await["syncSandbox"].clone();
+    assert!(r["filesChangedDuringSync"].as_u64().unwrap() >= 1, "the sync says a file changed under it: {r}");
+    let q = "query($id: ID!) { sandbox(id: $id) { fileContent(source: SNAPSHOT, path: \"steady.txt\") { content } } }";
+    assert_eq!(app.ok(&token, q, json!({"id": sb})).await["sandbox"]["fileContent"]["content"], "steady");
+    app.wait_idle(&token, &sb).await;
+}
+both_dbs!(sync_during_a_run_reports_changed_files, during_run);
