@@ -14,7 +14,7 @@ use crate::{
     graphql::build_schema,
     http::{AppState, router},
     run::{manager::RunManager, pg_bridge},
-    service::{ServiceSettings, Services, accounts},
+    service::{ServiceSettings, Services, accounts, sandboxes},
     storage::{
         BlobStore,
         fs::FsBlobStore,
@@ -66,6 +66,7 @@ impl Application {
             syncing: Arc::default(),
             runs,
         };
+        sandboxes::recover_abandoned(&services).await.map_err(|e| anyhow::anyhow!("recovering sandboxes: {e:?}"))?;
         let bootstrap_token = accounts::bootstrap_admin(&services.db)
             .await
             .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?

@@ -152,3 +152,28 @@ async fn mark_error(svc: &Services, row: sandbox::Model, cause: &AppError) {
         tracing::error!(error = %e, "could not mark sandbox ERROR after backend failure");
     }
 }
+
+/// How old a CREATING row must be before start-up recovery treats it as abandoned (another
+/// instance may be creating one right now).
+const ABANDONED_AFTER_SECS: i64 = 120;
+
+/// Marks sandboxes a crashed server left CREATING as ERROR, so they stop counting against
+/// quotas and say what happened. Returns how many.
+pub async fn recover_abandoned(svc: &Services) -> AppResult<u64> {
+    let cutoff = now() - chrono::Duration::seconds(ABANDONED_AFTER_SECS);
+    let res = sandbox::Entity::update_many()
+        .col_expr(sandbox::Column::Status, sea_orm::sea_query::Expr::value(SandboxStatus::Error))
+        .col_expr(
+            sandbox::Column::StatusReason,
+            sea_orm::sea_query::Expr::value("creation was interrupted by a server restart"),
+        )
+        .col_expr(sandbox::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
+        .filter(sandbox::Column::Status.eq(SandboxStatus::Creating))
+        .filter(sandbox::Column::CreatedAt.lt(cutoff))
+        .exec(&svc.db)
+        .await?;
+    if res.rows_affected > 0 {
+        tracing::warn!(count = res.rows_affected, "marked sandboxes left CREATING by a stopped server ERROR");
+    }
+    Ok(res.rows_affected)
+}

@@ -17,7 +17,7 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-pub use super::sandbox_create::{CreateSandbox, create};
+pub use super::sandbox_create::{CreateSandbox, create, recover_abandoned};
 
 /// Narrowing of a sandbox list.
 #[derive(Debug, Clone, Default)]

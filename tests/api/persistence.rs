@@ -26,6 +26,26 @@ async fn survives_restart(kind: DbKind) {
 }
 both_dbs!(sandboxes_survive_restart, survives_restart);
 
+async fn abandoned_creating(kind: DbKind) {
+    use sandboxql::entity::{enums::SandboxStatus, sandbox};
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let app = TestApp::spawn(kind).await;
+    let (_, token) = app.new_user("cra").await;
+    let id = app.create_sandbox(&token, "half").await;
+    // As if the server died between writing the row and hearing from the backend.
+    let row =
+        sandbox::Entity::find_by_id(uuid::Uuid::parse_str(&id).unwrap()).one(&app.services.db).await.unwrap().unwrap();
+    let mut am: sandbox::ActiveModel = row.into();
+    am.status = Set(SandboxStatus::Creating);
+    am.created_at = Set(chrono::Utc::now() - chrono::Duration::minutes(10));
+    am.update(&app.services.db).await.unwrap();
+    let app = app.restart().await;
+    let got = app.ok(&token, "query($id: ID!) { sandbox(id: $id) { status statusReason } }", json!({"id": id})).await;
+    assert_eq!(got["sandbox"]["status"], "ERROR");
+    assert!(got["sandbox"]["statusReason"].as_str().unwrap().contains("interrupted"));
+}
+both_dbs!(sandboxes_left_creating_become_error_on_restart, abandoned_creating);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_instance_on_same_postgres_sees_same_data() {
     let one = TestApp::spawn(DbKind::Postgres).await;
