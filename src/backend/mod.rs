@@ -7,6 +7,7 @@ pub mod jail;
 pub mod local;
 mod local_exec;
 mod local_files;
+mod local_walk;
 
 use async_trait::async_trait;
 use uuid::Uuid;

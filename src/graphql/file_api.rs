@@ -11,10 +11,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    service::{
-        files::{self, FileSource},
-        sandboxes,
-    },
+    service::{file_writes as files, files::FileSource, sandboxes},
 };
 
 /// File mutations.

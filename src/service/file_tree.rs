@@ -2,7 +2,16 @@
 
 use crate::backend::files::{FileEntry, FileKind, Walk};
 
-use super::files::FileNode;
+/// A directory tree.
+#[derive(Debug, Clone)]
+pub struct FileNode {
+    /// The entry.
+    pub entry: FileEntry,
+    /// Children in display order (directories only).
+    pub children: Vec<FileNode>,
+    /// Whether some descendants were left out (depth or node limit).
+    pub truncated: bool,
+}
 
 /// Nests `walk` (pre-order, below `root`) into a tree `depth` levels deep.
 pub fn build(root: FileEntry, walk: Walk, depth: u32) -> FileNode {

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 mod file_tree;
+pub mod file_writes;
 pub mod files;
 pub mod listing_cache;
 pub mod manifest;
