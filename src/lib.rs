@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! sandboxql: a GraphQL control plane for Claude Code sandboxes.
 //!
 //! Data flows one way: `graphql` (translates) → `service` (decides) → `entity` (stores),

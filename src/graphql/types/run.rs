@@ -122,6 +122,7 @@ pub struct AgentRunConnection {
     pub edges: Vec<AgentRunEdge>,
     /// Where this page sits.
     pub page_info: PageInfo,
+    /// The sandbox, kept to count its runs on demand.
     #[graphql(skip)]
     pub sandbox_id: uuid::Uuid,
 }

@@ -220,6 +220,7 @@ pub struct SandboxConnection {
     pub edges: Vec<SandboxEdge>,
     /// Where this page sits.
     pub page_info: PageInfo,
+    /// The filter the page was made with, kept to count the whole list on demand.
     #[graphql(skip)]
     pub filter: SandboxFilter,
 }
