@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::files::{FileEntry, FileKind, Walk, WorkspacePath, display_order};
+use crate::backend::files::{FileEntry, FileKind, Walk, WorkspacePath};
 
 /// One snapshot's content, stored as JSON after all its blobs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -122,5 +122,4 @@ pub fn sort_preorder(entries: &mut [FileEntry]) {
             .collect()
     };
     entries.sort_by_cached_key(key);
-    let _ = display_order;
 }

@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     auth::Viewer,
-    backend::files::{FileKind, WalkOptions, WorkspacePath},
+    backend::files::{WalkOptions, WorkspacePath},
     entity::{
         new_id, now,
         sandbox::{self, SyncStats},
@@ -143,25 +143,12 @@ pub async fn sync_sandbox(svc: &Services, viewer: &Viewer, sb: &sandbox::Model) 
         .collect();
 
     let mut entries: Vec<ManifestEntry> = walk.entries.iter().filter_map(ManifestEntry::from_entry).collect();
-    // Hash what changed since the previous snapshot (size and mtime), reuse the rest.
-    let to_hash: Vec<usize> = entries
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.kind == "file")
-        .filter(|(_, e)| match known.get(e.path.as_str()) {
-            Some((prev, sha)) if prev.size == e.size && prev.mtime_ns == e.mtime_ns => {
-                let _ = sha;
-                false
-            }
-            _ => true,
-        })
-        .map(|(i, _)| i)
-        .collect();
-    for (i, e) in entries.iter_mut().enumerate() {
-        if !to_hash.contains(&i)
-            && let Some((_, sha)) = known.get(e.path.as_str())
-        {
-            e.sha256 = Some(sha.to_string());
+    // Reuse the previous hash where size and mtime are unchanged; hash the rest.
+    let mut to_hash: Vec<usize> = Vec::new();
+    for (i, e) in entries.iter_mut().enumerate().filter(|(_, e)| e.kind == "file") {
+        match known.get(e.path.as_str()) {
+            Some((prev, sha)) if prev.size == e.size && prev.mtime_ns == e.mtime_ns => e.sha256 = Some(sha.to_string()),
+            _ => to_hash.push(i),
         }
     }
     let hashed: Vec<(usize, AppResult<(String, u64)>)> = futures::stream::iter(to_hash.into_iter().map(|i| {
@@ -287,9 +274,4 @@ pub async fn list(svc: &Services, viewer: &Viewer, sb: &sandbox::Model, first: u
         .limit(first)
         .all(&svc.db)
         .await?)
-}
-
-/// Whether a walked entry is a plain file (for callers that restore).
-pub fn is_file(kind: FileKind) -> bool {
-    kind == FileKind::File
 }
