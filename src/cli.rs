@@ -22,6 +22,14 @@ async fn open(store: &StoreConfig) -> anyhow::Result<sea_orm::DatabaseConnection
 /// `sandboxql accounts …`
 pub async fn accounts(cmd: AccountsCommand) -> anyhow::Result<()> {
     match cmd {
+        AccountsCommand::Disable { id, store } => {
+            let id = Uuid::parse_str(&id).context("--id must be an account id (UUID)")?;
+            accounts::disable_account(&open(&store).await?, id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+            println!("account {id} disabled");
+            Ok(())
+        }
         AccountsCommand::Create { name, admin, store } => {
             let db = open(&store).await?;
             let role = if admin { Role::Admin } else { Role::User };
@@ -29,6 +37,7 @@ pub async fn accounts(cmd: AccountsCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
             println!("account id: {}", issued.account_id);
+            println!("token id: {}", issued.token_id);
             println!("token (shown once, store it now):");
             println!("{}", issued.token);
             Ok(())
@@ -39,12 +48,21 @@ pub async fn accounts(cmd: AccountsCommand) -> anyhow::Result<()> {
 /// `sandboxql tokens …`
 pub async fn tokens(cmd: TokensCommand) -> anyhow::Result<()> {
     match cmd {
+        TokensCommand::Revoke { id, store } => {
+            let id = Uuid::parse_str(&id).context("--id must be a token id (UUID)")?;
+            accounts::revoke_token(&open(&store).await?, id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+            println!("token {id} revoked");
+            Ok(())
+        }
         TokensCommand::Create { account, name, store } => {
             let account = Uuid::parse_str(&account).context("--account must be an account id (UUID)")?;
             let db = open(&store).await?;
             let issued = accounts::create_token(&db, account, &name)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+            println!("token id: {}", issued.token_id);
             println!("token for account {} (shown once, store it now):", issued.account_id);
             println!("{}", issued.token);
             Ok(())

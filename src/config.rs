@@ -40,6 +40,15 @@ pub enum Command {
 /// `sandboxql accounts …`
 #[derive(Debug, Subcommand)]
 pub enum AccountsCommand {
+    /// Disable an account: all its tokens are refused from the next request on.
+    Disable {
+        /// Account id (UUID).
+        #[arg(long)]
+        id: String,
+        /// Storage settings of the server.
+        #[command(flatten)]
+        store: StoreConfig,
+    },
     /// Create an account and print a token for it (the token alone on the last line).
     Create {
         /// Display name of the account.
@@ -57,6 +66,15 @@ pub enum AccountsCommand {
 /// `sandboxql tokens …`
 #[derive(Debug, Subcommand)]
 pub enum TokensCommand {
+    /// Revoke a token by its id (printed when it was created): refused from the next request on.
+    Revoke {
+        /// Token id (UUID).
+        #[arg(long)]
+        id: String,
+        /// Storage settings of the server.
+        #[command(flatten)]
+        store: StoreConfig,
+    },
     /// Create a token for an account and print it (alone on the last line).
     Create {
         /// Account id (UUID).

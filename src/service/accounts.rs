@@ -14,6 +14,8 @@ use crate::{
 pub struct IssuedToken {
     /// Account it belongs to.
     pub account_id: Uuid,
+    /// Id of the token (to revoke it).
+    pub token_id: Uuid,
     /// The bearer token; not stored anywhere.
     pub token: String,
 }
@@ -37,9 +39,9 @@ pub async fn create_account(db: &DatabaseConnection, name: &str, role: Role) -> 
     }
     .insert(&txn)
     .await?;
-    let token = insert_token(&txn, acct.id, "initial").await?;
+    let (token_id, token) = insert_token(&txn, acct.id, "initial").await?;
     txn.commit().await?;
-    Ok(IssuedToken { account_id: acct.id, token })
+    Ok(IssuedToken { account_id: acct.id, token_id, token })
 }
 
 /// Issues another token for an existing account.
@@ -47,15 +49,16 @@ pub async fn create_token(db: &DatabaseConnection, account_id: Uuid, name: &str)
     if account::Entity::find_by_id(account_id).one(db).await?.is_none() {
         return Err(AppError::NotFound("account"));
     }
-    let token = insert_token(db, account_id, name).await?;
-    Ok(IssuedToken { account_id, token })
+    let (token_id, token) = insert_token(db, account_id, name).await?;
+    Ok(IssuedToken { account_id, token_id, token })
 }
 
-async fn insert_token<C: sea_orm::ConnectionTrait>(db: &C, account_id: Uuid, name: &str) -> AppResult<String> {
+async fn insert_token<C: sea_orm::ConnectionTrait>(db: &C, account_id: Uuid, name: &str) -> AppResult<(Uuid, String)> {
     let token = generate_token();
     let t = now();
+    let id = new_id();
     api_token::ActiveModel {
-        id: Set(new_id()),
+        id: Set(id),
         account_id: Set(account_id),
         name: Set(name.to_string()),
         token_sha256: Set(hash_token(&token)),
@@ -66,7 +69,27 @@ async fn insert_token<C: sea_orm::ConnectionTrait>(db: &C, account_id: Uuid, nam
     }
     .insert(db)
     .await?;
-    Ok(token)
+    Ok((id, token))
+}
+
+/// Revokes a token; requests carrying it are refused from then on.
+pub async fn revoke_token(db: &DatabaseConnection, token_id: Uuid) -> AppResult<()> {
+    let tok = api_token::Entity::find_by_id(token_id).one(db).await?.ok_or(AppError::NotFound("token"))?;
+    let mut am: api_token::ActiveModel = tok.into();
+    am.revoked_at = Set(Some(now()));
+    am.updated_at = Set(now());
+    am.update(db).await?;
+    Ok(())
+}
+
+/// Disables an account; all its tokens are refused from then on.
+pub async fn disable_account(db: &DatabaseConnection, account_id: Uuid) -> AppResult<()> {
+    let acct = account::Entity::find_by_id(account_id).one(db).await?.ok_or(AppError::NotFound("account"))?;
+    let mut am: account::ActiveModel = acct.into();
+    am.disabled = Set(true);
+    am.updated_at = Set(now());
+    am.update(db).await?;
+    Ok(())
 }
 
 /// On an empty database, creates the first admin so a new install can be used at once.

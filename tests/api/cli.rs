@@ -61,3 +61,27 @@ async fn accounts_and_tokens_commands_print_usable_tokens() {
     let raw = std::fs::read(dir.path().join("data/sandboxql.db")).unwrap();
     assert!(!raw.windows(token.len()).any(|w| w == token.as_bytes()));
 }
+
+#[tokio::test]
+async fn revoking_a_token_and_disabling_an_account_take_effect_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve_in(dir.path());
+    let admin = served.token.clone().unwrap();
+    let out = run(dir.path(), &["accounts", "create", "--name", "temp"]);
+    let account = out.lines().find_map(|l| l.strip_prefix("account id: ")).unwrap().trim().to_string();
+    let first_id = out.lines().find_map(|l| l.strip_prefix("token id: ")).unwrap().trim().to_string();
+    let first = out.lines().last().unwrap().trim().to_string();
+    let out = run(dir.path(), &["tokens", "create", "--account", &account]);
+    let second = out.lines().last().unwrap().trim().to_string();
+    assert_eq!(viewer(&served.addr, &first).await["data"]["viewer"]["id"], account);
+
+    run(dir.path(), &["tokens", "revoke", "--id", &first_id]);
+    let body = viewer(&served.addr, &first).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+    assert_eq!(viewer(&served.addr, &second).await["data"]["viewer"]["id"], account, "other tokens still work");
+
+    run(dir.path(), &["accounts", "disable", "--id", &account]);
+    let body = viewer(&served.addr, &second).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+    assert_eq!(viewer(&served.addr, &admin).await["data"]["viewer"]["role"], "ADMIN");
+}
