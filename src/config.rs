@@ -245,6 +245,10 @@ pub struct Limits {
     /// Largest file that can be written through the API.
     #[arg(long, env = "SANDBOXQL_MAX_FILE_WRITE_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_file_write_bytes: u64,
+    /// Origins of browser apps allowed to call the API (comma-separated, e.g.
+    /// `https://app.example.com`); none means same-origin only.
+    #[arg(long, env = "SANDBOXQL_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// Live (not terminated) sandboxes one account may hold.
     #[arg(long, env = "SANDBOXQL_MAX_SANDBOXES_PER_ACCOUNT", default_value_t = 50)]
     pub max_sandboxes_per_account: u64,

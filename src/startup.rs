@@ -73,7 +73,7 @@ impl Application {
             .map(|t| t.token);
         let schema = build_schema(services.clone(), &config.limits);
         let state = AppState { schema, services: services.clone() };
-        let router = router(state, config.limits.max_body_bytes);
+        let router = router(state, config.limits.max_body_bytes, &config.limits.cors_origins);
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         Ok(Self { listener, router, services, bootstrap_token })
     }

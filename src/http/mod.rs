@@ -4,8 +4,14 @@ mod graphql_http;
 mod graphql_ws;
 mod pages;
 
-use axum::{Router, extract::DefaultBodyLimit, routing::get};
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, Method, header},
+    routing::get,
+};
 use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -25,8 +31,20 @@ pub struct AppState {
 /// The header carrying the request id, set if the client did not send one.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// Builds the router with request ids, tracing and the body limit.
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+/// CORS for the configured origins only; bearer tokens travel in a header, so no cookies
+/// and no credentials mode are needed.
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([HeaderName::from_static(REQUEST_ID_HEADER)])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+/// Builds the router with request ids, tracing, CORS and the body limit.
+pub fn router(state: AppState, max_body_bytes: usize, cors_origins: &[String]) -> Router {
     let header = axum::http::HeaderName::from_static(REQUEST_ID_HEADER);
     Router::new()
         .route("/graphql", get(graphql_ws::get_or_upgrade).post(graphql_http::post))
@@ -39,6 +57,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             let rid = req.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %rid)
         }))
+        .layer(cors(cors_origins))
         .layer(PropagateRequestIdLayer::new(header.clone()))
         .layer(SetRequestIdLayer::new(header, MakeRequestUuid))
 }

@@ -87,3 +87,32 @@ async fn templates_and_viewer(kind: DbKind) {
     assert!(graphiql.text().await.unwrap().contains("graphiql"));
 }
 both_dbs!(viewer_templates_health, templates_and_viewer);
+
+async fn cors(kind: DbKind) {
+    let app = TestApp::spawn_with(kind, |c| c.limits.cors_origins = vec!["https://app.example".into()], None).await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, app.url())
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "authorization,content-type")
+            .send()
+    };
+    let ok = preflight("https://app.example").await.unwrap();
+    assert_eq!(ok.headers()["access-control-allow-origin"], "https://app.example");
+    assert!(ok.headers()["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none(), "unlisted origins get no CORS grant");
+    let resp = app
+        .http
+        .post(app.url())
+        .header("Origin", "https://app.example")
+        .bearer_auth(&app.admin_token)
+        .json(&json!({"query": "{ viewer { role } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["access-control-allow-origin"], "https://app.example");
+    assert!(resp.headers()["access-control-expose-headers"].to_str().unwrap().contains("x-request-id"));
+}
+both_dbs!(cors_only_for_configured_origins, cors);
