@@ -1,8 +1,8 @@
 //! Reading, listing and deleting sandboxes, always scoped to the viewer.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, Set, TransactionTrait,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    TransactionTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -99,13 +99,21 @@ pub async fn delete(
         svc.backend.terminate(ext).await?;
     }
     let txn = svc.db.begin().await?;
-    let mut am: sandbox::ActiveModel = row.clone().into();
     let t = now();
-    am.status = Set(SandboxStatus::Terminated);
-    am.status_reason = Set(Some("deleted".to_string()));
-    am.deleted_at = Set(Some(t));
-    am.updated_at = Set(t);
-    let after = am.update(&txn).await?;
+    // Only one of two concurrent deletes wins; the other answers NOT_FOUND.
+    let done = sandbox::Entity::update_many()
+        .col_expr(sandbox::Column::Status, Expr::value(SandboxStatus::Terminated))
+        .col_expr(sandbox::Column::StatusReason, Expr::value("deleted"))
+        .col_expr(sandbox::Column::DeletedAt, Expr::value(t))
+        .col_expr(sandbox::Column::UpdatedAt, Expr::value(t))
+        .filter(sandbox::Column::Id.eq(id))
+        .filter(sandbox::Column::DeletedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if done.rows_affected == 0 {
+        return Err(AppError::NotFound("sandbox"));
+    }
+    let after = sandbox::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("sandbox"))?;
     let change = Change { actor: Some(viewer.account_id), entity: "sandboxes", entity_id: id, action: "delete" };
     audit::record(&txn, change, Some(&row), Some(&after)).await?;
     txn.commit().await?;
