@@ -64,6 +64,7 @@ impl Application {
             listings: Arc::default(),
             blobs: make_blob_store(&config).await?,
             syncing: Arc::default(),
+            manifests: Arc::default(),
             runs,
         };
         sandboxes::recover_abandoned(&services).await.map_err(|e| anyhow::anyhow!("recovering sandboxes: {e:?}"))?;

@@ -89,7 +89,7 @@ fn check(viewer: &Viewer, sb: &sandbox::Model) -> AppResult<()> {
 }
 
 /// The manifest of the named snapshot of this sandbox, or of its newest one.
-async fn manifest(svc: &Services, sb: &sandbox::Model, id: Option<Uuid>) -> AppResult<Manifest> {
+async fn manifest(svc: &Services, sb: &sandbox::Model, id: Option<Uuid>) -> AppResult<Arc<Manifest>> {
     let row = match id {
         Some(id) => snapshot::Entity::find_by_id(id).one(&svc.db).await?.filter(|s| s.sandbox_id == sb.id),
         None => {
@@ -190,7 +190,7 @@ pub async fn stat(
     let path = WorkspacePath::parse(path)?;
     match source {
         FileSource::Workspace => svc.backend.stat(external_id(sb)?, &path).await,
-        FileSource::Snapshot(id) => Ok(snapshot_stat(&manifest(svc, sb, id).await?, &path)),
+        FileSource::Snapshot(id) => Ok(snapshot_stat(&*manifest(svc, sb, id).await?, &path)),
     }
 }
 
@@ -280,7 +280,7 @@ pub async fn tree(
     let path = WorkspacePath::parse(path)?;
     let root = match source {
         FileSource::Workspace => svc.backend.stat(external_id(sb)?, &path).await?,
-        FileSource::Snapshot(id) => snapshot_stat(&manifest(svc, sb, id).await?, &path),
+        FileSource::Snapshot(id) => snapshot_stat(&*manifest(svc, sb, id).await?, &path),
     }
     .ok_or(AppError::NotFound("file"))?;
     if root.kind != FileKind::Directory {

@@ -123,3 +123,30 @@ pub fn sort_preorder(entries: &mut [FileEntry]) {
     };
     entries.sort_by_cached_key(key);
 }
+
+/// Recently read manifests by snapshot id (manifests are immutable, so never stale).
+#[derive(Default)]
+pub struct ManifestCache {
+    map: std::sync::Mutex<HashMap<uuid::Uuid, std::sync::Arc<Manifest>>>,
+}
+
+/// Manifests kept at most.
+const MANIFESTS_KEPT: usize = 16;
+
+impl ManifestCache {
+    /// A cached manifest.
+    pub fn get(&self, id: uuid::Uuid) -> Option<std::sync::Arc<Manifest>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
+    }
+
+    /// Remembers a manifest, dropping an arbitrary one when full.
+    pub fn put(&self, id: uuid::Uuid, m: std::sync::Arc<Manifest>) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MANIFESTS_KEPT
+            && let Some(k) = map.keys().next().copied()
+        {
+            map.remove(&k);
+        }
+        map.insert(id, m);
+    }
+}

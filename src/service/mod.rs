@@ -38,6 +38,8 @@ pub struct Services {
     pub listings: Arc<listing_cache::ListingCache>,
     /// Snapshot storage.
     pub blobs: Arc<dyn crate::storage::BlobStore>,
+    /// Recently read snapshot manifests.
+    pub manifests: Arc<manifest::ManifestCache>,
     /// Sandboxes with a sync in progress on this instance.
     pub syncing: Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
 }

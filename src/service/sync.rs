@@ -80,7 +80,10 @@ fn storage_error(e: AppError) -> AppError {
 }
 
 /// The newest snapshot's manifest of a sandbox, if any.
-pub async fn latest_manifest(svc: &Services, sb: &sandbox::Model) -> AppResult<Option<(snapshot::Model, Manifest)>> {
+pub async fn latest_manifest(
+    svc: &Services,
+    sb: &sandbox::Model,
+) -> AppResult<Option<(snapshot::Model, Arc<Manifest>)>> {
     let Some(row) = snapshot::Entity::find()
         .filter(snapshot::Column::SandboxId.eq(sb.id))
         .order_by_desc(snapshot::Column::Id)
@@ -94,10 +97,17 @@ pub async fn latest_manifest(svc: &Services, sb: &sandbox::Model) -> AppResult<O
 }
 
 /// Reads and parses a snapshot's manifest.
-pub async fn read_manifest(svc: &Services, row: &snapshot::Model) -> AppResult<Manifest> {
+/// Manifests never change once written, so they are cached by snapshot id.
+pub async fn read_manifest(svc: &Services, row: &snapshot::Model) -> AppResult<Arc<Manifest>> {
+    if let Some(m) = svc.manifests.get(row.id) {
+        return Ok(m);
+    }
     let bytes = svc.blobs.get(&row.manifest_key).await.map_err(storage_error)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("manifest {}: {e}", row.manifest_key)))
+    let manifest: Manifest = serde_json::from_slice(&bytes)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("manifest {}: {e}", row.manifest_key)))?;
+    let manifest = Arc::new(manifest);
+    svc.manifests.put(row.id, manifest.clone());
+    Ok(manifest)
 }
 
 async fn hash(svc: &Services, ext: &str, path: &WorkspacePath) -> AppResult<(String, u64)> {
@@ -132,7 +142,7 @@ pub async fn sync_sandbox(svc: &Services, viewer: &Viewer, sb: &sandbox::Model) 
         return Err(AppError::conflict(format!("the workspace holds more than {MAX_ENTRIES} entries")));
     }
     let previous = latest_manifest(svc, sb).await?.map(|(_, m)| m);
-    let known = previous.as_ref().map(Manifest::hashes).unwrap_or_default();
+    let known = previous.as_deref().map(Manifest::hashes).unwrap_or_default();
     let existing: HashSet<String> = svc
         .blobs
         .list(&storage::blob_prefix(sb.account_id))
