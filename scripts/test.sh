@@ -30,3 +30,9 @@ cargo clippy --all-targets -- -D warnings
 step "tests"
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 cargo nextest run --no-fail-fast "$@"
+
+# The live Modal test runs only where credentials are set (see README, "Modal").
+if [ -n "${MODAL_TOKEN_ID:-}" ] && [ -n "${MODAL_TOKEN_SECRET:-}" ]; then
+  step "live Modal test"
+  cargo nextest run --run-ignored only modal_live
+fi

@@ -143,6 +143,9 @@ pub struct Config {
     /// Where snapshots are stored.
     #[command(flatten)]
     pub storage: StorageConfig,
+    /// How to reach Modal (backend `modal`).
+    #[command(flatten)]
+    pub modal: ModalConfig,
     /// Name of this server instance; runs it left RUNNING are marked INTERRUPTED when an
     /// instance of the same name starts. Default: host name and data dir.
     #[arg(long, env = "SANDBOXQL_INSTANCE_ID")]
@@ -177,6 +180,8 @@ pub struct StorageConfig {
     #[arg(long, env = "SANDBOXQL_S3_PATH_STYLE", default_value_t = false, action = clap::ArgAction::Set)]
     pub s3_path_style: bool,
 }
+
+pub use crate::backend::modal::settings::ModalConfig;
 
 /// A secret setting: never printed by `Debug`, so a logged config cannot leak it.
 #[derive(Clone, PartialEq, Eq)]
@@ -268,6 +273,9 @@ impl Config {
                 config.runs.anthropic_base_url = None;
                 config.runs.claude_bin = "claude".into();
                 config.backend = BackendKind::Local;
+                config.modal.modal_token_id = None;
+                config.modal.modal_token_secret = None;
+                config.modal.modal_server_url = "http://127.0.0.1:1".into();
                 *config
             }
             _ => unreachable!("parsed a serve command"),

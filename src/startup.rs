@@ -135,7 +135,7 @@ fn make_backend(config: &Config) -> anyhow::Result<Arc<dyn Backend>> {
             let jail = Jail::probe(config.runs.jail, config.runs.jail_uid)?;
             Ok(Arc::new(LocalBackend::with_jail(&config.store.data_dir, jail)))
         }
-        BackendKind::Modal => anyhow::bail!("the modal backend is not available in this build yet"),
+        BackendKind::Modal => Ok(Arc::new(crate::backend::modal::ModalBackend::new(&config.modal)?)),
     }
 }
 

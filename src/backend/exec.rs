@@ -15,6 +15,10 @@ pub struct ExecRequest {
     pub argv: Vec<String>,
     /// Environment beyond the backend's minimal base (PATH, HOME, LANG…).
     pub env: Vec<(String, String)>,
+    /// Secret variables (API keys). A backend that can hold secrets itself (Modal) keeps
+    /// them out of the command line and the sandbox definition; the local backend adds
+    /// them to the process environment.
+    pub secret_env: Vec<(String, crate::config::Secret)>,
     /// Bytes written to standard input, which is then closed; None closes it at once.
     pub stdin: Option<Vec<u8>>,
 }

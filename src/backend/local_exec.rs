@@ -42,6 +42,7 @@ pub fn spawn(
         .env("USER", "sandbox")
         .env("TMPDIR", "/tmp")
         .envs(req.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .envs(req.secret_env.iter().map(|(k, v)| (k.as_str(), v.0.as_str())))
         .current_dir(workspace)
         .stdin(if req.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())

@@ -8,6 +8,7 @@ pub mod local;
 mod local_exec;
 mod local_files;
 mod local_walk;
+pub mod modal;
 
 use async_trait::async_trait;
 use uuid::Uuid;

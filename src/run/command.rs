@@ -1,7 +1,7 @@
 //! The `claude` command line and environment of a run.
 
 use crate::{
-    config::RunConfig,
+    config::{RunConfig, Secret},
     service::templates::{PermissionMode, SandboxTemplate},
 };
 
@@ -48,22 +48,29 @@ pub fn argv(cfg: &RunConfig, template: &SandboxTemplate, inv: &ClaudeInvocation<
 }
 
 /// Environment for Claude beyond the backend's minimal base: the template's variables and
-/// the Anthropic settings configured for sandboxes. Nothing else of the server's
-/// environment (database URL, storage credentials…) is ever included.
+/// the Anthropic base URL. Nothing else of the server's environment (database URL,
+/// storage credentials…) is ever included; keys go through [`secret_env`].
 pub fn env(cfg: &RunConfig, template: &SandboxTemplate, runs_as_root: bool) -> Vec<(String, String)> {
     let mut e: Vec<(String, String)> = template.env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    if let Some(key) = &cfg.anthropic_api_key {
-        e.push(("ANTHROPIC_API_KEY".into(), key.0.clone()));
-    }
     if let Some(url) = &cfg.anthropic_base_url {
         e.push(("ANTHROPIC_BASE_URL".into(), url.clone()));
-    }
-    if let Some(tok) = &cfg.anthropic_auth_token {
-        e.push(("ANTHROPIC_AUTH_TOKEN".into(), tok.0.clone()));
     }
     // Claude refuses to skip permission prompts as root unless told it is sandboxed.
     if runs_as_root && template.permission_mode == PermissionMode::SkipPermissions {
         e.push(("IS_SANDBOX".into(), "1".into()));
+    }
+    e
+}
+
+/// The Anthropic credentials configured for sandboxes, kept apart from the plain
+/// environment so a backend can hand them over as a provider secret.
+pub fn secret_env(cfg: &RunConfig) -> Vec<(String, Secret)> {
+    let mut e = Vec::new();
+    if let Some(key) = &cfg.anthropic_api_key {
+        e.push(("ANTHROPIC_API_KEY".to_string(), key.clone()));
+    }
+    if let Some(tok) = &cfg.anthropic_auth_token {
+        e.push(("ANTHROPIC_AUTH_TOKEN".to_string(), tok.clone()));
     }
     e
 }

@@ -68,6 +68,7 @@ impl RunManager {
                 let req = ExecRequest {
                     argv: command::argv(&self.config, &template, &inv),
                     env: command::env(&self.config, &template, self.backend.runs_as_root()),
+                    secret_env: command::secret_env(&self.config),
                     stdin: None,
                 };
                 self.backend.exec(ext, req).await

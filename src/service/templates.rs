@@ -23,8 +23,11 @@ pub struct SandboxTemplate {
     pub name: &'static str,
     /// What a user gets.
     pub description: &'static str,
-    /// Container image (Modal) with the Claude Code CLI.
+    /// Name of the container image (Modal) with the Claude Code CLI.
     pub image: &'static str,
+    /// How a container backend builds that image: Dockerfile commands, so the provider
+    /// builds and caches it and nothing has to be pushed to a registry first.
+    pub image_dockerfile: &'static [&'static str],
     /// Where the workspace is mounted inside a container backend.
     pub workdir: &'static str,
     /// Hard lifetime of a backend sandbox.
@@ -45,6 +48,12 @@ const CLAUDE_CODE: SandboxTemplate = SandboxTemplate {
     name: "claude-code",
     description: "Claude Code CLI in an isolated workspace",
     image: "claude",
+    image_dockerfile: &[
+        "FROM node:22-bookworm-slim",
+        "RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates git procps ripgrep && rm -rf /var/lib/apt/lists/*",
+        "RUN npm install -g @anthropic-ai/claude-code@2.1.197 && npm cache clean --force",
+        "RUN mkdir -p /mnt/workspace",
+    ],
     workdir: "/mnt/workspace",
     timeout_secs: 24 * 3600,
     idle_timeout_secs: 3600,

@@ -9,6 +9,8 @@ mod files_write;
 mod bad_input;
 mod cli;
 mod isolation;
+mod modal_backend;
+mod modal_live;
 mod paging;
 mod parser;
 mod persistence;

@@ -2,6 +2,9 @@
 
 pub mod db;
 pub mod fake_anthropic;
+pub mod fake_modal;
+pub mod fake_modal_api;
+pub mod fake_modal_exec;
 pub mod process;
 pub mod proxy;
 pub mod runs;

@@ -1,0 +1,176 @@
+//! The Modal objects a sandbox needs before it can start: the app that owns it, the
+//! template's image (built by Modal, waited for), the account's volume and the Anthropic
+//! secret. Each is get-or-create on Modal's side and cached here, so only the first
+//! sandbox of a process (or of an account) pays for the lookups.
+
+use std::collections::HashMap;
+
+use tokio::sync::{Mutex, OnceCell};
+use uuid::Uuid;
+
+use super::{
+    client::{ModalClient, rpc},
+    proto::{
+        AppGetOrCreateRequest, GenericResult, Image, ImageGetOrCreateRequest, ImageJoinStreamingRequest,
+        ObjectCreationType, SecretGetOrCreateRequest, VolumeGetOrCreateRequest, generic_result::GenericStatus,
+    },
+};
+use crate::{
+    config::{ModalConfig, Secret},
+    error::{AppError, AppResult},
+    service::templates::SandboxTemplate,
+};
+
+/// Name of the Modal secret that carries the Anthropic credentials.
+const SECRET_NAME: &str = "sandboxql-anthropic";
+
+/// Values of the secret as last written, and its Modal id.
+type SecretCache = Option<(Vec<(String, String)>, String)>;
+
+/// Caches of Modal object ids.
+pub(super) struct Provisioner {
+    client: ModalClient,
+    app_name: String,
+    environment: String,
+    builder_version: String,
+    app: OnceCell<String>,
+    images: Mutex<HashMap<&'static str, String>>,
+    volumes: Mutex<HashMap<Uuid, String>>,
+    secret: Mutex<SecretCache>,
+}
+
+impl Provisioner {
+    pub(super) fn new(client: ModalClient, cfg: &ModalConfig) -> Self {
+        Self {
+            client,
+            app_name: cfg.modal_app_name.clone(),
+            environment: cfg.modal_environment.clone(),
+            builder_version: cfg.modal_image_builder_version.clone(),
+            app: OnceCell::new(),
+            images: Mutex::new(HashMap::new()),
+            volumes: Mutex::new(HashMap::new()),
+            secret: Mutex::new(None),
+        }
+    }
+
+    /// The app every sandbox of this deployment belongs to.
+    pub(super) async fn app_id(&self) -> AppResult<String> {
+        let id = self
+            .app
+            .get_or_try_init(|| async {
+                let req = AppGetOrCreateRequest {
+                    app_name: self.app_name.clone(),
+                    environment_name: self.environment.clone(),
+                    object_creation_type: ObjectCreationType::CreateIfMissing as i32,
+                };
+                let resp = rpc!(self.client, "AppGetOrCreate", app_get_or_create, req.clone()).await?;
+                Ok::<_, AppError>(resp.app_id)
+            })
+            .await?;
+        Ok(id.clone())
+    }
+
+    /// The template's image, built by Modal from its Dockerfile commands; the first call
+    /// waits for the build (later ones hit Modal's cache or ours).
+    pub(super) async fn image_id(&self, template: &SandboxTemplate) -> AppResult<String> {
+        let mut images = self.images.lock().await;
+        if let Some(id) = images.get(template.image) {
+            return Ok(id.clone());
+        }
+        let app_id = self.app_id().await?;
+        let req = ImageGetOrCreateRequest {
+            image: Some(Image {
+                dockerfile_commands: template.image_dockerfile.iter().map(|c| c.to_string()).collect(),
+                ..Default::default()
+            }),
+            app_id,
+            force_build: false,
+            builder_version: self.builder_version.clone(),
+        };
+        let resp = rpc!(self.client, "ImageGetOrCreate", image_get_or_create, req.clone()).await?;
+        let result = match resp.result.filter(|r| r.status != GenericStatus::Unspecified as i32) {
+            Some(r) => r,
+            None => self.wait_for_build(&resp.image_id).await?,
+        };
+        if result.status != GenericStatus::Success as i32 {
+            return Err(AppError::provider(
+                "the sandbox image could not be built",
+                format!("modal image {} build status {}: {}", resp.image_id, result.status, result.exception),
+            ));
+        }
+        images.insert(template.image, resp.image_id.clone());
+        Ok(resp.image_id)
+    }
+
+    /// Follows the build log stream (re-joining where it left off) until a result.
+    async fn wait_for_build(&self, image_id: &str) -> AppResult<GenericResult> {
+        let mut last_entry_id = String::new();
+        loop {
+            let req = ImageJoinStreamingRequest {
+                image_id: image_id.to_string(),
+                timeout: 55.0,
+                last_entry_id: last_entry_id.clone(),
+                include_logs_for_finished: false,
+            };
+            let mut stream = rpc!(self.client, "ImageJoinStreaming", image_join_streaming, req.clone()).await?;
+            loop {
+                match stream.message().await {
+                    Ok(Some(msg)) => {
+                        if !msg.entry_id.is_empty() {
+                            last_entry_id = msg.entry_id;
+                        }
+                        if let Some(r) = msg.result.filter(|r| r.status != GenericStatus::Unspecified as i32) {
+                            return Ok(r);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(s) if super::client::is_transient(&s) => break,
+                    Err(s) => return Err(super::client::to_app_error("ImageJoinStreaming", &s)),
+                }
+            }
+        }
+    }
+
+    /// The account's persistent volume (one per account, named after it).
+    pub(super) async fn volume_id(&self, account_id: Uuid) -> AppResult<String> {
+        let mut volumes = self.volumes.lock().await;
+        if let Some(id) = volumes.get(&account_id) {
+            return Ok(id.clone());
+        }
+        let req = VolumeGetOrCreateRequest {
+            deployment_name: format!("sandboxql-{account_id}"),
+            environment_name: self.environment.clone(),
+            object_creation_type: ObjectCreationType::CreateIfMissing as i32,
+            app_id: String::new(),
+        };
+        let resp = rpc!(self.client, "VolumeGetOrCreate", volume_get_or_create, req.clone()).await?;
+        volumes.insert(account_id, resp.volume_id.clone());
+        Ok(resp.volume_id)
+    }
+
+    /// A Modal secret holding `vars`, written (overwritten) once per process and whenever
+    /// the values change, so keys never travel in a command line or sandbox definition.
+    pub(super) async fn secret_ids(&self, vars: &[(String, Secret)]) -> AppResult<Vec<String>> {
+        if vars.is_empty() {
+            return Ok(Vec::new());
+        }
+        let plain: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect();
+        let mut cached = self.secret.lock().await;
+        if let Some((values, id)) = cached.as_ref()
+            && *values == plain
+        {
+            return Ok(vec![id.clone()]);
+        }
+        let req = SecretGetOrCreateRequest {
+            deployment_name: SECRET_NAME.to_string(),
+            environment_name: self.environment.clone(),
+            object_creation_type: ObjectCreationType::CreateOverwriteIfExists as i32,
+            env_dict: plain.iter().cloned().collect(),
+            app_id: String::new(),
+            required_keys: Vec::new(),
+        };
+        let resp = rpc!(self.client, "SecretGetOrCreate", secret_get_or_create, req.clone()).await?;
+        *cached = Some((plain, resp.secret_id.clone()));
+        Ok(vec![resp.secret_id])
+    }
+}

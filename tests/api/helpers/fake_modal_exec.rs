@@ -1,0 +1,133 @@
+//! The process side of the fake Modal: each `ContainerExec` runs for real, under
+//! bubblewrap, with the sandbox's directory mounted at /mnt/workspace (as Modal mounts
+//! the volume), a private /tmp and /root, and only the image-like environment plus the
+//! attached secrets. Output is kept as numbered batches per descriptor, as Modal serves
+//! them, so clients can resume from any batch index.
+
+use std::{path::Path, process::Stdio, sync::Mutex};
+
+use sandboxql::backend::modal::proto::RuntimeOutputBatch;
+use sandboxql::backend::modal::proto::{FileDescriptor, RuntimeOutputMessage};
+use tokio::{
+    io::{AsyncRead, AsyncReadExt},
+    process::{Child, ChildStdin, Command},
+    sync::watch,
+};
+
+/// One running or finished command.
+pub struct FakeExec {
+    /// Batches of stdout and stderr (index 0 and 1), numbered from 1.
+    pub batches: [Mutex<Vec<RuntimeOutputBatch>>; 2],
+    /// Exit code once the process ended and all output was read.
+    pub exit: Mutex<Option<i32>>,
+    /// Bumped on every change, so streams can wait for news.
+    pub changed: watch::Sender<u64>,
+    /// The process's stdin until EOF.
+    pub stdin: tokio::sync::Mutex<Option<ChildStdin>>,
+    /// Next stdin message index expected.
+    pub next_input: Mutex<u64>,
+    /// Host pid, to kill it on terminate.
+    pub pid: Option<u32>,
+}
+
+impl FakeExec {
+    fn bump(&self) {
+        self.changed.send_modify(|v| *v += 1);
+    }
+
+    fn push(&self, fd: usize, data: Vec<u8>, exit_code: Option<i32>) {
+        let mut b = self.batches[fd].lock().unwrap();
+        let index = b.len() as u64 + 1;
+        let file_descriptor = if fd == 0 { FileDescriptor::Stdout } else { FileDescriptor::Stderr } as i32;
+        let items = if data.is_empty() {
+            Vec::new()
+        } else {
+            vec![RuntimeOutputMessage { file_descriptor, message: String::new(), message_bytes: data }]
+        };
+        b.push(RuntimeOutputBatch { items, batch_index: index, exit_code });
+    }
+}
+
+/// Starts `command` for a sandbox whose files live in `dir`.
+pub fn spawn(
+    dir: &Path,
+    command: &[String],
+    workdir: &str,
+    env: Vec<(String, String)>,
+) -> std::io::Result<std::sync::Arc<FakeExec>> {
+    let ws = dir.join("workspace");
+    let mut cmd = Command::new("bwrap");
+    cmd.args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/mnt"])
+        .arg("--bind")
+        .arg(&ws)
+        .arg("/mnt/workspace")
+        .arg("--bind")
+        .arg(dir.join("tmp"))
+        .arg("/tmp")
+        .arg("--bind")
+        .arg(dir.join("home"))
+        .arg("/root")
+        .args(["--chdir", workdir, "--die-with-parent", "--"])
+        .args(command)
+        .env_clear()
+        .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("HOME", "/root")
+        .env("LANG", "C.UTF-8")
+        .envs(env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn()?;
+    let (changed, _) = watch::channel(0);
+    let exec = std::sync::Arc::new(FakeExec {
+        batches: [Mutex::new(Vec::new()), Mutex::new(Vec::new())],
+        exit: Mutex::new(None),
+        changed,
+        stdin: tokio::sync::Mutex::new(child.stdin.take()),
+        next_input: Mutex::new(1),
+        pid: child.id(),
+    });
+    let out = child.stdout.take().map(|s| pump(exec.clone(), 0, s));
+    let err = child.stderr.take().map(|s| pump(exec.clone(), 1, s));
+    tokio::spawn(finish(exec.clone(), child, out, err));
+    Ok(exec)
+}
+
+fn pump(
+    exec: std::sync::Arc<FakeExec>,
+    fd: usize,
+    mut r: impl AsyncRead + Unpin + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        while let Ok(n) = r.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            exec.push(fd, buf[..n].to_vec(), None);
+            exec.bump();
+        }
+    })
+}
+
+async fn finish(
+    exec: std::sync::Arc<FakeExec>,
+    mut child: Child,
+    out: Option<tokio::task::JoinHandle<()>>,
+    err: Option<tokio::task::JoinHandle<()>>,
+) {
+    let status = child.wait().await;
+    for h in [out, err].into_iter().flatten() {
+        let _ = h.await;
+    }
+    use std::os::unix::process::ExitStatusExt;
+    let code = match status {
+        Ok(s) => s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(9)),
+        Err(_) => 255,
+    };
+    exec.push(0, Vec::new(), Some(code));
+    exec.push(1, Vec::new(), Some(code));
+    *exec.exit.lock().unwrap() = Some(code);
+    exec.bump();
+}

@@ -1,0 +1,293 @@
+//! The Modal backend against an in-process fake of Modal's gRPC API (same `.proto`),
+//! end to end through GraphQL with `--backend modal`: create, a streamed run of the
+//! stand-in claude, files, sync, delete; resumable exec output; retries; no orphans.
+
+use serde_json::{Value, json};
+
+use crate::{
+    both_dbs,
+    helpers::{
+        DbKind, TestApp,
+        fake_modal::{FakeModal, TOKEN_ID, TOKEN_SECRET},
+        process::{eventually, processes_with},
+    },
+};
+
+const API_KEY: &str = "sk-ant-modal-test-key-0123456789";
+
+async fn spawn(kind: DbKind, fake: &FakeModal) -> TestApp {
+    let url = fake.url();
+    TestApp::spawn_with(
+        kind,
+        move |c| {
+            c.backend = sandboxql::config::BackendKind::Modal;
+            c.modal.modal_token_id = Some(sandboxql::config::Secret(TOKEN_ID.into()));
+            c.modal.modal_token_secret = Some(sandboxql::config::Secret(TOKEN_SECRET.into()));
+            c.modal.modal_server_url = url;
+            c.modal.modal_retry_base_ms = 10;
+            c.modal.modal_max_attempts = 4;
+            c.runs.anthropic_api_key = Some(sandboxql::config::Secret(API_KEY.into()));
+        },
+        None,
+    )
+    .await
+}
+
+async fn run_to_end(app: &TestApp, token: &str, sb: &str, prompt: &str) -> Value {
+    let run = app.start_run(token, sb, prompt).await;
+    app.wait_idle(token, sb).await;
+    let q = "query($id: ID!) { run(id: $id) { status error costUsd events(first: 1000) { __typename ... on AssistantText { seq text } ... on RunFinished { seq status } } } }";
+    app.ok(token, q, json!({"id": run})).await["run"].clone()
+}
+
+async fn full_flow(kind: DbKind) {
+    let fake = FakeModal::start().await;
+    let app = spawn(kind, &fake).await;
+    let (account, token) = app.new_user("mona").await;
+    let sb = app.create_sandbox(&token, "on-modal").await;
+    let status = app.ok(&token, "query($id: ID!) { sandbox(id: $id) { status } }", json!({"id": sb})).await;
+    assert_eq!(status["sandbox"]["status"], "RUNNING");
+
+    // What reached Modal: tags, timeouts, the volume at the workspace, no key anywhere.
+    let (create, modal_id) = {
+        let st = fake.st();
+        assert_eq!(st.creates.len(), 1);
+        let c = st.creates[0].clone();
+        (c, st.sandboxes.keys().next().unwrap().clone())
+    };
+    let tags: Vec<(String, String)> = create.tags.iter().map(|t| (t.tag_name.clone(), t.tag_value.clone())).collect();
+    assert!(tags.contains(&("sandboxql-sandbox-id".into(), sb.clone())), "{tags:?}");
+    assert!(tags.contains(&("sandboxql-account-id".into(), account.clone())), "{tags:?}");
+    let def = create.definition.clone().unwrap();
+    assert_eq!(def.timeout_secs, 24 * 3600);
+    assert_eq!(def.idle_timeout_secs, Some(3600));
+    assert_eq!(def.volume_mounts[0].sub_path.as_deref(), Some(format!("sandboxes/{sb}").as_str()));
+    assert!(!format!("{create:?}").contains(API_KEY), "key in the sandbox definition");
+    assert_eq!(fake.count("ImageJoinStreaming"), 1, "the image build was waited for");
+
+    // A run streams the stand-in's output; the key arrives only through a Modal secret.
+    let run = run_to_end(&app, &token, &sb, "say hello").await;
+    assert_eq!(run["status"], "SUCCEEDED", "{}", run["error"]);
+    let events = run["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["__typename"] == "AssistantText"), "{run}");
+    let claude_exec = {
+        let st = fake.st();
+        st.execs_requested.iter().find(|e| e.command.iter().any(|a| a.ends_with("claude-standin.py"))).cloned().unwrap()
+    };
+    assert!(claude_exec.command.iter().all(|a| !a.contains(API_KEY)), "key on a command line");
+    assert_eq!(claude_exec.secret_ids.len(), 1);
+    assert_eq!(fake.st().secrets[&claude_exec.secret_ids[0]]["ANTHROPIC_API_KEY"], API_KEY);
+    assert_eq!(claude_exec.command.last().unwrap(), "say hello", "prompt is one argv element, last");
+    let home = fake.st().sandboxes[&modal_id].dir.join("home/standin-calls.jsonl");
+    let call: Value = serde_json::from_str(std::fs::read_to_string(home).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!(call["env"]["ANTHROPIC_API_KEY"], API_KEY);
+    assert_eq!(call["env"]["IS_SANDBOX"], "1");
+    assert_eq!(call["cwd"], "/mnt/workspace");
+    assert!(call["env"].get("MODAL_TOKEN_SECRET").is_none() && call["env"].get("DATABASE_URL").is_none());
+
+    // Files: write, list, read, tree, move, delete — each one exec.
+    let w = "mutation($id: ID!, $p: String!, $c: String!) { writeFile(sandboxId: $id, path: $p, content: $c) { path size isDirectory } }";
+    let wrote = app.ok(&token, w, json!({"id": sb, "p": "src/weird name\nx.txt", "c": "héllo\n"})).await;
+    assert_eq!(wrote["writeFile"], json!({"path": "src/weird name\nx.txt", "size": 7, "isDirectory": false}));
+    app.ok(&token, w, json!({"id": sb, "p": "README.md", "c": "# readme\n"})).await;
+    let files = app
+        .ok(&token, "query($id: ID!) { sandbox(id: $id) { files(recursive: true) { totalCount entries { path isDirectory size } } } }", json!({"id": sb}))
+        .await;
+    let paths: Vec<&str> =
+        files["sandbox"]["files"]["entries"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, vec!["src", "src/weird name\nx.txt", "README.md"], "display order, dirs first");
+    let read = app
+        .ok(
+            &token,
+            "query($id: ID!, $p: String!) { sandbox(id: $id) { fileContent(path: $p) { content size truncated } } }",
+            json!({"id": sb, "p": "src/weird name\nx.txt"}),
+        )
+        .await;
+    assert_eq!(read["sandbox"]["fileContent"], json!({"content": "héllo\n", "size": 7, "truncated": false}));
+    let on_disk = fake
+        .root
+        .path()
+        .join("volumes")
+        .join(format!("vo-sandboxql-{account}"))
+        .join(format!("sandboxes/{sb}/README.md"));
+    assert_eq!(std::fs::read_to_string(on_disk).unwrap(), "# readme\n", "written into the account's volume");
+    let (_, escape) = app
+        .post(
+            Some(&token),
+            "query($id: ID!) { sandbox(id: $id) { fileContent(path: \"../../etc/passwd\") { content } } }",
+            json!({"id": sb}),
+        )
+        .await;
+    assert_eq!(escape["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    // Sync reads through exec and uploads from the server.
+    let sync = "mutation($id: ID!) { syncSandbox(id: $id) { filesProcessed filesUploaded snapshot { fileCount } } }";
+    let stats = app.ok(&token, sync, json!({"id": sb})).await["syncSandbox"].clone();
+    assert_eq!(stats["snapshot"]["fileCount"], 2, "{stats}");
+    assert_eq!(stats["filesUploaded"], 2, "{stats}");
+
+    // Delete terminates the Modal sandbox.
+    app.ok(&token, "mutation($id: ID!) { deleteSandbox(id: $id) { id } }", json!({"id": sb})).await;
+    assert!(fake.st().sandboxes[&modal_id].terminated);
+}
+both_dbs!(modal_create_run_files_sync_delete, full_flow);
+
+/// A dropped output stream is resumed from the last batch index: every line once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_exec_stream_resumes_without_loss_or_repeat() {
+    let fake = FakeModal::start().await;
+    let app = spawn(DbKind::Sqlite, &fake).await;
+    let (_, token) = app.new_user("rex").await;
+    let sb = app.create_sandbox(&token, "flaky").await;
+    fake.st().drop_output_after = Some(2);
+    let run = run_to_end(&app, &token, &sb, "[flood 900]").await;
+    assert_eq!(run["status"], "SUCCEEDED", "{}", run["error"]);
+    assert!(fake.st().output_drops >= 3, "the stream was dropped {} times", fake.st().output_drops);
+    let mut lines: Vec<u32> = run["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["text"].as_str())
+        .filter_map(|t| t.strip_prefix("line "))
+        .map(|t| t.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(lines.len(), 900, "no line lost or repeated");
+    lines.sort();
+    assert_eq!(lines, (0..900).collect::<Vec<_>>());
+}
+
+/// UNAVAILABLE twice, then success: retried, the caller never notices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_failures_are_retried() {
+    let fake = FakeModal::start().await;
+    let app = spawn(DbKind::Sqlite, &fake).await;
+    let (_, token) = app.new_user("tess").await;
+    fake.st().fail_next.insert("SandboxCreate".into(), 2);
+    fake.st().fail_next.insert("ContainerExec".into(), 2);
+    let sb = app.create_sandbox(&token, "retried").await;
+    assert_eq!(fake.count("SandboxCreate"), 3);
+    let files =
+        app.ok(&token, "query($id: ID!) { sandbox(id: $id) { files { totalCount } } }", json!({"id": sb})).await;
+    assert_eq!(files["sandbox"]["files"]["totalCount"], 0);
+    assert_eq!(fake.st().sandboxes.len(), 1);
+}
+
+/// A provider that keeps failing: PROVIDER_UNAVAILABLE without detail, and a create whose
+/// answer was lost leaves no sandbox running on Modal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistent_failure_is_provider_unavailable_and_leaves_no_orphan() {
+    let fake = FakeModal::start().await;
+    let app = spawn(DbKind::Sqlite, &fake).await;
+    let (_, token) = app.new_user("otto").await;
+    fake.st().ghost_creates = true;
+    let (_, body) =
+        app.post(Some(&token), "mutation { createSandbox(input: {name: \"ghost\"}) { id } }", json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "PROVIDER_UNAVAILABLE", "{body}");
+    assert!(!body.to_string().contains("injected"), "Modal's message leaked: {body}");
+    assert_eq!(fake.count("SandboxCreate"), 4, "all attempts used");
+    {
+        let st = fake.st();
+        assert_eq!(st.sandboxes.len(), 4, "each attempt created one on Modal's side");
+        assert!(st.sandboxes.values().all(|s| s.terminated), "orphans were found by tag and terminated");
+    }
+
+    // Files on a live sandbox while Modal is down.
+    fake.st().ghost_creates = false;
+    let sb = app.create_sandbox(&token, "alive").await;
+    fake.st().fail_always.insert("ContainerExec".into());
+    let (_, body) = app
+        .post(Some(&token), "query($id: ID!) { sandbox(id: $id) { files { totalCount } } }", json!({"id": sb}))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "PROVIDER_UNAVAILABLE", "{body}");
+}
+
+/// Listing 10,000 files is one exec, not 10,000.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_ten_thousand_files_is_one_exec() {
+    let fake = FakeModal::start().await;
+    let app = spawn(DbKind::Sqlite, &fake).await;
+    let (account, token) = app.new_user("lou").await;
+    let sb = app.create_sandbox(&token, "big").await;
+    let ws = fake.root.path().join("volumes").join(format!("vo-sandboxql-{account}")).join(format!("sandboxes/{sb}"));
+    for d in 0..100 {
+        let dir = ws.join(format!("d{d:03}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in 0..100 {
+            std::fs::write(dir.join(format!("f{f:03}.txt")), b"x").unwrap();
+        }
+    }
+    let before = fake.count("ContainerExec");
+    let q =
+        "query($id: ID!) { sandbox(id: $id) { files(recursive: true, first: 100) { totalCount entries { path } } } }";
+    let data = app.ok(&token, q, json!({"id": sb})).await;
+    assert_eq!(data["sandbox"]["files"]["totalCount"], 10_100);
+    assert_eq!(data["sandbox"]["files"]["entries"][0]["path"], "d000");
+    assert_eq!(data["sandbox"]["files"]["entries"][1]["path"], "d000/f000.txt");
+    assert_eq!(fake.count("ContainerExec") - before, 1, "one exec for the whole tree");
+}
+
+/// Cancel reaches into the sandbox: the whole process group of the run dies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_kills_the_run_process_group() {
+    let fake = FakeModal::start().await;
+    let app = spawn(DbKind::Sqlite, &fake).await;
+    let (_, token) = app.new_user("cy").await;
+    let sb = app.create_sandbox(&token, "busy").await;
+    let marker = format!("marker-{}", uuid::Uuid::new_v4().simple());
+    let run = app.start_run(&token, &sb, &format!("[hang] {marker}")).await;
+    assert!(eventually(10, || processes_with(&marker).len() >= 2).await, "claude and its child run in the fake");
+    let done = app.ok(&token, "mutation($id: ID!) { cancelRun(id: $id) { status } }", json!({"id": run})).await;
+    assert_eq!(done["cancelRun"]["status"], "CANCELLED");
+    assert!(eventually(10, || processes_with(&marker).is_empty()).await, "left: {:?}", processes_with(&marker));
+}
+
+/// A snapshot taken on Modal restores into a new Modal sandbox: content, modes, links.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_restores_into_a_new_modal_sandbox() {
+    let fake = FakeModal::start().await;
+    let app = spawn(DbKind::Sqlite, &fake).await;
+    let (account, token) = app.new_user("rae").await;
+    let sb = app.create_sandbox(&token, "origin").await;
+    let vol = fake.root.path().join("volumes").join(format!("vo-sandboxql-{account}"));
+    let ws = vol.join(format!("sandboxes/{sb}"));
+    std::fs::create_dir_all(ws.join("bin")).unwrap();
+    std::fs::create_dir_all(ws.join("empty")).unwrap();
+    std::fs::write(ws.join("bin/run.sh"), "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::set_permissions(ws.join("bin/run.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(ws.join("big.bin"), vec![7u8; 3 * 1024 * 1024 + 5]).unwrap();
+    std::os::unix::fs::symlink("bin/run.sh", ws.join("link")).unwrap();
+    let sync = "mutation($id: ID!) { syncSandbox(id: $id) { snapshot { id fileCount } } }";
+    let snap =
+        app.ok(&token, sync, json!({"id": sb})).await["syncSandbox"]["snapshot"]["id"].as_str().unwrap().to_string();
+    let from = "mutation($s: ID!) { createSandbox(input: {fromSnapshot: $s}) { id status } }";
+    let copy = app.ok(&token, from, json!({"s": snap})).await["createSandbox"].clone();
+    assert_eq!(copy["status"], "RUNNING", "{copy}");
+    let ws2 = vol.join(format!("sandboxes/{}", copy["id"].as_str().unwrap()));
+    assert_eq!(std::fs::read(ws2.join("big.bin")).unwrap(), vec![7u8; 3 * 1024 * 1024 + 5]);
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(ws2.join("bin/run.sh")).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o755);
+    assert_eq!(std::fs::read_link(ws2.join("link")).unwrap().to_str(), Some("bin/run.sh"));
+    assert!(ws2.join("empty").is_dir());
+}
+
+/// Saga: the database refuses the row after Modal created the sandbox → it is terminated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modal_sandbox_is_terminated_when_its_row_cannot_be_saved() {
+    use sea_orm::ConnectionTrait;
+    let fake = FakeModal::start().await;
+    let app = spawn(DbKind::Sqlite, &fake).await;
+    let (_, token) = app.new_user("sal").await;
+    app.services
+        .db
+        .execute_unprepared(
+            "CREATE TRIGGER fail_update BEFORE UPDATE ON sandboxes BEGIN SELECT RAISE(ABORT, 'injected'); END;",
+        )
+        .await
+        .unwrap();
+    let (_, body) = app.post(Some(&token), "mutation { createSandbox(input: {}) { id } }", json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "INTERNAL_SERVER_ERROR", "{body}");
+    let st = fake.st();
+    assert_eq!(st.sandboxes.len(), 1, "Modal created it");
+    assert!(st.sandboxes.values().all(|s| s.terminated), "and it was terminated");
+}
