@@ -10,6 +10,7 @@ command -v bwrap >/dev/null || need_apt+=(bubblewrap)
 [ -x /usr/bin/python3 ] || need_apt+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v file >/dev/null || need_apt+=(file)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
   echo "apt: installing ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
@@ -28,6 +29,13 @@ if [ ! -x "$TOOLS/moto/bin/moto_server" ]; then
   echo "pip: installing moto[server]"
   python3 -m venv "$TOOLS/moto"
   "$TOOLS/moto/bin/pip" install -q 'moto[server]' >/dev/null
+fi
+
+# playwright-core drives Debian's chromium in the playground's browser tests.
+if [ ! -f "$TOOLS/browser/node_modules/playwright-core/package.json" ]; then
+  echo "npm: installing playwright-core"
+  mkdir -p "$TOOLS/browser"
+  (cd "$TOOLS/browser" && npm install --no-audit --no-fund --loglevel=error playwright-core@1.65.1 >/dev/null)
 fi
 
 echo "test prerequisites present"

@@ -3,6 +3,7 @@
 mod graphql_http;
 mod graphql_ws;
 mod pages;
+mod playground;
 
 use axum::{
     Router,
@@ -49,6 +50,8 @@ pub fn router(state: AppState, max_body_bytes: usize, cors_origins: &[String]) -
     Router::new()
         .route("/graphql", get(graphql_ws::get_or_upgrade).post(graphql_http::post))
         .route("/graphiql", get(pages::graphiql))
+        .route("/", get(playground::index))
+        .route("/playground/{*path}", get(playground::asset))
         .route("/healthz", get(pages::healthz))
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))

@@ -14,6 +14,7 @@ mod modal_live;
 mod paging;
 mod parser;
 mod persistence;
+mod playground;
 mod real_claude;
 mod restore;
 mod runs_control;

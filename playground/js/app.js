@@ -1,0 +1,174 @@
+// The playground: sign-in, the sandbox list, and the selected sandbox's chat and files.
+import { $, h, show, when, bytes } from './dom.js';
+import { Client, plain } from './gql.js';
+import { Chat } from './chat.js';
+import { Files } from './files.js';
+
+const TOKEN_KEY = 'sandboxql.token';
+const SANDBOX_FIELDS = 'id name status statusReason createdAt lastSyncAt syncStats { filesProcessed bytesTransferred durationMs }';
+
+const state = { client: null, sandboxes: [], selected: null };
+const chat = new Chat(() => state.client, notify);
+const files = new Files(() => state.client, notify, () => loadSandboxes());
+
+export function notify(message) {
+  const box = $('notice');
+  box.textContent = message || '';
+  show(box, Boolean(message));
+}
+
+async function signIn(token) {
+  const client = new Client(token);
+  const data = await client.query('{ viewer { name role } templates { name provider description } }');
+  state.client = client;
+  localStorage.setItem(TOKEN_KEY, token);
+  $('who').textContent = `${data.viewer.name} (${data.viewer.role.toLowerCase()})`;
+  const sel = $('create-template');
+  sel.replaceChildren(...data.templates.map((t) => h('option', { value: t.provider, title: t.description }, t.name)));
+  show($('signin'), false);
+  show($('app'), true);
+  show($('signout'), true);
+  await loadSandboxes();
+  await route();
+}
+
+function signOut() {
+  localStorage.removeItem(TOKEN_KEY);
+  chat.stop();
+  state.client = null;
+  state.selected = null;
+  $('who').textContent = '';
+  $('token').value = '';
+  location.hash = '';
+  show($('app'), false);
+  show($('signout'), false);
+  show($('signin'), true);
+  notify('');
+}
+
+async function loadSandboxes() {
+  const data = await state.client.query(`{ sandboxes(first: 100) { nodes { ${SANDBOX_FIELDS} } } }`);
+  state.sandboxes = data.sandboxes.nodes;
+  renderList();
+}
+
+function renderList() {
+  const list = $('sandbox-list');
+  list.replaceChildren(
+    ...state.sandboxes.map((sb) =>
+      h(
+        'li',
+        { class: `sandbox${state.selected && state.selected.id === sb.id ? ' selected' : ''}`, dataset: { id: sb.id } },
+        h('button', { class: 'open', onclick: () => (location.hash = `#/sandbox/${sb.id}`) },
+          h('strong', {}, sb.name),
+          h('span', { class: `badge ${sb.status.toLowerCase()}` }, sb.status),
+          h('span', { class: 'muted small' }, `created ${when(sb.createdAt)}`),
+          h('span', { class: 'muted small' }, `last sync ${when(sb.lastSyncAt)}`),
+          sb.syncStats
+            ? h('span', { class: 'muted small' }, `${sb.syncStats.filesProcessed} files, ${bytes(sb.syncStats.bytesTransferred)} sent`)
+            : null,
+          sb.statusReason ? h('span', { class: 'error small' }, sb.statusReason) : null),
+        h('button', { class: 'delete link', title: `Delete ${sb.name}`, onclick: () => remove(sb) }, 'Delete')),
+    ),
+  );
+  show($('sandbox-empty'), state.sandboxes.length === 0);
+}
+
+async function create(ev) {
+  ev.preventDefault();
+  const btn = $('create-btn');
+  btn.disabled = true;
+  btn.textContent = 'Creating…';
+  try {
+    const name = $('create-name').value.trim() || null;
+    const provider = $('create-template').value || 'CLAUDE_CODE';
+    const data = await state.client.query(
+      `mutation($input: CreateSandboxInput!) { createSandbox(input: $input) { ${SANDBOX_FIELDS} } }`,
+      { input: { name, provider } },
+    );
+    $('create-name').value = '';
+    notify('');
+    await loadSandboxes();
+    location.hash = `#/sandbox/${data.createSandbox.id}`;
+  } catch (e) {
+    notify(plain(e));
+    await loadSandboxes().catch(() => {});
+  } finally {
+    btn.disabled = false;
+    btn.textContent = 'Create';
+  }
+}
+
+async function remove(sb) {
+  if (!confirm(`Delete sandbox "${sb.name}"? Its workspace is snapshotted first.`)) return;
+  try {
+    await state.client.query('mutation($id: ID!) { deleteSandbox(id: $id) { id } }', { id: sb.id });
+    if (state.selected && state.selected.id === sb.id) location.hash = '';
+    await loadSandboxes();
+  } catch (e) {
+    notify(plain(e));
+  }
+}
+
+async function route() {
+  const m = location.hash.match(/^#\/sandbox\/([^/]+)$/);
+  chat.stop();
+  state.selected = null;
+  show($('missing'), false);
+  if (!m) {
+    show($('panes'), false);
+    show($('pick'), true);
+    renderList();
+    return;
+  }
+  show($('pick'), false);
+  let sb = null;
+  try {
+    const data = await state.client.query(`query($id: ID!) { sandbox(id: $id) { ${SANDBOX_FIELDS} } }`, { id: m[1] });
+    sb = data.sandbox;
+  } catch (e) {
+    if (e.code !== 'BAD_USER_INPUT' && e.code !== 'NOT_FOUND') notify(plain(e));
+  }
+  if (!sb) {
+    show($('panes'), false);
+    show($('missing'), true);
+    renderList();
+    return;
+  }
+  state.selected = sb;
+  renderList();
+  $('sb-title').textContent = sb.name;
+  const badge = $('sb-status');
+  badge.textContent = sb.status;
+  badge.className = `badge ${sb.status.toLowerCase()}`;
+  show($('panes'), true);
+  await Promise.all([chat.open(sb), files.open(sb)]);
+}
+
+function init() {
+  $('signin-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    show($('signin-error'), false);
+    try {
+      await signIn($('token').value.trim());
+    } catch (e) {
+      $('signin-error').textContent = plain(e);
+      show($('signin-error'), true);
+    }
+  });
+  $('signout').addEventListener('click', signOut);
+  $('create-form').addEventListener('submit', create);
+  window.addEventListener('hashchange', () => state.client && route());
+  const saved = localStorage.getItem(TOKEN_KEY);
+  if (saved) {
+    signIn(saved).catch((e) => {
+      signOut();
+      $('signin-error').textContent = plain(e);
+      show($('signin-error'), true);
+    });
+  } else {
+    show($('signin'), true);
+  }
+}
+
+init();

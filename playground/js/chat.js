@@ -1,0 +1,220 @@
+// The chat pane: a run's events rendered as they arrive (text live, thinking collapsed,
+// tool calls with their results, the final cost/turns/duration), past runs, cancel, and
+// resuming a run after a reload from the events already stored (no duplicates: each
+// event is rendered once, by its seq).
+import { $, h, show, when } from './dom.js';
+import { plain } from './gql.js';
+
+const EVENT = `__typename
+  ... on SessionStarted { seq sessionId model }
+  ... on AssistantText { seq text }
+  ... on TextDelta { seq text index }
+  ... on AssistantThinking { seq thinking }
+  ... on ToolUse { seq toolUseId name input }
+  ... on ToolResult { seq toolUseId content isError }
+  ... on RunFinished { seq status subtype isError result durationMs numTurns totalCostUsd error exitCode }
+  ... on RawEvent { seq source text }`;
+
+export class Chat {
+  constructor(client, notify) {
+    this.client = client;
+    this.notify = notify;
+    this.stopFeed = null;
+    this.sandbox = null;
+    $('prompt-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.send();
+    });
+    $('prompt').addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+        ev.preventDefault();
+        this.send();
+      }
+    });
+    $('cancel').addEventListener('click', () => this.cancel());
+    $('history').addEventListener('change', (ev) => ev.target.value && this.showRun(ev.target.value));
+  }
+
+  stop() {
+    if (this.stopFeed) this.stopFeed();
+    this.stopFeed = null;
+  }
+
+  async open(sb) {
+    this.sandbox = sb;
+    this.reset();
+    const q = `query($id: ID!) { sandbox(id: $id) { activeRun { id } runs(first: 20) { nodes { id prompt status createdAt } } } }`;
+    try {
+      const data = await this.client().query(q, { id: sb.id });
+      this.fillHistory(data.sandbox.runs.nodes);
+      const active = data.sandbox.activeRun;
+      const latest = data.sandbox.runs.nodes[0];
+      if (active) await this.follow(active.id);
+      else if (latest) await this.showRun(latest.id);
+      else $('transcript').replaceChildren(h('p', { class: 'empty' }, 'No conversation yet. Ask Claude something below.'));
+    } catch (e) {
+      this.notify(plain(e));
+    }
+  }
+
+  fillHistory(runs) {
+    const options = runs.map((r) =>
+      h('option', { value: r.id }, `${when(r.createdAt)} · ${r.status.toLowerCase()} · ${r.prompt.slice(0, 40)}`));
+    $('history').replaceChildren(h('option', { value: '' }, `Past runs (${runs.length})`), ...options);
+  }
+
+  reset(prompt) {
+    this.stop();
+    this.lastSeq = 0;
+    this.seqs = [];
+    this.live = null;
+    this.tools = new Map();
+    const t = $('transcript');
+    t.replaceChildren();
+    t.dataset.seqs = '';
+    if (prompt !== undefined) t.append(h('div', { class: 'msg user' }, prompt));
+    this.busy(false);
+  }
+
+  busy(running) {
+    show($('cancel'), running);
+    $('send').disabled = running;
+  }
+
+  async send() {
+    const text = $('prompt').value;
+    if (!text.trim() || $('send').disabled) return;
+    try {
+      const data = await this.client().query(
+        'mutation($s: ID!, $p: String!) { startRun(input: {sandboxId: $s, prompt: $p}) { id } }',
+        { s: this.sandbox.id, p: text },
+      );
+      $('prompt').value = '';
+      this.notify('');
+      await this.follow(data.startRun.id, text);
+    } catch (e) {
+      this.notify(plain(e));
+    }
+  }
+
+  async cancel() {
+    if (!this.runId) return;
+    try {
+      await this.client().query('mutation($id: ID!) { cancelRun(id: $id) { status } }', { id: this.runId });
+    } catch (e) {
+      this.notify(plain(e));
+    }
+  }
+
+  // Replays the stored events of a run, then follows it live until RunFinished.
+  async follow(runId, prompt) {
+    if (prompt === undefined) {
+      const data = await this.client().query('query($id: ID!) { run(id: $id) { prompt } }', { id: runId });
+      prompt = data.run.prompt;
+    }
+    this.reset(prompt);
+    this.runId = runId;
+    this.busy(true);
+    this.stopFeed = this.client().subscribe(
+      `subscription($r: ID!, $a: Int!) { runEvents(runId: $r, afterSeq: $a) { ${EVENT} } }`,
+      { r: runId, a: this.lastSeq },
+      {
+        onEvent: (data) => this.render(data.runEvents),
+        onDone: () => this.finished(),
+        onError: (e) => {
+          this.notify(`The live stream stopped: ${plain(e)}`);
+          this.busy(false);
+        },
+      },
+    );
+  }
+
+  async finished() {
+    this.stopFeed = null;
+    this.busy(false);
+    const q = 'query($id: ID!) { sandbox(id: $id) { runs(first: 20) { nodes { id prompt status createdAt } } } }';
+    const data = await this.client().query(q, { id: this.sandbox.id }).catch(() => null);
+    if (data) this.fillHistory(data.sandbox.runs.nodes);
+  }
+
+  async showRun(runId) {
+    const q = `query($id: ID!) { run(id: $id) { id prompt status events(first: 1000) { ${EVENT} } } }`;
+    try {
+      const data = await this.client().query(q, { id: runId });
+      if (data.run.status === 'RUNNING') return this.follow(runId, data.run.prompt);
+      this.reset(data.run.prompt);
+      this.runId = runId;
+      data.run.events.forEach((e) => this.render(e));
+    } catch (e) {
+      this.notify(plain(e));
+    }
+  }
+
+  render(ev) {
+    if (!ev || ev.seq <= this.lastSeq) return;
+    this.lastSeq = ev.seq;
+    this.seqs.push(ev.seq);
+    const t = $('transcript');
+    t.dataset.seqs = this.seqs.join(',');
+    const el = this.element(ev);
+    if (el) {
+      el.dataset.seq = ev.seq;
+      t.append(el);
+    }
+    t.scrollTop = t.scrollHeight;
+  }
+
+  element(ev) {
+    switch (ev.__typename) {
+      case 'SessionStarted':
+        return h('div', { class: 'meta' }, `Session ${ev.sessionId.slice(0, 8)}${ev.model ? ` · ${ev.model}` : ''}`);
+      case 'TextDelta':
+        if (!this.live) {
+          this.live = h('div', { class: 'msg assistant streaming' });
+          $('transcript').append(this.live);
+        }
+        this.live.textContent += ev.text;
+        return null;
+      case 'AssistantText': {
+        const done = this.live || h('div', { class: 'msg assistant' });
+        this.live = null;
+        done.textContent = ev.text;
+        done.classList.remove('streaming');
+        return done;
+      }
+      case 'AssistantThinking':
+        return h('details', { class: 'thinking' }, h('summary', {}, 'Thinking'), h('pre', {}, ev.thinking));
+      case 'ToolUse': {
+        const result = h('pre', { class: 'tool-result pending' }, 'running…');
+        this.tools.set(ev.toolUseId, result);
+        return h('details', { class: 'tool', open: true },
+          h('summary', {}, `Tool: ${ev.name}`),
+          h('pre', { class: 'tool-input' }, JSON.stringify(ev.input, null, 2)),
+          result);
+      }
+      case 'ToolResult': {
+        const slot = this.tools.get(ev.toolUseId);
+        if (slot) {
+          slot.textContent = ev.content || '(no output)';
+          slot.className = `tool-result${ev.isError ? ' error' : ''}`;
+          return null;
+        }
+        return h('pre', { class: `tool-result${ev.isError ? ' error' : ''}` }, ev.content);
+      }
+      case 'RunFinished': {
+        const parts = [ev.status.toLowerCase()];
+        if (ev.totalCostUsd !== null && ev.totalCostUsd !== undefined) parts.push(`$${ev.totalCostUsd.toFixed(4)}`);
+        if (ev.numTurns !== null && ev.numTurns !== undefined) parts.push(`${ev.numTurns} turn${ev.numTurns === 1 ? '' : 's'}`);
+        if (ev.durationMs !== null && ev.durationMs !== undefined) parts.push(`${(ev.durationMs / 1000).toFixed(1)} s`);
+        return h('div', { class: `finished ${ev.status.toLowerCase()}` },
+          parts.join(' · '),
+          ev.error ? h('div', { class: 'error' }, ev.error) : null);
+      }
+      case 'RawEvent':
+        if (ev.source === 'stderr') return h('pre', { class: 'raw error' }, ev.text);
+        return null;
+      default:
+        return null;
+    }
+  }
+}

@@ -1,0 +1,154 @@
+// The files pane: a lazily expanded tree, a viewer (text with line numbers, images,
+// other binaries as size + download), WORKSPACE / SNAPSHOT source, refresh, sync with
+// its figures, and the snapshot history.
+import { $, h, show, when, bytes } from './dom.js';
+import { plain } from './gql.js';
+
+const LIST = `query($id: ID!, $p: String!, $s: FileSource!) { sandbox(id: $id) {
+  files(path: $p, source: $s, first: 1000) { truncated entries { path name size isDirectory isSymlink symlinkTarget } } } }`;
+const CONTENT = `query($id: ID!, $p: String!, $s: FileSource!, $m: Int!) { sandbox(id: $id) {
+  fileContent(path: $p, source: $s, maxBytes: $m) { path size mimeType encoding content truncated } } }`;
+const VIEW_BYTES = 1024 * 1024;
+
+export class Files {
+  constructor(client, notify, onSynced) {
+    this.client = client;
+    this.notify = notify;
+    this.onSynced = onSynced;
+    $('refresh').addEventListener('click', () => this.load());
+    $('source').addEventListener('change', () => this.load());
+    $('sync').addEventListener('click', () => this.sync());
+  }
+
+  async open(sb) {
+    this.sandbox = sb;
+    $('source').value = 'WORKSPACE';
+    $('sync-stats').textContent = sb.lastSyncAt ? `Last sync ${when(sb.lastSyncAt)}` : 'Never synced';
+    await Promise.all([this.load(), this.loadSnapshots()]);
+  }
+
+  source() {
+    return $('source').value;
+  }
+
+  async load() {
+    show($('viewer'), false);
+    const items = await this.list('');
+    $('tree').replaceChildren(...(items || []));
+    show($('tree-empty'), items !== null && items.length === 0);
+  }
+
+  async list(path) {
+    try {
+      const data = await this.client().query(LIST, { id: this.sandbox.id, p: path, s: this.source() });
+      const list = data.sandbox.files;
+      const nodes = list.entries.map((e) => this.node(e));
+      if (list.truncated) nodes.push(h('li', { class: 'muted' }, '… more entries not shown'));
+      return nodes;
+    } catch (e) {
+      if (e.code === 'NOT_FOUND' && this.source() === 'SNAPSHOT') {
+        this.notify('This sandbox has no snapshot yet. Press Sync to take one.');
+        return [];
+      }
+      this.notify(plain(e));
+      return null;
+    }
+  }
+
+  node(entry) {
+    if (!entry.isDirectory) {
+      const label = entry.isSymlink ? `${entry.name} → ${entry.symlinkTarget}` : entry.name;
+      return h('li', { role: 'treeitem', class: 'file', dataset: { path: entry.path } },
+        h('button', { class: 'entry', onclick: () => this.view(entry) }, label, h('span', { class: 'muted small' }, bytes(entry.size))));
+    }
+    const children = h('ul', { role: 'group', hidden: true });
+    const li = h('li', { role: 'treeitem', class: 'dir', 'aria-expanded': 'false', dataset: { path: entry.path } });
+    const toggle = async () => {
+      const open = li.getAttribute('aria-expanded') === 'true';
+      if (!open && !li.dataset.loaded) {
+        const items = await this.list(entry.path);
+        children.replaceChildren(...(items || []));
+        if (items && items.length === 0) children.append(h('li', { class: 'muted small' }, 'empty'));
+        li.dataset.loaded = '1';
+      }
+      li.setAttribute('aria-expanded', String(!open));
+      children.hidden = open;
+    };
+    li.append(h('button', { class: 'entry', onclick: toggle }, `${entry.name}/`), children);
+    return li;
+  }
+
+  async view(entry) {
+    const viewer = $('viewer');
+    viewer.replaceChildren(h('p', { class: 'muted' }, `Loading ${entry.path}…`));
+    show(viewer, true);
+    try {
+      const data = await this.client().query(CONTENT, { id: this.sandbox.id, p: entry.path, s: this.source(), m: VIEW_BYTES });
+      const f = data.sandbox.fileContent;
+      const head = h('div', { class: 'viewer-head' }, h('strong', {}, f.path), h('span', { class: 'muted small' }, `${bytes(f.size)} · ${f.mimeType}`));
+      let body;
+      if (f.encoding === 'UTF8') {
+        const lines = f.content.split('\n');
+        if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+        body = h('ol', { class: 'code' }, lines.map((l) => h('li', {}, l)));
+      } else if (f.mimeType.startsWith('image/') && !f.truncated) {
+        body = h('img', { src: `data:${f.mimeType};base64,${f.content}`, alt: f.path, class: 'preview' });
+      } else {
+        body = h('p', {}, `Binary file, ${bytes(f.size)}. `, h('button', { class: 'link', onclick: () => this.download(f.path) }, 'Download'));
+      }
+      viewer.replaceChildren(head, body, f.truncated && f.encoding === 'UTF8' ? h('p', { class: 'muted small' }, `Showing the first ${bytes(VIEW_BYTES)}.`) : null);
+    } catch (e) {
+      viewer.replaceChildren(h('p', { class: 'error' }, plain(e)));
+    }
+  }
+
+  async download(path) {
+    try {
+      const data = await this.client().query(CONTENT, { id: this.sandbox.id, p: path, s: this.source(), m: 10 * 1024 * 1024 });
+      const raw = atob(data.sandbox.fileContent.content);
+      const buf = Uint8Array.from(raw, (c) => c.charCodeAt(0));
+      const url = URL.createObjectURL(new Blob([buf]));
+      const a = h('a', { href: url, download: path.split('/').pop() });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (e) {
+      this.notify(plain(e));
+    }
+  }
+
+  async sync() {
+    const btn = $('sync');
+    btn.disabled = true;
+    btn.textContent = 'Syncing…';
+    $('sync-stats').textContent = 'Sync in progress…';
+    try {
+      const q = 'mutation($id: ID!) { syncSandbox(id: $id) { filesProcessed filesUploaded bytesTransferred durationMs snapshot { id fileCount totalBytes } } }';
+      const r = (await this.client().query(q, { id: this.sandbox.id })).syncSandbox;
+      $('sync-stats').textContent =
+        `Synced: ${r.filesProcessed} files, ${r.filesUploaded} uploaded, ${bytes(r.bytesTransferred)} sent in ${r.durationMs} ms`;
+      await Promise.all([this.loadSnapshots(), this.onSynced()]);
+    } catch (e) {
+      $('sync-stats').textContent = '';
+      this.notify(plain(e));
+    } finally {
+      btn.disabled = false;
+      btn.textContent = 'Sync';
+    }
+  }
+
+  async loadSnapshots() {
+    try {
+      const data = await this.client().query('query($id: ID!) { sandbox(id: $id) { snapshots(first: 20) { id createdAt fileCount totalBytes } } }', { id: this.sandbox.id });
+      const snaps = data.sandbox.snapshots;
+      $('snapshots').replaceChildren(
+        ...(snaps.length
+          ? snaps.map((s) => h('li', {}, `${when(s.createdAt)} · ${s.fileCount} files · ${bytes(s.totalBytes)}`))
+          : [h('li', { class: 'muted' }, 'No snapshots yet.')]),
+      );
+    } catch (e) {
+      this.notify(plain(e));
+    }
+  }
+}

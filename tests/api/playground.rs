@@ -1,0 +1,57 @@
+//! The playground in a real browser: runs `tests/browser/playground.mjs` (playwright-core
+//! with Debian's chromium, both installed by scripts/install-test-deps.sh) against a real
+//! server with the stand-in claude. Screenshots land in `target/playground-screenshots/`.
+
+use std::process::Command;
+
+use crate::helpers::{DbKind, TestApp};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playground_flows_in_chromium() {
+    let app = TestApp::spawn(DbKind::Sqlite).await;
+    let (_, token) = app.new_user("ada").await;
+    let (_, other) = app.new_user("bob").await;
+    let theirs = app.create_sandbox(&other, "bobs").await;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let shots = std::path::Path::new(root).join("target/playground-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let tools = std::env::var("SANDBOXQL_TEST_TOOLS").unwrap_or_else(|_| "/var/tmp/sandboxql-tools".into());
+    let script = format!("{root}/tests/browser/playground.mjs");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .env("PLAYGROUND_URL", format!("http://{}", app.addr))
+            .env("PLAYGROUND_TOKEN", token)
+            .env("OTHER_SANDBOX", theirs)
+            .env("SCREENSHOT_DIR", &shots)
+            .env("PLAYWRIGHT_DIR", format!("{tools}/browser"))
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "browser test failed:\n{text}");
+    assert!(text.contains("playground browser test passed"), "{text}");
+}
+
+/// The page and its modules are served from the binary with the strict CSP; GraphiQL
+/// still answers.
+#[tokio::test]
+async fn playground_assets_and_graphiql_are_served() {
+    let app = TestApp::spawn(DbKind::Sqlite).await;
+    let base = format!("http://{}", app.addr);
+    let page = app.http.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/playground/js/app.js") && !html.contains("<script>"), "no inline script");
+    let js = app.http.get(format!("{base}/playground/js/app.js")).send().await.unwrap();
+    assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
+    let missing = app.http.get(format!("{base}/playground/../Cargo.toml")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let graphiql = app.http.get(format!("{base}/graphiql")).send().await.unwrap();
+    assert_eq!(graphiql.status(), 200);
+    assert!(graphiql.text().await.unwrap().to_lowercase().contains("graphiql"));
+}

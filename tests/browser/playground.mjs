@@ -1,0 +1,210 @@
+// Browser test of the playground in Debian's chromium, driven by playwright-core.
+// Started by tests/api/playground.rs, which runs the real server (stand-in claude) and
+// passes: PLAYGROUND_URL, PLAYGROUND_TOKEN, OTHER_SANDBOX (another account's sandbox),
+// SCREENSHOT_DIR, PLAYWRIGHT_DIR (where playwright-core is installed).
+// Fails on any request that leaves localhost and on any CSP violation.
+import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+
+const require = createRequire(path.join(process.env.PLAYWRIGHT_DIR, 'node_modules', '/'));
+const { chromium } = require('playwright-core');
+
+const BASE = process.env.PLAYGROUND_URL;
+const TOKEN = process.env.PLAYGROUND_TOKEN;
+const SHOTS = process.env.SCREENSHOT_DIR;
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP4z8CAFWEXHbQSACj/P8Fu7N9hAAAAAElFTkSuQmCC';
+
+const offsite = [];
+const violations = [];
+const consoleErrors = [];
+
+async function api(query, variables = {}) {
+  const res = await fetch(`${BASE}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await res.json();
+  assert.ok(!body.errors, JSON.stringify(body.errors));
+  return body.data;
+}
+
+async function watch(page) {
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  page.on('request', (req) => {
+    const u = new URL(req.url());
+    if (!['127.0.0.1', 'localhost'].includes(u.hostname) && !['data:', 'blob:'].includes(u.protocol)) offsite.push(req.url());
+  });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') consoleErrors.push(msg.text());
+  });
+  page.on('dialog', (d) => d.accept());
+}
+
+async function cspCheck(page) {
+  const seen = await page.evaluate(() => window.__csp || []);
+  violations.push(...seen);
+}
+
+let step = 0;
+async function shot(page, name) {
+  step += 1;
+  await page.screenshot({ path: path.join(SHOTS, `${String(step).padStart(2, '0')}-${name}.png`) });
+}
+
+async function finishedRun(page, count) {
+  await page.waitForFunction((n) => document.querySelectorAll('#transcript .finished').length === n, count, { timeout: 30000 });
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await watch(page);
+
+  // Wrong token → a sign-in error in plain words.
+  await page.goto(`${BASE}/`);
+  await page.fill('#token', 'sbq_not_a_real_token');
+  await page.click('#signin-form button');
+  await page.waitForSelector('#signin-error:not([hidden])');
+  assert.match(await page.textContent('#signin-error'), /not accepted/);
+  await shot(page, 'signin-error');
+
+  // Sign in; empty state.
+  await page.fill('#token', TOKEN);
+  await page.click('#signin-form button');
+  await page.waitForSelector('#app:not([hidden])');
+  assert.equal(await page.evaluate(() => localStorage.getItem('sandboxql.token')), TOKEN);
+  await page.waitForSelector('#sandbox-empty:not([hidden])');
+
+  // Create → chat and files side by side.
+  await page.fill('#create-name', 'demo');
+  await page.click('#create-btn');
+  await page.waitForURL(/#\/sandbox\//);
+  await page.waitForSelector('#panes:not([hidden])');
+  const sandboxId = page.url().split('/').pop();
+  assert.equal(await page.textContent('#sb-title'), 'demo');
+  assert.match(await page.textContent('#sandbox-list'), /RUNNING/);
+  await api('mutation($id: ID!) { a: writeFile(sandboxId: $id, path: "notes/hello.txt", content: "hello from the playground\\nsecond line\\n") { size } b: writeFile(sandboxId: $id, path: "img/dot.png", content: $png, encoding: BASE64) { size } }'
+    .replace('$png', JSON.stringify(PNG)), { id: sandboxId });
+
+  // Chat: streamed text appears before the run ends, then a tool call and the cost.
+  await page.fill('#prompt', '[delay 120] What is in the workspace?');
+  await page.press('#prompt', 'Enter');
+  await page.waitForSelector('#transcript .msg.assistant.streaming', { timeout: 15000 });
+  assert.equal(await page.locator('#transcript .finished').count(), 0, 'text shown while the run is still going');
+  await finishedRun(page, 1);
+  assert.match(await page.textContent('#transcript .tool summary'), /Tool: Bash/);
+  assert.match(await page.textContent('#transcript .tool .tool-result'), /notes/);
+  assert.match(await page.textContent('#transcript .finished'), /succeeded · \$0\.0123 · 2 turns · 0\.3 s/);
+  assert.match(await page.textContent('#transcript'), /All done\./);
+  assert.equal(await page.locator('#transcript details.thinking[open]').count(), 0, 'thinking collapsed');
+  await shot(page, 'chat');
+
+  // Files: expand a directory lazily, view text with line numbers, then an image.
+  await page.click('#refresh');
+  await page.click('#tree li.dir[data-path="notes"] > button');
+  await page.click('#tree li.file[data-path="notes/hello.txt"] > button');
+  await page.waitForSelector('#viewer ol.code li');
+  assert.equal(await page.locator('#viewer ol.code li').count(), 2);
+  assert.equal(await page.textContent('#viewer ol.code li:first-child'), 'hello from the playground');
+  await shot(page, 'file-text');
+  await page.click('#tree li.dir[data-path="img"] > button');
+  await page.click('#tree li.file[data-path="img/dot.png"] > button');
+  await page.waitForSelector('#viewer img.preview');
+  assert.ok(await page.evaluate(() => document.querySelector('#viewer img.preview').naturalWidth === 8));
+
+  // Sync → stats, snapshot history, and the snapshot as a file source.
+  await page.click('#sync');
+  await page.waitForFunction(() => document.querySelector('#sync-stats').textContent.startsWith('Synced:'), null, { timeout: 30000 });
+  assert.match(await page.textContent('#sync-stats'), /Synced: 2 files, 2 uploaded/);
+  assert.equal(await page.locator('#snapshots li').count(), 1);
+  await page.waitForFunction(() => /2 files/.test(document.querySelector('#sandbox-list').textContent));
+  assert.doesNotMatch(await page.textContent('#sandbox-list'), /last sync never/);
+  await page.selectOption('#source', 'SNAPSHOT');
+  await page.waitForSelector('#tree li.dir[data-path="notes"]');
+  await shot(page, 'synced');
+
+  // Select an existing sandbox from the list and continue the conversation.
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('#app:not([hidden])');
+  await page.click(`#sandbox-list li[data-id="${sandboxId}"] .open`);
+  await page.waitForSelector('#transcript .msg.user');
+  assert.match(await page.textContent('#transcript .msg.user'), /What is in the workspace/);
+  await page.fill('#prompt', 'And now?');
+  await page.press('#prompt', 'Enter');
+  await page.waitForSelector('#transcript .msg.user >> text=And now?');
+  await finishedRun(page, 1);
+  const runs = await api('query($id: ID!) { sandbox(id: $id) { runs { nodes { claudeSessionId status } } } }', { id: sandboxId });
+  const nodes = runs.sandbox.runs.nodes;
+  assert.equal(nodes.length, 2);
+  assert.equal(nodes[0].claudeSessionId, nodes[1].claudeSessionId, 'the second run resumed the session');
+  assert.equal(await page.locator('#history option').count(), 3);
+  await shot(page, 'continued');
+
+  // Reload mid-run: the stream resumes from the stored events, nothing twice.
+  await page.fill('#prompt', '[delay 250] Take your time.');
+  await page.press('#prompt', 'Enter');
+  await page.waitForSelector('#transcript .msg.assistant', { timeout: 15000 });
+  await page.reload();
+  await page.waitForSelector('#panes:not([hidden])');
+  await page.waitForSelector('#cancel:not([hidden])', { timeout: 5000 });
+  await finishedRun(page, 1);
+  const seqs = (await page.getAttribute('#transcript', 'data-seqs')).split(',').map(Number);
+  assert.deepEqual(seqs, seqs.map((_, i) => i + 1), `each event once, in order: ${seqs}`);
+  assert.equal(await page.locator('#transcript .tool').count(), 1);
+  assert.equal(await page.locator('#transcript .msg.user').count(), 1);
+  await shot(page, 'resumed-after-reload');
+
+  // Another account's sandbox in the URL → "not found".
+  await page.goto(`${BASE}/#/sandbox/${process.env.OTHER_SANDBOX}`);
+  await page.waitForSelector('#missing:not([hidden])');
+  assert.match(await page.textContent('#missing'), /not found/i);
+  assert.equal(await page.isVisible('#panes'), false);
+  await shot(page, 'not-found');
+
+  // Delete with confirmation.
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector(`#sandbox-list li[data-id="${sandboxId}"]`);
+  await page.click(`#sandbox-list li[data-id="${sandboxId}"] .delete`);
+  await page.waitForSelector('#sandbox-empty:not([hidden])');
+  await cspCheck(page);
+
+  // Narrow screen: everything stacks, nothing overflows sideways.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const small = await phone.newPage();
+  await watch(small);
+  await small.goto(`${BASE}/`);
+  await small.fill('#token', TOKEN);
+  await small.click('#signin-form button');
+  await small.waitForSelector('#app:not([hidden])');
+  await small.fill('#create-name', 'phone');
+  await small.click('#create-btn');
+  await small.waitForSelector('#panes:not([hidden])');
+  await small.fill('#prompt', 'hello from a phone');
+  await small.press('#prompt', 'Enter');
+  await finishedRun(small, 1);
+  assert.ok(await small.evaluate(() => document.documentElement.scrollWidth <= 390), 'no horizontal overflow at 390 px');
+  await shot(small, 'narrow');
+  await cspCheck(small);
+
+  // Sign out clears the token.
+  await small.click('#signout');
+  await small.waitForSelector('#signin:not([hidden])');
+  assert.equal(await small.evaluate(() => localStorage.getItem('sandboxql.token')), null);
+} finally {
+  await browser.close();
+}
+
+assert.deepEqual(offsite, [], 'requests left localhost');
+assert.deepEqual(violations, [], 'CSP violations');
+const cspConsole = consoleErrors.filter((t) => /Content Security Policy/i.test(t));
+assert.deepEqual(cspConsole, [], 'CSP errors in the console');
+console.log(`playground browser test passed (${step} screenshots in ${SHOTS})`);
