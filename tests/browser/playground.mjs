@@ -95,6 +95,14 @@ try {
   await api('mutation($id: ID!) { a: writeFile(sandboxId: $id, path: "notes/hello.txt", content: "hello from the playground\\nsecond line\\n") { size } b: writeFile(sandboxId: $id, path: "img/dot.png", content: $png, encoding: BASE64) { size } }'
     .replace('$png', JSON.stringify(PNG)), { id: sandboxId });
 
+  // Shift+Enter makes a new line and sends nothing.
+  await page.click('#prompt');
+  await page.keyboard.type('first');
+  await page.keyboard.press('Shift+Enter');
+  await page.keyboard.type('second');
+  assert.equal(await page.inputValue('#prompt'), 'first\nsecond');
+  assert.equal(await page.locator('#transcript .msg.user').count(), 0);
+
   // Chat: streamed text appears before the run ends, then a tool call and the cost.
   await page.fill('#prompt', '[delay 120] What is in the workspace?');
   await page.press('#prompt', 'Enter');

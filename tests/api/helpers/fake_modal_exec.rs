@@ -56,6 +56,7 @@ pub fn spawn(
     env: Vec<(String, String)>,
 ) -> std::io::Result<std::sync::Arc<FakeExec>> {
     let ws = dir.join("workspace");
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
     let mut cmd = Command::new("bwrap");
     cmd.args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/mnt"])
         .arg("--bind")
@@ -67,6 +68,10 @@ pub fn spawn(
         .arg("--bind")
         .arg(dir.join("home"))
         .arg("/root")
+        // The stand-in claude stays reachable even when the checkout is under /tmp.
+        .arg("--ro-bind")
+        .arg(fixtures)
+        .arg(fixtures)
         .args(["--chdir", workdir, "--die-with-parent", "--"])
         .args(command)
         .env_clear()
