@@ -2,6 +2,10 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "../tests/common/config.rs"]
+mod config;
+pub use config::config_for;
+
 /// Latency samples of one measured run and its wall time.
 pub struct Run {
     /// Per-operation latencies.

@@ -11,7 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sandboxql::{auth::Viewer, config::Config, entity::enums::Role, service::accounts, startup::Application};
+#[path = "../tests/common/config.rs"]
+mod common;
+
+use sandboxql::{auth::Viewer, entity::enums::Role, service::accounts, startup::Application};
 use serde_json::json;
 
 const DIRS: usize = 1000;
@@ -112,18 +115,19 @@ async fn tree(client: &reqwest::Client, url: &str, token: &str, sandbox: &str) -
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let app = Application::build(Config::for_data_dir(dir.path().to_path_buf())).await?;
+    let app = Application::build(common::config_for(dir.path().to_path_buf())).await?;
     let (addr, svc) = (app.local_addr()?, app.services.clone());
     tokio::spawn(app.run_until_stopped());
-    let issued = accounts::create_account(&svc.db, "bench", Role::User).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let issued =
+        accounts::create_account(&svc.db, "bench", Role::User, 100).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let viewer = Viewer { account_id: issued.account_id, organization_id: None, role: Role::User };
-    let input = sandboxql::service::sandboxes::CreateSandbox {
+    let input = sandboxql::service::lifecycle::CreateSandbox {
         provider: sandboxql::entity::enums::Provider::ClaudeCode,
         agent_id: None,
         name: None,
         from_snapshot: None,
     };
-    let sb = sandboxql::service::sandboxes::create(&svc, &viewer, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sb = svc.lifecycle.create(&viewer, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let ws = dir.path().join("sandboxes").join(sb.id.simple().to_string()).join("workspace");
     populate(&ws)?;
     let (client, url, id) = (reqwest::Client::new(), format!("http://{addr}/graphql"), sb.id.to_string());

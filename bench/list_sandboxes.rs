@@ -9,7 +9,6 @@ mod common;
 
 use sandboxql::{
     auth::Viewer,
-    config::Config,
     entity::enums::Role,
     service::{
         accounts,
@@ -28,7 +27,7 @@ const QUERY: &str = "{ sandboxes(first: 50) { edges { cursor node { id name stat
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let mut config = Config::for_data_dir(dir.path().to_path_buf());
+    let mut config = common::config_for(dir.path().to_path_buf());
     config.limits.max_sandboxes_per_account = SANDBOXES as u64;
     config.store.database_url = std::env::var("BENCH_DATABASE_URL").ok();
     let app = Application::build(config).await?;
@@ -36,16 +35,17 @@ async fn main() -> anyhow::Result<()> {
     let svc = app.services.clone();
     tokio::spawn(app.run_until_stopped());
 
-    let issued = accounts::create_account(&svc.db, "bench", Role::User).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let issued =
+        accounts::create_account(&svc.db, "bench", Role::User, 100).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let viewer = Viewer { account_id: issued.account_id, organization_id: None, role: Role::User };
     for i in 0..SANDBOXES {
-        let input = sandboxes::CreateSandbox {
+        let input = sandboxql::service::lifecycle::CreateSandbox {
             provider: sandboxql::entity::enums::Provider::ClaudeCode,
             agent_id: None,
             name: Some(format!("bench-{i}")),
             from_snapshot: None,
         };
-        sandboxes::create(&svc, &viewer, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        svc.lifecycle.create(&viewer, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let client = reqwest::Client::builder().pool_max_idle_per_host(CLIENTS).build()?;
     let url = format!("http://{addr}/graphql");
@@ -75,8 +75,8 @@ async fn main() -> anyhow::Result<()> {
         move || {
             let (svc, viewer) = (svc.clone(), viewer.clone());
             async move {
-                let page = PageRequest::new(50, None).expect("page");
-                let rows = sandboxes::list(&svc, &viewer, &SandboxFilter::default(), page).await.expect("list");
+                let page = PageRequest::new(50, None, 100).expect("page");
+                let rows = sandboxes::list(&svc.db, &viewer, &SandboxFilter::default(), page).await.expect("list");
                 assert_eq!(rows.items.len(), 50);
             }
         }

@@ -11,11 +11,14 @@ use std::{
     time::{Duration, Instant},
 };
 
+#[path = "../tests/common/config.rs"]
+mod common;
+
 use sandboxql::{
     auth::Viewer,
-    config::{Config, StorageKind},
+    config::StorageKind,
     entity::enums::{Provider, Role},
-    service::{accounts, sandboxes, sync},
+    service::{accounts, sandboxes},
     startup::Application,
     storage::s3::{S3BlobStore, S3Settings},
 };
@@ -103,18 +106,23 @@ async fn run() -> anyhow::Result<()> {
     S3BlobStore::new(&settings).await.client().create_bucket().bucket(BUCKET).send().await?;
 
     let dir = tempfile::tempdir()?;
-    let mut config = Config::for_data_dir(dir.path().to_path_buf());
+    let mut config = common::config_for(dir.path().to_path_buf());
     config.storage.storage = StorageKind::S3;
     config.storage.s3_bucket = Some(BUCKET.into());
     config.storage.s3_endpoint = Some(endpoint);
     config.storage.s3_path_style = true;
     let app = Application::build(config).await?;
     let svc = app.services.clone();
-    let issued = accounts::create_account(&svc.db, "bench", Role::User).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let issued =
+        accounts::create_account(&svc.db, "bench", Role::User, 100).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let viewer = Viewer { account_id: issued.account_id, organization_id: None, role: Role::User };
-    let input =
-        sandboxes::CreateSandbox { provider: Provider::ClaudeCode, agent_id: None, name: None, from_snapshot: None };
-    let sb = sandboxes::create(&svc, &viewer, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let input = sandboxql::service::lifecycle::CreateSandbox {
+        provider: Provider::ClaudeCode,
+        agent_id: None,
+        name: None,
+        from_snapshot: None,
+    };
+    let sb = svc.lifecycle.create(&viewer, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let ws = dir.path().join("sandboxes").join(sb.id.simple().to_string()).join("workspace");
     let total = populate(&ws)?;
     println!(
@@ -123,7 +131,8 @@ async fn run() -> anyhow::Result<()> {
     );
 
     let t = Instant::now();
-    let full = sync::sync(&svc, &viewer, sb.id).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let sb = sandboxes::require(&svc.db, &viewer, sb.id).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let full = svc.sync.sync(&viewer, &sb).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let ours_full = t.elapsed();
     let rclone_full = rclone(&ws, port, "rclone")?;
     println!(
@@ -139,7 +148,7 @@ async fn run() -> anyhow::Result<()> {
         std::fs::write(path, noise(1_000_000 + i as u64, size_of(i + 37)))?;
     }
     let t = Instant::now();
-    let inc = sync::sync(&svc, &viewer, sb.id).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let inc = svc.sync.sync(&viewer, &sb).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let ours_inc = t.elapsed();
     let rclone_inc = rclone(&ws, port, "rclone")?;
     println!(

@@ -33,7 +33,8 @@ pub async fn accounts(cmd: AccountsCommand) -> anyhow::Result<()> {
         AccountsCommand::Create { name, admin, store } => {
             let db = open(&store).await?;
             let role = if admin { Role::Admin } else { Role::User };
-            let issued = accounts::create_account(&db, &name, role)
+            let max_name = crate::config::Limits::from_env()?.max_name_chars;
+            let issued = accounts::create_account(&db, &name, role, max_name)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
             println!("account id: {}", issued.account_id);

@@ -129,3 +129,39 @@ impl From<serde_json::Error> for AppError {
 
 /// Result alias used across services.
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_its_stable_code() {
+        let cases = [
+            (AppError::Unauthenticated("x"), codes::UNAUTHENTICATED),
+            (AppError::Forbidden("x".into()), codes::FORBIDDEN),
+            (AppError::NotFound("sandbox"), codes::NOT_FOUND),
+            (AppError::bad_input("x"), codes::BAD_USER_INPUT),
+            (AppError::conflict("x"), codes::CONFLICT),
+            (AppError::provider("p", "d"), codes::PROVIDER_UNAVAILABLE),
+            (AppError::Internal(anyhow::anyhow!("x")), codes::INTERNAL_SERVER_ERROR),
+        ];
+        for (e, code) in cases {
+            assert_eq!(e.code(), code);
+        }
+    }
+
+    #[test]
+    fn internal_detail_never_reaches_the_public_message() {
+        let e: AppError = sea_orm::DbErr::Custom("password=hunter2 relation users".into()).into();
+        assert_eq!(e.public_message(), "internal server error");
+        assert!(e.log_detail().unwrap().contains("hunter2"));
+        let p = AppError::provider("the sandbox provider is unavailable", "modal: secret-token-xyz");
+        assert!(!p.public_message().contains("secret-token-xyz"));
+        assert!(p.log_detail().unwrap().contains("secret-token-xyz"));
+    }
+
+    #[test]
+    fn not_found_names_the_thing() {
+        assert_eq!(AppError::NotFound("run").public_message(), "run not found");
+    }
+}

@@ -8,13 +8,16 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::{
-    backend::{Backend, jail::Jail, local::LocalBackend},
+    backend::{
+        Backend,
+        local::{LocalBackend, jail::Jail},
+    },
     config::{BackendKind, Config, StorageKind},
     db,
     graphql::build_schema,
     http::{AppState, router},
     run::{manager::RunManager, pg_bridge},
-    service::{ServiceSettings, Services, accounts, sandboxes},
+    service::{Services, accounts},
     storage::{
         BlobStore,
         fs::FsBlobStore,
@@ -44,37 +47,27 @@ impl Application {
         let db = db::connect(&config.store).await?;
         db::migrate(&db).await?;
         db::spawn_wal_checkpointer(&db);
+        let limits = Arc::new(config.limits.clone());
         let backend = match backend {
             Some(b) => b,
             None => make_backend(&config)?,
         };
-        let runs = RunManager::new(db.clone(), backend.clone(), config.runs.clone(), instance_id(&config));
+        let runs =
+            RunManager::new(db.clone(), backend.clone(), config.runs.clone(), limits.clone(), instance_id(&config));
         runs.recover_interrupted().await.map_err(|e| anyhow::anyhow!("recovering interrupted runs: {e:?}"))?;
         if db::is_postgres(&db) {
             pg_bridge::spawn(db.clone(), runs.hub.clone(), runs.clone());
         }
-        let services = Services {
-            db,
-            backend,
-            settings: Arc::new(ServiceSettings {
-                max_sandboxes_per_account: config.limits.max_sandboxes_per_account,
-                max_file_read_bytes: config.limits.max_file_read_bytes,
-                max_file_write_bytes: config.limits.max_file_write_bytes,
-            }),
-            listings: Arc::default(),
-            blobs: make_blob_store(&config).await?,
-            syncing: Arc::default(),
-            manifests: Arc::default(),
-            runs,
-        };
-        sandboxes::recover_abandoned(&services).await.map_err(|e| anyhow::anyhow!("recovering sandboxes: {e:?}"))?;
+        let blobs = make_blob_store(&config).await?;
+        let services = Services::new(db, limits, backend, blobs, runs);
+        services.lifecycle.recover_abandoned().await.map_err(|e| anyhow::anyhow!("recovering sandboxes: {e:?}"))?;
         let bootstrap_token = accounts::bootstrap_admin(&services.db)
             .await
             .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?
             .map(|t| t.token);
-        let schema = build_schema(services.clone(), &config.limits);
+        let schema = build_schema(services.clone());
         let state = AppState { schema, services: services.clone() };
-        let router = router(state, config.limits.max_body_bytes, &config.limits.cors_origins);
+        let router = router(state, &config.http.cors_origins);
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         Ok(Self { listener, router, services, bootstrap_token })
     }
@@ -135,7 +128,7 @@ fn make_backend(config: &Config) -> anyhow::Result<Arc<dyn Backend>> {
             let jail = Jail::probe(config.runs.jail, config.runs.jail_uid)?;
             Ok(Arc::new(LocalBackend::with_jail(&config.store.data_dir, jail)))
         }
-        BackendKind::Modal => Ok(Arc::new(crate::backend::modal::ModalBackend::new(&config.modal)?)),
+        BackendKind::Modal => Ok(Arc::new(crate::backend::modal::ModalBackend::new(&config.modal, &config.limits)?)),
     }
 }
 

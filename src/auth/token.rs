@@ -66,3 +66,18 @@ pub async fn resolve_bearer(db: &DatabaseConnection, header: Option<&str>) -> Ap
     }
     Ok(Viewer { account_id: acct.id, organization_id: acct.organization_id, role: acct.role })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_prefixed_and_stored_only_as_a_hash() {
+        let (a, b) = (generate_token(), generate_token());
+        assert_ne!(a, b);
+        assert!(a.starts_with(PREFIX) && a.len() == PREFIX.len() + 43);
+        assert_eq!(hash_token(&a).len(), 64);
+        assert_ne!(hash_token(&a), hash_token(&b));
+        assert!(!hash_token(&a).contains(&a[PREFIX.len()..]));
+    }
+}

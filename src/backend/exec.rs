@@ -3,10 +3,6 @@
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// Longest output line kept whole; longer lines are cut and marked, so one runaway line
-/// cannot exhaust memory.
-pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
-
 /// A command to run. There is no shell: `argv[0]` is the program, the rest are its
 /// arguments, each passed as one element whatever characters it holds.
 #[derive(Debug, Clone)]
@@ -21,6 +17,9 @@ pub struct ExecRequest {
     pub secret_env: Vec<(String, crate::config::Secret)>,
     /// Bytes written to standard input, which is then closed; None closes it at once.
     pub stdin: Option<Vec<u8>>,
+    /// Longest output line kept whole; longer lines are cut and marked, so one runaway
+    /// line cannot exhaust memory.
+    pub max_line_bytes: usize,
 }
 
 /// One piece of output of a running command.
@@ -42,22 +41,17 @@ pub struct ExecHandle {
     pub cancel: CancellationToken,
 }
 
-/// Splits a byte stream into lines of at most [`MAX_LINE_BYTES`], lossily decoded.
+/// Splits a byte stream into lines of at most `max` bytes, lossily decoded.
 pub struct LineSplitter {
     buf: Vec<u8>,
     dropped: usize,
-}
-
-impl Default for LineSplitter {
-    fn default() -> Self {
-        Self::new()
-    }
+    max: usize,
 }
 
 impl LineSplitter {
-    /// An empty splitter.
-    pub fn new() -> Self {
-        Self { buf: Vec::new(), dropped: 0 }
+    /// An empty splitter keeping at most `max` bytes of a line.
+    pub fn new(max: usize) -> Self {
+        Self { buf: Vec::new(), dropped: 0, max }
     }
 
     /// Feeds bytes and returns the complete lines they finish.
@@ -78,7 +72,7 @@ impl LineSplitter {
     }
 
     fn append(&mut self, data: &[u8]) {
-        let room = MAX_LINE_BYTES.saturating_sub(self.buf.len());
+        let room = self.max.saturating_sub(self.buf.len());
         let keep = data.len().min(room);
         self.buf.extend_from_slice(&data[..keep]);
         self.dropped += data.len() - keep;
@@ -95,5 +89,35 @@ impl LineSplitter {
         self.buf.clear();
         self.dropped = 0;
         line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LineSplitter;
+
+    #[test]
+    fn long_lines_are_cut_not_buffered_forever() {
+        let mut s = LineSplitter::new(1000);
+        assert!(s.push(&[b'x'; 1010]).is_empty());
+        let lines = s.push(b"tail\nnext");
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].len() < 1100 && lines[0].ends_with("[14 bytes cut]"));
+        assert_eq!(s.finish().as_deref(), Some("next"));
+    }
+
+    #[test]
+    fn lines_split_across_chunks_are_joined() {
+        let mut s = LineSplitter::new(100);
+        assert!(s.push(b"hel").is_empty());
+        assert_eq!(s.push(b"lo\r\nwor"), vec!["hello"]);
+        assert_eq!(s.push(b"ld\n\n"), vec!["world", ""]);
+        assert_eq!(s.finish(), None);
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal() {
+        let mut s = LineSplitter::new(100);
+        assert_eq!(s.push(b"a\xffb\n"), vec!["a\u{fffd}b"]);
     }
 }

@@ -160,3 +160,49 @@ pub fn display_order(a: &FileEntry, b: &FileEntry) -> std::cmp::Ordering {
     let dir = |e: &FileEntry| e.kind != FileKind::Directory;
     dir(a).cmp(&dir(b)).then_with(|| a.name().cmp(b.name()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_normalised() {
+        for (raw, want) in [("", ""), (".", ""), ("a//b/./c/", "a/b/c"), ("./x", "x"), ("a b/ü", "a b/ü")] {
+            assert_eq!(WorkspacePath::parse(raw).unwrap().as_str(), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn escaping_paths_are_refused() {
+        for raw in ["..", "a/../b", "/etc/passwd", "a\\b", "a\0b", "../x", "x/.."] {
+            let e = WorkspacePath::parse(raw).unwrap_err();
+            assert_eq!(e.code(), crate::error::codes::BAD_USER_INPUT, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn overlong_paths_and_names_are_refused() {
+        assert!(WorkspacePath::parse(&"a/".repeat(MAX_PATH_BYTES)).is_err());
+        assert!(WorkspacePath::parse(&"n".repeat(MAX_NAME_BYTES + 1)).is_err());
+        assert!(WorkspacePath::parse(&"n".repeat(MAX_NAME_BYTES)).is_ok());
+    }
+
+    #[test]
+    fn containment_is_by_component_not_by_prefix() {
+        let ab = WorkspacePath::parse("a/b").unwrap();
+        assert!(ab.contains(&WorkspacePath::parse("a/b/c").unwrap()));
+        assert!(ab.contains(&ab));
+        assert!(!ab.contains(&WorkspacePath::parse("a/bc").unwrap()));
+        assert!(WorkspacePath::root().contains(&ab));
+    }
+
+    #[test]
+    fn split_and_join_are_inverse() {
+        let p = WorkspacePath::parse("x/y/z").unwrap();
+        let (parent, name) = p.split_last().unwrap();
+        assert_eq!((parent.as_str(), name), ("x/y", "z"));
+        assert_eq!(parent.join(name), p);
+        assert!(WorkspacePath::root().split_last().is_none());
+        assert_eq!(WorkspacePath::root().join("n").as_str(), "n");
+    }
+}

@@ -3,12 +3,9 @@
 
 pub mod exec;
 pub mod files;
-pub mod jail;
 pub mod local;
-mod local_exec;
-mod local_files;
-mod local_walk;
 pub mod modal;
+pub mod template;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -16,11 +13,11 @@ use uuid::Uuid;
 use self::{
     exec::{ExecHandle, ExecRequest},
     files::{FileBytes, FileEntry, Walk, WalkOptions, WorkspacePath},
+    template::SandboxTemplate,
 };
 use crate::{
     entity::enums::BackendName,
     error::{AppError, AppResult},
-    service::templates::SandboxTemplate,
 };
 
 fn no_files() -> AppError {

@@ -6,7 +6,10 @@ use uuid::Uuid;
 use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
-    service::Services,
+    service::{
+        Services,
+        sandboxes::{self, VisibleSandbox},
+    },
 };
 
 /// The authenticated caller, or UNAUTHENTICATED.
@@ -27,6 +30,12 @@ pub fn scope<'a>(ctx: &Context<'a>) -> AppResult<(&'a Services, &'a Viewer)> {
 /// An `ID` argument as a UUID; anything else is BAD_USER_INPUT naming the argument.
 pub fn parse_id(id: &ID, arg: &str) -> AppResult<Uuid> {
     Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input(format!("`{arg}` is not a valid id")))
+}
+
+/// The sandbox named by an `ID` argument, if the caller may see it; NOT_FOUND otherwise.
+pub async fn require_sandbox(ctx: &Context<'_>, id: &ID, arg: &str) -> AppResult<VisibleSandbox> {
+    let (svc, viewer) = scope(ctx)?;
+    sandboxes::require(&svc.db, viewer, parse_id(id, arg)?).await
 }
 
 /// An optional `ID` argument as a UUID.

@@ -6,26 +6,20 @@ use async_graphql::{Context, ID, Object, Result};
 use base64::Engine;
 
 use super::{
-    context::{parse_id, scope},
+    context::{require_sandbox, scope},
     types::file::{FileEncoding, FileEntry},
 };
 use crate::{
     error::AppError,
-    service::{file_writes as files, files::FileSource, sandboxes},
+    service::{files::FileSource, sandboxes::VisibleSandbox},
 };
 
 /// File mutations.
 #[derive(Default)]
 pub struct FileMutation;
 
-async fn entry(
-    ctx: &Context<'_>,
-    sandbox_id: uuid::Uuid,
-    entry: crate::backend::files::FileEntry,
-) -> Result<FileEntry> {
-    let (svc, viewer) = scope(ctx)?;
-    let sandbox = sandboxes::require(svc, viewer, sandbox_id).await?;
-    Ok(FileEntry { sandbox: Arc::new(sandbox), source: FileSource::Workspace, entry })
+fn entry(sandbox: VisibleSandbox, entry: crate::backend::files::FileEntry) -> FileEntry {
+    FileEntry { sandbox: Arc::new(sandbox), source: FileSource::Workspace, entry }
 }
 
 #[Object]
@@ -40,32 +34,32 @@ impl FileMutation {
         content: String,
         #[graphql(default_with = "FileEncoding::Utf8")] encoding: FileEncoding,
     ) -> Result<FileEntry> {
-        let (svc, viewer) = scope(ctx)?;
-        let id = parse_id(&sandbox_id, "sandboxId")?;
+        let (svc, _) = scope(ctx)?;
         let data = match encoding {
             FileEncoding::Utf8 => content.into_bytes(),
             FileEncoding::Base64 => base64::engine::general_purpose::STANDARD
                 .decode(content.as_bytes())
                 .map_err(|_| AppError::bad_input("`content` is not valid base64"))?,
         };
-        let written = files::write(svc, viewer, id, &path, data).await?;
-        entry(ctx, id, written).await
+        let sb = require_sandbox(ctx, &sandbox_id, "sandboxId").await?;
+        let written = svc.files.write(&sb, &path, data).await?;
+        Ok(entry(sb, written))
     }
 
     /// Creates a directory and any missing parents (like `mkdir -p`).
     async fn make_directory(&self, ctx: &Context<'_>, sandbox_id: ID, path: String) -> Result<FileEntry> {
-        let (svc, viewer) = scope(ctx)?;
-        let id = parse_id(&sandbox_id, "sandboxId")?;
-        let made = files::make_dir(svc, viewer, id, &path).await?;
-        entry(ctx, id, made).await
+        let (svc, _) = scope(ctx)?;
+        let sb = require_sandbox(ctx, &sandbox_id, "sandboxId").await?;
+        let made = svc.files.make_dir(&sb, &path).await?;
+        Ok(entry(sb, made))
     }
 
     /// Moves or renames a path; CONFLICT when something exists at `to`.
     async fn move_path(&self, ctx: &Context<'_>, sandbox_id: ID, from: String, to: String) -> Result<FileEntry> {
-        let (svc, viewer) = scope(ctx)?;
-        let id = parse_id(&sandbox_id, "sandboxId")?;
-        let moved = files::move_path(svc, viewer, id, &from, &to).await?;
-        entry(ctx, id, moved).await
+        let (svc, _) = scope(ctx)?;
+        let sb = require_sandbox(ctx, &sandbox_id, "sandboxId").await?;
+        let moved = svc.files.move_path(&sb, &from, &to).await?;
+        Ok(entry(sb, moved))
     }
 
     /// Deletes a file, a symlink (not its target) or a directory (non-empty ones only with
@@ -77,8 +71,9 @@ impl FileMutation {
         path: String,
         #[graphql(default = false)] recursive: bool,
     ) -> Result<bool> {
-        let (svc, viewer) = scope(ctx)?;
-        files::delete_path(svc, viewer, parse_id(&sandbox_id, "sandboxId")?, &path, recursive).await?;
+        let (svc, _) = scope(ctx)?;
+        let sb = require_sandbox(ctx, &sandbox_id, "sandboxId").await?;
+        svc.files.delete_path(&sb, &path, recursive).await?;
         Ok(true)
     }
 }

@@ -3,21 +3,20 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
-use uuid::Uuid;
 
 use crate::{
     entity::agent_run,
-    service::{Services, runs},
+    service::{runs::Runs, sandboxes::VisibleId},
 };
 
-/// The active run of each sandbox in a list.
-pub struct ActiveRunLoader(pub Services);
+/// The active run of each sandbox in a list (keys prove the sandboxes were checked).
+pub struct ActiveRunLoader(pub Runs);
 
-impl Loader<Uuid> for ActiveRunLoader {
+impl Loader<VisibleId> for ActiveRunLoader {
     type Value = agent_run::Model;
     type Error = String;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        runs::active_for_sandboxes(&self.0, keys).await.map_err(|e| e.to_string())
+    async fn load(&self, keys: &[VisibleId]) -> Result<HashMap<VisibleId, Self::Value>, Self::Error> {
+        self.0.active_in(keys).await.map_err(|e| e.to_string())
     }
 }

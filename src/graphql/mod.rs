@@ -10,7 +10,7 @@ pub mod types;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, dataloader::DataLoader};
 
-use crate::{config::Limits, service::Services};
+use crate::service::Services;
 
 /// All queries.
 #[derive(MergedObject, Default)]
@@ -30,14 +30,15 @@ pub struct SubscriptionRoot(run_api::RunSubscription);
 /// The schema type every handler and test uses.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// Builds the schema with its limits and error-code extension.
-pub fn build_schema(services: Services, limits: &Limits) -> AppSchema {
+/// Builds the schema with the services and the query limits.
+pub fn build_schema(services: Services) -> AppSchema {
+    let limits = services.limits.clone();
     Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
-        .data(DataLoader::new(loaders::ActiveRunLoader(services.clone()), tokio::spawn))
+        .data(DataLoader::new(loaders::ActiveRunLoader(services.runs.clone()), tokio::spawn))
         .data(services)
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
-        .limit_recursive_depth(64)
+        .limit_recursive_depth(limits.max_recursive_depth)
         .finish()
 }
 

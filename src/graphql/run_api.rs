@@ -4,13 +4,10 @@ use async_graphql::{Context, ID, InputObject, Object, Result, Subscription};
 use futures::{Stream, StreamExt};
 
 use super::{
-    context::{parse_id, scope},
+    context::{parse_id, require_sandbox, scope},
     types::{event::ClaudeEvent, run::AgentRun},
 };
-use crate::{
-    error::AppError,
-    service::runs::{self, StartRun},
-};
+use crate::service::runs::StartRun;
 
 /// What to ask Claude, and where.
 #[derive(InputObject)]
@@ -25,13 +22,8 @@ pub struct StartRunInput {
     pub max_turns: Option<i32>,
 }
 
-fn start_input(
-    sandbox_id: &ID,
-    prompt: String,
-    model: Option<String>,
-    max_turns: Option<i32>,
-) -> Result<StartRun, AppError> {
-    Ok(StartRun { sandbox_id: parse_id(sandbox_id, "sandboxId")?, prompt, model, max_turns: max_turns.map(i64::from) })
+fn start_input(prompt: String, model: Option<String>, max_turns: Option<i32>) -> StartRun {
+    StartRun { prompt, model, max_turns: max_turns.map(i64::from) }
 }
 
 /// Run queries.
@@ -43,7 +35,7 @@ impl RunQuery {
     /// A run by id; null when it does not exist or is not the caller's.
     async fn run(&self, ctx: &Context<'_>, id: ID) -> Result<Option<AgentRun>> {
         let (svc, viewer) = scope(ctx)?;
-        Ok(runs::get(svc, viewer, parse_id(&id, "id")?).await?.map(AgentRun))
+        Ok(svc.runs.get(viewer, parse_id(&id, "id")?).await?.map(AgentRun))
     }
 }
 
@@ -57,14 +49,15 @@ impl RunMutation {
     /// already active there or the sandbox is not running.
     async fn start_run(&self, ctx: &Context<'_>, input: StartRunInput) -> Result<AgentRun> {
         let (svc, viewer) = scope(ctx)?;
-        let input = start_input(&input.sandbox_id, input.prompt, input.model, input.max_turns)?;
-        Ok(AgentRun(runs::start(svc, viewer, input).await?))
+        let sb = require_sandbox(ctx, &input.sandbox_id, "sandboxId").await?;
+        let input = start_input(input.prompt, input.model, input.max_turns);
+        Ok(AgentRun(svc.runs.start(viewer, &sb, input).await?))
     }
 
     /// Stops a run (its whole process tree) and returns it, normally CANCELLED.
     async fn cancel_run(&self, ctx: &Context<'_>, id: ID) -> Result<AgentRun> {
         let (svc, viewer) = scope(ctx)?;
-        Ok(AgentRun(runs::cancel(svc, viewer, parse_id(&id, "id")?).await?))
+        Ok(AgentRun(svc.runs.cancel(viewer, parse_id(&id, "id")?).await?))
     }
 }
 
@@ -85,8 +78,9 @@ impl RunSubscription {
         max_turns: Option<i32>,
     ) -> Result<impl Stream<Item = Result<ClaudeEvent>> + use<>> {
         let (svc, viewer) = scope(ctx)?;
-        let run = runs::start(svc, viewer, start_input(&sandbox_id, prompt, model, max_turns)?).await?;
-        let events = runs::follow(svc, viewer, run.id, 0).await?;
+        let sb = require_sandbox(ctx, &sandbox_id, "sandboxId").await?;
+        let run = svc.runs.start(viewer, &sb, start_input(prompt, model, max_turns)).await?;
+        let events = svc.runs.follow(viewer, run.id, 0).await?;
         Ok(events.map(|r| r.map(ClaudeEvent::from).map_err(Into::into)))
     }
 
@@ -99,7 +93,7 @@ impl RunSubscription {
         #[graphql(default = 0)] after_seq: i64,
     ) -> Result<impl Stream<Item = Result<ClaudeEvent>> + use<>> {
         let (svc, viewer) = scope(ctx)?;
-        let events = runs::follow(svc, viewer, parse_id(&run_id, "runId")?, after_seq).await?;
+        let events = svc.runs.follow(viewer, parse_id(&run_id, "runId")?, after_seq).await?;
         Ok(events.map(|r| r.map(ClaudeEvent::from).map_err(Into::into)))
     }
 }

@@ -13,11 +13,15 @@ use super::{
         template::SandboxTemplate,
     },
 };
-use crate::service::{
-    accounts,
-    paging::PageRequest,
-    sandboxes::{self, CreateSandbox, SandboxFilter as Filter},
-    sync, templates,
+use crate::{
+    backend::template,
+    config::Limits,
+    service::{
+        accounts,
+        lifecycle::CreateSandbox,
+        paging::PageRequest,
+        sandboxes::{self, SandboxFilter as Filter},
+    },
 };
 
 /// Narrowing of the sandbox list.
@@ -70,7 +74,7 @@ impl SandboxQuery {
     async fn sandbox(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Sandbox>> {
         let (svc, viewer) = scope(ctx)?;
         let id = parse_id(&id, "id")?;
-        Ok(sandboxes::get(svc, viewer, id).await?.map(Sandbox))
+        Ok(sandboxes::get(&svc.db, viewer, id).await?.map(Sandbox))
     }
 
     /// The caller's sandboxes (every account's for admins), newest first.
@@ -83,20 +87,25 @@ impl SandboxQuery {
         filter: Option<SandboxFilter>,
     ) -> Result<SandboxConnection> {
         let (svc, viewer) = scope(ctx)?;
-        let page = PageRequest::new(first.into(), after.as_deref())?;
+        let page = PageRequest::new(first.into(), after.as_deref(), svc.limits.max_page_size)?;
         let filter = filter.unwrap_or_default();
         let filter = Filter {
             status: filter.status.map(Into::into),
             account_id: parse_opt_id(filter.account_id.as_ref(), "filter.accountId")?,
         };
-        let items = sandboxes::list(svc, viewer, &filter, page).await?;
+        let items = sandboxes::list(&svc.db, viewer, &filter, page).await?;
         Ok(SandboxConnection::new(items, page.after.is_some(), filter))
     }
 
     /// The kinds of sandbox that can be created.
     async fn templates(&self, ctx: &Context<'_>) -> Result<Vec<SandboxTemplate>> {
         viewer(ctx)?;
-        Ok(templates::all().into_iter().map(SandboxTemplate).collect())
+        Ok(template::all().into_iter().map(SandboxTemplate).collect())
+    }
+
+    /// Every limit the server enforces, so clients can size their requests.
+    async fn limits(&self, ctx: &Context<'_>) -> Limits {
+        (*services(ctx).limits).clone()
     }
 }
 
@@ -116,14 +125,15 @@ impl SandboxMutation {
             name: input.name,
             from_snapshot: parse_opt_id(input.from_snapshot.as_ref(), "input.fromSnapshot")?,
         };
-        Ok(Sandbox(sandboxes::create(svc, viewer, input).await?))
+        Ok(Sandbox(svc.lifecycle.create(viewer, input).await?))
     }
 
     /// Snapshots the sandbox's workspace to object storage: only new content is uploaded,
     /// and the snapshot exists only once complete. CONFLICT while another sync runs.
     async fn sync_sandbox(&self, ctx: &Context<'_>, id: ID) -> Result<SyncResult> {
         let (svc, viewer) = scope(ctx)?;
-        Ok(sync::sync(svc, viewer, parse_id(&id, "id")?).await?.into())
+        let sb = sandboxes::require(&svc.db, viewer, parse_id(&id, "id")?).await?;
+        Ok(svc.sync.sync(viewer, &sb).await?.into())
     }
 
     /// Terminates a sandbox and removes it from every list. With `sync` (the default) its
@@ -134,9 +144,9 @@ impl SandboxMutation {
         id: ID,
         #[graphql(default = true)] sync: bool,
     ) -> Result<DeletedSandbox> {
-        let viewer = viewer(ctx)?;
-        let id = parse_id(&id, "id")?;
-        let (row, snap) = sandboxes::delete(services(ctx), viewer, id, sync).await?;
+        let (svc, viewer) = scope(ctx)?;
+        let sb = sandboxes::require(&svc.db, viewer, parse_id(&id, "id")?).await?;
+        let (row, snap) = svc.lifecycle.delete(viewer, sb, sync).await?;
         Ok(DeletedSandbox {
             id: ID(row.id.to_string()),
             deleted_at: row.deleted_at.unwrap_or(row.updated_at),

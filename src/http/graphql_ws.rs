@@ -23,9 +23,6 @@ use crate::{
     graphql::errors::{CodedSchema, RequestId},
 };
 
-/// How long a client may take to send `connection_init`.
-const INIT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Routes GET /graphql to the websocket or to a GET query.
 pub async fn get_or_upgrade(State(state): State<AppState>, req: Request) -> Response {
     let (mut parts, _body) = req.into_parts();
@@ -43,19 +40,21 @@ pub async fn get_or_upgrade(State(state): State<AppState>, req: Request) -> Resp
         Err(e) => return e.into_response(),
     };
     let rid = parts.headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
+    let max_message = state.services.limits.ws_max_message_bytes;
     // Small per-socket buffers: a thousand idle subscribers should cost little memory.
     upgrade
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
-        .max_message_size(1024 * 1024)
-        .max_frame_size(1024 * 1024)
+        .max_message_size(max_message)
+        .max_frame_size(max_message)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve(socket, state, protocol, rid))
 }
 
 async fn serve(socket: WebSocket, state: AppState, protocol: GraphQLProtocol, rid: String) {
     let (mut sink, mut source) = socket.split();
-    let first = match tokio::time::timeout(INIT_TIMEOUT, source.next()).await {
+    let init_timeout = Duration::from_secs(state.services.limits.ws_init_timeout_secs);
+    let first = match tokio::time::timeout(init_timeout, source.next()).await {
         Ok(Some(Ok(msg))) => msg,
         Ok(_) => return,
         Err(_) => return close(&mut sink, 4408, "Connection initialisation timeout").await,

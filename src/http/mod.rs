@@ -45,8 +45,9 @@ fn cors(origins: &[String]) -> CorsLayer {
 }
 
 /// Builds the router with request ids, tracing, CORS and the body limit.
-pub fn router(state: AppState, max_body_bytes: usize, cors_origins: &[String]) -> Router {
+pub fn router(state: AppState, cors_origins: &[String]) -> Router {
     let header = axum::http::HeaderName::from_static(REQUEST_ID_HEADER);
+    let max_body_bytes = state.services.limits.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphql_ws::get_or_upgrade).post(graphql_http::post))
         .route("/graphiql", get(pages::graphiql))

@@ -1,8 +1,8 @@
 //! The `claude` command line and environment of a run.
 
 use crate::{
+    backend::template::{PermissionMode, SandboxTemplate},
     config::{RunConfig, Secret},
-    service::templates::{PermissionMode, SandboxTemplate},
 };
 
 /// What a run asks Claude to do.
@@ -73,4 +73,47 @@ pub fn secret_env(cfg: &RunConfig) -> Vec<(String, Secret)> {
         e.push(("ANTHROPIC_AUTH_TOKEN".to_string(), tok.clone()));
     }
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{backend::template::for_provider, entity::enums::Provider};
+
+    fn cfg() -> RunConfig {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct C {
+            #[command(flatten)]
+            c: RunConfig,
+        }
+        C::parse_from(["x", "--claude-bin", "claude", "--anthropic-api-key", "sk-secret"]).c
+    }
+
+    #[test]
+    fn the_prompt_is_one_argument_after_the_options() {
+        let t = for_provider(Provider::ClaudeCode, None).unwrap();
+        let inv =
+            ClaudeInvocation { prompt: "--help; rm -rf /", resume: Some("s1"), model: Some("m"), max_turns: Some(3) };
+        let a = argv(&cfg(), &t, &inv);
+        assert_eq!(a[0], "claude");
+        let dashdash = a.iter().position(|x| x == "--").unwrap();
+        assert_eq!(&a[dashdash + 1..], ["--help; rm -rf /"]);
+        let opt = |flag: &str| a.iter().position(|x| x == flag).map(|i| a[i + 1].clone());
+        assert_eq!(opt("--resume").as_deref(), Some("s1"));
+        assert_eq!(opt("--max-turns").as_deref(), Some("3"));
+        assert!(a.contains(&"--dangerously-skip-permissions".to_string()));
+    }
+
+    #[test]
+    fn keys_stay_out_of_argv_and_plain_env() {
+        let t = for_provider(Provider::ClaudeCode, None).unwrap();
+        let inv = ClaudeInvocation { prompt: "p", resume: None, model: None, max_turns: None };
+        let c = cfg();
+        assert!(!argv(&c, &t, &inv).iter().any(|x| x.contains("sk-secret")));
+        assert!(!env(&c, &t, true).iter().any(|(_, v)| v.contains("sk-secret")));
+        assert!(env(&c, &t, true).iter().any(|(k, v)| k == "IS_SANDBOX" && v == "1"));
+        assert!(!env(&c, &t, false).iter().any(|(k, _)| k == "IS_SANDBOX"));
+        assert_eq!(secret_env(&c).len(), 1);
+    }
 }

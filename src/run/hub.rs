@@ -15,9 +15,6 @@ use uuid::Uuid;
 
 use super::events::EventBody;
 
-/// Events buffered per run for slow subscribers before they must re-read the database.
-const CHANNEL_CAPACITY: usize = 8192;
-
 /// A stored event: what subscribers receive.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
@@ -39,9 +36,9 @@ impl StoredEvent {
 }
 
 /// Live channels of the runs being watched on this instance.
-#[derive(Default)]
 pub struct RunHub {
     channels: Mutex<HashMap<Uuid, broadcast::Sender<Arc<StoredEvent>>>>,
+    capacity: usize,
 }
 
 /// A subscription to one run; dropping it releases the channel when it was the last.
@@ -53,10 +50,16 @@ pub struct HubSubscription {
 }
 
 impl RunHub {
+    /// A hub buffering up to `capacity` events per watched run for slow subscribers
+    /// before they must re-read the database.
+    pub fn new(capacity: usize) -> Self {
+        Self { channels: Mutex::default(), capacity: capacity.max(1) }
+    }
+
     /// Starts receiving the run's events published from now on.
     pub fn subscribe(self: &Arc<Self>, run_id: Uuid) -> HubSubscription {
         let mut map = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-        let rx = map.entry(run_id).or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0).subscribe();
+        let rx = map.entry(run_id).or_insert_with(|| broadcast::channel(self.capacity).0).subscribe();
         HubSubscription { rx, hub: self.clone(), run_id }
     }
 

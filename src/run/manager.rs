@@ -18,12 +18,11 @@ use super::{
     writer::EventWriter,
 };
 use crate::{
-    backend::{Backend, exec::ExecRequest},
-    config::RunConfig,
+    backend::{Backend, exec::ExecRequest, template},
+    config::{Limits, RunConfig},
     db::is_postgres,
     entity::{agent_run, enums::RunStatus, now, sandbox},
     error::AppResult,
-    service::templates,
 };
 
 /// Postgres channel asking whichever instance executes a run to cancel it.
@@ -36,6 +35,7 @@ pub struct RunManager {
     /// Live fan-out shared with subscribers.
     pub hub: Arc<RunHub>,
     pub(super) config: RunConfig,
+    pub(super) limits: Arc<Limits>,
     /// Name of this instance, stamped on the runs it executes.
     pub instance_id: String,
     active: Mutex<HashMap<Uuid, CancellationToken>>,
@@ -43,13 +43,15 @@ pub struct RunManager {
 
 impl RunManager {
     /// A manager with no runs yet.
-    pub fn new(db: DatabaseConnection, backend: Arc<dyn Backend>, config: RunConfig, instance_id: String) -> Arc<Self> {
-        Arc::new(Self { db, backend, hub: Arc::new(RunHub::default()), config, instance_id, active: Mutex::default() })
-    }
-
-    /// The run settings (limits the service checks).
-    pub fn config(&self) -> &RunConfig {
-        &self.config
+    pub fn new(
+        db: DatabaseConnection,
+        backend: Arc<dyn Backend>,
+        config: RunConfig,
+        limits: Arc<Limits>,
+        instance_id: String,
+    ) -> Arc<Self> {
+        let hub = Arc::new(RunHub::new(limits.live_events_buffer));
+        Arc::new(Self { db, backend, hub, config, limits, instance_id, active: Mutex::default() })
     }
 
     /// Starts `claude` for a freshly inserted RUNNING run and supervises it in the
@@ -57,7 +59,7 @@ impl RunManager {
     pub async fn launch(self: &Arc<Self>, run: agent_run::Model, sandbox: &sandbox::Model) {
         let cancel = CancellationToken::new();
         self.lock().insert(run.id, cancel.clone());
-        let handle = match (&sandbox.external_id, templates::for_provider(sandbox.provider, sandbox.agent_id)) {
+        let handle = match (&sandbox.external_id, template::for_provider(sandbox.provider, sandbox.agent_id)) {
             (Some(ext), Ok(template)) => {
                 let inv = ClaudeInvocation {
                     prompt: &run.prompt,
@@ -70,6 +72,7 @@ impl RunManager {
                     env: command::env(&self.config, &template, self.backend.runs_as_root()),
                     secret_env: command::secret_env(&self.config),
                     stdin: None,
+                    max_line_bytes: self.limits.max_output_line_bytes,
                 };
                 self.backend.exec(ext, req).await
             }

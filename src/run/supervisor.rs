@@ -14,9 +14,13 @@ use super::{
 use crate::{
     backend::exec::{ExecHandle, ExecOutput},
     db::is_postgres,
-    entity::{agent_run, enums::RunStatus, now, sandbox},
+    entity::{
+        agent_run,
+        change_log::{self, Change},
+        enums::RunStatus,
+        now, sandbox,
+    },
     error::AppResult,
-    service::audit::{self, Change},
 };
 
 /// Most events stored in one statement.
@@ -48,7 +52,7 @@ pub async fn supervise(
         Err(e) => out.start_error = Some(e.public_message()),
         Ok(h) => pump(&mgr, &run, h, &cancel, &mut w, &mut out, &mut session).await,
     }
-    let (status, finished) = finish_event(&out, started.elapsed(), mgr.config.run_timeout_secs);
+    let (status, finished) = finish_event(&out, started.elapsed(), mgr.limits.run_timeout_secs);
     if let Err(e) = record(&mgr, &run, status, &out, finished, started.elapsed(), &mut w).await {
         tracing::error!(run_id = %run.id, error = ?e, "could not record the end of a run");
     }
@@ -64,7 +68,7 @@ async fn pump(
     out: &mut Outcome,
     session: &mut Option<String>,
 ) {
-    let deadline = tokio::time::sleep(Duration::from_secs(mgr.config.run_timeout_secs));
+    let deadline = tokio::time::sleep(Duration::from_secs(mgr.limits.run_timeout_secs));
     tokio::pin!(deadline);
     loop {
         let first = tokio::select! {
@@ -218,5 +222,5 @@ async fn record(
     let after = w.finish(finished, am).await?;
     let change =
         Change { actor: Some(run.account_id), entity: "agent_runs", entity_id: run.id, action: "run_finished" };
-    audit::record(&mgr.db, change, Some(&before), Some(&after)).await
+    change_log::record(&mgr.db, change, Some(&before), Some(&after)).await
 }

@@ -20,11 +20,16 @@ pub struct IssuedToken {
     pub token: String,
 }
 
-/// Creates an account with a first token.
-pub async fn create_account(db: &DatabaseConnection, name: &str, role: Role) -> AppResult<IssuedToken> {
+/// Creates an account with a first token; the name may have at most `max_name_chars`.
+pub async fn create_account(
+    db: &DatabaseConnection,
+    name: &str,
+    role: Role,
+    max_name_chars: u64,
+) -> AppResult<IssuedToken> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::bad_input("account name must be 1 to 100 characters"));
+    if name.is_empty() || name.chars().count() as u64 > max_name_chars {
+        return Err(AppError::bad_input(format!("account name must be 1 to {max_name_chars} characters")));
     }
     let txn = db.begin().await?;
     let t = now();
@@ -98,7 +103,7 @@ pub async fn bootstrap_admin(db: &DatabaseConnection) -> AppResult<Option<Issued
     if account::Entity::find().count(db).await? > 0 {
         return Ok(None);
     }
-    create_account(db, "admin", Role::Admin).await.map(Some)
+    create_account(db, "admin", Role::Admin, u64::MAX).await.map(Some)
 }
 
 /// The caller's own account.

@@ -45,3 +45,49 @@ fn pop_into_parent(stack: &mut Vec<(FileNode, u32)>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::files::WorkspacePath;
+
+    fn e(path: &str, kind: FileKind) -> FileEntry {
+        FileEntry {
+            path: WorkspacePath::parse(path).unwrap(),
+            kind,
+            size: 0,
+            modified: chrono::DateTime::default(),
+            mode: 0o755,
+            symlink_target: None,
+        }
+    }
+
+    #[test]
+    fn a_preorder_walk_nests_into_a_tree() {
+        use FileKind::*;
+        let walk = Walk {
+            entries: vec![e("a", Directory), e("a/b", Directory), e("a/b/f", File), e("a/g", File), e("z", File)],
+            truncated: false,
+        };
+        let root = build(e("", Directory), walk, 3);
+        let names: Vec<&str> = root.children.iter().map(|c| c.entry.name()).collect();
+        assert_eq!(names, vec!["a", "z"]);
+        assert_eq!(root.children[0].children.len(), 2);
+        assert_eq!(root.children[0].children[0].children[0].entry.name(), "f");
+        assert!(!root.truncated);
+    }
+
+    #[test]
+    fn directories_at_the_depth_limit_are_marked_truncated() {
+        let walk = Walk { entries: vec![e("a", FileKind::Directory)], truncated: false };
+        let root = build(e("", FileKind::Directory), walk, 1);
+        assert!(root.children[0].truncated && root.truncated);
+    }
+
+    #[test]
+    fn a_cut_walk_marks_the_path_to_the_cut() {
+        let walk = Walk { entries: vec![e("a", FileKind::Directory), e("a/f", FileKind::File)], truncated: true };
+        let root = build(e("", FileKind::Directory), walk, 5);
+        assert!(root.truncated && root.children[0].truncated);
+    }
+}

@@ -7,18 +7,19 @@ use std::sync::Arc;
 use base64::Engine;
 use uuid::Uuid;
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-
 use super::{
-    Services,
-    listing_cache::ListingKey,
+    listing_cache::{ListingCache, ListingKey},
     manifest::{Manifest, ManifestEntry},
-    mime, sync,
+    mime,
+    sandboxes::VisibleSandbox,
+    snapshots::Snapshots,
 };
 use crate::{
-    auth::Viewer,
-    backend::files::{FileEntry, FileKind, Walk, WalkOptions, WorkspacePath},
-    entity::{sandbox, snapshot},
+    backend::{
+        Backend,
+        files::{FileBytes, FileEntry, FileKind, Walk, WalkOptions, WorkspacePath},
+    },
+    config::Limits,
     error::{AppError, AppResult},
     storage,
 };
@@ -34,14 +35,14 @@ pub enum FileSource {
     Snapshot(Option<Uuid>),
 }
 
-/// Largest page of a listing.
-pub const MAX_LIST_PAGE: i64 = 1000;
-/// Most entries a recursive listing collects before it stops and says so.
-pub const MAX_WALK_ENTRIES: usize = 500_000;
-/// Most nodes a tree returns.
-pub const MAX_TREE_NODES: usize = 5000;
-/// Deepest tree.
-pub const MAX_TREE_DEPTH: i64 = 20;
+/// Browsing and changing files of sandboxes the viewer may see.
+#[derive(Clone)]
+pub struct Files {
+    pub(super) backend: Arc<dyn Backend>,
+    pub(super) snapshots: Snapshots,
+    pub(super) listings: Arc<ListingCache>,
+    pub(super) limits: Arc<Limits>,
+}
 
 /// One page of a listing.
 #[derive(Debug, Clone)]
@@ -50,7 +51,7 @@ pub struct Listing {
     pub entries: Vec<FileEntry>,
     /// Entries in the whole listing.
     pub total: u64,
-    /// Whether the walk stopped at MAX_WALK_ENTRIES.
+    /// Whether the walk stopped at the entry limit.
     pub truncated: bool,
 }
 
@@ -80,26 +81,6 @@ pub struct FileContent {
     pub truncated: bool,
 }
 
-pub(super) fn external_id(sb: &sandbox::Model) -> AppResult<&str> {
-    sb.external_id.as_deref().ok_or_else(|| AppError::conflict("the sandbox has no workspace (it failed to start)"))
-}
-
-fn check(viewer: &Viewer, sb: &sandbox::Model) -> AppResult<()> {
-    if viewer.can_see(sb.account_id) && sb.deleted_at.is_none() { Ok(()) } else { Err(AppError::NotFound("sandbox")) }
-}
-
-/// The manifest of the named snapshot of this sandbox, or of its newest one.
-async fn manifest(svc: &Services, sb: &sandbox::Model, id: Option<Uuid>) -> AppResult<Arc<Manifest>> {
-    let row = match id {
-        Some(id) => snapshot::Entity::find_by_id(id).one(&svc.db).await?.filter(|s| s.sandbox_id == sb.id),
-        None => {
-            let q = snapshot::Entity::find().filter(snapshot::Column::SandboxId.eq(sb.id));
-            q.order_by_desc(snapshot::Column::Id).one(&svc.db).await?
-        }
-    };
-    sync::read_manifest(svc, &row.ok_or(AppError::NotFound("snapshot"))?).await
-}
-
 fn snapshot_stat(m: &Manifest, path: &WorkspacePath) -> Option<FileEntry> {
     if path.is_root() {
         let mtime_ns = m.created_at.timestamp_nanos_opt().unwrap_or(0);
@@ -117,176 +98,174 @@ fn snapshot_stat(m: &Manifest, path: &WorkspacePath) -> Option<FileEntry> {
     m.entries.iter().find(|e| e.path == path.as_str()).and_then(ManifestEntry::to_entry)
 }
 
-async fn walk(
-    svc: &Services,
-    sb: &sandbox::Model,
-    source: FileSource,
-    path: &WorkspacePath,
-    opts: WalkOptions,
-) -> AppResult<Walk> {
-    let id = match source {
-        FileSource::Workspace => return svc.backend.walk(external_id(sb)?, path, opts).await,
-        FileSource::Snapshot(id) => id,
-    };
-    let m = manifest(svc, sb, id).await?;
-    match snapshot_stat(&m, path) {
-        None => Err(AppError::NotFound("file")),
-        Some(e) if e.kind != FileKind::Directory => {
-            Err(AppError::bad_input("a component of the path is not a directory"))
-        }
-        Some(_) => {
-            let mut w = m.walk(path, opts.max_depth == u32::MAX, opts.max_depth);
-            if w.entries.len() > opts.max_entries {
-                w.entries.truncate(opts.max_entries);
-                w.truncated = true;
-            }
-            Ok(w)
-        }
+impl Files {
+    /// File access over `backend` (live workspaces) and `snapshots`.
+    pub fn new(backend: Arc<dyn Backend>, snapshots: Snapshots, limits: Arc<Limits>) -> Self {
+        let listings = Arc::new(ListingCache::new(
+            std::time::Duration::from_secs(limits.listing_cache_ttl_secs),
+            limits.listing_cache_entries as usize,
+        ));
+        Self { backend, snapshots, listings, limits }
     }
-}
 
-/// A page of the entries under `path` (its direct children, or all descendants).
-#[allow(clippy::too_many_arguments)]
-pub async fn list(
-    svc: &Services,
-    viewer: &Viewer,
-    sb: &sandbox::Model,
-    source: FileSource,
-    path: &str,
-    recursive: bool,
-    first: i64,
-    offset: i64,
-) -> AppResult<Listing> {
-    check(viewer, sb)?;
-    if !(0..=MAX_LIST_PAGE).contains(&first) || offset < 0 {
-        return Err(AppError::bad_input(format!("`first` must be 0 to {MAX_LIST_PAGE} and `offset` not negative")));
+    /// The manifest of the named snapshot of this sandbox, or of its newest one.
+    async fn manifest(&self, sb: &VisibleSandbox, id: Option<Uuid>) -> AppResult<Arc<Manifest>> {
+        let snap = self.snapshots.of_sandbox(sb, id).await?;
+        self.snapshots.manifest(&snap).await
     }
-    let path = WorkspacePath::parse(path)?;
-    let key: ListingKey = (sb.id, format!("{source:?}"), path.as_str().to_string(), recursive);
-    let cached = if offset > 0 { svc.listings.get(&key) } else { None };
-    let walked = match cached {
-        Some(w) => w,
-        None => {
-            let max_depth = if recursive { u32::MAX } else { 1 };
-            let w =
-                Arc::new(walk(svc, sb, source, &path, WalkOptions { max_depth, max_entries: MAX_WALK_ENTRIES }).await?);
-            svc.listings.put(key, w.clone());
-            w
-        }
-    };
-    let entries = walked.entries.iter().skip(offset as usize).take(first as usize).cloned().collect();
-    Ok(Listing { entries, total: walked.entries.len() as u64, truncated: walked.truncated })
-}
 
-/// Metadata of one path, or None when it does not exist.
-pub async fn stat(
-    svc: &Services,
-    viewer: &Viewer,
-    sb: &sandbox::Model,
-    source: FileSource,
-    path: &str,
-) -> AppResult<Option<FileEntry>> {
-    check(viewer, sb)?;
-    let path = WorkspacePath::parse(path)?;
-    match source {
-        FileSource::Workspace => svc.backend.stat(external_id(sb)?, &path).await,
-        FileSource::Snapshot(id) => Ok(snapshot_stat(&*manifest(svc, sb, id).await?, &path)),
-    }
-}
-
-async fn read(
-    svc: &Services,
-    sb: &sandbox::Model,
-    source: FileSource,
-    path: &WorkspacePath,
-    max: u64,
-) -> AppResult<crate::backend::files::FileBytes> {
-    match source {
-        FileSource::Workspace => svc.backend.read_file(external_id(sb)?, path, max).await,
-        FileSource::Snapshot(id) => {
-            let m = manifest(svc, sb, id).await?;
-            let entry = m.entries.iter().find(|e| e.path == path.as_str()).ok_or(AppError::NotFound("file"))?;
-            let sha = match entry.kind.as_str() {
-                "file" => entry.sha256.as_deref().ok_or(AppError::NotFound("file"))?,
-                "dir" => return Err(AppError::bad_input("path is a directory")),
-                _ => return Err(AppError::bad_input("path is not a regular file")),
-            };
-            let data = svc.blobs.get_prefix(&storage::blob_key(sb.account_id, sha), max).await?;
-            Ok(crate::backend::files::FileBytes { truncated: entry.size > data.len() as u64, data, size: entry.size })
-        }
-    }
-}
-
-/// Up to `max_bytes` of a file as UTF-8 text when it is text, base64 otherwise.
-pub async fn content(
-    svc: &Services,
-    viewer: &Viewer,
-    sb: &sandbox::Model,
-    source: FileSource,
-    path: &str,
-    max_bytes: i64,
-) -> AppResult<FileContent> {
-    check(viewer, sb)?;
-    let limit = svc.settings.max_file_read_bytes;
-    if !(0..=limit as i64).contains(&max_bytes) {
-        return Err(AppError::bad_input(format!("`maxBytes` must be 0 to {limit}")));
-    }
-    let path = WorkspacePath::parse(path)?;
-    let bytes = read(svc, sb, source, &path, max_bytes as u64).await?;
-    let head = &bytes.data[..bytes.data.len().min(mime::SNIFF_BYTES as usize)];
-    let mime_type = mime::sniff(FileKind::File, bytes.size, head);
-    let (encoding, content) = if mime::is_text(&bytes.data, bytes.size) {
-        let text = match std::str::from_utf8(&bytes.data) {
-            Ok(t) => t,
-            // Cut inside a character: drop the partial character.
-            Err(e) => std::str::from_utf8(&bytes.data[..e.valid_up_to()]).unwrap_or_default(),
+    async fn walk(
+        &self,
+        sb: &VisibleSandbox,
+        source: FileSource,
+        path: &WorkspacePath,
+        opts: WalkOptions,
+    ) -> AppResult<Walk> {
+        let id = match source {
+            FileSource::Workspace => return self.backend.walk(sb.external_id()?, path, opts).await,
+            FileSource::Snapshot(id) => id,
         };
-        (ContentEncoding::Utf8, text.to_string())
-    } else {
-        (ContentEncoding::Base64, base64::engine::general_purpose::STANDARD.encode(&bytes.data))
-    };
-    Ok(FileContent { path, size: bytes.size, mime_type, encoding, content, truncated: bytes.truncated })
-}
+        let m = self.manifest(sb, id).await?;
+        match snapshot_stat(&m, path) {
+            None => Err(AppError::NotFound("file")),
+            Some(e) if e.kind != FileKind::Directory => {
+                Err(AppError::bad_input("a component of the path is not a directory"))
+            }
+            Some(_) => {
+                let mut w = m.walk(path, opts.max_depth == u32::MAX, opts.max_depth);
+                if w.entries.len() > opts.max_entries {
+                    w.entries.truncate(opts.max_entries);
+                    w.truncated = true;
+                }
+                Ok(w)
+            }
+        }
+    }
 
-/// The content type of an entry, by its first bytes (read only when asked for).
-pub async fn mime_type(
-    svc: &Services,
-    viewer: &Viewer,
-    sb: &sandbox::Model,
-    source: FileSource,
-    entry: &FileEntry,
-) -> AppResult<&'static str> {
-    check(viewer, sb)?;
-    if entry.kind != FileKind::File || entry.size == 0 {
-        return Ok(mime::sniff(entry.kind, entry.size, &[]));
+    /// A page of the entries under `path` (its direct children, or all descendants).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn list(
+        &self,
+        sb: &VisibleSandbox,
+        source: FileSource,
+        path: &str,
+        recursive: bool,
+        first: i64,
+        offset: i64,
+    ) -> AppResult<Listing> {
+        let max = self.limits.max_file_list_page;
+        if first < 0 || first as u64 > max || offset < 0 {
+            return Err(AppError::bad_input(format!("`first` must be 0 to {max} and `offset` not negative")));
+        }
+        let path = WorkspacePath::parse(path)?;
+        let key: ListingKey = (sb.id, format!("{source:?}"), path.as_str().to_string(), recursive);
+        let cached = if offset > 0 { self.listings.get(&key) } else { None };
+        let walked = match cached {
+            Some(w) => w,
+            None => {
+                let max_depth = if recursive { u32::MAX } else { 1 };
+                let opts = WalkOptions { max_depth, max_entries: self.limits.max_walk_entries as usize };
+                let w = Arc::new(self.walk(sb, source, &path, opts).await?);
+                self.listings.put(key, w.clone());
+                w
+            }
+        };
+        let entries = walked.entries.iter().skip(offset as usize).take(first as usize).cloned().collect();
+        Ok(Listing { entries, total: walked.entries.len() as u64, truncated: walked.truncated })
     }
-    let bytes = read(svc, sb, source, &entry.path, mime::SNIFF_BYTES).await?;
-    Ok(mime::sniff(entry.kind, bytes.size, &bytes.data))
-}
 
-/// The tree under `path`, `depth` levels deep, at most MAX_TREE_NODES nodes.
-pub async fn tree(
-    svc: &Services,
-    viewer: &Viewer,
-    sb: &sandbox::Model,
-    source: FileSource,
-    path: &str,
-    depth: i64,
-) -> AppResult<FileNode> {
-    check(viewer, sb)?;
-    if !(1..=MAX_TREE_DEPTH).contains(&depth) {
-        return Err(AppError::bad_input(format!("`depth` must be 1 to {MAX_TREE_DEPTH}")));
+    /// Metadata of one path, or None when it does not exist.
+    pub async fn stat(&self, sb: &VisibleSandbox, source: FileSource, path: &str) -> AppResult<Option<FileEntry>> {
+        let path = WorkspacePath::parse(path)?;
+        match source {
+            FileSource::Workspace => self.backend.stat(sb.external_id()?, &path).await,
+            FileSource::Snapshot(id) => Ok(snapshot_stat(&*self.manifest(sb, id).await?, &path)),
+        }
     }
-    let path = WorkspacePath::parse(path)?;
-    let root = match source {
-        FileSource::Workspace => svc.backend.stat(external_id(sb)?, &path).await?,
-        FileSource::Snapshot(id) => snapshot_stat(&*manifest(svc, sb, id).await?, &path),
+
+    async fn read(
+        &self,
+        sb: &VisibleSandbox,
+        source: FileSource,
+        path: &WorkspacePath,
+        max: u64,
+    ) -> AppResult<FileBytes> {
+        match source {
+            FileSource::Workspace => self.backend.read_file(sb.external_id()?, path, max).await,
+            FileSource::Snapshot(id) => {
+                let m = self.manifest(sb, id).await?;
+                let entry = m.entries.iter().find(|e| e.path == path.as_str()).ok_or(AppError::NotFound("file"))?;
+                let sha = match entry.kind.as_str() {
+                    "file" => entry.sha256.as_deref().ok_or(AppError::NotFound("file"))?,
+                    "dir" => return Err(AppError::bad_input("path is a directory")),
+                    _ => return Err(AppError::bad_input("path is not a regular file")),
+                };
+                let data = self.snapshots.blobs.get_prefix(&storage::blob_key(sb.account_id, sha), max).await?;
+                Ok(FileBytes { truncated: entry.size > data.len() as u64, data, size: entry.size })
+            }
+        }
     }
-    .ok_or(AppError::NotFound("file"))?;
-    if root.kind != FileKind::Directory {
-        return Ok(FileNode { entry: root, children: vec![], truncated: false });
+
+    /// Up to `max_bytes` of a file as UTF-8 text when it is text, base64 otherwise.
+    pub async fn content(
+        &self,
+        sb: &VisibleSandbox,
+        source: FileSource,
+        path: &str,
+        max_bytes: i64,
+    ) -> AppResult<FileContent> {
+        let limit = self.limits.max_file_read_bytes;
+        if !(0..=limit as i64).contains(&max_bytes) {
+            return Err(AppError::bad_input(format!("`maxBytes` must be 0 to {limit}")));
+        }
+        let path = WorkspacePath::parse(path)?;
+        let bytes = self.read(sb, source, &path, max_bytes as u64).await?;
+        let head = &bytes.data[..bytes.data.len().min(mime::SNIFF_BYTES as usize)];
+        let mime_type = mime::sniff(FileKind::File, bytes.size, head);
+        let (encoding, content) = if mime::is_text(&bytes.data, bytes.size) {
+            let text = match std::str::from_utf8(&bytes.data) {
+                Ok(t) => t,
+                // Cut inside a character: drop the partial character.
+                Err(e) => std::str::from_utf8(&bytes.data[..e.valid_up_to()]).unwrap_or_default(),
+            };
+            (ContentEncoding::Utf8, text.to_string())
+        } else {
+            (ContentEncoding::Base64, base64::engine::general_purpose::STANDARD.encode(&bytes.data))
+        };
+        Ok(FileContent { path, size: bytes.size, mime_type, encoding, content, truncated: bytes.truncated })
     }
-    let opts = WalkOptions { max_depth: depth as u32, max_entries: MAX_TREE_NODES };
-    let walked = walk(svc, sb, source, &path, opts).await?;
-    Ok(super::file_tree::build(root, walked, depth as u32))
+
+    /// The content type of an entry, by its first bytes (read only when asked for).
+    pub async fn mime_type(
+        &self,
+        sb: &VisibleSandbox,
+        source: FileSource,
+        entry: &FileEntry,
+    ) -> AppResult<&'static str> {
+        if entry.kind != FileKind::File || entry.size == 0 {
+            return Ok(mime::sniff(entry.kind, entry.size, &[]));
+        }
+        let bytes = self.read(sb, source, &entry.path, mime::SNIFF_BYTES).await?;
+        Ok(mime::sniff(entry.kind, bytes.size, &bytes.data))
+    }
+
+    /// The tree under `path`, `depth` levels deep, at most `max_tree_nodes` nodes.
+    pub async fn tree(&self, sb: &VisibleSandbox, source: FileSource, path: &str, depth: i64) -> AppResult<FileNode> {
+        let max_depth = self.limits.max_tree_depth;
+        if depth < 1 || depth as u64 > max_depth {
+            return Err(AppError::bad_input(format!("`depth` must be 1 to {max_depth}")));
+        }
+        let path = WorkspacePath::parse(path)?;
+        let root = match source {
+            FileSource::Workspace => self.backend.stat(sb.external_id()?, &path).await?,
+            FileSource::Snapshot(id) => snapshot_stat(&*self.manifest(sb, id).await?, &path),
+        }
+        .ok_or(AppError::NotFound("file"))?;
+        if root.kind != FileKind::Directory {
+            return Ok(FileNode { entry: root, children: vec![], truncated: false });
+        }
+        let opts = WalkOptions { max_depth: depth as u32, max_entries: self.limits.max_tree_nodes as usize };
+        let walked = self.walk(sb, source, &path, opts).await?;
+        Ok(super::file_tree::build(root, walked, depth as u32))
+    }
 }

@@ -14,35 +14,41 @@ use uuid::Uuid;
 
 use crate::backend::files::Walk;
 
-/// How long later pages may reuse a walk.
-const TTL: Duration = Duration::from_secs(15);
-/// Walks kept at most.
-const CAPACITY: usize = 32;
-
 /// Identifies one listing: sandbox, source, directory, recursion.
 pub type ListingKey = (Uuid, String, String, bool);
 
 /// The cache itself, shared by all requests of an instance.
-#[derive(Default)]
 pub struct ListingCache {
     walks: Mutex<HashMap<ListingKey, (Instant, Arc<Walk>)>>,
+    ttl: Duration,
+    capacity: usize,
 }
 
 impl ListingCache {
+    /// A cache keeping up to `capacity` walks for `ttl` each.
+    pub fn new(ttl: Duration, capacity: usize) -> Self {
+        Self { walks: Mutex::default(), ttl, capacity }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ListingKey, (Instant, Arc<Walk>)>> {
         self.walks.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A fresh cached walk, if any.
     pub fn get(&self, key: &ListingKey) -> Option<Arc<Walk>> {
-        self.lock().get(key).filter(|(at, _)| at.elapsed() < TTL).map(|(_, w)| w.clone())
+        let ttl = self.ttl;
+        self.lock().get(key).filter(|(at, _)| at.elapsed() < ttl).map(|(_, w)| w.clone())
     }
 
     /// Remembers a walk, evicting the oldest when full.
     pub fn put(&self, key: ListingKey, walk: Arc<Walk>) {
         let mut map = self.lock();
-        map.retain(|_, (at, _)| at.elapsed() < TTL);
-        if map.len() >= CAPACITY
+        let ttl = self.ttl;
+        map.retain(|_, (at, _)| at.elapsed() < ttl);
+        if self.capacity == 0 {
+            return;
+        }
+        if map.len() >= self.capacity
             && let Some(oldest) = map.iter().min_by_key(|(_, (at, _))| *at).map(|(k, _)| k.clone())
         {
             map.remove(&oldest);

@@ -54,3 +54,27 @@ pub fn is_text(head: &[u8], size: u64) -> bool {
     };
     valid && !head.iter().any(|&b| b == 0 || (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c | 0x1b)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_by_content() {
+        let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d];
+        assert_eq!(sniff(FileKind::File, 100, &png), "image/png");
+        assert_eq!(sniff(FileKind::File, 5, b"hello"), "text/plain");
+        assert_eq!(sniff(FileKind::File, 9, b"{\"a\": 1}\n"), "application/json");
+        assert_eq!(sniff(FileKind::File, 20, b"#!/usr/bin/env python\n"), "text/x-script.python");
+        assert_eq!(sniff(FileKind::File, 3, &[0, 1, 2]), "application/octet-stream");
+        assert_eq!(sniff(FileKind::File, 0, b""), "inode/x-empty");
+        assert_eq!(sniff(FileKind::Directory, 0, b""), "inode/directory");
+    }
+
+    #[test]
+    fn a_prefix_cut_inside_a_character_is_still_text() {
+        let s = "héllo".as_bytes();
+        assert!(is_text(&s[..2], 6));
+        assert!(!is_text(&s[..2], 2));
+    }
+}

@@ -1,56 +1,75 @@
-//! Account-scoped business logic. Knows nothing of GraphQL or HTTP: every function takes
-//! the [`Viewer`](crate::auth::Viewer) and returns [`AppResult`](crate::error::AppResult).
+//! Account-scoped business logic. Knows nothing of GraphQL or HTTP.
+//!
+//! Each concern is its own small service holding only what it needs (the database, the
+//! backend, the blob store, the run manager, the limits), so a function's dependencies
+//! are visible in its type. [`Services`] is only the composition root that builds them
+//! once and hands each to whoever asks. Scoping is by type: a sandbox that passed the
+//! account check is a [`sandboxes::VisibleSandbox`], which only the lookups can produce,
+//! and every file, run, snapshot and sync function takes one.
 
 pub mod accounts;
-pub mod audit;
 mod file_tree;
 pub mod file_writes;
 pub mod files;
+pub mod lifecycle;
 pub mod listing_cache;
 pub mod manifest;
 pub mod mime;
 pub mod paging;
-pub mod restore;
 pub mod runs;
-mod sandbox_create;
 pub mod sandboxes;
+pub mod snapshots;
 pub mod sync;
-pub mod templates;
 
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{backend::Backend, run::manager::RunManager};
+use crate::{backend::Backend, config::Limits, run::manager::RunManager, storage::BlobStore};
 
-/// What services need, cloned cheaply into every request.
+/// Every service, built once at start-up and cloned cheaply into each request.
 #[derive(Clone)]
 pub struct Services {
-    /// The database.
+    /// The database (accounts and sandbox lookups use it directly).
     pub db: DatabaseConnection,
+    /// Every limit the services enforce.
+    pub limits: Arc<Limits>,
     /// Where sandboxes run.
     pub backend: Arc<dyn Backend>,
-    /// Limits that services enforce.
-    pub settings: Arc<ServiceSettings>,
-    /// Claude runs executing on this instance and their live fan-out.
-    pub runs: Arc<RunManager>,
-    /// Recent directory walks for paging.
-    pub listings: Arc<listing_cache::ListingCache>,
-    /// Snapshot storage.
-    pub blobs: Arc<dyn crate::storage::BlobStore>,
-    /// Recently read snapshot manifests.
-    pub manifests: Arc<manifest::ManifestCache>,
-    /// Sandboxes with a sync in progress on this instance.
-    pub syncing: Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
+    /// Browsing and changing workspace and snapshot files.
+    pub files: files::Files,
+    /// Reading snapshots and their manifests.
+    pub snapshots: snapshots::Snapshots,
+    /// Taking snapshots.
+    pub sync: sync::Syncer,
+    /// Claude runs.
+    pub runs: runs::Runs,
+    /// Creating, deleting and restoring sandboxes.
+    pub lifecycle: lifecycle::Lifecycle,
 }
 
-/// Policy knobs the services enforce, taken from the config at start-up.
-#[derive(Debug, Clone)]
-pub struct ServiceSettings {
-    /// Live sandboxes one account may hold.
-    pub max_sandboxes_per_account: u64,
-    /// Largest `maxBytes` of a file read.
-    pub max_file_read_bytes: u64,
-    /// Largest file written through the API.
-    pub max_file_write_bytes: u64,
+impl Services {
+    /// Wires every service from its parts.
+    pub fn new(
+        db: DatabaseConnection,
+        limits: Arc<Limits>,
+        backend: Arc<dyn Backend>,
+        blobs: Arc<dyn BlobStore>,
+        manager: Arc<RunManager>,
+    ) -> Self {
+        let snapshots = snapshots::Snapshots::new(db.clone(), blobs, limits.clone());
+        let files = files::Files::new(backend.clone(), snapshots.clone(), limits.clone());
+        let sync = sync::Syncer::new(db.clone(), backend.clone(), snapshots.clone(), limits.clone());
+        let runs = runs::Runs::new(db.clone(), manager, limits.clone());
+        let lifecycle = lifecycle::Lifecycle {
+            db: db.clone(),
+            backend: backend.clone(),
+            runs: runs.clone(),
+            sync: sync.clone(),
+            snapshots: snapshots.clone(),
+            files: files.clone(),
+            limits: limits.clone(),
+        };
+        Self { db, limits, backend, files, snapshots, sync, runs, lifecycle }
+    }
 }

@@ -1,23 +1,76 @@
-//! Reading, listing and deleting sandboxes, always scoped to the viewer.
+//! Finding sandboxes, always scoped to the viewer, and the type that proves it was.
+//!
+//! [`VisibleSandbox`] can only be made here, by a lookup that applied the viewer's
+//! account filter; functions that work on a sandbox take it instead of a bare row, so a
+//! caller that skipped the check does not compile.
+
+use std::ops::Deref;
 
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-    TransactionTrait, sea_query::Expr,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
 };
 use uuid::Uuid;
 
-use super::{
-    Services,
-    audit::{self, Change},
-    paging::{Page, PageRequest, into_page},
-};
+use super::paging::{Page, PageRequest, into_page};
 use crate::{
     auth::Viewer,
-    entity::{enums::SandboxStatus, now, sandbox, snapshot},
+    entity::{enums::SandboxStatus, sandbox},
     error::{AppError, AppResult},
 };
 
-pub use super::sandbox_create::{CreateSandbox, create, recover_abandoned};
+/// A sandbox the viewer may see: produced only by the lookups of this module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisibleSandbox(sandbox::Model);
+
+impl Deref for VisibleSandbox {
+    type Target = sandbox::Model;
+    fn deref(&self) -> &sandbox::Model {
+        &self.0
+    }
+}
+
+impl VisibleSandbox {
+    /// The row, for callers that need to own it.
+    pub fn into_row(self) -> sandbox::Model {
+        self.0
+    }
+
+    /// A row the caller obtained some other way (just inserted, just updated), admitted
+    /// only when the viewer may see it.
+    pub(super) fn vouch(viewer: &Viewer, row: sandbox::Model) -> AppResult<Self> {
+        if viewer.can_see(row.account_id) && row.deleted_at.is_none() {
+            Ok(Self(row))
+        } else {
+            Err(AppError::NotFound("sandbox"))
+        }
+    }
+
+    /// The id, as a key that proves the sandbox was checked (for batched loads).
+    pub fn visible_id(&self) -> VisibleId {
+        VisibleId(self.0.id)
+    }
+
+    /// The backend's id, or CONFLICT when the sandbox never got one.
+    pub fn external_id(&self) -> AppResult<&str> {
+        self.0
+            .external_id
+            .as_deref()
+            .ok_or_else(|| AppError::conflict("the sandbox has no workspace (it failed to start)"))
+    }
+}
+
+/// The id of a [`VisibleSandbox`]: a cheap key for batched loads (DataLoaders) that
+/// still only a checked sandbox can produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VisibleId(Uuid);
+
+impl VisibleId {
+    /// The plain id.
+    pub fn id(self) -> Uuid {
+        self.0
+    }
+}
 
 /// Narrowing of a sandbox list.
 #[derive(Debug, Clone, Default)]
@@ -29,7 +82,7 @@ pub struct SandboxFilter {
 }
 
 /// The viewer's visible, undeleted sandboxes: the root of every sandbox query.
-pub fn visible(viewer: &Viewer) -> Select<sandbox::Entity> {
+fn visible(viewer: &Viewer) -> Select<sandbox::Entity> {
     let q = sandbox::Entity::find().filter(sandbox::Column::DeletedAt.is_null());
     if viewer.is_admin() { q } else { q.filter(sandbox::Column::AccountId.eq(viewer.account_id)) }
 }
@@ -46,76 +99,31 @@ fn filtered(viewer: &Viewer, filter: &SandboxFilter) -> Select<sandbox::Entity> 
 }
 
 /// A sandbox the viewer may see, or None — whether it is missing or someone else's.
-pub async fn get(svc: &Services, viewer: &Viewer, id: Uuid) -> AppResult<Option<sandbox::Model>> {
-    Ok(visible(viewer).filter(sandbox::Column::Id.eq(id)).one(&svc.db).await?)
+pub async fn get(db: &DatabaseConnection, viewer: &Viewer, id: Uuid) -> AppResult<Option<VisibleSandbox>> {
+    Ok(visible(viewer).filter(sandbox::Column::Id.eq(id)).one(db).await?.map(VisibleSandbox))
 }
 
 /// Like [`get`], but a missing sandbox is NOT_FOUND: for operations on a sandbox.
-pub async fn require(svc: &Services, viewer: &Viewer, id: Uuid) -> AppResult<sandbox::Model> {
-    get(svc, viewer, id).await?.ok_or(AppError::NotFound("sandbox"))
+pub async fn require(db: &DatabaseConnection, viewer: &Viewer, id: Uuid) -> AppResult<VisibleSandbox> {
+    get(db, viewer, id).await?.ok_or(AppError::NotFound("sandbox"))
 }
 
 /// A page of sandboxes, newest first (ids are UUID v7, so id order is creation order).
 pub async fn list(
-    svc: &Services,
+    db: &DatabaseConnection,
     viewer: &Viewer,
     filter: &SandboxFilter,
     page: PageRequest,
-) -> AppResult<Page<sandbox::Model>> {
+) -> AppResult<Page<VisibleSandbox>> {
     let mut q = filtered(viewer, filter);
     if let Some(after) = page.after {
         q = q.filter(sandbox::Column::Id.lt(after));
     }
-    let rows = q.order_by_desc(sandbox::Column::Id).limit(page.first + 1).all(&svc.db).await?;
-    Ok(into_page(rows, page.first))
+    let rows = q.order_by_desc(sandbox::Column::Id).limit(page.first + 1).all(db).await?;
+    Ok(into_page(rows.into_iter().map(VisibleSandbox).collect(), page.first))
 }
 
 /// How many sandboxes match, for `totalCount`.
-pub async fn count(svc: &Services, viewer: &Viewer, filter: &SandboxFilter) -> AppResult<u64> {
-    Ok(filtered(viewer, filter).count(&svc.db).await?)
-}
-
-/// Terminates the backend sandbox and soft-deletes the row; the row vanishes from the API.
-///
-/// A backend that cannot terminate leaves the row as it was (PROVIDER_UNAVAILABLE), so
-/// nothing keeps running unseen; a sandbox the backend no longer has is simply removed.
-pub async fn delete(
-    svc: &Services,
-    viewer: &Viewer,
-    id: Uuid,
-    sync_first: bool,
-) -> AppResult<(sandbox::Model, Option<snapshot::Model>)> {
-    let row = require(svc, viewer, id).await?;
-    super::runs::cancel_all_in_sandbox(svc, row.id).await?;
-    let has_workspace = row.external_id.is_some() && row.status != SandboxStatus::Error;
-    let snap = if sync_first && has_workspace {
-        Some(super::sync::sync_sandbox(svc, viewer, &row).await?.snapshot)
-    } else {
-        None
-    };
-    if let Some(ext) = &row.external_id
-        && matches!(row.status, SandboxStatus::Running | SandboxStatus::Creating)
-    {
-        svc.backend.terminate(ext).await?;
-    }
-    let txn = svc.db.begin().await?;
-    let t = now();
-    // Only one of two concurrent deletes wins; the other answers NOT_FOUND.
-    let done = sandbox::Entity::update_many()
-        .col_expr(sandbox::Column::Status, Expr::value(SandboxStatus::Terminated))
-        .col_expr(sandbox::Column::StatusReason, Expr::value("deleted"))
-        .col_expr(sandbox::Column::DeletedAt, Expr::value(t))
-        .col_expr(sandbox::Column::UpdatedAt, Expr::value(t))
-        .filter(sandbox::Column::Id.eq(id))
-        .filter(sandbox::Column::DeletedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if done.rows_affected == 0 {
-        return Err(AppError::NotFound("sandbox"));
-    }
-    let after = sandbox::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("sandbox"))?;
-    let change = Change { actor: Some(viewer.account_id), entity: "sandboxes", entity_id: id, action: "delete" };
-    audit::record(&txn, change, Some(&row), Some(&after)).await?;
-    txn.commit().await?;
-    Ok((after, snap))
+pub async fn count(db: &DatabaseConnection, viewer: &Viewer, filter: &SandboxFilter) -> AppResult<u64> {
+    Ok(filtered(viewer, filter).count(db).await?)
 }

@@ -49,9 +49,28 @@ async fn playground_assets_and_graphiql_are_served() {
     assert!(html.contains("/playground/js/app.js") && !html.contains("<script>"), "no inline script");
     let js = app.http.get(format!("{base}/playground/js/app.js")).send().await.unwrap();
     assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
-    let missing = app.http.get(format!("{base}/playground/../Cargo.toml")).send().await.unwrap();
-    assert_eq!(missing.status(), 404);
+    // HTTP clients normalise `..` away before sending, so speak raw HTTP: the server itself
+    // must refuse every traversal form it receives.
+    for path in ["/playground/../Cargo.toml", "/playground/..%2fCargo.toml", "/playground/js/../../Cargo.toml"] {
+        let (status, body) = raw_get(app.addr, path).await;
+        assert!(status.starts_with("HTTP/1.1 404"), "{path}: {status}");
+        assert!(!body.contains("[package]"), "{path} leaked a file");
+    }
     let graphiql = app.http.get(format!("{base}/graphiql")).send().await.unwrap();
     assert_eq!(graphiql.status(), 200);
     assert!(graphiql.text().await.unwrap().to_lowercase().contains("graphiql"));
+}
+
+/// Sends `GET <path>` exactly as written (no client-side normalisation) and returns the
+/// status line and the body.
+async fn raw_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut reply = String::new();
+    tcp.read_to_string(&mut reply).await.unwrap();
+    let status = reply.lines().next().unwrap_or_default().to_string();
+    let body = reply.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
 }

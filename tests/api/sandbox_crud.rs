@@ -89,7 +89,7 @@ async fn templates_and_viewer(kind: DbKind) {
 both_dbs!(viewer_templates_health, templates_and_viewer);
 
 async fn cors(kind: DbKind) {
-    let app = TestApp::spawn_with(kind, |c| c.limits.cors_origins = vec!["https://app.example".into()], None).await;
+    let app = TestApp::spawn_with(kind, |c| c.http.cors_origins = vec!["https://app.example".into()], None).await;
     let preflight = |origin: &'static str| {
         app.http
             .request(reqwest::Method::OPTIONS, app.url())

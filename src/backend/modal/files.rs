@@ -44,9 +44,6 @@ else rm -f -- "$1"; fi"#;
 const CHMOD: &str = r#"inside "$(dirname -- "$1")"; exists "$1" || exit 90; [ -L "$1" ] || chmod -- "$2" "$1""#;
 const SYMLINK: &str = r#"d=$(dirname -- "$1"); inside "$d"; mkdir -p -- "$d" || exit 96; ln -sfn -- "$2" "$1""#;
 
-/// Largest listing accepted from one walk.
-const MAX_LISTING_BYTES: usize = 256 * 1024 * 1024;
-
 fn abs(p: &WorkspacePath) -> String {
     if p.is_root() { WORKDIR.to_string() } else { format!("{WORKDIR}/{}", p.as_str()) }
 }
@@ -97,7 +94,7 @@ async fn one(b: &ModalBackend, ext: &str, what: &str, body: &str, args: &[&str],
 pub(super) async fn walk(b: &ModalBackend, ext: &str, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {
     let depth = opts.max_depth.clamp(1, 100_000).to_string();
     let argv = script(WALK, &[&abs(path), &depth, WALK_FORMAT], STAT_FORMAT);
-    let out = run(b, ext, "walk", argv, Stdin::Closed, MAX_LISTING_BYTES).await?;
+    let out = run(b, ext, "walk", argv, Stdin::Closed, b.max_answer_bytes).await?;
     let mut entries = parse_walk(path, &out)?;
     let truncated = entries.len() > opts.max_entries;
     entries.truncate(opts.max_entries);

@@ -10,7 +10,6 @@ mod files;
 mod provision;
 mod records;
 mod runs;
-pub mod settings;
 
 /// Code generated at build time from `proto/modal_api.proto` (the subset of Modal's public
 /// API sandboxql uses). The server half exists so contract tests can stand up a fake Modal
@@ -39,7 +38,7 @@ use super::{
     files::{FileBytes, FileEntry, Walk, WalkOptions, WorkspacePath},
 };
 use crate::{
-    config::ModalConfig,
+    config::{Limits, ModalConfig},
     entity::enums::BackendName,
     error::{AppError, AppResult},
     storage::Upload,
@@ -57,13 +56,19 @@ pub struct ModalBackend {
     client: ModalClient,
     provision: Provisioner,
     tasks: Mutex<HashMap<String, String>>,
+    max_answer_bytes: usize,
 }
 
 impl ModalBackend {
     /// Prepares a lazily connected client; fails only on missing or malformed settings.
-    pub fn new(cfg: &ModalConfig) -> anyhow::Result<Self> {
+    pub fn new(cfg: &ModalConfig, limits: &Limits) -> anyhow::Result<Self> {
         let client = ModalClient::connect(cfg)?;
-        Ok(Self { provision: Provisioner::new(client.clone(), cfg), client, tasks: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            provision: Provisioner::new(client.clone(), cfg),
+            client,
+            tasks: Mutex::new(HashMap::new()),
+            max_answer_bytes: limits.max_backend_answer_bytes as usize,
+        })
     }
 
     fn tasks(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {

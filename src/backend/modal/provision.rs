@@ -16,9 +16,9 @@ use super::{
     },
 };
 use crate::{
+    backend::template::SandboxTemplate,
     config::{ModalConfig, Secret},
     error::{AppError, AppResult},
-    service::templates::SandboxTemplate,
 };
 
 /// Name of the Modal secret that carries the Anthropic credentials.

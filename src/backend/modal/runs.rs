@@ -32,13 +32,14 @@ pub(super) async fn exec(b: &ModalBackend, ext: &str, req: ExecRequest) -> AppRe
     command.extend([pidfile.clone(), "env".into(), "--".into()]);
     command.extend(req.env.iter().map(|(k, v)| format!("{k}={v}")));
     command.extend(req.argv);
+    let max_line = req.max_line_bytes;
     let stdin = req.stdin.map_or(Stdin::Closed, Stdin::Bytes);
     let started = b.start(ext, command, secrets, stdin).await?;
     let task = b.task_id(ext).await?;
     let (tx, rx) = mpsc::channel(256);
     let cancel = CancellationToken::new();
     let killer = Killer { client: b.client.clone(), task, pidfile };
-    tokio::spawn(pump(started.output, tx, cancel.clone(), killer));
+    tokio::spawn(pump(started.output, tx, cancel.clone(), killer, max_line));
     Ok(ExecHandle { output: rx, cancel })
 }
 
@@ -68,8 +69,9 @@ async fn pump(
     tx: mpsc::Sender<ExecOutput>,
     cancel: CancellationToken,
     killer: Killer,
+    max_line: usize,
 ) {
-    let (mut out, mut err) = (LineSplitter::new(), LineSplitter::new());
+    let (mut out, mut err) = (LineSplitter::new(max_line), LineSplitter::new(max_line));
     let mut killer = Some(killer);
     loop {
         let msg = tokio::select! {

@@ -45,3 +45,19 @@ pub enum SandboxStatus {
     /// Failed; see statusReason.
     Error,
 }
+
+/// Lifecycle of a run.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "enums::RunStatus")]
+pub enum RunStatus {
+    /// Claude is working.
+    Running,
+    /// Claude finished without error.
+    Succeeded,
+    /// Claude or its process failed; see `error`.
+    Failed,
+    /// Cancelled by a user.
+    Cancelled,
+    /// The server stopped while it ran.
+    Interrupted,
+}

@@ -4,7 +4,7 @@ use async_graphql::{ID, Json, SimpleObject, Union};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::run::RunStatus;
+use super::enums::RunStatus;
 use crate::{
     entity::enums,
     run::{events::EventBody, hub::StoredEvent},

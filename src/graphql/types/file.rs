@@ -7,9 +7,11 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     backend::files::{FileEntry as Entry, FileKind},
-    entity::sandbox,
     graphql::context::{parse_opt_id, scope},
-    service::files::{self, ContentEncoding, FileSource as Source},
+    service::{
+        files::{self, ContentEncoding, FileSource as Source},
+        sandboxes::VisibleSandbox,
+    },
 };
 
 /// Where files are read from.
@@ -53,7 +55,7 @@ pub fn source(source: FileSource, snapshot_id: Option<&ID>) -> Result<Source> {
 /// A file, directory or symlink of a sandbox.
 pub struct FileEntry {
     /// The sandbox it belongs to (already checked visible).
-    pub sandbox: Arc<sandbox::Model>,
+    pub sandbox: Arc<VisibleSandbox>,
     /// Where it was read from.
     pub source: Source,
     /// The entry.
@@ -96,8 +98,8 @@ impl FileEntry {
     }
     /// Content type by content, as `file --mime-type` would say (reads the first bytes).
     async fn mime_type(&self, ctx: &Context<'_>) -> Result<&'static str> {
-        let (svc, viewer) = scope(ctx)?;
-        Ok(files::mime_type(svc, viewer, &self.sandbox, self.source, &self.entry).await?)
+        let (svc, _) = scope(ctx)?;
+        Ok(svc.files.mime_type(&self.sandbox, self.source, &self.entry).await?)
     }
 }
 
@@ -171,7 +173,7 @@ impl FileNode {
 
 impl FileNode {
     /// Wraps a service tree.
-    pub fn new(sandbox: &Arc<sandbox::Model>, source: Source, node: files::FileNode) -> Self {
+    pub fn new(sandbox: &Arc<VisibleSandbox>, source: Source, node: files::FileNode) -> Self {
         let children = node.children.into_iter().map(|c| FileNode::new(sandbox, source, c)).collect();
         FileNode {
             entry: FileEntry { sandbox: sandbox.clone(), source, entry: node.entry },

@@ -1,33 +1,17 @@
 //! `AgentRun`, its status and its connection.
 
-use async_graphql::{ComplexObject, Context, Enum, ID, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::{event::ClaudeEvent, page::PageInfo};
+use super::{enums::RunStatus, event::ClaudeEvent, page::PageInfo};
 use crate::{
-    entity::{agent_run, enums},
+    entity::agent_run,
     graphql::context::scope,
     service::{
         paging::{Page, encode_cursor},
-        runs,
+        sandboxes::VisibleSandbox,
     },
 };
-
-/// Lifecycle of a run.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "enums::RunStatus")]
-pub enum RunStatus {
-    /// Claude is working.
-    Running,
-    /// Claude finished without error.
-    Succeeded,
-    /// Claude or its process failed; see `error`.
-    Failed,
-    /// Cancelled by a user.
-    Cancelled,
-    /// The server stopped while it ran.
-    Interrupted,
-}
 
 /// One Claude invocation in a sandbox.
 pub struct AgentRun(pub agent_run::Model);
@@ -95,12 +79,7 @@ impl AgentRun {
         #[graphql(default = 500)] first: i64,
     ) -> Result<Vec<ClaudeEvent>> {
         let (svc, viewer) = scope(ctx)?;
-        if !(0..=1000).contains(&first) || after_seq < 0 {
-            return Err(
-                crate::error::AppError::bad_input("`first` must be 0 to 1000 and `afterSeq` not negative").into()
-            );
-        }
-        let events = runs::events_page(svc, viewer, self.0.id, after_seq, first as u64).await?;
+        let events = svc.runs.events_page(viewer, self.0.id, after_seq, first).await?;
         Ok(events.into_iter().map(ClaudeEvent::from).collect())
     }
 }
@@ -124,7 +103,7 @@ pub struct AgentRunConnection {
     pub page_info: PageInfo,
     /// The sandbox, kept to count its runs on demand.
     #[graphql(skip)]
-    pub sandbox_id: uuid::Uuid,
+    pub sandbox: VisibleSandbox,
 }
 
 #[ComplexObject]
@@ -136,16 +115,16 @@ impl AgentRunConnection {
     /// All runs of the sandbox.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
         let (svc, _) = scope(ctx)?;
-        Ok(runs::count_for_sandbox(svc, self.sandbox_id).await?)
+        Ok(svc.runs.count(&self.sandbox).await?)
     }
 }
 
 impl AgentRunConnection {
     /// Wraps a service page.
-    pub fn new(page: Page<agent_run::Model>, had_after: bool, sandbox_id: uuid::Uuid) -> Self {
+    pub fn new(page: Page<agent_run::Model>, had_after: bool, sandbox: VisibleSandbox) -> Self {
         let page_info = PageInfo::of(&page, had_after, |r| r.id);
         let edges =
             page.items.into_iter().map(|r| AgentRunEdge { cursor: encode_cursor(r.id), node: AgentRun(r) }).collect();
-        Self { edges, page_info, sandbox_id }
+        Self { edges, page_info, sandbox }
     }
 }

@@ -13,20 +13,16 @@ use super::{
     snapshot::Snapshot,
 };
 use crate::{
-    entity::sandbox,
     error::AppError,
     graphql::{context::scope, loaders::ActiveRunLoader},
     service::{
-        files,
         paging::{Page, PageRequest, encode_cursor},
-        runs,
-        sandboxes::{self, SandboxFilter},
-        sync,
+        sandboxes::{self, SandboxFilter, VisibleSandbox},
     },
 };
 
 /// A sandbox as the API shows it.
-pub struct Sandbox(pub sandbox::Model);
+pub struct Sandbox(pub VisibleSandbox);
 
 /// Figures of the last sync, named as the seed system stored them.
 #[derive(SimpleObject)]
@@ -107,9 +103,9 @@ impl Sandbox {
         #[graphql(default = 100, desc = "Page size, 0 to 1000.")] first: i64,
         #[graphql(default = 0)] offset: i64,
     ) -> Result<FileList> {
-        let (svc, viewer) = scope(ctx)?;
+        let (svc, _) = scope(ctx)?;
         let src = file::source(source, snapshot_id.as_ref())?;
-        let listing = files::list(svc, viewer, &self.0, src, &path, recursive, first, offset).await?;
+        let listing = svc.files.list(&self.0, src, &path, recursive, first, offset).await?;
         let sandbox = Arc::new(self.0.clone());
         let entries = listing
             .entries
@@ -126,9 +122,9 @@ impl Sandbox {
         snapshot_id: Option<ID>,
         path: String,
     ) -> Result<Option<FileEntry>> {
-        let (svc, viewer) = scope(ctx)?;
+        let (svc, _) = scope(ctx)?;
         let src = file::source(source, snapshot_id.as_ref())?;
-        let entry = files::stat(svc, viewer, &self.0, src, &path).await?;
+        let entry = svc.files.stat(&self.0, src, &path).await?;
         Ok(entry.map(|entry| FileEntry { sandbox: Arc::new(self.0.clone()), source: src, entry }))
     }
     /// The content of a file, or its first `maxBytes` (never reading more).
@@ -140,9 +136,9 @@ impl Sandbox {
         path: String,
         #[graphql(default = 1048576)] max_bytes: i64,
     ) -> Result<FileContent> {
-        let (svc, viewer) = scope(ctx)?;
+        let (svc, _) = scope(ctx)?;
         let src = file::source(source, snapshot_id.as_ref())?;
-        let c = files::content(svc, viewer, &self.0, src, &path, max_bytes).await?;
+        let c = svc.files.content(&self.0, src, &path, max_bytes).await?;
         Ok(FileContent {
             path: c.path.as_str().to_string(),
             size: c.size,
@@ -152,7 +148,7 @@ impl Sandbox {
             truncated: c.truncated,
         })
     }
-    /// The directory tree under `path`, `depth` levels deep (at most 5000 nodes).
+    /// The directory tree under `path`, `depth` levels deep (at most `limits.maxTreeNodes` nodes).
     async fn file_tree(
         &self,
         ctx: &Context<'_>,
@@ -161,18 +157,16 @@ impl Sandbox {
         #[graphql(default)] path: String,
         #[graphql(default = 3)] depth: i64,
     ) -> Result<FileNode> {
-        let (svc, viewer) = scope(ctx)?;
+        let (svc, _) = scope(ctx)?;
         let src = file::source(source, snapshot_id.as_ref())?;
-        let tree = files::tree(svc, viewer, &self.0, src, &path, depth).await?;
+        let tree = svc.files.tree(&self.0, src, &path, depth).await?;
         Ok(FileNode::new(&Arc::new(self.0.clone()), src, tree))
     }
     /// Snapshots of this sandbox, newest first.
     async fn snapshots(&self, ctx: &Context<'_>, #[graphql(default = 20)] first: i32) -> Result<Vec<Snapshot>> {
-        let (svc, viewer) = scope(ctx)?;
-        if !(0..=100).contains(&first) {
-            return Err(AppError::bad_input("`first` must be between 0 and 100").into());
-        }
-        Ok(sync::list(svc, viewer, &self.0, first as u64).await?.into_iter().map(Snapshot::from).collect())
+        let (svc, _) = scope(ctx)?;
+        let page = PageRequest::new(first.into(), None, svc.limits.max_page_size)?;
+        Ok(svc.snapshots.list(&self.0, page.first).await?.into_iter().map(Snapshot::from).collect())
     }
     /// Runs in this sandbox, newest first.
     #[graphql(complexity = "(first.clamp(0, 100) as usize) * child_complexity + 1")]
@@ -183,14 +177,14 @@ impl Sandbox {
         after: Option<String>,
     ) -> Result<AgentRunConnection> {
         let (svc, _) = scope(ctx)?;
-        let page = PageRequest::new(first.into(), after.as_deref())?;
-        let items = runs::list_for_sandbox(svc, self.0.id, page).await?;
-        Ok(AgentRunConnection::new(items, page.after.is_some(), self.0.id))
+        let page = PageRequest::new(first.into(), after.as_deref(), svc.limits.max_page_size)?;
+        let items = svc.runs.list(&self.0, page).await?;
+        Ok(AgentRunConnection::new(items, page.after.is_some(), self.0.clone()))
     }
     /// The run in progress, if any.
     async fn active_run(&self, ctx: &Context<'_>) -> Result<Option<AgentRun>> {
         let loader = ctx.data_unchecked::<DataLoader<ActiveRunLoader>>();
-        let run = loader.load_one(self.0.id).await.map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+        let run = loader.load_one(self.0.visible_id()).await.map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
         Ok(run.map(AgentRun))
     }
     /// Figures of the last sync (`meta_data.sync_stats`).
@@ -234,13 +228,13 @@ impl SandboxConnection {
     /// All sandboxes matching the filter, across pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
         let (svc, viewer) = scope(ctx)?;
-        Ok(sandboxes::count(svc, viewer, &self.filter).await?)
+        Ok(sandboxes::count(&svc.db, viewer, &self.filter).await?)
     }
 }
 
 impl SandboxConnection {
     /// Wraps a service page.
-    pub fn new(page: Page<sandbox::Model>, had_after: bool, filter: SandboxFilter) -> Self {
+    pub fn new(page: Page<VisibleSandbox>, had_after: bool, filter: SandboxFilter) -> Self {
         let page_info = PageInfo::of(&page, had_after, |s| s.id);
         let edges =
             page.items.into_iter().map(|s| SandboxEdge { cursor: encode_cursor(s.id), node: Sandbox(s) }).collect();

@@ -3,7 +3,7 @@
 use async_graphql::Object;
 
 use super::enums::Provider;
-use crate::service::templates::SandboxTemplate as Template;
+use crate::backend::template::SandboxTemplate as Template;
 
 /// A premade sandbox kind.
 pub struct SandboxTemplate(pub Template);

@@ -1,5 +1,7 @@
 //! Starting a real server per test and talking to it like a client would.
 
+#[path = "../../common/config.rs"]
+pub mod config;
 pub mod db;
 pub mod fake_anthropic;
 pub mod fake_modal;
@@ -42,6 +44,20 @@ macro_rules! both_dbs {
     };
 }
 
+/// With `TEST_LOG=1`, the servers' tracing output goes to the test's output (shown for
+/// failing tests, or always with `--nocapture`); `RUST_LOG` picks the level.
+pub fn init_test_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("TEST_LOG").is_none() {
+        return;
+    }
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    });
+}
+
 /// Path of the stand-in `claude` script.
 pub fn standin_claude() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/claude-standin.py").to_string()
@@ -72,8 +88,9 @@ impl TestApp {
 
     /// A server whose config `tweak` may change, optionally with an injected backend.
     pub async fn spawn_with(kind: DbKind, tweak: impl FnOnce(&mut Config), backend: Option<Arc<dyn Backend>>) -> Self {
+        init_test_log();
         let data_dir = Arc::new(tempfile::tempdir().expect("tempdir"));
-        let mut config = Config::for_data_dir(data_dir.path().to_path_buf());
+        let mut config = config::config_for(data_dir.path().to_path_buf());
         config.runs.claude_bin = standin_claude();
         if kind == DbKind::Postgres {
             config.store.database_url = Some(db::fresh_postgres().await);
@@ -131,7 +148,7 @@ impl TestApp {
 
     /// Creates an ordinary account and returns (account id, token).
     pub async fn new_user(&self, name: &str) -> (String, String) {
-        let issued = accounts::create_account(&self.services.db, name, Role::User).await.expect("account");
+        let issued = accounts::create_account(&self.services.db, name, Role::User, 100).await.expect("account");
         (issued.account_id.to_string(), issued.token)
     }
 

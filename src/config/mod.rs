@@ -1,11 +1,17 @@
 //! Every setting the server reads, from flags or environment variables.
 //!
 //! Nothing else in the crate reads the environment: a setting that is not here does not
-//! exist, and `sandboxql --help` documents each one.
+//! exist, and `sandboxql --help` documents each one. Every config type lives in this
+//! module, so lower layers (backends, runs, storage) depend on it and never the reverse.
+
+mod limits;
+mod modal;
 
 use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use self::{limits::Limits, modal::ModalConfig};
 
 /// The command line: one subcommand per thing an operator does.
 #[derive(Debug, Parser)]
@@ -146,6 +152,9 @@ pub struct Config {
     /// How to reach Modal (backend `modal`).
     #[command(flatten)]
     pub modal: ModalConfig,
+    /// HTTP settings.
+    #[command(flatten)]
+    pub http: HttpConfig,
     /// Name of this server instance; runs it left RUNNING are marked INTERRUPTED when an
     /// instance of the same name starts. Default: host name and data dir.
     #[arg(long, env = "SANDBOXQL_INSTANCE_ID")]
@@ -180,8 +189,6 @@ pub struct StorageConfig {
     #[arg(long, env = "SANDBOXQL_S3_PATH_STYLE", default_value_t = false, action = clap::ArgAction::Set)]
     pub s3_path_style: bool,
 }
-
-pub use crate::backend::modal::settings::ModalConfig;
 
 /// A secret setting: never printed by `Debug`, so a logged config cannot leak it.
 #[derive(Clone, PartialEq, Eq)]
@@ -218,67 +225,30 @@ pub struct RunConfig {
     /// Anthropic auth token given to Claude inside sandboxes.
     #[arg(long, env = "ANTHROPIC_AUTH_TOKEN", hide_env_values = true)]
     pub anthropic_auth_token: Option<Secret>,
-    /// Largest prompt in bytes.
-    #[arg(long, env = "SANDBOXQL_MAX_PROMPT_BYTES", default_value_t = 100_000)]
-    pub max_prompt_bytes: usize,
-    /// A run still going after this many seconds is stopped and FAILED.
-    #[arg(long, env = "SANDBOXQL_RUN_TIMEOUT_SECS", default_value_t = 3600)]
-    pub run_timeout_secs: u64,
     /// Jail local sandbox processes with bubblewrap.
     #[arg(long, env = "SANDBOXQL_JAIL", value_enum, default_value = "auto")]
-    pub jail: crate::backend::jail::JailMode,
+    pub jail: JailMode,
     /// Unprivileged uid that jailed processes run as.
     #[arg(long, env = "SANDBOXQL_JAIL_UID", default_value_t = 1000)]
     pub jail_uid: u32,
 }
 
-/// Limits that protect the server from expensive or abusive requests.
+/// Whether commands of the local backend run in a bubblewrap jail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JailMode {
+    /// Jail when `bwrap` is installed and works, otherwise run unjailed (with a warning).
+    Auto,
+    /// Always jail; refuse to start if `bwrap` does not work.
+    Always,
+    /// Never jail (development only: processes see the host as the server's user).
+    Never,
+}
+
+/// HTTP settings that are not limits.
 #[derive(Debug, Clone, Args)]
-pub struct Limits {
-    /// Deepest selection nesting a query may have.
-    #[arg(long, env = "SANDBOXQL_MAX_QUERY_DEPTH", default_value_t = 12)]
-    pub max_query_depth: usize,
-    /// Largest computed complexity a query may have (lists count `first` × children).
-    #[arg(long, env = "SANDBOXQL_MAX_QUERY_COMPLEXITY", default_value_t = 5000)]
-    pub max_query_complexity: usize,
-    /// Largest request body in bytes (room for a base64 file of max-file-write-bytes).
-    #[arg(long, env = "SANDBOXQL_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
-    pub max_body_bytes: usize,
-    /// Largest `maxBytes` a file read may ask for.
-    #[arg(long, env = "SANDBOXQL_MAX_FILE_READ_BYTES", default_value_t = 10 * 1024 * 1024)]
-    pub max_file_read_bytes: u64,
-    /// Largest file that can be written through the API.
-    #[arg(long, env = "SANDBOXQL_MAX_FILE_WRITE_BYTES", default_value_t = 4 * 1024 * 1024)]
-    pub max_file_write_bytes: u64,
+pub struct HttpConfig {
     /// Origins of browser apps allowed to call the API (comma-separated, e.g.
     /// `https://app.example.com`); none means same-origin only.
     #[arg(long, env = "SANDBOXQL_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
-    /// Live (not terminated) sandboxes one account may hold.
-    #[arg(long, env = "SANDBOXQL_MAX_SANDBOXES_PER_ACCOUNT", default_value_t = 50)]
-    pub max_sandboxes_per_account: u64,
-}
-
-impl Config {
-    /// A configuration with every default, rooted at `data_dir`, whatever the environment
-    /// holds: what tests and benches start from.
-    pub fn for_data_dir(data_dir: PathBuf) -> Self {
-        let cli = Cli::parse_from(["sandboxql", "serve", "--listen", "127.0.0.1:0"]);
-        match cli.command {
-            Command::Serve(mut config) => {
-                config.store.data_dir = data_dir;
-                config.store.database_url = None;
-                config.runs.anthropic_api_key = None;
-                config.runs.anthropic_auth_token = None;
-                config.runs.anthropic_base_url = None;
-                config.runs.claude_bin = "claude".into();
-                config.backend = BackendKind::Local;
-                config.modal.modal_token_id = None;
-                config.modal.modal_token_secret = None;
-                config.modal.modal_server_url = "http://127.0.0.1:1".into();
-                *config
-            }
-            _ => unreachable!("parsed a serve command"),
-        }
-    }
 }

@@ -9,13 +9,17 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub mod jail;
+
+mod exec;
+mod files;
+mod walk;
+
+use self::{files::Confined, jail::Jail};
 use super::{
     Backend, BackendStatus, SandboxSpec,
     exec::{ExecHandle, ExecRequest},
     files::{FileBytes, FileEntry, Walk, WalkOptions, WorkspacePath},
-    jail::Jail,
-    local_exec,
-    local_files::Confined,
 };
 use crate::{
     entity::enums::BackendName,
@@ -107,7 +111,7 @@ impl Backend for LocalBackend {
         if self.status(external_id).await? != BackendStatus::Running {
             return Err(AppError::conflict("the sandbox is not running"));
         }
-        local_exec::spawn(&self.jail, &dir, &dir.join("workspace"), &dir.join("home"), req)
+        exec::spawn(&self.jail, &dir, &dir.join("workspace"), &dir.join("home"), req)
     }
 
     fn runs_as_root(&self) -> bool {

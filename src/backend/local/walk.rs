@@ -8,11 +8,11 @@ use rustix::{
     io::Errno,
 };
 
-use super::{
-    files::{FileEntry, FileKind, Walk, WalkOptions, WorkspacePath, display_order},
-    local_files::{entry, fail, kind_of, link_target},
+use super::files::{entry, fail, kind_of, link_target};
+use crate::{
+    backend::files::{FileEntry, FileKind, Walk, WalkOptions, WorkspacePath, display_order},
+    error::{AppError, AppResult},
 };
-use crate::error::{AppError, AppResult};
 
 /// Reads one directory: its entries with metadata, sorted for display.
 fn read_entries(dir: &OwnedFd, prefix: &WorkspacePath) -> AppResult<Vec<FileEntry>> {

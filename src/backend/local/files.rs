@@ -18,11 +18,11 @@ use rustix::{
     io::Errno,
 };
 
-use super::{
-    files::{FileBytes, FileEntry, FileKind, Walk, WalkOptions, WorkspacePath},
-    local_walk,
+use super::walk;
+use crate::{
+    backend::files::{FileBytes, FileEntry, FileKind, Walk, WalkOptions, WorkspacePath},
+    error::{AppError, AppResult},
 };
-use crate::error::{AppError, AppResult};
 
 /// A workspace opened for confined access.
 pub struct Confined {
@@ -119,9 +119,9 @@ impl Confined {
         let mut walk = Walk::default();
         // Deep walks of big trees are worth a thread per core; shallow ones are not.
         if opts.max_depth > 2 && opts.max_entries > 10_000 {
-            local_walk::walk_parallel(&dir, path, opts, &mut walk)?;
+            walk::walk_parallel(&dir, path, opts, &mut walk)?;
         } else {
-            local_walk::descend(&dir, path, 1, opts, &mut walk)?;
+            walk::descend(&dir, path, 1, opts, &mut walk)?;
         }
         Ok(walk)
     }

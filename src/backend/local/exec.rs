@@ -10,11 +10,11 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{
-    exec::{ExecHandle, ExecOutput, ExecRequest, LineSplitter},
-    jail::Jail,
+use super::jail::Jail;
+use crate::{
+    backend::exec::{ExecHandle, ExecOutput, ExecRequest, LineSplitter},
+    error::{AppError, AppResult},
 };
-use crate::error::{AppError, AppResult};
 
 /// The only variables a sandboxed process gets besides the request's own.
 const BASE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -31,6 +31,7 @@ pub fn spawn(
         return Err(AppError::bad_input("empty command"));
     }
     let argv = jail.wrap(&req.argv, sandbox_dir, workspace, home)?;
+    let max_line = req.max_line_bytes;
     let (_, inner_home) = jail.inner_paths(workspace, home);
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
@@ -63,8 +64,8 @@ pub fn spawn(
     let pid = child.id();
     let token = cancel.clone();
     tokio::spawn(async move {
-        let out = pump(stdout, tx.clone(), ExecOutput::Stdout);
-        let err = pump(stderr, tx.clone(), ExecOutput::Stderr);
+        let out = pump(stdout, tx.clone(), ExecOutput::Stdout, max_line);
+        let err = pump(stderr, tx.clone(), ExecOutput::Stderr, max_line);
         let both = async { tokio::join!(out, err) };
         tokio::select! {
             _ = both => {}
@@ -81,9 +82,14 @@ pub fn spawn(
     Ok(ExecHandle { output: rx, cancel })
 }
 
-async fn pump<R: AsyncRead + Unpin>(reader: Option<R>, tx: mpsc::Sender<ExecOutput>, wrap: fn(String) -> ExecOutput) {
+async fn pump<R: AsyncRead + Unpin>(
+    reader: Option<R>,
+    tx: mpsc::Sender<ExecOutput>,
+    wrap: fn(String) -> ExecOutput,
+    max_line: usize,
+) {
     let Some(mut reader) = reader else { return };
-    let mut splitter = LineSplitter::new();
+    let mut splitter = LineSplitter::new(max_line);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match reader.read(&mut buf).await {

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::config::Secret;
+use super::Secret;
 
 /// Settings of the Modal backend. The token pair is the one `modal token new` writes;
 /// it stays in this process and is never passed into a sandbox.

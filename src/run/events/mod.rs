@@ -252,3 +252,6 @@ fn result(v: &Value) -> ClaudeResult {
         usage: v.get("usage").cloned(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -74,3 +74,26 @@ pub fn for_provider(provider: Provider, _agent_id: Option<Uuid>) -> AppResult<Sa
 pub fn all() -> Vec<SandboxTemplate> {
     vec![CLAUDE_CODE]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_provider_has_a_template_that_runs_claude_in_the_workspace() {
+        let t = for_provider(Provider::ClaudeCode, None).unwrap();
+        assert_eq!(t.workdir, "/mnt/workspace");
+        assert!(t.image_dockerfile.iter().any(|l| l.contains("@anthropic-ai/claude-code")));
+        assert!(t.idle_timeout_secs <= t.timeout_secs);
+        assert_eq!(all().len(), 1);
+    }
+
+    #[test]
+    fn templates_carry_no_secret() {
+        for t in all() {
+            for (k, _) in t.env {
+                assert!(!k.contains("KEY") && !k.contains("TOKEN") && !k.contains("SECRET"), "{k}");
+            }
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! The stream-json parser on real Claude Code 2.1.197 output (tests/fixtures).
 
-use sandboxql::run::events::{EventBody, Parsed, parse_line};
+use super::{EventBody, Parsed, parse_line};
 
 fn fixture(name: &str) -> Vec<Parsed> {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -107,16 +107,4 @@ fn unknown_and_broken_lines_are_kept_raw() {
         parse_line(line),
         vec![Parsed::Event(EventBody::ToolResult { tool_use_id: "t".into(), content: "a\nb".into(), is_error: true })]
     );
-}
-
-#[test]
-fn long_lines_are_cut_not_buffered_forever() {
-    use sandboxql::backend::exec::{LineSplitter, MAX_LINE_BYTES};
-    let mut s = LineSplitter::new();
-    let big = vec![b'x'; MAX_LINE_BYTES + 10];
-    assert!(s.push(&big).is_empty());
-    let lines = s.push(b"tail\nnext");
-    assert_eq!(lines.len(), 1);
-    assert!(lines[0].len() < MAX_LINE_BYTES + 100 && lines[0].ends_with("[14 bytes cut]"));
-    assert_eq!(s.finish().as_deref(), Some("next"));
 }

@@ -4,18 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::ValueEnum;
-
-/// Whether commands of the local backend run in a bubblewrap jail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum JailMode {
-    /// Jail when `bwrap` is installed and works, otherwise run unjailed (with a warning).
-    Auto,
-    /// Always jail; refuse to start if `bwrap` does not work.
-    Always,
-    /// Never jail (development only: processes see the host as the server's user).
-    Never,
-}
+pub use crate::config::JailMode;
 
 /// Where the workspace appears inside the jail, matching the Modal backend's mount.
 pub const JAILED_WORKSPACE: &str = "/mnt/workspace";

@@ -1,0 +1,144 @@
+//! Every limit the server enforces, in one struct: each one a flag and an environment
+//! variable, and all of them published by the `limits` query so clients can size their
+//! requests. Nothing else in the crate holds a limit literal.
+
+use async_graphql::SimpleObject;
+use clap::Args;
+
+/// Limits that protect the server (and every other tenant) from expensive or abusive
+/// requests. Field docs double as `--help` text and as the `limits` query's descriptions.
+#[derive(Debug, Clone, Args, SimpleObject)]
+#[graphql(name = "Limits")]
+pub struct Limits {
+    /// Deepest selection nesting a query may have.
+    #[arg(long, env = "SANDBOXQL_MAX_QUERY_DEPTH", default_value_t = 12)]
+    pub max_query_depth: usize,
+    /// Largest computed complexity a query may have (lists count `first` × children).
+    #[arg(long, env = "SANDBOXQL_MAX_QUERY_COMPLEXITY", default_value_t = 5000)]
+    pub max_query_complexity: usize,
+    /// Deepest nesting of values and selections the query parser accepts.
+    #[arg(long, env = "SANDBOXQL_MAX_RECURSIVE_DEPTH", default_value_t = 64)]
+    pub max_recursive_depth: usize,
+    /// Largest request body in bytes (room for a base64 file of max-file-write-bytes).
+    #[arg(long, env = "SANDBOXQL_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Seconds a websocket client may take to send `connection_init`.
+    #[arg(long, env = "SANDBOXQL_WS_INIT_TIMEOUT_SECS", default_value_t = 10)]
+    pub ws_init_timeout_secs: u64,
+    /// Largest websocket message a client may send, in bytes.
+    #[arg(long, env = "SANDBOXQL_WS_MAX_MESSAGE_BYTES", default_value_t = 1024 * 1024)]
+    pub ws_max_message_bytes: usize,
+    /// Largest page of sandboxes, runs and snapshots.
+    #[arg(long, env = "SANDBOXQL_MAX_PAGE_SIZE", default_value_t = 100)]
+    pub max_page_size: u64,
+    /// Largest page of a run's stored events.
+    #[arg(long, env = "SANDBOXQL_MAX_EVENTS_PAGE", default_value_t = 1000)]
+    pub max_events_page: u64,
+    /// Largest page of a file listing.
+    #[arg(long, env = "SANDBOXQL_MAX_FILE_LIST_PAGE", default_value_t = 1000)]
+    pub max_file_list_page: u64,
+    /// Most entries one recursive listing walks before it stops and says so.
+    #[arg(long, env = "SANDBOXQL_MAX_WALK_ENTRIES", default_value_t = 500_000)]
+    pub max_walk_entries: u64,
+    /// Most nodes a file tree returns.
+    #[arg(long, env = "SANDBOXQL_MAX_TREE_NODES", default_value_t = 5000)]
+    pub max_tree_nodes: u64,
+    /// Deepest file tree a client may ask for.
+    #[arg(long, env = "SANDBOXQL_MAX_TREE_DEPTH", default_value_t = 20)]
+    pub max_tree_depth: u64,
+    /// Largest `maxBytes` a file read may ask for.
+    #[arg(long, env = "SANDBOXQL_MAX_FILE_READ_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_file_read_bytes: u64,
+    /// Largest file that can be written through the API.
+    #[arg(long, env = "SANDBOXQL_MAX_FILE_WRITE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_file_write_bytes: u64,
+    /// Largest answer a backend command may return to the server (a whole-tree listing).
+    #[arg(long, env = "SANDBOXQL_MAX_BACKEND_ANSWER_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub max_backend_answer_bytes: u64,
+    /// Seconds later pages of a listing may reuse the first page's walk.
+    #[arg(long, env = "SANDBOXQL_LISTING_CACHE_TTL_SECS", default_value_t = 15)]
+    pub listing_cache_ttl_secs: u64,
+    /// Walks kept for paging at most.
+    #[arg(long, env = "SANDBOXQL_LISTING_CACHE_ENTRIES", default_value_t = 32)]
+    pub listing_cache_entries: u64,
+    /// Snapshot manifests kept in memory at most.
+    #[arg(long, env = "SANDBOXQL_MANIFEST_CACHE_ENTRIES", default_value_t = 16)]
+    pub manifest_cache_entries: u64,
+    /// Most entries one snapshot may hold.
+    #[arg(long, env = "SANDBOXQL_MAX_SNAPSHOT_ENTRIES", default_value_t = 1_000_000)]
+    pub max_snapshot_entries: u64,
+    /// Files hashed or uploaded at once by one sync.
+    #[arg(long, env = "SANDBOXQL_SYNC_PARALLELISM", default_value_t = 8)]
+    pub sync_parallelism: u64,
+    /// Live (not terminated) sandboxes one account may hold.
+    #[arg(long, env = "SANDBOXQL_MAX_SANDBOXES_PER_ACCOUNT", default_value_t = 50)]
+    pub max_sandboxes_per_account: u64,
+    /// Longest sandbox or account name, in characters.
+    #[arg(long, env = "SANDBOXQL_MAX_NAME_CHARS", default_value_t = 100)]
+    pub max_name_chars: u64,
+    /// Largest prompt in bytes.
+    #[arg(long, env = "SANDBOXQL_MAX_PROMPT_BYTES", default_value_t = 100_000)]
+    pub max_prompt_bytes: u64,
+    /// Largest `maxTurns` a run may ask for.
+    #[arg(long, env = "SANDBOXQL_MAX_TURNS", default_value_t = 500)]
+    pub max_turns: u64,
+    /// A run still going after this many seconds is stopped and FAILED.
+    #[arg(long, env = "SANDBOXQL_RUN_TIMEOUT_SECS", default_value_t = 3600)]
+    pub run_timeout_secs: u64,
+    /// Seconds cancel and delete wait for a run to stop before answering.
+    #[arg(long, env = "SANDBOXQL_RUN_STOP_WAIT_SECS", default_value_t = 10)]
+    pub run_stop_wait_secs: u64,
+    /// Longest output line of a sandbox command kept whole; longer ones are cut and marked.
+    #[arg(long, env = "SANDBOXQL_MAX_OUTPUT_LINE_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_output_line_bytes: usize,
+    /// Live events buffered per watched run before a slow subscriber re-reads the database.
+    #[arg(long, env = "SANDBOXQL_LIVE_EVENTS_BUFFER", default_value_t = 8192)]
+    pub live_events_buffer: usize,
+    /// Seconds a sandbox may stay CREATING before recovery treats its creation as abandoned.
+    #[arg(long, env = "SANDBOXQL_CREATE_ABANDONED_SECS", default_value_t = 120)]
+    pub create_abandoned_secs: u64,
+}
+
+/// A command line holding only the limits, to read them outside `serve`.
+#[derive(clap::Parser)]
+struct LimitsOnly {
+    #[command(flatten)]
+    limits: Limits,
+}
+
+impl Limits {
+    /// The limits from their environment variables and defaults, for the operator
+    /// commands (which share the server's environment but not its flags).
+    pub fn from_env() -> anyhow::Result<Self> {
+        use clap::Parser;
+        Ok(LimitsOnly::try_parse_from(["sandboxql"])?.limits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::LimitsOnly as Only;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let l = Only::parse_from(["x"]).limits;
+        assert_eq!(l.max_page_size, 100);
+        assert_eq!(l.max_file_read_bytes, 10 * 1024 * 1024);
+        assert_eq!(l.max_walk_entries, 500_000);
+        assert_eq!(l.run_timeout_secs, 3600);
+    }
+
+    #[test]
+    fn a_flag_overrides_a_default() {
+        let l = Only::parse_from(["x", "--max-page-size", "7", "--max-tree-depth", "3"]).limits;
+        assert_eq!((l.max_page_size, l.max_tree_depth), (7, 3));
+    }
+
+    #[test]
+    fn a_malformed_limit_is_refused() {
+        assert!(Only::try_parse_from(["x", "--max-page-size", "-1"]).is_err());
+        assert!(Only::try_parse_from(["x", "--max-body-bytes", "lots"]).is_err());
+    }
+}

@@ -1,0 +1,27 @@
+//! A sandbox's life: created as a saga, restored from a snapshot, deleted after its runs
+//! are cancelled and its workspace is synced. This is the one service that orchestrates
+//! the others (runs, sync, snapshots); none of them calls back into it.
+
+mod create;
+mod delete;
+mod restore;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+pub use self::create::CreateSandbox;
+use super::{files::Files, runs::Runs, snapshots::Snapshots, sync::Syncer};
+use crate::{backend::Backend, config::Limits};
+
+/// Creating, restoring and deleting sandboxes.
+#[derive(Clone)]
+pub struct Lifecycle {
+    pub(super) db: DatabaseConnection,
+    pub(super) backend: Arc<dyn Backend>,
+    pub(super) runs: Runs,
+    pub(super) sync: Syncer,
+    pub(super) snapshots: Snapshots,
+    pub(super) files: Files,
+    pub(super) limits: Arc<Limits>,
+}

@@ -1,0 +1,46 @@
+//! Restoring a snapshot into a new sandbox's workspace: directories, files (content,
+//! mode) and symlinks, byte for byte.
+
+use super::Lifecycle;
+use crate::{
+    backend::files::WorkspacePath,
+    error::{AppError, AppResult},
+    service::snapshots::VisibleSnapshot,
+    storage,
+};
+
+impl Lifecycle {
+    /// Writes every entry of the snapshot into the workspace of `external_id`.
+    pub(super) async fn restore(&self, snap: &VisibleSnapshot, external_id: &str) -> AppResult<()> {
+        let manifest = self.snapshots.manifest(snap).await?;
+        let backend = &self.backend;
+        let mut dirs = Vec::new();
+        for e in &manifest.entries {
+            let path = WorkspacePath::parse(&e.path)?;
+            match e.kind.as_str() {
+                "dir" => {
+                    backend.make_dir(external_id, &path).await?;
+                    dirs.push((path, e.mode));
+                }
+                "file" => {
+                    let sha =
+                        e.sha256.as_deref().ok_or_else(|| AppError::Internal(anyhow::anyhow!("file without hash")))?;
+                    let body = self.snapshots.blobs.get_stream(&storage::blob_key(snap.account_id, sha)).await?;
+                    backend.write_stream(external_id, &path, body).await?;
+                    backend.set_mode(external_id, &path, e.mode).await?;
+                }
+                "symlink" => {
+                    if let Some(target) = &e.target {
+                        backend.make_symlink(external_id, &path, target).await?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Directory modes last, so a read-only directory does not block its own contents.
+        for (path, mode) in dirs.into_iter().rev() {
+            backend.set_mode(external_id, &path, mode).await?;
+        }
+        Ok(())
+    }
+}

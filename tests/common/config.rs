@@ -1,0 +1,25 @@
+//! The server configuration tests and benchmarks start from: every default, rooted at a
+//! data dir, whatever the environment holds (shared by `tests/api` and `bench/` with
+//! `#[path]`, so production code carries no test helper).
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use sandboxql::config::{BackendKind, Cli, Command, Config};
+
+/// A configuration with every default, listening on port 0, rooted at `data_dir`.
+pub fn config_for(data_dir: PathBuf) -> Config {
+    let cli = Cli::parse_from(["sandboxql", "serve", "--listen", "127.0.0.1:0"]);
+    let Command::Serve(mut config) = cli.command else { unreachable!("parsed a serve command") };
+    config.store.data_dir = data_dir;
+    config.store.database_url = None;
+    config.runs.anthropic_api_key = None;
+    config.runs.anthropic_auth_token = None;
+    config.runs.anthropic_base_url = None;
+    config.runs.claude_bin = "claude".into();
+    config.backend = BackendKind::Local;
+    config.modal.modal_token_id = None;
+    config.modal.modal_token_secret = None;
+    config.modal.modal_server_url = "http://127.0.0.1:1".into();
+    *config
+}
