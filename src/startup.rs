@@ -8,6 +8,7 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::{
+    auth::Authenticator,
     backend::{
         Backend,
         local::{LocalBackend, jail::Jail},
@@ -66,7 +67,12 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?
             .map(|t| t.token);
         let schema = build_schema(services.clone());
-        let state = AppState { schema, services: services.clone() };
+        let auth = Arc::new(Authenticator::new(
+            services.db.clone(),
+            std::time::Duration::from_millis(config.limits.auth_cache_ttl_ms),
+            config.limits.auth_cache_entries as usize,
+        ));
+        let state = AppState { schema, services: services.clone(), auth };
         let router = router(state, &config.http.cors_origins);
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         Ok(Self { listener, router, services, bootstrap_token })

@@ -2,7 +2,7 @@
 
 mod token;
 
-pub use token::{generate_token, hash_token, resolve_bearer};
+pub use token::{Authenticator, generate_token, hash_token};
 
 use uuid::Uuid;
 

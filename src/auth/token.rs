@@ -1,5 +1,11 @@
 //! API tokens: random, shown once, stored as sha256, looked up by hash.
 
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
 use base64::Engine;
 use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
@@ -29,11 +35,8 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Resolves an `Authorization` header value (`Bearer <token>`) to the caller.
-///
-/// Unknown, revoked and disabled all answer UNAUTHENTICATED with a short reason; the
-/// reason never says whether a token exists.
-pub async fn resolve_bearer(db: &DatabaseConnection, header: Option<&str>) -> AppResult<Viewer> {
+/// The token of an `Authorization: Bearer <token>` header value, checked for shape.
+fn bearer_token(header: Option<&str>) -> AppResult<&str> {
     let header = header.ok_or(AppError::Unauthenticated("missing bearer token"))?;
     let token = header
         .strip_prefix("Bearer ")
@@ -41,11 +44,67 @@ pub async fn resolve_bearer(db: &DatabaseConnection, header: Option<&str>) -> Ap
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(AppError::Unauthenticated("expected 'Authorization: Bearer <token>'"))?;
-    if !token.starts_with(PREFIX) || token.len() > 128 {
+    // 32 random bytes in url-safe base64 after the prefix: anything else is not ours.
+    if !token.starts_with(PREFIX) || token.len() != PREFIX.len() + 43 {
         return Err(AppError::Unauthenticated("invalid token"));
     }
+    Ok(token)
+}
+
+/// Resolves bearer tokens to viewers, remembering recent answers for a short time so a
+/// request costs no database round trip for its token. Revocation and disabling take
+/// effect when an entry expires (the TTL is a limit, default one second).
+pub struct Authenticator {
+    db: DatabaseConnection,
+    cache: Mutex<HashMap<String, (Instant, Viewer)>>,
+    ttl: Duration,
+    capacity: usize,
+}
+
+impl Authenticator {
+    /// An authenticator over the accounts in `db`, caching up to `capacity` tokens for `ttl`.
+    pub fn new(db: DatabaseConnection, ttl: Duration, capacity: usize) -> Self {
+        Self { db, cache: Mutex::default(), ttl, capacity }
+    }
+
+    fn cached(&self, hash: &str) -> Option<Viewer> {
+        let map = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(hash).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
+    }
+
+    fn remember(&self, hash: String, viewer: &Viewer) {
+        if self.ttl.is_zero() || self.capacity == 0 {
+            return;
+        }
+        let mut map = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= self.capacity {
+            let ttl = self.ttl;
+            map.retain(|_, (at, _)| at.elapsed() < ttl);
+            if map.len() >= self.capacity {
+                map.clear();
+            }
+        }
+        map.insert(hash, (Instant::now(), viewer.clone()));
+    }
+
+    /// Resolves an `Authorization` header value (`Bearer <token>`) to the caller.
+    ///
+    /// Unknown, revoked and disabled all answer UNAUTHENTICATED with a short reason; the
+    /// reason never says whether a token exists.
+    pub async fn resolve(&self, header: Option<&str>) -> AppResult<Viewer> {
+        let hash = hash_token(bearer_token(header)?);
+        if let Some(v) = self.cached(&hash) {
+            return Ok(v);
+        }
+        let viewer = lookup(&self.db, &hash).await?;
+        self.remember(hash, &viewer);
+        Ok(viewer)
+    }
+}
+
+async fn lookup(db: &DatabaseConnection, hash: &str) -> AppResult<Viewer> {
     let found = api_token::Entity::find()
-        .filter(api_token::Column::TokenSha256.eq(hash_token(token)))
+        .filter(api_token::Column::TokenSha256.eq(hash))
         .find_also_related(account::Entity)
         .one(db)
         .await?;
@@ -70,6 +129,15 @@ pub async fn resolve_bearer(db: &DatabaseConnection, header: Option<&str>) -> Ap
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malformed_headers_are_refused_before_any_lookup() {
+        let good = generate_token();
+        assert_eq!(bearer_token(Some(&format!("Bearer {good}"))).unwrap(), good);
+        for bad in [None, Some(""), Some("Basic abc"), Some("Bearer "), Some("Bearer sbq_short"), Some("Bearer xyz")] {
+            assert_eq!(bearer_token(bad).unwrap_err().code(), "UNAUTHENTICATED", "{bad:?}");
+        }
+    }
 
     #[test]
     fn tokens_are_random_prefixed_and_stored_only_as_a_hash() {

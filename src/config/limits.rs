@@ -28,6 +28,13 @@ pub struct Limits {
     /// Largest websocket message a client may send, in bytes.
     #[arg(long, env = "SANDBOXQL_WS_MAX_MESSAGE_BYTES", default_value_t = 1024 * 1024)]
     pub ws_max_message_bytes: usize,
+    /// Milliseconds a resolved bearer token is remembered; a revoked token or disabled
+    /// account is refused at most this long after the change.
+    #[arg(long, env = "SANDBOXQL_AUTH_CACHE_TTL_MS", default_value_t = 1000)]
+    pub auth_cache_ttl_ms: u64,
+    /// Bearer tokens remembered at most.
+    #[arg(long, env = "SANDBOXQL_AUTH_CACHE_ENTRIES", default_value_t = 10_000)]
+    pub auth_cache_entries: u64,
     /// Largest page of sandboxes, runs and snapshots.
     #[arg(long, env = "SANDBOXQL_MAX_PAGE_SIZE", default_value_t = 100)]
     pub max_page_size: u64,

@@ -29,7 +29,10 @@ pub struct ModalConfig {
     /// Attempts per Modal call on UNAVAILABLE / DEADLINE_EXCEEDED before giving up.
     #[arg(long, env = "SANDBOXQL_MODAL_MAX_ATTEMPTS", default_value_t = 5)]
     pub modal_max_attempts: u32,
-    /// First retry delay in milliseconds (doubles per attempt, capped at 5 s).
+    /// First retry delay in milliseconds (doubles per attempt up to the cap).
     #[arg(long, env = "SANDBOXQL_MODAL_RETRY_BASE_MS", default_value_t = 100)]
     pub modal_retry_base_ms: u64,
+    /// Longest delay between two attempts, in milliseconds.
+    #[arg(long, env = "SANDBOXQL_MODAL_RETRY_CAP_MS", default_value_t = 5000)]
+    pub modal_retry_cap_ms: u64,
 }

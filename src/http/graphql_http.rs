@@ -10,7 +10,7 @@ use axum::{
 };
 
 use super::{AppState, REQUEST_ID_HEADER};
-use crate::{auth::resolve_bearer, error::codes, graphql::errors::CodedSchema};
+use crate::{error::codes, graphql::errors::CodedSchema};
 
 /// POST /graphql.
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> HttpResponse {
@@ -57,7 +57,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> 
     let viewer = match auth {
         // No credentials: only introspection works; every resolver answers UNAUTHENTICATED.
         None => None,
-        Some(value) => match resolve_bearer(&state.services.db, Some(value)).await {
+        Some(value) => match state.auth.resolve(Some(value)).await {
             Ok(v) => Some(v),
             Err(e) => {
                 return error_response(StatusCode::UNAUTHORIZED, &e.public_message(), e.code());

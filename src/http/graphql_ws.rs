@@ -18,10 +18,7 @@ use axum::{
 use futures::{SinkExt, StreamExt, stream};
 
 use super::{AppState, REQUEST_ID_HEADER, graphql_http};
-use crate::{
-    auth::resolve_bearer,
-    graphql::errors::{CodedSchema, RequestId},
-};
+use crate::graphql::errors::{CodedSchema, RequestId};
 
 /// Routes GET /graphql to the websocket or to a GET query.
 pub async fn get_or_upgrade(State(state): State<AppState>, req: Request) -> Response {
@@ -64,7 +61,7 @@ async fn serve(socket: WebSocket, state: AppState, protocol: GraphQLProtocol, ri
         None => return close(&mut sink, 4401, "Unauthorized").await,
     };
     let header = payload.get("authorization").or_else(|| payload.get("Authorization")).and_then(|v| v.as_str());
-    let viewer = match resolve_bearer(&state.services.db, header).await {
+    let viewer = match state.auth.resolve(header).await {
         Ok(v) => v,
         Err(_) => return close(&mut sink, 4403, "Forbidden").await,
     };

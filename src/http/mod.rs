@@ -25,8 +25,10 @@ use crate::{graphql::AppSchema, service::Services};
 pub struct AppState {
     /// The executable schema.
     pub schema: AppSchema,
-    /// Services, for authentication before execution.
+    /// Services (health checks, limits).
     pub services: Services,
+    /// Who is calling, resolved before execution.
+    pub auth: std::sync::Arc<crate::auth::Authenticator>,
 }
 
 /// The header carrying the request id, set if the client did not send one.

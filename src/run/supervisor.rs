@@ -23,8 +23,8 @@ use crate::{
     error::AppResult,
 };
 
-/// Most events stored in one statement.
-const MAX_BATCH: usize = 256;
+/// Events stored per INSERT statement (batching for throughput, not a limit).
+const EVENTS_PER_INSERT: usize = 256;
 
 /// What ended the process, as far as the supervisor saw.
 #[derive(Default)]
@@ -78,7 +78,7 @@ async fn pump(
         };
         let Some(msg) = first else { break };
         let mut ended = take(msg, w, out);
-        while !ended && w.pending() < MAX_BATCH {
+        while !ended && w.pending() < EVENTS_PER_INSERT {
             match h.output.try_recv() {
                 Ok(msg) => ended = take(msg, w, out),
                 Err(_) => break,

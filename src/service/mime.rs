@@ -14,15 +14,8 @@ pub fn sniff(kind: FileKind, size: u64, head: &[u8]) -> &'static str {
         FileKind::File if size == 0 => return "inode/x-empty",
         FileKind::File => {}
     }
-    if let Some(t) = infer::get(head) {
-        return t.mime_type();
-    }
-    if !is_text(head, size) {
-        return "application/octet-stream";
-    }
-    let start = head.iter().position(|b| !b.is_ascii_whitespace()).map(|i| &head[i..]).unwrap_or(head);
-    let lower: Vec<u8> = start.iter().take(64).map(u8::to_ascii_lowercase).collect();
-    if head.starts_with(b"#!") {
+    // Scripts first: `infer` calls every `#!` file a shell script.
+    if head.starts_with(b"#!") && is_text(head, size) {
         let line = head.split(|b| *b == b'\n').next().unwrap_or(head);
         let line = String::from_utf8_lossy(line);
         if line.contains("python") {
@@ -32,6 +25,14 @@ pub fn sniff(kind: FileKind, size: u64, head: &[u8]) -> &'static str {
             return "text/x-shellscript";
         }
     }
+    if let Some(t) = infer::get(head) {
+        return t.mime_type();
+    }
+    if !is_text(head, size) {
+        return "application/octet-stream";
+    }
+    let start = head.iter().position(|b| !b.is_ascii_whitespace()).map(|i| &head[i..]).unwrap_or(head);
+    let lower: Vec<u8> = start.iter().take(64).map(u8::to_ascii_lowercase).collect();
     if lower.starts_with(b"<!doctype html") || lower.starts_with(b"<html") {
         return "text/html";
     }

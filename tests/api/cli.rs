@@ -62,8 +62,23 @@ async fn accounts_and_tokens_commands_print_usable_tokens() {
     assert!(!raw.windows(token.len()).any(|w| w == token.as_bytes()));
 }
 
+/// Polls `viewer` with `token` until it is refused; returns how long that took.
+async fn refused_after(addr: &str, token: &str) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    loop {
+        let body = viewer(addr, token).await;
+        if body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" {
+            return start.elapsed();
+        }
+        assert!(start.elapsed().as_secs() < 5, "still accepted after 5 s: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Resolved tokens are remembered for at most a second, so a revocation or a disabled
+/// account (done by another process, here the CLI) is in force within 2 s.
 #[tokio::test]
-async fn revoking_a_token_and_disabling_an_account_take_effect_at_once() {
+async fn revoking_a_token_and_disabling_an_account_take_effect_within_two_seconds() {
     let dir = tempfile::tempdir().unwrap();
     let served = serve_in(dir.path());
     let admin = served.token.clone().unwrap();
@@ -75,13 +90,14 @@ async fn revoking_a_token_and_disabling_an_account_take_effect_at_once() {
     let second = out.lines().last().unwrap().trim().to_string();
     assert_eq!(viewer(&served.addr, &first).await["data"]["viewer"]["id"], account);
 
+    assert_eq!(viewer(&served.addr, &second).await["data"]["viewer"]["id"], account, "cached now");
     run(dir.path(), &["tokens", "revoke", "--id", &first_id]);
-    let body = viewer(&served.addr, &first).await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+    let took = refused_after(&served.addr, &first).await;
+    assert!(took.as_millis() <= 2000, "revocation took {took:?}");
     assert_eq!(viewer(&served.addr, &second).await["data"]["viewer"]["id"], account, "other tokens still work");
 
     run(dir.path(), &["accounts", "disable", "--id", &account]);
-    let body = viewer(&served.addr, &second).await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+    let took = refused_after(&served.addr, &second).await;
+    assert!(took.as_millis() <= 2000, "disabling took {took:?}");
     assert_eq!(viewer(&served.addr, &admin).await["data"]["viewer"]["role"], "ADMIN");
 }

@@ -110,3 +110,25 @@ fn no_source_file_is_over_300_lines() {
         .collect();
     assert!(long.is_empty(), "{}", long.join("\n"));
 }
+
+/// Every limit lives in `config::Limits`: no `MAX_…`/`…_LIMIT` constant elsewhere (the
+/// kernel's PATH_MAX and NAME_MAX, facts of Linux rather than choices, excepted).
+#[test]
+fn no_limit_constant_outside_config() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    let mut found = Vec::new();
+    for f in files.iter().filter(|f| !f.starts_with(root.join("config"))) {
+        for line in std::fs::read_to_string(f).unwrap().lines() {
+            let l = line.trim_start();
+            let is_const = l.starts_with("const ") || l.starts_with("pub const ") || l.starts_with("pub(super) const ");
+            let name = l.split("const ").nth(1).unwrap_or("").split(':').next().unwrap_or("");
+            let limit_like = name.starts_with("MAX_") || name.ends_with("_LIMIT") || name.ends_with("_CAPACITY");
+            if is_const && limit_like && !["MAX_PATH_BYTES", "MAX_NAME_BYTES"].contains(&name) {
+                found.push(format!("{}: {l}", f.strip_prefix(&root).unwrap().display()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "limits outside config::Limits:\n{}", found.join("\n"));
+}

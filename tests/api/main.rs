@@ -10,6 +10,7 @@ mod bad_input;
 mod cli;
 mod isolation;
 mod layers;
+mod limits;
 mod modal_backend;
 mod modal_live;
 mod paging;

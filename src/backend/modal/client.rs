@@ -37,8 +37,6 @@ pub(super) type Api = ModalClientClient<InterceptedService<Channel, Auth>>;
 const CLIENT_VERSION: &str = "1.0.0";
 /// Longest a single call may take; exec output streams are re-opened well before this.
 const CALL_TIMEOUT: Duration = Duration::from_secs(90);
-/// Cap of the backoff between attempts.
-const MAX_DELAY: Duration = Duration::from_secs(5);
 
 /// Adds `x-modal-token-id`, `x-modal-token-secret`, `x-modal-client-type` and
 /// `x-modal-client-version` to every request, as `modal` and `libmodal` do.
@@ -66,6 +64,7 @@ pub(super) struct ModalClient {
     api: Api,
     max_attempts: u32,
     base_delay: Duration,
+    max_delay: Duration,
 }
 
 impl ModalClient {
@@ -95,6 +94,7 @@ impl ModalClient {
             api,
             max_attempts: cfg.modal_max_attempts.max(1),
             base_delay: Duration::from_millis(cfg.modal_retry_base_ms),
+            max_delay: Duration::from_millis(cfg.modal_retry_cap_ms.max(cfg.modal_retry_base_ms)),
         })
     }
 
@@ -122,7 +122,7 @@ impl ModalClient {
     /// Sleeps the current backoff and doubles it.
     pub(super) async fn pause(&self, delay: &mut Duration) {
         tokio::time::sleep(*delay).await;
-        *delay = (*delay * 2).min(MAX_DELAY);
+        *delay = (*delay * 2).min(self.max_delay);
     }
 
     /// Attempts a stream may be re-opened without progress before giving up.

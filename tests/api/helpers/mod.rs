@@ -181,6 +181,20 @@ impl TestApp {
         )
     }
 
+    /// Asserts that `token` is refused (UNAUTHENTICATED) within `secs` seconds: resolved
+    /// tokens are remembered briefly, so a revocation takes effect within that time.
+    pub async fn refused_within(&self, token: &str, secs: u64) {
+        let start = std::time::Instant::now();
+        loop {
+            let (_, body) = self.post(Some(token), "{ viewer { id } }", json!({})).await;
+            if body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" {
+                return;
+            }
+            assert!(start.elapsed().as_secs() < secs, "{token} still accepted after {secs} s: {body}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Creates a sandbox through the API and returns its id.
     pub async fn create_sandbox(&self, token: &str, name: &str) -> String {
         let data = self
