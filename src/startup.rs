@@ -24,6 +24,7 @@ use crate::{
         fs::FsBlobStore,
         s3::{S3BlobStore, S3Settings},
     },
+    work::CpuPool,
 };
 
 /// A bound, ready-to-serve server.
@@ -49,9 +50,10 @@ impl Application {
         db::migrate(&db).await?;
         db::spawn_wal_checkpointer(&db);
         let limits = Arc::new(config.limits.clone());
+        let pool = CpuPool::new(config.limits.cpu_pool_threads as usize);
         let backend = match backend {
             Some(b) => b,
-            None => make_backend(&config)?,
+            None => make_backend(&config, &pool)?,
         };
         let runs =
             RunManager::new(db.clone(), backend.clone(), config.runs.clone(), limits.clone(), instance_id(&config));
@@ -128,11 +130,12 @@ async fn make_blob_store(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> 
     })
 }
 
-fn make_backend(config: &Config) -> anyhow::Result<Arc<dyn Backend>> {
+fn make_backend(config: &Config, pool: &CpuPool) -> anyhow::Result<Arc<dyn Backend>> {
     match config.backend {
         BackendKind::Local => {
             let jail = Jail::probe(config.runs.jail, config.runs.jail_uid)?;
-            Ok(Arc::new(LocalBackend::with_jail(&config.store.data_dir, jail)))
+            let steps = config.limits.max_delete_steps;
+            Ok(Arc::new(LocalBackend::new(&config.store.data_dir, jail, pool.clone(), steps)))
         }
         BackendKind::Modal => Ok(Arc::new(crate::backend::modal::ModalBackend::new(&config.modal, &config.limits)?)),
     }

@@ -128,8 +128,11 @@ impl FileEntry {
 /// How far a walk goes.
 #[derive(Debug, Clone, Copy)]
 pub struct WalkOptions {
-    /// Levels below the start directory to descend (1 = its direct children only).
+    /// Levels below the start directory the caller wants (1 = its direct children only).
     pub max_depth: u32,
+    /// Levels the server descends at most whatever the caller wants; directories below
+    /// are skipped and counted, never fatal.
+    pub depth_cap: u32,
     /// Stop after this many entries and say so.
     pub max_entries: usize,
 }
@@ -140,8 +143,10 @@ pub struct WalkOptions {
 pub struct Walk {
     /// The entries.
     pub entries: Vec<FileEntry>,
-    /// Whether `max_entries` cut the walk short.
+    /// Whether the walk is incomplete: `max_entries` cut it short or entries were skipped.
     pub truncated: bool,
+    /// Entries left out because they lie below the depth cap or their path is too long.
+    pub skipped: u64,
 }
 
 /// The start of a file's content.

@@ -68,6 +68,18 @@ pub struct Limits {
     /// Walks kept for paging at most.
     #[arg(long, env = "SANDBOXQL_LISTING_CACHE_ENTRIES", default_value_t = 32)]
     pub listing_cache_entries: u64,
+    /// Deepest level below a workspace root that walks, listings, trees and snapshots reach;
+    /// deeper directories are skipped and reported, never fatal.
+    #[arg(long, env = "SANDBOXQL_MAX_WALK_DEPTH", default_value_t = 256)]
+    pub max_walk_depth: u64,
+    /// Removals one recursive delete may make before giving up (a process that keeps
+    /// creating files cannot keep the server busy forever).
+    #[arg(long, env = "SANDBOXQL_MAX_DELETE_STEPS", default_value_t = 10_000_000)]
+    pub max_delete_steps: u64,
+    /// Threads for CPU-heavy work (walks, hashing, manifests), shared by all tenants; the
+    /// rest of the cores stay free for requests.
+    #[arg(long, env = "SANDBOXQL_CPU_POOL_THREADS", default_value_t = half_the_cores())]
+    pub cpu_pool_threads: u64,
     /// Snapshot manifests kept in memory at most.
     #[arg(long, env = "SANDBOXQL_MANIFEST_CACHE_ENTRIES", default_value_t = 16)]
     pub manifest_cache_entries: u64,
@@ -104,6 +116,11 @@ pub struct Limits {
     /// Seconds a sandbox may stay CREATING before recovery treats its creation as abandoned.
     #[arg(long, env = "SANDBOXQL_CREATE_ABANDONED_SECS", default_value_t = 120)]
     pub create_abandoned_secs: u64,
+}
+
+/// Half the machine's cores (at least one): the default size of the CPU pool.
+fn half_the_cores() -> u64 {
+    (std::thread::available_parallelism().map(usize::from).unwrap_or(2) / 2).max(1) as u64
 }
 
 /// A command line holding only the limits, to read them outside `serve`.

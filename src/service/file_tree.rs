@@ -68,6 +68,7 @@ mod tests {
         let walk = Walk {
             entries: vec![e("a", Directory), e("a/b", Directory), e("a/b/f", File), e("a/g", File), e("z", File)],
             truncated: false,
+            skipped: 0,
         };
         let root = build(e("", Directory), walk, 3);
         let names: Vec<&str> = root.children.iter().map(|c| c.entry.name()).collect();
@@ -79,14 +80,15 @@ mod tests {
 
     #[test]
     fn directories_at_the_depth_limit_are_marked_truncated() {
-        let walk = Walk { entries: vec![e("a", FileKind::Directory)], truncated: false };
+        let walk = Walk { entries: vec![e("a", FileKind::Directory)], truncated: false, skipped: 0 };
         let root = build(e("", FileKind::Directory), walk, 1);
         assert!(root.children[0].truncated && root.truncated);
     }
 
     #[test]
     fn a_cut_walk_marks_the_path_to_the_cut() {
-        let walk = Walk { entries: vec![e("a", FileKind::Directory), e("a/f", FileKind::File)], truncated: true };
+        let walk =
+            Walk { entries: vec![e("a", FileKind::Directory), e("a/f", FileKind::File)], truncated: true, skipped: 0 };
         let root = build(e("", FileKind::Directory), walk, 5);
         assert!(root.truncated && root.children[0].truncated);
     }

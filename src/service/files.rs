@@ -108,6 +108,10 @@ impl Files {
         Self { backend, snapshots, listings, limits }
     }
 
+    fn walk_options(&self, max_depth: u32, max_entries: u64) -> WalkOptions {
+        WalkOptions { max_depth, depth_cap: self.limits.max_walk_depth as u32, max_entries: max_entries as usize }
+    }
+
     /// The manifest of the named snapshot of this sandbox, or of its newest one.
     async fn manifest(&self, sb: &VisibleSandbox, id: Option<Uuid>) -> AppResult<Arc<Manifest>> {
         let snap = self.snapshots.of_sandbox(sb, id).await?;
@@ -164,7 +168,7 @@ impl Files {
             Some(w) => w,
             None => {
                 let max_depth = if recursive { u32::MAX } else { 1 };
-                let opts = WalkOptions { max_depth, max_entries: self.limits.max_walk_entries as usize };
+                let opts = self.walk_options(max_depth, self.limits.max_walk_entries);
                 let w = Arc::new(self.walk(sb, source, &path, opts).await?);
                 self.listings.put(key, w.clone());
                 w
@@ -264,7 +268,7 @@ impl Files {
         if root.kind != FileKind::Directory {
             return Ok(FileNode { entry: root, children: vec![], truncated: false });
         }
-        let opts = WalkOptions { max_depth: depth as u32, max_entries: self.limits.max_tree_nodes as usize };
+        let opts = self.walk_options(depth as u32, self.limits.max_tree_nodes);
         let walked = self.walk(sb, source, &path, opts).await?;
         Ok(super::file_tree::build(root, walked, depth as u32))
     }

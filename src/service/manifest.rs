@@ -103,7 +103,7 @@ impl Manifest {
             })
             .collect();
         sort_preorder(&mut entries);
-        Walk { entries, truncated: false }
+        Walk { entries, truncated: false, skipped: 0 }
     }
 }
 

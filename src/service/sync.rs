@@ -91,6 +91,10 @@ impl Syncer {
         Ok(SyncSlot(self.syncing.clone(), sandbox_id))
     }
 
+    fn walk_options(&self, max_entries: usize) -> WalkOptions {
+        WalkOptions { max_depth: u32::MAX, depth_cap: self.limits.max_walk_depth as u32, max_entries }
+    }
+
     async fn hash(&self, ext: &str, path: &WorkspacePath) -> AppResult<(String, u64)> {
         let mut r = self.backend.read_stream(ext, path).await?;
         let (mut h, mut buf, mut n) = (Sha256::new(), vec![0u8; 256 * 1024], 0u64);
@@ -110,9 +114,8 @@ impl Syncer {
         let ext = sb.external_id()?.to_string();
         let _slot = self.take_slot(sb.id)?;
         let max_entries = self.limits.max_snapshot_entries as usize;
-        let walk =
-            self.backend.walk(&ext, &WorkspacePath::root(), WalkOptions { max_depth: u32::MAX, max_entries }).await?;
-        if walk.truncated {
+        let walk = self.backend.walk(&ext, &WorkspacePath::root(), self.walk_options(max_entries)).await?;
+        if walk.entries.len() >= max_entries && walk.truncated {
             return Err(AppError::conflict(format!("the workspace holds more than {max_entries} entries")));
         }
         let previous = self.snapshots.latest(sb).await?.map(|(_, m)| m);

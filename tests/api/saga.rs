@@ -8,13 +8,14 @@ use sandboxql::{
     backend::{
         Backend, BackendStatus, SandboxSpec,
         exec::{ExecHandle, ExecRequest},
-        local::LocalBackend,
+        local::{LocalBackend, jail::Jail},
     },
     entity::{
         enums::{BackendName, SandboxStatus},
         sandbox,
     },
     error::{AppError, AppResult},
+    work::CpuPool,
 };
 use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::json;
@@ -101,7 +102,8 @@ both_dbs!(backend_failure_leaves_error_with_reason, backend_failure);
 
 async fn store_failure(kind: DbKind) {
     let data = tempfile::tempdir().unwrap();
-    let backend = Arc::new(Recording { inner: LocalBackend::new(data.path()), calls: Mutex::new(vec![]) });
+    let inner = LocalBackend::new(data.path(), Jail::unjailed(), CpuPool::new(1), 1_000_000);
+    let backend = Arc::new(Recording { inner, calls: Mutex::new(vec![]) });
     let app = TestApp::spawn_with(kind, |_| {}, Some(backend.clone())).await;
     let (_, token) = app.new_user("frank").await;
     // Every UPDATE of a sandbox row now fails inside the database itself.

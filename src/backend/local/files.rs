@@ -10,15 +10,16 @@ use std::{
     io::{Read, Write},
     os::fd::OwnedFd,
     path::Path,
+    sync::atomic::AtomicBool,
 };
 
 use chrono::DateTime;
 use rustix::{
-    fs::{AtFlags, Dir, FileType, Mode, OFlags, RenameFlags, ResolveFlags, Stat},
+    fs::{AtFlags, FileType, Mode, OFlags, RenameFlags, ResolveFlags, Stat},
     io::Errno,
 };
 
-use super::walk;
+use super::{remove, walk};
 use crate::{
     backend::files::{FileBytes, FileEntry, FileKind, Walk, WalkOptions, WorkspacePath},
     error::{AppError, AppResult},
@@ -113,17 +114,16 @@ impl Confined {
         }
     }
 
-    /// Lists a directory in one pass, descending up to `max_depth` levels.
-    pub fn walk(&self, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {
+    /// Lists a directory in one pass, descending up to `max_depth` levels; stops with an
+    /// error as soon as `cancel` is set (the request that wanted it went away).
+    pub fn walk(&self, path: &WorkspacePath, opts: WalkOptions, cancel: &AtomicBool) -> AppResult<Walk> {
         let dir = self.beneath(path, OFlags::DIRECTORY | OFlags::RDONLY)?;
-        let mut walk = Walk::default();
         // Deep walks of big trees are worth a thread per core; shallow ones are not.
         if opts.max_depth > 2 && opts.max_entries > 10_000 {
-            walk::walk_parallel(&dir, path, opts, &mut walk)?;
+            walk::walk_parallel(&dir, path, opts, cancel)
         } else {
-            walk::descend(&dir, path, 1, opts, &mut walk)?;
+            walk::Walker::new(dir, path, opts, cancel)?.collect()
         }
-        Ok(walk)
     }
 
     /// Opens a regular file (symlinks followed while they stay inside) and its size.
@@ -243,8 +243,9 @@ impl Confined {
         self.stat(to)?.ok_or(AppError::NotFound("file"))
     }
 
-    /// Deletes a file, symlink (not its target) or directory (recursively if asked).
-    pub fn delete(&self, path: &WorkspacePath, recursive: bool) -> AppResult<()> {
+    /// Deletes a file, symlink (not its target) or directory (recursively if asked, in at
+    /// most `max_steps` removals).
+    pub fn delete(&self, path: &WorkspacePath, recursive: bool, max_steps: u64) -> AppResult<()> {
         let (dir, name) = self.parent(path, "delete")?;
         let st = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(fail)?;
         if kind_of(&st) != FileKind::Directory {
@@ -252,29 +253,8 @@ impl Confined {
         }
         if recursive {
             let rw = self.beneath(path, OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW)?;
-            remove_contents(&rw)?;
+            remove::remove_contents(&rw, max_steps)?;
         }
         rustix::fs::unlinkat(&dir, name, AtFlags::REMOVEDIR).map_err(fail)
     }
-}
-
-fn remove_contents(dir: &OwnedFd) -> AppResult<()> {
-    for item in Dir::read_from(dir).map_err(fail)? {
-        let item = item.map_err(fail)?;
-        let name = item.file_name().to_owned();
-        let name = name.as_c_str();
-        if name.to_bytes() == b"." || name.to_bytes() == b".." {
-            continue;
-        }
-        let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(fail)?;
-        if kind_of(&st) == FileKind::Directory {
-            let flags = OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-            let sub = rustix::fs::openat(dir, name, flags, Mode::empty()).map_err(fail)?;
-            remove_contents(&sub)?;
-            rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR).map_err(fail)?;
-        } else {
-            rustix::fs::unlinkat(dir, name, AtFlags::empty()).map_err(fail)?;
-        }
-    }
-    Ok(())
 }

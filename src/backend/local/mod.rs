@@ -4,7 +4,10 @@
 //! process), `home/` (HOME of every process: Claude's session files live here, one per
 //! sandbox), and `state` (`running` or `terminated`).
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::atomic::AtomicBool,
+};
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -13,6 +16,7 @@ pub mod jail;
 
 mod exec;
 mod files;
+mod remove;
 mod walk;
 
 use self::{files::Confined, jail::Jail};
@@ -24,29 +28,29 @@ use super::{
 use crate::{
     entity::enums::BackendName,
     error::{AppError, AppResult},
+    work::{self, CpuPool},
 };
 
 /// Sandboxes as directories on the server host.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LocalBackend {
     root: PathBuf,
     jail: Jail,
+    pool: CpuPool,
+    max_delete_steps: u64,
 }
 
 const RUNNING: &str = "running";
 const TERMINATED: &str = "terminated";
 
 impl LocalBackend {
-    /// A backend keeping sandboxes under `{data_dir}/sandboxes`, running commands unjailed.
-    pub fn new(data_dir: &Path) -> Self {
-        Self::with_jail(data_dir, Jail::unjailed())
-    }
-
-    /// A backend whose commands run in `jail`.
-    pub fn with_jail(data_dir: &Path, jail: Jail) -> Self {
+    /// A backend keeping sandboxes under `{data_dir}/sandboxes`, running commands in
+    /// `jail`, walking big trees on `pool`, and giving up a recursive delete after
+    /// `max_delete_steps` removals.
+    pub fn new(data_dir: &Path, jail: Jail, pool: CpuPool, max_delete_steps: u64) -> Self {
         // Absolute, because HOME and cwd of sandbox processes are derived from it.
         let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-        Self { root: data_dir.join("sandboxes"), jail }
+        Self { root: data_dir.join("sandboxes"), jail, pool, max_delete_steps }
     }
 
     /// The directory of a sandbox; the id must be a UUID so it can never name another path.
@@ -120,7 +124,10 @@ impl Backend for LocalBackend {
 
     async fn walk(&self, external_id: &str, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {
         let path = path.clone();
-        self.confined(external_id, move |c| c.walk(&path, opts)).await
+        let workspace = self.workspace(external_id)?;
+        let job = move |cancel: &AtomicBool| Confined::open(&workspace)?.walk(&path, opts, cancel);
+        // A listing of one directory is light; deeper walks are CPU work for the pool.
+        if opts.max_depth <= 1 { work::blocking(job).await } else { self.pool.run(job).await }
     }
 
     async fn stat(&self, external_id: &str, path: &WorkspacePath) -> AppResult<Option<FileEntry>> {
@@ -185,7 +192,8 @@ impl Backend for LocalBackend {
 
     async fn delete_path(&self, external_id: &str, path: &WorkspacePath, recursive: bool) -> AppResult<()> {
         let path = path.clone();
-        self.confined(external_id, move |c| c.delete(&path, recursive)).await
+        let steps = self.max_delete_steps;
+        self.confined(external_id, move |c| c.delete(&path, recursive, steps)).await
     }
 }
 
@@ -197,8 +205,6 @@ impl LocalBackend {
         F: FnOnce(&Confined) -> AppResult<T> + Send + 'static,
     {
         let workspace = self.workspace(external_id)?;
-        tokio::task::spawn_blocking(move || op(&Confined::open(&workspace)?))
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("file task failed: {e}")))?
+        work::blocking(move |_| op(&Confined::open(&workspace)?)).await
     }
 }

@@ -92,13 +92,13 @@ async fn one(b: &ModalBackend, ext: &str, what: &str, body: &str, args: &[&str],
 }
 
 pub(super) async fn walk(b: &ModalBackend, ext: &str, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {
-    let depth = opts.max_depth.clamp(1, 100_000).to_string();
+    let depth = opts.max_depth.min(opts.depth_cap).max(1).to_string();
     let argv = script(WALK, &[&abs(path), &depth, WALK_FORMAT], STAT_FORMAT);
     let out = run(b, ext, "walk", argv, Stdin::Closed, b.max_answer_bytes).await?;
     let mut entries = parse_walk(path, &out)?;
     let truncated = entries.len() > opts.max_entries;
     entries.truncate(opts.max_entries);
-    Ok(Walk { entries, truncated })
+    Ok(Walk { entries, truncated, skipped: 0 })
 }
 
 pub(super) async fn stat(b: &ModalBackend, ext: &str, path: &WorkspacePath) -> AppResult<Option<FileEntry>> {
