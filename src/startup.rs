@@ -15,7 +15,7 @@ use crate::{
     },
     config::{BackendKind, Config, StorageKind},
     db,
-    graphql::build_schema,
+    graphql::{build_schema, documents::DocumentCache},
     http::{AppState, router},
     run::{manager::RunManager, pg_bridge},
     service::{Services, accounts},
@@ -74,7 +74,11 @@ impl Application {
             std::time::Duration::from_millis(config.limits.auth_cache_ttl_ms),
             config.limits.auth_cache_entries as usize,
         ));
-        let state = AppState { schema, services: services.clone(), auth };
+        let documents = Arc::new(DocumentCache::new(
+            config.limits.query_cache_entries as usize,
+            config.limits.query_cache_max_bytes as usize,
+        ));
+        let state = AppState { schema, services: services.clone(), auth, documents };
         let router = router(state, &config.http.cors_origins);
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         Ok(Self { listener, router, services, bootstrap_token })

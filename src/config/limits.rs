@@ -35,6 +35,12 @@ pub struct Limits {
     /// Bearer tokens remembered at most.
     #[arg(long, env = "SANDBOXQL_AUTH_CACHE_ENTRIES", default_value_t = 10_000)]
     pub auth_cache_entries: u64,
+    /// Parsed query documents kept (clients repeat the same few queries).
+    #[arg(long, env = "SANDBOXQL_QUERY_CACHE_ENTRIES", default_value_t = 1000)]
+    pub query_cache_entries: u64,
+    /// Longest query text whose parsed document is kept, in bytes.
+    #[arg(long, env = "SANDBOXQL_QUERY_CACHE_MAX_BYTES", default_value_t = 16 * 1024)]
+    pub query_cache_max_bytes: u64,
     /// Largest page of sandboxes, runs and snapshots.
     #[arg(long, env = "SANDBOXQL_MAX_PAGE_SIZE", default_value_t = 100)]
     pub max_page_size: u64,

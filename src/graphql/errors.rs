@@ -12,7 +12,7 @@ use async_graphql::{
     futures_util::stream::{BoxStream, StreamExt},
 };
 
-use super::AppSchema;
+use super::{AppSchema, documents::DocumentCache};
 use crate::error::{AppError, codes};
 
 /// Identifies one HTTP request or websocket connection in logs and error replies.
@@ -24,23 +24,26 @@ pub struct RequestId(pub String);
 pub struct CodedSchema {
     schema: AppSchema,
     request_id: Arc<str>,
+    documents: Arc<DocumentCache>,
 }
 
 impl CodedSchema {
     /// Wraps the schema for a request or connection with the given id.
-    pub fn new(schema: AppSchema, request_id: &str) -> Self {
-        Self { schema, request_id: request_id.into() }
+    pub fn new(schema: AppSchema, documents: Arc<DocumentCache>, request_id: &str) -> Self {
+        Self { schema, request_id: request_id.into(), documents }
     }
 }
 
 impl Executor for CodedSchema {
-    async fn execute(&self, request: Request) -> Response {
+    async fn execute(&self, mut request: Request) -> Response {
+        self.documents.prepare(&mut request);
         let mut resp = self.schema.execute(request.data(RequestId(self.request_id.to_string()))).await;
         stamp(&mut resp.errors, &self.request_id);
         resp
     }
 
-    fn execute_stream(&self, request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+    fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+        self.documents.prepare(&mut request);
         let rid = self.request_id.clone();
         let stream = match session_data {
             Some(data) => self.schema.execute_stream_with_session_data(request, data),

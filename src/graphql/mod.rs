@@ -1,6 +1,7 @@
 //! The GraphQL schema: resolvers translate between the wire and the services, nothing more.
 
 pub mod context;
+pub mod documents;
 pub mod errors;
 mod file_api;
 mod loaders;

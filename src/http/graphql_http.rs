@@ -68,7 +68,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> 
         Some(v) => batch.data(v),
         None => batch,
     };
-    let schema = CodedSchema::new(state.schema.clone(), &rid);
+    let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid);
     GraphQLResponse::from(async_graphql::Executor::execute_batch(&schema, batch).await).into_response()
 }
 

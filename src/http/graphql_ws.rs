@@ -70,10 +70,15 @@ async fn serve(socket: WebSocket, state: AppState, protocol: GraphQLProtocol, ri
     data.insert(RequestId(rid.clone()));
     // Replay the init message so async-graphql performs its normal handshake.
     let source = stream::once(async move { Ok(first) }).chain(source);
-    GraphQLWebSocket::new_with_pair(sink, source, CodedSchema::new(state.schema.clone(), &rid), protocol)
-        .on_connection_init(move |_| async move { Ok(data) })
-        .serve()
-        .await;
+    GraphQLWebSocket::new_with_pair(
+        sink,
+        source,
+        CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid),
+        protocol,
+    )
+    .on_connection_init(move |_| async move { Ok(data) })
+    .serve()
+    .await;
 }
 
 fn init_payload(msg: &Message) -> Option<serde_json::Value> {

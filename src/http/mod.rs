@@ -29,6 +29,8 @@ pub struct AppState {
     pub services: Services,
     /// Who is calling, resolved before execution.
     pub auth: std::sync::Arc<crate::auth::Authenticator>,
+    /// Parsed query documents.
+    pub documents: std::sync::Arc<crate::graphql::documents::DocumentCache>,
 }
 
 /// The header carrying the request id, set if the client did not send one.
@@ -61,7 +63,9 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let rid = req.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %rid)
+            // DEBUG: at the default level no span is built per request; errors are logged
+            // with their request id anyway.
+            tracing::debug_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %rid)
         }))
         .layer(cors(cors_origins))
         .layer(PropagateRequestIdLayer::new(header.clone()))
