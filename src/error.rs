@@ -22,6 +22,11 @@ pub mod codes {
     pub const PROVIDER_UNAVAILABLE: &str = "PROVIDER_UNAVAILABLE";
     /// Something broke on our side; the detail is in the server log under the request id.
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+    /// Too many requests or too many concurrent operations for this account; retry after
+    /// `extensions.retryAfterMs`.
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    /// The request ran longer than the server allows and was stopped.
+    pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
 }
 
 /// Why an operation failed, in terms a client can act on.
@@ -50,6 +55,17 @@ pub enum AppError {
         /// Internal detail for the log.
         detail: String,
     },
+    /// Over a rate or concurrency limit; the message names the limit.
+    #[error("{message}")]
+    RateLimited {
+        /// Which limit, in words.
+        message: String,
+        /// When a retry may succeed, in milliseconds.
+        retry_after_ms: u64,
+    },
+    /// Ran over the request timeout.
+    #[error("the request took longer than {0} ms and was stopped")]
+    Timeout(u64),
     /// A bug or an infrastructure failure; the detail goes only to the log.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
@@ -65,8 +81,23 @@ impl AppError {
             AppError::BadInput(_) => codes::BAD_USER_INPUT,
             AppError::Conflict(_) => codes::CONFLICT,
             AppError::Provider { .. } => codes::PROVIDER_UNAVAILABLE,
+            AppError::RateLimited { .. } => codes::RATE_LIMITED,
+            AppError::Timeout(_) => codes::REQUEST_TIMEOUT,
             AppError::Internal(_) => codes::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// When a retry may succeed, for errors that say so.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after_ms, .. } => Some(*retry_after_ms),
+            _ => None,
+        }
+    }
+
+    /// Shorthand for a rate or concurrency limit.
+    pub fn rate_limited(message: impl Into<String>, retry_after_ms: u64) -> Self {
+        AppError::RateLimited { message: message.into(), retry_after_ms }
     }
 
     /// The message a client may see: never internal detail.
@@ -143,6 +174,8 @@ mod tests {
             (AppError::bad_input("x"), codes::BAD_USER_INPUT),
             (AppError::conflict("x"), codes::CONFLICT),
             (AppError::provider("p", "d"), codes::PROVIDER_UNAVAILABLE),
+            (AppError::rate_limited("x", 5), codes::RATE_LIMITED),
+            (AppError::Timeout(5), codes::REQUEST_TIMEOUT),
             (AppError::Internal(anyhow::anyhow!("x")), codes::INTERNAL_SERVER_ERROR),
         ];
         for (e, code) in cases {

@@ -16,7 +16,7 @@ use crate::{
     config::{BackendKind, Config, StorageKind},
     db,
     graphql::{build_schema, documents::DocumentCache},
-    http::{AppState, router},
+    http::{AppState, rate::RateLimiter, router},
     run::{manager::RunManager, pg_bridge},
     service::{Services, accounts},
     storage::{
@@ -78,7 +78,9 @@ impl Application {
             config.limits.query_cache_entries as usize,
             config.limits.query_cache_max_bytes as usize,
         ));
-        let state = AppState { schema, services: services.clone(), auth, documents };
+        let rate =
+            Arc::new(RateLimiter::new(config.limits.rate_limit_per_sec, config.limits.rate_limit_burst, 100_000));
+        let state = AppState { schema, services: services.clone(), auth, documents, rate };
         let router = router(state, &config.http.cors_origins);
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         Ok(Self { listener, router, services, bootstrap_token })
@@ -97,7 +99,8 @@ impl Application {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
         });
-        axum::serve(listener, self.router).with_graceful_shutdown(shutdown_signal()).await?;
+        let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
         Ok(())
     }
 }

@@ -13,9 +13,21 @@ pub struct Limits {
     /// Deepest selection nesting a query may have.
     #[arg(long, env = "SANDBOXQL_MAX_QUERY_DEPTH", default_value_t = 12)]
     pub max_query_depth: usize,
-    /// Largest computed complexity a query may have (lists count `first` × children).
-    #[arg(long, env = "SANDBOXQL_MAX_QUERY_COMPLEXITY", default_value_t = 5000)]
-    pub max_query_complexity: usize,
+    /// Largest cost a request may have, counted before it runs: a field costs 1, a
+    /// database query or backend call 250, a KiB read 1, a list its page size times its
+    /// items, a recursive walk 20,000, a sync 25,000.
+    #[arg(long, alias = "max-query-complexity", env = "SANDBOXQL_MAX_QUERY_COST", default_value_t = 50_000)]
+    pub max_query_cost: usize,
+    /// Most operations in one JSON batch request.
+    #[arg(long, env = "SANDBOXQL_MAX_BATCH_OPERATIONS", default_value_t = 10)]
+    pub max_batch_operations: usize,
+    /// Milliseconds a query or mutation may run before it is stopped (its spawned work,
+    /// such as a sync, still finishes).
+    #[arg(long, env = "SANDBOXQL_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// Largest response body in bytes; a larger one is replaced by an error.
+    #[arg(long, env = "SANDBOXQL_MAX_RESPONSE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_response_bytes: usize,
     /// Deepest nesting of values and selections the query parser accepts.
     #[arg(long, env = "SANDBOXQL_MAX_RECURSIVE_DEPTH", default_value_t = 64)]
     pub max_recursive_depth: usize,
@@ -41,6 +53,13 @@ pub struct Limits {
     /// Longest query text whose parsed document is kept, in bytes.
     #[arg(long, env = "SANDBOXQL_QUERY_CACHE_MAX_BYTES", default_value_t = 16 * 1024)]
     pub query_cache_max_bytes: u64,
+    /// Requests (and subscriptions started) per second one account may make on an
+    /// instance, on average.
+    #[arg(long, env = "SANDBOXQL_RATE_LIMIT_PER_SEC", default_value_t = 100)]
+    pub rate_limit_per_sec: u64,
+    /// Requests one account may make in a burst above the average rate.
+    #[arg(long, env = "SANDBOXQL_RATE_LIMIT_BURST", default_value_t = 500)]
+    pub rate_limit_burst: u64,
     /// Largest page of sandboxes, runs and snapshots.
     #[arg(long, env = "SANDBOXQL_MAX_PAGE_SIZE", default_value_t = 100)]
     pub max_page_size: u64,
@@ -95,6 +114,15 @@ pub struct Limits {
     /// Files hashed or uploaded at once by one sync.
     #[arg(long, env = "SANDBOXQL_SYNC_PARALLELISM", default_value_t = 8)]
     pub sync_parallelism: u64,
+    /// Syncs one account may run at once on an instance.
+    #[arg(long, env = "SANDBOXQL_MAX_CONCURRENT_SYNCS_PER_ACCOUNT", default_value_t = 2)]
+    pub max_concurrent_syncs_per_account: u64,
+    /// Restores (creates from a snapshot) one account may run at once on an instance.
+    #[arg(long, env = "SANDBOXQL_MAX_CONCURRENT_RESTORES_PER_ACCOUNT", default_value_t = 2)]
+    pub max_concurrent_restores_per_account: u64,
+    /// Recursive listings and trees one account may walk at once on an instance.
+    #[arg(long, env = "SANDBOXQL_MAX_CONCURRENT_WALKS_PER_ACCOUNT", default_value_t = 4)]
+    pub max_concurrent_walks_per_account: u64,
     /// Live (not terminated) sandboxes one account may hold.
     #[arg(long, env = "SANDBOXQL_MAX_SANDBOXES_PER_ACCOUNT", default_value_t = 50)]
     pub max_sandboxes_per_account: u64,

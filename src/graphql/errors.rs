@@ -78,10 +78,23 @@ pub fn stamp(errors: &mut [ServerError], request_id: &str) {
                 codes::INTERNAL_SERVER_ERROR
             }
             // Errors async-graphql raises itself: parse, validation, limits, bad arguments.
-            None => codes::BAD_USER_INPUT,
+            None => {
+                if err.message == "Query is too complex." {
+                    err.message = "the request costs more than `limits.maxQueryCost` allows (a database query or \
+                        backend call costs 250, a KiB read 1, a list its page size times each item); ask for \
+                        fewer items, fewer bytes or fewer fields per request"
+                        .to_string();
+                } else if err.message == "Query is nested too deep." {
+                    err.message = "the query is nested deeper than `limits.maxQueryDepth` allows".to_string();
+                }
+                codes::BAD_USER_INPUT
+            }
         };
         let ext = err.extensions.get_or_insert_with(ErrorExtensionValues::default);
         ext.set("code", Value::from(code));
+        if let Some(ms) = app.and_then(AppError::retry_after_ms) {
+            ext.set("retryAfterMs", Value::from(ms));
+        }
         if code == codes::INTERNAL_SERVER_ERROR || code == codes::PROVIDER_UNAVAILABLE {
             ext.set("requestId", Value::from(request_id));
         }

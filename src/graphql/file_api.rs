@@ -7,6 +7,7 @@ use base64::Engine;
 
 use super::{
     context::{require_sandbox, scope},
+    cost,
     types::file::{FileEncoding, FileEntry},
 };
 use crate::{
@@ -26,6 +27,7 @@ fn entry(sandbox: VisibleSandbox, entry: crate::backend::files::FileEntry) -> Fi
 impl FileMutation {
     /// Writes a file: parents are created and an existing file is replaced atomically, so
     /// a reader never sees half of it. `content` is text, or base64 with `encoding: BASE64`.
+    #[graphql(complexity = "cost::QUERY + cost::bytes(content.len() as i64) + child_complexity")]
     async fn write_file(
         &self,
         ctx: &Context<'_>,
@@ -47,6 +49,7 @@ impl FileMutation {
     }
 
     /// Creates a directory and any missing parents (like `mkdir -p`).
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
     async fn make_directory(&self, ctx: &Context<'_>, sandbox_id: ID, path: String) -> Result<FileEntry> {
         let (svc, _) = scope(ctx)?;
         let sb = require_sandbox(ctx, &sandbox_id, "sandboxId").await?;
@@ -55,6 +58,7 @@ impl FileMutation {
     }
 
     /// Moves or renames a path; CONFLICT when something exists at `to`.
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
     async fn move_path(&self, ctx: &Context<'_>, sandbox_id: ID, from: String, to: String) -> Result<FileEntry> {
         let (svc, _) = scope(ctx)?;
         let sb = require_sandbox(ctx, &sandbox_id, "sandboxId").await?;
@@ -64,6 +68,7 @@ impl FileMutation {
 
     /// Deletes a file, a symlink (not its target) or a directory (non-empty ones only with
     /// `recursive: true`). Returns true.
+    #[graphql(complexity = "cost::QUERY + if recursive { cost::RECURSIVE_WALK } else { 0 }")]
     async fn delete_path(
         &self,
         ctx: &Context<'_>,

@@ -1,6 +1,7 @@
 //! The GraphQL schema: resolvers translate between the wire and the services, nothing more.
 
 pub mod context;
+pub mod cost;
 pub mod documents;
 pub mod errors;
 mod file_api;
@@ -38,7 +39,7 @@ pub fn build_schema(services: Services) -> AppSchema {
         .data(DataLoader::new(loaders::ActiveRunLoader(services.runs.clone()), tokio::spawn))
         .data(services)
         .limit_depth(limits.max_query_depth)
-        .limit_complexity(limits.max_query_complexity)
+        .limit_complexity(limits.max_query_cost)
         .limit_recursive_depth(limits.max_recursive_depth)
         .finish()
 }

@@ -5,6 +5,7 @@ use futures::{Stream, StreamExt};
 
 use super::{
     context::{parse_id, require_sandbox, scope},
+    cost,
     types::{event::ClaudeEvent, run::AgentRun},
 };
 use crate::service::runs::StartRun;
@@ -33,6 +34,7 @@ pub struct RunQuery;
 #[Object]
 impl RunQuery {
     /// A run by id; null when it does not exist or is not the caller's.
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
     async fn run(&self, ctx: &Context<'_>, id: ID) -> Result<Option<AgentRun>> {
         let (svc, viewer) = scope(ctx)?;
         Ok(svc.runs.get(viewer, parse_id(&id, "id")?).await?.map(AgentRun))
@@ -47,6 +49,7 @@ pub struct RunMutation;
 impl RunMutation {
     /// Starts Claude in a sandbox; follow it with `runEvents`. CONFLICT when a run is
     /// already active there or the sandbox is not running.
+    #[graphql(complexity = "cost::CREATE + child_complexity")]
     async fn start_run(&self, ctx: &Context<'_>, input: StartRunInput) -> Result<AgentRun> {
         let (svc, viewer) = scope(ctx)?;
         let sb = require_sandbox(ctx, &input.sandbox_id, "sandboxId").await?;
@@ -55,6 +58,7 @@ impl RunMutation {
     }
 
     /// Stops a run (its whole process tree) and returns it, normally CANCELLED.
+    #[graphql(complexity = "2 * cost::QUERY + child_complexity")]
     async fn cancel_run(&self, ctx: &Context<'_>, id: ID) -> Result<AgentRun> {
         let (svc, viewer) = scope(ctx)?;
         Ok(AgentRun(svc.runs.cancel(viewer, parse_id(&id, "id")?).await?))
@@ -69,6 +73,7 @@ pub struct RunSubscription;
 impl RunSubscription {
     /// Starts a run and streams its events until RunFinished. Closing the subscription
     /// does not stop the run: resume with `runEvents(runId, afterSeq)`.
+    #[graphql(complexity = "cost::CREATE + child_complexity")]
     async fn claude_stream(
         &self,
         ctx: &Context<'_>,
@@ -86,6 +91,7 @@ impl RunSubscription {
 
     /// Stored events after `afterSeq`, then live ones, ending after RunFinished: no gap,
     /// no duplicate, also across reconnects.
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
     async fn run_events(
         &self,
         ctx: &Context<'_>,

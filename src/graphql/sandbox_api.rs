@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     context::{parse_id, parse_opt_id, scope, services, viewer},
+    cost,
     types::{
         account::Account,
         enums::{Provider, SandboxStatus},
@@ -65,12 +66,14 @@ pub struct SandboxQuery;
 #[Object]
 impl SandboxQuery {
     /// The caller's account.
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Account> {
         let (svc, viewer) = scope(ctx)?;
         Ok(Account(accounts::viewer_account(&svc.db, viewer).await?))
     }
 
     /// A sandbox by id; null when it does not exist or is not the caller's.
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
     async fn sandbox(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Sandbox>> {
         let (svc, viewer) = scope(ctx)?;
         let id = parse_id(&id, "id")?;
@@ -78,7 +81,7 @@ impl SandboxQuery {
     }
 
     /// The caller's sandboxes (every account's for admins), newest first.
-    #[graphql(complexity = "(first.clamp(0, 100) as usize) * child_complexity + 1")]
+    #[graphql(complexity = "cost::page(first as i64, child_complexity)")]
     async fn sandboxes(
         &self,
         ctx: &Context<'_>,
@@ -117,6 +120,9 @@ pub struct SandboxMutation;
 impl SandboxMutation {
     /// Creates a sandbox from the provider's template. If the backend fails, the error is
     /// PROVIDER_UNAVAILABLE and the sandbox remains listed in ERROR with a reason.
+    #[graphql(
+        complexity = "cost::CREATE + if input.from_snapshot.is_some() { cost::SYNC } else { 0 } + child_complexity"
+    )]
     async fn create_sandbox(&self, ctx: &Context<'_>, input: CreateSandboxInput) -> Result<Sandbox> {
         let (svc, viewer) = scope(ctx)?;
         let input = CreateSandbox {
@@ -130,6 +136,7 @@ impl SandboxMutation {
 
     /// Snapshots the sandbox's workspace to object storage: only new content is uploaded,
     /// and the snapshot exists only once complete. CONFLICT while another sync runs.
+    #[graphql(complexity = "cost::SYNC + child_complexity")]
     async fn sync_sandbox(&self, ctx: &Context<'_>, id: ID) -> Result<SyncResult> {
         let (svc, viewer) = scope(ctx)?;
         let sb = sandboxes::require(&svc.db, viewer, parse_id(&id, "id")?).await?;
@@ -138,6 +145,7 @@ impl SandboxMutation {
 
     /// Terminates a sandbox and removes it from every list. With `sync` (the default) its
     /// workspace is snapshotted first; if that fails nothing is deleted.
+    #[graphql(complexity = "cost::CREATE + if sync { cost::SYNC } else { 0 } + child_complexity")]
     async fn delete_sandbox(
         &self,
         ctx: &Context<'_>,

@@ -1,45 +1,56 @@
 //! GraphQL over HTTP: POST with a JSON body, GET with a query string (queries only).
+//!
+//! Before anything executes: the caller is resolved, the batch size checked and the
+//! caller's rate taken; each operation's cost is checked by the schema. Execution is
+//! bounded by the request timeout and the answer by the response-size limit.
 
-use async_graphql::{BatchRequest, Request, Response, ServerError, Value};
-use async_graphql_axum::GraphQLResponse;
+use std::{net::SocketAddr, time::Duration};
+
+use async_graphql::{BatchRequest, BatchResponse, Request, Response, ServerError, Value};
 use axum::{
     body::Bytes,
-    extract::State,
-    http::{HeaderMap, StatusCode, header},
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response as HttpResponse},
 };
 
-use super::{AppState, REQUEST_ID_HEADER};
-use crate::{error::codes, graphql::errors::CodedSchema};
+use super::{AppState, REQUEST_ID_HEADER, rate::Caller};
+use crate::{
+    error::{AppError, codes},
+    graphql::errors::CodedSchema,
+};
 
 /// POST /graphql.
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> HttpResponse {
+pub async fn post(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResponse {
     match serde_json::from_slice::<BatchRequest>(&body) {
-        Ok(batch) => execute(&state, &headers, batch).await,
+        Ok(batch) => execute(&state, peer, &headers, batch).await,
         Err(e) => error_response(
             StatusCode::BAD_REQUEST,
-            &format!("request body is not a GraphQL request: {e}"),
-            codes::BAD_USER_INPUT,
+            &AppError::bad_input(format!("request body is not a GraphQL request: {e}")),
         ),
     }
 }
 
 /// GET /graphql?query=…: queries only, so a link can never mutate anything.
-pub async fn get(state: &AppState, headers: &HeaderMap, query_string: &str) -> HttpResponse {
+pub async fn get(state: &AppState, peer: SocketAddr, headers: &HeaderMap, query_string: &str) -> HttpResponse {
     let req = match async_graphql::http::parse_query_string(query_string) {
         Ok(req) => req,
         Err(e) => {
-            return error_response(StatusCode::BAD_REQUEST, &format!("bad query string: {e}"), codes::BAD_USER_INPUT);
+            return error_response(StatusCode::BAD_REQUEST, &AppError::bad_input(format!("bad query string: {e}")));
         }
     };
     if !is_query_only(&req) {
         return error_response(
             StatusCode::METHOD_NOT_ALLOWED,
-            "GET may only carry queries; send mutations with POST",
-            codes::BAD_USER_INPUT,
+            &AppError::bad_input("GET may only carry queries; send mutations with POST"),
         );
     }
-    execute(state, headers, BatchRequest::Single(req)).await
+    execute(state, peer, headers, BatchRequest::Single(req)).await
 }
 
 fn is_query_only(req: &Request) -> bool {
@@ -51,7 +62,15 @@ fn is_query_only(req: &Request) -> bool {
     }
 }
 
-async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> HttpResponse {
+fn operations(batch: &BatchRequest) -> usize {
+    match batch {
+        BatchRequest::Single(_) => 1,
+        BatchRequest::Batch(v) => v.len(),
+    }
+}
+
+async fn execute(state: &AppState, peer: SocketAddr, headers: &HeaderMap, batch: BatchRequest) -> HttpResponse {
+    let limits = &state.services.limits;
     let rid = headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
     let auth = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
     let viewer = match auth {
@@ -59,23 +78,83 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest) -> 
         None => None,
         Some(value) => match state.auth.resolve(Some(value)).await {
             Ok(v) => Some(v),
-            Err(e) => {
-                return error_response(StatusCode::UNAUTHORIZED, &e.public_message(), e.code());
-            }
+            Err(e) => return error_response(StatusCode::UNAUTHORIZED, &e),
         },
     };
+    let ops = operations(&batch);
+    if ops > limits.max_batch_operations {
+        let max = limits.max_batch_operations;
+        let e = AppError::bad_input(format!("a batch may hold at most {max} operations, this one has {ops}"));
+        return error_response(StatusCode::BAD_REQUEST, &e);
+    }
+    let caller = viewer.as_ref().map_or(Caller::Address(peer.ip()), |v| Caller::Account(v.account_id));
+    if let Err(e) = state.rate.take(caller, ops as u64) {
+        return error_response(StatusCode::TOO_MANY_REQUESTS, &e);
+    }
     let batch = match viewer {
         Some(v) => batch.data(v),
         None => batch,
     };
     let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid);
-    GraphQLResponse::from(async_graphql::Executor::execute_batch(&schema, batch).await).into_response()
+    let timeout = Duration::from_millis(limits.request_timeout_ms);
+    let resp = match tokio::time::timeout(timeout, async_graphql::Executor::execute_batch(&schema, batch)).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            tracing::warn!(request_id = %rid, "request stopped at the timeout");
+            return error_response(StatusCode::GATEWAY_TIMEOUT, &AppError::Timeout(limits.request_timeout_ms));
+        }
+    };
+    respond(resp, limits.max_response_bytes)
 }
 
-/// A GraphQL-shaped error reply for failures before execution.
-pub fn error_response(status: StatusCode, message: &str, code: &str) -> HttpResponse {
-    let mut err = ServerError::new(message, None);
-    err.extensions.get_or_insert_with(Default::default).set("code", Value::from(code));
-    let resp = Response::from_errors(vec![err]);
-    (status, GraphQLResponse::from(resp)).into_response()
+/// Serialises the answer, or an error when it is over the response-size limit.
+fn respond(resp: BatchResponse, max_bytes: usize) -> HttpResponse {
+    let body = match serde_json::to_vec(&resp) {
+        Ok(body) => body,
+        Err(e) => {
+            let e = AppError::Internal(anyhow::anyhow!("serialising a response: {e}"));
+            return error_response(StatusCode::INTERNAL_SERVER_ERROR, &e);
+        }
+    };
+    if body.len() > max_bytes {
+        let e = AppError::bad_input(format!(
+            "the response would be {} bytes, more than the limit of {max_bytes}; ask for fewer items or bytes",
+            body.len()
+        ));
+        return error_response(StatusCode::BAD_REQUEST, &e);
+    }
+    let mut http = body.into_response();
+    let h = http.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/graphql-response+json"));
+    if let Some(cc) = resp.cache_control().value().and_then(|v| HeaderValue::from_str(&v).ok())
+        && resp.is_ok()
+    {
+        h.insert(header::CACHE_CONTROL, cc);
+    }
+    http
+}
+
+/// A GraphQL-shaped error reply for failures before execution (with `Retry-After` when
+/// the error says when to retry).
+pub fn error_response(status: StatusCode, e: &AppError) -> HttpResponse {
+    let mut err = ServerError::new(e.public_message(), None);
+    let ext = err.extensions.get_or_insert_with(Default::default);
+    ext.set("code", Value::from(e.code()));
+    let retry = e.retry_after_ms();
+    if let Some(ms) = retry {
+        ext.set("retryAfterMs", Value::from(ms));
+    }
+    if e.code() == codes::INTERNAL_SERVER_ERROR
+        && let Some(detail) = e.log_detail()
+    {
+        tracing::error!(detail, "request failed before execution");
+    }
+    let mut http = respond(BatchResponse::Single(Response::from_errors(vec![err])), usize::MAX);
+    *http.status_mut() = status;
+    if let Some(secs) = retry.map(|ms| ms.div_ceil(1000).to_string())
+        && let Ok(v) = HeaderValue::from_str(&secs)
+    {
+        http.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    http
 }

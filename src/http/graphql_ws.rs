@@ -10,7 +10,7 @@ use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     extract::{
-        FromRequestParts, Request, State,
+        ConnectInfo, FromRequestParts, Request, State,
         ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
     },
     response::{IntoResponse, Response},
@@ -21,12 +21,16 @@ use super::{AppState, REQUEST_ID_HEADER, graphql_http};
 use crate::graphql::errors::{CodedSchema, RequestId};
 
 /// Routes GET /graphql to the websocket or to a GET query.
-pub async fn get_or_upgrade(State(state): State<AppState>, req: Request) -> Response {
+pub async fn get_or_upgrade(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    req: Request,
+) -> Response {
     let (mut parts, _body) = req.into_parts();
     let is_upgrade = parts.headers.get(axum::http::header::UPGRADE).is_some();
     if !is_upgrade {
         let query = parts.uri.query().unwrap_or_default().to_string();
-        return graphql_http::get(&state, &parts.headers, &query).await;
+        return graphql_http::get(&state, peer, &parts.headers, &query).await;
     }
     let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &state).await {
         Ok(p) => p,

@@ -4,6 +4,7 @@ mod graphql_http;
 mod graphql_ws;
 mod pages;
 mod playground;
+pub mod rate;
 
 use axum::{
     Router,
@@ -31,6 +32,8 @@ pub struct AppState {
     pub auth: std::sync::Arc<crate::auth::Authenticator>,
     /// Parsed query documents.
     pub documents: std::sync::Arc<crate::graphql::documents::DocumentCache>,
+    /// Request rate per caller.
+    pub rate: std::sync::Arc<rate::RateLimiter>,
 }
 
 /// The header carrying the request id, set if the client did not send one.

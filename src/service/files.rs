@@ -11,6 +11,7 @@ use super::{
     listing_cache::{ListingCache, ListingKey},
     manifest::{Manifest, ManifestEntry},
     mime,
+    quota::{Expensive, Quotas},
     sandboxes::VisibleSandbox,
     snapshots::Snapshots,
 };
@@ -41,6 +42,7 @@ pub struct Files {
     pub(super) backend: Arc<dyn Backend>,
     pub(super) snapshots: Snapshots,
     pub(super) listings: Arc<ListingCache>,
+    quotas: Quotas,
     pub(super) limits: Arc<Limits>,
 }
 
@@ -100,12 +102,12 @@ fn snapshot_stat(m: &Manifest, path: &WorkspacePath) -> Option<FileEntry> {
 
 impl Files {
     /// File access over `backend` (live workspaces) and `snapshots`.
-    pub fn new(backend: Arc<dyn Backend>, snapshots: Snapshots, limits: Arc<Limits>) -> Self {
+    pub fn new(backend: Arc<dyn Backend>, snapshots: Snapshots, quotas: Quotas, limits: Arc<Limits>) -> Self {
         let listings = Arc::new(ListingCache::new(
             std::time::Duration::from_secs(limits.listing_cache_ttl_secs),
             limits.listing_cache_entries as usize,
         ));
-        Self { backend, snapshots, listings, limits }
+        Self { backend, snapshots, listings, quotas, limits }
     }
 
     fn walk_options(&self, max_depth: u32, max_entries: u64) -> WalkOptions {
@@ -125,6 +127,8 @@ impl Files {
         path: &WorkspacePath,
         opts: WalkOptions,
     ) -> AppResult<Walk> {
+        // A deep walk is expensive: an account runs only so many at once.
+        let _slot = if opts.max_depth > 1 { Some(self.quotas.acquire(sb.account_id, Expensive::Walk)?) } else { None };
         let id = match source {
             FileSource::Workspace => return self.backend.walk(sb.external_id()?, path, opts).await,
             FileSource::Snapshot(id) => id,

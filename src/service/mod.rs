@@ -16,6 +16,7 @@ pub mod listing_cache;
 pub mod manifest;
 pub mod mime;
 pub mod paging;
+pub mod quota;
 pub mod runs;
 pub mod sandboxes;
 pub mod snapshots;
@@ -57,9 +58,10 @@ impl Services {
         blobs: Arc<dyn BlobStore>,
         manager: Arc<RunManager>,
     ) -> Self {
+        let quotas = quota::Quotas::new(limits.clone());
         let snapshots = snapshots::Snapshots::new(db.clone(), blobs, limits.clone());
-        let files = files::Files::new(backend.clone(), snapshots.clone(), limits.clone());
-        let sync = sync::Syncer::new(db.clone(), backend.clone(), snapshots.clone(), limits.clone());
+        let files = files::Files::new(backend.clone(), snapshots.clone(), quotas.clone(), limits.clone());
+        let sync = sync::Syncer::new(db.clone(), backend.clone(), snapshots.clone(), quotas.clone(), limits.clone());
         let runs = runs::Runs::new(db.clone(), manager, limits.clone());
         let lifecycle = lifecycle::Lifecycle {
             db: db.clone(),
@@ -68,6 +70,7 @@ impl Services {
             sync: sync.clone(),
             snapshots: snapshots.clone(),
             files: files.clone(),
+            quotas,
             limits: limits.clone(),
         };
         Self { db, limits, backend, files, snapshots, sync, runs, lifecycle }

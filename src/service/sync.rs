@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::{
     manifest::{self, Manifest, ManifestEntry},
+    quota::{Expensive, Quotas},
     sandboxes::VisibleSandbox,
     snapshots::{Snapshots, storage_error},
 };
@@ -64,6 +65,7 @@ pub struct Syncer {
     db: DatabaseConnection,
     backend: Arc<dyn Backend>,
     snapshots: Snapshots,
+    quotas: Quotas,
     limits: Arc<Limits>,
     syncing: Arc<Mutex<HashSet<Uuid>>>,
 }
@@ -79,8 +81,14 @@ impl Drop for SyncSlot {
 
 impl Syncer {
     /// A syncer writing to `snapshots`' store.
-    pub fn new(db: DatabaseConnection, backend: Arc<dyn Backend>, snapshots: Snapshots, limits: Arc<Limits>) -> Self {
-        Self { db, backend, snapshots, limits, syncing: Arc::default() }
+    pub fn new(
+        db: DatabaseConnection,
+        backend: Arc<dyn Backend>,
+        snapshots: Snapshots,
+        quotas: Quotas,
+        limits: Arc<Limits>,
+    ) -> Self {
+        Self { db, backend, snapshots, quotas, limits, syncing: Arc::default() }
     }
 
     fn take_slot(&self, sandbox_id: Uuid) -> AppResult<SyncSlot> {
@@ -113,6 +121,7 @@ impl Syncer {
         let started = Instant::now();
         let ext = sb.external_id()?.to_string();
         let _slot = self.take_slot(sb.id)?;
+        let _quota = self.quotas.acquire(sb.account_id, Expensive::Sync)?;
         let max_entries = self.limits.max_snapshot_entries as usize;
         let walk = self.backend.walk(&ext, &WorkspacePath::root(), self.walk_options(max_entries)).await?;
         if walk.entries.len() >= max_entries && walk.truncated {

@@ -21,5 +21,8 @@ pub fn config_for(data_dir: PathBuf) -> Config {
     config.modal.modal_token_id = None;
     config.modal.modal_token_secret = None;
     config.modal.modal_server_url = "http://127.0.0.1:1".into();
+    // Tests and benches fire requests as fast as they can; the rate limit has its own tests.
+    config.limits.rate_limit_per_sec = 1_000_000;
+    config.limits.rate_limit_burst = 1_000_000;
     *config
 }

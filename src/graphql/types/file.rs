@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     backend::files::{FileEntry as Entry, FileKind},
-    graphql::context::{parse_opt_id, scope},
+    graphql::{
+        context::{parse_opt_id, scope},
+        cost,
+    },
     service::{
         files::{self, ContentEncoding, FileSource as Source},
         sandboxes::VisibleSandbox,
@@ -97,6 +100,7 @@ impl FileEntry {
         self.entry.mode
     }
     /// Content type by content, as `file --mime-type` would say (reads the first bytes).
+    #[graphql(complexity = "cost::SNIFF")]
     async fn mime_type(&self, ctx: &Context<'_>) -> Result<&'static str> {
         let (svc, _) = scope(ctx)?;
         Ok(svc.files.mime_type(&self.sandbox, self.source, &self.entry).await?)

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{enums::RunStatus, event::ClaudeEvent, page::PageInfo};
 use crate::{
     entity::agent_run,
-    graphql::context::scope,
+    graphql::{context::scope, cost},
     service::{
         paging::{Page, encode_cursor},
         sandboxes::VisibleSandbox,
@@ -71,7 +71,7 @@ impl AgentRun {
         self.0.updated_at
     }
     /// Stored events after `afterSeq` (at most `first`, up to 1000): the history of the run.
-    #[graphql(complexity = "(first.clamp(0, 1000) as usize) * child_complexity / 10 + 1")]
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,
@@ -113,6 +113,7 @@ impl AgentRunConnection {
         self.edges.iter().map(|e| AgentRun(e.node.0.clone())).collect()
     }
     /// All runs of the sandbox.
+    #[graphql(complexity = "cost::QUERY")]
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
         let (svc, _) = scope(ctx)?;
         Ok(svc.runs.count(&self.sandbox).await?)

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    graphql::{context::scope, loaders::ActiveRunLoader},
+    graphql::{context::scope, cost, loaders::ActiveRunLoader},
     service::{
         paging::{Page, PageRequest, encode_cursor},
         sandboxes::{self, SandboxFilter, VisibleSandbox},
@@ -92,7 +92,7 @@ impl Sandbox {
     /// Entries under `path`: its children, or with `recursive` all descendants. Paths are
     /// relative to the workspace root; symlinks are listed, never followed.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "(first.clamp(0, 1000) as usize) * child_complexity / 10 + 1")]
+    #[graphql(complexity = "cost::files(recursive, first, child_complexity)")]
     async fn files(
         &self,
         ctx: &Context<'_>,
@@ -115,6 +115,7 @@ impl Sandbox {
         Ok(FileList { entries, total_count: listing.total, source, truncated: listing.truncated })
     }
     /// Metadata of one path; null when it does not exist.
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
     async fn file(
         &self,
         ctx: &Context<'_>,
@@ -128,6 +129,7 @@ impl Sandbox {
         Ok(entry.map(|entry| FileEntry { sandbox: Arc::new(self.0.clone()), source: src, entry }))
     }
     /// The content of a file, or its first `maxBytes` (never reading more).
+    #[graphql(complexity = "cost::content(max_bytes, child_complexity)")]
     async fn file_content(
         &self,
         ctx: &Context<'_>,
@@ -149,6 +151,7 @@ impl Sandbox {
         })
     }
     /// The directory tree under `path`, `depth` levels deep (at most `limits.maxTreeNodes` nodes).
+    #[graphql(complexity = "cost::tree(child_complexity)")]
     async fn file_tree(
         &self,
         ctx: &Context<'_>,
@@ -163,13 +166,14 @@ impl Sandbox {
         Ok(FileNode::new(&Arc::new(self.0.clone()), src, tree))
     }
     /// Snapshots of this sandbox, newest first.
+    #[graphql(complexity = "cost::page(first as i64, child_complexity)")]
     async fn snapshots(&self, ctx: &Context<'_>, #[graphql(default = 20)] first: i32) -> Result<Vec<Snapshot>> {
         let (svc, _) = scope(ctx)?;
         let page = PageRequest::new(first.into(), None, svc.limits.max_page_size)?;
         Ok(svc.snapshots.list(&self.0, page.first).await?.into_iter().map(Snapshot::from).collect())
     }
     /// Runs in this sandbox, newest first.
-    #[graphql(complexity = "(first.clamp(0, 100) as usize) * child_complexity + 1")]
+    #[graphql(complexity = "cost::page(first as i64, child_complexity)")]
     async fn runs(
         &self,
         ctx: &Context<'_>,
@@ -181,7 +185,8 @@ impl Sandbox {
         let items = svc.runs.list(&self.0, page).await?;
         Ok(AgentRunConnection::new(items, page.after.is_some(), self.0.clone()))
     }
-    /// The run in progress, if any.
+    /// The run in progress, if any (loaded for a whole list in one query).
+    #[graphql(complexity = "cost::QUERY / 10 + child_complexity")]
     async fn active_run(&self, ctx: &Context<'_>) -> Result<Option<AgentRun>> {
         let loader = ctx.data_unchecked::<DataLoader<ActiveRunLoader>>();
         let run = loader.load_one(self.0.visible_id()).await.map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
@@ -226,6 +231,7 @@ impl SandboxConnection {
         self.edges.iter().map(|e| Sandbox(e.node.0.clone())).collect()
     }
     /// All sandboxes matching the filter, across pages.
+    #[graphql(complexity = "cost::QUERY")]
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
         let (svc, viewer) = scope(ctx)?;
         Ok(sandboxes::count(&svc.db, viewer, &self.filter).await?)

@@ -15,7 +15,7 @@ use crate::{
         sandbox::{self, MetaData},
     },
     error::{AppError, AppResult},
-    service::sandboxes::VisibleSandbox,
+    service::{quota::Expensive, sandboxes::VisibleSandbox},
 };
 
 /// What a client may choose when creating a sandbox; everything else comes from templates.
@@ -70,6 +70,10 @@ impl Lifecycle {
         let template = template::for_provider(input.provider, input.agent_id)?;
         let snapshot = match input.from_snapshot {
             Some(id) => Some(self.snapshots.require(viewer, id).await?),
+            None => None,
+        };
+        let _restoring = match &snapshot {
+            Some(_) => Some(self.quotas.acquire(viewer.account_id, Expensive::Restore)?),
             None => None,
         };
         self.check_quota(viewer).await?;

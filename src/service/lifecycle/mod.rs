@@ -11,7 +11,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 pub use self::create::CreateSandbox;
-use super::{files::Files, runs::Runs, snapshots::Snapshots, sync::Syncer};
+use super::{files::Files, quota::Quotas, runs::Runs, snapshots::Snapshots, sync::Syncer};
 use crate::{backend::Backend, config::Limits};
 
 /// Creating, restoring and deleting sandboxes.
@@ -23,5 +23,6 @@ pub struct Lifecycle {
     pub(super) sync: Syncer,
     pub(super) snapshots: Snapshots,
     pub(super) files: Files,
+    pub(super) quotas: Quotas,
     pub(super) limits: Arc<Limits>,
 }
