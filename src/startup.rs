@@ -6,6 +6,7 @@ use std::{net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::Authenticator,
@@ -35,6 +36,8 @@ pub struct Application {
     pub services: Services,
     /// Token of the admin created on first start of an empty database, if that happened.
     pub bootstrap_token: Option<String>,
+    /// Cancelled when shutdown begins: open websockets close with "reconnect".
+    pub shutdown: CancellationToken,
 }
 
 impl Application {
@@ -80,10 +83,19 @@ impl Application {
         ));
         let rate =
             Arc::new(RateLimiter::new(config.limits.rate_limit_per_sec, config.limits.rate_limit_burst, 100_000));
-        let state = AppState { schema, services: services.clone(), auth, documents, rate };
+        let shutdown = CancellationToken::new();
+        let state = AppState {
+            schema,
+            services: services.clone(),
+            auth,
+            documents,
+            rate,
+            open_operations: Arc::default(),
+            shutdown: shutdown.clone(),
+        };
         let router = router(state, &config.http.cors_origins);
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-        Ok(Self { listener, router, services, bootstrap_token })
+        Ok(Self { listener, router, services, bootstrap_token, shutdown })
     }
 
     /// The address actually bound (port 0 resolved).
@@ -100,7 +112,12 @@ impl Application {
             }
         });
         let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        let token = self.shutdown.clone();
+        let signal = async move {
+            shutdown_signal().await;
+            token.cancel();
+        };
+        axum::serve(listener, app).with_graceful_shutdown(signal).await?;
         Ok(())
     }
 }

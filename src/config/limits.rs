@@ -40,6 +40,28 @@ pub struct Limits {
     /// Largest websocket message a client may send, in bytes.
     #[arg(long, env = "SANDBOXQL_WS_MAX_MESSAGE_BYTES", default_value_t = 1024 * 1024)]
     pub ws_max_message_bytes: usize,
+    /// Seconds between the server's websocket pings (keepalive through proxies).
+    #[arg(long, env = "SANDBOXQL_WS_PING_SECS", default_value_t = 15)]
+    pub ws_ping_secs: u64,
+    /// Seconds a websocket may stay silent (not even a pong) before it is closed.
+    #[arg(long, env = "SANDBOXQL_WS_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub ws_idle_timeout_secs: u64,
+    /// Seconds one frame may take to leave; a client that does not read is disconnected.
+    #[arg(long, env = "SANDBOXQL_WS_SEND_TIMEOUT_SECS", default_value_t = 10)]
+    pub ws_send_timeout_secs: u64,
+    /// Bytes of outgoing messages a connection may have queued; producers wait beyond it.
+    #[arg(long, env = "SANDBOXQL_WS_SEND_BUFFER_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub ws_send_buffer_bytes: usize,
+    /// Seconds between re-checks of a connection's credentials: a revoked token or a
+    /// disabled account loses its open sockets within this time (plus the auth cache TTL).
+    #[arg(long, env = "SANDBOXQL_WS_AUTH_RECHECK_SECS", default_value_t = 2)]
+    pub ws_auth_recheck_secs: u64,
+    /// Operations (subscriptions) open at once on one connection.
+    #[arg(long, env = "SANDBOXQL_MAX_SUBSCRIPTIONS_PER_CONNECTION", default_value_t = 100)]
+    pub max_subscriptions_per_connection: u64,
+    /// Operations open at once by one account on an instance, over all its connections.
+    #[arg(long, env = "SANDBOXQL_MAX_SUBSCRIPTIONS_PER_ACCOUNT", default_value_t = 500)]
+    pub max_subscriptions_per_account: u64,
     /// Milliseconds a resolved bearer token is remembered; a revoked token or disabled
     /// account is refused at most this long after the change.
     #[arg(long, env = "SANDBOXQL_AUTH_CACHE_TTL_MS", default_value_t = 1000)]

@@ -1,13 +1,15 @@
 //! GET /graphql: a websocket upgrade (graphql-transport-ws) or a plain GET query.
 //!
-//! The websocket is authenticated before async-graphql sees it: we read `connection_init`
-//! ourselves so a bad token closes with 4403 (Forbidden) as the protocol specifies, a
-//! missing init with 4408, and anything else first with 4401.
+//! The connection is authenticated from `connection_init` (bad token: close 4403, no init
+//! in time: 4408, anything else first: 4401), then served by our own loop: operations run
+//! in a [`Session`] with per-connection and per-account caps, outgoing frames wait in a
+//! queue bounded in bytes, a client that does not read is dropped after the send timeout,
+//! the server pings and closes idle sockets, and the credentials are re-checked so a
+//! revoked token loses its sockets within seconds.
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
-use async_graphql::Data;
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql::{Data, Request as GqlRequest};
 use axum::{
     extract::{
         ConnectInfo, FromRequestParts, Request, State,
@@ -15,27 +17,35 @@ use axum::{
     },
     response::{IntoResponse, Response},
 };
-use futures::{SinkExt, StreamExt, stream};
+use futures::{SinkExt, StreamExt, stream::SplitSink};
+use serde_json::Value;
+use tokio::sync::mpsc;
 
-use super::{AppState, REQUEST_ID_HEADER, graphql_http};
-use crate::graphql::errors::{CodedSchema, RequestId};
+use super::{
+    AppState, REQUEST_ID_HEADER, graphql_http,
+    outbox::{Queued, outbox},
+    rate::Caller,
+    session::{Refused, Session},
+};
+use crate::{
+    error::AppError,
+    graphql::errors::{CodedSchema, RequestId},
+};
+
+/// The subprotocol spoken.
+const PROTOCOL: &str = "graphql-transport-ws";
 
 /// Routes GET /graphql to the websocket or to a GET query.
 pub async fn get_or_upgrade(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
 ) -> Response {
     let (mut parts, _body) = req.into_parts();
-    let is_upgrade = parts.headers.get(axum::http::header::UPGRADE).is_some();
-    if !is_upgrade {
+    if parts.headers.get(axum::http::header::UPGRADE).is_none() {
         let query = parts.uri.query().unwrap_or_default().to_string();
         return graphql_http::get(&state, peer, &parts.headers, &query).await;
     }
-    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &state).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(u) => u,
         Err(e) => return e.into_response(),
@@ -48,56 +58,156 @@ pub async fn get_or_upgrade(
         .write_buffer_size(0)
         .max_message_size(max_message)
         .max_frame_size(max_message)
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve(socket, state, protocol, rid))
+        .protocols([PROTOCOL])
+        .on_upgrade(move |socket| serve(socket, state, rid))
 }
 
-async fn serve(socket: WebSocket, state: AppState, protocol: GraphQLProtocol, rid: String) {
+type Sink = SplitSink<WebSocket, Message>;
+
+async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
+    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+}
+
+fn text(msg: &Message) -> Option<Value> {
+    match msg {
+        Message::Text(t) => serde_json::from_str(t.as_str()).ok(),
+        _ => None,
+    }
+}
+
+async fn serve(socket: WebSocket, state: AppState, rid: String) {
     let (mut sink, mut source) = socket.split();
-    let init_timeout = Duration::from_secs(state.services.limits.ws_init_timeout_secs);
+    let limits = state.services.limits.clone();
+    let init_timeout = Duration::from_secs(limits.ws_init_timeout_secs);
     let first = match tokio::time::timeout(init_timeout, source.next()).await {
         Ok(Some(Ok(msg))) => msg,
         Ok(_) => return,
         Err(_) => return close(&mut sink, 4408, "Connection initialisation timeout").await,
     };
-    let payload = match init_payload(&first) {
-        Some(p) => p,
-        None => return close(&mut sink, 4401, "Unauthorized").await,
+    let Some(payload) = text(&first).filter(|v| v["type"] == "connection_init").map(|v| v["payload"].clone()) else {
+        return close(&mut sink, 4401, "Unauthorized").await;
     };
-    let header = payload.get("authorization").or_else(|| payload.get("Authorization")).and_then(|v| v.as_str());
-    let viewer = match state.auth.resolve(header).await {
+    let header = payload.get("authorization").or_else(|| payload.get("Authorization")).and_then(Value::as_str);
+    let header = header.map(str::to_string);
+    let viewer = match state.auth.resolve(header.as_deref()).await {
         Ok(v) => v,
         Err(_) => return close(&mut sink, 4403, "Forbidden").await,
     };
+    if sink.send(Message::Text(r#"{"type":"connection_ack"}"#.into())).await.is_err() {
+        return;
+    }
+    let (out, frames) = outbox(limits.ws_send_buffer_bytes);
+    let (control_tx, control) = mpsc::channel::<(u16, &'static str)>(1);
+    let writer = tokio::spawn(write(sink, frames, control, limits.ws_ping_secs, limits.ws_send_timeout_secs));
     let mut data = Data::default();
+    let account = viewer.account_id;
     data.insert(viewer);
     data.insert(RequestId(rid.clone()));
-    // Replay the init message so async-graphql performs its normal handshake.
-    let source = stream::once(async move { Ok(first) }).chain(source);
-    GraphQLWebSocket::new_with_pair(
-        sink,
-        source,
-        CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid),
-        protocol,
-    )
-    .on_connection_init(move |_| async move { Ok(data) })
-    .serve()
-    .await;
-}
-
-fn init_payload(msg: &Message) -> Option<serde_json::Value> {
-    let text = match msg {
-        Message::Text(t) => t.as_str(),
-        _ => return None,
+    let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid);
+    let session = Session::new(
+        schema,
+        data,
+        Caller::Account(account),
+        Some(account),
+        out.clone(),
+        state.rate.clone(),
+        state.open_operations.clone(),
+        limits.clone(),
+    );
+    let idle = Duration::from_secs(limits.ws_idle_timeout_secs);
+    let mut recheck = tokio::time::interval(Duration::from_secs(limits.ws_auth_recheck_secs.max(1)));
+    recheck.tick().await;
+    let closing = loop {
+        tokio::select! {
+            msg = tokio::time::timeout(idle, source.next()) => match msg {
+                Err(_) => break Some((1001, "idle timeout")),
+                Ok(None) | Ok(Some(Err(_))) => break None,
+                Ok(Some(Ok(Message::Close(_)))) => break None,
+                Ok(Some(Ok(msg @ Message::Text(_)))) => match handle(&session, &out, text(&msg)).await {
+                    Ok(()) => {}
+                    Err(close) => break Some(close),
+                },
+                Ok(Some(Ok(_))) => {} // pings, pongs: liveness only
+            },
+            _ = recheck.tick() => {
+                if let Err(AppError::Unauthenticated(_)) = state.auth.resolve(header.as_deref()).await {
+                    break Some((4403, "Forbidden"));
+                }
+            }
+            _ = state.shutdown.cancelled() => break Some((1012, "server restarting; reconnect")),
+            _ = control_tx.closed() => break None, // the writer gave up on the socket
+        }
     };
-    let v: serde_json::Value = serde_json::from_str(text).ok()?;
-    if v.get("type")?.as_str()? != "connection_init" {
-        return None;
+    drop(session);
+    if let Some(close) = closing {
+        let _ = control_tx.send(close).await;
     }
-    Some(v.get("payload").cloned().unwrap_or(serde_json::Value::Null))
+    drop(control_tx);
+    let _ = writer.await;
 }
 
-async fn close(sink: &mut futures::stream::SplitSink<WebSocket, Message>, code: u16, reason: &'static str) {
-    let frame = CloseFrame { code, reason: reason.into() };
-    let _ = sink.send(Message::Close(Some(frame))).await;
+/// One client message; Err means close the connection with that code and reason.
+async fn handle(session: &Session, out: &super::outbox::Outbox, msg: Option<Value>) -> Result<(), (u16, &'static str)> {
+    let msg = msg.ok_or((4400, "Invalid message"))?;
+    match msg["type"].as_str() {
+        Some("ping") => {
+            out.send(r#"{"type":"pong"}"#.to_string()).await;
+        }
+        Some("pong") => {}
+        Some("connection_init") => return Err((4429, "Too many initialisation requests")),
+        Some("subscribe") => {
+            let id = msg["id"].as_str().filter(|id| !id.is_empty()).ok_or((4400, "Invalid message"))?;
+            let request: GqlRequest =
+                serde_json::from_value(msg["payload"].clone()).map_err(|_| (4400, "Invalid message"))?;
+            if let Err(Refused::Duplicate) = session.start(id.to_string(), request).await {
+                return Err((4409, "Subscriber for that id already exists"));
+            }
+        }
+        Some("complete") => {
+            if let Some(id) = msg["id"].as_str() {
+                session.stop(id);
+            }
+        }
+        _ => return Err((4400, "Invalid message")),
+    }
+    Ok(())
+}
+
+/// Sends queued frames and pings; gives up when one frame cannot leave in time (a client
+/// that does not read) or the socket fails. A close request is sent, then the end.
+async fn write(
+    mut sink: Sink,
+    mut frames: mpsc::UnboundedReceiver<Queued>,
+    mut control: mpsc::Receiver<(u16, &'static str)>,
+    ping_secs: u64,
+    send_timeout_secs: u64,
+) {
+    let send_timeout = Duration::from_secs(send_timeout_secs);
+    let mut ping = tokio::time::interval(Duration::from_secs(ping_secs.max(1)));
+    ping.tick().await;
+    loop {
+        let msg = tokio::select! {
+            biased;
+            c = control.recv() => {
+                if let Some((code, reason)) = c {
+                    let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+                    let _ = tokio::time::timeout(send_timeout, sink.send(frame)).await;
+                }
+                return;
+            }
+            f = frames.recv() => match f {
+                Some(q) => Message::Text(q.text.into()),
+                None => return,
+            },
+            _ = ping.tick() => Message::Ping(Default::default()),
+        };
+        match tokio::time::timeout(send_timeout, sink.send(msg)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => {
+                tracing::info!("websocket client does not read; disconnecting it");
+                return;
+            }
+        }
+    }
 }

@@ -2,9 +2,11 @@
 
 mod graphql_http;
 mod graphql_ws;
+pub mod outbox;
 mod pages;
 mod playground;
 pub mod rate;
+pub mod session;
 
 use axum::{
     Router,
@@ -34,6 +36,10 @@ pub struct AppState {
     pub documents: std::sync::Arc<crate::graphql::documents::DocumentCache>,
     /// Request rate per caller.
     pub rate: std::sync::Arc<rate::RateLimiter>,
+    /// Open subscription operations per account.
+    pub open_operations: std::sync::Arc<session::OpenOperations>,
+    /// Cancelled when the server begins to shut down (websockets close with 1012).
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// The header carrying the request id, set if the client did not send one.
