@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod columns;
 mod m20261123_000001_accounts_sandboxes;
 mod m20261123_000002_snapshots_runs;
+mod m20261124_000003_blobs_leases;
 
 /// All migrations in the order they apply.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_accounts_sandboxes::Migration),
             Box::new(m20261123_000002_snapshots_runs::Migration),
+            Box::new(m20261124_000003_blobs_leases::Migration),
         ]
     }
 }

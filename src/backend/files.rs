@@ -149,6 +149,38 @@ pub struct Walk {
     pub skipped: u64,
 }
 
+/// A piece of a streamed walk.
+#[derive(Debug)]
+pub enum WalkChunk {
+    /// The next entries, in display order.
+    Entries(Vec<FileEntry>),
+    /// The walk is over.
+    Done {
+        /// It stopped at `max_entries`: the stream is not the whole tree.
+        truncated: bool,
+        /// Entries skipped below the depth cap or over PATH_MAX.
+        skipped: u64,
+    },
+}
+
+/// Hashes everything `reader` yields (on a blocking thread): hex sha256 and size. Stops
+/// early when `cancel` is set.
+pub fn hash_reader(mut reader: impl std::io::Read, cancel: &std::sync::atomic::AtomicBool) -> AppResult<(String, u64)> {
+    use sha2::{Digest, Sha256};
+    let (mut h, mut buf, mut n) = (Sha256::new(), vec![0u8; 256 * 1024], 0u64);
+    loop {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(AppError::Internal(anyhow::anyhow!("hashing abandoned")));
+        }
+        let read = reader.read(&mut buf)?;
+        if read == 0 {
+            return Ok((hex::encode(h.finalize()), n));
+        }
+        h.update(&buf[..read]);
+        n += read as u64;
+    }
+}
+
 /// The start of a file's content.
 #[derive(Debug, Clone)]
 pub struct FileBytes {

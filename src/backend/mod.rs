@@ -8,11 +8,12 @@ pub mod modal;
 pub mod template;
 
 use async_trait::async_trait;
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use self::{
     exec::{ExecHandle, ExecRequest},
-    files::{FileBytes, FileEntry, Walk, WalkOptions, WorkspacePath},
+    files::{FileBytes, FileEntry, Walk, WalkChunk, WalkOptions, WorkspacePath},
     template::SandboxTemplate,
 };
 use crate::{
@@ -72,6 +73,33 @@ pub trait Backend: Send + Sync + 'static {
     /// Entries under a workspace directory in display order, in one pass.
     async fn walk(&self, _external_id: &str, _path: &WorkspacePath, _opts: WalkOptions) -> AppResult<Walk> {
         Err(no_files())
+    }
+
+    /// Entries under a workspace directory in display order, as a stream of chunks ending
+    /// with a [`WalkChunk::Done`], for walks too big to hold (a sync of a whole workspace).
+    /// The default walks in one go; backends that can stream do.
+    async fn walk_stream(
+        &self,
+        external_id: &str,
+        path: &WorkspacePath,
+        opts: WalkOptions,
+    ) -> AppResult<mpsc::Receiver<AppResult<WalkChunk>>> {
+        let walk = self.walk(external_id, path, opts).await?;
+        let (tx, rx) = mpsc::channel(2);
+        let done = WalkChunk::Done { truncated: walk.truncated && walk.skipped == 0, skipped: walk.skipped };
+        tokio::spawn(async move {
+            if tx.send(Ok(WalkChunk::Entries(walk.entries))).await.is_ok() {
+                let _ = tx.send(Ok(done)).await;
+            }
+        });
+        Ok(rx)
+    }
+
+    /// The sha256 (hex) and size of a regular file, read once. The default streams the
+    /// file and hashes it on a blocking thread.
+    async fn hash_file(&self, external_id: &str, path: &WorkspacePath) -> AppResult<(String, u64)> {
+        let reader = tokio_util::io::SyncIoBridge::new(self.read_stream(external_id, path).await?);
+        crate::work::blocking(move |cancel| files::hash_reader(reader, cancel)).await
     }
 
     /// Metadata of a workspace path (a final symlink is not followed); None when missing.

@@ -112,9 +112,9 @@ pub struct Limits {
     /// Seconds later pages of a listing may reuse the first page's walk.
     #[arg(long, env = "SANDBOXQL_LISTING_CACHE_TTL_SECS", default_value_t = 15)]
     pub listing_cache_ttl_secs: u64,
-    /// Walks kept for paging at most.
-    #[arg(long, env = "SANDBOXQL_LISTING_CACHE_ENTRIES", default_value_t = 32)]
-    pub listing_cache_entries: u64,
+    /// Bytes of walks kept for paging at most (oldest dropped first).
+    #[arg(long, env = "SANDBOXQL_LISTING_CACHE_BYTES", default_value_t = 128 * 1024 * 1024)]
+    pub listing_cache_bytes: u64,
     /// Deepest level below a workspace root that walks, listings, trees and snapshots reach;
     /// deeper directories are skipped and reported, never fatal.
     #[arg(long, env = "SANDBOXQL_MAX_WALK_DEPTH", default_value_t = 256)]
@@ -127,9 +127,10 @@ pub struct Limits {
     /// rest of the cores stay free for requests.
     #[arg(long, env = "SANDBOXQL_CPU_POOL_THREADS", default_value_t = half_the_cores())]
     pub cpu_pool_threads: u64,
-    /// Snapshot manifests kept in memory at most.
-    #[arg(long, env = "SANDBOXQL_MANIFEST_CACHE_ENTRIES", default_value_t = 16)]
-    pub manifest_cache_entries: u64,
+    /// Bytes of snapshot manifests kept in memory at most; a manifest over a quarter of it
+    /// is streamed from storage on every use instead.
+    #[arg(long, env = "SANDBOXQL_MANIFEST_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub manifest_cache_bytes: u64,
     /// Most entries one snapshot may hold.
     #[arg(long, env = "SANDBOXQL_MAX_SNAPSHOT_ENTRIES", default_value_t = 1_000_000)]
     pub max_snapshot_entries: u64,

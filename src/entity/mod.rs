@@ -4,6 +4,7 @@ pub mod account;
 pub mod agent_run;
 pub mod agent_run_event;
 pub mod api_token;
+pub mod blob;
 pub mod change_log;
 pub mod enums;
 pub mod sandbox;

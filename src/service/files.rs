@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{
     listing_cache::{ListingCache, ListingKey},
-    manifest::{Manifest, ManifestEntry},
+    manifest::ManifestEntry,
     mime,
     quota::{Expensive, Quotas},
     sandboxes::VisibleSandbox,
@@ -83,29 +83,12 @@ pub struct FileContent {
     pub truncated: bool,
 }
 
-fn snapshot_stat(m: &Manifest, path: &WorkspacePath) -> Option<FileEntry> {
-    if path.is_root() {
-        let mtime_ns = m.created_at.timestamp_nanos_opt().unwrap_or(0);
-        let root = ManifestEntry {
-            path: String::new(),
-            kind: "dir".into(),
-            size: 0,
-            mtime_ns,
-            mode: 0o755,
-            sha256: None,
-            target: None,
-        };
-        return Some(FileEntry { path: WorkspacePath::root(), ..root.to_entry()? });
-    }
-    m.entries.iter().find(|e| e.path == path.as_str()).and_then(ManifestEntry::to_entry)
-}
-
 impl Files {
     /// File access over `backend` (live workspaces) and `snapshots`.
     pub fn new(backend: Arc<dyn Backend>, snapshots: Snapshots, quotas: Quotas, limits: Arc<Limits>) -> Self {
         let listings = Arc::new(ListingCache::new(
             std::time::Duration::from_secs(limits.listing_cache_ttl_secs),
-            limits.listing_cache_entries as usize,
+            limits.listing_cache_bytes as usize,
         ));
         Self { backend, snapshots, listings, quotas, limits }
     }
@@ -114,10 +97,27 @@ impl Files {
         WalkOptions { max_depth, depth_cap: self.limits.max_walk_depth as u32, max_entries: max_entries as usize }
     }
 
-    /// The manifest of the named snapshot of this sandbox, or of its newest one.
-    async fn manifest(&self, sb: &VisibleSandbox, id: Option<Uuid>) -> AppResult<Arc<Manifest>> {
+    /// Metadata of a path in the named snapshot of this sandbox (or its newest one).
+    async fn snapshot_stat(
+        &self,
+        sb: &VisibleSandbox,
+        id: Option<Uuid>,
+        path: &WorkspacePath,
+    ) -> AppResult<Option<FileEntry>> {
         let snap = self.snapshots.of_sandbox(sb, id).await?;
-        self.snapshots.manifest(&snap).await
+        if path.is_root() {
+            let modified = snap.created_at;
+            let root = FileEntry {
+                path: WorkspacePath::root(),
+                kind: FileKind::Directory,
+                size: 0,
+                modified,
+                mode: 0o755,
+                symlink_target: None,
+            };
+            return Ok(Some(root));
+        }
+        Ok(self.snapshots.find(&snap, path).await?.as_ref().and_then(ManifestEntry::to_entry))
     }
 
     async fn walk(
@@ -133,19 +133,14 @@ impl Files {
             FileSource::Workspace => return self.backend.walk(sb.external_id()?, path, opts).await,
             FileSource::Snapshot(id) => id,
         };
-        let m = self.manifest(sb, id).await?;
-        match snapshot_stat(&m, path) {
+        match self.snapshot_stat(sb, id, path).await? {
             None => Err(AppError::NotFound("file")),
             Some(e) if e.kind != FileKind::Directory => {
                 Err(AppError::bad_input("a component of the path is not a directory"))
             }
             Some(_) => {
-                let mut w = m.walk(path, opts.max_depth == u32::MAX, opts.max_depth);
-                if w.entries.len() > opts.max_entries {
-                    w.entries.truncate(opts.max_entries);
-                    w.truncated = true;
-                }
-                Ok(w)
+                let snap = self.snapshots.of_sandbox(sb, id).await?;
+                self.snapshots.walk(&snap, path, opts.max_depth, opts.max_entries).await
             }
         }
     }
@@ -187,7 +182,7 @@ impl Files {
         let path = WorkspacePath::parse(path)?;
         match source {
             FileSource::Workspace => self.backend.stat(sb.external_id()?, &path).await,
-            FileSource::Snapshot(id) => Ok(snapshot_stat(&*self.manifest(sb, id).await?, &path)),
+            FileSource::Snapshot(id) => self.snapshot_stat(sb, id, &path).await,
         }
     }
 
@@ -201,8 +196,8 @@ impl Files {
         match source {
             FileSource::Workspace => self.backend.read_file(sb.external_id()?, path, max).await,
             FileSource::Snapshot(id) => {
-                let m = self.manifest(sb, id).await?;
-                let entry = m.entries.iter().find(|e| e.path == path.as_str()).ok_or(AppError::NotFound("file"))?;
+                let snap = self.snapshots.of_sandbox(sb, id).await?;
+                let entry = self.snapshots.find(&snap, path).await?.ok_or(AppError::NotFound("file"))?;
                 let sha = match entry.kind.as_str() {
                     "file" => entry.sha256.as_deref().ok_or(AppError::NotFound("file"))?,
                     "dir" => return Err(AppError::bad_input("path is a directory")),
@@ -266,7 +261,7 @@ impl Files {
         let path = WorkspacePath::parse(path)?;
         let root = match source {
             FileSource::Workspace => self.backend.stat(sb.external_id()?, &path).await?,
-            FileSource::Snapshot(id) => snapshot_stat(&*self.manifest(sb, id).await?, &path),
+            FileSource::Snapshot(id) => self.snapshot_stat(sb, id, &path).await?,
         }
         .ok_or(AppError::NotFound("file"))?;
         if root.kind != FileKind::Directory {

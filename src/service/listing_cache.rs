@@ -17,47 +17,90 @@ use crate::backend::files::Walk;
 /// Identifies one listing: sandbox, source, directory, recursion.
 pub type ListingKey = (Uuid, String, String, bool);
 
-/// The cache itself, shared by all requests of an instance.
+/// Rough bytes a walk takes in memory.
+fn weight(walk: &Walk) -> usize {
+    walk.entries.iter().map(|e| 96 + e.path.as_str().len() + e.symlink_target.as_ref().map_or(0, String::len)).sum()
+}
+
+/// A cached walk: when it was taken, its weight in bytes, the walk.
+type Cached = (Instant, usize, Arc<Walk>);
+
+/// The cache itself, shared by all requests of an instance, bounded in bytes.
 pub struct ListingCache {
-    walks: Mutex<HashMap<ListingKey, (Instant, Arc<Walk>)>>,
+    walks: Mutex<HashMap<ListingKey, Cached>>,
     ttl: Duration,
-    capacity: usize,
+    capacity_bytes: usize,
 }
 
 impl ListingCache {
-    /// A cache keeping up to `capacity` walks for `ttl` each.
-    pub fn new(ttl: Duration, capacity: usize) -> Self {
-        Self { walks: Mutex::default(), ttl, capacity }
+    /// A cache keeping walks for `ttl` each, at most `capacity_bytes` of them.
+    pub fn new(ttl: Duration, capacity_bytes: usize) -> Self {
+        Self { walks: Mutex::default(), ttl, capacity_bytes }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ListingKey, (Instant, Arc<Walk>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ListingKey, Cached>> {
         self.walks.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A fresh cached walk, if any.
     pub fn get(&self, key: &ListingKey) -> Option<Arc<Walk>> {
         let ttl = self.ttl;
-        self.lock().get(key).filter(|(at, _)| at.elapsed() < ttl).map(|(_, w)| w.clone())
+        self.lock().get(key).filter(|(at, _, _)| at.elapsed() < ttl).map(|(_, _, w)| w.clone())
     }
 
-    /// Remembers a walk, evicting the oldest when full.
+    /// Remembers a walk, dropping expired ones and then the oldest until it fits. A walk
+    /// larger than the whole cache is not kept.
     pub fn put(&self, key: ListingKey, walk: Arc<Walk>) {
+        let w = weight(&walk);
         let mut map = self.lock();
         let ttl = self.ttl;
-        map.retain(|_, (at, _)| at.elapsed() < ttl);
-        if self.capacity == 0 {
+        map.retain(|_, (at, _, _)| at.elapsed() < ttl);
+        if w > self.capacity_bytes {
             return;
         }
-        if map.len() >= self.capacity
-            && let Some(oldest) = map.iter().min_by_key(|(_, (at, _))| *at).map(|(k, _)| k.clone())
-        {
-            map.remove(&oldest);
+        let mut used: usize = map.values().map(|(_, w, _)| *w).sum();
+        while used + w > self.capacity_bytes {
+            let Some(oldest) = map.iter().min_by_key(|(_, (at, _, _))| *at).map(|(k, _)| k.clone()) else { break };
+            if let Some((_, gone, _)) = map.remove(&oldest) {
+                used -= gone;
+            }
         }
-        map.insert(key, (Instant::now(), walk));
+        map.insert(key, (Instant::now(), w, walk));
     }
 
     /// Forgets every listing of a sandbox (after a write).
     pub fn invalidate(&self, sandbox_id: Uuid) {
         self.lock().retain(|k, _| k.0 != sandbox_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::files::{FileEntry, FileKind, WorkspacePath};
+
+    fn walk(n: usize) -> Arc<Walk> {
+        let e = |i: usize| FileEntry {
+            path: WorkspacePath::parse(&format!("f{i}")).unwrap(),
+            kind: FileKind::File,
+            size: 0,
+            modified: chrono::DateTime::default(),
+            mode: 0,
+            symlink_target: None,
+        };
+        Arc::new(Walk { entries: (0..n).map(e).collect(), ..Walk::default() })
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_bytes() {
+        let c = ListingCache::new(Duration::from_secs(60), 10_000);
+        let key = |i: u8| (Uuid::nil(), "w".to_string(), i.to_string(), true);
+        for i in 0..20 {
+            c.put(key(i), walk(30));
+        }
+        let used: usize = c.lock().values().map(|(_, w, _)| *w).sum();
+        assert!(used <= 10_000 && c.get(&key(19)).is_some() && c.get(&key(0)).is_none());
+        c.put(key(99), walk(1000));
+        assert!(c.get(&key(99)).is_none(), "a walk bigger than the cache is not kept");
     }
 }

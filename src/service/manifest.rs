@@ -1,6 +1,6 @@
 //! Snapshot manifests: what a workspace held, file by file, pointing at content blobs.
 
-use std::collections::{HashMap, HashSet};
+use std::{cmp::Ordering, collections::HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -81,108 +81,120 @@ impl ManifestEntry {
     }
 }
 
+impl ManifestEntry {
+    /// Whether this entry is a directory (for ordering).
+    pub fn is_dir(&self) -> bool {
+        self.kind == "dir"
+    }
+
+    /// Rough bytes this entry takes in memory (for caches bounded in bytes).
+    pub fn weight(&self) -> usize {
+        128 + self.path.len() + self.target.as_ref().map_or(0, String::len)
+    }
+}
+
 impl Manifest {
-    /// Known hashes by path, for files whose size and mtime are unchanged.
-    pub fn hashes(&self) -> HashMap<&str, (&ManifestEntry, &str)> {
-        self.entries.iter().filter_map(|e| Some((e.path.as_str(), (e, e.sha256.as_deref()?)))).collect()
-    }
-
-    /// The entries under `dir` as a walk: direct children, or all descendants.
-    pub fn walk(&self, dir: &WorkspacePath, recursive: bool, max_depth: u32) -> Walk {
+    /// The entries under `dir` as a walk: its children down to `max_depth` levels, at most
+    /// `max_entries` of them. Entries are stored in walk order, so the ones under `dir`
+    /// are contiguous.
+    pub fn walk(&self, dir: &WorkspacePath, max_depth: u32, max_entries: usize) -> Walk {
         let base = dir.components().count();
-        let mut entries: Vec<FileEntry> = self
-            .entries
-            .iter()
-            .filter_map(ManifestEntry::to_entry)
-            .filter(|e| {
-                let depth = e.path.components().count();
-                !e.path.is_root()
-                    && dir.contains(&e.path)
-                    && depth > base
-                    && (recursive || depth <= base + max_depth as usize)
-            })
-            .collect();
-        sort_preorder(&mut entries);
-        Walk { entries, truncated: false, skipped: 0 }
+        let mut walk = Walk::default();
+        for e in self.entries.iter().filter(|e| !e.path.is_empty()) {
+            let Some(fe) = e.to_entry() else { continue };
+            if !dir.contains(&fe.path) || fe.path == *dir {
+                continue;
+            }
+            if fe.path.components().count() - base > max_depth as usize {
+                continue;
+            }
+            if walk.entries.len() >= max_entries {
+                walk.truncated = true;
+                break;
+            }
+            walk.entries.push(fe);
+        }
+        walk
+    }
+
+    /// Rough bytes this manifest takes in memory.
+    pub fn weight(&self) -> usize {
+        self.entries.iter().map(ManifestEntry::weight).sum::<usize>() + 256
     }
 }
 
-/// Orders entries as a walk does: pre-order, siblings directories first, then by name.
+/// The walk's display order as a comparison of two paths: pre-order, and among siblings
+/// directories first, then by name (bytewise). Lets a sync merge its walk with the
+/// previous manifest as two sorted streams.
+pub fn preorder_cmp(a: &str, a_dir: bool, b: &str, b_dir: bool) -> Ordering {
+    let (mut ai, mut bi) = (a.split('/').filter(|c| !c.is_empty()), b.split('/').filter(|c| !c.is_empty()));
+    loop {
+        match (ai.next(), bi.next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x == y => {}
+            (Some(x), Some(y)) => {
+                let x_dir = ai.next().is_some() || a_dir;
+                let y_dir = bi.next().is_some() || b_dir;
+                return (!x_dir, x).cmp(&(!y_dir, y));
+            }
+        }
+    }
+}
+
+/// Orders entries as a walk does (see [`preorder_cmp`]).
 pub fn sort_preorder(entries: &mut [FileEntry]) {
-    let is_dir: std::collections::HashSet<String> =
-        entries.iter().filter(|e| e.kind == FileKind::Directory).map(|e| e.path.as_str().to_string()).collect();
-    let key = |e: &FileEntry| -> Vec<(bool, String)> {
-        let comps: Vec<&str> = e.path.components().collect();
-        (0..comps.len())
-            .map(|i| {
-                let prefix = comps[..=i].join("/");
-                let dir = if i + 1 < comps.len() { true } else { is_dir.contains(&prefix) };
-                (!dir, comps[i].to_string())
-            })
-            .collect()
-    };
-    entries.sort_by_cached_key(key);
+    let dir = |e: &FileEntry| e.kind == FileKind::Directory;
+    entries.sort_by(|a, b| preorder_cmp(a.path.as_str(), dir(a), b.path.as_str(), dir(b)));
 }
 
-/// Gives every file whose size and mtime match the previous manifest its known hash, and
-/// returns the indexes of the files that must be hashed.
-pub fn reuse_hashes(entries: &mut [ManifestEntry], previous: Option<&Manifest>) -> Vec<usize> {
-    let known = previous.map(Manifest::hashes).unwrap_or_default();
-    let mut to_hash = Vec::new();
-    for (i, e) in entries.iter_mut().enumerate().filter(|(_, e)| e.kind == "file") {
-        match known.get(e.path.as_str()) {
-            Some((prev, sha)) if prev.size == e.size && prev.mtime_ns == e.mtime_ns => e.sha256 = Some(sha.to_string()),
-            _ => to_hash.push(i),
-        }
-    }
-    to_hash
-}
+/// Cached manifests by snapshot id with their insertion tick, the tick counter and the
+/// bytes used.
+type Manifests = (HashMap<uuid::Uuid, (u64, std::sync::Arc<Manifest>)>, u64, usize);
 
-/// The blobs to upload: each hash not yet stored, once, with a path and size to read it
-/// from.
-pub fn new_blobs(entries: &[ManifestEntry], mut stored: impl FnMut(&str) -> bool) -> Vec<(String, String, u64)> {
-    let mut seen = HashSet::new();
-    let mut wanted = Vec::new();
-    for e in entries.iter().filter(|e| e.kind == "file") {
-        if let Some(sha) = &e.sha256
-            && !stored(sha)
-            && seen.insert(sha.as_str())
-        {
-            wanted.push((sha.clone(), e.path.clone(), e.size));
-        }
-    }
-    wanted
-}
-
-/// Recently read manifests by snapshot id (manifests are immutable, so never stale).
+/// Recently read manifests by snapshot id (manifests are immutable, so never stale),
+/// bounded in bytes: the oldest go first.
 pub struct ManifestCache {
-    map: std::sync::Mutex<HashMap<uuid::Uuid, std::sync::Arc<Manifest>>>,
-    capacity: usize,
+    map: std::sync::Mutex<Manifests>,
+    capacity_bytes: usize,
 }
 
 impl ManifestCache {
-    /// A cache of at most `capacity` manifests.
-    pub fn new(capacity: usize) -> Self {
-        Self { map: std::sync::Mutex::default(), capacity }
+    /// A cache of at most `capacity_bytes` of manifests.
+    pub fn new(capacity_bytes: usize) -> Self {
+        Self { map: std::sync::Mutex::default(), capacity_bytes }
     }
 
     /// A cached manifest.
     pub fn get(&self, id: uuid::Uuid) -> Option<std::sync::Arc<Manifest>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).0.get(&id).map(|(_, m)| m.clone())
     }
 
-    /// Remembers a manifest, dropping an arbitrary one when full.
+    /// Whether a manifest of `weight` bytes may be cached at all.
+    pub fn fits(&self, weight: usize) -> bool {
+        weight <= self.capacity_bytes / 4
+    }
+
+    /// Remembers a manifest, dropping the oldest until the total fits.
     pub fn put(&self, id: uuid::Uuid, m: std::sync::Arc<Manifest>) {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if self.capacity == 0 {
+        let weight = m.weight();
+        if !self.fits(weight) {
             return;
         }
-        if map.len() >= self.capacity
-            && let Some(k) = map.keys().next().copied()
-        {
-            map.remove(&k);
+        let mut guard = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let (map, clock, used) = &mut *guard;
+        *clock += 1;
+        *used += weight;
+        if let Some((_, old)) = map.insert(id, (*clock, m)) {
+            *used -= old.weight();
         }
-        map.insert(id, m);
+        while *used > self.capacity_bytes {
+            let Some(oldest) = map.iter().min_by_key(|(_, (t, _))| *t).map(|(k, _)| *k) else { break };
+            if let Some((_, gone)) = map.remove(&oldest) {
+                *used -= gone.weight();
+            }
+        }
     }
 }
 
@@ -190,20 +202,20 @@ impl ManifestCache {
 mod tests {
     use super::*;
 
-    fn file(path: &str, size: u64, mtime_ns: i64, sha: Option<&str>) -> ManifestEntry {
+    fn file(path: &str) -> ManifestEntry {
         ManifestEntry {
             path: path.into(),
             kind: "file".into(),
-            size,
-            mtime_ns,
+            size: 1,
+            mtime_ns: 1,
             mode: 0o644,
-            sha256: sha.map(str::to_string),
+            sha256: None,
             target: None,
         }
     }
 
     fn dir(path: &str) -> ManifestEntry {
-        ManifestEntry { kind: "dir".into(), ..file(path, 0, 0, None) }
+        ManifestEntry { kind: "dir".into(), ..file(path) }
     }
 
     fn manifest(entries: Vec<ManifestEntry>) -> Manifest {
@@ -211,76 +223,50 @@ mod tests {
     }
 
     #[test]
-    fn unchanged_files_keep_their_hash_and_changed_ones_are_hashed() {
-        let prev =
-            manifest(vec![file("a", 1, 10, Some("ha")), file("b", 2, 20, Some("hb")), file("c", 3, 30, Some("hc"))]);
-        let mut now = vec![
-            dir("d"),
-            file("a", 1, 10, None),
-            file("b", 2, 21, None),
-            file("c", 4, 30, None),
-            file("new", 1, 1, None),
-        ];
-        let to_hash = reuse_hashes(&mut now, Some(&prev));
-        assert_eq!(to_hash, vec![2, 3, 4]);
-        assert_eq!(now[1].sha256.as_deref(), Some("ha"));
-        assert!(now[2].sha256.is_none() && now[0].sha256.is_none());
-    }
-
-    #[test]
-    fn without_a_previous_manifest_every_file_is_hashed() {
-        let mut now = vec![file("a", 1, 1, None), dir("d"), file("d/b", 1, 1, None)];
-        assert_eq!(reuse_hashes(&mut now, None), vec![0, 2]);
-    }
-
-    #[test]
-    fn each_new_blob_is_uploaded_once() {
-        let entries = vec![
-            file("a", 1, 1, Some("h1")),
-            file("b", 1, 1, Some("h1")),
-            file("c", 2, 1, Some("h2")),
-            file("d", 3, 1, Some("h3")),
-        ];
-        let wanted = new_blobs(&entries, |sha| sha == "h2");
-        let shas: Vec<&str> = wanted.iter().map(|(s, _, _)| s.as_str()).collect();
-        assert_eq!(shas, vec!["h1", "h3"]);
-        assert_eq!(wanted[0].1, "a");
-    }
-
-    #[test]
     fn preorder_puts_directories_first_then_names() {
-        let mut entries: Vec<FileEntry> =
-            [file("z", 1, 0, None), dir("b"), file("b/x", 1, 0, None), dir("a"), dir("b/c"), file("b/c/y", 1, 0, None)]
-                .iter()
-                .filter_map(ManifestEntry::to_entry)
-                .collect();
+        let mut entries: Vec<FileEntry> = [file("z"), dir("b"), file("b/x"), dir("a"), dir("b/c"), file("b/c/y")]
+            .iter()
+            .filter_map(ManifestEntry::to_entry)
+            .collect();
         sort_preorder(&mut entries);
         let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(paths, vec!["a", "b", "b/c", "b/c/y", "b/x", "z"]);
     }
 
     #[test]
-    fn a_manifest_walk_lists_children_or_descendants() {
-        let m = manifest(vec![
-            dir("a"),
-            file("a/1", 1, 0, None),
-            dir("a/b"),
-            file("a/b/2", 1, 0, None),
-            file("top", 1, 0, None),
-        ]);
-        let a = WorkspacePath::parse("a").unwrap();
-        let kids: Vec<String> = m.walk(&a, false, 1).entries.iter().map(|e| e.path.as_str().to_string()).collect();
-        assert_eq!(kids, vec!["a/b", "a/1"]);
-        assert_eq!(m.walk(&a, true, u32::MAX).entries.len(), 3);
-        assert_eq!(m.walk(&WorkspacePath::root(), true, u32::MAX).entries.len(), 5);
+    fn preorder_compares_like_the_walk() {
+        assert_eq!(preorder_cmp("a", true, "a/b", false), Ordering::Less, "a parent before its children");
+        assert_eq!(preorder_cmp("b/x", false, "a", false), Ordering::Less, "anything in a dir before a file");
+        assert_eq!(preorder_cmp("z", true, "a", false), Ordering::Less, "dirs before files");
+        assert_eq!(preorder_cmp("a/b", false, "a/b", false), Ordering::Equal);
+        assert_eq!(preorder_cmp("B", false, "a", false), Ordering::Less, "bytewise names");
     }
 
     #[test]
-    fn the_cache_keeps_at_most_its_capacity() {
-        let c = ManifestCache::new(2);
-        for _ in 0..5 {
-            c.put(uuid::Uuid::now_v7(), std::sync::Arc::new(manifest(vec![])));
+    fn a_manifest_walk_lists_children_or_descendants() {
+        let m = manifest(vec![dir("a"), dir("a/b"), file("a/b/2"), file("a/1"), file("top")]);
+        let a = WorkspacePath::parse("a").unwrap();
+        let kids: Vec<String> = m.walk(&a, 1, 100).entries.iter().map(|e| e.path.as_str().to_string()).collect();
+        assert_eq!(kids, vec!["a/b", "a/1"]);
+        assert_eq!(m.walk(&a, u32::MAX, 100).entries.len(), 3);
+        assert_eq!(m.walk(&WorkspacePath::root(), u32::MAX, 100).entries.len(), 5);
+        let cut = m.walk(&WorkspacePath::root(), u32::MAX, 2);
+        assert!(cut.truncated && cut.entries.len() == 2);
+    }
+
+    #[test]
+    fn the_cache_is_bounded_in_bytes() {
+        let one = std::sync::Arc::new(manifest((0..10).map(|i| file(&format!("f{i}"))).collect()));
+        let c = ManifestCache::new(one.weight() * 4);
+        for _ in 0..10 {
+            c.put(uuid::Uuid::now_v7(), one.clone());
         }
-        assert_eq!(c.map.lock().unwrap().len(), 2);
+        let guard = c.map.lock().unwrap();
+        assert!(guard.1 > 0 && guard.2 <= one.weight() * 4 && guard.0.len() <= 4);
+        drop(guard);
+        let big = std::sync::Arc::new(manifest((0..100).map(|i| file(&format!("f{i}"))).collect()));
+        let id = uuid::Uuid::now_v7();
+        c.put(id, big);
+        assert!(c.get(id).is_none(), "too big to cache");
     }
 }

@@ -14,6 +14,7 @@ pub mod files;
 pub mod lifecycle;
 pub mod listing_cache;
 pub mod manifest;
+pub mod manifest_io;
 pub mod mime;
 pub mod paging;
 pub mod quota;

@@ -7,11 +7,13 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use uuid::Uuid;
 
 use super::{
-    manifest::{Manifest, ManifestCache},
+    manifest::{Manifest, ManifestCache, ManifestEntry},
+    manifest_io::ManifestReader,
     sandboxes::VisibleSandbox,
 };
 use crate::{
     auth::Viewer,
+    backend::files::{Walk, WorkspacePath},
     config::Limits,
     entity::snapshot,
     error::{AppError, AppResult},
@@ -56,7 +58,7 @@ pub fn storage_error(e: AppError) -> AppError {
 impl Snapshots {
     /// Snapshots over `blobs`, caching up to the configured number of manifests.
     pub fn new(db: DatabaseConnection, blobs: Arc<dyn BlobStore>, limits: Arc<Limits>) -> Self {
-        Self { db, blobs, manifests: Arc::new(ManifestCache::new(limits.manifest_cache_entries as usize)) }
+        Self { db, blobs, manifests: Arc::new(ManifestCache::new(limits.manifest_cache_bytes as usize)) }
     }
 
     /// A snapshot the viewer may see (e.g. to restore from), or NOT_FOUND.
@@ -75,13 +77,10 @@ impl Snapshots {
         row.map(VisibleSnapshot).ok_or(AppError::NotFound("snapshot"))
     }
 
-    /// The newest snapshot of a sandbox and its manifest, if it has one.
-    pub async fn latest(&self, sb: &VisibleSandbox) -> AppResult<Option<(VisibleSnapshot, Arc<Manifest>)>> {
+    /// The newest snapshot of a sandbox, if it has one.
+    pub async fn latest(&self, sb: &VisibleSandbox) -> AppResult<Option<VisibleSnapshot>> {
         match self.of_sandbox(sb, None).await {
-            Ok(snap) => {
-                let manifest = self.manifest(&snap).await?;
-                Ok(Some((snap, manifest)))
-            }
+            Ok(snap) => Ok(Some(snap)),
             Err(AppError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
@@ -97,16 +96,80 @@ impl Snapshots {
             .await?)
     }
 
-    /// Reads and parses a snapshot's manifest (cached by snapshot id: manifests never change).
-    pub async fn manifest(&self, snap: &VisibleSnapshot) -> AppResult<Arc<Manifest>> {
+    /// The snapshot's manifest as a stream of entries (any size, constant memory).
+    pub async fn reader(&self, snap: &VisibleSnapshot) -> AppResult<ManifestReader> {
+        let body = self.blobs.get_stream(&snap.manifest_key).await.map_err(storage_error)?;
+        ManifestReader::open(body).await.map_err(storage_error)
+    }
+
+    /// The whole manifest when it is small enough to keep in memory (cached by snapshot
+    /// id: manifests never change); None for a big one, which is streamed instead.
+    pub async fn small(&self, snap: &VisibleSnapshot) -> AppResult<Option<Arc<Manifest>>> {
         if let Some(m) = self.manifests.get(snap.id) {
-            return Ok(m);
+            return Ok(Some(m));
         }
-        let bytes = self.blobs.get(&snap.manifest_key).await.map_err(storage_error)?;
-        let manifest: Manifest = serde_json::from_slice(&bytes)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("manifest {}: {e}", snap.manifest_key)))?;
-        let manifest = Arc::new(manifest);
-        self.manifests.put(snap.id, manifest.clone());
-        Ok(manifest)
+        // Every entry of a snapshot weighs at least 128 bytes (see ManifestEntry::weight).
+        if !self.manifests.fits(snap.file_count.max(0) as usize * 160) {
+            return Ok(None);
+        }
+        let mut r = self.reader(snap).await?;
+        let mut entries = Vec::with_capacity(snap.file_count.max(0) as usize);
+        while let Some(e) = r.next().await? {
+            entries.push(e);
+        }
+        let m = Arc::new(Manifest { version: 2, sandbox_id: snap.sandbox_id, created_at: snap.created_at, entries });
+        self.manifests.put(snap.id, m.clone());
+        Ok(self.manifests.fits(m.weight()).then_some(m))
+    }
+
+    /// The entry at `path`, if the snapshot has one.
+    pub async fn find(&self, snap: &VisibleSnapshot, path: &WorkspacePath) -> AppResult<Option<ManifestEntry>> {
+        if let Some(m) = self.small(snap).await? {
+            return Ok(m.entries.iter().find(|e| e.path == path.as_str()).cloned());
+        }
+        let mut r = self.reader(snap).await?;
+        while let Some(e) = r.next().await? {
+            if e.path == path.as_str() {
+                return Ok(Some(e));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The entries under `dir`, `max_depth` levels deep, at most `max_entries`.
+    pub async fn walk(
+        &self,
+        snap: &VisibleSnapshot,
+        dir: &WorkspacePath,
+        max_depth: u32,
+        max_entries: usize,
+    ) -> AppResult<Walk> {
+        if let Some(m) = self.small(snap).await? {
+            return Ok(m.walk(dir, max_depth, max_entries));
+        }
+        let base = dir.components().count();
+        let mut r = self.reader(snap).await?;
+        let mut walk = Walk::default();
+        let mut inside = false;
+        while let Some(e) = r.next().await? {
+            let Some(fe) = e.to_entry() else { continue };
+            if fe.path == *dir || !dir.contains(&fe.path) {
+                // Entries under `dir` are contiguous in walk order: once past them, stop.
+                if inside {
+                    break;
+                }
+                continue;
+            }
+            inside = true;
+            if fe.path.components().count() - base > max_depth as usize {
+                continue;
+            }
+            if walk.entries.len() >= max_entries {
+                walk.truncated = true;
+                break;
+            }
+            walk.entries.push(fe);
+        }
+        Ok(walk)
     }
 }

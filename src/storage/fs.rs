@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 use super::{BlobStore, Upload};
 use crate::error::{AppError, AppResult};
@@ -72,28 +71,19 @@ impl BlobStore for FsBlobStore {
         Ok(())
     }
 
-    async fn put_verified(&self, key: &str, mut body: Upload, size: u64, sha256_hex: &str) -> AppResult<()> {
+    async fn put_verified(&self, key: &str, body: Upload, size: u64, sha256_hex: &str) -> AppResult<()> {
         let path = self.path(key)?;
         let tmp = self.tmp_for(&path).await?;
-        let mut out = tokio::fs::File::create(&tmp).await?;
-        let (mut hasher, mut buf, mut n) = (Sha256::new(), vec![0u8; 256 * 1024], 0u64);
-        loop {
-            let read = body.read(&mut buf).await?;
-            if read == 0 {
-                break;
-            }
-            hasher.update(&buf[..read]);
-            out.write_all(&buf[..read]).await?;
-            n += read as u64;
-        }
-        out.flush().await?;
-        drop(out);
-        if n != size || hex::encode(hasher.finalize()) != sha256_hex {
+        if let Err(e) = super::spool_verified(body, tmp.clone(), size, sha256_hex).await {
             let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(AppError::conflict("the file changed while it was being stored"));
+            return Err(e);
         }
         tokio::fs::rename(&tmp, &path).await?;
         Ok(())
+    }
+
+    async fn exists(&self, key: &str) -> AppResult<bool> {
+        Ok(tokio::fs::try_exists(self.path(key)?).await?)
     }
 
     async fn get_stream(&self, key: &str) -> AppResult<Upload> {

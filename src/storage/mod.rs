@@ -11,7 +11,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// A byte stream to upload.
 pub type Upload = Pin<Box<dyn AsyncRead + Send>>;
@@ -40,6 +40,52 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// An object as a stream, for restoring files of any size without buffering them.
     async fn get_stream(&self, key: &str) -> AppResult<Upload>;
+
+    /// Whether an object exists (blobs stored before the `blobs` table knew them).
+    async fn exists(&self, key: &str) -> AppResult<bool>;
+}
+
+/// Copies `body` into the file at `dest` on a blocking thread (hashing is CPU work that
+/// must not stall the async runtime), and checks it is exactly `size` bytes with the
+/// given sha256: CONFLICT otherwise (the file changed while it was read). Returns the raw
+/// digest.
+pub async fn spool_verified(
+    body: Upload,
+    dest: std::path::PathBuf,
+    size: u64,
+    sha256_hex: &str,
+) -> AppResult<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let want = sha256_hex.to_string();
+    let bridge = tokio_util::io::SyncIoBridge::new(body);
+    crate::work::blocking(move |cancel| {
+        use std::io::{Read, Write};
+        let mut reader = bridge;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&dest)?);
+        let (mut h, mut buf, mut n) = (Sha256::new(), vec![0u8; 256 * 1024], 0u64);
+        loop {
+            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(AppError::Internal(anyhow::anyhow!("upload abandoned")));
+            }
+            let read = reader.read(&mut buf)?;
+            if read == 0 {
+                break;
+            }
+            h.update(&buf[..read]);
+            out.write_all(&buf[..read])?;
+            n += read as u64;
+            if n > size {
+                break;
+            }
+        }
+        out.flush()?;
+        let digest: [u8; 32] = h.finalize().into();
+        if n != size || hex::encode(digest) != want {
+            return Err(AppError::conflict("the file changed while it was being stored"));
+        }
+        Ok(digest)
+    })
+    .await
 }
 
 /// Key of a blob: content-addressed per account.

@@ -1,7 +1,7 @@
 //! The S3 blob store (AWS or any S3-compatible service) through aws-sdk-s3.
 //!
-//! Uploads are verified before they leave: content is hashed on the way (small objects
-//! in memory, large ones spooled to a temporary file), compared with the expected
+//! Uploads are verified before they leave: content is spooled to a temporary file while
+//! it is hashed (on a blocking thread, never in memory whole), compared with the expected
 //! sha256, and sent with `x-amz-checksum-sha256` so the service checks it too. Bodies
 //! are replayable, so the SDK's retries with backoff (throttling, 5xx) are safe.
 
@@ -12,13 +12,9 @@ use aws_sdk_s3::{
 };
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{BlobStore, Upload};
 use crate::error::{AppError, AppResult};
-
-/// Objects up to this size are hashed in memory; larger ones are spooled to disk.
-const IN_MEMORY: u64 = 16 * 1024 * 1024;
 
 /// Settings of the S3 store.
 #[derive(Debug, Clone)]
@@ -101,36 +97,19 @@ impl BlobStore for S3BlobStore {
         self.send(key, ByteStream::from(data), &sha).await
     }
 
-    async fn put_verified(&self, key: &str, mut body: Upload, size: u64, sha256_hex: &str) -> AppResult<()> {
-        let mismatch = || AppError::conflict("the file changed while it was being stored");
-        if size <= IN_MEMORY {
-            let mut data = Vec::with_capacity(size as usize);
-            body.as_mut().take(size + 1).read_to_end(&mut data).await?;
-            let sha = Sha256::digest(&data);
-            if data.len() as u64 != size || hex::encode(sha) != sha256_hex {
-                return Err(mismatch());
-            }
-            return self.send(key, ByteStream::from(data), &sha).await;
-        }
+    async fn put_verified(&self, key: &str, body: Upload, size: u64, sha256_hex: &str) -> AppResult<()> {
         let spool = tempfile::NamedTempFile::new()?;
-        let mut out = tokio::fs::File::create(spool.path()).await?;
-        let (mut h, mut buf, mut n) = (Sha256::new(), vec![0u8; 256 * 1024], 0u64);
-        loop {
-            let read = body.read(&mut buf).await?;
-            if read == 0 {
-                break;
-            }
-            h.update(&buf[..read]);
-            out.write_all(&buf[..read]).await?;
-            n += read as u64;
-        }
-        out.flush().await?;
-        let sha = h.finalize();
-        if n != size || hex::encode(sha) != sha256_hex {
-            return Err(mismatch());
-        }
+        let sha = super::spool_verified(body, spool.path().to_path_buf(), size, sha256_hex).await?;
         let stream = ByteStream::from_path(spool.path()).await.map_err(|e| AppError::Internal(e.into()))?;
         self.send(key, stream, &sha).await
+    }
+
+    async fn exists(&self, key: &str) -> AppResult<bool> {
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
+            Err(e) => Err(unavailable(aws_sdk_s3::error::DisplayErrorContext(e))),
+        }
     }
 
     async fn get_stream(&self, key: &str) -> AppResult<Upload> {

@@ -126,6 +126,36 @@ impl Confined {
         }
     }
 
+    /// Walks like [`walk`](Self::walk) but hands entries to `emit` in chunks of `chunk`
+    /// instead of collecting them (sequential, for streams); stops when `emit` returns
+    /// false. Returns whether `max_entries` cut it short, and how many entries were skipped.
+    pub fn walk_chunks(
+        &self,
+        path: &WorkspacePath,
+        opts: WalkOptions,
+        cancel: &AtomicBool,
+        chunk: usize,
+        mut emit: impl FnMut(Vec<FileEntry>) -> bool,
+    ) -> AppResult<(bool, u64)> {
+        let dir = self.beneath(path, OFlags::DIRECTORY | OFlags::RDONLY)?;
+        let mut walker = walk::Walker::new(dir, path, opts, cancel)?;
+        let (mut buf, mut total) = (Vec::with_capacity(chunk), 0usize);
+        for e in walker.by_ref() {
+            if total >= opts.max_entries {
+                return Ok((true, walker.skipped));
+            }
+            buf.push(e?);
+            total += 1;
+            if buf.len() >= chunk && !emit(std::mem::replace(&mut buf, Vec::with_capacity(chunk))) {
+                return Ok((false, walker.skipped));
+            }
+        }
+        if !buf.is_empty() {
+            emit(buf);
+        }
+        Ok((false, walker.skipped))
+    }
+
     /// Opens a regular file (symlinks followed while they stay inside) and its size.
     fn open_file(&self, path: &WorkspacePath) -> AppResult<(std::fs::File, u64)> {
         // O_NONBLOCK: opening a fifo must not hang the server.

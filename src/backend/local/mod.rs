@@ -23,13 +23,14 @@ use self::{files::Confined, jail::Jail};
 use super::{
     Backend, BackendStatus, SandboxSpec,
     exec::{ExecHandle, ExecRequest},
-    files::{FileBytes, FileEntry, Walk, WalkOptions, WorkspacePath},
+    files::{FileBytes, FileEntry, Walk, WalkChunk, WalkOptions, WorkspacePath, hash_reader},
 };
 use crate::{
     entity::enums::BackendName,
     error::{AppError, AppResult},
     work::{self, CpuPool},
 };
+use tokio::sync::mpsc;
 
 /// Sandboxes as directories on the server host.
 #[derive(Clone)]
@@ -128,6 +129,39 @@ impl Backend for LocalBackend {
         let job = move |cancel: &AtomicBool| Confined::open(&workspace)?.walk(&path, opts, cancel);
         // A listing of one directory is light; deeper walks are CPU work for the pool.
         if opts.max_depth <= 1 { work::blocking(job).await } else { self.pool.run(job).await }
+    }
+
+    async fn walk_stream(
+        &self,
+        external_id: &str,
+        path: &WorkspacePath,
+        opts: WalkOptions,
+    ) -> AppResult<mpsc::Receiver<AppResult<WalkChunk>>> {
+        let (path, workspace) = (path.clone(), self.workspace(external_id)?);
+        let (tx, rx) = mpsc::channel(4);
+        // A plain blocking thread, not the CPU pool: it mostly waits for its consumer,
+        // whose hashing needs the pool.
+        tokio::task::spawn_blocking(move || {
+            let cancel = AtomicBool::new(false);
+            let walked = Confined::open(&workspace).and_then(|c| {
+                c.walk_chunks(&path, opts, &cancel, 512, |entries| {
+                    tx.blocking_send(Ok(WalkChunk::Entries(entries))).is_ok()
+                })
+            });
+            let last = walked.map(|(truncated, skipped)| WalkChunk::Done { truncated, skipped });
+            let _ = tx.blocking_send(last);
+        });
+        Ok(rx)
+    }
+
+    async fn hash_file(&self, external_id: &str, path: &WorkspacePath) -> AppResult<(String, u64)> {
+        let (path, workspace) = (path.clone(), self.workspace(external_id)?);
+        self.pool
+            .run(move |cancel| {
+                let file = Confined::open(&workspace)?.open_regular(&path)?;
+                hash_reader(std::io::BufReader::with_capacity(256 * 1024, file), cancel)
+            })
+            .await
     }
 
     async fn stat(&self, external_id: &str, path: &WorkspacePath) -> AppResult<Option<FileEntry>> {

@@ -47,6 +47,9 @@ pub struct SyncResult {
     pub duration_ms: u64,
     /// Files that changed while the sync read them (e.g. a run was writing).
     pub files_changed_during_sync: u64,
+    /// Entries left out because they lie below `limits.maxWalkDepth` or their path is too
+    /// long; the rest of the workspace is in the snapshot.
+    pub files_skipped: u64,
 }
 
 impl From<SyncOutcome> for SyncResult {
@@ -58,6 +61,7 @@ impl From<SyncOutcome> for SyncResult {
             bytes_transferred: o.bytes_transferred,
             duration_ms: o.duration_ms,
             files_changed_during_sync: o.files_changed_during_sync,
+            files_skipped: o.files_skipped,
         }
     }
 }

@@ -12,11 +12,16 @@ use crate::{
 impl Lifecycle {
     /// Writes every entry of the snapshot into the workspace of `external_id`.
     pub(super) async fn restore(&self, snap: &VisibleSnapshot, external_id: &str) -> AppResult<()> {
-        let manifest = self.snapshots.manifest(snap).await?;
+        let mut manifest = self.snapshots.reader(snap).await?;
         let backend = &self.backend;
+        // Directory modes are set last (a read-only directory must not block its own
+        // contents); only directories are remembered, never the whole manifest.
         let mut dirs = Vec::new();
-        for e in &manifest.entries {
-            let path = WorkspacePath::parse(&e.path)?;
+        while let Some(e) = manifest.next().await? {
+            let Ok(path) = WorkspacePath::parse(&e.path) else {
+                tracing::warn!(snapshot = %snap.id, "skipping an unrepresentable path while restoring");
+                continue;
+            };
             match e.kind.as_str() {
                 "dir" => {
                     backend.make_dir(external_id, &path).await?;
@@ -37,7 +42,6 @@ impl Lifecycle {
                 _ => {}
             }
         }
-        // Directory modes last, so a read-only directory does not block its own contents.
         for (path, mode) in dirs.into_iter().rev() {
             backend.set_mode(external_id, &path, mode).await?;
         }
