@@ -165,7 +165,7 @@ pub struct Limits {
     #[arg(long, env = "SANDBOXQL_RUN_STOP_WAIT_SECS", default_value_t = 10)]
     pub run_stop_wait_secs: u64,
     /// Longest output line of a sandbox command kept whole; longer ones are cut and marked.
-    #[arg(long, env = "SANDBOXQL_MAX_OUTPUT_LINE_BYTES", default_value_t = 8 * 1024 * 1024)]
+    #[arg(long, env = "SANDBOXQL_MAX_OUTPUT_LINE_BYTES", default_value_t = 1024 * 1024)]
     pub max_output_line_bytes: usize,
     /// Live events buffered per watched run before a slow subscriber re-reads the database.
     #[arg(long, env = "SANDBOXQL_LIVE_EVENTS_BUFFER", default_value_t = 8192)]

@@ -23,7 +23,7 @@ use crate::{
 };
 
 /// Rows read from the database per replay query.
-const REPLAY_PAGE: u64 = 500;
+const REPLAY_PAGE: u64 = 64;
 /// With no live event for this long, the database is checked (covers a lost notification
 /// from another instance).
 const QUIET_POLL: Duration = Duration::from_secs(2);

@@ -6,6 +6,7 @@ mod files_browse;
 mod files_confinement;
 mod files_write;
 
+mod abuse;
 mod bad_input;
 mod cli;
 mod isolation;
