@@ -40,6 +40,7 @@ impl Run {
 }
 
 /// Runs `op` `per_task` times in each of `tasks` concurrent tasks and records latencies.
+#[allow(dead_code)] // not every bench that includes this module runs concurrent clients
 pub async fn concurrent<F, Fut>(tasks: usize, per_task: usize, op: F) -> Run
 where
     F: Fn() -> Fut + Clone + Send + 'static,

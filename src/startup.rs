@@ -53,20 +53,22 @@ impl Application {
         db::migrate(&db).await?;
         db::spawn_wal_checkpointer(&db);
         let limits = Arc::new(config.limits.clone());
-        let pool = CpuPool::new(config.limits.cpu_pool_threads as usize);
+        let pool = CpuPool::new(config.limits.cpu_pool_threads as usize, config.limits.background_nice as i32);
         let backend = match backend {
             Some(b) => b,
             None => make_backend(&config, &pool)?,
         };
         let runs =
             RunManager::new(db.clone(), backend.clone(), config.runs.clone(), limits.clone(), instance_id(&config));
-        runs.recover_interrupted().await.map_err(|e| anyhow::anyhow!("recovering interrupted runs: {e:?}"))?;
+        runs.reap_expired(true).await.map_err(|e| anyhow::anyhow!("recovering interrupted runs: {e:?}"))?;
+        runs.spawn_reaper();
         if db::is_postgres(&db) {
             pg_bridge::spawn(db.clone(), runs.hub.clone(), runs.clone());
         }
         let blobs = make_blob_store(&config).await?;
         let services = Services::new(db, limits, backend, blobs, runs);
-        services.lifecycle.recover_abandoned().await.map_err(|e| anyhow::anyhow!("recovering sandboxes: {e:?}"))?;
+        services.lifecycle.recover().await.map_err(|e| anyhow::anyhow!("recovering sandboxes: {e:?}"))?;
+        services.lifecycle.spawn_recovery();
         let bootstrap_token = accounts::bootstrap_admin(&services.db)
             .await
             .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?

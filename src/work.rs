@@ -11,14 +11,15 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use tokio::sync::Semaphore;
-
 use crate::error::{AppError, AppResult};
 
-/// A bounded pool of blocking threads for CPU-heavy jobs.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads for CPU-heavy jobs, running at a lower scheduling priority than
+/// the threads that answer requests, so heavy work yields the CPU to them.
 #[derive(Clone)]
 pub struct CpuPool {
-    permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
 
 /// Sets the flag when dropped: the waiting future went away.
@@ -30,33 +31,61 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// Lowers the calling thread's scheduling priority by `nice` (Linux: nice is per thread).
+pub fn lower_priority(nice: i32) {
+    // SAFETY: setpriority on the calling thread (who = 0) touches no memory; a failure
+    // only leaves the priority as it was.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, nice);
+    }
+}
+
 impl CpuPool {
-    /// A pool running at most `threads` jobs at once (at least one).
-    pub fn new(threads: usize) -> Self {
-        Self { permits: Arc::new(Semaphore::new(threads.max(1))) }
+    /// A pool of `threads` threads (at least one) at priority `nice` (0 = unchanged).
+    pub fn new(threads: usize, nice: i32) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new().name(format!("cpu-pool-{i}")).spawn(move || {
+                lower_priority(nice);
+                loop {
+                    let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a CPU pool thread");
+            }
+        }
+        Self { jobs: tx }
     }
 
-    /// Runs `job` on a blocking thread once a slot is free. The job gets a flag that turns
-    /// true when the caller stops waiting; long jobs check it and stop early.
+    /// Runs `job` on a pool thread once one is free. The job gets a flag that turns true
+    /// when the caller stops waiting; long jobs check it and stop early.
     pub async fn run<T, F>(&self, job: F) -> AppResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&AtomicBool) -> AppResult<T> + Send + 'static,
     {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("cpu pool closed")))?;
         let cancel = Arc::new(AtomicBool::new(false));
         let _guard = CancelOnDrop(cancel.clone());
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            job(&cancel)
-        })
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("cpu job failed: {e}")))?
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let flag = cancel.clone();
+        let boxed: Job = Box::new(move || {
+            // A caller that already left is not worth starting for.
+            let result = if flag.load(Ordering::Relaxed) {
+                Err(AppError::Internal(anyhow::anyhow!("cpu job abandoned")))
+            } else {
+                job(&flag)
+            };
+            let _ = tx.send(result);
+        });
+        self.jobs.send(boxed).map_err(|_| AppError::Internal(anyhow::anyhow!("cpu pool stopped")))?;
+        rx.await.map_err(|_| AppError::Internal(anyhow::anyhow!("cpu job failed")))?
     }
 }
 
@@ -74,6 +103,17 @@ where
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking job failed: {e}")))?
 }
 
+/// Runs work that must finish in its own task and waits for it: if the caller goes away
+/// (a dropped client, a request timeout), the work still completes and leaves a
+/// consistent state; only its answer is lost.
+pub async fn detached<T, F>(work: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = AppResult<T>> + Send + 'static,
+{
+    tokio::spawn(work).await.map_err(|e| AppError::Internal(anyhow::anyhow!("detached task failed: {e}")))?
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -82,7 +122,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_caller_cancels_its_job() {
-        let pool = CpuPool::new(1);
+        let pool = CpuPool::new(1, 0);
         let seen = Arc::new(AtomicBool::new(false));
         let s = seen.clone();
         let job = pool.run(move |cancel| {
@@ -105,7 +145,7 @@ mod tests {
     #[tokio::test]
     async fn jobs_beyond_the_pool_size_wait() {
         use std::sync::atomic::AtomicUsize;
-        let pool = CpuPool::new(1);
+        let pool = CpuPool::new(1, 0);
         let (now, max) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let job = |now: Arc<AtomicUsize>, max: Arc<AtomicUsize>| {
             move |_: &AtomicBool| {

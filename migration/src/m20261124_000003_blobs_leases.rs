@@ -24,6 +24,16 @@ impl MigrationTrait for Migration {
         // run's owner is gone and any instance may finish it.
         m.alter_table(Table::alter().table(Alias::new("agent_runs")).add_column(ts_null("lease_until")).to_owned())
             .await?;
+        // One-time actions done by exactly one of several instances starting together.
+        m.create_table(
+            Table::create()
+                .table(Alias::new("server_markers"))
+                .if_not_exists()
+                .col(ColumnDef::new(Alias::new("name")).text().not_null().primary_key())
+                .col(crate::columns::ts("created_at"))
+                .to_owned(),
+        )
+        .await?;
         // Sandboxes: a lease on long work (sync, create, delete) held by one instance.
         for col in [text_null("lease_owner"), ts_null("lease_until"), text_null("lease_kind")] {
             m.alter_table(Table::alter().table(Alias::new("sandboxes")).add_column(col).to_owned()).await?;
@@ -33,6 +43,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.drop_table(Table::drop().table(Alias::new("blobs")).to_owned()).await?;
+        m.drop_table(Table::drop().table(Alias::new("server_markers")).to_owned()).await?;
         Ok(())
     }
 }

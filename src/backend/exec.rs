@@ -20,6 +20,9 @@ pub struct ExecRequest {
     /// Longest output line kept whole; longer lines are cut and marked, so one runaway
     /// line cannot exhaust memory.
     pub max_line_bytes: usize,
+    /// How much lower the command's scheduling priority is than the server's (a nice
+    /// value; backends that share the server's CPU apply it).
+    pub nice: i32,
 }
 
 /// One piece of output of a running command.

@@ -60,6 +60,10 @@ pub trait Backend: Send + Sync + 'static {
     /// Stops a sandbox. Stopping one that is already gone succeeds.
     async fn terminate(&self, external_id: &str) -> AppResult<()>;
 
+    /// Removes whatever a create that never finished may have made for sandbox `id` (its
+    /// row never learned the backend's id). Best effort: failures are logged.
+    async fn forget(&self, _sandbox_id: Uuid) {}
+
     /// Current state of a sandbox.
     async fn status(&self, external_id: &str) -> AppResult<BackendStatus>;
 

@@ -127,6 +127,18 @@ pub struct Limits {
     /// rest of the cores stay free for requests.
     #[arg(long, env = "SANDBOXQL_CPU_POOL_THREADS", default_value_t = half_the_cores())]
     pub cpu_pool_threads: u64,
+    /// How much lower than the server's own the scheduling priority of sandbox processes
+    /// and CPU-heavy work is (a nice value, 0 to 19): under load the threads that answer
+    /// requests get the CPU first.
+    #[arg(long, env = "SANDBOXQL_BACKGROUND_NICE", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=19))]
+    pub background_nice: u64,
+    /// Seconds a lease lasts (runs, syncs, creates, deletes); its holder renews it every
+    /// third of that, and any instance takes over work whose lease has expired.
+    #[arg(long, env = "SANDBOXQL_LEASE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(3..=300))]
+    pub lease_secs: u64,
+    /// Milliseconds a shutting-down server waits for requests in flight before it stops.
+    #[arg(long, env = "SANDBOXQL_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
+    pub shutdown_grace_ms: u64,
     /// Bytes of snapshot manifests kept in memory at most; a manifest over a quarter of it
     /// is streamed from storage on every use instead.
     #[arg(long, env = "SANDBOXQL_MANIFEST_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
@@ -170,9 +182,6 @@ pub struct Limits {
     /// Live events buffered per watched run before a slow subscriber re-reads the database.
     #[arg(long, env = "SANDBOXQL_LIVE_EVENTS_BUFFER", default_value_t = 8192)]
     pub live_events_buffer: usize,
-    /// Seconds a sandbox may stay CREATING before recovery treats its creation as abandoned.
-    #[arg(long, env = "SANDBOXQL_CREATE_ABANDONED_SECS", default_value_t = 120)]
-    pub create_abandoned_secs: u64,
 }
 
 /// Half the machine's cores (at least one): the default size of the CPU pool.

@@ -34,8 +34,11 @@ pub struct Model {
     pub model: Option<String>,
     /// Turn limit requested, if any.
     pub max_turns: Option<i64>,
-    /// Instance executing the run; start-up recovery only touches its own.
+    /// Instance executing the run.
     pub runner_id: Option<String>,
+    /// Until when the runner's lease holds; the runner renews it while the run lives, and
+    /// any instance finishes a RUNNING run whose lease has expired (its runner is gone).
+    pub lease_until: Option<DateTimeUtc>,
     /// When started.
     pub created_at: DateTimeUtc,
     /// When last changed.

@@ -46,6 +46,10 @@ pub enum SandboxStatus {
     /// Backend sandbox exists and accepts work.
     #[sea_orm(string_value = "RUNNING")]
     Running,
+    /// Being deleted: no run may start; it disappears once its final snapshot is taken
+    /// and its backend sandbox stopped.
+    #[sea_orm(string_value = "DELETING")]
+    Deleting,
     /// Backend sandbox was stopped.
     #[sea_orm(string_value = "TERMINATED")]
     Terminated,

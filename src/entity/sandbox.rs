@@ -36,6 +36,12 @@ pub struct Model {
     pub meta_data: MetaData,
     /// Set on delete; deleted rows are invisible to the API.
     pub deleted_at: Option<DateTimeUtc>,
+    /// Who holds the lease on long work on this sandbox (a sync, its creation, its delete).
+    pub lease_owner: Option<String>,
+    /// Until when that lease holds; an expired lease is free for any instance.
+    pub lease_until: Option<DateTimeUtc>,
+    /// What the lease is for: `sync`, `create` or `delete`.
+    pub lease_kind: Option<String>,
     /// When created.
     pub created_at: DateTimeUtc,
     /// When last changed.

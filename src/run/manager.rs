@@ -6,16 +6,15 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Statement, sea_query::Expr};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{
     command::{self, ClaudeInvocation},
-    events::EventBody,
     hub::RunHub,
-    store, supervisor,
-    writer::EventWriter,
+    outcome::Stop,
+    supervisor,
 };
 use crate::{
     backend::{Backend, exec::ExecRequest, template},
@@ -39,6 +38,8 @@ pub struct RunManager {
     /// Name of this instance, stamped on the runs it executes.
     pub instance_id: String,
     active: Mutex<HashMap<Uuid, CancellationToken>>,
+    /// Set when the server shuts down: local runs end INTERRUPTED with this reason.
+    shutdown: Mutex<Option<String>>,
 }
 
 impl RunManager {
@@ -51,7 +52,8 @@ impl RunManager {
         instance_id: String,
     ) -> Arc<Self> {
         let hub = Arc::new(RunHub::new(limits.live_events_buffer));
-        Arc::new(Self { db, backend, hub, config, limits, instance_id, active: Mutex::default() })
+        let (active, shutdown) = (Mutex::default(), Mutex::default());
+        Arc::new(Self { db, backend, hub, config, limits, instance_id, active, shutdown })
     }
 
     /// Starts `claude` for a freshly inserted RUNNING run and supervises it in the
@@ -73,6 +75,7 @@ impl RunManager {
                     secret_env: command::secret_env(&self.config),
                     stdin: None,
                     max_line_bytes: self.limits.max_output_line_bytes,
+                    nice: self.limits.background_nice as i32,
                 };
                 self.backend.exec(ext, req).await
             }
@@ -125,52 +128,50 @@ impl RunManager {
         self.lock().contains_key(&run_id)
     }
 
+    /// Why local runs are being stopped, when the server is shutting down.
+    pub(super) fn stop_reason(&self) -> Option<Stop> {
+        self.shutdown.lock().unwrap_or_else(|p| p.into_inner()).clone().map(Stop::Interrupted)
+    }
+
+    /// Renews this instance's lease on a run; false when the lease is lost (the run was
+    /// ended elsewhere). A database error keeps the run going: if it lasts, the lease
+    /// simply expires and the run is taken over.
+    pub(super) async fn renew_lease(&self, run_id: Uuid) -> bool {
+        let until = now() + chrono::Duration::seconds(self.limits.lease_secs.max(1) as i64);
+        let renewed = agent_run::Entity::update_many()
+            .col_expr(agent_run::Column::LeaseUntil, Expr::value(until))
+            .filter(agent_run::Column::Id.eq(run_id))
+            .filter(agent_run::Column::Status.eq(RunStatus::Running))
+            .filter(agent_run::Column::RunnerId.eq(self.instance_id.clone()))
+            .exec(&self.db)
+            .await;
+        match renewed {
+            Ok(r) => r.rows_affected > 0,
+            Err(e) => {
+                tracing::warn!(%run_id, error = %e, "could not renew a run lease");
+                true
+            }
+        }
+    }
+
+    /// Stops every run executing here; each ends INTERRUPTED with `reason`. Waits up to
+    /// `wait` for them to be recorded.
+    pub async fn interrupt_all(&self, reason: &str, wait: Duration) {
+        *self.shutdown.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_string());
+        for token in self.lock().values() {
+            token.cancel();
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        while !self.lock().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub(super) fn finished(&self, run_id: Uuid) {
         self.lock().remove(&run_id);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, CancellationToken>> {
         self.active.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Marks runs a dead server left RUNNING as INTERRUPTED, closing each event stream
-    /// with a RunFinished so replays end. On Postgres only this instance's own runs are
-    /// touched; other instances may still be executing theirs.
-    pub async fn recover_interrupted(&self) -> AppResult<usize> {
-        let mut q = agent_run::Entity::find().filter(agent_run::Column::Status.eq(RunStatus::Running));
-        if is_postgres(&self.db) {
-            q = q.filter(
-                Condition::any()
-                    .add(agent_run::Column::RunnerId.eq(self.instance_id.clone()))
-                    .add(agent_run::Column::RunnerId.is_null()),
-            );
-        }
-        let stale = q.all(&self.db).await?;
-        for run in &stale {
-            let last = store::last_seq(&self.db, run.id).await?;
-            let mut writer = EventWriter::new(self.db.clone(), self.hub.clone(), run.id, last, is_postgres(&self.db));
-            let error = "the server stopped while this run was in progress".to_string();
-            let finished = EventBody::RunFinished {
-                status: "INTERRUPTED".into(),
-                subtype: None,
-                is_error: true,
-                result: None,
-                duration_ms: Some((now() - run.created_at).num_milliseconds()),
-                num_turns: run.num_turns,
-                total_cost_usd: run.cost_usd,
-                usage: None,
-                exit_code: None,
-                error: Some(error.clone()),
-            };
-            let mut am: agent_run::ActiveModel = run.clone().into();
-            am.status = Set(RunStatus::Interrupted);
-            am.error = Set(Some(error));
-            am.updated_at = Set(now());
-            writer.finish(finished, am).await?;
-        }
-        if !stale.is_empty() {
-            tracing::warn!(count = stale.len(), "marked runs left by a stopped server INTERRUPTED");
-        }
-        Ok(stale.len())
     }
 }

@@ -64,7 +64,7 @@ pub async fn between(
 }
 
 /// The highest seq stored for the run (0 when none).
-pub async fn last_seq(db: &DatabaseConnection, run_id: Uuid) -> AppResult<i64> {
+pub async fn last_seq<C: ConnectionTrait>(db: &C, run_id: Uuid) -> AppResult<i64> {
     let row = agent_run_event::Entity::find()
         .filter(agent_run_event::Column::RunId.eq(run_id))
         .order_by_desc(agent_run_event::Column::Seq)

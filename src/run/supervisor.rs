@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    events::{ClaudeResult, EventBody, Parsed, parse_line},
+    events::{EventBody, Parsed, parse_line},
     manager::RunManager,
     writer::EventWriter,
 };
@@ -26,16 +26,7 @@ use crate::{
 /// Events stored per INSERT statement (batching for throughput, not a limit).
 const EVENTS_PER_INSERT: usize = 256;
 
-/// What ended the process, as far as the supervisor saw.
-#[derive(Default)]
-struct Outcome {
-    result: Option<ClaudeResult>,
-    exit: Option<Option<i32>>,
-    cancelled: bool,
-    timed_out: bool,
-    start_error: Option<String>,
-    last_stderr: Option<String>,
-}
+use super::outcome::{Outcome, Stop, finish_event};
 
 /// Runs to completion in its own task.
 pub async fn supervise(
@@ -45,7 +36,8 @@ pub async fn supervise(
     cancel: CancellationToken,
 ) {
     let started = std::time::Instant::now();
-    let mut w = EventWriter::new(mgr.db.clone(), mgr.hub.clone(), run.id, 0, is_postgres(&mgr.db));
+    // Seq 1 is the RunStarted event stored with the run row.
+    let mut w = EventWriter::new(mgr.db.clone(), mgr.hub.clone(), run.id, 1, is_postgres(&mgr.db));
     let mut out = Outcome::default();
     let mut session: Option<String> = None;
     match handle {
@@ -70,10 +62,24 @@ async fn pump(
 ) {
     let deadline = tokio::time::sleep(Duration::from_secs(mgr.limits.run_timeout_secs));
     tokio::pin!(deadline);
+    let mut renew = tokio::time::interval(Duration::from_secs((mgr.limits.lease_secs / 3).max(1)));
+    renew.tick().await;
     loop {
+        let stopping = out.stop.is_some();
         let first = tokio::select! {
-            _ = cancel.cancelled(), if !out.cancelled => { out.cancelled = true; h.cancel.cancel(); continue; }
-            _ = &mut deadline, if !out.timed_out => { out.timed_out = true; h.cancel.cancel(); continue; }
+            _ = cancel.cancelled(), if !stopping => {
+                out.stop = Some(mgr.stop_reason().unwrap_or(Stop::Cancelled));
+                h.cancel.cancel();
+                continue;
+            }
+            _ = &mut deadline, if !stopping => { out.stop = Some(Stop::TimedOut); h.cancel.cancel(); continue; }
+            _ = renew.tick(), if !stopping => {
+                if !mgr.renew_lease(run.id).await {
+                    out.stop = Some(Stop::LeaseLost);
+                    h.cancel.cancel();
+                }
+                continue;
+            }
             msg = h.output.recv() => msg,
         };
         let Some(msg) = first else { break };
@@ -85,7 +91,12 @@ async fn pump(
             }
         }
         let new_session = first_session(w, session);
-        w.flush().await;
+        if w.flush().await.is_err() && out.stop.is_none() {
+            // What cannot be stored is not published; the run ends FAILED.
+            w.discard_pending();
+            out.stop = Some(Stop::StoreFailed);
+            h.cancel.cancel();
+        }
         if let Some(sid) = new_session {
             remember_session(mgr, run, &sid).await;
         }
@@ -147,56 +158,6 @@ async fn remember_session(mgr: &RunManager, run: &agent_run::Model, sid: &str) {
     }
 }
 
-fn finish_event(out: &Outcome, elapsed: Duration, timeout_secs: u64) -> (RunStatus, EventBody) {
-    let r = out.result.clone().unwrap_or_default();
-    let exit_code = out.exit.flatten();
-    let (status, error) = if out.cancelled {
-        (RunStatus::Cancelled, Some("cancelled".to_string()))
-    } else if out.timed_out {
-        (RunStatus::Failed, Some(format!("the run exceeded its time limit of {timeout_secs} s")))
-    } else if let Some(e) = &out.start_error {
-        (RunStatus::Failed, Some(e.clone()))
-    } else if out.result.is_some() && !r.is_error && exit_code == Some(0) {
-        (RunStatus::Succeeded, None)
-    } else {
-        let why = match (&out.result, exit_code) {
-            (Some(r), _) if r.is_error => format!("claude reported {}", r.subtype.as_deref().unwrap_or("an error")),
-            (_, Some(0)) => "claude ended without a result".to_string(),
-            (_, Some(code)) => format!("claude exited with code {code}"),
-            (_, None) => "claude was killed by a signal".to_string(),
-        };
-        let why = match &out.last_stderr {
-            Some(line) if out.result.is_none() => format!("{why}: {line}"),
-            _ => why,
-        };
-        (RunStatus::Failed, Some(why))
-    };
-    let body = EventBody::RunFinished {
-        status: status_name(status).to_string(),
-        subtype: r.subtype,
-        is_error: status != RunStatus::Succeeded,
-        result: r.result,
-        duration_ms: Some(r.duration_ms.unwrap_or(elapsed.as_millis() as i64)),
-        num_turns: r.num_turns,
-        total_cost_usd: r.total_cost_usd,
-        usage: r.usage,
-        exit_code,
-        error,
-    };
-    (status, body)
-}
-
-/// The wire name of a run status.
-pub fn status_name(s: RunStatus) -> &'static str {
-    match s {
-        RunStatus::Running => "RUNNING",
-        RunStatus::Succeeded => "SUCCEEDED",
-        RunStatus::Failed => "FAILED",
-        RunStatus::Cancelled => "CANCELLED",
-        RunStatus::Interrupted => "INTERRUPTED",
-    }
-}
-
 async fn record(
     mgr: &RunManager,
     run: &agent_run::Model,
@@ -219,7 +180,11 @@ async fn record(
     am.num_turns = Set(r.num_turns);
     am.error = Set(error);
     am.updated_at = Set(now());
-    let after = w.finish(finished, am).await?;
+    if out.stop == Some(Stop::LeaseLost) {
+        // Another instance already ended this run; its record stands.
+        return Ok(());
+    }
+    let Some(after) = w.finish(finished, am).await? else { return Ok(()) };
     let change =
         Change { actor: Some(run.account_id), entity: "agent_runs", entity_id: run.id, action: "run_finished" };
     change_log::record(&mgr.db, change, Some(&before), Some(&after)).await

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Statement,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::{
@@ -11,7 +14,10 @@ use super::{
     hub::{RunHub, StoredEvent},
     store,
 };
-use crate::{entity::agent_run, error::AppResult};
+use crate::{
+    entity::{agent_run, enums::RunStatus},
+    error::AppResult,
+};
 
 /// Postgres channel carrying `run_id:first_seq:last_seq` of each stored batch.
 pub const EVENTS_CHANNEL: &str = "sandboxql_run_events";
@@ -52,54 +58,53 @@ impl EventWriter {
     }
 
     /// Stores the queued events in one statement, then publishes them locally and, on
-    /// Postgres, to other instances. A failed store is logged and the events are still
-    /// published so live viewers lose nothing.
-    pub async fn flush(&mut self) {
+    /// Postgres, to other instances. Nothing is published that was not stored: a failed
+    /// store is an error, and the caller ends the run.
+    pub async fn flush(&mut self) -> AppResult<()> {
         if self.pending.is_empty() {
-            return;
+            return Ok(());
         }
         let batch = std::mem::take(&mut self.pending);
-        let stored = match store::append(&self.db, self.run_id, &batch).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(run_id = %self.run_id, error = ?e, "could not store run events");
-                self.unstored(batch)
-            }
-        };
+        let stored = store::append(&self.db, self.run_id, &batch).await.inspect_err(|e| {
+            tracing::error!(run_id = %self.run_id, error = ?e, "could not store run events");
+        })?;
         self.publish(stored).await;
+        Ok(())
+    }
+
+    /// Drops events that could not be stored (their seqs are reused by what follows).
+    pub fn discard_pending(&mut self) {
+        self.last_seq -= self.pending.len() as i64;
+        self.pending.clear();
     }
 
     /// Stores the closing event together with the run's final row in one transaction,
-    /// then publishes it: whoever sees RunFinished also sees the finished row.
-    pub async fn finish(&mut self, body: EventBody, row: agent_run::ActiveModel) -> AppResult<agent_run::Model> {
-        self.flush().await;
+    /// then publishes it: whoever sees RunFinished also sees the finished row. The row is
+    /// updated only while still RUNNING: a run already finished elsewhere (its lease
+    /// expired and another instance ended it) is left as it is, and None returned.
+    pub async fn finish(
+        &mut self,
+        body: EventBody,
+        row: agent_run::ActiveModel,
+    ) -> AppResult<Option<agent_run::Model>> {
+        if self.flush().await.is_err() {
+            self.discard_pending();
+        }
         self.push(body);
         let batch = std::mem::take(&mut self.pending);
         let txn = self.db.begin().await?;
-        let stored = store::append(&txn, self.run_id, &batch).await;
-        let result = match stored {
-            Ok(stored) => match row.update(&txn).await {
-                Ok(model) => txn.commit().await.map(|_| (stored, model)).map_err(Into::into),
-                Err(e) => Err(e.into()),
-            },
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok((stored, model)) => {
-                self.publish(stored).await;
-                Ok(model)
-            }
-            Err(e) => {
-                let events = self.unstored(batch);
-                self.publish(events).await;
-                Err(e)
-            }
+        let still_running = agent_run::Entity::find_by_id(self.run_id)
+            .filter(agent_run::Column::Status.eq(RunStatus::Running))
+            .one(&txn)
+            .await?;
+        if still_running.is_none() {
+            return Ok(None);
         }
-    }
-
-    fn unstored(&self, batch: Vec<(i64, EventBody)>) -> Vec<StoredEvent> {
-        let at = crate::entity::now();
-        batch.into_iter().map(|(seq, body)| StoredEvent { run_id: self.run_id, seq, at, body }).collect()
+        let stored = store::append(&txn, self.run_id, &batch).await?;
+        let model = row.update(&txn).await?;
+        txn.commit().await?;
+        self.publish(stored).await;
+        Ok(Some(model))
     }
 
     async fn publish(&self, stored: Vec<StoredEvent>) {

@@ -11,6 +11,7 @@ pub mod accounts;
 mod file_tree;
 pub mod file_writes;
 pub mod files;
+pub mod leases;
 pub mod lifecycle;
 pub mod listing_cache;
 pub mod manifest;
@@ -60,9 +61,17 @@ impl Services {
         manager: Arc<RunManager>,
     ) -> Self {
         let quotas = quota::Quotas::new(limits.clone());
+        let leases = leases::Leases::new(db.clone(), &manager.instance_id, limits.clone());
         let snapshots = snapshots::Snapshots::new(db.clone(), blobs, limits.clone());
         let files = files::Files::new(backend.clone(), snapshots.clone(), quotas.clone(), limits.clone());
-        let sync = sync::Syncer::new(db.clone(), backend.clone(), snapshots.clone(), quotas.clone(), limits.clone());
+        let sync = sync::Syncer::new(
+            db.clone(),
+            backend.clone(),
+            snapshots.clone(),
+            quotas.clone(),
+            leases.clone(),
+            limits.clone(),
+        );
         let runs = runs::Runs::new(db.clone(), manager, limits.clone());
         let lifecycle = lifecycle::Lifecycle {
             db: db.clone(),
@@ -72,6 +81,7 @@ impl Services {
             snapshots: snapshots.clone(),
             files: files.clone(),
             quotas,
+            leases,
             limits: limits.clone(),
         };
         Self { db, limits, backend, files, snapshots, sync, runs, lifecycle }

@@ -102,7 +102,7 @@ both_dbs!(backend_failure_leaves_error_with_reason, backend_failure);
 
 async fn store_failure(kind: DbKind) {
     let data = tempfile::tempdir().unwrap();
-    let inner = LocalBackend::new(data.path(), Jail::unjailed(), CpuPool::new(1), 1_000_000);
+    let inner = LocalBackend::new(data.path(), Jail::unjailed(), CpuPool::new(1, 0), 1_000_000);
     let backend = Arc::new(Recording { inner, calls: Mutex::new(vec![]) });
     let app = TestApp::spawn_with(kind, |_| {}, Some(backend.clone())).await;
     let (_, token) = app.new_user("frank").await;

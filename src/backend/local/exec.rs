@@ -20,12 +20,18 @@ use crate::{
 const BASE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 /// Starts `req` in the sandbox whose directories are given.
+/// The process groups of one sandbox's running commands: terminate kills them all.
+pub type Groups = std::sync::Arc<std::sync::Mutex<std::collections::HashSet<i32>>>;
+
+/// Starts `req` in the sandbox whose directories are given; its process group is listed
+/// in `groups` until it exits.
 pub fn spawn(
     jail: &Jail,
     sandbox_dir: &Path,
     workspace: &Path,
     home: &Path,
     req: ExecRequest,
+    groups: Groups,
 ) -> AppResult<ExecHandle> {
     if req.argv.is_empty() {
         return Err(AppError::bad_input("empty command"));
@@ -50,6 +56,14 @@ pub fn spawn(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    let nice = req.nice;
+    // SAFETY: setpriority is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setpriority(libc::PRIO_PROCESS, 0, nice);
+            Ok(())
+        });
+    }
     let mut child = cmd.spawn().map_err(|e| {
         AppError::provider("the command could not be started in the sandbox", format!("spawn {:?}: {e}", req.argv[0]))
     })?;
@@ -63,6 +77,10 @@ pub fn spawn(
     let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
     let pid = child.id();
     let token = cancel.clone();
+    let group = pid.and_then(|p| i32::try_from(p).ok());
+    if let Some(g) = group {
+        groups.lock().unwrap_or_else(|p| p.into_inner()).insert(g);
+    }
     tokio::spawn(async move {
         let out = pump(stdout, tx.clone(), ExecOutput::Stdout, max_line);
         let err = pump(stderr, tx.clone(), ExecOutput::Stderr, max_line);
@@ -77,6 +95,9 @@ pub fn spawn(
         };
         // Anything the group left behind goes too (e.g. a background job of a tool).
         kill_group(pid);
+        if let Some(g) = group {
+            groups.lock().unwrap_or_else(|p| p.into_inner()).remove(&g);
+        }
         let _ = tx.send(ExecOutput::Exited(code)).await;
     });
     Ok(ExecHandle { output: rx, cancel })
@@ -109,7 +130,7 @@ async fn pump<R: AsyncRead + Unpin>(
 }
 
 /// Kills the process group led by `pid` (the command and all its descendants).
-fn kill_group(pid: Option<u32>) {
+pub fn kill_group(pid: Option<u32>) {
     if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
         // SAFETY: kill(2) with a negative pid signals that process group; no memory is touched.
         unsafe {

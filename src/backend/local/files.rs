@@ -31,7 +31,7 @@ pub struct Confined {
 }
 
 /// Maps a system error to what the client can act on.
-pub(super) fn fail(e: Errno) -> AppError {
+pub(crate) fn fail(e: Errno) -> AppError {
     match e {
         Errno::NOENT => AppError::NotFound("file"),
         Errno::XDEV => AppError::bad_input("path leads outside the workspace"),

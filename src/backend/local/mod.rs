@@ -39,6 +39,8 @@ pub struct LocalBackend {
     jail: Jail,
     pool: CpuPool,
     max_delete_steps: u64,
+    /// The process groups of each sandbox's running commands.
+    groups: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, exec::Groups>>>,
 }
 
 const RUNNING: &str = "running";
@@ -51,7 +53,52 @@ impl LocalBackend {
     pub fn new(data_dir: &Path, jail: Jail, pool: CpuPool, max_delete_steps: u64) -> Self {
         // Absolute, because HOME and cwd of sandbox processes are derived from it.
         let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-        Self { root: data_dir.join("sandboxes"), jail, pool, max_delete_steps }
+        Self { root: data_dir.join("sandboxes"), jail, pool, max_delete_steps, groups: Default::default() }
+    }
+
+    fn groups_of(&self, external_id: &str) -> exec::Groups {
+        let mut map = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(external_id.to_string()).or_default().clone()
+    }
+
+    /// Kills every running command of a sandbox and waits (briefly) until they are gone.
+    async fn kill_all(&self, external_id: &str) {
+        let groups = self.groups.lock().unwrap_or_else(|p| p.into_inner()).remove(external_id);
+        let Some(groups) = groups else { return };
+        let pids: Vec<i32> = groups.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect();
+        for pid in &pids {
+            exec::kill_group(u32::try_from(*pid).ok());
+        }
+        for _ in 0..100 {
+            if pids.iter().all(|p| !std::path::Path::new(&format!("/proc/{p}")).exists()) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        tracing::warn!(external_id, "sandbox processes still present after SIGKILL");
+    }
+
+    /// Removes a sandbox's directory (workspace, home) however deep it is.
+    async fn remove_dir(&self, external_id: &str) -> AppResult<()> {
+        let dir = self.sandbox_dir(external_id)?;
+        let steps = self.max_delete_steps;
+        work::blocking(move |_| {
+            let fd = match rustix::fs::open(
+                &dir,
+                rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::RDONLY,
+                rustix::fs::Mode::empty(),
+            ) {
+                Ok(fd) => fd,
+                Err(rustix::io::Errno::NOENT) => return Ok(()),
+                Err(e) => return Err(files::fail(e)),
+            };
+            remove::remove_contents(&fd, steps)?;
+            drop(fd);
+            std::fs::remove_dir(&dir)
+                .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })?;
+            Ok(())
+        })
+        .await
     }
 
     /// The directory of a sandbox; the id must be a UUID so it can never name another path.
@@ -92,12 +139,25 @@ impl Backend for LocalBackend {
         Ok(external_id)
     }
 
+    /// Stops the sandbox for good: no command may start, every running one is killed,
+    /// and its directory (workspace and HOME) is removed. The final snapshot, if any, was
+    /// taken before.
     async fn terminate(&self, external_id: &str) -> AppResult<()> {
         let dir = self.sandbox_dir(external_id)?;
-        match tokio::fs::metadata(&dir).await {
-            Ok(_) => tokio::fs::write(dir.join("state"), TERMINATED).await.map_err(|e| io_failure("write state", e)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_failure("stat sandbox dir", e)),
+        match tokio::fs::write(dir.join("state"), TERMINATED).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_failure("write state", e)),
+        }
+        self.kill_all(external_id).await;
+        self.remove_dir(external_id).await
+    }
+
+    async fn forget(&self, sandbox_id: Uuid) {
+        let ext = sandbox_id.to_string();
+        self.kill_all(&ext).await;
+        if let Err(e) = self.remove_dir(&ext).await {
+            tracing::warn!(%sandbox_id, error = ?e.log_detail(), "could not remove an abandoned sandbox directory");
         }
     }
 
@@ -116,7 +176,7 @@ impl Backend for LocalBackend {
         if self.status(external_id).await? != BackendStatus::Running {
             return Err(AppError::conflict("the sandbox is not running"));
         }
-        exec::spawn(&self.jail, &dir, &dir.join("workspace"), &dir.join("home"), req)
+        exec::spawn(&self.jail, &dir, &dir.join("workspace"), &dir.join("home"), req, self.groups_of(external_id))
     }
 
     fn runs_as_root(&self) -> bool {

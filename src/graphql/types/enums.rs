@@ -40,6 +40,8 @@ pub enum SandboxStatus {
     Creating,
     /// Ready for work.
     Running,
+    /// Being deleted (final snapshot, then stop); no run can start.
+    Deleting,
     /// Stopped.
     Terminated,
     /// Failed; see statusReason.

@@ -118,6 +118,17 @@ pub struct RunFinished {
     error: Option<String>,
 }
 
+/// The run was accepted and recorded; always its first event.
+#[derive(SimpleObject)]
+pub struct RunStarted {
+    #[graphql(flatten)]
+    meta: EventMeta,
+    /// Model requested, if any.
+    model: Option<String>,
+    /// Claude session the run continues, if any.
+    resume_session_id: Option<String>,
+}
+
 /// Output that is not one of the typed events: unknown JSON, plain text, stderr.
 #[derive(SimpleObject)]
 pub struct RawEvent {
@@ -150,6 +161,8 @@ pub enum ClaudeEvent {
     RunFinished(RunFinished),
     /// Anything else.
     RawEvent(RawEvent),
+    /// Start of run.
+    RunStarted(RunStarted),
 }
 
 fn run_status(name: &str) -> RunStatus {
@@ -203,6 +216,9 @@ impl From<StoredEvent> for ClaudeEvent {
                 exit_code,
                 error,
             }),
+            EventBody::RunStarted { model, resume_session_id } => {
+                Self::RunStarted(RunStarted { meta, model, resume_session_id })
+            }
             EventBody::RawEvent { source, text, json } => {
                 Self::RawEvent(RawEvent { meta, source, text, json: json.map(Json) })
             }

@@ -81,6 +81,13 @@ pub enum EventBody {
         /// Why it failed, in words for the user.
         error: Option<String>,
     },
+    /// The run was accepted and recorded; always its first event (stored with the run row).
+    RunStarted {
+        /// Model requested, if any.
+        model: Option<String>,
+        /// Claude session the run continues, if any.
+        resume_session_id: Option<String>,
+    },
     /// Anything else: unknown JSON, non-JSON output, stderr.
     RawEvent {
         /// `stdout`, `stderr` or `system`.
@@ -103,6 +110,7 @@ impl EventBody {
             EventBody::ToolUse { .. } => "ToolUse",
             EventBody::ToolResult { .. } => "ToolResult",
             EventBody::RunFinished { .. } => "RunFinished",
+            EventBody::RunStarted { .. } => "RunStarted",
             EventBody::RawEvent { .. } => "RawEvent",
         }
     }
@@ -113,145 +121,9 @@ impl EventBody {
     }
 }
 
-/// Claude's `result` line, held until the process exits.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ClaudeResult {
-    /// `success`, `error_max_turns`, `error_during_execution`…
-    pub subtype: Option<String>,
-    /// Whether Claude considers the run failed.
-    pub is_error: bool,
-    /// Final answer text.
-    pub result: Option<String>,
-    /// Reported duration.
-    pub duration_ms: Option<i64>,
-    /// Reported turns.
-    pub num_turns: Option<i64>,
-    /// Reported cost.
-    pub total_cost_usd: Option<f64>,
-    /// Reported usage.
-    pub usage: Option<Value>,
-}
+mod parse;
 
-/// What one stdout line yields.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Parsed {
-    /// An event to store and stream now.
-    Event(EventBody),
-    /// The result, to merge into RunFinished at exit.
-    Result(ClaudeResult),
-}
-
-/// Parses one stdout line of `claude --output-format stream-json`.
-pub fn parse_line(line: &str) -> Vec<Parsed> {
-    let Ok(v) = serde_json::from_str::<Value>(line) else {
-        return vec![Parsed::Event(EventBody::raw("stdout", line, None))];
-    };
-    let known = match v.get("type").and_then(Value::as_str) {
-        Some("system") if v.get("subtype").and_then(Value::as_str) == Some("init") => session_started(&v),
-        Some("assistant") => content_blocks(&v, assistant_block),
-        Some("user") => content_blocks(&v, user_block),
-        Some("stream_event") => text_delta(&v).map(|e| vec![Parsed::Event(e)]),
-        Some("result") => Some(vec![Parsed::Result(result(&v))]),
-        _ => None,
-    };
-    known.unwrap_or_else(|| vec![Parsed::Event(EventBody::raw("stdout", line, Some(v)))])
-}
-
-fn str_field(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
-}
-
-fn session_started(v: &Value) -> Option<Vec<Parsed>> {
-    let tools = v
-        .get("tools")
-        .and_then(Value::as_array)
-        .map(|t| t.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    Some(vec![Parsed::Event(EventBody::SessionStarted {
-        session_id: str_field(v, "session_id")?,
-        model: str_field(v, "model"),
-        cwd: str_field(v, "cwd"),
-        tools,
-    })])
-}
-
-/// Splits a message into one event per content block; unknown blocks stay raw.
-fn content_blocks(v: &Value, per_block: fn(&Value) -> Option<EventBody>) -> Option<Vec<Parsed>> {
-    let blocks = v.get("message")?.get("content")?;
-    let blocks: Vec<Value> = match blocks {
-        Value::Array(b) => b.clone(),
-        Value::String(s) => vec![serde_json::json!({"type": "text", "text": s})],
-        _ => return None,
-    };
-    let out: Vec<Parsed> = blocks
-        .iter()
-        .map(|b| {
-            Parsed::Event(per_block(b).unwrap_or_else(|| EventBody::raw("stdout", &b.to_string(), Some(b.clone()))))
-        })
-        .collect();
-    if out.is_empty() { None } else { Some(out) }
-}
-
-fn assistant_block(b: &Value) -> Option<EventBody> {
-    match b.get("type")?.as_str()? {
-        "text" => Some(EventBody::AssistantText { text: str_field(b, "text")? }),
-        "thinking" => Some(EventBody::AssistantThinking { thinking: str_field(b, "thinking")? }),
-        "tool_use" => Some(EventBody::ToolUse {
-            tool_use_id: str_field(b, "id")?,
-            name: str_field(b, "name")?,
-            input: b.get("input").cloned().unwrap_or(Value::Null),
-        }),
-        _ => None,
-    }
-}
-
-fn user_block(b: &Value) -> Option<EventBody> {
-    if b.get("type")?.as_str()? != "tool_result" {
-        return None;
-    }
-    let content = match b.get("content") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .map(|p| p.get("text").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| p.to_string()))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Some(other) => other.to_string(),
-        None => String::new(),
-    };
-    Some(EventBody::ToolResult {
-        tool_use_id: str_field(b, "tool_use_id")?,
-        content,
-        is_error: b.get("is_error").and_then(Value::as_bool).unwrap_or(false),
-    })
-}
-
-fn text_delta(v: &Value) -> Option<EventBody> {
-    let ev = v.get("event")?;
-    if ev.get("type")?.as_str()? != "content_block_delta" {
-        return None;
-    }
-    let delta = ev.get("delta")?;
-    if delta.get("type")?.as_str()? != "text_delta" {
-        return None;
-    }
-    Some(EventBody::TextDelta {
-        text: str_field(delta, "text")?,
-        index: ev.get("index").and_then(Value::as_i64).unwrap_or(0),
-    })
-}
-
-fn result(v: &Value) -> ClaudeResult {
-    ClaudeResult {
-        subtype: str_field(v, "subtype"),
-        is_error: v.get("is_error").and_then(Value::as_bool).unwrap_or(false),
-        result: str_field(v, "result"),
-        duration_ms: v.get("duration_ms").and_then(Value::as_i64),
-        num_turns: v.get("num_turns").and_then(Value::as_i64),
-        total_cost_usd: v.get("total_cost_usd").and_then(Value::as_f64),
-        usage: v.get("usage").cloned(),
-    }
-}
+pub use self::parse::{ClaudeResult, Parsed, parse_line};
 
 #[cfg(test)]
 mod tests;

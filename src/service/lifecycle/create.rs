@@ -1,7 +1,9 @@
 //! Creating a sandbox as a saga: row CREATING → backend create → row RUNNING or ERROR.
 //! A backend sandbox whose row cannot be saved is terminated, so nothing is orphaned.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr,
+};
 use uuid::Uuid;
 
 use super::Lifecycle;
@@ -9,13 +11,15 @@ use crate::{
     auth::Viewer,
     backend::{SandboxSpec, template},
     entity::{
+        account,
         change_log::{self, Change},
         enums::{Provider, SandboxStatus},
         new_id, now,
         sandbox::{self, MetaData},
     },
     error::{AppError, AppResult},
-    service::{quota::Expensive, sandboxes::VisibleSandbox},
+    service::{leases::LeaseKind, quota::Expensive, sandboxes::VisibleSandbox},
+    work,
 };
 
 /// What a client may choose when creating a sandbox; everything else comes from templates.
@@ -45,13 +49,32 @@ pub fn validate_name(name: Option<&str>, id: Uuid, max_chars: u64) -> AppResult<
     Ok(name.to_string())
 }
 
+/// Locks the account's row until the transaction ends (Postgres: a row lock; SQLite: the
+/// write lock), so checks of the account's quotas and the inserts they guard are atomic
+/// across connections and instances.
+pub(crate) async fn lock_account<C: sea_orm::ConnectionTrait>(txn: &C, account_id: Uuid) -> AppResult<()> {
+    account::Entity::update_many()
+        .col_expr(account::Column::UpdatedAt, Expr::col(account::Column::UpdatedAt))
+        .filter(account::Column::Id.eq(account_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 impl Lifecycle {
-    async fn check_quota(&self, viewer: &Viewer) -> AppResult<()> {
+    /// The quota check and the CREATING row, atomically (the account row is locked).
+    async fn insert_creating(&self, viewer: &Viewer, row: sandbox::ActiveModel) -> AppResult<sandbox::Model> {
+        let txn = self.db.begin().await?;
+        lock_account(&txn, viewer.account_id).await?;
         let live = sandbox::Entity::find()
             .filter(sandbox::Column::AccountId.eq(viewer.account_id))
             .filter(sandbox::Column::DeletedAt.is_null())
-            .filter(sandbox::Column::Status.is_in([SandboxStatus::Creating, SandboxStatus::Running]))
-            .count(&self.db)
+            .filter(sandbox::Column::Status.is_in([
+                SandboxStatus::Creating,
+                SandboxStatus::Running,
+                SandboxStatus::Deleting,
+            ]))
+            .count(&txn)
             .await?;
         let max = self.limits.max_sandboxes_per_account;
         if live >= max {
@@ -59,15 +82,33 @@ impl Lifecycle {
                 "sandbox limit reached: an account may hold {max} live sandboxes; delete one first"
             )));
         }
-        Ok(())
+        let row = row.insert(&txn).await?;
+        let change =
+            Change { actor: Some(viewer.account_id), entity: "sandboxes", entity_id: row.id, action: "create" };
+        change_log::record(&txn, change, None::<&()>, Some(&row)).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 
     /// Creates a sandbox for the viewer. On backend failure the row stays, in ERROR with a
-    /// reason, and the error is returned.
+    /// reason, and the error is returned. The saga runs in its own task: a client that
+    /// goes away leaves the sandbox RUNNING or ERROR, never CREATING.
     pub async fn create(&self, viewer: &Viewer, input: CreateSandbox) -> AppResult<VisibleSandbox> {
         let id = new_id();
         let name = validate_name(input.name.as_deref(), id, self.limits.max_name_chars)?;
         let template = template::for_provider(input.provider, input.agent_id)?;
+        let (this, viewer) = (self.clone(), viewer.clone());
+        work::detached(async move { this.create_now(&viewer, id, name, template, input).await }).await
+    }
+
+    async fn create_now(
+        &self,
+        viewer: &Viewer,
+        id: Uuid,
+        name: String,
+        template: template::SandboxTemplate,
+        input: CreateSandbox,
+    ) -> AppResult<VisibleSandbox> {
         let snapshot = match input.from_snapshot {
             Some(id) => Some(self.snapshots.require(viewer, id).await?),
             None => None,
@@ -76,10 +117,7 @@ impl Lifecycle {
             Some(_) => Some(self.quotas.acquire(viewer.account_id, Expensive::Restore)?),
             None => None,
         };
-        self.check_quota(viewer).await?;
-
         let t = now();
-        let txn = self.db.begin().await?;
         let row = sandbox::ActiveModel {
             id: Set(id),
             account_id: Set(viewer.account_id),
@@ -94,14 +132,29 @@ impl Lifecycle {
             claude_session_id: Set(None),
             meta_data: Set(MetaData::default()),
             deleted_at: Set(None),
+            lease_owner: Set(None),
+            lease_until: Set(None),
+            lease_kind: Set(None),
             created_at: Set(t),
             updated_at: Set(t),
-        }
-        .insert(&txn)
-        .await?;
-        let change = Change { actor: Some(viewer.account_id), entity: "sandboxes", entity_id: id, action: "create" };
-        change_log::record(&txn, change, None::<&()>, Some(&row)).await?;
-        txn.commit().await?;
+        };
+        let row = self.insert_creating(viewer, row).await?;
+        // Held until the sandbox is RUNNING or ERROR; if this instance dies, recovery
+        // finds the expired lease and ends the row in ERROR.
+        let lease = self.leases.acquire(id, LeaseKind::Create).await?;
+        let created = self.create_backend(viewer, row, template, snapshot.as_ref()).await;
+        lease.release().await;
+        created
+    }
+
+    async fn create_backend(
+        &self,
+        viewer: &Viewer,
+        row: sandbox::Model,
+        template: template::SandboxTemplate,
+        snapshot: Option<&crate::service::snapshots::VisibleSnapshot>,
+    ) -> AppResult<VisibleSandbox> {
+        let id = row.id;
 
         let spec = SandboxSpec { sandbox_id: id, account_id: viewer.account_id, template };
         let external_id = match self.backend.create(&spec).await {
@@ -111,7 +164,7 @@ impl Lifecycle {
                 return Err(e);
             }
         };
-        if let Some(snap) = &snapshot
+        if let Some(snap) = snapshot
             && let Err(e) = self.restore(snap, &external_id).await
         {
             if let Err(t) = self.backend.terminate(&external_id).await {
@@ -153,27 +206,6 @@ impl Lifecycle {
         if let Err(e) = am.update(&self.db).await {
             tracing::error!(error = %e, "could not mark sandbox ERROR after backend failure");
         }
-    }
-
-    /// Marks sandboxes a crashed server left CREATING as ERROR, so they stop counting against
-    /// quotas and say what happened. Returns how many.
-    pub async fn recover_abandoned(&self) -> AppResult<u64> {
-        let cutoff = now() - chrono::Duration::seconds(self.limits.create_abandoned_secs as i64);
-        let res = sandbox::Entity::update_many()
-            .col_expr(sandbox::Column::Status, sea_orm::sea_query::Expr::value(SandboxStatus::Error))
-            .col_expr(
-                sandbox::Column::StatusReason,
-                sea_orm::sea_query::Expr::value("creation was interrupted by a server restart"),
-            )
-            .col_expr(sandbox::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
-            .filter(sandbox::Column::Status.eq(SandboxStatus::Creating))
-            .filter(sandbox::Column::CreatedAt.lt(cutoff))
-            .exec(&self.db)
-            .await?;
-        if res.rows_affected > 0 {
-            tracing::warn!(count = res.rows_affected, "marked sandboxes left CREATING by a stopped server ERROR");
-        }
-        Ok(res.rows_affected)
     }
 }
 

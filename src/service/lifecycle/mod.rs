@@ -4,6 +4,7 @@
 
 mod create;
 mod delete;
+mod recovery;
 mod restore;
 
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 pub use self::create::CreateSandbox;
-use super::{files::Files, quota::Quotas, runs::Runs, snapshots::Snapshots, sync::Syncer};
+use super::{files::Files, leases::Leases, quota::Quotas, runs::Runs, snapshots::Snapshots, sync::Syncer};
 use crate::{backend::Backend, config::Limits};
 
 /// Creating, restoring and deleting sandboxes.
@@ -24,5 +25,6 @@ pub struct Lifecycle {
     pub(super) snapshots: Snapshots,
     pub(super) files: Files,
     pub(super) quotas: Quotas,
+    pub(super) leases: Leases,
     pub(super) limits: Arc<Limits>,
 }

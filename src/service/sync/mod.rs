@@ -11,11 +11,7 @@
 
 mod files;
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, Mutex},
-    time::Instant,
-};
+use std::{sync::Arc, time::Instant};
 
 use futures::{FutureExt, StreamExt, stream::FuturesOrdered};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait};
@@ -24,6 +20,7 @@ use uuid::Uuid;
 
 use self::files::{FileOutcome, InFlight, Previous};
 use super::{
+    leases::{LeaseKind, Leases},
     manifest::ManifestEntry,
     manifest_io::ManifestWriter,
     quota::{Expensive, Quotas},
@@ -44,7 +41,7 @@ use crate::{
         snapshot,
     },
     error::{AppError, AppResult},
-    storage,
+    storage, work,
 };
 
 /// Manifest entries written per batch.
@@ -77,17 +74,8 @@ pub struct Syncer {
     pub(super) backend: Arc<dyn Backend>,
     pub(super) snapshots: Snapshots,
     quotas: Quotas,
+    leases: Leases,
     limits: Arc<Limits>,
-    syncing: Arc<Mutex<HashSet<Uuid>>>,
-}
-
-/// Releases a sandbox's sync slot when dropped.
-struct SyncSlot(Arc<Mutex<HashSet<Uuid>>>, Uuid);
-
-impl Drop for SyncSlot {
-    fn drop(&mut self) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.1);
-    }
 }
 
 /// Running totals of a sync.
@@ -107,24 +95,30 @@ impl Syncer {
         backend: Arc<dyn Backend>,
         snapshots: Snapshots,
         quotas: Quotas,
+        leases: Leases,
         limits: Arc<Limits>,
     ) -> Self {
-        Self { db, backend, snapshots, quotas, limits, syncing: Arc::default() }
+        Self { db, backend, snapshots, quotas, leases, limits }
     }
 
-    fn take_slot(&self, sandbox_id: Uuid) -> AppResult<SyncSlot> {
-        let mut set = self.syncing.lock().unwrap_or_else(|p| p.into_inner());
-        if !set.insert(sandbox_id) {
-            return Err(AppError::conflict("a sync of this sandbox is already in progress"));
-        }
-        Ok(SyncSlot(self.syncing.clone(), sandbox_id))
-    }
-
-    /// Takes a snapshot of the sandbox's workspace.
+    /// Takes a snapshot of the sandbox's workspace: one sync per sandbox at a time across
+    /// instances (a lease in the database; CONFLICT while another runs), in its own task so
+    /// a client that goes away leaves either a whole snapshot or none.
     pub async fn sync(&self, viewer: &Viewer, sb: &VisibleSandbox) -> AppResult<SyncOutcome> {
+        let (this, viewer, sb) = (self.clone(), viewer.clone(), sb.clone());
+        work::detached(async move {
+            let lease = this.leases.acquire(sb.id, LeaseKind::Sync).await?;
+            let outcome = this.sync_under_lease(&viewer, &sb).await;
+            lease.release().await;
+            outcome
+        })
+        .await
+    }
+
+    /// Takes a snapshot while the caller holds the sandbox's lease (a delete does).
+    pub(super) async fn sync_under_lease(&self, viewer: &Viewer, sb: &VisibleSandbox) -> AppResult<SyncOutcome> {
         let started = Instant::now();
         let ext = sb.external_id()?.to_string();
-        let _slot = self.take_slot(sb.id)?;
         let _quota = self.quotas.acquire(sb.account_id, Expensive::Sync)?;
         let max_entries = self.limits.max_snapshot_entries as usize;
         let opts = WalkOptions { max_depth: u32::MAX, depth_cap: self.limits.max_walk_depth as u32, max_entries };

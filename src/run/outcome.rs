@@ -1,0 +1,135 @@
+//! How a run ended, in the terms its closing RunFinished and its row record.
+
+use std::time::Duration;
+
+use super::events::{ClaudeResult, EventBody};
+use crate::entity::enums::RunStatus;
+
+/// Why the supervisor stopped a run before it ended by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// A user cancelled it.
+    Cancelled,
+    /// It ran past the run timeout.
+    TimedOut,
+    /// Its events could not be stored.
+    StoreFailed,
+    /// Its lease was lost: another instance finished it.
+    LeaseLost,
+    /// The server shut down (the reason says so).
+    Interrupted(String),
+}
+
+/// What ended the process, as far as the supervisor saw.
+#[derive(Default)]
+pub struct Outcome {
+    /// Claude's result line.
+    pub result: Option<ClaudeResult>,
+    /// The exit, once the process exited (None inside: killed by a signal).
+    pub exit: Option<Option<i32>>,
+    /// Why the supervisor stopped it, if it did.
+    pub stop: Option<Stop>,
+    /// The command could not be started.
+    pub start_error: Option<String>,
+    /// The last line of stderr, to explain a failure.
+    pub last_stderr: Option<String>,
+}
+
+/// The run's final status and its closing event.
+pub fn finish_event(out: &Outcome, elapsed: Duration, timeout_secs: u64) -> (RunStatus, EventBody) {
+    let r = out.result.clone().unwrap_or_default();
+    let exit_code = out.exit.flatten();
+    let (status, error) = match &out.stop {
+        Some(Stop::Cancelled) => (RunStatus::Cancelled, Some("cancelled".to_string())),
+        Some(Stop::TimedOut) => {
+            (RunStatus::Failed, Some(format!("the run exceeded its time limit of {timeout_secs} s")))
+        }
+        Some(Stop::StoreFailed) => (RunStatus::Failed, Some("the run's events could not be stored".to_string())),
+        Some(Stop::LeaseLost) => (RunStatus::Interrupted, Some("another instance took the run over".to_string())),
+        Some(Stop::Interrupted(why)) => (RunStatus::Interrupted, Some(why.clone())),
+        None => match &out.start_error {
+            Some(e) => (RunStatus::Failed, Some(e.clone())),
+            None if out.result.is_some() && !r.is_error && exit_code == Some(0) => (RunStatus::Succeeded, None),
+            None => {
+                let why = match (&out.result, exit_code) {
+                    (Some(r), _) if r.is_error => {
+                        format!("claude reported {}", r.subtype.as_deref().unwrap_or("an error"))
+                    }
+                    (_, Some(0)) => "claude ended without a result".to_string(),
+                    (_, Some(code)) => format!("claude exited with code {code}"),
+                    (_, None) => "claude was killed by a signal".to_string(),
+                };
+                let why = match &out.last_stderr {
+                    Some(line) if out.result.is_none() => format!("{why}: {line}"),
+                    _ => why,
+                };
+                (RunStatus::Failed, Some(why))
+            }
+        },
+    };
+    let body = EventBody::RunFinished {
+        status: status_name(status).to_string(),
+        subtype: r.subtype,
+        is_error: status != RunStatus::Succeeded,
+        result: r.result,
+        duration_ms: Some(r.duration_ms.unwrap_or(elapsed.as_millis() as i64)),
+        num_turns: r.num_turns,
+        total_cost_usd: r.total_cost_usd,
+        usage: r.usage,
+        exit_code,
+        error,
+    };
+    (status, body)
+}
+
+/// The wire name of a run status.
+pub fn status_name(s: RunStatus) -> &'static str {
+    match s {
+        RunStatus::Running => "RUNNING",
+        RunStatus::Succeeded => "SUCCEEDED",
+        RunStatus::Failed => "FAILED",
+        RunStatus::Cancelled => "CANCELLED",
+        RunStatus::Interrupted => "INTERRUPTED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(out: &Outcome) -> (RunStatus, Option<String>) {
+        match finish_event(out, Duration::from_secs(1), 60) {
+            (s, EventBody::RunFinished { error, .. }) => (s, error),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_clean_result_and_exit_is_success() {
+        let out = Outcome { result: Some(ClaudeResult::default()), exit: Some(Some(0)), ..Outcome::default() };
+        assert_eq!(status(&out), (RunStatus::Succeeded, None));
+    }
+
+    #[test]
+    fn stops_say_why() {
+        let cases = [
+            (Stop::Cancelled, RunStatus::Cancelled),
+            (Stop::TimedOut, RunStatus::Failed),
+            (Stop::StoreFailed, RunStatus::Failed),
+            (Stop::LeaseLost, RunStatus::Interrupted),
+            (Stop::Interrupted("the server shut down".into()), RunStatus::Interrupted),
+        ];
+        for (stop, want) in cases {
+            let out = Outcome { stop: Some(stop.clone()), exit: Some(None), ..Outcome::default() };
+            let (s, error) = status(&out);
+            assert_eq!(s, want, "{stop:?}");
+            assert!(error.is_some_and(|e| !e.is_empty()));
+        }
+    }
+
+    #[test]
+    fn a_failure_quotes_stderr_when_there_is_no_result() {
+        let out = Outcome { exit: Some(Some(3)), last_stderr: Some("boom".into()), ..Outcome::default() };
+        assert_eq!(status(&out), (RunStatus::Failed, Some("claude exited with code 3: boom".into())));
+    }
+}
