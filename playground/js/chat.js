@@ -6,6 +6,7 @@ import { $, h, show, when } from './dom.js';
 import { plain } from './gql.js';
 
 const EVENT = `__typename
+  ... on RunStarted { seq }
   ... on SessionStarted { seq sessionId model }
   ... on AssistantText { seq text }
   ... on TextDelta { seq text index }

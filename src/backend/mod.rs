@@ -57,8 +57,15 @@ pub trait Backend: Send + Sync + 'static {
     /// Creates a sandbox and returns the backend's id for it.
     async fn create(&self, spec: &SandboxSpec) -> AppResult<String>;
 
-    /// Stops a sandbox. Stopping one that is already gone succeeds.
+    /// Stops a sandbox: no command may start, every running one is killed. Its files stay
+    /// readable. Stopping one that is already gone succeeds.
     async fn terminate(&self, external_id: &str) -> AppResult<()>;
+
+    /// Removes a stopped sandbox's data for good (its workspace; on Modal its volume),
+    /// once a delete has taken the final snapshot.
+    async fn destroy(&self, _external_id: &str) -> AppResult<()> {
+        Ok(())
+    }
 
     /// Removes whatever a create that never finished may have made for sandbox `id` (its
     /// row never learned the backend's id). Best effort: failures are logged.

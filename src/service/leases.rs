@@ -56,7 +56,45 @@ pub struct Lease {
     _renew: AbortOnDropHandle<()>,
 }
 
+/// A lease to be written with a new row (no one else can hold it yet).
+pub struct Prepared {
+    leases: Leases,
+    sandbox_id: Uuid,
+    owner: String,
+    until: chrono::DateTime<chrono::Utc>,
+}
+
+impl Prepared {
+    /// The owner to store.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// The expiry to store.
+    pub fn until(&self) -> chrono::DateTime<chrono::Utc> {
+        self.until
+    }
+
+    /// The row is written: hold (and renew) the lease.
+    pub fn hold(self) -> Lease {
+        let renew = AbortOnDropHandle::new(tokio::spawn(self.leases.renew_loop(self.sandbox_id, self.owner.clone())));
+        Lease {
+            db: self.leases.db.clone(),
+            sandbox_id: self.sandbox_id,
+            owner: self.owner,
+            released: false,
+            _renew: renew,
+        }
+    }
+}
+
 impl Leases {
+    /// A create lease for a row about to be inserted.
+    pub fn prepare(&self, sandbox_id: Uuid) -> Prepared {
+        let owner = format!("{}#{}", self.instance, Uuid::new_v4().simple());
+        Prepared { leases: self.clone(), sandbox_id, owner, until: now() + self.length() }
+    }
+
     /// Leases taken in the name of `instance`.
     pub fn new(db: DatabaseConnection, instance: &str, limits: Arc<Limits>) -> Self {
         Self { db, instance: instance.into(), limits }

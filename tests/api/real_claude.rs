@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::helpers::{
     DbKind, TestApp, fake_anthropic,
-    runs::{claude_stream_query, collect},
+    runs::{claude_stream_query, collect, first_of},
     ws::WsClient,
 };
 
@@ -63,14 +63,14 @@ async fn real_claude_cli_calls_bash_streams_and_resumes() {
         std::fs::read_to_string(app.sandbox_dir(&sb).join("workspace/made-by-claude.txt")).unwrap(),
         "hello-from-bash\n"
     );
-    let session = events[0]["sessionId"].as_str().unwrap().to_string();
+    let session = first_of(&events, "SessionStarted")["sessionId"].as_str().unwrap().to_string();
     assert!(events.iter().any(|e| e["__typename"] == "TextDelta"), "partial messages stream live");
     assert!(fake.requests.lock().unwrap().iter().all(|r| r["model"].is_string()));
 
     // The second run resumes the same conversation: same session, history sent again.
     ws.subscribe("2", &claude_stream_query(), json!({"s": sb, "p": "And again?"})).await;
     let events = collect(&mut ws, "2").await;
-    assert_eq!(events[0]["sessionId"], session);
+    assert_eq!(first_of(&events, "SessionStarted")["sessionId"], session);
     assert_eq!(events.last().unwrap()["status"], "SUCCEEDED");
     let requests = fake.requests.lock().unwrap();
     let last = requests.iter().rev().find(|r| r["tools"].is_array()).unwrap();

@@ -7,7 +7,7 @@ use crate::{
     helpers::{
         DbKind, TestApp,
         process::{eventually, processes_with},
-        runs::{collect, run_events_query},
+        runs::{collect, first_of, run_events_query},
         ws::WsClient,
     },
 };
@@ -62,7 +62,8 @@ async fn resume(kind: DbKind) {
     let mut ws = WsClient::connect(app.addr, Some(&token)).await.unwrap();
     ws.subscribe("1", &run_events_query(), json!({"r": second, "a": 0})).await;
     let events = collect(&mut ws, "1").await;
-    assert_eq!(events[0]["sessionId"], session, "the second run continues the first's session");
+    assert_eq!(first_of(&events, "RunStarted")["resumeSessionId"], session, "it says it resumes");
+    assert_eq!(first_of(&events, "SessionStarted")["sessionId"], session, "the second run continues the first's session");
 
     let calls = app.standin_calls(&sb);
     assert_eq!(calls.len(), 2);

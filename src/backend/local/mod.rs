@@ -16,6 +16,7 @@ pub mod jail;
 
 mod exec;
 mod files;
+mod processes;
 mod remove;
 mod walk;
 
@@ -56,51 +57,6 @@ impl LocalBackend {
         Self { root: data_dir.join("sandboxes"), jail, pool, max_delete_steps, groups: Default::default() }
     }
 
-    fn groups_of(&self, external_id: &str) -> exec::Groups {
-        let mut map = self.groups.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(external_id.to_string()).or_default().clone()
-    }
-
-    /// Kills every running command of a sandbox and waits (briefly) until they are gone.
-    async fn kill_all(&self, external_id: &str) {
-        let groups = self.groups.lock().unwrap_or_else(|p| p.into_inner()).remove(external_id);
-        let Some(groups) = groups else { return };
-        let pids: Vec<i32> = groups.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect();
-        for pid in &pids {
-            exec::kill_group(u32::try_from(*pid).ok());
-        }
-        for _ in 0..100 {
-            if pids.iter().all(|p| !std::path::Path::new(&format!("/proc/{p}")).exists()) {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        tracing::warn!(external_id, "sandbox processes still present after SIGKILL");
-    }
-
-    /// Removes a sandbox's directory (workspace, home) however deep it is.
-    async fn remove_dir(&self, external_id: &str) -> AppResult<()> {
-        let dir = self.sandbox_dir(external_id)?;
-        let steps = self.max_delete_steps;
-        work::blocking(move |_| {
-            let fd = match rustix::fs::open(
-                &dir,
-                rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::RDONLY,
-                rustix::fs::Mode::empty(),
-            ) {
-                Ok(fd) => fd,
-                Err(rustix::io::Errno::NOENT) => return Ok(()),
-                Err(e) => return Err(files::fail(e)),
-            };
-            remove::remove_contents(&fd, steps)?;
-            drop(fd);
-            std::fs::remove_dir(&dir)
-                .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })?;
-            Ok(())
-        })
-        .await
-    }
-
     /// The directory of a sandbox; the id must be a UUID so it can never name another path.
     pub fn sandbox_dir(&self, external_id: &str) -> AppResult<PathBuf> {
         let id = Uuid::parse_str(external_id)
@@ -139,9 +95,8 @@ impl Backend for LocalBackend {
         Ok(external_id)
     }
 
-    /// Stops the sandbox for good: no command may start, every running one is killed,
-    /// and its directory (workspace and HOME) is removed. The final snapshot, if any, was
-    /// taken before.
+    /// No command may start (the state says so), and every running one is killed with
+    /// its whole process group (jailed ones with their PID namespace).
     async fn terminate(&self, external_id: &str) -> AppResult<()> {
         let dir = self.sandbox_dir(external_id)?;
         match tokio::fs::write(dir.join("state"), TERMINATED).await {
@@ -149,6 +104,12 @@ impl Backend for LocalBackend {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_failure("write state", e)),
         }
+        self.kill_all(external_id).await;
+        Ok(())
+    }
+
+    /// Removes the sandbox's directory (workspace and HOME), however deep it is.
+    async fn destroy(&self, external_id: &str) -> AppResult<()> {
         self.kill_all(external_id).await;
         self.remove_dir(external_id).await
     }

@@ -118,6 +118,9 @@ impl Lifecycle {
             None => None,
         };
         let t = now();
+        // The create lease is written with the row and held until the sandbox is RUNNING
+        // or ERROR; if this instance dies, recovery finds it expired and ends the row.
+        let lease = self.leases.prepare(id);
         let row = sandbox::ActiveModel {
             id: Set(id),
             account_id: Set(viewer.account_id),
@@ -132,16 +135,14 @@ impl Lifecycle {
             claude_session_id: Set(None),
             meta_data: Set(MetaData::default()),
             deleted_at: Set(None),
-            lease_owner: Set(None),
-            lease_until: Set(None),
-            lease_kind: Set(None),
+            lease_owner: Set(Some(lease.owner().to_string())),
+            lease_until: Set(Some(lease.until())),
+            lease_kind: Set(Some(LeaseKind::Create.name().to_string())),
             created_at: Set(t),
             updated_at: Set(t),
         };
         let row = self.insert_creating(viewer, row).await?;
-        // Held until the sandbox is RUNNING or ERROR; if this instance dies, recovery
-        // finds the expired lease and ends the row in ERROR.
-        let lease = self.leases.acquire(id, LeaseKind::Create).await?;
+        let lease = lease.hold();
         let created = self.create_backend(viewer, row, template, snapshot.as_ref()).await;
         lease.release().await;
         created
@@ -167,7 +168,7 @@ impl Lifecycle {
         if let Some(snap) = snapshot
             && let Err(e) = self.restore(snap, &external_id).await
         {
-            if let Err(t) = self.backend.terminate(&external_id).await {
+            if let Err(t) = self.discard(&external_id).await {
                 tracing::error!(error = ?t, external_id, "could not stop a sandbox whose restore failed");
             }
             self.mark_error(row, &e).await;
@@ -185,7 +186,7 @@ impl Lifecycle {
             Ok(row) => Ok(row),
             Err(db_err) => {
                 tracing::error!(error = %db_err, external_id, "sandbox row not saved after backend create; terminating it");
-                if let Err(e) = self.backend.terminate(&external_id).await {
+                if let Err(e) = self.discard(&external_id).await {
                     tracing::error!(error = ?e, external_id, "could not terminate orphaned backend sandbox");
                 }
                 am.status = Set(SandboxStatus::Error);
@@ -196,6 +197,12 @@ impl Lifecycle {
                 Err(db_err.into())
             }
         }
+    }
+
+    /// Stops and removes a backend sandbox that will never be used.
+    async fn discard(&self, external_id: &str) -> AppResult<()> {
+        self.backend.terminate(external_id).await?;
+        self.backend.destroy(external_id).await
     }
 
     async fn mark_error(&self, row: sandbox::Model, cause: &AppError) {

@@ -18,14 +18,18 @@ impl Lifecycle {
         let t = now();
         let expired =
             Condition::any().add(sandbox::Column::LeaseUntil.is_null()).add(sandbox::Column::LeaseUntil.lt(t));
-        // A create takes its lease right after inserting the row; a row with no lease
-        // that is older than one lease was left before it could.
+        // Creates and deletes always hold a lease (set with the row); one that expired, or
+        // a CREATING row from before leases that is older than one, was left by a dead
+        // instance.
         let settled = t - chrono::Duration::seconds(self.limits.lease_secs as i64);
+        let creating = Condition::all()
+            .add(sandbox::Column::Status.eq(SandboxStatus::Creating))
+            .add(sandbox::Column::CreatedAt.lt(settled));
+        let deleting = Condition::all().add(sandbox::Column::Status.eq(SandboxStatus::Deleting));
         let stale = sandbox::Entity::find()
             .filter(sandbox::Column::DeletedAt.is_null())
-            .filter(sandbox::Column::Status.is_in([SandboxStatus::Creating, SandboxStatus::Deleting]))
+            .filter(Condition::any().add(creating).add(deleting))
             .filter(expired.clone())
-            .filter(sandbox::Column::UpdatedAt.lt(settled))
             .all(&self.db)
             .await?;
         let mut done = 0;
@@ -71,6 +75,7 @@ impl Lifecycle {
         };
         if let Some(ext) = &row.external_id {
             self.backend.terminate(ext).await?;
+            self.backend.destroy(ext).await?;
         }
         let done = self.mark_deleted(row, None, "deleted (finished after an instance stopped)").await.is_ok();
         lease.release().await;

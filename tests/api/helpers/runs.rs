@@ -10,6 +10,7 @@ use super::{TestApp, ws::WsClient};
 /// Every field of every ClaudeEvent member.
 pub const EVENT_FIELDS: &str = "
   __typename
+  ... on RunStarted { runId seq at model resumeSessionId }
   ... on SessionStarted { runId seq at sessionId model cwd tools }
   ... on AssistantText { runId seq at text }
   ... on TextDelta { runId seq at text index }
@@ -58,6 +59,11 @@ pub async fn take(ws: &mut WsClient, id: &str, n: usize) -> Vec<Value> {
         events.push(data.as_object().and_then(|o| o.values().next()).cloned().unwrap_or(Value::Null));
     }
     events
+}
+
+/// The first event of a kind.
+pub fn first_of<'a>(events: &'a [Value], kind: &str) -> &'a Value {
+    events.iter().find(|e| e["__typename"] == kind).unwrap_or_else(|| panic!("no {kind} in {events:?}"))
 }
 
 /// The seqs of a list of events.
