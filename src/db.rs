@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -38,9 +38,33 @@ pub async fn connect(store: &StoreConfig) -> anyhow::Result<DatabaseConnection> 
     Ok(db)
 }
 
+/// Key of the Postgres advisory lock that serialises migrations of instances starting
+/// together ("sbqlmigr" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7362_716c_6d69_6772;
+
 /// Applies every pending migration; run at start-up by the server and the admin commands.
+/// On Postgres, instances starting together take turns (an advisory lock on one
+/// dedicated connection), so two never apply the same migration at once.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("running migrations")
+    if !is_postgres(db) {
+        return Migrator::up(db, None).await.context("running migrations");
+    }
+    let pool = db.get_postgres_connection_pool();
+    let one = sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(
+        sea_orm::sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with((*pool.connect_options()).clone())
+            .await
+            .context("connecting for migrations")?,
+    );
+    let lock = |sql: &'static str| Statement::from_sql_and_values(DbBackend::Postgres, sql, [MIGRATION_LOCK.into()]);
+    one.execute_raw(lock("SELECT pg_advisory_lock($1)")).await.context("taking the migration lock")?;
+    let applied = Migrator::up(&one, None).await.context("running migrations");
+    if let Err(e) = one.execute_raw(lock("SELECT pg_advisory_unlock($1)")).await {
+        tracing::warn!(error = %e, "could not release the migration lock (it goes with the connection)");
+    }
+    let _ = one.close().await;
+    applied
 }
 
 /// On SQLite, checkpoints the WAL every few seconds in the background (PASSIVE: it never

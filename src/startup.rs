@@ -1,7 +1,7 @@
 //! Builds the whole application from a [`Config`]: the binary and the tests both use it,
 //! so tests exercise exactly what production runs.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{future::IntoFuture, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
@@ -105,7 +105,10 @@ impl Application {
         Ok(self.listener.local_addr()?)
     }
 
-    /// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
+    /// Serves until SIGINT or SIGTERM, then shuts down gracefully: `/readyz` answers 503
+    /// at once, websockets close with 1012 (reconnect), this instance's runs end
+    /// INTERRUPTED with a reason, new connections stop after a short drain, requests in
+    /// flight finish within the grace period; then it returns.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         // No Nagle: live events are small frames that must leave at once, not wait for an ACK.
         let listener = self.listener.tap_io(|tcp| {
@@ -114,13 +117,32 @@ impl Application {
             }
         });
         let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let token = self.shutdown.clone();
+        let grace = Duration::from_millis(self.services.limits.shutdown_grace_ms);
+        let (token, runs) = (self.shutdown.clone(), self.services.runs.manager.clone());
+        let signalled = Arc::new(tokio::sync::Notify::new());
+        let notify = signalled.clone();
         let signal = async move {
             shutdown_signal().await;
+            tracing::info!("shutting down");
             token.cancel();
+            notify.notify_one();
+            runs.interrupt_all("the server shut down", grace / 2).await;
+            // Keep answering a moment, so load balancers see /readyz fail and move away.
+            tokio::time::sleep((grace / 4).min(Duration::from_secs(1))).await;
         };
-        axum::serve(listener, app).with_graceful_shutdown(signal).await?;
-        Ok(())
+        let mut server = tokio::spawn(axum::serve(listener, app).with_graceful_shutdown(signal).into_future());
+        tokio::select! {
+            done = &mut server => return Ok(done??),
+            _ = signalled.notified() => {}
+        }
+        match tokio::time::timeout(grace, &mut server).await {
+            Ok(done) => Ok(done??),
+            Err(_) => {
+                tracing::warn!("the grace period ended with requests still in flight; stopping");
+                server.abort();
+                Ok(())
+            }
+        }
     }
 }
 

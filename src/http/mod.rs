@@ -1,4 +1,5 @@
-//! The HTTP surface: `/graphql` (POST, GET, websocket), `/graphiql`, `/healthz`.
+//! The HTTP surface: `/graphql` (POST, GET, websocket), `/graphiql`, `/healthz` (alive),
+//! `/readyz` (taking traffic).
 
 mod graphql_http;
 mod graphql_ws;
@@ -67,6 +68,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .route("/", get(playground::index))
         .route("/playground/{*path}", get(playground::asset))
         .route("/healthz", get(pages::healthz))
+        .route("/readyz", get(pages::readyz))
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))

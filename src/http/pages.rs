@@ -16,7 +16,17 @@ pub async fn graphiql() -> Html<String> {
     Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
 }
 
-/// GET /healthz: 200 when the database answers, 503 otherwise.
+/// GET /readyz: 200 while this instance takes traffic and its database answers; 503 from
+/// the moment it begins to shut down (so load balancers stop sending it requests).
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    if state.shutdown.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "shutting down"}))).into_response();
+    }
+    healthz(State(state)).await
+}
+
+/// GET /healthz: liveness: 200 when the database answers, 503 otherwise (also while
+/// shutting down: the process is alive until it exits).
 pub async fn healthz(State(state): State<AppState>) -> Response {
     match db::ping(&state.services.db).await {
         Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),

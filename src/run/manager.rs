@@ -40,6 +40,9 @@ pub struct RunManager {
     active: Mutex<HashMap<Uuid, CancellationToken>>,
     /// Set when the server shuts down: local runs end INTERRUPTED with this reason.
     shutdown: Mutex<Option<String>>,
+    /// Cancels that arrived for runs not (yet) executing here: a run recorded but not
+    /// launched when its sandbox's delete cancelled it is stopped as soon as it starts.
+    precancelled: Mutex<HashMap<Uuid, std::time::Instant>>,
 }
 
 impl RunManager {
@@ -52,8 +55,8 @@ impl RunManager {
         instance_id: String,
     ) -> Arc<Self> {
         let hub = Arc::new(RunHub::new(limits.live_events_buffer));
-        let (active, shutdown) = (Mutex::default(), Mutex::default());
-        Arc::new(Self { db, backend, hub, config, limits, instance_id, active, shutdown })
+        let (active, shutdown, precancelled) = (Mutex::default(), Mutex::default(), Mutex::default());
+        Arc::new(Self { db, backend, hub, config, limits, instance_id, active, shutdown, precancelled })
     }
 
     /// Starts `claude` for a freshly inserted RUNNING run and supervises it in the
@@ -61,6 +64,9 @@ impl RunManager {
     pub async fn launch(self: &Arc<Self>, run: agent_run::Model, sandbox: &sandbox::Model) {
         let cancel = CancellationToken::new();
         self.lock().insert(run.id, cancel.clone());
+        if self.precancelled.lock().unwrap_or_else(|p| p.into_inner()).remove(&run.id).is_some() {
+            cancel.cancel();
+        }
         let handle = match (&sandbox.external_id, template::for_provider(sandbox.provider, sandbox.agent_id)) {
             (Some(ext), Ok(template)) => {
                 let inv = ClaudeInvocation {
@@ -86,6 +92,21 @@ impl RunManager {
         tokio::spawn(async move { supervisor::supervise(me, run, handle, cancel).await });
     }
 
+    /// Cancels a run executing here, or remembers the cancel for a minute in case the run
+    /// is about to be launched here; true when it was running here.
+    pub fn cancel_or_remember(&self, run_id: Uuid) -> bool {
+        if self.cancel_local(run_id) {
+            return true;
+        }
+        {
+            let mut pre = self.precancelled.lock().unwrap_or_else(|p| p.into_inner());
+            pre.retain(|_, at| at.elapsed() < Duration::from_secs(60));
+            pre.insert(run_id, std::time::Instant::now());
+        }
+        // It may have been launched between the two looks.
+        self.cancel_local(run_id)
+    }
+
     /// Cancels a run executing on this instance; false when it is not here.
     pub fn cancel_local(&self, run_id: Uuid) -> bool {
         match self.lock().get(&run_id) {
@@ -97,9 +118,13 @@ impl RunManager {
         }
     }
 
-    /// Cancels a run wherever it executes: here directly, elsewhere through Postgres.
+    /// Cancels a run wherever it executes: here directly, elsewhere through Postgres (and
+    /// remembered briefly, in case it is about to be launched here).
     pub async fn request_cancel(&self, run_id: Uuid) -> AppResult<()> {
-        if !self.cancel_local(run_id) && is_postgres(&self.db) {
+        if self.cancel_or_remember(run_id) {
+            return Ok(());
+        }
+        if is_postgres(&self.db) {
             let stmt = Statement::from_sql_and_values(
                 self.db.get_database_backend(),
                 "SELECT pg_notify($1, $2)",

@@ -36,7 +36,7 @@ async fn listen(db: &DatabaseConnection, hub: &RunHub, manager: &RunManager) -> 
         let n = listener.recv().await?;
         if n.channel() == CANCEL_CHANNEL {
             if let Ok(run) = Uuid::parse_str(n.payload()) {
-                manager.cancel_local(run);
+                manager.cancel_or_remember(run);
             }
             continue;
         }

@@ -1,6 +1,9 @@
 //! Accounts and tokens: creation from the CLI and the first-start bootstrap.
 
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set, Statement,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::{
@@ -32,8 +35,15 @@ pub async fn create_account(
         return Err(AppError::bad_input(format!("account name must be 1 to {max_name_chars} characters")));
     }
     let txn = db.begin().await?;
+    let acct = insert_account(&txn, name, role).await?;
+    let (token_id, token) = insert_token(&txn, acct.id, "initial").await?;
+    txn.commit().await?;
+    Ok(IssuedToken { account_id: acct.id, token_id, token })
+}
+
+async fn insert_account<C: sea_orm::ConnectionTrait>(db: &C, name: &str, role: Role) -> AppResult<account::Model> {
     let t = now();
-    let acct = account::ActiveModel {
+    Ok(account::ActiveModel {
         id: Set(new_id()),
         name: Set(name.to_string()),
         role: Set(role),
@@ -42,11 +52,8 @@ pub async fn create_account(
         created_at: Set(t),
         updated_at: Set(t),
     }
-    .insert(&txn)
-    .await?;
-    let (token_id, token) = insert_token(&txn, acct.id, "initial").await?;
-    txn.commit().await?;
-    Ok(IssuedToken { account_id: acct.id, token_id, token })
+    .insert(db)
+    .await?)
 }
 
 /// Issues another token for an existing account.
@@ -98,12 +105,28 @@ pub async fn disable_account(db: &DatabaseConnection, account_id: Uuid) -> AppRe
 }
 
 /// On an empty database, creates the first admin so a new install can be used at once.
-/// Returns its token, or None when accounts already exist.
+/// Returns its token, or None when accounts already exist. Of several instances starting
+/// together, exactly one does it: each first claims a marker row (a primary key insert,
+/// which waits for and then loses to a concurrent one), inside the same transaction.
 pub async fn bootstrap_admin(db: &DatabaseConnection) -> AppResult<Option<IssuedToken>> {
-    if account::Entity::find().count(db).await? > 0 {
+    let txn = db.begin().await?;
+    let backend = txn.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "INSERT INTO server_markers (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"
+        }
+        _ => "INSERT INTO server_markers (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+    };
+    let claim = Statement::from_sql_and_values(backend, sql, ["bootstrap_admin".into(), now().into()]);
+    let claimed = txn.execute_raw(claim).await?.rows_affected() == 1;
+    if !claimed || account::Entity::find().count(&txn).await? > 0 {
+        txn.commit().await?;
         return Ok(None);
     }
-    create_account(db, "admin", Role::Admin, u64::MAX).await.map(Some)
+    let acct = insert_account(&txn, "admin", Role::Admin).await?;
+    let (token_id, token) = insert_token(&txn, acct.id, "initial").await?;
+    txn.commit().await?;
+    Ok(Some(IssuedToken { account_id: acct.id, token_id, token }))
 }
 
 /// The caller's own account.

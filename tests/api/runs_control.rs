@@ -63,7 +63,11 @@ async fn resume(kind: DbKind) {
     ws.subscribe("1", &run_events_query(), json!({"r": second, "a": 0})).await;
     let events = collect(&mut ws, "1").await;
     assert_eq!(first_of(&events, "RunStarted")["resumeSessionId"], session, "it says it resumes");
-    assert_eq!(first_of(&events, "SessionStarted")["sessionId"], session, "the second run continues the first's session");
+    assert_eq!(
+        first_of(&events, "SessionStarted")["sessionId"],
+        session,
+        "the second run continues the first's session"
+    );
 
     let calls = app.standin_calls(&sb);
     assert_eq!(calls.len(), 2);

@@ -7,45 +7,12 @@ use crate::{
     helpers::{
         DbKind, TestApp, db,
         process::{eventually, processes_with, serve},
+        remote::{create, gql, start, wait_done},
         runs::{collect, run_events_query},
         standin_claude,
         ws::WsClient,
     },
 };
-
-async fn gql(addr: &str, token: &str, query: &str, vars: Value) -> Value {
-    let body = json!({"query": query, "variables": vars});
-    let resp = reqwest::Client::new()
-        .post(format!("http://{addr}/graphql"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    resp.json().await.unwrap()
-}
-
-async fn create(addr: &str, token: &str) -> String {
-    let v = gql(addr, token, "mutation { createSandbox(input: {}) { id } }", json!({})).await;
-    v["data"]["createSandbox"]["id"].as_str().unwrap().to_string()
-}
-
-async fn start(addr: &str, token: &str, sb: &str, prompt: &str) -> String {
-    let q = "mutation($s: ID!, $p: String!) { startRun(input: {sandboxId: $s, prompt: $p}) { id } }";
-    let v = gql(addr, token, q, json!({"s": sb, "p": prompt})).await;
-    v["data"]["startRun"]["id"].as_str().unwrap_or_else(|| panic!("{v}")).to_string()
-}
-
-async fn wait_done(addr: &str, token: &str, run: &str) -> Value {
-    for _ in 0..200 {
-        let v = gql(addr, token, "query($id: ID!) { run(id: $id) { status error } }", json!({"id": run})).await;
-        if v["data"]["run"]["status"] != "RUNNING" {
-            return v["data"]["run"].clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("run did not finish");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_never_sees_server_secrets_and_prompt_is_one_argument() {
@@ -165,7 +132,11 @@ async fn killed_server(kind: DbKind) {
     let r = &v["data"]["run"];
     assert_eq!(r["status"], "INTERRUPTED", "{v}");
     let kinds: Vec<&str> = r["events"].as_array().unwrap().iter().map(|e| e["__typename"].as_str().unwrap()).collect();
-    assert_eq!(kinds, vec!["RunStarted", "SessionStarted", "RunFinished"], "stored events intact, closed by RunFinished");
+    assert_eq!(
+        kinds,
+        vec!["RunStarted", "SessionStarted", "RunFinished"],
+        "stored events intact, closed by RunFinished"
+    );
     let next = start(&served.addr, &token, &sb, "again").await;
     assert_eq!(wait_done(&served.addr, &token, &next).await["status"], "SUCCEEDED");
 }

@@ -20,11 +20,23 @@ use crate::{
 const BASE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 /// Starts `req` in the sandbox whose directories are given.
-/// The process groups of one sandbox's running commands: terminate kills them all.
-pub type Groups = std::sync::Arc<std::sync::Mutex<std::collections::HashSet<i32>>>;
+/// A sandbox's running commands (their process groups) and whether it was terminated;
+/// starting a command and terminating take the same lock, so none slips past a
+/// terminate.
+#[derive(Default)]
+pub struct Procs {
+    /// Terminated: no command may start.
+    pub terminated: bool,
+    /// Process groups of the running commands.
+    pub groups: std::collections::HashSet<i32>,
+}
 
-/// Starts `req` in the sandbox whose directories are given; its process group is listed
-/// in `groups` until it exits.
+/// Shared [`Procs`] of one sandbox.
+pub type Groups = std::sync::Arc<std::sync::Mutex<Procs>>;
+
+/// Starts `req` in the sandbox whose directories are given and returns it with its
+/// process group; `groups` loses the group again when it exits. The caller holds the lock
+/// of `groups` and records the group.
 pub fn spawn(
     jail: &Jail,
     sandbox_dir: &Path,
@@ -32,7 +44,7 @@ pub fn spawn(
     home: &Path,
     req: ExecRequest,
     groups: Groups,
-) -> AppResult<ExecHandle> {
+) -> AppResult<(ExecHandle, Option<i32>)> {
     if req.argv.is_empty() {
         return Err(AppError::bad_input("empty command"));
     }
@@ -78,9 +90,6 @@ pub fn spawn(
     let pid = child.id();
     let token = cancel.clone();
     let group = pid.and_then(|p| i32::try_from(p).ok());
-    if let Some(g) = group {
-        groups.lock().unwrap_or_else(|p| p.into_inner()).insert(g);
-    }
     tokio::spawn(async move {
         let out = pump(stdout, tx.clone(), ExecOutput::Stdout, max_line);
         let err = pump(stderr, tx.clone(), ExecOutput::Stderr, max_line);
@@ -96,11 +105,11 @@ pub fn spawn(
         // Anything the group left behind goes too (e.g. a background job of a tool).
         kill_group(pid);
         if let Some(g) = group {
-            groups.lock().unwrap_or_else(|p| p.into_inner()).remove(&g);
+            groups.lock().unwrap_or_else(|p| p.into_inner()).groups.remove(&g);
         }
         let _ = tx.send(ExecOutput::Exited(code)).await;
     });
-    Ok(ExecHandle { output: rx, cancel })
+    Ok((ExecHandle { output: rx, cancel }, group))
 }
 
 async fn pump<R: AsyncRead + Unpin>(

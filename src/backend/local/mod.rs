@@ -111,7 +111,9 @@ impl Backend for LocalBackend {
     /// Removes the sandbox's directory (workspace and HOME), however deep it is.
     async fn destroy(&self, external_id: &str) -> AppResult<()> {
         self.kill_all(external_id).await;
-        self.remove_dir(external_id).await
+        self.remove_dir(external_id).await?;
+        self.groups.lock().unwrap_or_else(|p| p.into_inner()).remove(external_id);
+        Ok(())
     }
 
     async fn forget(&self, sandbox_id: Uuid) {
@@ -137,7 +139,15 @@ impl Backend for LocalBackend {
         if self.status(external_id).await? != BackendStatus::Running {
             return Err(AppError::conflict("the sandbox is not running"));
         }
-        exec::spawn(&self.jail, &dir, &dir.join("workspace"), &dir.join("home"), req, self.groups_of(external_id))
+        let procs = self.groups_of(external_id);
+        let mut guard = procs.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.terminated {
+            return Err(AppError::conflict("the sandbox is not running"));
+        }
+        let (handle, group) =
+            exec::spawn(&self.jail, &dir, &dir.join("workspace"), &dir.join("home"), req, procs.clone())?;
+        guard.groups.extend(group);
+        Ok(handle)
     }
 
     fn runs_as_root(&self) -> bool {

@@ -10,11 +10,15 @@ impl LocalBackend {
         map.entry(external_id.to_string()).or_default().clone()
     }
 
-    /// Kills every running command of a sandbox and waits (briefly) until they are gone.
+    /// Marks the sandbox terminated (no command may start from now on), kills every
+    /// running command and waits (briefly) until they are gone.
     pub(super) async fn kill_all(&self, external_id: &str) {
-        let groups = self.groups.lock().unwrap_or_else(|p| p.into_inner()).remove(external_id);
-        let Some(groups) = groups else { return };
-        let pids: Vec<i32> = groups.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect();
+        let procs = self.groups_of(external_id);
+        let pids: Vec<i32> = {
+            let mut guard = procs.lock().unwrap_or_else(|p| p.into_inner());
+            guard.terminated = true;
+            guard.groups.iter().copied().collect()
+        };
         for pid in &pids {
             exec::kill_group(u32::try_from(*pid).ok());
         }

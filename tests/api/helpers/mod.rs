@@ -10,6 +10,7 @@ pub mod fake_modal_api;
 pub mod fake_modal_exec;
 pub mod process;
 pub mod proxy;
+pub mod remote;
 pub mod runs;
 pub mod s3;
 pub mod ws;

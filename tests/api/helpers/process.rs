@@ -28,6 +28,32 @@ impl Drop for Served {
 }
 
 impl Served {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The address as a socket address (for websocket clients).
+    pub fn socket(&self) -> std::net::SocketAddr {
+        self.addr.parse().expect("host:port")
+    }
+
+    /// Sends SIGTERM and waits up to `secs` for the process to exit; its exit status.
+    pub fn terminate_and_wait(&mut self, secs: u64) -> Option<std::process::ExitStatus> {
+        // SAFETY: kill(2) on our own child's pid touches no memory.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Kills the server with SIGKILL: no shutdown code runs.
     pub fn kill9(mut self) {
         let _ = self.child.kill();
