@@ -38,7 +38,7 @@ async fn main() -> anyhow::Result<()> {
 
     let issued =
         accounts::create_account(&svc.db, "bench", Role::User, 100).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let viewer = Viewer { account_id: issued.account_id, organization_id: None, role: Role::User };
+    let viewer = Viewer { account_id: issued.account_id, organization_id: None, role: Role::User, read_only: false };
     for i in 0..SANDBOXES {
         let input = sandboxql::service::lifecycle::CreateSandbox {
             provider: sandboxql::entity::enums::Provider::ClaudeCode,

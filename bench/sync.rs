@@ -115,7 +115,7 @@ async fn run() -> anyhow::Result<()> {
     let svc = app.services.clone();
     let issued =
         accounts::create_account(&svc.db, "bench", Role::User, 100).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let viewer = Viewer { account_id: issued.account_id, organization_id: None, role: Role::User };
+    let viewer = Viewer { account_id: issued.account_id, organization_id: None, role: Role::User, read_only: false };
     let input = sandboxql::service::lifecycle::CreateSandbox {
         provider: Provider::ClaudeCode,
         agent_id: None,

@@ -1,16 +1,21 @@
-//! The operator commands besides `serve`: create accounts and tokens.
+//! The operator commands besides `serve`: accounts and tokens on the server host.
 //!
-//! Each prints the new token alone on the last line of stdout, so scripts can take it
-//! with `tail -n1`.
+//! Commands that create a token print it alone on the last line of stdout, so scripts can
+//! take it with `tail -n1`. Errors are printed in full: the operator may see details that a
+//! client may not.
 
 use anyhow::Context;
 use uuid::Uuid;
 
 use crate::{
-    config::{AccountsCommand, StoreConfig, TokensCommand},
+    config::{AccountsCommand, Limits, StoreConfig, TokensCommand},
     db,
     entity::enums::Role,
-    service::accounts,
+    error::AppError,
+    service::{
+        accounts::{self, AccountFilter, Actor, NewAccount, NewToken},
+        paging::PageRequest,
+    },
 };
 
 async fn open(store: &StoreConfig) -> anyhow::Result<sea_orm::DatabaseConnection> {
@@ -19,24 +24,50 @@ async fn open(store: &StoreConfig) -> anyhow::Result<sea_orm::DatabaseConnection
     Ok(db)
 }
 
+fn detail(e: AppError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+fn uuid(value: &str, flag: &str) -> anyhow::Result<Uuid> {
+    Uuid::parse_str(value).with_context(|| format!("{flag} must be an id (UUID)"))
+}
+
 /// `sandboxql accounts …`
 pub async fn accounts(cmd: AccountsCommand) -> anyhow::Result<()> {
     match cmd {
+        AccountsCommand::List { store } => {
+            let db = open(&store).await?;
+            let mut after = None;
+            loop {
+                let page = PageRequest { first: 100, after };
+                let rows = accounts::list(&db, Actor::Operator, &AccountFilter::default(), page).await.map_err(detail)?;
+                for a in &rows.items {
+                    let role = if a.role == Role::Admin { "ADMIN" } else { "USER" };
+                    let state = if a.disabled { "disabled" } else { "enabled" };
+                    let ext = a.external_id.as_deref().unwrap_or("-");
+                    println!("{}\t{role}\t{state}\t{ext}\t{}", a.id, a.name);
+                }
+                match (rows.has_next_page, rows.items.last()) {
+                    (true, Some(last)) => after = Some(last.id),
+                    _ => return Ok(()),
+                }
+            }
+        }
         AccountsCommand::Disable { id, store } => {
-            let id = Uuid::parse_str(&id).context("--id must be an account id (UUID)")?;
-            accounts::disable_account(&open(&store).await?, id)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+            let id = uuid(&id, "--id")?;
+            accounts::disable_account(&open(&store).await?, id).await.map_err(detail)?;
             println!("account {id} disabled");
             Ok(())
         }
-        AccountsCommand::Create { name, admin, store } => {
+        AccountsCommand::Create { name, admin, external_id, store } => {
             let db = open(&store).await?;
             let role = if admin { Role::Admin } else { Role::User };
-            let max_name = crate::config::Limits::from_env()?.max_name_chars;
-            let issued = accounts::create_account(&db, &name, role, max_name)
+            let max_name = Limits::from_env()?.max_name_chars;
+            let new = NewAccount { name, role, organization_id: None, external_id };
+            let acct = accounts::create(&db, Actor::Operator, new, max_name).await.map_err(detail)?;
+            let issued = accounts::issue_token(&db, Actor::Operator, acct.id, NewToken::named("initial"), max_name)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+                .map_err(detail)?;
             println!("account id: {}", issued.account_id);
             println!("token id: {}", issued.token_id);
             println!("token (shown once, store it now):");
@@ -49,20 +80,35 @@ pub async fn accounts(cmd: AccountsCommand) -> anyhow::Result<()> {
 /// `sandboxql tokens …`
 pub async fn tokens(cmd: TokensCommand) -> anyhow::Result<()> {
     match cmd {
+        TokensCommand::List { account, store } => {
+            let db = open(&store).await?;
+            let operator = crate::auth::Viewer {
+                account_id: uuid(&account, "--account")?,
+                organization_id: None,
+                role: Role::Admin,
+                read_only: true,
+            };
+            let rows = accounts::tokens_of(&db, &operator, operator.account_id, u64::MAX).await.map_err(detail)?;
+            for t in rows {
+                let expires = t.expires_at.map_or("-".into(), |e| e.to_rfc3339());
+                let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                let scope = if t.read_only { "read-only" } else { "full" };
+                println!("{}\t{state}\t{scope}\texpires {expires}\t{}", t.id, t.name);
+            }
+            Ok(())
+        }
         TokensCommand::Revoke { id, store } => {
-            let id = Uuid::parse_str(&id).context("--id must be a token id (UUID)")?;
-            accounts::revoke_token(&open(&store).await?, id)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+            let id = uuid(&id, "--id")?;
+            accounts::revoke_token(&open(&store).await?, id).await.map_err(detail)?;
             println!("token {id} revoked");
             Ok(())
         }
-        TokensCommand::Create { account, name, store } => {
-            let account = Uuid::parse_str(&account).context("--account must be an account id (UUID)")?;
+        TokensCommand::Create { account, name, expires_at, read_only, store } => {
+            let account = uuid(&account, "--account")?;
             let db = open(&store).await?;
-            let issued = accounts::create_token(&db, account, &name)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+            let new = NewToken { name, expires_at, read_only };
+            let max_name = Limits::from_env()?.max_name_chars;
+            let issued = accounts::issue_token(&db, Actor::Operator, account, new, max_name).await.map_err(detail)?;
             println!("token id: {}", issued.token_id);
             println!("token for account {} (shown once, store it now):", issued.account_id);
             println!("{}", issued.token);

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::Authenticator,
+    auth::{Authenticator, jwt::JwtVerifier},
     backend::{
         Backend,
         local::{LocalBackend, jail::Jail},
@@ -65,7 +65,7 @@ impl Application {
         if db::is_postgres(&db) {
             pg_bridge::spawn(db.clone(), runs.hub.clone(), runs.clone());
         }
-        let blobs = make_blob_store(&config).await?;
+        let blobs = make_blob_store(&config, &pool).await?;
         let services = Services::new(db, limits, backend, blobs, runs);
         services.lifecycle.recover().await.map_err(|e| anyhow::anyhow!("recovering sandboxes: {e:?}"))?;
         services.lifecycle.spawn_recovery();
@@ -74,9 +74,12 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?
             .map(|t| t.token);
         let schema = build_schema(services.clone());
+        let jwt = JwtVerifier::new(&config.jwt, Duration::from_secs(config.limits.jwks_min_refresh_secs));
         let auth = Arc::new(Authenticator::new(
             services.db.clone(),
-            std::time::Duration::from_millis(config.limits.auth_cache_ttl_ms),
+            jwt,
+            config.jwt.jwt_auto_provision,
+            Duration::from_millis(config.limits.auth_cache_ttl_ms),
             config.limits.auth_cache_entries as usize,
         ));
         let documents = Arc::new(DocumentCache::new(
@@ -157,10 +160,10 @@ fn instance_id(config: &Config) -> String {
     format!("{}:{}", host.trim(), dir.display())
 }
 
-async fn make_blob_store(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> {
+async fn make_blob_store(config: &Config, pool: &CpuPool) -> anyhow::Result<Arc<dyn BlobStore>> {
     let s = &config.storage;
     Ok(match s.storage {
-        StorageKind::Fs => Arc::new(FsBlobStore::new(&config.store.data_dir)),
+        StorageKind::Fs => Arc::new(FsBlobStore::new(&config.store.data_dir).with_pool(pool.clone())),
         StorageKind::S3 => {
             let bucket = s
                 .s3_bucket
@@ -173,7 +176,7 @@ async fn make_blob_store(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> 
                 endpoint: s.s3_endpoint.clone(),
                 path_style: s.s3_path_style,
             };
-            Arc::new(S3BlobStore::new(&settings).await)
+            Arc::new(S3BlobStore::new(&settings).await.with_pool(pool.clone()))
         }
     })
 }

@@ -1,12 +1,18 @@
-//! Who is calling: bearer tokens resolved once per request or websocket into a [`Viewer`].
+//! Who is calling: bearer tokens (sandboxql's API tokens or the embedding product's JWTs)
+//! resolved once per request or websocket into a [`Viewer`].
 
+mod authenticator;
+pub mod jwt;
 mod token;
 
-pub use token::{Authenticator, generate_token, hash_token};
-
+pub use authenticator::Authenticator;
+pub use token::{generate_token, hash_token};
 use uuid::Uuid;
 
-use crate::entity::enums::Role;
+use crate::{
+    entity::enums::Role,
+    error::{AppError, AppResult},
+};
 
 /// The authenticated caller. Every service call takes one, so no query can forget to scope.
 #[derive(Debug, Clone)]
@@ -17,6 +23,8 @@ pub struct Viewer {
     pub organization_id: Option<Uuid>,
     /// USER or ADMIN.
     pub role: Role,
+    /// The token may only read: queries and subscriptions that change nothing.
+    pub read_only: bool,
 }
 
 impl Viewer {
@@ -28,5 +36,19 @@ impl Viewer {
     /// Whether a row owned by `account_id` is visible to this viewer.
     pub fn can_see(&self, account_id: Uuid) -> bool {
         self.is_admin() || self.account_id == account_id
+    }
+
+    /// FORBIDDEN unless the viewer is an admin (admin-only operations).
+    pub fn require_admin(&self) -> AppResult<()> {
+        if self.is_admin() { Ok(()) } else { Err(AppError::Forbidden("this needs an administrator".into())) }
+    }
+
+    /// FORBIDDEN for a read-only token (anything that changes something).
+    pub fn require_writer(&self) -> AppResult<()> {
+        if self.read_only {
+            Err(AppError::Forbidden("this token is read-only: it may run queries and subscriptions only".into()))
+        } else {
+            Ok(())
+        }
     }
 }

@@ -82,6 +82,10 @@ pub struct Limits {
     /// Requests one account may make in a burst above the average rate.
     #[arg(long, env = "SANDBOXQL_RATE_LIMIT_BURST", default_value_t = 500)]
     pub rate_limit_burst: u64,
+    /// Seconds between two fetches of the JWKS: a JWT with an unknown `kid` refetches
+    /// the keys at most this often, so forged kids cannot make the server hammer the URL.
+    #[arg(long, env = "SANDBOXQL_JWKS_MIN_REFRESH_SECS", default_value_t = 5)]
+    pub jwks_min_refresh_secs: u64,
     /// Largest page of sandboxes, runs and snapshots.
     #[arg(long, env = "SANDBOXQL_MAX_PAGE_SIZE", default_value_t = 100)]
     pub max_page_size: u64,

@@ -4,6 +4,7 @@
 //! exist, and `sandboxql --help` documents each one. Every config type lives in this
 //! module, so lower layers (backends, runs, storage) depend on it and never the reverse.
 
+mod auth;
 mod limits;
 mod modal;
 
@@ -11,7 +12,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use self::{limits::Limits, modal::ModalConfig};
+pub use self::{auth::JwtConfig, limits::Limits, modal::ModalConfig};
 
 /// The command line: one subcommand per thing an operator does.
 #[derive(Debug, Parser)]
@@ -46,6 +47,12 @@ pub enum Command {
 /// `sandboxql accounts …`
 #[derive(Debug, Subcommand)]
 pub enum AccountsCommand {
+    /// List accounts, newest first (id, role, disabled, external id, name).
+    List {
+        /// Storage settings of the server.
+        #[command(flatten)]
+        store: StoreConfig,
+    },
     /// Disable an account: all its tokens are refused from the next request on.
     Disable {
         /// Account id (UUID).
@@ -63,6 +70,9 @@ pub enum AccountsCommand {
         /// Make the account an administrator (sees every account's sandboxes).
         #[arg(long)]
         admin: bool,
+        /// The embedding product's id of this user (what its JWTs name).
+        #[arg(long)]
+        external_id: Option<String>,
         /// Storage settings of the server.
         #[command(flatten)]
         store: StoreConfig,
@@ -72,6 +82,15 @@ pub enum AccountsCommand {
 /// `sandboxql tokens …`
 #[derive(Debug, Subcommand)]
 pub enum TokensCommand {
+    /// List an account's tokens (never their secrets).
+    List {
+        /// Account id (UUID).
+        #[arg(long)]
+        account: String,
+        /// Storage settings of the server.
+        #[command(flatten)]
+        store: StoreConfig,
+    },
     /// Revoke a token by its id (printed when it was created): refused from the next request on.
     Revoke {
         /// Token id (UUID).
@@ -89,6 +108,12 @@ pub enum TokensCommand {
         /// A label to recognise the token by.
         #[arg(long, default_value = "cli")]
         name: String,
+        /// When the token stops working (RFC 3339, e.g. 2027-01-31T00:00:00Z).
+        #[arg(long)]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// The token may run queries and subscriptions only.
+        #[arg(long)]
+        read_only: bool,
         /// Storage settings of the server.
         #[command(flatten)]
         store: StoreConfig,
@@ -155,6 +180,9 @@ pub struct Config {
     /// HTTP settings.
     #[command(flatten)]
     pub http: HttpConfig,
+    /// Sign-in with the embedding product's JWTs.
+    #[command(flatten)]
+    pub jwt: JwtConfig,
     /// Name of this server instance; runs it left RUNNING are marked INTERRUPTED when an
     /// instance of the same name starts. Default: host name and data dir.
     #[arg(long, env = "SANDBOXQL_INSTANCE_ID")]

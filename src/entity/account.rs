@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 use super::enums::Role;
 
 /// An account row.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "accounts")]
 pub struct Model {
     /// UUID v7.
@@ -19,6 +19,8 @@ pub struct Model {
     pub organization_id: Option<Uuid>,
     /// A disabled account's tokens are refused.
     pub disabled: bool,
+    /// The embedding product's id for this user (unique): what its JWTs name.
+    pub external_id: Option<String>,
     /// When created.
     pub created_at: DateTimeUtc,
     /// When last changed.

@@ -20,23 +20,54 @@ use crate::error::{AppError, codes};
 pub struct RequestId(pub String);
 
 /// The schema with error codes stamped on every response, for one request or connection.
+/// It also keeps read-only callers to queries and subscriptions, whatever the transport.
 #[derive(Clone)]
 pub struct CodedSchema {
     schema: AppSchema,
     request_id: Arc<str>,
     documents: Arc<DocumentCache>,
+    read_only: bool,
 }
 
 impl CodedSchema {
     /// Wraps the schema for a request or connection with the given id.
     pub fn new(schema: AppSchema, documents: Arc<DocumentCache>, request_id: &str) -> Self {
-        Self { schema, request_id: request_id.into(), documents }
+        Self { schema, request_id: request_id.into(), documents, read_only: false }
+    }
+
+    /// Refuses mutations (the caller's token may only read).
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// FORBIDDEN when a read-only caller sends a document with a mutation in it.
+    fn refuse(&self, request: &mut Request) -> Option<Response> {
+        use async_graphql::parser::types::OperationType;
+        if !self.read_only {
+            return None;
+        }
+        let doc = request.parsed_query().ok()?;
+        let mutates = doc.operations.iter().any(|(_, op)| op.node.ty == OperationType::Mutation);
+        if !mutates {
+            return None;
+        }
+        let mut err = ServerError::new("", None);
+        err.source = Some(Arc::new(AppError::Forbidden(
+            "this token is read-only: it may run queries and subscriptions only".into(),
+        )));
+        let mut resp = Response::from_errors(vec![err]);
+        stamp(&mut resp.errors, &self.request_id);
+        Some(resp)
     }
 }
 
 impl Executor for CodedSchema {
     async fn execute(&self, mut request: Request) -> Response {
         self.documents.prepare(&mut request);
+        if let Some(refused) = self.refuse(&mut request) {
+            return refused;
+        }
         let mut resp = self.schema.execute(request.data(RequestId(self.request_id.to_string()))).await;
         stamp(&mut resp.errors, &self.request_id);
         resp
@@ -44,6 +75,9 @@ impl Executor for CodedSchema {
 
     fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
         self.documents.prepare(&mut request);
+        if let Some(refused) = self.refuse(&mut request) {
+            return futures::stream::once(async move { refused }).boxed();
+        }
         let rid = self.request_id.clone();
         let stream = match session_data {
             Some(data) => self.schema.execute_stream_with_session_data(request, data),

@@ -1,5 +1,6 @@
 //! The GraphQL schema: resolvers translate between the wire and the services, nothing more.
 
+mod admin_api;
 pub mod context;
 pub mod cost;
 pub mod documents;
@@ -17,12 +18,17 @@ use crate::service::Services;
 /// All queries.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(sandbox_api::SandboxQuery, run_api::RunQuery);
+pub struct QueryRoot(sandbox_api::SandboxQuery, run_api::RunQuery, admin_api::AdminQuery);
 
 /// All mutations.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(sandbox_api::SandboxMutation, run_api::RunMutation, file_api::FileMutation);
+pub struct MutationRoot(
+    sandbox_api::SandboxMutation,
+    run_api::RunMutation,
+    file_api::FileMutation,
+    admin_api::AdminMutation,
+);
 
 /// All subscriptions.
 #[derive(MergedSubscription, Default)]

@@ -83,6 +83,8 @@ impl RunSubscription {
         max_turns: Option<i32>,
     ) -> Result<impl Stream<Item = Result<ClaudeEvent>> + use<>> {
         let (svc, viewer) = scope(ctx)?;
+        // A subscription that starts a run changes something: not for read-only tokens.
+        viewer.require_writer()?;
         let sb = require_sandbox(ctx, &sandbox_id, "sandboxId").await?;
         let run = svc.runs.start(viewer, &sb, start_input(prompt, model, max_turns)).await?;
         let events = svc.runs.follow(viewer, run.id, 0).await?;

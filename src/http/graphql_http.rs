@@ -91,11 +91,12 @@ async fn execute(state: &AppState, peer: SocketAddr, headers: &HeaderMap, batch:
     if let Err(e) = state.rate.take(caller, ops as u64) {
         return error_response(StatusCode::TOO_MANY_REQUESTS, &e);
     }
-    let batch = match viewer {
+    let batch = match viewer.clone() {
         Some(v) => batch.data(v),
         None => batch,
     };
-    let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid);
+    let read_only = viewer.as_ref().is_some_and(|v| v.read_only);
+    let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid).read_only(read_only);
     let timeout = Duration::from_millis(limits.request_timeout_ms);
     let resp = match tokio::time::timeout(timeout, async_graphql::Executor::execute_batch(&schema, batch)).await {
         Ok(resp) => resp,

@@ -100,10 +100,10 @@ async fn serve(socket: WebSocket, state: AppState, rid: String) {
     let (control_tx, control) = mpsc::channel::<(u16, &'static str)>(1);
     let writer = tokio::spawn(write(sink, frames, control, limits.ws_ping_secs, limits.ws_send_timeout_secs));
     let mut data = Data::default();
-    let account = viewer.account_id;
+    let (account, read_only) = (viewer.account_id, viewer.read_only);
     data.insert(viewer);
     data.insert(RequestId(rid.clone()));
-    let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid);
+    let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid).read_only(read_only);
     let session = Session::new(
         schema,
         data,

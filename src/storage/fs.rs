@@ -12,13 +12,21 @@ use crate::error::{AppError, AppResult};
 /// Blobs as files.
 pub struct FsBlobStore {
     root: PathBuf,
+    pool: Option<crate::work::CpuPool>,
 }
 
 impl FsBlobStore {
     /// A store rooted at `{data_dir}/blobs`.
     pub fn new(data_dir: &Path) -> Self {
         let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-        Self { root: data_dir.join("blobs") }
+        Self { root: data_dir.join("blobs"), pool: None }
+    }
+
+    /// Hashes uploads on `pool` (lower priority than requests) instead of a plain
+    /// blocking thread.
+    pub fn with_pool(mut self, pool: crate::work::CpuPool) -> Self {
+        self.pool = Some(pool);
+        self
     }
 
     fn path(&self, key: &str) -> AppResult<PathBuf> {
@@ -74,7 +82,7 @@ impl BlobStore for FsBlobStore {
     async fn put_verified(&self, key: &str, body: Upload, size: u64, sha256_hex: &str) -> AppResult<()> {
         let path = self.path(key)?;
         let tmp = self.tmp_for(&path).await?;
-        if let Err(e) = super::spool_verified(body, tmp.clone(), size, sha256_hex).await {
+        if let Err(e) = super::spool_verified(self.pool.as_ref(), body, tmp.clone(), size, sha256_hex).await {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(e);
         }

@@ -49,7 +49,9 @@ pub trait BlobStore: Send + Sync + 'static {
 /// must not stall the async runtime), and checks it is exactly `size` bytes with the
 /// given sha256: CONFLICT otherwise (the file changed while it was read). Returns the raw
 /// digest.
+/// Runs on `pool` (the lower-priority CPU pool) when one is given.
 pub async fn spool_verified(
+    pool: Option<&crate::work::CpuPool>,
     body: Upload,
     dest: std::path::PathBuf,
     size: u64,
@@ -58,7 +60,7 @@ pub async fn spool_verified(
     use sha2::{Digest, Sha256};
     let want = sha256_hex.to_string();
     let bridge = tokio_util::io::SyncIoBridge::new(body);
-    crate::work::blocking(move |cancel| {
+    let job = move |cancel: &std::sync::atomic::AtomicBool| {
         use std::io::{Read, Write};
         let mut reader = bridge;
         let mut out = std::io::BufWriter::new(std::fs::File::create(&dest)?);
@@ -84,8 +86,11 @@ pub async fn spool_verified(
             return Err(AppError::conflict("the file changed while it was being stored"));
         }
         Ok(digest)
-    })
-    .await
+    };
+    match pool {
+        Some(pool) => pool.run(job).await,
+        None => crate::work::blocking(job).await,
+    }
 }
 
 /// Key of a blob: content-addressed per account.

@@ -33,6 +33,7 @@ pub struct S3Settings {
 pub struct S3BlobStore {
     client: Client,
     bucket: String,
+    pool: Option<crate::work::CpuPool>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> AppError {
@@ -58,10 +59,17 @@ impl S3BlobStore {
         if let Some(ep) = &s.endpoint {
             b = b.endpoint_url(ep);
         }
-        Self { client: Client::from_conf(b.build()), bucket: s.bucket.clone() }
+        Self { client: Client::from_conf(b.build()), bucket: s.bucket.clone(), pool: None }
     }
 
-    /// The underlying client (tests create buckets with it).
+    /// Hashes uploads on `pool` (lower priority than requests) instead of a plain
+    /// blocking thread.
+    pub fn with_pool(mut self, pool: crate::work::CpuPool) -> Self {
+        self.pool = Some(pool);
+        self
+    }
+
+    /// The SDK client (tests and benches make buckets with it).
     pub fn client(&self) -> &Client {
         &self.client
     }
@@ -99,7 +107,7 @@ impl BlobStore for S3BlobStore {
 
     async fn put_verified(&self, key: &str, body: Upload, size: u64, sha256_hex: &str) -> AppResult<()> {
         let spool = tempfile::NamedTempFile::new()?;
-        let sha = super::spool_verified(body, spool.path().to_path_buf(), size, sha256_hex).await?;
+        let sha = super::spool_verified(self.pool.as_ref(), body, spool.path().to_path_buf(), size, sha256_hex).await?;
         let stream = ByteStream::from_path(spool.path()).await.map_err(|e| AppError::Internal(e.into()))?;
         self.send(key, stream, &sha).await
     }

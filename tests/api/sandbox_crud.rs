@@ -67,8 +67,8 @@ async fn crud(kind: DbKind) {
         sandbox::Entity::find_by_id(uuid::Uuid::parse_str(&id).unwrap()).one(&app.services.db).await.unwrap().unwrap();
     assert_eq!(row.status, SandboxStatus::Terminated);
     assert!(row.deleted_at.is_some());
-    assert_eq!(app.count("SELECT COUNT(*) FROM change_logs WHERE action = 'create'").await, 2);
-    assert_eq!(app.count("SELECT COUNT(*) FROM change_logs WHERE action = 'delete'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM change_logs WHERE entity = 'sandboxes' AND action = 'create'").await, 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM change_logs WHERE entity = 'sandboxes' AND action = 'delete'").await, 1);
 }
 both_dbs!(create_get_list_delete, crud);
 

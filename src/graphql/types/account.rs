@@ -1,10 +1,17 @@
-//! `Account`: who the caller is.
+//! `Account`, its tokens (never their secrets) and the account list of the admin API.
 
-use async_graphql::{ID, Object};
+use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::enums::Role;
-use crate::entity::account;
+use super::{enums::Role, page::PageInfo};
+use crate::{
+    entity::{account, api_token},
+    graphql::{context::scope, cost},
+    service::{
+        accounts,
+        paging::{Page, encode_cursor},
+    },
+};
 
 /// An account as the API shows it.
 pub struct Account(pub account::Model);
@@ -27,8 +34,107 @@ impl Account {
     async fn organization_id(&self) -> Option<ID> {
         self.0.organization_id.map(|o| ID(o.to_string()))
     }
+    /// The embedding product's id of this user (what its JWTs name).
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+    /// A disabled account's tokens and JWTs are refused.
+    async fn disabled(&self) -> bool {
+        self.0.disabled
+    }
     /// When created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// Its API tokens, newest first (at most `limits.maxPageSize`); never their secrets.
+    /// An admin sees anyone's, a user their own.
+    #[graphql(complexity = "cost::page(100, child_complexity)")]
+    async fn tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>> {
+        let (svc, viewer) = scope(ctx)?;
+        let rows = accounts::tokens_of(&svc.db, viewer, self.0.id, svc.limits.max_page_size).await?;
+        Ok(rows.into_iter().map(ApiToken::from).collect())
+    }
+}
+
+/// An API token as the API shows it: everything but the secret, which exists only in the
+/// answer to `createToken`.
+#[derive(SimpleObject)]
+pub struct ApiToken {
+    /// Token id (to revoke it).
+    pub id: ID,
+    /// Its account.
+    pub account_id: ID,
+    /// A label.
+    pub name: String,
+    /// When created.
+    pub created_at: DateTime<Utc>,
+    /// When last used (updated at most once a minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// It may run queries and subscriptions only.
+    pub read_only: bool,
+}
+
+impl From<api_token::Model> for ApiToken {
+    fn from(t: api_token::Model) -> Self {
+        Self {
+            id: ID(t.id.to_string()),
+            account_id: ID(t.account_id.to_string()),
+            name: t.name,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+            read_only: t.read_only,
+        }
+    }
+}
+
+/// A token just created: the secret is shown this once and stored nowhere.
+#[derive(SimpleObject)]
+pub struct IssuedToken {
+    /// The bearer token.
+    pub token: String,
+    /// Its stored description.
+    pub info: ApiToken,
+}
+
+/// One account in a list.
+#[derive(SimpleObject)]
+pub struct AccountEdge {
+    /// Opaque position.
+    pub cursor: String,
+    /// The account.
+    pub node: Account,
+}
+
+/// A page of accounts, newest first.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct AccountConnection {
+    /// Accounts with cursors.
+    pub edges: Vec<AccountEdge>,
+    /// Where this page sits.
+    pub page_info: PageInfo,
+}
+
+#[ComplexObject]
+impl AccountConnection {
+    /// Accounts on this page.
+    async fn nodes(&self) -> Vec<Account> {
+        self.edges.iter().map(|e| Account(e.node.0.clone())).collect()
+    }
+}
+
+impl AccountConnection {
+    /// Wraps a service page.
+    pub fn new(page: Page<account::Model>, had_after: bool) -> Self {
+        let page_info = PageInfo::of(&page, had_after, |a| a.id);
+        let edges =
+            page.items.into_iter().map(|a| AccountEdge { cursor: encode_cursor(a.id), node: Account(a) }).collect();
+        Self { edges, page_info }
     }
 }

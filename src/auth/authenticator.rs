@@ -1,0 +1,152 @@
+//! Resolves `Authorization: Bearer …` to a viewer, for every transport: sandboxql's own
+//! API tokens, and (when configured) the embedding product's JWTs, mapped to accounts by
+//! `externalId` and created on first use when auto-provisioning is on.
+//!
+//! Answers are remembered for a short time (a limit, one second by default, never past
+//! the token's own expiry), so a request costs no database round trip for its token; a
+//! revocation or a disabled account takes effect when the entry expires.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+
+use super::{
+    Viewer,
+    jwt::{JwtClaims, JwtVerifier, looks_like_jwt},
+    token::{hash_token, is_api_token, lookup},
+};
+use crate::{
+    entity::{account, enums::Role, new_id, now},
+    error::{AppError, AppResult},
+};
+
+/// Longest bearer token accepted (a JWT with a few claims is well under this).
+const TOKEN_BOUND: usize = 8 * 1024;
+
+/// Resolves bearer tokens to viewers.
+pub struct Authenticator {
+    db: DatabaseConnection,
+    jwt: Option<JwtVerifier>,
+    auto_provision: bool,
+    cache: Mutex<HashMap<String, (Instant, Viewer)>>,
+    ttl: Duration,
+    capacity: usize,
+}
+
+fn bearer(header: Option<&str>) -> AppResult<&str> {
+    let header = header.ok_or(AppError::Unauthenticated("missing bearer token"))?;
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= TOKEN_BOUND)
+        .ok_or(AppError::Unauthenticated("expected 'Authorization: Bearer <token>'"))
+}
+
+/// When a cached answer must be dropped: after the TTL, or when the token expires.
+fn keep_until(ttl: Duration, expires_at: Option<chrono::DateTime<chrono::Utc>>) -> Instant {
+    let ttl = match expires_at {
+        Some(e) => ttl.min((e - now()).to_std().unwrap_or_default()),
+        None => ttl,
+    };
+    Instant::now() + ttl
+}
+
+impl Authenticator {
+    /// An authenticator over the accounts in `db`, checking JWTs with `jwt` when given,
+    /// caching up to `capacity` answers for `ttl`.
+    pub fn new(
+        db: DatabaseConnection,
+        jwt: Option<JwtVerifier>,
+        auto_provision: bool,
+        ttl: Duration,
+        capacity: usize,
+    ) -> Self {
+        Self { db, jwt, auto_provision, cache: Mutex::default(), ttl, capacity }
+    }
+
+    fn cached(&self, hash: &str) -> Option<Viewer> {
+        let map = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(hash).filter(|(until, _)| Instant::now() < *until).map(|(_, v)| v.clone())
+    }
+
+    fn remember(&self, hash: String, viewer: &Viewer, until: Instant) {
+        if self.ttl.is_zero() || self.capacity == 0 {
+            return;
+        }
+        let mut map = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= self.capacity {
+            map.retain(|_, (u, _)| Instant::now() < *u);
+            if map.len() >= self.capacity {
+                map.clear();
+            }
+        }
+        map.insert(hash, (until, viewer.clone()));
+    }
+
+    /// Forgets every remembered answer (after a change made here: a revoked token or a
+    /// disabled account is refused at once on this instance).
+    pub fn forget_all(&self) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Resolves an `Authorization` header value (`Bearer <token>`) to the caller.
+    ///
+    /// Unknown, revoked, expired, disabled and badly signed all answer UNAUTHENTICATED
+    /// with a short reason that never says whether a token exists.
+    pub async fn resolve(&self, header: Option<&str>) -> AppResult<Viewer> {
+        let token = bearer(header)?;
+        let hash = hash_token(token);
+        if let Some(v) = self.cached(&hash) {
+            return Ok(v);
+        }
+        let (viewer, until) = if is_api_token(token) {
+            let (viewer, expires_at) = lookup(&self.db, &hash).await?;
+            (viewer, keep_until(self.ttl, expires_at))
+        } else if let (Some(jwt), true) = (&self.jwt, looks_like_jwt(token)) {
+            let claims = jwt.verify(token).await?;
+            let expires_at = chrono::DateTime::from_timestamp(claims.expires_at, 0);
+            (self.jwt_viewer(claims).await?, keep_until(self.ttl, expires_at))
+        } else {
+            return Err(AppError::Unauthenticated("invalid token"));
+        };
+        self.remember(hash, &viewer, until);
+        Ok(viewer)
+    }
+
+    /// The account a JWT names (by `externalId`), created on first use when allowed.
+    async fn jwt_viewer(&self, claims: JwtClaims) -> AppResult<Viewer> {
+        let find = || account::Entity::find().filter(account::Column::ExternalId.eq(claims.subject.clone()));
+        let found = match find().one(&self.db).await? {
+            Some(a) => a,
+            None if self.auto_provision => {
+                let t = now();
+                let row = account::ActiveModel {
+                    id: Set(new_id()),
+                    name: Set(claims.name.clone().unwrap_or_else(|| claims.subject.chars().take(100).collect())),
+                    role: Set(claims.role.unwrap_or(Role::User)),
+                    organization_id: Set(None),
+                    disabled: Set(false),
+                    external_id: Set(Some(claims.subject.clone())),
+                    created_at: Set(t),
+                    updated_at: Set(t),
+                };
+                // Two first requests at once: one insert wins, both read the same row.
+                if let Err(e) = row.insert(&self.db).await {
+                    tracing::debug!(error = %e, "auto-provisioned account already exists");
+                }
+                find().one(&self.db).await?.ok_or(AppError::Unauthenticated("invalid token"))?
+            }
+            None => return Err(AppError::Unauthenticated("no account for this user")),
+        };
+        if found.disabled {
+            return Err(AppError::Unauthenticated("invalid token"));
+        }
+        let role = claims.role.unwrap_or(found.role);
+        Ok(Viewer { account_id: found.id, organization_id: found.organization_id, role, read_only: false })
+    }
+}

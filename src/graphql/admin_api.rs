@@ -1,0 +1,138 @@
+//! The admin API: accounts and tokens of the embedding product's users (ADMIN only, every
+//! change audited). The CLI calls the same service functions.
+
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+
+use super::{
+    context::{parse_id, parse_opt_id, scope},
+    cost,
+    types::{
+        account::{Account, AccountConnection, ApiToken, IssuedToken},
+        enums::Role,
+    },
+};
+use crate::service::{
+    accounts::{self, AccountChange, Actor, NewAccount, NewToken},
+    paging::PageRequest,
+};
+
+/// Narrowing of the account list.
+#[derive(InputObject, Default)]
+pub struct AccountFilter {
+    /// Only disabled (true) or enabled (false) accounts.
+    pub disabled: Option<bool>,
+    /// Only the account with this external id.
+    pub external_id: Option<String>,
+}
+
+/// A new account.
+#[derive(InputObject)]
+pub struct CreateAccountInput {
+    /// Display name.
+    pub name: String,
+    /// USER (default) or ADMIN.
+    pub role: Option<Role>,
+    /// Organization, stamped on its sandboxes.
+    pub organization_id: Option<ID>,
+    /// The embedding product's id of the user (unique).
+    pub external_id: Option<String>,
+}
+
+/// Changes to an account; absent fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateAccountInput {
+    /// New display name.
+    pub name: Option<String>,
+    /// Disable (all its tokens refused) or enable.
+    pub disabled: Option<bool>,
+}
+
+/// Admin queries.
+#[derive(Default)]
+pub struct AdminQuery;
+
+#[Object]
+impl AdminQuery {
+    /// Every account, newest first (ADMIN only).
+    #[graphql(complexity = "cost::page(first as i64, child_complexity)")]
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, desc = "Page size, 0 to `limits.maxPageSize`.")] first: i32,
+        after: Option<String>,
+        filter: Option<AccountFilter>,
+    ) -> Result<AccountConnection> {
+        let (svc, viewer) = scope(ctx)?;
+        viewer.require_admin()?;
+        let page = PageRequest::new(first.into(), after.as_deref(), svc.limits.max_page_size)?;
+        let f = filter.unwrap_or_default();
+        let f = accounts::AccountFilter { disabled: f.disabled, external_id: f.external_id };
+        let rows = accounts::list(&svc.db, Actor::Viewer(viewer), &f, page).await?;
+        Ok(AccountConnection::new(rows, page.after.is_some()))
+    }
+
+    /// An account by id: any for an admin, your own otherwise; null when not visible.
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
+    async fn account(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Account>> {
+        let (svc, viewer) = scope(ctx)?;
+        Ok(accounts::get(&svc.db, viewer, parse_id(&id, "id")?).await?.map(Account))
+    }
+}
+
+/// Admin mutations.
+#[derive(Default)]
+pub struct AdminMutation;
+
+#[Object]
+impl AdminMutation {
+    /// Creates an account (ADMIN only). Give it a token with `createToken`.
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
+    async fn create_account(&self, ctx: &Context<'_>, input: CreateAccountInput) -> Result<Account> {
+        let (svc, viewer) = scope(ctx)?;
+        let new = NewAccount {
+            name: input.name,
+            role: input.role.map(Into::into).unwrap_or(crate::entity::enums::Role::User),
+            organization_id: parse_opt_id(input.organization_id.as_ref(), "input.organizationId")?,
+            external_id: input.external_id,
+        };
+        let max = svc.limits.max_name_chars;
+        Ok(Account(accounts::create(&svc.db, Actor::Viewer(viewer), new, max).await?))
+    }
+
+    /// Renames, disables or enables an account (ADMIN only). A disabled account's tokens
+    /// and open sockets are refused within seconds.
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
+    async fn update_account(&self, ctx: &Context<'_>, id: ID, input: UpdateAccountInput) -> Result<Account> {
+        let (svc, viewer) = scope(ctx)?;
+        let change = AccountChange { name: input.name, disabled: input.disabled };
+        let id = parse_id(&id, "id")?;
+        let row = accounts::update(&svc.db, Actor::Viewer(viewer), id, change, svc.limits.max_name_chars).await?;
+        Ok(Account(row))
+    }
+
+    /// Issues a token for an account (ADMIN only); the secret is in this answer only.
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
+    async fn create_token(
+        &self,
+        ctx: &Context<'_>,
+        account_id: ID,
+        name: Option<String>,
+        expires_at: Option<DateTime<Utc>>,
+        #[graphql(default = false)] read_only: bool,
+    ) -> Result<IssuedToken> {
+        let (svc, viewer) = scope(ctx)?;
+        let new = NewToken { name: name.unwrap_or_else(|| "api".into()), expires_at, read_only };
+        let account = parse_id(&account_id, "accountId")?;
+        let max = svc.limits.max_name_chars;
+        let issued = accounts::issue_token(&svc.db, Actor::Viewer(viewer), account, new, max).await?;
+        Ok(IssuedToken { token: issued.token, info: ApiToken::from(issued.info) })
+    }
+
+    /// Revokes a token (ADMIN only): refused from the next request on.
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
+    async fn revoke_token(&self, ctx: &Context<'_>, id: ID) -> Result<ApiToken> {
+        let (svc, viewer) = scope(ctx)?;
+        Ok(ApiToken::from(accounts::revoke(&svc.db, Actor::Viewer(viewer), parse_id(&id, "id")?).await?))
+    }
+}
