@@ -40,7 +40,8 @@ pub async fn accounts(cmd: AccountsCommand) -> anyhow::Result<()> {
             let mut after = None;
             loop {
                 let page = PageRequest { first: 100, after };
-                let rows = accounts::list(&db, Actor::Operator, &AccountFilter::default(), page).await.map_err(detail)?;
+                let rows =
+                    accounts::list(&db, Actor::Operator, &AccountFilter::default(), page).await.map_err(detail)?;
                 for a in &rows.items {
                     let role = if a.role == Role::Admin { "ADMIN" } else { "USER" };
                     let state = if a.disabled { "disabled" } else { "enabled" };
@@ -82,13 +83,8 @@ pub async fn tokens(cmd: TokensCommand) -> anyhow::Result<()> {
     match cmd {
         TokensCommand::List { account, store } => {
             let db = open(&store).await?;
-            let operator = crate::auth::Viewer {
-                account_id: uuid(&account, "--account")?,
-                organization_id: None,
-                role: Role::Admin,
-                read_only: true,
-            };
-            let rows = accounts::tokens_of(&db, &operator, operator.account_id, u64::MAX).await.map_err(detail)?;
+            let account = uuid(&account, "--account")?;
+            let rows = accounts::tokens_of(&db, Actor::Operator, account, u64::MAX).await.map_err(detail)?;
             for t in rows {
                 let expires = t.expires_at.map_or("-".into(), |e| e.to_rfc3339());
                 let state = if t.revoked_at.is_some() { "revoked" } else { "active" };

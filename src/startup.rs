@@ -73,7 +73,6 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?
             .map(|t| t.token);
-        let schema = build_schema(services.clone());
         let jwt = JwtVerifier::new(&config.jwt, Duration::from_secs(config.limits.jwks_min_refresh_secs));
         let auth = Arc::new(Authenticator::new(
             services.db.clone(),
@@ -82,6 +81,7 @@ impl Application {
             Duration::from_millis(config.limits.auth_cache_ttl_ms),
             config.limits.auth_cache_entries as usize,
         ));
+        let schema = build_schema(services.clone(), auth.clone());
         let documents = Arc::new(DocumentCache::new(
             config.limits.query_cache_entries as usize,
             config.limits.query_cache_max_bytes as usize,

@@ -29,7 +29,7 @@ const JWKS_BOUND: usize = 1024 * 1024;
 pub struct JwtClaims {
     /// The product's user id (the account claim).
     pub subject: String,
-    /// The role claim, when one is configured and present.
+    /// The role the token grants, when a role claim is configured (USER if absent).
     pub role: Option<Role>,
     /// A display name for a new account (`name`, else `email`).
     pub name: Option<String>,
@@ -141,12 +141,12 @@ impl JwtVerifier {
             .filter(|s| !s.is_empty() && s.len() <= 255)
             .ok_or_else(invalid)?
             .to_string();
-        let role = self
-            .cfg
-            .jwt_role_claim
-            .as_deref()
-            .and_then(|c| claims[c].as_str())
-            .map(|r| if r.eq_ignore_ascii_case("admin") { Role::Admin } else { Role::User });
+        // With a role claim configured, the token alone decides: ADMIN when it says so,
+        // USER when it says anything else or nothing. Without one, the account's role.
+        let role = self.cfg.jwt_role_claim.as_deref().map(|c| match claims[c].as_str() {
+            Some(r) if r.eq_ignore_ascii_case("admin") => Role::Admin,
+            _ => Role::User,
+        });
         let name = claims["name"].as_str().or_else(|| claims["email"].as_str()).map(|n| n.chars().take(100).collect());
         let expires_at = claims["exp"].as_i64().ok_or_else(invalid)?;
         Ok(JwtClaims { subject, role, name, expires_at })

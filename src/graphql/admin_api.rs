@@ -48,6 +48,14 @@ pub struct UpdateAccountInput {
     pub disabled: Option<bool>,
 }
 
+/// Drops this instance's remembered token answers, so a revoked token or a disabled
+/// account is refused here from the next request on (other instances within the cache TTL).
+fn forget_answers(ctx: &Context<'_>) {
+    if let Some(auth) = ctx.data_opt::<std::sync::Arc<crate::auth::Authenticator>>() {
+        auth.forget_all();
+    }
+}
+
 /// Admin queries.
 #[derive(Default)]
 pub struct AdminQuery;
@@ -108,6 +116,7 @@ impl AdminMutation {
         let change = AccountChange { name: input.name, disabled: input.disabled };
         let id = parse_id(&id, "id")?;
         let row = accounts::update(&svc.db, Actor::Viewer(viewer), id, change, svc.limits.max_name_chars).await?;
+        forget_answers(ctx);
         Ok(Account(row))
     }
 
@@ -119,10 +128,11 @@ impl AdminMutation {
         account_id: ID,
         name: Option<String>,
         expires_at: Option<DateTime<Utc>>,
-        #[graphql(default = false)] read_only: bool,
+        #[graphql(desc = "Queries and subscriptions only (default false).")] read_only: Option<bool>,
     ) -> Result<IssuedToken> {
         let (svc, viewer) = scope(ctx)?;
-        let new = NewToken { name: name.unwrap_or_else(|| "api".into()), expires_at, read_only };
+        let new =
+            NewToken { name: name.unwrap_or_else(|| "api".into()), expires_at, read_only: read_only.unwrap_or(false) };
         let account = parse_id(&account_id, "accountId")?;
         let max = svc.limits.max_name_chars;
         let issued = accounts::issue_token(&svc.db, Actor::Viewer(viewer), account, new, max).await?;
@@ -133,6 +143,8 @@ impl AdminMutation {
     #[graphql(complexity = "cost::QUERY + child_complexity")]
     async fn revoke_token(&self, ctx: &Context<'_>, id: ID) -> Result<ApiToken> {
         let (svc, viewer) = scope(ctx)?;
-        Ok(ApiToken::from(accounts::revoke(&svc.db, Actor::Viewer(viewer), parse_id(&id, "id")?).await?))
+        let row = accounts::revoke(&svc.db, Actor::Viewer(viewer), parse_id(&id, "id")?).await?;
+        forget_answers(ctx);
+        Ok(ApiToken::from(row))
     }
 }

@@ -38,12 +38,14 @@ pub struct SubscriptionRoot(run_api::RunSubscription);
 /// The schema type every handler and test uses.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// Builds the schema with the services and the query limits.
-pub fn build_schema(services: Services) -> AppSchema {
+/// Builds the schema with the services, the authenticator (whose remembered answers the
+/// admin API drops after a revocation) and the query limits.
+pub fn build_schema(services: Services, auth: std::sync::Arc<crate::auth::Authenticator>) -> AppSchema {
     let limits = services.limits.clone();
     Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
         .data(DataLoader::new(loaders::ActiveRunLoader(services.runs.clone()), tokio::spawn))
         .data(services)
+        .data(auth)
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_cost)
         .limit_recursive_depth(limits.max_recursive_depth)

@@ -48,6 +48,25 @@ async fn accounts_and_tokens_commands_print_usable_tokens() {
     assert_ne!(token, second);
     let admin = run(dir.path(), &["accounts", "create", "--name", "root", "--admin"]);
     let admin_token = admin.lines().last().unwrap().trim().to_string();
+    let ext = run(dir.path(), &["accounts", "create", "--name", "ext", "--external-id", "user-5"]);
+    let ext_account = ext.lines().find_map(|l| l.strip_prefix("account id: ")).unwrap().trim().to_string();
+    let ro = run(dir.path(), &["tokens", "create", "--account", &account, "--name", "dash", "--read-only"]);
+    let ro_id = ro.lines().find_map(|l| l.strip_prefix("token id: ")).unwrap().trim().to_string();
+
+    // The listings: every account (with its external id), an account's tokens (never a secret).
+    let listed = run(dir.path(), &["accounts", "list"]);
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+    assert!(listed.lines().any(|l| l.starts_with(&ext_account) && l.contains("\tuser-5\t")), "{listed}");
+    assert!(listed.lines().any(|l| l.contains("\tADMIN\t") && l.ends_with("root")), "{listed}");
+    let tokens = run(dir.path(), &["tokens", "list", "--account", &account]);
+    assert_eq!(tokens.lines().count(), 3, "{tokens}");
+    assert!(
+        tokens.lines().any(|l| l.starts_with(&ro_id) && l.contains("read-only") && l.ends_with("dash")),
+        "{tokens}"
+    );
+    for secret in [&token, &second] {
+        assert!(!tokens.contains(secret.as_str()) && !listed.contains(secret.as_str()));
+    }
 
     let served = serve_in(dir.path());
     assert!(served.token.is_none(), "accounts exist, so no bootstrap admin");

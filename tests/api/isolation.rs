@@ -60,5 +60,21 @@ async fn isolation(kind: DbKind) {
     assert_eq!(only_a["sandboxes"]["nodes"], json!([{"id": a_box, "accountId": a_id}]));
     let got = app.ok(&app.admin_token, "query($id: ID!) { sandbox(id: $id) { name } }", json!({"id": b_box})).await;
     assert_eq!(got["sandbox"]["name"], "b-secret");
+
+    // The account fields: B's account and tokens are null for A, exactly as a random id;
+    // the admin fields are FORBIDDEN (see `admin.rs` for every one of them).
+    let q = "query($id: ID!) { account(id: $id) { id name tokens { id name } } }";
+    for id in [&b_id, &random] {
+        assert_eq!(app.ok(&a, q, json!({"id": id})).await, json!({"account": null}));
+    }
+    let own = app.ok(&a, "{ viewer { id tokens { accountId } } }", json!({})).await;
+    assert_eq!(own["viewer"]["tokens"], json!([{"accountId": a_id}]));
+    let (code, _) = app.err(Some(&a), "{ accounts { nodes { id } } }", json!({})).await;
+    assert_eq!(code, "FORBIDDEN");
+    let (code, _) =
+        app.err(Some(&a), "mutation($id: ID!) { createToken(accountId: $id) { token } }", json!({"id": b_id})).await;
+    assert_eq!(code, "FORBIDDEN");
+    let b_tokens = app.ok(&app.admin_token, q, json!({"id": b_id})).await;
+    assert_eq!(b_tokens["account"]["tokens"].as_array().map(Vec::len), Some(1), "B still has one token");
 }
 both_dbs!(accounts_are_isolated, isolation);

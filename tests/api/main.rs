@@ -7,10 +7,12 @@ mod files_confinement;
 mod files_write;
 
 mod abuse;
+mod admin;
 mod bad_input;
 mod cli;
 mod instances;
 mod isolation;
+mod jwt;
 mod layers;
 mod limits;
 mod modal_backend;
@@ -29,4 +31,5 @@ mod sandbox_crud;
 mod schema;
 mod sync;
 mod sync_outage;
+mod token_scopes;
 mod websocket;

@@ -51,7 +51,8 @@ impl Account {
     #[graphql(complexity = "cost::page(100, child_complexity)")]
     async fn tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>> {
         let (svc, viewer) = scope(ctx)?;
-        let rows = accounts::tokens_of(&svc.db, viewer, self.0.id, svc.limits.max_page_size).await?;
+        let rows =
+            accounts::tokens_of(&svc.db, accounts::Actor::Viewer(viewer), self.0.id, svc.limits.max_page_size).await?;
         Ok(rows.into_iter().map(ApiToken::from).collect())
     }
 }

@@ -1,18 +1,17 @@
 //! What an administrator (over GraphQL) or the operator (the CLI) does to accounts and
 //! tokens. One set of functions for both; every change leaves an audit row saying who.
 
-use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, SqlErr,
+    QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
-use super::IssuedToken;
+use super::lock_account;
 use crate::{
-    auth::{Viewer, generate_token, hash_token},
+    auth::Viewer,
     entity::{
-        account, api_token,
+        account,
         change_log::{self, Change},
         enums::Role,
         new_id, now,
@@ -34,7 +33,7 @@ pub enum Actor<'a> {
 impl Actor<'_> {
     /// The account to record as the actor; FORBIDDEN for a viewer who is not an admin
     /// (or whose token may only read).
-    fn check(self) -> AppResult<Option<Uuid>> {
+    pub(super) fn check(self) -> AppResult<Option<Uuid>> {
         match self {
             Actor::Operator => Ok(None),
             Actor::Viewer(v) => {
@@ -59,24 +58,6 @@ pub struct NewAccount {
     pub external_id: Option<String>,
 }
 
-/// A new token.
-#[derive(Debug, Clone)]
-pub struct NewToken {
-    /// A label.
-    pub name: String,
-    /// When it stops working, if ever.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Queries and subscriptions only.
-    pub read_only: bool,
-}
-
-impl NewToken {
-    /// A full-access token that does not expire.
-    pub fn named(name: &str) -> Self {
-        Self { name: name.to_string(), expires_at: None, read_only: false }
-    }
-}
-
 /// Narrowing of the account list.
 #[derive(Debug, Clone, Default)]
 pub struct AccountFilter {
@@ -95,7 +76,7 @@ pub struct AccountChange {
     pub disabled: Option<bool>,
 }
 
-fn checked_name(name: &str, what: &str, max: u64) -> AppResult<String> {
+pub(super) fn checked_name(name: &str, what: &str, max: u64) -> AppResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() as u64 > max || name.chars().any(char::is_control) {
         return Err(AppError::bad_input(format!("{what} must be 1 to {max} printable characters")));
@@ -103,7 +84,7 @@ fn checked_name(name: &str, what: &str, max: u64) -> AppResult<String> {
     Ok(name.to_string())
 }
 
-fn audit(actor: Option<Uuid>, entity: &'static str, id: Uuid, action: &'static str) -> Change<'static> {
+pub(super) fn audit(actor: Option<Uuid>, entity: &'static str, id: Uuid, action: &'static str) -> Change<'static> {
     Change { actor, entity, entity_id: id, action }
 }
 
@@ -125,30 +106,6 @@ pub(super) async fn insert_account<C: ConnectionTrait>(db: &C, new: &NewAccount)
     })
 }
 
-pub(super) async fn insert_token<C: ConnectionTrait>(
-    db: &C,
-    account_id: Uuid,
-    new: &NewToken,
-) -> AppResult<IssuedToken> {
-    let token = generate_token();
-    let t = now();
-    let info = api_token::ActiveModel {
-        id: Set(new_id()),
-        account_id: Set(account_id),
-        name: Set(new.name.clone()),
-        token_sha256: Set(hash_token(&token)),
-        last_used_at: Set(None),
-        revoked_at: Set(None),
-        expires_at: Set(new.expires_at),
-        read_only: Set(new.read_only),
-        created_at: Set(t),
-        updated_at: Set(t),
-    }
-    .insert(db)
-    .await?;
-    Ok(IssuedToken { account_id, token_id: info.id, token, info })
-}
-
 /// Creates an account.
 pub async fn create(
     db: &DatabaseConnection,
@@ -161,8 +118,10 @@ pub async fn create(
     if let Some(ext) = &new.external_id {
         new.external_id = Some(checked_name(ext, "externalId", 255)?);
     }
-    let row = insert_account(db, &new).await?;
-    change_log::record(db, audit(who, "accounts", row.id, "create"), None::<&()>, Some(&row)).await?;
+    let txn = db.begin().await?;
+    let row = insert_account(&txn, &new).await?;
+    change_log::record(&txn, audit(who, "accounts", row.id, "create"), None::<&()>, Some(&row)).await?;
+    txn.commit().await?;
     Ok(row)
 }
 
@@ -175,7 +134,11 @@ pub async fn update(
     max: u64,
 ) -> AppResult<account::Model> {
     let who = actor.check()?;
-    let before = account::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound("account"))?;
+    let txn = db.begin().await?;
+    // The row is locked first, so two admins' changes apply one after the other and each
+    // audit row's `before` is what that change really replaced.
+    lock_account(&txn, id).await?;
+    let before = account::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("account"))?;
     let mut am: account::ActiveModel = before.clone().into();
     if let Some(name) = &change.name {
         am.name = Set(checked_name(name, "the account name", max)?);
@@ -184,42 +147,9 @@ pub async fn update(
         am.disabled = Set(disabled);
     }
     am.updated_at = Set(now());
-    let after = am.update(db).await?;
-    change_log::record(db, audit(who, "accounts", id, "update"), Some(&before), Some(&after)).await?;
-    Ok(after)
-}
-
-/// Issues a token for an account; its secret is in the answer and nowhere else.
-pub async fn issue_token(
-    db: &DatabaseConnection,
-    actor: Actor<'_>,
-    account_id: Uuid,
-    mut new: NewToken,
-    max: u64,
-) -> AppResult<IssuedToken> {
-    let who = actor.check()?;
-    new.name = checked_name(&new.name, "the token name", max)?;
-    if new.expires_at.is_some_and(|e| e <= now()) {
-        return Err(AppError::bad_input("`expiresAt` must be in the future"));
-    }
-    if account::Entity::find_by_id(account_id).one(db).await?.is_none() {
-        return Err(AppError::NotFound("account"));
-    }
-    let issued = insert_token(db, account_id, &new).await?;
-    change_log::record(db, audit(who, "api_tokens", issued.token_id, "create"), None::<&()>, Some(&issued.info))
-        .await?;
-    Ok(issued)
-}
-
-/// Revokes a token; requests carrying it are refused from then on.
-pub async fn revoke(db: &DatabaseConnection, actor: Actor<'_>, token_id: Uuid) -> AppResult<api_token::Model> {
-    let who = actor.check()?;
-    let before = api_token::Entity::find_by_id(token_id).one(db).await?.ok_or(AppError::NotFound("token"))?;
-    let mut am: api_token::ActiveModel = before.clone().into();
-    am.revoked_at = Set(Some(before.revoked_at.unwrap_or_else(now)));
-    am.updated_at = Set(now());
-    let after = am.update(db).await?;
-    change_log::record(db, audit(who, "api_tokens", token_id, "revoke"), Some(&before), Some(&after)).await?;
+    let after = am.update(&txn).await?;
+    change_log::record(&txn, audit(who, "accounts", id, "update"), Some(&before), Some(&after)).await?;
+    txn.commit().await?;
     Ok(after)
 }
 
@@ -246,25 +176,6 @@ pub async fn list(
     let rows =
         account::Entity::find().filter(cond).order_by_desc(account::Column::Id).limit(page.first + 1).all(db).await?;
     Ok(into_page(rows, page.first))
-}
-
-/// The newest `limit` tokens of an account (never their secrets): an admin sees anyone's,
-/// a user their own.
-pub async fn tokens_of(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    account_id: Uuid,
-    limit: u64,
-) -> AppResult<Vec<api_token::Model>> {
-    if !viewer.can_see(account_id) {
-        return Err(AppError::NotFound("account"));
-    }
-    Ok(api_token::Entity::find()
-        .filter(api_token::Column::AccountId.eq(account_id))
-        .order_by_desc(api_token::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
 }
 
 /// An account the viewer may see (an admin any, a user its own), or None.

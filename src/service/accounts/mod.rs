@@ -1,7 +1,10 @@
 //! Accounts and tokens: what the operator (CLI) and admins (GraphQL) manage, and the
 //! first-start bootstrap. Both go through the same functions, each change audited.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Statement, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Statement,
+    TransactionTrait, sea_query::Expr,
+};
 use uuid::Uuid;
 
 use crate::{
@@ -24,11 +27,24 @@ pub struct IssuedToken {
 }
 
 mod admin;
+mod tokens;
 
-pub use self::admin::{
-    AccountChange, AccountFilter, Actor, NewAccount, NewToken, create, get, issue_token, list, revoke, tokens_of,
-    update,
+pub use self::{
+    admin::{AccountChange, AccountFilter, Actor, NewAccount, create, get, list, update},
+    tokens::{NewToken, issue_token, revoke, tokens_of},
 };
+
+/// Locks the account's row until the transaction ends (Postgres: a row lock; SQLite: the
+/// write lock), so checks of the account's quotas and the inserts they guard, and two
+/// admins' changes to one account, are atomic across connections and instances.
+pub(crate) async fn lock_account<C: ConnectionTrait>(txn: &C, account_id: Uuid) -> AppResult<()> {
+    account::Entity::update_many()
+        .col_expr(account::Column::UpdatedAt, Expr::col(account::Column::UpdatedAt))
+        .filter(account::Column::Id.eq(account_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
 
 /// Creates an account with a first token (the CLI's `accounts create`).
 pub async fn create_account(
@@ -79,7 +95,7 @@ pub async fn bootstrap_admin(db: &DatabaseConnection) -> AppResult<Option<Issued
     }
     let new = NewAccount { name: "admin".into(), role: Role::Admin, organization_id: None, external_id: None };
     let acct = admin::insert_account(&txn, &new).await?;
-    let issued = admin::insert_token(&txn, acct.id, &NewToken::named("initial")).await?;
+    let issued = tokens::insert_token(&txn, acct.id, &NewToken::named("initial")).await?;
     txn.commit().await?;
     Ok(Some(issued))
 }

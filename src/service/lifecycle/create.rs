@@ -1,9 +1,7 @@
 //! Creating a sandbox as a saga: row CREATING → backend create → row RUNNING or ERROR.
 //! A backend sandbox whose row cannot be saved is terminated, so nothing is orphaned.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait};
 use uuid::Uuid;
 
 use super::Lifecycle;
@@ -11,14 +9,13 @@ use crate::{
     auth::Viewer,
     backend::{SandboxSpec, template},
     entity::{
-        account,
         change_log::{self, Change},
         enums::{Provider, SandboxStatus},
         new_id, now,
         sandbox::{self, MetaData},
     },
     error::{AppError, AppResult},
-    service::{leases::LeaseKind, quota::Expensive, sandboxes::VisibleSandbox},
+    service::{accounts::lock_account, leases::LeaseKind, quota::Expensive, sandboxes::VisibleSandbox},
     work,
 };
 
@@ -47,18 +44,6 @@ pub fn validate_name(name: Option<&str>, id: Uuid, max_chars: u64) -> AppResult<
         return Err(AppError::bad_input("`name` must not contain control characters"));
     }
     Ok(name.to_string())
-}
-
-/// Locks the account's row until the transaction ends (Postgres: a row lock; SQLite: the
-/// write lock), so checks of the account's quotas and the inserts they guard are atomic
-/// across connections and instances.
-pub(crate) async fn lock_account<C: sea_orm::ConnectionTrait>(txn: &C, account_id: Uuid) -> AppResult<()> {
-    account::Entity::update_many()
-        .col_expr(account::Column::UpdatedAt, Expr::col(account::Column::UpdatedAt))
-        .filter(account::Column::Id.eq(account_id))
-        .exec(txn)
-        .await?;
-    Ok(())
 }
 
 impl Lifecycle {

@@ -8,6 +8,7 @@ pub mod fake_anthropic;
 pub mod fake_modal;
 pub mod fake_modal_api;
 pub mod fake_modal_exec;
+pub mod jwks;
 pub mod process;
 pub mod proxy;
 pub mod remote;
