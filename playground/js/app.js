@@ -3,13 +3,15 @@ import { $, h, show, when, bytes } from './dom.js';
 import { Client, plain } from './gql.js';
 import { Chat } from './chat.js';
 import { Files } from './files.js';
+import { Accounts } from './accounts.js';
 
 const TOKEN_KEY = 'sandboxql.token';
 const SANDBOX_FIELDS = 'id name status statusReason createdAt lastSyncAt syncStats { filesProcessed bytesTransferred durationMs }';
 
-const state = { client: null, sandboxes: [], selected: null };
+const state = { client: null, sandboxes: [], selected: null, admin: false };
 const chat = new Chat(() => state.client, notify);
 const files = new Files(() => state.client, notify, () => loadSandboxes());
+const accounts = new Accounts(() => state.client, notify);
 
 export function notify(message) {
   const box = $('notice');
@@ -22,7 +24,9 @@ async function signIn(token) {
   const data = await client.query('{ viewer { name role } templates { name provider description } }');
   state.client = client;
   localStorage.setItem(TOKEN_KEY, token);
+  state.admin = data.viewer.role === 'ADMIN';
   $('who').textContent = `${data.viewer.name} (${data.viewer.role.toLowerCase()})`;
+  show($('nav-accounts'), state.admin);
   const sel = $('create-template');
   sel.replaceChildren(...data.templates.map((t) => h('option', { value: t.provider, title: t.description }, t.name)));
   show($('signin'), false);
@@ -37,7 +41,11 @@ function signOut() {
   chat.stop();
   state.client = null;
   state.selected = null;
+  state.admin = false;
   $('who').textContent = '';
+  show($('nav-accounts'), false);
+  show($('nav-sandboxes'), false);
+  show($('accounts'), false);
   $('token').value = '';
   location.hash = '';
   show($('app'), false);
@@ -115,6 +123,14 @@ async function route() {
   chat.stop();
   state.selected = null;
   show($('missing'), false);
+  const admin = state.admin && location.hash === '#/accounts';
+  show($('accounts'), admin);
+  show($('app'), !admin);
+  show($('nav-sandboxes'), admin);
+  if (admin) {
+    await accounts.load().catch((e) => notify(plain(e)));
+    return;
+  }
   if (!m) {
     show($('panes'), false);
     show($('pick'), true);

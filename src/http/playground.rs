@@ -23,6 +23,7 @@ macro_rules! asset {
 /// The page's files: path below /playground/, content type, content.
 const ASSETS: &[(&str, &str, &str)] = &[
     ("app.css", "text/css; charset=utf-8", asset!("app.css")),
+    ("js/accounts.js", "text/javascript; charset=utf-8", asset!("js/accounts.js")),
     ("js/app.js", "text/javascript; charset=utf-8", asset!("js/app.js")),
     ("js/chat.js", "text/javascript; charset=utf-8", asset!("js/chat.js")),
     ("js/dom.js", "text/javascript; charset=utf-8", asset!("js/dom.js")),

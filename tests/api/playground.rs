@@ -12,6 +12,7 @@ async fn playground_flows_in_chromium() {
     let (_, token) = app.new_user("ada").await;
     let (_, other) = app.new_user("bob").await;
     let theirs = app.create_sandbox(&other, "bobs").await;
+    let admin = app.admin_token.clone();
     let root = env!("CARGO_MANIFEST_DIR");
     let shots = std::path::Path::new(root).join("target/playground-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
@@ -22,6 +23,7 @@ async fn playground_flows_in_chromium() {
             .arg(script)
             .env("PLAYGROUND_URL", format!("http://{}", app.addr))
             .env("PLAYGROUND_TOKEN", token)
+            .env("ADMIN_TOKEN", admin)
             .env("OTHER_SANDBOX", theirs)
             .env("SCREENSHOT_DIR", &shots)
             .env("PLAYWRIGHT_DIR", format!("{tools}/browser"))

@@ -1,6 +1,6 @@
 // Browser test of the playground in Debian's chromium, driven by playwright-core.
 // Started by tests/api/playground.rs, which runs the real server (stand-in claude) and
-// passes: PLAYGROUND_URL, PLAYGROUND_TOKEN, OTHER_SANDBOX (another account's sandbox),
+// passes: PLAYGROUND_URL, PLAYGROUND_TOKEN, ADMIN_TOKEN, OTHER_SANDBOX (another account's sandbox),
 // SCREENSHOT_DIR, PLAYWRIGHT_DIR (where playwright-core is installed).
 // Fails on any request that leaves localhost and on any CSP violation.
 import { createRequire } from 'node:module';
@@ -183,7 +183,48 @@ try {
   await page.waitForSelector(`#sandbox-list li[data-id="${sandboxId}"]`);
   await page.click(`#sandbox-list li[data-id="${sandboxId}"] .delete`);
   await page.waitForSelector('#sandbox-empty:not([hidden])');
+  assert.equal(await page.isVisible('#nav-accounts'), false, 'a user has no Accounts view');
   await cspCheck(page);
+
+  // The admin's Accounts view: create an account, issue a read-only token (secret shown
+  // once, and it works), revoke it, disable the account.
+  const adminCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const admin = await adminCtx.newPage();
+  await watch(admin);
+  await admin.goto(`${BASE}/`);
+  await admin.fill('#token', process.env.ADMIN_TOKEN);
+  await admin.click('#signin-form button');
+  await admin.waitForSelector('#nav-accounts:not([hidden])');
+  await admin.click('#nav-accounts');
+  await admin.waitForSelector('#accounts:not([hidden]) #account-list li');
+  await admin.fill('#account-name', 'Customer 7');
+  await admin.fill('#account-external', 'cust-7');
+  await admin.click('#account-create');
+  const acct = admin.locator('#account-list li.account', { hasText: 'Customer 7' });
+  await acct.locator('.token-form').waitFor();
+  assert.match(await acct.textContent(), /external id cust-7/);
+  await acct.locator('.token-form input[name=name]').fill('dashboard');
+  await acct.locator('.token-form input[name=readOnly]').check();
+  await acct.locator('.token-form button').click();
+  await acct.locator('.new-token').waitFor();
+  const secret = (await acct.locator('.new-token').textContent()).trim();
+  assert.match(secret, /^sbq_/);
+  await shot(admin, 'accounts');
+  const asIssued = async () => (await fetch(`${BASE}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+    body: JSON.stringify({ query: '{ viewer { externalId } }' }),
+  })).json();
+  assert.equal((await asIssued()).data.viewer.externalId, 'cust-7');
+  await acct.locator('li.token', { hasText: 'dashboard' }).locator('.revoke').click();
+  await acct.locator('li.token.off', { hasText: 'dashboard' }).waitFor();
+  assert.equal((await asIssued()).errors[0].extensions.code, 'UNAUTHENTICATED');
+  assert.equal(await admin.locator('.new-token').count(), 0, 'the secret is not shown again');
+  await acct.locator('.toggle-disabled').click();
+  await admin.locator('#account-list li.account.off', { hasText: 'Customer 7' }).waitFor();
+  await admin.click('#nav-sandboxes');
+  await admin.waitForSelector('#app:not([hidden])');
+  await cspCheck(admin);
 
   // Narrow screen: everything stacks, nothing overflows sideways.
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
