@@ -27,6 +27,8 @@ pub mod codes {
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     /// The request ran longer than the server allows and was stopped.
     pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
+    /// The account's spending or concurrent-run budget does not allow this run.
+    pub const BUDGET_EXCEEDED: &str = "BUDGET_EXCEEDED";
 }
 
 /// Why an operation failed, in terms a client can act on.
@@ -66,6 +68,9 @@ pub enum AppError {
     /// Ran over the request timeout.
     #[error("the request took longer than {0} ms and was stopped")]
     Timeout(u64),
+    /// The account's budget (spend per day or month, or runs at once) is used up.
+    #[error("{0}")]
+    BudgetExceeded(String),
     /// A bug or an infrastructure failure; the detail goes only to the log.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
@@ -83,6 +88,7 @@ impl AppError {
             AppError::Provider { .. } => codes::PROVIDER_UNAVAILABLE,
             AppError::RateLimited { .. } => codes::RATE_LIMITED,
             AppError::Timeout(_) => codes::REQUEST_TIMEOUT,
+            AppError::BudgetExceeded(_) => codes::BUDGET_EXCEEDED,
             AppError::Internal(_) => codes::INTERNAL_SERVER_ERROR,
         }
     }
@@ -176,6 +182,7 @@ mod tests {
             (AppError::provider("p", "d"), codes::PROVIDER_UNAVAILABLE),
             (AppError::rate_limited("x", 5), codes::RATE_LIMITED),
             (AppError::Timeout(5), codes::REQUEST_TIMEOUT),
+            (AppError::BudgetExceeded("x".into()), codes::BUDGET_EXCEEDED),
             (AppError::Internal(anyhow::anyhow!("x")), codes::INTERNAL_SERVER_ERROR),
         ];
         for (e, code) in cases {

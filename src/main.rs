@@ -20,6 +20,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(config) => serve(*config).await,
         Command::Accounts { action } => cli::accounts(action).await,
         Command::Tokens { action } => cli::tokens(action).await,
+        Command::Relay { forward, max_connections, command } => {
+            std::process::exit(sandboxql::relay::run(&forward, max_connections, &command).await?)
+        }
         Command::Schema => {
             print!("{}", sandboxql::graphql::sdl());
             Ok(())

@@ -12,14 +12,18 @@ use crate::{
     auth::{Authenticator, jwt::JwtVerifier},
     backend::{
         Backend,
-        local::{LocalBackend, jail::Jail},
+        local::{
+            LocalBackend,
+            jail::{Jail, JailNetwork},
+        },
     },
     config::{BackendKind, Config, StorageKind},
     db,
+    gateway::{GatewayListeners, GatewayState},
     graphql::{build_schema, documents::DocumentCache},
     http::{AppState, rate::RateLimiter, router},
     run::{manager::RunManager, pg_bridge},
-    service::{Services, accounts},
+    service::{Services, accounts, pricing::PriceTable},
     storage::{
         BlobStore,
         fs::FsBlobStore,
@@ -38,6 +42,8 @@ pub struct Application {
     pub bootstrap_token: Option<String>,
     /// Cancelled when shutdown begins: open websockets close with "reconnect".
     pub shutdown: CancellationToken,
+    /// Where the Anthropic gateway listens.
+    pub gateway_addr: SocketAddr,
 }
 
 impl Application {
@@ -54,9 +60,11 @@ impl Application {
         db::spawn_wal_checkpointer(&db);
         let limits = Arc::new(config.limits.clone());
         let pool = CpuPool::new(config.limits.cpu_pool_threads as usize, config.limits.background_nice as i32);
+        let prices = Arc::new(PriceTable::new(&config.gateway.model_prices).map_err(|e| anyhow::anyhow!("{e}"))?);
+        let gateway = GatewayListeners::bind(&config.gateway, &config.limits).await?;
         let backend = match backend {
             Some(b) => b,
-            None => make_backend(&config, &pool)?,
+            None => make_backend(&config, &pool, &gateway)?,
         };
         let runs =
             RunManager::new(db.clone(), backend.clone(), config.runs.clone(), limits.clone(), instance_id(&config));
@@ -66,9 +74,12 @@ impl Application {
             pg_bridge::spawn(db.clone(), runs.hub.clone(), runs.clone());
         }
         let blobs = make_blob_store(&config, &pool).await?;
-        let services = Services::new(db, limits, backend, blobs, runs);
+        let services = Services::new(db, limits, backend, blobs, runs, prices);
         services.lifecycle.recover().await.map_err(|e| anyhow::anyhow!("recovering sandboxes: {e:?}"))?;
         services.lifecycle.spawn_recovery();
+        let shutdown = CancellationToken::new();
+        let gateway_addr = gateway.addr;
+        gateway.spawn(GatewayState::new(&config.gateway, &config.limits, services.meter.clone())?, shutdown.clone());
         let bootstrap_token = accounts::bootstrap_admin(&services.db)
             .await
             .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?
@@ -88,7 +99,6 @@ impl Application {
         ));
         let rate =
             Arc::new(RateLimiter::new(config.limits.rate_limit_per_sec, config.limits.rate_limit_burst, 100_000));
-        let shutdown = CancellationToken::new();
         let state = AppState {
             schema,
             services: services.clone(),
@@ -100,7 +110,7 @@ impl Application {
         };
         let router = router(state, &config.http.cors_origins);
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-        Ok(Self { listener, router, services, bootstrap_token, shutdown })
+        Ok(Self { listener, router, services, bootstrap_token, shutdown, gateway_addr })
     }
 
     /// The address actually bound (port 0 resolved).
@@ -181,14 +191,32 @@ async fn make_blob_store(config: &Config, pool: &CpuPool) -> anyhow::Result<Arc<
     })
 }
 
-fn make_backend(config: &Config, pool: &CpuPool) -> anyhow::Result<Arc<dyn Backend>> {
+fn make_backend(config: &Config, pool: &CpuPool, gateway: &GatewayListeners) -> anyhow::Result<Arc<dyn Backend>> {
     match config.backend {
         BackendKind::Local => {
-            let jail = Jail::probe(config.runs.jail, config.runs.jail_uid)?;
+            let relay_bin = match &config.gateway.relay_bin {
+                Some(p) => p.clone(),
+                None => std::env::current_exe().context("locating this executable (the jail's relay)")?,
+            };
+            let network = JailNetwork {
+                relay_bin,
+                gateway_socket: gateway.socket.clone(),
+                egress_socket: gateway.egress_socket.clone(),
+                max_connections: config.limits.jail_max_connections,
+            };
+            let jail = Jail::probe(config.runs.jail, config.runs.jail_uid)?.with_network(network);
             let steps = config.limits.max_delete_steps;
-            Ok(Arc::new(LocalBackend::new(&config.store.data_dir, jail, pool.clone(), steps)))
+            let local = LocalBackend::new(&config.store.data_dir, jail, pool.clone(), steps);
+            Ok(Arc::new(local.with_gateway_url(gateway.local_url())))
         }
-        BackendKind::Modal => Ok(Arc::new(crate::backend::modal::ModalBackend::new(&config.modal, &config.limits)?)),
+        BackendKind::Modal => {
+            let url = config.gateway.gateway_public_url.clone().context(
+                "--backend modal needs --gateway-public-url: the URL at which Modal sandboxes reach this \
+                 server's Anthropic gateway (--gateway-listen)",
+            )?;
+            let modal = crate::backend::modal::ModalBackend::new(&config.modal, &config.limits)?;
+            Ok(Arc::new(modal.with_gateway_url(url)))
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod m20261123_000001_accounts_sandboxes;
 mod m20261123_000002_snapshots_runs;
 mod m20261124_000003_blobs_leases;
 mod m20261124_000004_accounts_tokens;
+mod m20261125_000005_usage_budgets;
 
 /// All migrations in the order they apply.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_snapshots_runs::Migration),
             Box::new(m20261124_000003_blobs_leases::Migration),
             Box::new(m20261124_000004_accounts_tokens::Migration),
+            Box::new(m20261125_000005_usage_budgets::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 
 mod authenticator;
 pub mod jwt;
+pub mod run_token;
 mod token;
 
 pub use authenticator::Authenticator;

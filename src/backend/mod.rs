@@ -81,6 +81,12 @@ pub trait Backend: Send + Sync + 'static {
     /// before it accepts `--dangerously-skip-permissions`).
     fn runs_as_root(&self) -> bool;
 
+    /// Environment that points Claude inside a sandbox at the Anthropic gateway
+    /// (`ANTHROPIC_BASE_URL`, and proxy variables where egress goes through a proxy).
+    fn gateway_env(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
     /// Entries under a workspace directory in display order, in one pass.
     async fn walk(&self, _external_id: &str, _path: &WorkspacePath, _opts: WalkOptions) -> AppResult<Walk> {
         Err(no_files())

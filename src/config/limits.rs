@@ -86,6 +86,24 @@ pub struct Limits {
     /// the keys at most this often, so forged kids cannot make the server hammer the URL.
     #[arg(long, env = "SANDBOXQL_JWKS_MIN_REFRESH_SECS", default_value_t = 5)]
     pub jwks_min_refresh_secs: u64,
+    /// Largest request body a sandbox may send through the Anthropic gateway.
+    #[arg(long, env = "SANDBOXQL_GATEWAY_MAX_REQUEST_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub gateway_max_request_bytes: u64,
+    /// Largest non-streamed gateway answer, or line of a streamed one, held to read its
+    /// usage (longer lines are skipped unread; an answer is at most `max_tokens` of text,
+    /// far below this).
+    #[arg(long, env = "SANDBOXQL_GATEWAY_MAX_JSON_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub gateway_max_json_bytes: u64,
+    /// Connections one jail's relay carries at once to the gateway and the egress proxy
+    /// (more wait for one to close).
+    #[arg(long, env = "SANDBOXQL_JAIL_MAX_CONNECTIONS", default_value_t = 256)]
+    pub jail_max_connections: u64,
+    /// Connections the egress proxy carries at once, over all sandboxes.
+    #[arg(long, env = "SANDBOXQL_EGRESS_MAX_CONNECTIONS", default_value_t = 2048)]
+    pub egress_max_connections: u64,
+    /// Largest request head (request line and headers) the egress proxy reads.
+    #[arg(long, env = "SANDBOXQL_EGRESS_MAX_HEAD_BYTES", default_value_t = 16 * 1024)]
+    pub egress_max_head_bytes: u64,
     /// Largest page of sandboxes, runs and snapshots.
     #[arg(long, env = "SANDBOXQL_MAX_PAGE_SIZE", default_value_t = 100)]
     pub max_page_size: u64,

@@ -5,120 +5,22 @@
 //! module, so lower layers (backends, runs, storage) depend on it and never the reverse.
 
 mod auth;
+mod commands;
+mod gateway;
 mod limits;
 mod modal;
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 
-pub use self::{auth::JwtConfig, limits::Limits, modal::ModalConfig};
-
-/// The command line: one subcommand per thing an operator does.
-#[derive(Debug, Parser)]
-#[command(name = "sandboxql", version, about = "GraphQL control plane for Claude Code sandboxes")]
-pub struct Cli {
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// Operator commands; each takes the same storage flags so they act on the server's data.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the GraphQL server.
-    Serve(Box<Config>),
-    /// Manage accounts.
-    Accounts {
-        /// Account action.
-        #[command(subcommand)]
-        action: AccountsCommand,
-    },
-    /// Print the GraphQL schema (SDL), as committed in schema.graphql.
-    Schema,
-    /// Manage API tokens.
-    Tokens {
-        /// Token action.
-        #[command(subcommand)]
-        action: TokensCommand,
-    },
-}
-
-/// `sandboxql accounts …`
-#[derive(Debug, Subcommand)]
-pub enum AccountsCommand {
-    /// List accounts, newest first (id, role, disabled, external id, name).
-    List {
-        /// Storage settings of the server.
-        #[command(flatten)]
-        store: StoreConfig,
-    },
-    /// Disable an account: all its tokens are refused from the next request on.
-    Disable {
-        /// Account id (UUID).
-        #[arg(long)]
-        id: String,
-        /// Storage settings of the server.
-        #[command(flatten)]
-        store: StoreConfig,
-    },
-    /// Create an account and print a token for it (the token alone on the last line).
-    Create {
-        /// Display name of the account.
-        #[arg(long)]
-        name: String,
-        /// Make the account an administrator (sees every account's sandboxes).
-        #[arg(long)]
-        admin: bool,
-        /// The embedding product's id of this user (what its JWTs name).
-        #[arg(long)]
-        external_id: Option<String>,
-        /// Storage settings of the server.
-        #[command(flatten)]
-        store: StoreConfig,
-    },
-}
-
-/// `sandboxql tokens …`
-#[derive(Debug, Subcommand)]
-pub enum TokensCommand {
-    /// List an account's tokens (never their secrets).
-    List {
-        /// Account id (UUID).
-        #[arg(long)]
-        account: String,
-        /// Storage settings of the server.
-        #[command(flatten)]
-        store: StoreConfig,
-    },
-    /// Revoke a token by its id (printed when it was created): refused from the next request on.
-    Revoke {
-        /// Token id (UUID).
-        #[arg(long)]
-        id: String,
-        /// Storage settings of the server.
-        #[command(flatten)]
-        store: StoreConfig,
-    },
-    /// Create a token for an account and print it (alone on the last line).
-    Create {
-        /// Account id (UUID).
-        #[arg(long)]
-        account: String,
-        /// A label to recognise the token by.
-        #[arg(long, default_value = "cli")]
-        name: String,
-        /// When the token stops working (RFC 3339, e.g. 2027-01-31T00:00:00Z).
-        #[arg(long)]
-        expires_at: Option<chrono::DateTime<chrono::Utc>>,
-        /// The token may run queries and subscriptions only.
-        #[arg(long)]
-        read_only: bool,
-        /// Storage settings of the server.
-        #[command(flatten)]
-        store: StoreConfig,
-    },
-}
+pub use self::{
+    auth::JwtConfig,
+    commands::{AccountsCommand, Cli, Command, TokensCommand},
+    gateway::GatewayConfig,
+    limits::Limits,
+    modal::ModalConfig,
+};
 
 /// Where the server keeps its state; shared by `serve` and the admin commands.
 #[derive(Debug, Clone, Args)]
@@ -183,6 +85,9 @@ pub struct Config {
     /// Sign-in with the embedding product's JWTs.
     #[command(flatten)]
     pub jwt: JwtConfig,
+    /// The Anthropic gateway between sandboxes and the API.
+    #[command(flatten)]
+    pub gateway: GatewayConfig,
     /// Name of this server instance; runs it left RUNNING are marked INTERRUPTED when an
     /// instance of the same name starts. Default: host name and data dir.
     #[arg(long, env = "SANDBOXQL_INSTANCE_ID")]
@@ -244,15 +149,6 @@ pub struct RunConfig {
     /// Ask Claude for token-level deltas (`--include-partial-messages`) so text appears live.
     #[arg(long, env = "SANDBOXQL_CLAUDE_PARTIAL_MESSAGES", default_value_t = true, action = clap::ArgAction::Set)]
     pub claude_partial_messages: bool,
-    /// Anthropic API key given to Claude inside sandboxes (and nothing else).
-    #[arg(long, env = "ANTHROPIC_API_KEY", hide_env_values = true)]
-    pub anthropic_api_key: Option<Secret>,
-    /// Anthropic API base URL given to Claude inside sandboxes.
-    #[arg(long, env = "ANTHROPIC_BASE_URL")]
-    pub anthropic_base_url: Option<String>,
-    /// Anthropic auth token given to Claude inside sandboxes.
-    #[arg(long, env = "ANTHROPIC_AUTH_TOKEN", hide_env_values = true)]
-    pub anthropic_auth_token: Option<Secret>,
     /// Jail local sandbox processes with bubblewrap.
     #[arg(long, env = "SANDBOXQL_JAIL", value_enum, default_value = "auto")]
     pub jail: JailMode,
@@ -264,11 +160,12 @@ pub struct RunConfig {
 /// Whether commands of the local backend run in a bubblewrap jail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum JailMode {
-    /// Jail when `bwrap` is installed and works, otherwise run unjailed (with a warning).
+    /// Jail when `bwrap` is installed and works; refuse to start otherwise.
     Auto,
     /// Always jail; refuse to start if `bwrap` does not work.
     Always,
-    /// Never jail (development only: processes see the host as the server's user).
+    /// Never jail (development only: processes see the host and its network as the
+    /// server's user; the server warns at start).
     Never,
 }
 

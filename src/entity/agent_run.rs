@@ -39,6 +39,13 @@ pub struct Model {
     /// Until when the runner's lease holds; the runner renews it while the run lives, and
     /// any instance finishes a RUNNING run whose lease has expired (its runner is gone).
     pub lease_until: Option<DateTimeUtc>,
+    /// SHA-256 of the run's gateway token (the key Claude uses); the token itself exists
+    /// only in the run's process environment.
+    #[serde(skip)]
+    pub gateway_token_sha256: Option<String>,
+    /// Set by the gateway when it refused the run's request (a budget reached): the run
+    /// ends FAILED with this reason whatever Claude reports.
+    pub stop_reason: Option<String>,
     /// When started.
     pub created_at: DateTimeUtc,
     /// When last changed.

@@ -1,6 +1,7 @@
 //! sea-orm entities: one module per table of the migration crate.
 
 pub mod account;
+pub mod account_budget;
 pub mod agent_run;
 pub mod agent_run_event;
 pub mod api_token;
@@ -9,6 +10,7 @@ pub mod change_log;
 pub mod enums;
 pub mod sandbox;
 pub mod snapshot;
+pub mod usage_record;
 
 /// A new time-ordered id: UUID v7 sorts by creation time, which keyset paging relies on.
 pub fn new_id() -> uuid::Uuid {

@@ -10,10 +10,12 @@ use super::{
     types::{
         account::{Account, AccountConnection, ApiToken, IssuedToken},
         enums::Role,
+        usage::Budget,
     },
 };
 use crate::service::{
     accounts::{self, AccountChange, Actor, NewAccount, NewToken},
+    budgets,
     paging::PageRequest,
 };
 
@@ -137,6 +139,27 @@ impl AdminMutation {
         let max = svc.limits.max_name_chars;
         let issued = accounts::issue_token(&svc.db, Actor::Viewer(viewer), account, new, max).await?;
         Ok(IssuedToken { token: issued.token, info: ApiToken::from(issued.info) })
+    }
+
+    /// Sets an account's caps (ADMIN only; every field replaced, null for none): USD per
+    /// UTC day and month spent through the gateway, and runs at once. A run that would
+    /// start over a cap is refused with BUDGET_EXCEEDED; one that crosses it is stopped at
+    /// its next API request and ends FAILED.
+    #[graphql(complexity = "cost::QUERY * 2")]
+    async fn set_account_budget(
+        &self,
+        ctx: &Context<'_>,
+        account_id: ID,
+        daily_usd: Option<f64>,
+        monthly_usd: Option<f64>,
+        max_concurrent_runs: Option<i32>,
+    ) -> Result<Budget> {
+        let (svc, viewer) = scope(ctx)?;
+        let account = parse_id(&account_id, "accountId")?;
+        let b = budgets::Budget { daily_usd, monthly_usd, max_concurrent_runs: max_concurrent_runs.map(i64::from) };
+        let set = budgets::set(&svc.db, Actor::Viewer(viewer), account, b).await?;
+        let (today, month) = crate::service::usage::spend(&svc.db, account, crate::entity::now()).await?;
+        Ok(Budget::new(set, today, month))
     }
 
     /// Revokes a token (ADMIN only): refused from the next request on.

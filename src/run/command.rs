@@ -48,13 +48,12 @@ pub fn argv(cfg: &RunConfig, template: &SandboxTemplate, inv: &ClaudeInvocation<
 }
 
 /// Environment for Claude beyond the backend's minimal base: the template's variables and
-/// the Anthropic base URL. Nothing else of the server's environment (database URL,
-/// storage credentials…) is ever included; keys go through [`secret_env`].
-pub fn env(cfg: &RunConfig, template: &SandboxTemplate, runs_as_root: bool) -> Vec<(String, String)> {
+/// what points Claude at the gateway (`gateway`, from the backend). Nothing of the
+/// server's environment (database URL, storage or Anthropic credentials…) is ever
+/// included; the run's own gateway token goes through [`secret_env`].
+pub fn env(template: &SandboxTemplate, runs_as_root: bool, gateway: Vec<(String, String)>) -> Vec<(String, String)> {
     let mut e: Vec<(String, String)> = template.env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    if let Some(url) = &cfg.anthropic_base_url {
-        e.push(("ANTHROPIC_BASE_URL".into(), url.clone()));
-    }
+    e.extend(gateway);
     // Claude refuses to skip permission prompts as root unless told it is sandboxed.
     if runs_as_root && template.permission_mode == PermissionMode::SkipPermissions {
         e.push(("IS_SANDBOX".into(), "1".into()));
@@ -62,17 +61,10 @@ pub fn env(cfg: &RunConfig, template: &SandboxTemplate, runs_as_root: bool) -> V
     e
 }
 
-/// The Anthropic credentials configured for sandboxes, kept apart from the plain
-/// environment so a backend can hand them over as a provider secret.
-pub fn secret_env(cfg: &RunConfig) -> Vec<(String, Secret)> {
-    let mut e = Vec::new();
-    if let Some(key) = &cfg.anthropic_api_key {
-        e.push(("ANTHROPIC_API_KEY".to_string(), key.clone()));
-    }
-    if let Some(tok) = &cfg.anthropic_auth_token {
-        e.push(("ANTHROPIC_AUTH_TOKEN".to_string(), tok.clone()));
-    }
-    e
+/// The run's gateway token as Claude's API key: the only credential a sandbox ever holds,
+/// honoured by the gateway only while this run is RUNNING.
+pub fn secret_env(run_token: &Secret) -> Vec<(String, Secret)> {
+    vec![("ANTHROPIC_API_KEY".to_string(), run_token.clone())]
 }
 
 #[cfg(test)]
@@ -87,7 +79,7 @@ mod tests {
             #[command(flatten)]
             c: RunConfig,
         }
-        C::parse_from(["x", "--claude-bin", "claude", "--anthropic-api-key", "sk-secret"]).c
+        C::parse_from(["x", "--claude-bin", "claude"]).c
     }
 
     #[test]
@@ -106,14 +98,16 @@ mod tests {
     }
 
     #[test]
-    fn keys_stay_out_of_argv_and_plain_env() {
+    fn the_run_token_stays_out_of_argv_and_plain_env() {
         let t = for_provider(Provider::ClaudeCode, None).unwrap();
         let inv = ClaudeInvocation { prompt: "p", resume: None, model: None, max_turns: None };
-        let c = cfg();
-        assert!(!argv(&c, &t, &inv).iter().any(|x| x.contains("sk-secret")));
-        assert!(!env(&c, &t, true).iter().any(|(_, v)| v.contains("sk-secret")));
-        assert!(env(&c, &t, true).iter().any(|(k, v)| k == "IS_SANDBOX" && v == "1"));
-        assert!(!env(&c, &t, false).iter().any(|(k, _)| k == "IS_SANDBOX"));
-        assert_eq!(secret_env(&c).len(), 1);
+        let gw = || vec![("ANTHROPIC_BASE_URL".to_string(), "http://127.0.0.1:4000".to_string())];
+        assert!(!argv(&cfg(), &t, &inv).iter().any(|x| x.contains("sgw_")));
+        let e = env(&t, true, gw());
+        assert!(e.iter().any(|(k, v)| k == "IS_SANDBOX" && v == "1"));
+        assert!(e.iter().any(|(k, v)| k == "ANTHROPIC_BASE_URL" && v.ends_with(":4000")));
+        assert!(!env(&t, false, gw()).iter().any(|(k, _)| k == "IS_SANDBOX"));
+        let s = secret_env(&Secret("sgw_x".into()));
+        assert_eq!(s, vec![("ANTHROPIC_API_KEY".to_string(), Secret("sgw_x".into()))]);
     }
 }

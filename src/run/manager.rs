@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     backend::{Backend, exec::ExecRequest, template},
-    config::{Limits, RunConfig},
+    config::{Limits, RunConfig, Secret},
     db::is_postgres,
     entity::{agent_run, enums::RunStatus, now, sandbox},
     error::AppResult,
@@ -61,7 +61,7 @@ impl RunManager {
 
     /// Starts `claude` for a freshly inserted RUNNING run and supervises it in the
     /// background; the run outlives any subscriber.
-    pub async fn launch(self: &Arc<Self>, run: agent_run::Model, sandbox: &sandbox::Model) {
+    pub async fn launch(self: &Arc<Self>, run: agent_run::Model, sandbox: &sandbox::Model, token: Secret) {
         let cancel = CancellationToken::new();
         self.lock().insert(run.id, cancel.clone());
         if self.precancelled.lock().unwrap_or_else(|p| p.into_inner()).remove(&run.id).is_some() {
@@ -77,8 +77,8 @@ impl RunManager {
                 };
                 let req = ExecRequest {
                     argv: command::argv(&self.config, &template, &inv),
-                    env: command::env(&self.config, &template, self.backend.runs_as_root()),
-                    secret_env: command::secret_env(&self.config),
+                    env: command::env(&template, self.backend.runs_as_root(), self.backend.gateway_env()),
+                    secret_env: command::secret_env(&token),
                     stdin: None,
                     max_line_bytes: self.limits.max_output_line_bytes,
                     nice: self.limits.background_nice as i32,

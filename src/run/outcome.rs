@@ -18,6 +18,8 @@ pub enum Stop {
     LeaseLost,
     /// The server shut down (the reason says so).
     Interrupted(String),
+    /// The gateway refused its requests (a budget reached); the reason says which.
+    Refused(String),
 }
 
 /// What ended the process, as far as the supervisor saw.
@@ -47,6 +49,7 @@ pub fn finish_event(out: &Outcome, elapsed: Duration, timeout_secs: u64) -> (Run
         Some(Stop::StoreFailed) => (RunStatus::Failed, Some("the run's events could not be stored".to_string())),
         Some(Stop::LeaseLost) => (RunStatus::Interrupted, Some("another instance took the run over".to_string())),
         Some(Stop::Interrupted(why)) => (RunStatus::Interrupted, Some(why.clone())),
+        Some(Stop::Refused(why)) => (RunStatus::Failed, Some(why.clone())),
         None => match &out.start_error {
             Some(e) => (RunStatus::Failed, Some(e.clone())),
             None if out.result.is_some() && !r.is_error && exit_code == Some(0) => (RunStatus::Succeeded, None),
@@ -118,6 +121,7 @@ mod tests {
             (Stop::StoreFailed, RunStatus::Failed),
             (Stop::LeaseLost, RunStatus::Interrupted),
             (Stop::Interrupted("the server shut down".into()), RunStatus::Interrupted),
+            (Stop::Refused("BUDGET_EXCEEDED: spent".into()), RunStatus::Failed),
         ];
         for (stop, want) in cases {
             let out = Outcome { stop: Some(stop.clone()), exit: Some(None), ..Outcome::default() };

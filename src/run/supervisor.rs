@@ -44,6 +44,15 @@ pub async fn supervise(
         Err(e) => out.start_error = Some(e.public_message()),
         Ok(h) => pump(&mgr, &run, h, &cancel, &mut w, &mut out, &mut session).await,
     }
+    if out.stop.is_none() {
+        // The gateway may have refused the run's requests (on any instance): that is why
+        // Claude stopped, whatever it reports.
+        if let Ok(Some(row)) = agent_run::Entity::find_by_id(run.id).one(&mgr.db).await
+            && let Some(reason) = row.stop_reason
+        {
+            out.stop = Some(Stop::Refused(reason));
+        }
+    }
     let (status, finished) = finish_event(&out, started.elapsed(), mgr.limits.run_timeout_secs);
     if let Err(e) = record(&mgr, &run, status, &out, finished, started.elapsed(), &mut w).await {
         tracing::error!(run_id = %run.id, error = ?e, "could not record the end of a run");

@@ -8,6 +8,7 @@
 //! and every file, run, snapshot and sync function takes one.
 
 pub mod accounts;
+pub mod budgets;
 mod file_tree;
 pub mod file_writes;
 pub mod files;
@@ -16,13 +17,16 @@ pub mod lifecycle;
 pub mod listing_cache;
 pub mod manifest;
 pub mod manifest_io;
+pub mod meter;
 pub mod mime;
 pub mod paging;
+pub mod pricing;
 pub mod quota;
 pub mod runs;
 pub mod sandboxes;
 pub mod snapshots;
 pub mod sync;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -49,6 +53,8 @@ pub struct Services {
     pub runs: runs::Runs,
     /// Creating, deleting and restoring sandboxes.
     pub lifecycle: lifecycle::Lifecycle,
+    /// The gateway's run authorisation and usage charging.
+    pub meter: meter::Meter,
 }
 
 impl Services {
@@ -59,7 +65,9 @@ impl Services {
         backend: Arc<dyn Backend>,
         blobs: Arc<dyn BlobStore>,
         manager: Arc<RunManager>,
+        prices: Arc<pricing::PriceTable>,
     ) -> Self {
+        let meter = meter::Meter::new(db.clone(), prices);
         let quotas = quota::Quotas::new(limits.clone());
         let leases = leases::Leases::new(db.clone(), &manager.instance_id, limits.clone());
         let snapshots = snapshots::Snapshots::new(db.clone(), blobs, limits.clone());
@@ -84,6 +92,6 @@ impl Services {
             leases,
             limits: limits.clone(),
         };
-        Self { db, limits, backend, files, snapshots, sync, runs, lifecycle }
+        Self { db, limits, backend, files, snapshots, sync, runs, lifecycle, meter }
     }
 }

@@ -65,7 +65,15 @@ async fn admin_provisions(kind: DbKind) {
     app.create_sandbox(&token, "first").await;
 
     // The admin finds it by external id; its tokens are listed without their secret.
-    let found = app.ok(&admin, ACCOUNTS, json!({"f": {"externalId": "user-17"}})).await;
+    // Use is recorded off the request path, so it may land a moment after the answer.
+    let mut found = app.ok(&admin, ACCOUNTS, json!({"f": {"externalId": "user-17"}})).await;
+    for _ in 0..50 {
+        if !found["accounts"]["nodes"][0]["tokens"][0]["lastUsedAt"].is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        found = app.ok(&admin, ACCOUNTS, json!({"f": {"externalId": "user-17"}})).await;
+    }
     let nodes = found["accounts"]["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 1);
     assert_eq!(nodes[0]["id"], acct_id);

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 const LOWER: &[&str] = &["run", "backend", "storage", "entity", "auth"];
-const UPPER: &[&str] = &["service", "graphql", "http"];
+const UPPER: &[&str] = &["service", "graphql", "http", "gateway"];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {

@@ -14,6 +14,7 @@ use crate::{
 };
 
 const API_KEY: &str = "sk-ant-modal-test-key-0123456789";
+const GATEWAY_URL: &str = "https://gateway.sandboxql.test";
 
 async fn spawn(kind: DbKind, fake: &FakeModal) -> TestApp {
     let url = fake.url();
@@ -26,7 +27,8 @@ async fn spawn(kind: DbKind, fake: &FakeModal) -> TestApp {
             c.modal.modal_server_url = url;
             c.modal.modal_retry_base_ms = 10;
             c.modal.modal_max_attempts = 4;
-            c.runs.anthropic_api_key = Some(sandboxql::config::Secret(API_KEY.into()));
+            c.gateway.anthropic_api_key = Some(sandboxql::config::Secret(API_KEY.into()));
+            c.gateway.gateway_public_url = Some(GATEWAY_URL.into());
         },
         None,
     )
@@ -65,7 +67,8 @@ async fn full_flow(kind: DbKind) {
     assert!(!format!("{create:?}").contains(API_KEY), "key in the sandbox definition");
     assert_eq!(fake.count("ImageJoinStreaming"), 1, "the image build was waited for");
 
-    // A run streams the stand-in's output; the key arrives only through a Modal secret.
+    // A run streams the stand-in's output; the operator's key never reaches Modal: the
+    // run's own gateway token travels in the exec's environment.
     let run = run_to_end(&app, &token, &sb, "say hello").await;
     assert_eq!(run["status"], "SUCCEEDED", "{}", run["error"]);
     let events = run["events"].as_array().unwrap();
@@ -75,12 +78,15 @@ async fn full_flow(kind: DbKind) {
         st.execs_requested.iter().find(|e| e.command.iter().any(|a| a.ends_with("claude-standin.py"))).cloned().unwrap()
     };
     assert!(claude_exec.command.iter().all(|a| !a.contains(API_KEY)), "key on a command line");
-    assert_eq!(claude_exec.secret_ids.len(), 1);
-    assert_eq!(fake.st().secrets[&claude_exec.secret_ids[0]]["ANTHROPIC_API_KEY"], API_KEY);
+    assert!(claude_exec.secret_ids.is_empty());
+    assert_eq!(fake.count("SecretGetOrCreate"), 0, "no Modal secret holds the key");
+    assert!(fake.st().execs_requested.iter().all(|e| !format!("{e:?}").contains(API_KEY)));
     assert_eq!(claude_exec.command.last().unwrap(), "say hello", "prompt is one argv element, last");
     let home = fake.st().sandboxes[&modal_id].dir.join("home/standin-calls.jsonl");
     let call: Value = serde_json::from_str(std::fs::read_to_string(home).unwrap().lines().next().unwrap()).unwrap();
-    assert_eq!(call["env"]["ANTHROPIC_API_KEY"], API_KEY);
+    let run_token = call["env"]["ANTHROPIC_API_KEY"].as_str().unwrap();
+    assert!(run_token.starts_with("sgw_"), "{run_token}");
+    assert_eq!(call["env"]["ANTHROPIC_BASE_URL"], GATEWAY_URL);
     assert_eq!(call["env"]["IS_SANDBOX"], "1");
     assert_eq!(call["cwd"], "/mnt/workspace");
     assert!(call["env"].get("MODAL_TOKEN_SECRET").is_none() && call["env"].get("DATABASE_URL").is_none());

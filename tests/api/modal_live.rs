@@ -25,7 +25,11 @@ async fn modal_live_flow() {
                 std::env::var("MODAL_SERVER_URL").unwrap_or_else(|_| "https://api.modal.com".into());
             c.modal.modal_app_name = "sandboxql-live-test".into();
             c.runs.claude_bin = "claude".into();
-            c.runs.anthropic_api_key = key.map(sandboxql::config::Secret);
+            c.gateway.anthropic_api_key = key.map(sandboxql::config::Secret);
+            c.gateway.anthropic_base_url = "https://api.anthropic.com".into();
+            // Modal's sandboxes must reach this machine's gateway: give its public URL.
+            c.gateway.gateway_public_url =
+                Some(std::env::var("SANDBOXQL_GATEWAY_PUBLIC_URL").unwrap_or_else(|_| "http://127.0.0.1:9".into()));
         },
         None,
     )

@@ -12,7 +12,7 @@ use crate::helpers::{
 };
 
 /// Where the test finds the CLI: SANDBOXQL_TEST_CLAUDE, or the install script's location.
-fn claude_cli() -> PathBuf {
+pub(crate) fn claude_cli() -> PathBuf {
     let path = std::env::var("SANDBOXQL_TEST_CLAUDE")
         .unwrap_or_else(|_| "/var/tmp/sandboxql-tools/claude/node_modules/.bin/claude".into());
     let path = PathBuf::from(path);
@@ -33,8 +33,8 @@ async fn real_claude_cli_calls_bash_streams_and_resumes() {
         DbKind::Sqlite,
         |c| {
             c.runs.claude_bin = cli.display().to_string();
-            c.runs.anthropic_base_url = Some(base.clone());
-            c.runs.anthropic_api_key = Some(sandboxql::config::Secret("sk-ant-test-key".into()));
+            c.gateway.anthropic_base_url = base.clone();
+            c.gateway.anthropic_api_key = Some(sandboxql::config::Secret("sk-ant-test-key".into()));
         },
         None,
     )

@@ -54,11 +54,15 @@ async fn sandbox_never_sees_server_secrets_and_prompt_is_one_argument() {
         assert_eq!(argv[argv.len() - 2], "--");
         let env = call["env"].as_object().unwrap();
         let text = serde_json::to_string(env).unwrap();
-        for secret in ["secret.db", "AKIASECRET", "aws-secret-value", "bucket-name", "modal-secret-value"] {
+        for secret in
+            ["secret.db", "AKIASECRET", "aws-secret-value", "bucket-name", "modal-secret-value", "sk-ant-for-sandboxes"]
+        {
             assert!(!text.contains(secret), "{secret} leaked into the sandbox: {text}");
         }
         assert!(!env.contains_key("DATABASE_URL"));
-        assert_eq!(env["ANTHROPIC_API_KEY"], "sk-ant-for-sandboxes", "configured Anthropic key is passed");
+        let key = env["ANTHROPIC_API_KEY"].as_str().unwrap();
+        assert!(key.starts_with("sgw_"), "the run's own gateway token, not the operator's key: {key}");
+        assert_eq!(env["ANTHROPIC_BASE_URL"], "http://127.0.0.1:4000", "the gateway, through the jail's relay");
         assert_eq!(call["cwd"], "/mnt/workspace", "jailed at the workspace");
         assert_ne!(call["uid"], 0, "jailed as an unprivileged user");
     }

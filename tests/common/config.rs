@@ -13,9 +13,15 @@ pub fn config_for(data_dir: PathBuf) -> Config {
     let Command::Serve(mut config) = cli.command else { unreachable!("parsed a serve command") };
     config.store.data_dir = data_dir;
     config.store.database_url = None;
-    config.runs.anthropic_api_key = None;
-    config.runs.anthropic_auth_token = None;
-    config.runs.anthropic_base_url = None;
+    config.gateway.anthropic_api_key = None;
+    config.gateway.anthropic_auth_token = None;
+    // Nothing listens there: no test reaches the real API by accident.
+    config.gateway.anthropic_base_url = "http://127.0.0.1:9".into();
+    config.gateway.gateway_public_url = None;
+    config.gateway.sandbox_egress = vec![];
+    config.gateway.model_prices = vec![];
+    // Jails run this build's own binary as their network relay.
+    config.gateway.relay_bin = Some(env!("CARGO_BIN_EXE_sandboxql").into());
     config.runs.claude_bin = "claude".into();
     config.backend = BackendKind::Local;
     config.modal.modal_token_id = None;

@@ -1,6 +1,8 @@
 //! The bubblewrap jail of the `local` backend: a process sees only the system's read-only
 //! files, its own workspace at `/mnt/workspace` and its own HOME at `/home/sandbox`, runs
-//! as an unprivileged uid, and dies with the server.
+//! as an unprivileged uid, and dies with the server. Its network namespace is its own and
+//! empty: `sandboxql relay` inside it forwards a loopback port to the gateway's socket
+//! (and one to the egress proxy when hosts are allowed), and nothing else is reachable.
 
 use std::path::{Path, PathBuf};
 
@@ -10,12 +12,31 @@ pub use crate::config::JailMode;
 pub const JAILED_WORKSPACE: &str = "/mnt/workspace";
 /// Where HOME appears inside the jail.
 pub const JAILED_HOME: &str = "/home/sandbox";
+/// The gateway's port on the jail's loopback.
+pub const GATEWAY_PORT: u16 = 4000;
+/// The egress proxy's port on the jail's loopback.
+pub const EGRESS_PORT: u16 = 3128;
 
-/// A resolved jail: the `bwrap` to use (None when unjailed) and the uid inside.
+/// What a jail's network reaches: host sockets forwarded by the relay.
+#[derive(Debug, Clone)]
+pub struct JailNetwork {
+    /// The `sandboxql` executable (run as `relay` inside the jail).
+    pub relay_bin: PathBuf,
+    /// The gateway's Unix socket.
+    pub gateway_socket: PathBuf,
+    /// The egress proxy's Unix socket, when any host is allowed.
+    pub egress_socket: Option<PathBuf>,
+    /// Connections the relay carries at once.
+    pub max_connections: u64,
+}
+
+/// A resolved jail: the `bwrap` to use (None when unjailed), the uid inside, and what
+/// its network reaches (None: nothing at all).
 #[derive(Debug, Clone)]
 pub struct Jail {
     bwrap: Option<PathBuf>,
     uid: u32,
+    network: Option<JailNetwork>,
 }
 
 const ETC_FILES: &[&str] = &[
@@ -33,13 +54,22 @@ const ETC_FILES: &[&str] = &[
 impl Jail {
     /// No jail: commands run as the server's user.
     pub fn unjailed() -> Self {
-        Self { bwrap: None, uid: 0 }
+        Self { bwrap: None, uid: 0, network: None }
+    }
+
+    /// This jail with its network reaching the gateway (and the egress proxy).
+    pub fn with_network(mut self, network: JailNetwork) -> Self {
+        self.network = Some(network);
+        self
     }
 
     /// Resolves the mode against this machine: probes `bwrap` once at start-up.
     pub fn probe(mode: JailMode, uid: u32) -> anyhow::Result<Self> {
         if mode == JailMode::Never {
-            return Ok(Self { bwrap: None, uid });
+            tracing::warn!(
+                "--jail never: sandbox processes run unconfined, as the server's user, with the host's network"
+            );
+            return Ok(Self { bwrap: None, uid, network: None });
         }
         let bwrap = find_on_path("bwrap");
         let works = bwrap.as_ref().is_some_and(|b| {
@@ -53,16 +83,13 @@ impl Jail {
                 .status()
                 .is_ok_and(|s| s.success())
         });
-        match (works, mode) {
-            (true, _) => Ok(Self { bwrap, uid }),
-            (false, JailMode::Always) => {
-                anyhow::bail!("--jail always, but bubblewrap (bwrap) is missing or does not work here")
-            }
-            (false, _) => {
-                tracing::warn!("bubblewrap (bwrap) not usable: sandbox commands run unjailed as the server's user");
-                Ok(Self { bwrap: None, uid })
-            }
+        if !works {
+            anyhow::bail!(
+                "bubblewrap (bwrap) is missing or does not work here, so sandboxes cannot be confined: \
+                 install it (Debian: apt install bubblewrap) or, for development only, pass --jail never"
+            );
         }
+        Ok(Self { bwrap, uid, network: None })
     }
 
     /// Whether commands are jailed.
@@ -99,7 +126,8 @@ impl Jail {
         let uid = self.uid.to_string();
         let mut out: Vec<String> = vec![bwrap.display().to_string()];
         let mut arg = |a: &[&str]| out.extend(a.iter().map(|s| s.to_string()));
-        arg(&["--die-with-parent", "--new-session", "--unshare-all", "--share-net"]);
+        // --unshare-all includes the network: the jail's own namespace, loopback only.
+        arg(&["--die-with-parent", "--new-session", "--unshare-all"]);
         arg(&["--uid", &uid, "--gid", &uid, "--ro-bind", "/usr", "/usr"]);
         out.extend(system_dirs());
         let mut arg = |a: &[&str]| out.extend(a.iter().map(|s| s.to_string()));
@@ -121,10 +149,55 @@ impl Jail {
             }
             program = path.display().to_string();
         }
-        arg(&["--", &program]);
+        if let Some(net) = &self.network {
+            out.extend(relay_prefix(net));
+        } else {
+            out.push("--".into());
+        }
+        out.push(program);
         out.extend(argv.iter().skip(1).cloned());
         Ok(out)
     }
+
+    /// Environment that points the jailed command at the gateway (and the egress proxy).
+    pub fn network_env(&self, gateway_url_outside: &str) -> Vec<(String, String)> {
+        match (&self.bwrap, &self.network) {
+            (Some(_), Some(net)) => {
+                let mut e = vec![("ANTHROPIC_BASE_URL".into(), format!("http://127.0.0.1:{GATEWAY_PORT}"))];
+                if net.egress_socket.is_some() {
+                    let proxy = format!("http://127.0.0.1:{EGRESS_PORT}");
+                    for k in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
+                        e.push((k.into(), proxy.clone()));
+                    }
+                    e.push(("NO_PROXY".into(), "127.0.0.1,localhost".into()));
+                }
+                e
+            }
+            _ => vec![("ANTHROPIC_BASE_URL".into(), gateway_url_outside.to_string())],
+        }
+    }
+}
+
+/// The binds of the relay and its sockets, then `-- relay … --` before the program.
+fn relay_prefix(net: &JailNetwork) -> Vec<String> {
+    const RELAY: &str = "/run/sandboxql/relay";
+    const GATEWAY: &str = "/run/sandboxql/gateway.sock";
+    const EGRESS: &str = "/run/sandboxql/egress.sock";
+    let mut out: Vec<String> = Vec::new();
+    let mut arg = |a: &[&str]| out.extend(a.iter().map(|s| s.to_string()));
+    arg(&["--ro-bind", &net.relay_bin.display().to_string(), RELAY]);
+    arg(&["--bind", &net.gateway_socket.display().to_string(), GATEWAY]);
+    if let Some(e) = &net.egress_socket {
+        arg(&["--bind", &e.display().to_string(), EGRESS]);
+    }
+    let connections = net.max_connections.to_string();
+    arg(&["--", RELAY, "relay", "--max-connections", &connections]);
+    arg(&["--forward", &format!("127.0.0.1:{GATEWAY_PORT}={GATEWAY}")]);
+    if net.egress_socket.is_some() {
+        arg(&["--forward", &format!("127.0.0.1:{EGRESS_PORT}={EGRESS}")]);
+    }
+    arg(&["--"]);
+    out
 }
 
 /// `/bin`, `/lib`… as on the host: symlinks into `/usr` on merged-usr systems, read-only

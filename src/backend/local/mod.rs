@@ -40,6 +40,8 @@ pub struct LocalBackend {
     jail: Jail,
     pool: CpuPool,
     max_delete_steps: u64,
+    /// The gateway's URL as seen from this host (used when commands are not jailed).
+    gateway_url: Option<String>,
     /// The process groups of each sandbox's running commands.
     groups: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, exec::Groups>>>,
 }
@@ -54,7 +56,14 @@ impl LocalBackend {
     pub fn new(data_dir: &Path, jail: Jail, pool: CpuPool, max_delete_steps: u64) -> Self {
         // Absolute, because HOME and cwd of sandbox processes are derived from it.
         let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-        Self { root: data_dir.join("sandboxes"), jail, pool, max_delete_steps, groups: Default::default() }
+        let root = data_dir.join("sandboxes");
+        Self { root, jail, pool, max_delete_steps, gateway_url: None, groups: Default::default() }
+    }
+
+    /// This backend with Claude pointed at the gateway at `url` (from this host).
+    pub fn with_gateway_url(mut self, url: String) -> Self {
+        self.gateway_url = Some(url);
+        self
     }
 
     /// The directory of a sandbox; the id must be a UUID so it can never name another path.
@@ -152,6 +161,13 @@ impl Backend for LocalBackend {
 
     fn runs_as_root(&self) -> bool {
         self.jail.runs_as_root()
+    }
+
+    fn gateway_env(&self) -> Vec<(String, String)> {
+        match &self.gateway_url {
+            Some(url) => self.jail.network_env(url),
+            None => Vec::new(),
+        }
     }
 
     async fn walk(&self, external_id: &str, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {

@@ -57,6 +57,7 @@ pub struct ModalBackend {
     provision: Provisioner,
     tasks: Mutex<HashMap<String, String>>,
     max_answer_bytes: usize,
+    gateway_url: Option<String>,
 }
 
 impl ModalBackend {
@@ -68,7 +69,14 @@ impl ModalBackend {
             client,
             tasks: Mutex::new(HashMap::new()),
             max_answer_bytes: limits.max_backend_answer_bytes as usize,
+            gateway_url: None,
         })
+    }
+
+    /// This backend with Claude pointed at the gateway's public URL.
+    pub fn with_gateway_url(mut self, url: String) -> Self {
+        self.gateway_url = Some(url);
+        self
     }
 
     fn tasks(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
@@ -202,6 +210,10 @@ impl Backend for ModalBackend {
 
     fn runs_as_root(&self) -> bool {
         true
+    }
+
+    fn gateway_env(&self) -> Vec<(String, String)> {
+        self.gateway_url.iter().map(|u| ("ANTHROPIC_BASE_URL".to_string(), u.clone())).collect()
     }
 
     async fn walk(&self, external_id: &str, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {

@@ -1,6 +1,6 @@
 //! The Modal objects a sandbox needs before it can start: the app that owns it, the
-//! template's image (built by Modal, waited for), the account's volume and the Anthropic
-//! secret. Each is get-or-create on Modal's side and cached here, so only the first
+//! template's image (built by Modal, waited for) and the account's volume. (No Anthropic
+//! secret: runs get a per-run gateway token in their exec environment.) Each is get-or-create on Modal's side and cached here, so only the first
 //! sandbox of a process (or of an account) pays for the lookups.
 
 use std::collections::HashMap;
@@ -12,20 +12,14 @@ use super::{
     client::{ModalClient, rpc},
     proto::{
         AppGetOrCreateRequest, GenericResult, Image, ImageGetOrCreateRequest, ImageJoinStreamingRequest,
-        ObjectCreationType, SecretGetOrCreateRequest, VolumeGetOrCreateRequest, generic_result::GenericStatus,
+        ObjectCreationType, VolumeGetOrCreateRequest, generic_result::GenericStatus,
     },
 };
 use crate::{
     backend::template::SandboxTemplate,
-    config::{ModalConfig, Secret},
+    config::ModalConfig,
     error::{AppError, AppResult},
 };
-
-/// Name of the Modal secret that carries the Anthropic credentials.
-const SECRET_NAME: &str = "sandboxql-anthropic";
-
-/// Values of the secret as last written, and its Modal id.
-type SecretCache = Option<(Vec<(String, String)>, String)>;
 
 /// Caches of Modal object ids.
 pub(super) struct Provisioner {
@@ -36,7 +30,6 @@ pub(super) struct Provisioner {
     app: OnceCell<String>,
     images: Mutex<HashMap<&'static str, String>>,
     volumes: Mutex<HashMap<Uuid, String>>,
-    secret: Mutex<SecretCache>,
 }
 
 impl Provisioner {
@@ -49,7 +42,6 @@ impl Provisioner {
             app: OnceCell::new(),
             images: Mutex::new(HashMap::new()),
             volumes: Mutex::new(HashMap::new()),
-            secret: Mutex::new(None),
         }
     }
 
@@ -146,31 +138,5 @@ impl Provisioner {
         let resp = rpc!(self.client, "VolumeGetOrCreate", volume_get_or_create, req.clone()).await?;
         volumes.insert(account_id, resp.volume_id.clone());
         Ok(resp.volume_id)
-    }
-
-    /// A Modal secret holding `vars`, written (overwritten) once per process and whenever
-    /// the values change, so keys never travel in a command line or sandbox definition.
-    pub(super) async fn secret_ids(&self, vars: &[(String, Secret)]) -> AppResult<Vec<String>> {
-        if vars.is_empty() {
-            return Ok(Vec::new());
-        }
-        let plain: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect();
-        let mut cached = self.secret.lock().await;
-        if let Some((values, id)) = cached.as_ref()
-            && *values == plain
-        {
-            return Ok(vec![id.clone()]);
-        }
-        let req = SecretGetOrCreateRequest {
-            deployment_name: SECRET_NAME.to_string(),
-            environment_name: self.environment.clone(),
-            object_creation_type: ObjectCreationType::CreateOverwriteIfExists as i32,
-            env_dict: plain.iter().cloned().collect(),
-            app_id: String::new(),
-            required_keys: Vec::new(),
-        };
-        let resp = rpc!(self.client, "SecretGetOrCreate", secret_get_or_create, req.clone()).await?;
-        *cached = Some((plain, resp.secret_id.clone()));
-        Ok(vec![resp.secret_id])
     }
 }

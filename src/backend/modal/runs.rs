@@ -1,6 +1,6 @@
-//! Long-running commands (Claude runs) in a Modal sandbox: output as lines, keys from a
-//! Modal secret, and cancellation by killing the command's process group, which
-//! `ContainerExec` has no call for.
+//! Long-running commands (Claude runs) in a Modal sandbox: output as lines, the run's
+//! gateway token in the exec's environment, and cancellation by killing the command's
+//! process group, which `ContainerExec` has no call for.
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -22,19 +22,19 @@ const WRAPPER: &str = r#"echo $$ > "$0" && exec "$@""#;
 /// Stops the recorded process group: TERM, a grace period, then KILL.
 const KILL: &str = r#"p=$(cat -- "$0" 2>/dev/null) || exit 0; kill -s TERM -- "-$p" 2>/dev/null; sleep 3; kill -s KILL -- "-$p" 2>/dev/null; rm -f -- "$0""#;
 
-/// Starts `req` and returns its output as lines. The plain environment is set by `env`
-/// in the argv; `secret_env` never appears there: it becomes a Modal secret attached to
-/// this exec only.
+/// Starts `req` and returns its output as lines. The environment (with the run's gateway
+/// token, valid only while the run lives; no operator key ever reaches Modal) is set by
+/// `env`, which then becomes the command, so it is in no process's argv for long.
 pub(super) async fn exec(b: &ModalBackend, ext: &str, req: ExecRequest) -> AppResult<ExecHandle> {
-    let secrets = b.provision.secret_ids(&req.secret_env).await?;
     let pidfile = format!("/tmp/.sandboxql-exec-{}.pid", Uuid::new_v4());
     let mut command: Vec<String> = ["setsid", "-w", "/bin/sh", "-c", WRAPPER].map(String::from).to_vec();
     command.extend([pidfile.clone(), "env".into(), "--".into()]);
     command.extend(req.env.iter().map(|(k, v)| format!("{k}={v}")));
+    command.extend(req.secret_env.iter().map(|(k, v)| format!("{k}={}", v.0)));
     command.extend(req.argv);
     let max_line = req.max_line_bytes;
     let stdin = req.stdin.map_or(Stdin::Closed, Stdin::Bytes);
-    let started = b.start(ext, command, secrets, stdin).await?;
+    let started = b.start(ext, command, Vec::new(), stdin).await?;
     let task = b.task_id(ext).await?;
     let (tx, rx) = mpsc::channel(256);
     let cancel = CancellationToken::new();

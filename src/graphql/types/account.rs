@@ -3,13 +3,18 @@
 use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::{enums::Role, page::PageInfo};
+use super::{
+    enums::Role,
+    page::PageInfo,
+    usage::{Budget, Usage, totals as usage_totals},
+};
 use crate::{
     entity::{account, api_token},
     graphql::{context::scope, cost},
     service::{
-        accounts,
+        accounts, budgets,
         paging::{Page, encode_cursor},
+        usage::{self, UsageScope},
     },
 };
 
@@ -54,6 +59,31 @@ impl Account {
         let rows =
             accounts::tokens_of(&svc.db, accounts::Actor::Viewer(viewer), self.0.id, svc.limits.max_page_size).await?;
         Ok(rows.into_iter().map(ApiToken::from).collect())
+    }
+    /// What its runs spent through the gateway, `since` ≤ time < `until` (either open).
+    #[graphql(complexity = "cost::QUERY")]
+    async fn usage(
+        &self,
+        ctx: &Context<'_>,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Usage> {
+        let (svc, viewer) = scope(ctx)?;
+        if !viewer.can_see(self.0.id) {
+            return Err(crate::error::AppError::NotFound("account").into());
+        }
+        usage_totals(&svc.db, UsageScope::Account(self.0.id), since, until).await
+    }
+    /// Its spending caps and what it spent today and this month (UTC).
+    #[graphql(complexity = "cost::QUERY * 2")]
+    async fn budget(&self, ctx: &Context<'_>) -> Result<Budget> {
+        let (svc, viewer) = scope(ctx)?;
+        if !viewer.can_see(self.0.id) {
+            return Err(crate::error::AppError::NotFound("account").into());
+        }
+        let b = budgets::get(&svc.db, self.0.id).await?;
+        let (today, month) = usage::spend(&svc.db, self.0.id, crate::entity::now()).await?;
+        Ok(Budget::new(b, today, month))
     }
 }
 

@@ -9,3 +9,4 @@ pub mod run;
 pub mod sandbox;
 pub mod snapshot;
 pub mod template;
+pub mod usage;

@@ -38,9 +38,16 @@ impl AgentRun {
     async fn claude_session_id(&self) -> Option<&str> {
         self.0.claude_session_id.as_deref()
     }
-    /// Cost in US dollars, once finished.
+    /// Cost in US dollars as Claude reported it, once finished (`usage` is what the
+    /// gateway measured and charged).
     async fn cost_usd(&self) -> Option<f64> {
         self.0.cost_usd
+    }
+    /// What this run's API requests used and cost, as the gateway charged them.
+    #[graphql(complexity = "cost::QUERY")]
+    async fn usage(&self, ctx: &Context<'_>) -> Result<super::usage::Usage> {
+        let (svc, _) = scope(ctx)?;
+        super::usage::totals(&svc.db, crate::service::usage::UsageScope::Run(self.0.id), None, None).await
     }
     /// Duration in milliseconds, once finished.
     async fn duration_ms(&self) -> Option<i64> {

@@ -85,6 +85,17 @@ impl Sandbox {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// What its runs spent through the gateway, `since` ≤ time < `until` (either open).
+    #[graphql(complexity = "cost::QUERY")]
+    async fn usage(
+        &self,
+        ctx: &Context<'_>,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<super::usage::Usage> {
+        let (svc, _) = scope(ctx)?;
+        super::usage::totals(&svc.db, crate::service::usage::UsageScope::Sandbox(self.0.id), since, until).await
+    }
     /// When the workspace was last synced to object storage (`meta_data.last_s3_sync`).
     async fn last_sync_at(&self) -> Option<DateTime<Utc>> {
         self.0.meta_data.last_s3_sync.and_then(|s| DateTime::from_timestamp(s, 0))

@@ -33,7 +33,7 @@ pub enum Actor<'a> {
 impl Actor<'_> {
     /// The account to record as the actor; FORBIDDEN for a viewer who is not an admin
     /// (or whose token may only read).
-    pub(super) fn check(self) -> AppResult<Option<Uuid>> {
+    pub(crate) fn check(self) -> AppResult<Option<Uuid>> {
         match self {
             Actor::Operator => Ok(None),
             Actor::Viewer(v) => {

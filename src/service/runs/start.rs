@@ -8,8 +8,8 @@ use sea_orm::{
 
 use super::Runs;
 use crate::{
-    auth::Viewer,
-    config::Limits,
+    auth::{Viewer, run_token},
+    config::{Limits, Secret},
     entity::{
         agent_run,
         change_log::{self, Change},
@@ -18,7 +18,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     run::{events::EventBody, store},
-    service::sandboxes::VisibleSandbox,
+    service::{accounts::lock_account, budgets, sandboxes::VisibleSandbox},
     work,
 };
 
@@ -75,8 +75,8 @@ impl Runs {
         validate(&input, &self.limits)?;
         let (this, viewer, sandbox) = (self.clone(), viewer.clone(), sandbox.clone());
         work::detached(async move {
-            let run = this.record_start(&viewer, &sandbox, input).await?;
-            this.manager.launch(run.clone(), &sandbox).await;
+            let (run, token) = this.record_start(&viewer, &sandbox, input).await?;
+            this.manager.launch(run.clone(), &sandbox, token).await;
             Ok(run)
         })
         .await
@@ -87,9 +87,13 @@ impl Runs {
         viewer: &Viewer,
         sandbox: &VisibleSandbox,
         input: StartRun,
-    ) -> AppResult<agent_run::Model> {
+    ) -> AppResult<(agent_run::Model, Secret)> {
         let t = now();
         let txn = self.db.begin().await?;
+        // The account row first (as creates do): two starts of one account wait for each
+        // other, so its budget's concurrency and spend checks cannot both pass at once.
+        lock_account(&txn, sandbox.account_id).await?;
+        budgets::check_start(&txn, sandbox.account_id, t).await?;
         // Locks the sandbox row (Postgres) or the database (SQLite) until commit, and
         // succeeds only while the sandbox is RUNNING: a delete's DELETING wins or waits.
         let running = sandbox::Entity::update_many()
@@ -103,8 +107,10 @@ impl Runs {
             return Err(AppError::conflict("the sandbox is not running (it may be being deleted)"));
         }
         let lease = chrono::Duration::seconds(self.limits.lease_secs.max(1) as i64);
+        let id = new_id();
+        let (token, token_hash) = run_token::issue(id);
         let row = agent_run::ActiveModel {
-            id: Set(new_id()),
+            id: Set(id),
             sandbox_id: Set(sandbox.id),
             account_id: Set(sandbox.account_id),
             prompt: Set(input.prompt),
@@ -118,6 +124,8 @@ impl Runs {
             max_turns: Set(input.max_turns),
             runner_id: Set(Some(self.manager.instance_id.clone())),
             lease_until: Set(Some(t + lease)),
+            gateway_token_sha256: Set(Some(token_hash)),
+            stop_reason: Set(None),
             created_at: Set(t),
             updated_at: Set(t),
         };
@@ -133,7 +141,7 @@ impl Runs {
         let first = EventBody::RunStarted { model: input.model, resume_session_id: sandbox.claude_session_id.clone() };
         store::append(&txn, run.id, &[(1, first)]).await?;
         txn.commit().await?;
-        Ok(run)
+        Ok((run, Secret(token)))
     }
 }
 

@@ -70,6 +70,8 @@ pub fn standin_claude() -> String {
 pub struct TestApp {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where its Anthropic gateway listens.
+    pub gateway_addr: SocketAddr,
     /// Token of the bootstrap admin.
     pub admin_token: String,
     /// Direct access to its database and backend.
@@ -127,12 +129,13 @@ impl TestApp {
     async fn start(config: Config, data_dir: Arc<tempfile::TempDir>, backend: Option<Arc<dyn Backend>>) -> Self {
         let app = Application::build_with_backend(config.clone(), backend).await.expect("build app");
         let addr = app.local_addr().expect("addr");
+        let gateway_addr = app.gateway_addr;
         let services = app.services.clone();
         let admin_token = app.bootstrap_token.clone().unwrap_or_default();
         let server = tokio::spawn(async move {
             let _ = app.run_until_stopped().await;
         });
-        Self { addr, admin_token, services, config, data_dir, http: reqwest::Client::new(), server }
+        Self { addr, gateway_addr, admin_token, services, config, data_dir, http: reqwest::Client::new(), server }
     }
 
     /// Another server instance on the same database and data dir (a second replica).

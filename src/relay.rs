@@ -1,0 +1,81 @@
+//! `sandboxql relay`: the one process in a jail's private network namespace that can reach
+//! outside it. It listens on the jail's loopback (e.g. `127.0.0.1:4000`), forwards each
+//! connection to a Unix socket bind-mounted from the host (the gateway, the egress proxy),
+//! and runs the jailed command as its child, exiting with its status. The namespace has
+//! no other interface, so the jail reaches those sockets and nothing else: not the cloud
+//! metadata address, not the server's database, not the object store, not other jails.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use anyhow::Context;
+use tokio::{
+    net::{TcpListener, UnixStream},
+    sync::Semaphore,
+};
+
+/// One forwarded port: `listen` inside the jail to the Unix socket at `socket`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    /// Loopback address inside the jail.
+    pub listen: SocketAddr,
+    /// Unix socket the connections go to.
+    pub socket: PathBuf,
+}
+
+/// Parses `127.0.0.1:4000=/run/sandboxql/gateway.sock`.
+pub fn parse_forward(spec: &str) -> anyhow::Result<Forward> {
+    let (listen, socket) = spec.split_once('=').context("expected ADDR:PORT=/path/to/socket")?;
+    let listen: SocketAddr = listen.parse().with_context(|| format!("bad address {listen}"))?;
+    anyhow::ensure!(listen.ip().is_loopback(), "a relay listens on loopback only");
+    Ok(Forward { listen, socket: PathBuf::from(socket) })
+}
+
+async fn serve(listener: TcpListener, socket: PathBuf, slots: Arc<Semaphore>) {
+    loop {
+        let Ok((mut tcp, _)) = listener.accept().await else { continue };
+        let Ok(permit) = slots.clone().acquire_owned().await else { return };
+        let socket = socket.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            if let Ok(mut unix) = UnixStream::connect(&socket).await {
+                let _ = tcp.set_nodelay(true);
+                let _ = tokio::io::copy_bidirectional(&mut tcp, &mut unix).await;
+            }
+        });
+    }
+}
+
+/// Binds every forward, then runs `command` and returns the exit status to exit with
+/// (128 + signal when it was killed). At most `connections` are carried at once.
+pub async fn run(forwards: &[String], connections: usize, command: &[String]) -> anyhow::Result<i32> {
+    let (program, args) = command.split_first().context("relay: no command to run")?;
+    let slots = Arc::new(Semaphore::new(connections.max(1)));
+    for spec in forwards {
+        let f = parse_forward(spec)?;
+        // Bound before the command starts, so its first connection finds the port open.
+        let listener = TcpListener::bind(f.listen).await.with_context(|| format!("relay: binding {}", f.listen))?;
+        tokio::spawn(serve(listener, f.socket, slots.clone()));
+    }
+    let status = tokio::process::Command::new(program)
+        .args(args)
+        .status()
+        .await
+        .with_context(|| format!("relay: starting {program}"))?;
+    use std::os::unix::process::ExitStatusExt;
+    Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(9)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwards_are_loopback_address_to_socket() {
+        let f = parse_forward("127.0.0.1:4000=/run/sandboxql/gateway.sock").unwrap();
+        assert_eq!(f.listen.port(), 4000);
+        assert_eq!(f.socket, PathBuf::from("/run/sandboxql/gateway.sock"));
+        assert!(parse_forward("0.0.0.0:4000=/x").is_err(), "never listens beyond loopback");
+        assert!(parse_forward("127.0.0.1:4000").is_err());
+        assert!(parse_forward("nope=/x").is_err());
+    }
+}

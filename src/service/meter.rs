@@ -1,0 +1,87 @@
+//! The gateway's side of the ledger: which run a per-run token speaks for (only while it
+//! is RUNNING), whether its account's budget still allows a request, and charging what
+//! each response used.
+
+use std::sync::Arc;
+
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
+use uuid::Uuid;
+
+use super::{
+    budgets,
+    pricing::{PriceTable, Tokens},
+    usage::{self, Charge},
+};
+use crate::{
+    auth::run_token,
+    entity::{agent_run, enums::RunStatus, now},
+    error::{AppError, AppResult},
+};
+
+/// The run a gateway request is made for.
+#[derive(Debug, Clone, Copy)]
+pub struct Grant {
+    /// The run.
+    pub run_id: Uuid,
+    /// Its sandbox.
+    pub sandbox_id: Uuid,
+    /// Who pays.
+    pub account_id: Uuid,
+}
+
+/// Authorises gateway requests and charges their usage.
+#[derive(Clone)]
+pub struct Meter {
+    db: DatabaseConnection,
+    prices: Arc<PriceTable>,
+}
+
+impl Meter {
+    /// A meter over `db` charging by `prices`.
+    pub fn new(db: DatabaseConnection, prices: Arc<PriceTable>) -> Self {
+        Self { db, prices }
+    }
+
+    /// The run `token` speaks for: UNAUTHENTICATED unless it is a RUNNING run's current
+    /// token; BUDGET_EXCEEDED when the account's spend cap is reached, and then the run
+    /// is marked to end FAILED with that reason.
+    pub async fn authorize(&self, token: &str) -> AppResult<Grant> {
+        let refused = || AppError::Unauthenticated("invalid run token");
+        let run_id = run_token::run_of(token).ok_or_else(refused)?;
+        let run = agent_run::Entity::find_by_id(run_id).one(&self.db).await?.ok_or_else(refused)?;
+        let valid = run.status == RunStatus::Running
+            && run.gateway_token_sha256.as_deref().is_some_and(|h| run_token::matches(token, h));
+        if !valid {
+            return Err(refused());
+        }
+        let grant = Grant { run_id, sandbox_id: run.sandbox_id, account_id: run.account_id };
+        let budget = budgets::get(&self.db, run.account_id).await?;
+        if budget.daily_usd.is_some() || budget.monthly_usd.is_some() {
+            let (today, month) = usage::spend(&self.db, run.account_id, now()).await?;
+            if let Some(why) = budgets::over_spend(&budget, today, month) {
+                let reason = format!("BUDGET_EXCEEDED: {why}");
+                agent_run::Entity::update_many()
+                    .col_expr(agent_run::Column::StopReason, Expr::value(reason))
+                    .filter(agent_run::Column::Id.eq(run_id))
+                    .filter(agent_run::Column::StopReason.is_null())
+                    .exec(&self.db)
+                    .await?;
+                return Err(AppError::BudgetExceeded(why));
+            }
+        }
+        Ok(grant)
+    }
+
+    /// Charges one response to its run's account.
+    pub async fn charge(&self, grant: &Grant, model: &str, tokens: Tokens) -> AppResult<()> {
+        let charge = Charge {
+            account_id: grant.account_id,
+            sandbox_id: grant.sandbox_id,
+            run_id: grant.run_id,
+            model: model.to_string(),
+            cost_micros: self.prices.cost_micros(model, &tokens),
+            tokens,
+        };
+        usage::record(&self.db, &charge).await
+    }
+}
