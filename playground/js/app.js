@@ -9,7 +9,7 @@ const TOKEN_KEY = 'sandboxql.token';
 const SANDBOX_FIELDS = 'id name status statusReason createdAt lastSyncAt syncStats { filesProcessed bytesTransferred durationMs }';
 
 const state = { client: null, sandboxes: [], selected: null, admin: false };
-const chat = new Chat(() => state.client, notify);
+const chat = new Chat(() => state.client, notify, () => loadSpend());
 const files = new Files(() => state.client, notify, () => loadSandboxes());
 const accounts = new Accounts(() => state.client, notify);
 
@@ -33,6 +33,7 @@ async function signIn(token) {
   show($('app'), true);
   show($('signout'), true);
   await loadSandboxes();
+  await loadSpend();
   await route();
 }
 
@@ -43,6 +44,7 @@ function signOut() {
   state.selected = null;
   state.admin = false;
   $('who').textContent = '';
+  $('spend').textContent = '';
   show($('nav-accounts'), false);
   show($('nav-sandboxes'), false);
   show($('accounts'), false);
@@ -52,6 +54,22 @@ function signOut() {
   show($('signout'), false);
   show($('signin'), true);
   notify('');
+}
+
+// The account's metered spend today and this month (UTC), against its budget.
+async function loadSpend() {
+  if (!state.client) return;
+  const now = new Date();
+  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())).toISOString();
+  const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
+  const q = `query($d: DateTime!, $m: DateTime!) { viewer {
+    today: usage(since: $d) { costUsd } month: usage(since: $m) { costUsd } budget { dailyUsd monthlyUsd } } }`;
+  const data = await state.client.query(q, { d: day, m: month }).catch(() => null);
+  if (!data) return;
+  const v = data.viewer;
+  const of = (cap) => (cap === null || cap === undefined ? '' : ` of $${cap.toFixed(2)}`);
+  $('spend').textContent =
+    `Spent today $${v.today.costUsd.toFixed(2)}${of(v.budget.dailyUsd)} · this month $${v.month.costUsd.toFixed(2)}${of(v.budget.monthlyUsd)}`;
 }
 
 async function loadSandboxes() {

@@ -13,13 +13,21 @@ const EVENT = `__typename
   ... on AssistantThinking { seq thinking }
   ... on ToolUse { seq toolUseId name input }
   ... on ToolResult { seq toolUseId content isError }
-  ... on RunFinished { seq status subtype isError result durationMs numTurns totalCostUsd error exitCode }
+  ... on RunFinished { runId seq status subtype isError result durationMs numTurns totalCostUsd error exitCode }
   ... on RawEvent { seq source text }`;
 
+// What a budget stop reads like to a person.
+export function budgetWords(error) {
+  return error && error.startsWith('BUDGET_EXCEEDED: ')
+    ? `Stopped because this account's budget is spent: ${error.slice('BUDGET_EXCEEDED: '.length)}`
+    : error;
+}
+
 export class Chat {
-  constructor(client, notify) {
+  constructor(client, notify, onRunEnd = () => {}) {
     this.client = client;
     this.notify = notify;
+    this.onRunEnd = onRunEnd;
     this.stopFeed = null;
     this.sandbox = null;
     $('prompt-form').addEventListener('submit', (ev) => {
@@ -133,9 +141,21 @@ export class Chat {
   async finished() {
     this.stopFeed = null;
     this.busy(false);
+    this.onRunEnd();
     const q = 'query($id: ID!) { sandbox(id: $id) { runs(first: 20) { nodes { id prompt status createdAt } } } }';
     const data = await this.client().query(q, { id: this.sandbox.id }).catch(() => null);
     if (data) this.fillHistory(data.sandbox.runs.nodes);
+  }
+
+  // The run's metered usage (what the gateway charged), once the ledger has it.
+  async fillUsage(runId, slot) {
+    const q = `query($id: ID!) { run(id: $id) { usage {
+      requests inputTokens outputTokens cacheCreationInputTokens cacheReadInputTokens costUsd } } }`;
+    const data = await this.client().query(q, { id: runId }).catch(() => null);
+    const u = data && data.run && data.run.usage;
+    if (!u || !u.requests) return;
+    const tokens = u.inputTokens + u.outputTokens + u.cacheCreationInputTokens + u.cacheReadInputTokens;
+    slot.textContent = ` · metered $${u.costUsd.toFixed(4)} · ${tokens.toLocaleString('en')} tokens in ${u.requests} API call${u.requests === 1 ? '' : 's'}`;
   }
 
   async showRun(runId) {
@@ -207,9 +227,11 @@ export class Chat {
         if (ev.totalCostUsd !== null && ev.totalCostUsd !== undefined) parts.push(`$${ev.totalCostUsd.toFixed(4)}`);
         if (ev.numTurns !== null && ev.numTurns !== undefined) parts.push(`${ev.numTurns} turn${ev.numTurns === 1 ? '' : 's'}`);
         if (ev.durationMs !== null && ev.durationMs !== undefined) parts.push(`${(ev.durationMs / 1000).toFixed(1)} s`);
+        const usage = h('span', { class: 'usage' });
+        this.fillUsage(ev.runId, usage);
         return h('div', { class: `finished ${ev.status.toLowerCase()}` },
-          parts.join(' · '),
-          ev.error ? h('div', { class: 'error' }, ev.error) : null);
+          parts.join(' · '), usage,
+          ev.error ? h('div', { class: 'error' }, budgetWords(ev.error)) : null);
       }
       case 'RawEvent':
         if (ev.source === 'stderr') return h('pre', { class: 'raw error' }, ev.text);

@@ -21,6 +21,7 @@ export function plain(err) {
   if (!(err instanceof ApiError)) return 'Cannot reach the server. Check your connection.';
   const base = PLAIN[err.code] || err.message;
   if (err.code === 'CONFLICT' || err.code === 'BAD_USER_INPUT') return err.message;
+  if (err.code === 'BUDGET_EXCEEDED') return `Not started: ${err.message}.`;
   return err.requestId && err.code === 'INTERNAL_SERVER_ERROR' ? `${base} (request ${err.requestId})` : base;
 }
 

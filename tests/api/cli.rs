@@ -68,8 +68,21 @@ async fn accounts_and_tokens_commands_print_usable_tokens() {
         assert!(!tokens.contains(secret.as_str()) && !listed.contains(secret.as_str()));
     }
 
+    // Budgets: set by the operator, shown back, read by the account itself.
+    let set =
+        run(dir.path(), &["accounts", "budget", "--id", &account, "--daily-usd", "5", "--max-concurrent-runs", "2"]);
+    assert_eq!(set.trim(), format!("account {account}: daily $5.00, monthly none, runs at once 2"));
+
     let served = serve_in(dir.path());
     assert!(served.token.is_none(), "accounts exist, so no bootstrap admin");
+    let b = crate::helpers::remote::gql(
+        &served.addr,
+        &token,
+        "{ viewer { budget { dailyUsd monthlyUsd maxConcurrentRuns } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(b["data"]["viewer"]["budget"], json!({"dailyUsd": 5.0, "monthlyUsd": null, "maxConcurrentRuns": 2}));
     for (t, role) in [(&token, "USER"), (&second, "USER"), (&admin_token, "ADMIN")] {
         let body = viewer(&served.addr, t).await;
         assert_eq!(body["data"]["viewer"]["role"], role, "{body}");

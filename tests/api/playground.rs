@@ -4,11 +4,22 @@
 
 use std::process::Command;
 
-use crate::helpers::{DbKind, TestApp};
+use crate::helpers::{DbKind, TestApp, fake_anthropic};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn playground_flows_in_chromium() {
-    let app = TestApp::spawn(DbKind::Sqlite).await;
+    // Runs that call the API (`[api N]`) go through the gateway to a fake priced at
+    // $1000/MTok, so the first call costs $0.37.
+    let fake = fake_anthropic::start().await;
+    let app = TestApp::spawn_with(
+        DbKind::Sqlite,
+        |c| {
+            c.gateway.anthropic_base_url = format!("http://{}", fake.addr);
+            c.gateway.model_prices = vec!["fake-model=1000,1000,1000,1000".into()];
+        },
+        None,
+    )
+    .await;
     let (_, token) = app.new_user("ada").await;
     let (_, other) = app.new_user("bob").await;
     let theirs = app.create_sandbox(&other, "bobs").await;

@@ -226,6 +226,38 @@ try {
   await admin.waitForSelector('#app:not([hidden])');
   await cspCheck(admin);
 
+  // Metered spend and budgets: a run whose first API call crosses a $0.30 daily budget is
+  // stopped at its second, with its cost and tokens shown; the next run is refused.
+  const adminApi = async (query, variables) => (await fetch(`${BASE}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${process.env.ADMIN_TOKEN}` },
+    body: JSON.stringify({ query, variables }),
+  })).json();
+  const me = (await api('{ viewer { id } }')).viewer.id;
+  const budget = 'mutation($a: ID!, $d: Float) { setAccountBudget(accountId: $a, dailyUsd: $d) { dailyUsd } }';
+  assert.equal((await adminApi(budget, { a: me, d: 0.3 })).data.setAccountBudget.dailyUsd, 0.3);
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('#app:not([hidden])');
+  await page.waitForFunction(() => /Spent today \$0\.00 of \$0\.30/.test(document.getElementById('spend').textContent));
+  await page.fill('#create-name', 'metered');
+  await page.click('#create-btn');
+  await page.waitForSelector('#panes:not([hidden])');
+  await page.fill('#prompt', '[api 3] [pause 50] Spend some tokens.');
+  await page.press('#prompt', 'Enter');
+  await finishedRun(page, 1);
+  await page.waitForFunction(() => /metered/.test(document.querySelector('#transcript .finished').textContent));
+  const finished = await page.textContent('#transcript .finished');
+  assert.match(finished, /^failed/);
+  assert.match(finished, /metered \$0\.3700 · 370 tokens in 1 API call/);
+  assert.match(finished, /Stopped because this account's budget is spent: the account's daily budget of \$0\.30 is spent/);
+  await page.waitForFunction(() => /Spent today \$0\.37 of \$0\.30 · this month \$0\.37/.test(document.getElementById('spend').textContent));
+  await page.fill('#prompt', 'One more?');
+  await page.press('#prompt', 'Enter');
+  await page.waitForSelector('#notice:not([hidden])');
+  assert.match(await page.textContent('#notice'), /Not started: the account's daily budget of \$0\.30 is spent \(\$0\.37 today, UTC\)\./);
+  await shot(page, 'budget');
+  await adminApi(budget, { a: me, d: null });
+
   // Narrow screen: everything stacks, nothing overflows sideways.
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const small = await phone.newPage();
