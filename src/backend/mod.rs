@@ -63,7 +63,7 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Removes a stopped sandbox's data for good (its workspace; on Modal its volume),
     /// once a delete has taken the final snapshot.
-    async fn destroy(&self, _external_id: &str) -> AppResult<()> {
+    async fn destroy(&self, _sandbox_id: Uuid, _external_id: &str) -> AppResult<()> {
         Ok(())
     }
 

@@ -35,6 +35,12 @@ async fn spawn(kind: DbKind, fake: &FakeModal) -> TestApp {
     .await
 }
 
+/// Where the fake keeps sandbox `sb`'s workspace: its own volume, sub-path `workspace`.
+fn workspace(fake: &FakeModal, sb: &str) -> std::path::PathBuf {
+    let vol = format!("vo-sandboxql-{}", uuid::Uuid::parse_str(sb).unwrap().simple());
+    fake.root.path().join("volumes").join(vol).join("workspace")
+}
+
 async fn run_to_end(app: &TestApp, token: &str, sb: &str, prompt: &str) -> Value {
     let run = app.start_run(token, sb, prompt).await;
     app.wait_idle(token, sb).await;
@@ -63,7 +69,19 @@ async fn full_flow(kind: DbKind) {
     let def = create.definition.clone().unwrap();
     assert_eq!(def.timeout_secs, 24 * 3600);
     assert_eq!(def.idle_timeout_secs, Some(3600));
-    assert_eq!(def.volume_mounts[0].sub_path.as_deref(), Some(format!("sandboxes/{sb}").as_str()));
+    // The sandbox's own volume, at the workspace and (for Claude's sessions) at /mnt/home;
+    // a stable name, so a retried create or a wake finds it.
+    let vol = format!("vo-sandboxql-{}", uuid::Uuid::parse_str(&sb).unwrap().simple());
+    let mounts: Vec<(String, String, Option<String>)> =
+        def.volume_mounts.iter().map(|m| (m.volume_id.clone(), m.mount_path.clone(), m.sub_path.clone())).collect();
+    assert_eq!(
+        mounts,
+        [
+            (vol.clone(), "/mnt/workspace".into(), Some("workspace".into())),
+            (vol.clone(), "/mnt/home".into(), Some("home".into()))
+        ]
+    );
+    assert_eq!(def.name.as_deref(), Some(vol.trim_start_matches("vo-")));
     assert!(!format!("{create:?}").contains(API_KEY), "key in the sandbox definition");
     assert_eq!(fake.count("ImageJoinStreaming"), 1, "the image build was waited for");
 
@@ -75,13 +93,19 @@ async fn full_flow(kind: DbKind) {
     assert!(events.iter().any(|e| e["__typename"] == "AssistantText"), "{run}");
     let claude_exec = {
         let st = fake.st();
-        st.execs_requested.iter().find(|e| e.command.iter().any(|a| a.ends_with("claude-standin.py"))).cloned().unwrap()
+        st.execs_requested
+            .iter()
+            .find(|e| e.command_args.iter().any(|a| a.ends_with("claude-standin.py")))
+            .cloned()
+            .unwrap()
     };
-    assert!(claude_exec.command.iter().all(|a| !a.contains(API_KEY)), "key on a command line");
+    assert!(claude_exec.command_args.iter().all(|a| !a.contains(API_KEY) && !a.contains("sgw_")), "secret in argv");
     assert!(claude_exec.secret_ids.is_empty());
+    assert!(claude_exec.env["ANTHROPIC_API_KEY"].starts_with("sgw_"), "the run token travels in the exec env");
+    assert_eq!(claude_exec.env["HOME"], "/mnt/home");
     assert_eq!(fake.count("SecretGetOrCreate"), 0, "no Modal secret holds the key");
     assert!(fake.st().execs_requested.iter().all(|e| !format!("{e:?}").contains(API_KEY)));
-    assert_eq!(claude_exec.command.last().unwrap(), "say hello", "prompt is one argv element, last");
+    assert_eq!(claude_exec.command_args.last().unwrap(), "say hello", "prompt is one argv element, last");
     let home = fake.st().sandboxes[&modal_id].dir.join("home/standin-calls.jsonl");
     let call: Value = serde_json::from_str(std::fs::read_to_string(home).unwrap().lines().next().unwrap()).unwrap();
     let run_token = call["env"]["ANTHROPIC_API_KEY"].as_str().unwrap();
@@ -110,13 +134,8 @@ async fn full_flow(kind: DbKind) {
         )
         .await;
     assert_eq!(read["sandbox"]["fileContent"], json!({"content": "héllo\n", "size": 7, "truncated": false}));
-    let on_disk = fake
-        .root
-        .path()
-        .join("volumes")
-        .join(format!("vo-sandboxql-{account}"))
-        .join(format!("sandboxes/{sb}/README.md"));
-    assert_eq!(std::fs::read_to_string(on_disk).unwrap(), "# readme\n", "written into the account's volume");
+    let on_disk = fake.root.path().join("volumes").join(&vol).join("workspace/README.md");
+    assert_eq!(std::fs::read_to_string(on_disk).unwrap(), "# readme\n", "written into the sandbox's volume");
     let (_, escape) = app
         .post(
             Some(&token),
@@ -132,13 +151,18 @@ async fn full_flow(kind: DbKind) {
     assert_eq!(stats["snapshot"]["fileCount"], 2, "{stats}");
     assert_eq!(stats["filesUploaded"], 2, "{stats}");
 
-    // Delete terminates the Modal sandbox.
+    // Delete terminates the Modal sandbox and removes its volume after the final snapshot.
     app.ok(&token, "mutation($id: ID!) { deleteSandbox(id: $id) { id } }", json!({"id": sb})).await;
     assert!(fake.st().sandboxes[&modal_id].terminated);
+    assert_eq!(fake.st().volume_deletes, vec![vol.clone()]);
+    // Every control-plane call carried a valid auth token; the router got only its JWT.
+    assert!(fake.st().unauthenticated.is_empty(), "{:?}", fake.st().unauthenticated);
+    assert!(fake.count("TaskExecStart") >= 8 && fake.count("ClientHello") == 1);
 }
 both_dbs!(modal_create_run_files_sync_delete, full_flow);
 
-/// A dropped output stream is resumed from the last batch index: every line once.
+/// A dropped output stream is resumed from the byte offset reached: every line once; a
+/// start whose answer was lost is retried with the same exec id and starts one process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_exec_stream_resumes_without_loss_or_repeat() {
     let fake = FakeModal::start().await;
@@ -146,6 +170,8 @@ async fn dropped_exec_stream_resumes_without_loss_or_repeat() {
     let (_, token) = app.new_user("rex").await;
     let sb = app.create_sandbox(&token, "flaky").await;
     fake.st().drop_output_after = Some(2);
+    fake.st().lose_answer.insert("TaskExecStart".into(), 1);
+    let (starts, spawned) = (fake.count("TaskExecStart"), fake.st().spawned);
     let run = run_to_end(&app, &token, &sb, "[flood 900]").await;
     assert_eq!(run["status"], "SUCCEEDED", "{}", run["error"]);
     assert!(fake.st().output_drops >= 3, "the stream was dropped {} times", fake.st().output_drops);
@@ -160,6 +186,40 @@ async fn dropped_exec_stream_resumes_without_loss_or_repeat() {
     assert_eq!(lines.len(), 900, "no line lost or repeated");
     lines.sort();
     assert_eq!(lines, (0..900).collect::<Vec<_>>());
+    let st = fake.st();
+    let ids: Vec<&str> =
+        st.execs_requested[st.execs_requested.len() - 2..].iter().map(|e| e.exec_id.as_str()).collect();
+    assert_eq!(ids[0], ids[1], "the start was retried with the same exec id");
+    assert_eq!(fake_count(&st.calls, "TaskExecStart") - starts, 2, "sent twice");
+    assert_eq!(st.spawned - spawned, 1, "one process");
+}
+
+fn fake_count(calls: &[String], method: &str) -> usize {
+    calls.iter().filter(|c| c.as_str() == method).count()
+}
+
+/// Auth tokens that live 2 s are refreshed before they expire: a run and file calls over
+/// several lifetimes never present an expired one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_lived_auth_tokens_are_refreshed_without_failing_a_call() {
+    let fake = FakeModal::start().await;
+    fake.st().auth_ttl_secs = 2;
+    let app = spawn(DbKind::Sqlite, &fake).await;
+    let (_, token) = app.new_user("ava").await;
+    // Each round makes control-plane calls (create: volume, sandbox, task id, router
+    // access) and router calls (a write).
+    let write = "mutation($id: ID!) { writeFile(sandboxId: $id, path: \"a.txt\", content: \"x\") { size } }";
+    let mut sb = String::new();
+    for i in 0..6 {
+        sb = app.create_sandbox(&token, &format!("tokens-{i}")).await;
+        assert_eq!(app.ok(&token, write, json!({"id": sb})).await["writeFile"]["size"], 1);
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    }
+    let run = run_to_end(&app, &token, &sb, "[delay 300] slow").await;
+    assert_eq!(run["status"], "SUCCEEDED", "{}", run["error"]);
+    let st = fake.st();
+    assert!(st.unauthenticated.is_empty(), "calls with an expired or missing token: {:?}", st.unauthenticated);
+    assert!(st.auth_tokens.len() >= 3, "refreshed: {} tokens", st.auth_tokens.len());
 }
 
 /// UNAVAILABLE twice, then success: retried, the caller never notices.
@@ -169,7 +229,7 @@ async fn transient_failures_are_retried() {
     let app = spawn(DbKind::Sqlite, &fake).await;
     let (_, token) = app.new_user("tess").await;
     fake.st().fail_next.insert("SandboxCreate".into(), 2);
-    fake.st().fail_next.insert("ContainerExec".into(), 2);
+    fake.st().fail_next.insert("TaskExecStart".into(), 2);
     let sb = app.create_sandbox(&token, "retried").await;
     assert_eq!(fake.count("SandboxCreate"), 3);
     let files =
@@ -178,29 +238,33 @@ async fn transient_failures_are_retried() {
     assert_eq!(fake.st().sandboxes.len(), 1);
 }
 
-/// A provider that keeps failing: PROVIDER_UNAVAILABLE without detail, and a create whose
-/// answer was lost leaves no sandbox running on Modal.
+/// A create whose answer was lost is retried and finds the sandbox it made (by its stable
+/// name): one Modal sandbox. A provider that keeps failing: PROVIDER_UNAVAILABLE without
+/// detail, nothing left running.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn persistent_failure_is_provider_unavailable_and_leaves_no_orphan() {
     let fake = FakeModal::start().await;
     let app = spawn(DbKind::Sqlite, &fake).await;
     let (_, token) = app.new_user("otto").await;
-    fake.st().ghost_creates = true;
+    fake.st().lose_answer.insert("SandboxCreate".into(), 1);
+    let sb = app.create_sandbox(&token, "retried").await;
+    assert_eq!(fake.count("SandboxCreate"), 2, "retried once");
+    assert_eq!(fake.count("SandboxGetFromName"), 1, "and found the first by name");
+    assert_eq!(fake.st().sandboxes.len(), 1, "one Modal sandbox");
+    let files =
+        app.ok(&token, "query($id: ID!) { sandbox(id: $id) { files { totalCount } } }", json!({"id": sb})).await;
+    assert_eq!(files["sandbox"]["files"]["totalCount"], 0);
+
+    fake.st().fail_always.insert("SandboxCreate".into());
     let (_, body) =
         app.post(Some(&token), "mutation { createSandbox(input: {name: \"ghost\"}) { id } }", json!({})).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "PROVIDER_UNAVAILABLE", "{body}");
     assert!(!body.to_string().contains("injected"), "Modal's message leaked: {body}");
-    assert_eq!(fake.count("SandboxCreate"), 4, "all attempts used");
-    {
-        let st = fake.st();
-        assert_eq!(st.sandboxes.len(), 4, "each attempt created one on Modal's side");
-        assert!(st.sandboxes.values().all(|s| s.terminated), "orphans were found by tag and terminated");
-    }
+    assert_eq!(fake.st().sandboxes.len(), 1, "nothing more was made");
+    fake.st().fail_always.clear();
 
     // Files on a live sandbox while Modal is down.
-    fake.st().ghost_creates = false;
-    let sb = app.create_sandbox(&token, "alive").await;
-    fake.st().fail_always.insert("ContainerExec".into());
+    fake.st().fail_always.insert("TaskExecStart".into());
     let (_, body) = app
         .post(Some(&token), "query($id: ID!) { sandbox(id: $id) { files { totalCount } } }", json!({"id": sb}))
         .await;
@@ -212,9 +276,9 @@ async fn persistent_failure_is_provider_unavailable_and_leaves_no_orphan() {
 async fn listing_ten_thousand_files_is_one_exec() {
     let fake = FakeModal::start().await;
     let app = spawn(DbKind::Sqlite, &fake).await;
-    let (account, token) = app.new_user("lou").await;
+    let (_, token) = app.new_user("lou").await;
     let sb = app.create_sandbox(&token, "big").await;
-    let ws = fake.root.path().join("volumes").join(format!("vo-sandboxql-{account}")).join(format!("sandboxes/{sb}"));
+    let ws = workspace(&fake, &sb);
     for d in 0..100 {
         let dir = ws.join(format!("d{d:03}"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -222,14 +286,14 @@ async fn listing_ten_thousand_files_is_one_exec() {
             std::fs::write(dir.join(format!("f{f:03}.txt")), b"x").unwrap();
         }
     }
-    let before = fake.count("ContainerExec");
+    let before = fake.count("TaskExecStart");
     let q =
         "query($id: ID!) { sandbox(id: $id) { files(recursive: true, first: 100) { totalCount entries { path } } } }";
     let data = app.ok(&token, q, json!({"id": sb})).await;
     assert_eq!(data["sandbox"]["files"]["totalCount"], 10_100);
     assert_eq!(data["sandbox"]["files"]["entries"][0]["path"], "d000");
     assert_eq!(data["sandbox"]["files"]["entries"][1]["path"], "d000/f000.txt");
-    assert_eq!(fake.count("ContainerExec") - before, 1, "one exec for the whole tree");
+    assert_eq!(fake.count("TaskExecStart") - before, 1, "one exec for the whole tree");
 }
 
 /// Cancel reaches into the sandbox: the whole process group of the run dies.
@@ -252,10 +316,9 @@ async fn cancel_kills_the_run_process_group() {
 async fn snapshot_restores_into_a_new_modal_sandbox() {
     let fake = FakeModal::start().await;
     let app = spawn(DbKind::Sqlite, &fake).await;
-    let (account, token) = app.new_user("rae").await;
+    let (_, token) = app.new_user("rae").await;
     let sb = app.create_sandbox(&token, "origin").await;
-    let vol = fake.root.path().join("volumes").join(format!("vo-sandboxql-{account}"));
-    let ws = vol.join(format!("sandboxes/{sb}"));
+    let ws = workspace(&fake, &sb);
     std::fs::create_dir_all(ws.join("bin")).unwrap();
     std::fs::create_dir_all(ws.join("empty")).unwrap();
     std::fs::write(ws.join("bin/run.sh"), "#!/bin/sh\necho hi\n").unwrap();
@@ -268,7 +331,7 @@ async fn snapshot_restores_into_a_new_modal_sandbox() {
     let from = "mutation($s: ID!) { createSandbox(input: {fromSnapshot: $s}) { id status } }";
     let copy = app.ok(&token, from, json!({"s": snap})).await["createSandbox"].clone();
     assert_eq!(copy["status"], "RUNNING", "{copy}");
-    let ws2 = vol.join(format!("sandboxes/{}", copy["id"].as_str().unwrap()));
+    let ws2 = workspace(&fake, copy["id"].as_str().unwrap());
     assert_eq!(std::fs::read(ws2.join("big.bin")).unwrap(), vec![7u8; 3 * 1024 * 1024 + 5]);
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(ws2.join("bin/run.sh")).unwrap().permissions());

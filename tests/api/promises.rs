@@ -82,8 +82,8 @@ impl Backend for Slow {
     async fn terminate(&self, id: &str) -> AppResult<()> {
         self.inner.terminate(id).await
     }
-    async fn destroy(&self, id: &str) -> AppResult<()> {
-        self.inner.destroy(id).await
+    async fn destroy(&self, sandbox_id: uuid::Uuid, id: &str) -> AppResult<()> {
+        self.inner.destroy(sandbox_id, id).await
     }
     async fn status(&self, id: &str) -> AppResult<BackendStatus> {
         self.inner.status(id).await

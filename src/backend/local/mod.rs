@@ -118,7 +118,7 @@ impl Backend for LocalBackend {
     }
 
     /// Removes the sandbox's directory (workspace and HOME), however deep it is.
-    async fn destroy(&self, external_id: &str) -> AppResult<()> {
+    async fn destroy(&self, _sandbox_id: Uuid, external_id: &str) -> AppResult<()> {
         self.kill_all(external_id).await;
         self.remove_dir(external_id).await?;
         self.groups.lock().unwrap_or_else(|p| p.into_inner()).remove(external_id);

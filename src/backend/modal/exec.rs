@@ -1,20 +1,26 @@
-//! Commands in a Modal sandbox: `ContainerExec` to start, one `ContainerExecGetOutput`
-//! stream per file descriptor (re-opened from the last batch index after a dropped
-//! connection, so output is neither lost nor repeated), `ContainerExecPutInput` for
-//! stdin and `ContainerExecWait` for the exit code.
+//! Commands in a Modal sandbox through its task command router, as libmodal runs them:
+//! `TaskExecStart` with an exec id chosen here (so a retried start starts one process),
+//! one `TaskExecStdioRead` stream per descriptor re-opened from the byte offset reached
+//! after any drop (nothing lost or repeated), `TaskExecStdinWrite` at increasing offsets
+//! and `TaskExecWait` for the exit status.
 
-use std::time::Duration;
+use std::{collections::HashMap, sync::Arc};
 
 use tokio::{io::AsyncReadExt, sync::mpsc};
+use uuid::Uuid;
 
 use super::{
-    client::{ModalClient, is_transient, rpc, to_app_error},
-    proto::{
-        ContainerExecGetOutputRequest, ContainerExecPutInputRequest, ContainerExecRequest, ContainerExecWaitRequest,
-        ExecOutputOption, FileDescriptor, RuntimeInputMessage,
+    client::is_transient,
+    router::Router,
+    router_proto::{
+        TaskExecStartRequest, TaskExecStderrConfig, TaskExecStdinWriteRequest, TaskExecStdioFileDescriptor,
+        TaskExecStdioReadRequest, TaskExecStdoutConfig, TaskExecWaitRequest, task_exec_wait_response::ExitStatus,
     },
 };
-use crate::{error::AppResult, storage::Upload};
+use crate::{
+    error::{AppError, AppResult},
+    storage::Upload,
+};
 
 /// Size of one stdin message (well under gRPC's 4 MiB default limit).
 const STDIN_CHUNK: usize = 1024 * 1024;
@@ -26,10 +32,10 @@ pub(super) enum RawOutput {
     Stdout(Vec<u8>),
     /// Bytes of standard error.
     Stderr(Vec<u8>),
-    /// The exit code (None when Modal reports none, e.g. killed).
+    /// The exit code (128 + signal when killed; None when unknown).
     Exited(Option<i32>),
     /// The connection to Modal was lost for good; the command's fate is unknown.
-    Lost(crate::error::AppError),
+    Lost(AppError),
 }
 
 /// Input for a command.
@@ -50,40 +56,49 @@ pub(super) struct Started {
     pub stdin: tokio::task::JoinHandle<AppResult<()>>,
 }
 
-/// Starts `command` in task `task_id`.
+/// Starts `command` in the router's task with `env` set for it alone.
 pub(super) async fn start(
-    client: &ModalClient,
-    task_id: &str,
+    router: &Arc<Router>,
     command: Vec<String>,
     workdir: &str,
-    secret_ids: Vec<String>,
+    env: HashMap<String, String>,
     stdin: Stdin,
 ) -> AppResult<Started> {
-    let req = ContainerExecRequest {
-        task_id: task_id.to_string(),
-        command,
-        stdout_output: ExecOutputOption::Pipe as i32,
-        stderr_output: ExecOutputOption::Pipe as i32,
-        timeout_secs: 0,
+    let exec_id = Uuid::new_v4().to_string();
+    let req = TaskExecStartRequest {
+        task_id: router.task_id.clone(),
+        exec_id: exec_id.clone(),
+        command_args: command,
+        stdout_config: TaskExecStdoutConfig::Pipe as i32,
+        stderr_config: TaskExecStderrConfig::Pipe as i32,
+        timeout_secs: None,
         workdir: Some(workdir.to_string()),
-        secret_ids,
+        secret_ids: Vec::new(),
+        container_id: String::new(),
+        env,
     };
-    let exec_id = rpc!(client, "ContainerExec", container_exec, req.clone()).await?.exec_id;
+    // The same request, exec id included, on every attempt: Modal starts it once.
+    router
+        .call("TaskExecStart", |mut api| {
+            let req = req.clone();
+            async move { api.task_exec_start(req).await }
+        })
+        .await?;
     let (tx, rx) = mpsc::channel(64);
-    let (c, id) = (client.clone(), exec_id.clone());
-    let stdin = tokio::spawn(async move { send_stdin(&c, &id, stdin).await });
-    let (c, id) = (client.clone(), exec_id);
-    tokio::spawn(async move { follow(c, id, tx).await });
+    let (r, id) = (router.clone(), exec_id.clone());
+    let stdin = tokio::spawn(async move { send_stdin(&r, &id, stdin).await });
+    let r = router.clone();
+    tokio::spawn(async move { follow(r, exec_id, tx).await });
     Ok(Started { output: rx, stdin })
 }
 
-/// Reads both output streams to their end, then reports the exit code.
-async fn follow(client: ModalClient, exec_id: String, tx: mpsc::Sender<RawOutput>) {
-    let out = read_fd(&client, &exec_id, FileDescriptor::Stdout, &tx);
-    let err = read_fd(&client, &exec_id, FileDescriptor::Stderr, &tx);
+/// Reads both output streams to their end, then reports the exit status.
+async fn follow(router: Arc<Router>, exec_id: String, tx: mpsc::Sender<RawOutput>) {
+    let out = read_fd(&router, &exec_id, TaskExecStdioFileDescriptor::Stdout, &tx);
+    let err = read_fd(&router, &exec_id, TaskExecStdioFileDescriptor::Stderr, &tx);
     let (out, err) = tokio::join!(out, err);
     let end = match out.and(err) {
-        Ok(()) => match wait(&client, &exec_id).await {
+        Ok(()) => match wait(&router, &exec_id).await {
             Ok(code) => RawOutput::Exited(code),
             Err(e) => RawOutput::Lost(e),
         },
@@ -92,89 +107,95 @@ async fn follow(client: ModalClient, exec_id: String, tx: mpsc::Sender<RawOutput
     let _ = tx.send(end).await;
 }
 
-/// Follows one descriptor, resuming after `last_batch_index` whenever the stream drops.
+/// Follows one descriptor to its end, re-opening at the byte offset reached whenever the
+/// stream drops; gives up after the configured number of drops in a row with no data.
 async fn read_fd(
-    client: &ModalClient,
+    router: &Router,
     exec_id: &str,
-    fd: FileDescriptor,
+    fd: TaskExecStdioFileDescriptor,
     tx: &mpsc::Sender<RawOutput>,
 ) -> AppResult<()> {
-    let (mut last, mut fruitless, mut delay) = (0u64, 0u32, client.base_delay());
+    let client = router.client();
+    let (mut offset, mut fruitless, mut delay) = (0u64, 0u32, client.base_delay());
     loop {
-        let req = ContainerExecGetOutputRequest {
+        let req = TaskExecStdioReadRequest {
+            task_id: router.task_id.clone(),
             exec_id: exec_id.to_string(),
-            timeout: 55.0,
-            last_batch_index: last,
+            offset,
             file_descriptor: fd as i32,
-            get_raw_bytes: true,
         };
-        let mut stream = rpc!(client, "ContainerExecGetOutput", container_exec_get_output, req.clone()).await?;
+        let opened = router
+            .call_raw("TaskExecStdioRead", |mut api| {
+                let req = req.clone();
+                async move { api.task_exec_stdio_read(req).await }
+            })
+            .await;
+        let mut stream = opened.map_err(|(_, e)| e)?;
         let mut progressed = false;
         loop {
             match stream.message().await {
-                Ok(Some(batch)) => {
+                Ok(Some(msg)) if msg.data.is_empty() => {}
+                Ok(Some(msg)) => {
                     progressed = true;
-                    for item in batch.items {
-                        let data =
-                            if item.message_bytes.is_empty() { item.message.into_bytes() } else { item.message_bytes };
-                        let msg = if fd == FileDescriptor::Stderr {
-                            RawOutput::Stderr(data)
-                        } else {
-                            RawOutput::Stdout(data)
-                        };
-                        if tx.send(msg).await.is_err() {
-                            return Ok(());
-                        }
-                    }
-                    last = last.max(batch.batch_index);
-                    if batch.exit_code.is_some() {
+                    offset += msg.data.len() as u64;
+                    let out = match fd {
+                        TaskExecStdioFileDescriptor::Stderr => RawOutput::Stderr(msg.data),
+                        TaskExecStdioFileDescriptor::Stdout => RawOutput::Stdout(msg.data),
+                    };
+                    if tx.send(out).await.is_err() {
                         return Ok(());
                     }
                 }
-                Ok(None) => break,
+                // A stream that ends normally is the end of the output (libmodal's EOF).
+                Ok(None) => return Ok(()),
                 Err(s) if is_transient(&s) => {
-                    tracing::warn!(exec_id, last, code = ?s.code(), "Modal exec output stream dropped; resuming");
+                    tracing::debug!(exec_id, offset, code = ?s.code(), "Modal exec output dropped; resuming");
                     break;
                 }
-                Err(s) => return Err(to_app_error("ContainerExecGetOutput", &s)),
+                Err(s) => return Err(super::client::to_app_error("TaskExecStdioRead", &s)),
             }
         }
         fruitless = if progressed { 0 } else { fruitless + 1 };
         if fruitless >= client.max_attempts() {
-            return Err(crate::error::AppError::provider(
+            return Err(AppError::provider(
                 "the sandbox provider is unavailable; try again",
-                format!("modal exec {exec_id}: output stream keeps ending without data"),
+                format!("modal exec {exec_id}: output stream keeps dropping without data"),
             ));
         }
-        if !progressed {
-            client.pause(&mut delay).await;
-        } else {
+        if progressed {
             delay = client.base_delay();
+        } else {
+            client.pause(&mut delay).await;
         }
     }
 }
 
-/// Waits for the exit code (Modal answers within `timeout` whether or not it is done).
-async fn wait(client: &ModalClient, exec_id: &str) -> AppResult<Option<i32>> {
-    loop {
-        let req = ContainerExecWaitRequest { exec_id: exec_id.to_string(), timeout: 55.0 };
-        let resp = rpc!(client, "ContainerExecWait", container_exec_wait, req.clone()).await?;
-        if resp.completed {
-            return Ok(resp.exit_code);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// Waits for the exit status (`TaskExecWait` blocks until the command exits; a dropped
+/// wait is asked again).
+async fn wait(router: &Router, exec_id: &str) -> AppResult<Option<i32>> {
+    let req = TaskExecWaitRequest { task_id: router.task_id.clone(), exec_id: exec_id.to_string() };
+    let resp = router
+        .call("TaskExecWait", |mut api| {
+            let req = req.clone();
+            async move { api.task_exec_wait(req).await }
+        })
+        .await?;
+    Ok(match resp.exit_status {
+        Some(ExitStatus::Code(c)) => Some(c),
+        Some(ExitStatus::Signal(s)) => Some(128 + s),
+        None => None,
+    })
 }
 
-/// Writes stdin in chunks with increasing message indexes, then EOF.
-async fn send_stdin(client: &ModalClient, exec_id: &str, stdin: Stdin) -> AppResult<()> {
-    let mut index = 1u64;
+/// Writes stdin at increasing byte offsets, then EOF.
+async fn send_stdin(router: &Router, exec_id: &str, stdin: Stdin) -> AppResult<()> {
+    let mut offset = 0u64;
     match stdin {
         Stdin::Closed => {}
         Stdin::Bytes(data) => {
             for chunk in data.chunks(STDIN_CHUNK) {
-                put(client, exec_id, chunk.to_vec(), index, false).await?;
-                index += 1;
+                put(router, exec_id, chunk.to_vec(), offset, false).await?;
+                offset += chunk.len() as u64;
             }
         }
         Stdin::Stream(mut body) => loop {
@@ -191,18 +212,21 @@ async fn send_stdin(client: &ModalClient, exec_id: &str, stdin: Stdin) -> AppRes
                 break;
             }
             buf.truncate(filled);
-            put(client, exec_id, buf, index, false).await?;
-            index += 1;
+            put(router, exec_id, buf, offset, false).await?;
+            offset += filled as u64;
         },
     }
-    put(client, exec_id, Vec::new(), index, true).await
+    put(router, exec_id, Vec::new(), offset, true).await
 }
 
-async fn put(client: &ModalClient, exec_id: &str, message: Vec<u8>, message_index: u64, eof: bool) -> AppResult<()> {
-    let req = ContainerExecPutInputRequest {
-        exec_id: exec_id.to_string(),
-        input: Some(RuntimeInputMessage { message, message_index, eof }),
-    };
-    rpc!(client, "ContainerExecPutInput", container_exec_put_input, req.clone()).await?;
+async fn put(router: &Router, exec_id: &str, data: Vec<u8>, offset: u64, eof: bool) -> AppResult<()> {
+    let req =
+        TaskExecStdinWriteRequest { task_id: router.task_id.clone(), exec_id: exec_id.to_string(), offset, data, eof };
+    router
+        .call("TaskExecStdinWrite", |mut api| {
+            let req = req.clone();
+            async move { api.task_exec_stdin_write(req).await }
+        })
+        .await?;
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Workspace files through `ContainerExec`: one command per operation (a whole-tree
+//! Workspace files through the command router: one command per operation (a whole-tree
 //! listing is one `find`), fixed shell scripts with every path as its own argv element,
 //! and a `realpath` check that keeps each path, and whatever its symlinks resolve to,
 //! under the workspace. Scripts answer with agreed exit codes mapped to [`AppError`]s.
@@ -169,7 +169,7 @@ pub(super) async fn make_symlink(b: &ModalBackend, ext: &str, path: &WorkspacePa
 /// A file's content as a stream straight from the exec output (nothing buffered whole);
 /// a failure discovered at the end (exit code) surfaces as a read error.
 pub(super) async fn read_stream(b: &ModalBackend, ext: &str, path: &WorkspacePath) -> AppResult<Upload> {
-    let started = b.start(ext, script(CAT, &[&abs(path)], STAT_FORMAT), Vec::new(), Stdin::Closed).await?;
+    let started = b.start(ext, script(CAT, &[&abs(path)], STAT_FORMAT), Default::default(), Stdin::Closed).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<bytes::Bytes>>(8);
     let mut output = started.output;
     tokio::spawn(async move {

@@ -1,14 +1,16 @@
 //! Sandboxes in Modal over its gRPC API (the seeds' provider). Modal has no REST API, so
-//! this speaks the same protobuf service as Modal's own SDKs (`proto/modal_api.proto`,
-//! field numbers from the public `modal_proto/api.proto`). Files and runs go through
-//! `ContainerExec`: one command per operation, never one per file, with every path
-//! passed as its own argv element.
+//! this speaks the same protobuf services as Modal's own SDKs (`proto/modal_api.proto`
+//! and `proto/task_command_router.proto`, field numbers from the public
+//! `modal_proto/*.proto`). Files and runs go through each task's command router: one
+//! command per operation, never one per file, with every path its own argv element.
 
+mod auth_token;
 mod client;
 mod exec;
 mod files;
 mod provision;
 mod records;
+mod router;
 mod runs;
 
 /// Code generated at build time from `proto/modal_api.proto` (the subset of Modal's public
@@ -19,7 +21,17 @@ pub mod proto {
     tonic::include_proto!("modal.client");
 }
 
-use std::{collections::HashMap, sync::Mutex};
+/// Code generated from `proto/task_command_router.proto`: exec in a task, the way libmodal
+/// does it (client and, for the contract tests' fake, server).
+#[allow(missing_docs, clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used)]
+pub mod router_proto {
+    tonic::include_proto!("modal.task_command_router");
+}
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use async_trait::async_trait;
 
@@ -27,10 +39,12 @@ use self::{
     client::{ModalClient, rpc},
     exec::{RawOutput, Started, Stdin},
     proto::{
-        Resources, Sandbox, SandboxCreateRequest, SandboxGetTaskIdRequest, SandboxListRequest, SandboxTag,
-        SandboxTerminateRequest, SandboxWaitRequest, VolumeMount, generic_result::GenericStatus,
+        Resources, Sandbox, SandboxCreateRequest, SandboxGetFromNameRequest, SandboxGetTaskIdRequest,
+        SandboxListRequest, SandboxTag, SandboxTerminateRequest, SandboxWaitRequest, VolumeMount,
+        generic_result::GenericStatus,
     },
     provision::Provisioner,
+    router::Router,
 };
 use super::{
     Backend, BackendStatus, SandboxSpec,
@@ -46,6 +60,9 @@ use crate::{
 
 /// Where the workspace volume is mounted and commands start.
 pub const WORKDIR: &str = "/mnt/workspace";
+/// Claude's HOME: on the sandbox's volume too, so `--resume` finds its conversation in
+/// whichever Modal sandbox mounts the volume next.
+pub const HOME_DIR: &str = "/mnt/home";
 /// Tag holding sandboxql's sandbox id (found again by `SandboxList` to clean up orphans).
 pub const TAG_SANDBOX: &str = "sandboxql-sandbox-id";
 /// Tag holding the owning account id.
@@ -56,20 +73,26 @@ pub struct ModalBackend {
     client: ModalClient,
     provision: Provisioner,
     tasks: Mutex<HashMap<String, String>>,
+    routers: tokio::sync::Mutex<HashMap<String, Arc<Router>>>,
     max_answer_bytes: usize,
     gateway_url: Option<String>,
+    environment: String,
 }
 
 impl ModalBackend {
     /// Prepares a lazily connected client; fails only on missing or malformed settings.
     pub fn new(cfg: &ModalConfig, limits: &Limits) -> anyhow::Result<Self> {
         let client = ModalClient::connect(cfg)?;
+        let hello = client.clone();
+        tokio::spawn(async move { hello.hello().await });
         Ok(Self {
             provision: Provisioner::new(client.clone(), cfg),
             client,
             tasks: Mutex::new(HashMap::new()),
+            routers: tokio::sync::Mutex::new(HashMap::new()),
             max_answer_bytes: limits.max_backend_answer_bytes as usize,
             gateway_url: None,
+            environment: cfg.modal_environment.clone(),
         })
     }
 
@@ -105,37 +128,60 @@ impl ModalBackend {
         }
     }
 
+    /// The command router of a sandbox's task, connected once and kept.
+    async fn router(&self, sandbox_id: &str) -> AppResult<Arc<Router>> {
+        let task = self.task_id(sandbox_id).await?;
+        let mut routers = self.routers.lock().await;
+        if let Some(r) = routers.get(&task) {
+            return Ok(r.clone());
+        }
+        let r = Arc::new(Router::connect(&self.client, &task).await?);
+        routers.insert(task, r.clone());
+        Ok(r)
+    }
+
     async fn start(
         &self,
         sandbox_id: &str,
         command: Vec<String>,
-        secrets: Vec<String>,
+        env: HashMap<String, String>,
         stdin: Stdin,
     ) -> AppResult<Started> {
-        let task = self.task_id(sandbox_id).await?;
-        exec::start(&self.client, &task, command, WORKDIR, secrets, stdin).await
+        let router = self.router(sandbox_id).await?;
+        exec::start(&router, command, WORKDIR, env, stdin).await
     }
 
     /// Terminates every Modal sandbox tagged with our sandbox id: what a failed or
     /// ambiguous create may have left behind.
-    async fn remove_orphans(&self, spec: &SandboxSpec, app_id: &str) {
+    async fn remove_orphans(&self, sandbox_id: uuid::Uuid, app_id: &str) {
         let req = SandboxListRequest {
             app_id: app_id.to_string(),
             include_finished: false,
-            tags: vec![SandboxTag { tag_name: TAG_SANDBOX.into(), tag_value: spec.sandbox_id.to_string() }],
+            tags: vec![SandboxTag { tag_name: TAG_SANDBOX.into(), tag_value: sandbox_id.to_string() }],
             ..Default::default()
         };
         match rpc!(self.client, "SandboxList", sandbox_list, req.clone()).await {
             Ok(list) => {
                 for sb in list.sandboxes {
-                    tracing::warn!(modal_sandbox = %sb.id, sandbox_id = %spec.sandbox_id, "terminating orphaned Modal sandbox");
+                    tracing::warn!(modal_sandbox = %sb.id, %sandbox_id, "terminating orphaned Modal sandbox");
                     let _ = self.terminate(&sb.id).await;
                 }
             }
             Err(e) => {
-                tracing::error!(sandbox_id = %spec.sandbox_id, error = ?e.log_detail(), "could not look for orphaned Modal sandboxes")
+                tracing::error!(%sandbox_id, error = ?e.log_detail(), "could not look for orphaned Modal sandboxes")
             }
         }
+    }
+
+    /// The running Modal sandbox with our stable name: what an earlier attempt of this
+    /// create (or a concurrent wake) made.
+    async fn by_name(&self, name: &str) -> AppResult<String> {
+        let req = SandboxGetFromNameRequest {
+            sandbox_name: name.to_string(),
+            environment_name: self.environment.clone(),
+            app_name: self.provision.app_name().to_string(),
+        };
+        Ok(rpc!(self.client, "SandboxGetFromName", sandbox_get_from_name, req.clone()).await?.sandbox_id)
     }
 }
 
@@ -148,7 +194,15 @@ impl Backend for ModalBackend {
     async fn create(&self, spec: &SandboxSpec) -> AppResult<String> {
         let app_id = self.provision.app_id().await?;
         let image_id = self.provision.image_id(&spec.template).await?;
-        let volume_id = self.provision.volume_id(spec.account_id).await?;
+        let volume_id = self.provision.volume_id(spec.sandbox_id, true).await?;
+        let name = provision::name_of(spec.sandbox_id);
+        let mount = |path: &str, sub: &str| VolumeMount {
+            volume_id: volume_id.clone(),
+            mount_path: path.into(),
+            allow_background_commits: true,
+            read_only: false,
+            sub_path: Some(sub.into()),
+        };
         let definition = Sandbox {
             entrypoint_args: vec!["sleep".into(), "infinity".into()],
             image_id,
@@ -156,13 +210,8 @@ impl Backend for ModalBackend {
             resources: Some(Resources { memory_mb: 2048, milli_cpu: 1000 }),
             timeout_secs: spec.template.timeout_secs,
             workdir: Some(WORKDIR.into()),
-            volume_mounts: vec![VolumeMount {
-                volume_id,
-                mount_path: WORKDIR.into(),
-                allow_background_commits: true,
-                read_only: false,
-                sub_path: Some(format!("sandboxes/{}", spec.sandbox_id)),
-            }],
+            volume_mounts: vec![mount(WORKDIR, "workspace"), mount(HOME_DIR, "home")],
+            name: Some(name.clone()),
             idle_timeout_secs: Some(spec.template.idle_timeout_secs),
         };
         let req = SandboxCreateRequest {
@@ -175,17 +224,36 @@ impl Backend for ModalBackend {
         };
         match rpc!(self.client, "SandboxCreate", sandbox_create, req.clone()).await {
             Ok(resp) => Ok(resp.sandbox_id),
+            // The name is taken: an earlier attempt whose answer was lost, or a concurrent
+            // wake, made it. Use that one; never a second.
+            Err(AppError::Conflict(_)) => self.by_name(&name).await,
             Err(e) => {
                 // A create that timed out may still have happened on Modal's side.
-                self.remove_orphans(spec, &app_id).await;
+                self.remove_orphans(spec.sandbox_id, &app_id).await;
                 Err(e)
             }
         }
     }
 
+    async fn destroy(&self, sandbox_id: uuid::Uuid, _external_id: &str) -> AppResult<()> {
+        self.provision.delete_volume(sandbox_id).await
+    }
+
+    async fn forget(&self, sandbox_id: uuid::Uuid) {
+        if let Ok(app_id) = self.provision.app_id().await {
+            self.remove_orphans(sandbox_id, &app_id).await;
+        }
+        if let Err(e) = self.provision.delete_volume(sandbox_id).await {
+            tracing::error!(%sandbox_id, error = ?e.log_detail(), "could not delete the volume of an unfinished create");
+        }
+    }
+
     async fn terminate(&self, external_id: &str) -> AppResult<()> {
         let req = SandboxTerminateRequest { sandbox_id: external_id.to_string() };
-        self.tasks().remove(external_id);
+        let task = self.tasks().remove(external_id);
+        if let Some(task) = task {
+            self.routers.lock().await.remove(&task);
+        }
         match rpc!(self.client, "SandboxTerminate", sandbox_terminate, req.clone()).await {
             Ok(_) | Err(AppError::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
@@ -276,7 +344,7 @@ async fn collect(
     stdin: Stdin,
     max_stdout: usize,
 ) -> AppResult<Collected> {
-    let Started { mut output, stdin } = b.start(ext, command, Vec::new(), stdin).await?;
+    let Started { mut output, stdin } = b.start(ext, command, HashMap::new(), stdin).await?;
     let (mut stdout, mut stderr, mut code) = (Vec::new(), Vec::new(), None);
     while let Some(msg) = output.recv().await {
         match msg {

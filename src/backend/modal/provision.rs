@@ -1,7 +1,8 @@
 //! The Modal objects a sandbox needs before it can start: the app that owns it, the
-//! template's image (built by Modal, waited for) and the account's volume. (No Anthropic
-//! secret: runs get a per-run gateway token in their exec environment.) Each is get-or-create on Modal's side and cached here, so only the first
-//! sandbox of a process (or of an account) pays for the lookups.
+//! template's image (built by Modal, waited for) and the sandbox's own volume (its
+//! workspace and Claude's HOME, so they outlive every Modal sandbox that mounts them, and
+//! no sandbox shares a volume's file cap). No Anthropic secret: runs get a per-run gateway
+//! token in their exec environment. Each is get-or-create on Modal's side and cached.
 
 use std::collections::HashMap;
 
@@ -30,6 +31,12 @@ pub(super) struct Provisioner {
     app: OnceCell<String>,
     images: Mutex<HashMap<&'static str, String>>,
     volumes: Mutex<HashMap<Uuid, String>>,
+}
+
+/// The name of sandbox `id`'s volume (and of its Modal sandboxes): stable, so a wake or a
+/// retried create finds what an earlier attempt made.
+pub(super) fn name_of(id: Uuid) -> String {
+    format!("sandboxql-{}", id.simple())
 }
 
 impl Provisioner {
@@ -123,20 +130,42 @@ impl Provisioner {
         }
     }
 
-    /// The account's persistent volume (one per account, named after it).
-    pub(super) async fn volume_id(&self, account_id: Uuid) -> AppResult<String> {
+    /// The sandbox's persistent volume, created when `create` (else NOT_FOUND if missing).
+    pub(super) async fn volume_id(&self, sandbox_id: Uuid, create: bool) -> AppResult<String> {
         let mut volumes = self.volumes.lock().await;
-        if let Some(id) = volumes.get(&account_id) {
+        if let Some(id) = volumes.get(&sandbox_id) {
             return Ok(id.clone());
         }
+        let kind = if create { ObjectCreationType::CreateIfMissing } else { ObjectCreationType::Unspecified };
         let req = VolumeGetOrCreateRequest {
-            deployment_name: format!("sandboxql-{account_id}"),
+            deployment_name: name_of(sandbox_id),
             environment_name: self.environment.clone(),
-            object_creation_type: ObjectCreationType::CreateIfMissing as i32,
+            object_creation_type: kind as i32,
             app_id: String::new(),
         };
         let resp = rpc!(self.client, "VolumeGetOrCreate", volume_get_or_create, req.clone()).await?;
-        volumes.insert(account_id, resp.volume_id.clone());
+        volumes.insert(sandbox_id, resp.volume_id.clone());
         Ok(resp.volume_id)
+    }
+
+    /// Deletes the sandbox's volume, for good (a missing one is fine).
+    pub(super) async fn delete_volume(&self, sandbox_id: Uuid) -> AppResult<()> {
+        let id = match self.volume_id(sandbox_id, false).await {
+            Ok(id) => id,
+            Err(AppError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let req = super::proto::VolumeDeleteRequest { volume_id: id };
+        match rpc!(self.client, "VolumeDelete", volume_delete, req.clone()).await {
+            Ok(()) | Err(AppError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        self.volumes.lock().await.remove(&sandbox_id);
+        Ok(())
+    }
+
+    /// The app's name (sandbox names are unique within it).
+    pub(super) fn app_name(&self) -> &str {
+        &self.app_name
     }
 }

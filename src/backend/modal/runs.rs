@@ -1,6 +1,9 @@
 //! Long-running commands (Claude runs) in a Modal sandbox: output as lines, the run's
-//! gateway token in the exec's environment, and cancellation by killing the command's
-//! process group, which `ContainerExec` has no call for.
+//! gateway token in the exec's own environment (`TaskExecStartRequest.env`, never argv),
+//! and cancellation by killing the command's process group, which the router has no
+//! call for.
+
+use std::{collections::HashMap, sync::Arc};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -8,8 +11,8 @@ use uuid::Uuid;
 
 use super::{
     ModalBackend, WORKDIR,
-    client::ModalClient,
     exec::{self, RawOutput, Stdin},
+    router::Router,
 };
 use crate::{
     backend::exec::{ExecHandle, ExecOutput, ExecRequest, LineSplitter},
@@ -22,31 +25,32 @@ const WRAPPER: &str = r#"echo $$ > "$0" && exec "$@""#;
 /// Stops the recorded process group: TERM, a grace period, then KILL.
 const KILL: &str = r#"p=$(cat -- "$0" 2>/dev/null) || exit 0; kill -s TERM -- "-$p" 2>/dev/null; sleep 3; kill -s KILL -- "-$p" 2>/dev/null; rm -f -- "$0""#;
 
-/// Starts `req` and returns its output as lines. The environment (with the run's gateway
-/// token, valid only while the run lives; no operator key ever reaches Modal) is set by
-/// `env`, which then becomes the command, so it is in no process's argv for long.
+/// Starts `req` and returns its output as lines. Its environment (with the run's gateway
+/// token, valid only while the run lives; no operator key ever reaches Modal) travels in
+/// the exec request, so it is in no process's argv.
 pub(super) async fn exec(b: &ModalBackend, ext: &str, req: ExecRequest) -> AppResult<ExecHandle> {
     let pidfile = format!("/tmp/.sandboxql-exec-{}.pid", Uuid::new_v4());
     let mut command: Vec<String> = ["setsid", "-w", "/bin/sh", "-c", WRAPPER].map(String::from).to_vec();
-    command.extend([pidfile.clone(), "env".into(), "--".into()]);
-    command.extend(req.env.iter().map(|(k, v)| format!("{k}={v}")));
-    command.extend(req.secret_env.iter().map(|(k, v)| format!("{k}={}", v.0)));
+    command.push(pidfile.clone());
     command.extend(req.argv);
+    let mut env: HashMap<String, String> = req.env.into_iter().collect();
+    env.extend(req.secret_env.into_iter().map(|(k, v)| (k, v.0)));
+    // Claude's sessions live on the sandbox's volume, so they outlive this Modal sandbox.
+    env.insert("HOME".into(), super::HOME_DIR.into());
     let max_line = req.max_line_bytes;
     let stdin = req.stdin.map_or(Stdin::Closed, Stdin::Bytes);
-    let started = b.start(ext, command, Vec::new(), stdin).await?;
-    let task = b.task_id(ext).await?;
+    let router = b.router(ext).await?;
+    let started = exec::start(&router, command, WORKDIR, env, stdin).await?;
     let (tx, rx) = mpsc::channel(256);
     let cancel = CancellationToken::new();
-    let killer = Killer { client: b.client.clone(), task, pidfile };
+    let killer = Killer { router, pidfile };
     tokio::spawn(pump(started.output, tx, cancel.clone(), killer, max_line));
     Ok(ExecHandle { output: rx, cancel })
 }
 
 /// What it takes to stop a command later.
 struct Killer {
-    client: ModalClient,
-    task: String,
+    router: Arc<Router>,
     pidfile: String,
 }
 
@@ -54,7 +58,7 @@ impl Killer {
     fn fire(self) {
         tokio::spawn(async move {
             let cmd = ["/bin/sh", "-c", KILL, &self.pidfile].map(String::from).to_vec();
-            match exec::start(&self.client, &self.task, cmd, WORKDIR, Vec::new(), Stdin::Closed).await {
+            match exec::start(&self.router, cmd, WORKDIR, HashMap::new(), Stdin::Closed).await {
                 Ok(mut started) => while started.output.recv().await.is_some() {},
                 Err(e) => tracing::warn!(error = ?e.log_detail(), "could not cancel a Modal exec"),
             }

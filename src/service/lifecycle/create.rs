@@ -153,7 +153,7 @@ impl Lifecycle {
         if let Some(snap) = snapshot
             && let Err(e) = self.restore(snap, &external_id).await
         {
-            if let Err(t) = self.discard(&external_id).await {
+            if let Err(t) = self.discard(id, &external_id).await {
                 tracing::error!(error = ?t, external_id, "could not stop a sandbox whose restore failed");
             }
             self.mark_error(row, &e).await;
@@ -163,6 +163,7 @@ impl Lifecycle {
     }
 
     async fn finish(&self, row: sandbox::Model, external_id: String) -> AppResult<sandbox::Model> {
+        let id = row.id;
         let mut am: sandbox::ActiveModel = row.into();
         am.external_id = Set(Some(external_id.clone()));
         am.status = Set(SandboxStatus::Running);
@@ -171,7 +172,7 @@ impl Lifecycle {
             Ok(row) => Ok(row),
             Err(db_err) => {
                 tracing::error!(error = %db_err, external_id, "sandbox row not saved after backend create; terminating it");
-                if let Err(e) = self.discard(&external_id).await {
+                if let Err(e) = self.discard(id, &external_id).await {
                     tracing::error!(error = ?e, external_id, "could not terminate orphaned backend sandbox");
                 }
                 am.status = Set(SandboxStatus::Error);
@@ -185,9 +186,9 @@ impl Lifecycle {
     }
 
     /// Stops and removes a backend sandbox that will never be used.
-    async fn discard(&self, external_id: &str) -> AppResult<()> {
+    async fn discard(&self, id: uuid::Uuid, external_id: &str) -> AppResult<()> {
         self.backend.terminate(external_id).await?;
-        self.backend.destroy(external_id).await
+        self.backend.destroy(id, external_id).await
     }
 
     async fn mark_error(&self, row: sandbox::Model, cause: &AppError) {

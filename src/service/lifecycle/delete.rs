@@ -71,7 +71,7 @@ impl Lifecycle {
         };
         if let Some(ext) = &row.external_id {
             self.backend.terminate(ext).await?;
-            self.backend.destroy(ext).await?;
+            self.backend.destroy(row.id, ext).await?;
         }
         let after = self.mark_deleted(&row, Some(viewer.account_id), "deleted").await?;
         self.files.listings.invalidate(row.id);

@@ -75,7 +75,7 @@ impl Lifecycle {
         };
         if let Some(ext) = &row.external_id {
             self.backend.terminate(ext).await?;
-            self.backend.destroy(ext).await?;
+            self.backend.destroy(row.id, ext).await?;
         }
         let done = self.mark_deleted(row, None, "deleted (finished after an instance stopped)").await.is_ok();
         lease.release().await;

@@ -1,20 +1,19 @@
 //! The RPCs of the fake Modal: each checks what the real service would require of the
 //! request, then acts on the fake's state (see `fake_modal`).
 
-use std::{pin::Pin, time::Duration};
+use std::pin::Pin;
 
 use futures::Stream;
 use sandboxql::backend::modal::proto::{modal_client_server::ModalClient, *};
-use tokio::io::AsyncWriteExt;
 use tonic::{Request, Response, Status};
 
 use super::{
     fake_modal::{FakeModal, FakeSandbox},
-    fake_modal_exec,
+    fake_modal_volume,
 };
 
 type Res<T> = Result<Response<T>, Status>;
-type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+pub(super) type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 fn valid_name(n: &str) -> bool {
     !n.is_empty() && n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
@@ -71,10 +70,16 @@ impl ModalClient for FakeModal {
     async fn volume_get_or_create(&self, req: Request<VolumeGetOrCreateRequest>) -> Res<VolumeGetOrCreateResponse> {
         self.enter("VolumeGetOrCreate", &req)?;
         let r = req.into_inner();
-        if !valid_name(&r.deployment_name) || r.object_creation_type != ObjectCreationType::CreateIfMissing as i32 {
-            return Err(bad("volume name and CREATE_IF_MISSING required"));
+        let lookup = r.object_creation_type == ObjectCreationType::Unspecified as i32;
+        if !valid_name(&r.deployment_name)
+            || !(lookup || r.object_creation_type == ObjectCreationType::CreateIfMissing as i32)
+        {
+            return Err(bad("volume name and CREATE_IF_MISSING (or a lookup) required"));
         }
         let id = format!("vo-{}", r.deployment_name);
+        if lookup && !self.st().volumes.contains_key(&id) {
+            return Err(Status::not_found("no such volume"));
+        }
         self.st().volumes.insert(id.clone(), r.deployment_name);
         Ok(Response::new(VolumeGetOrCreateResponse { volume_id: id }))
     }
@@ -94,7 +99,13 @@ impl ModalClient for FakeModal {
         self.enter("SandboxCreate", &req)?;
         let r = req.into_inner();
         let d = r.definition.clone().ok_or_else(|| bad("definition required"))?;
-        let mount = d.volume_mounts.first().cloned().ok_or_else(|| bad("volume mount required"))?;
+        let mount = d
+            .volume_mounts
+            .iter()
+            .find(|m| m.mount_path == "/mnt/workspace")
+            .cloned()
+            .ok_or_else(|| bad("a volume mount at /mnt/workspace required"))?;
+        let home_mount = d.volume_mounts.iter().find(|m| m.mount_path == "/mnt/home").cloned();
         {
             let st = self.st();
             if r.app_id != "ap-fake" || !st.images.contains(&d.image_id) || !st.volumes.contains_key(&mount.volume_id) {
@@ -108,22 +119,42 @@ impl ModalClient for FakeModal {
         if d.entrypoint_args.is_empty() || r.tags.is_empty() {
             return Err(bad("entrypoint and tags required"));
         }
+        if let Some(name) = d.name.as_deref().filter(|n| !n.is_empty()) {
+            let st = self.st();
+            if st.sandboxes.values().any(|s| !s.terminated && s.name.as_deref() == Some(name)) {
+                return Err(Status::already_exists(format!("a running sandbox named {name} exists")));
+            }
+        }
         let id = self.id("sb");
         let dir = self.root.path().join(&id);
         let ws = self.root.path().join("volumes").join(&mount.volume_id).join(mount.sub_path.unwrap_or_default());
         std::fs::create_dir_all(&ws).map_err(|e| Status::internal(e.to_string()))?;
-        for sub in ["tmp", "home"] {
-            std::fs::create_dir_all(dir.join(sub)).map_err(|e| Status::internal(e.to_string()))?;
-        }
+        std::fs::create_dir_all(dir.join("tmp")).map_err(|e| Status::internal(e.to_string()))?;
+        let home = match &home_mount {
+            Some(m) => self.root.path().join("volumes").join(&m.volume_id).join(m.sub_path.clone().unwrap_or_default()),
+            None => dir.join("home-local"),
+        };
+        std::fs::create_dir_all(&home).map_err(|e| Status::internal(e.to_string()))?;
         std::os::unix::fs::symlink(&ws, dir.join("workspace")).map_err(|e| Status::internal(e.to_string()))?;
+        std::os::unix::fs::symlink(&home, dir.join("home")).map_err(|e| Status::internal(e.to_string()))?;
         let task_id = self.id("ta");
         let mut st = self.st();
         st.creates.push(r.clone());
-        st.sandboxes
-            .insert(id.clone(), FakeSandbox { dir, tags: r.tags, terminated: false, task_id, execs: Vec::new() });
+        let sandbox = FakeSandbox {
+            dir,
+            tags: r.tags,
+            name: d.name.filter(|n| !n.is_empty()),
+            terminated: false,
+            end_status: 0,
+            task_id,
+            execs: Vec::new(),
+        };
+        st.sandboxes.insert(id.clone(), sandbox);
         if st.ghost_creates {
             return Err(Status::unavailable("injected: created, but the answer was lost"));
         }
+        drop(st);
+        self.lose_answer("SandboxCreate")?;
         Ok(Response::new(SandboxCreateResponse { sandbox_id: id }))
     }
 
@@ -132,130 +163,10 @@ impl ModalClient for FakeModal {
         let st = self.st();
         let sb = st.sandboxes.get(&req.get_ref().sandbox_id).ok_or_else(|| Status::not_found("no such sandbox"))?;
         if sb.terminated {
-            let done = GenericResult { status: generic_result::GenericStatus::Terminated as i32, ..Default::default() };
+            let done = GenericResult { status: sb.end_status, ..Default::default() };
             return Ok(Response::new(SandboxGetTaskIdResponse { task_id: None, task_result: Some(done) }));
         }
         Ok(Response::new(SandboxGetTaskIdResponse { task_id: Some(sb.task_id.clone()), task_result: None }))
-    }
-
-    async fn container_exec(&self, req: Request<ContainerExecRequest>) -> Res<ContainerExecResponse> {
-        self.enter("ContainerExec", &req)?;
-        let r = req.into_inner();
-        if r.command.is_empty() || r.stdout_output != ExecOutputOption::Pipe as i32 || r.workdir.is_none() {
-            return Err(bad("command, piped output and workdir required"));
-        }
-        let (dir, env) = {
-            let mut st = self.st();
-            st.execs_requested.push(r.clone());
-            let sb = st.sandboxes.values().find(|s| s.task_id == r.task_id && !s.terminated);
-            let dir = sb.map(|s| s.dir.clone()).ok_or_else(|| Status::not_found("no such task"))?;
-            let mut env = Vec::new();
-            for id in &r.secret_ids {
-                let vars = st.secrets.get(id).ok_or_else(|| bad("unknown secret"))?;
-                env.extend(vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-            }
-            (dir, env)
-        };
-        let exec = fake_modal_exec::spawn(&dir, &r.command, r.workdir.as_deref().unwrap_or("/"), env)
-            .map_err(|e| Status::internal(e.to_string()))?;
-        let id = self.id("ex");
-        let mut st = self.st();
-        st.execs.insert(id.clone(), exec.clone());
-        if let Some(sb) = st.sandboxes.values_mut().find(|s| s.task_id == r.task_id) {
-            sb.execs.push(exec);
-        }
-        Ok(Response::new(ContainerExecResponse { exec_id: id }))
-    }
-
-    type ContainerExecGetOutputStream = BoxStream<RuntimeOutputBatch>;
-    async fn container_exec_get_output(
-        &self,
-        req: Request<ContainerExecGetOutputRequest>,
-    ) -> Res<Self::ContainerExecGetOutputStream> {
-        self.enter("ContainerExecGetOutput", &req)?;
-        let r = req.into_inner();
-        let exec = self.exec(&r.exec_id)?;
-        let fd = match FileDescriptor::try_from(r.file_descriptor) {
-            Ok(FileDescriptor::Stdout) => 0,
-            Ok(FileDescriptor::Stderr) => 1,
-            _ => return Err(bad("file descriptor must be stdout or stderr")),
-        };
-        if !r.get_raw_bytes {
-            return Err(bad("this fake serves raw bytes only"));
-        }
-        let drop_after = self.st().drop_output_after;
-        let me = self.clone();
-        let timeout = Duration::from_secs_f32(r.timeout.clamp(0.1, 55.0));
-        let stream = async_stream::stream! {
-            let mut next = r.last_batch_index as usize;
-            let mut sent = 0usize;
-            let mut rx = exec.changed.subscribe();
-            let deadline = tokio::time::Instant::now() + timeout;
-            loop {
-                let pending: Vec<RuntimeOutputBatch> = exec.batches[fd].lock().unwrap().get(next..).unwrap_or_default().to_vec();
-                for b in pending {
-                    if drop_after.is_some_and(|n| sent >= n) {
-                        me.st().output_drops += 1;
-                        yield Err(Status::unavailable("injected stream drop"));
-                        return;
-                    }
-                    next = b.batch_index as usize;
-                    sent += 1;
-                    let last = b.exit_code.is_some();
-                    yield Ok(b);
-                    if last {
-                        return;
-                    }
-                }
-                if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
-                    return;
-                }
-            }
-        };
-        Ok(Response::new(Box::pin(stream)))
-    }
-
-    async fn container_exec_put_input(&self, req: Request<ContainerExecPutInputRequest>) -> Res<()> {
-        self.enter("ContainerExecPutInput", &req)?;
-        let r = req.into_inner();
-        let exec = self.exec(&r.exec_id)?;
-        let input = r.input.ok_or_else(|| bad("input required"))?;
-        {
-            let mut next = exec.next_input.lock().unwrap();
-            if input.message_index < *next {
-                return Ok(Response::new(())); // a retried message: already written
-            }
-            if input.message_index != *next {
-                return Err(bad("stdin message out of order"));
-            }
-            *next += 1;
-        }
-        let mut stdin = exec.stdin.lock().await;
-        if let Some(w) = stdin.as_mut()
-            && !input.message.is_empty()
-        {
-            w.write_all(&input.message).await.map_err(|e| Status::internal(e.to_string()))?;
-        }
-        if input.eof {
-            *stdin = None;
-        }
-        Ok(Response::new(()))
-    }
-
-    async fn container_exec_wait(&self, req: Request<ContainerExecWaitRequest>) -> Res<ContainerExecWaitResponse> {
-        self.enter("ContainerExecWait", &req)?;
-        let r = req.into_inner();
-        let exec = self.exec(&r.exec_id)?;
-        let mut rx = exec.changed.subscribe();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs_f32(r.timeout.clamp(0.0, 55.0));
-        loop {
-            if let Some(code) = *exec.exit.lock().unwrap() {
-                return Ok(Response::new(ContainerExecWaitResponse { exit_code: Some(code), completed: true }));
-            }
-            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
-                return Ok(Response::new(ContainerExecWaitResponse { exit_code: None, completed: false }));
-            }
-        }
     }
 
     async fn sandbox_terminate(&self, req: Request<SandboxTerminateRequest>) -> Res<SandboxTerminateResponse> {
@@ -263,6 +174,7 @@ impl ModalClient for FakeModal {
         let mut st = self.st();
         let sb = st.sandboxes.get_mut(&req.get_ref().sandbox_id).ok_or_else(|| Status::not_found("no such sandbox"))?;
         sb.terminated = true;
+        sb.end_status = generic_result::GenericStatus::Terminated as i32;
         for e in &sb.execs {
             if let Some(pid) = e.pid {
                 unsafe { libc::kill(pid as i32, libc::SIGKILL) };
@@ -275,9 +187,7 @@ impl ModalClient for FakeModal {
         self.enter("SandboxWait", &req)?;
         let st = self.st();
         let sb = st.sandboxes.get(&req.get_ref().sandbox_id).ok_or_else(|| Status::not_found("no such sandbox"))?;
-        let result = sb
-            .terminated
-            .then(|| GenericResult { status: generic_result::GenericStatus::Terminated as i32, ..Default::default() });
+        let result = sb.terminated.then(|| GenericResult { status: sb.end_status, ..Default::default() });
         Ok(Response::new(SandboxWaitResponse { result }))
     }
 
@@ -298,5 +208,78 @@ impl ModalClient for FakeModal {
             })
             .collect();
         Ok(Response::new(SandboxListResponse { sandboxes }))
+    }
+
+    async fn auth_token_get(&self, req: Request<AuthTokenGetRequest>) -> Res<AuthTokenGetResponse> {
+        self.enter("AuthTokenGet", &req)?;
+        let mut st = self.st();
+        let exp = chrono::Utc::now().timestamp() + st.auth_ttl_secs;
+        let token = fake_modal_volume::jwt(exp, st.auth_tokens.len());
+        st.auth_tokens.push((token.clone(), exp));
+        Ok(Response::new(AuthTokenGetResponse { token }))
+    }
+
+    async fn client_hello(&self, req: Request<()>) -> Res<ClientHelloResponse> {
+        self.enter("ClientHello", &req)?;
+        let warning = Warning { r#type: 1, message: "fake: this client is fine".into() };
+        Ok(Response::new(ClientHelloResponse { warning: String::new(), server_warnings: vec![warning] }))
+    }
+
+    async fn sandbox_get_from_name(&self, req: Request<SandboxGetFromNameRequest>) -> Res<SandboxGetFromNameResponse> {
+        self.enter("SandboxGetFromName", &req)?;
+        let r = req.into_inner();
+        let st = self.st();
+        let found = st.sandboxes.iter().find(|(_, s)| !s.terminated && s.name.as_deref() == Some(&r.sandbox_name));
+        match found {
+            Some((id, _)) if !r.app_name.is_empty() => {
+                Ok(Response::new(SandboxGetFromNameResponse { sandbox_id: id.clone() }))
+            }
+            _ => Err(Status::not_found("no running sandbox with that name")),
+        }
+    }
+
+    async fn task_get_command_router_access(
+        &self,
+        req: Request<TaskGetCommandRouterAccessRequest>,
+    ) -> Res<TaskGetCommandRouterAccessResponse> {
+        self.enter("TaskGetCommandRouterAccess", &req)?;
+        let task = req.into_inner().task_id;
+        let mut st = self.st();
+        if !st.sandboxes.values().any(|s| s.task_id == task) {
+            return Err(Status::not_found("no such task"));
+        }
+        let jwt = fake_modal_volume::jwt(chrono::Utc::now().timestamp() + 3600, 1000 + st.router_jwts.len());
+        st.router_jwts.insert(jwt.clone());
+        Ok(Response::new(TaskGetCommandRouterAccessResponse { jwt, url: self.url() }))
+    }
+
+    async fn volume_delete(&self, req: Request<VolumeDeleteRequest>) -> Res<()> {
+        self.enter("VolumeDelete", &req)?;
+        let id = req.into_inner().volume_id;
+        let mut st = self.st();
+        st.volumes.remove(&id).ok_or_else(|| Status::not_found("no such volume"))?;
+        st.volume_deletes.push(id.clone());
+        let _ = std::fs::remove_dir_all(self.root.path().join("volumes").join(&id));
+        Ok(Response::new(()))
+    }
+
+    async fn volume_get_file2(&self, req: Request<VolumeGetFile2Request>) -> Res<VolumeGetFile2Response> {
+        self.enter("VolumeGetFile2", &req)?;
+        let r = req.into_inner();
+        if !self.st().volumes.contains_key(&r.volume_id) {
+            return Err(Status::not_found("no such volume"));
+        }
+        fake_modal_volume::get_file(&self.root.path().join("volumes"), self.blobs, r).map(Response::new)
+    }
+
+    type VolumeListFiles2Stream = BoxStream<VolumeListFiles2Response>;
+    async fn volume_list_files2(&self, req: Request<VolumeListFiles2Request>) -> Res<Self::VolumeListFiles2Stream> {
+        self.enter("VolumeListFiles2", &req)?;
+        let r = req.into_inner();
+        if !self.st().volumes.contains_key(&r.volume_id) {
+            return Err(Status::not_found("no such volume"));
+        }
+        let pages = fake_modal_volume::list(&self.root.path().join("volumes"), &r)?;
+        Ok(Response::new(Box::pin(futures::stream::iter(pages.into_iter().map(Ok)))))
     }
 }

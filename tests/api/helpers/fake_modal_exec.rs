@@ -1,13 +1,11 @@
-//! The process side of the fake Modal: each `ContainerExec` runs for real, under
+//! The process side of the fake Modal: each `TaskExecStart` runs for real, under
 //! bubblewrap, with the sandbox's directory mounted at /mnt/workspace (as Modal mounts
 //! the volume), a private /tmp and /root, and only the image-like environment plus the
-//! attached secrets. Output is kept as numbered batches per descriptor, as Modal serves
-//! them, so clients can resume from any batch index.
+//! exec's own variables. Output is kept as one byte log per descriptor, as the command
+//! router serves it, so clients can resume from any byte offset.
 
 use std::{path::Path, process::Stdio, sync::Mutex};
 
-use sandboxql::backend::modal::proto::RuntimeOutputBatch;
-use sandboxql::backend::modal::proto::{FileDescriptor, RuntimeOutputMessage};
 use tokio::{
     io::{AsyncRead, AsyncReadExt},
     process::{Child, ChildStdin, Command},
@@ -16,16 +14,16 @@ use tokio::{
 
 /// One running or finished command.
 pub struct FakeExec {
-    /// Batches of stdout and stderr (index 0 and 1), numbered from 1.
-    pub batches: [Mutex<Vec<RuntimeOutputBatch>>; 2],
+    /// Everything stdout and stderr (index 0 and 1) produced so far.
+    pub output: [Mutex<Vec<u8>>; 2],
     /// Exit code once the process ended and all output was read.
     pub exit: Mutex<Option<i32>>,
     /// Bumped on every change, so streams can wait for news.
     pub changed: watch::Sender<u64>,
     /// The process's stdin until EOF.
     pub stdin: tokio::sync::Mutex<Option<ChildStdin>>,
-    /// Next stdin message index expected.
-    pub next_input: Mutex<u64>,
+    /// Stdin bytes accepted so far (the offset the next write must start at).
+    pub stdin_written: Mutex<u64>,
     /// Host pid, to kill it on terminate.
     pub pid: Option<u32>,
 }
@@ -33,18 +31,6 @@ pub struct FakeExec {
 impl FakeExec {
     fn bump(&self) {
         self.changed.send_modify(|v| *v += 1);
-    }
-
-    fn push(&self, fd: usize, data: Vec<u8>, exit_code: Option<i32>) {
-        let mut b = self.batches[fd].lock().unwrap();
-        let index = b.len() as u64 + 1;
-        let file_descriptor = if fd == 0 { FileDescriptor::Stdout } else { FileDescriptor::Stderr } as i32;
-        let items = if data.is_empty() {
-            Vec::new()
-        } else {
-            vec![RuntimeOutputMessage { file_descriptor, message: String::new(), message_bytes: data }]
-        };
-        b.push(RuntimeOutputBatch { items, batch_index: index, exit_code });
     }
 }
 
@@ -68,6 +54,9 @@ pub fn spawn(
         .arg("--bind")
         .arg(dir.join("home"))
         .arg("/root")
+        .arg("--bind")
+        .arg(dir.join("home"))
+        .arg("/mnt/home")
         // The stand-in claude stays reachable even when the checkout is under /tmp.
         .arg("--ro-bind")
         .arg(fixtures)
@@ -86,11 +75,11 @@ pub fn spawn(
     let mut child = cmd.spawn()?;
     let (changed, _) = watch::channel(0);
     let exec = std::sync::Arc::new(FakeExec {
-        batches: [Mutex::new(Vec::new()), Mutex::new(Vec::new())],
+        output: [Mutex::new(Vec::new()), Mutex::new(Vec::new())],
         exit: Mutex::new(None),
         changed,
         stdin: tokio::sync::Mutex::new(child.stdin.take()),
-        next_input: Mutex::new(1),
+        stdin_written: Mutex::new(0),
         pid: child.id(),
     });
     let out = child.stdout.take().map(|s| pump(exec.clone(), 0, s));
@@ -110,7 +99,7 @@ fn pump(
             if n == 0 {
                 break;
             }
-            exec.push(fd, buf[..n].to_vec(), None);
+            exec.output[fd].lock().unwrap().extend_from_slice(&buf[..n]);
             exec.bump();
         }
     })
@@ -131,8 +120,6 @@ async fn finish(
         Ok(s) => s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(9)),
         Err(_) => 255,
     };
-    exec.push(0, Vec::new(), Some(code));
-    exec.push(1, Vec::new(), Some(code));
     *exec.exit.lock().unwrap() = Some(code);
     exec.bump();
 }

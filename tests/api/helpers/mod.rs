@@ -8,6 +8,8 @@ pub mod fake_anthropic;
 pub mod fake_modal;
 pub mod fake_modal_api;
 pub mod fake_modal_exec;
+pub mod fake_modal_router;
+pub mod fake_modal_volume;
 pub mod jwks;
 pub mod process;
 pub mod proxy;

@@ -1,0 +1,138 @@
+//! The fake task command router: exec by client-chosen id (a repeated start with a known
+//! id starts nothing), output served from any byte offset (and dropped on demand after a
+//! number of messages), stdin by offset, exit status by wait or poll.
+
+use std::time::Duration;
+
+use sandboxql::backend::modal::router_proto::{
+    task_command_router_server::TaskCommandRouter, task_exec_poll_response, task_exec_wait_response, *,
+};
+use tokio::io::AsyncWriteExt;
+use tonic::{Request, Response, Status};
+
+use super::{fake_modal::FakeModal, fake_modal_api::BoxStream, fake_modal_exec};
+
+type Res<T> = Result<Response<T>, Status>;
+
+/// Largest piece of output sent in one message.
+const PIECE: usize = 4096;
+
+#[tonic::async_trait]
+impl TaskCommandRouter for FakeModal {
+    async fn task_exec_start(&self, req: Request<TaskExecStartRequest>) -> Res<TaskExecStartResponse> {
+        self.enter_router("TaskExecStart", &req)?;
+        let r = req.into_inner();
+        if r.command_args.is_empty()
+            || r.exec_id.is_empty()
+            || r.stdout_config != TaskExecStdoutConfig::Pipe as i32
+            || r.workdir.is_none()
+        {
+            return Err(Status::invalid_argument("command, exec id, piped stdout and workdir required"));
+        }
+        let dir = {
+            let mut st = self.st();
+            st.execs_requested.push(r.clone());
+            if st.execs.contains_key(&r.exec_id) {
+                return Ok(Response::new(TaskExecStartResponse {})); // idempotent: already started
+            }
+            let sb = st.sandboxes.values().find(|s| s.task_id == r.task_id && !s.terminated);
+            sb.map(|s| s.dir.clone()).ok_or_else(|| Status::not_found("no such task"))?
+        };
+        let env: Vec<(String, String)> = r.env.clone().into_iter().collect();
+        let exec = fake_modal_exec::spawn(&dir, &r.command_args, r.workdir.as_deref().unwrap_or("/"), env)
+            .map_err(|e| Status::internal(e.to_string()))?;
+        {
+            let mut st = self.st();
+            st.spawned += 1;
+            st.execs.insert(r.exec_id.clone(), exec.clone());
+            if let Some(sb) = st.sandboxes.values_mut().find(|s| s.task_id == r.task_id) {
+                sb.execs.push(exec);
+            }
+        }
+        self.lose_answer("TaskExecStart")?;
+        Ok(Response::new(TaskExecStartResponse {}))
+    }
+
+    type TaskExecStdioReadStream = BoxStream<TaskExecStdioReadResponse>;
+    async fn task_exec_stdio_read(&self, req: Request<TaskExecStdioReadRequest>) -> Res<Self::TaskExecStdioReadStream> {
+        self.enter_router("TaskExecStdioRead", &req)?;
+        let r = req.into_inner();
+        let exec = self.exec(&r.exec_id)?;
+        let fd = match TaskExecStdioFileDescriptor::try_from(r.file_descriptor) {
+            Ok(TaskExecStdioFileDescriptor::Stdout) => 0,
+            Ok(TaskExecStdioFileDescriptor::Stderr) => 1,
+            Err(_) => return Err(Status::invalid_argument("bad file descriptor")),
+        };
+        let drop_after = self.st().drop_output_after;
+        let me = self.clone();
+        let stream = async_stream::stream! {
+            let mut offset = r.offset as usize;
+            let mut sent = 0usize;
+            let mut rx = exec.changed.subscribe();
+            loop {
+                let done = exec.exit.lock().unwrap().is_some();
+                let pending: Vec<u8> = exec.output[fd].lock().unwrap().get(offset..).unwrap_or_default().to_vec();
+                for piece in pending.chunks(PIECE) {
+                    if drop_after.is_some_and(|n| sent >= n) {
+                        me.st().output_drops += 1;
+                        yield Err(Status::unavailable("injected stream drop"));
+                        return;
+                    }
+                    offset += piece.len();
+                    sent += 1;
+                    yield Ok(TaskExecStdioReadResponse { data: piece.to_vec() });
+                }
+                if done && offset >= exec.output[fd].lock().unwrap().len() {
+                    return;
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(200), rx.changed()).await;
+            }
+        };
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn task_exec_stdin_write(&self, req: Request<TaskExecStdinWriteRequest>) -> Res<TaskExecStdinWriteResponse> {
+        self.enter_router("TaskExecStdinWrite", &req)?;
+        let r = req.into_inner();
+        let exec = self.exec(&r.exec_id)?;
+        let skip = {
+            let mut written = exec.stdin_written.lock().unwrap();
+            if r.offset > *written {
+                return Err(Status::invalid_argument("stdin offset beyond what was written"));
+            }
+            let skip = ((*written - r.offset) as usize).min(r.data.len());
+            *written += (r.data.len() - skip) as u64;
+            skip
+        };
+        let mut stdin = exec.stdin.lock().await;
+        if let Some(w) = stdin.as_mut()
+            && skip < r.data.len()
+        {
+            w.write_all(&r.data[skip..]).await.map_err(|e| Status::internal(e.to_string()))?;
+        }
+        if r.eof {
+            *stdin = None;
+        }
+        Ok(Response::new(TaskExecStdinWriteResponse {}))
+    }
+
+    async fn task_exec_wait(&self, req: Request<TaskExecWaitRequest>) -> Res<TaskExecWaitResponse> {
+        self.enter_router("TaskExecWait", &req)?;
+        let exec = self.exec(&req.get_ref().exec_id)?;
+        let mut rx = exec.changed.subscribe();
+        loop {
+            if let Some(code) = *exec.exit.lock().unwrap() {
+                let status = task_exec_wait_response::ExitStatus::Code(code);
+                return Ok(Response::new(TaskExecWaitResponse { exit_status: Some(status) }));
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(200), rx.changed()).await;
+        }
+    }
+
+    async fn task_exec_poll(&self, req: Request<TaskExecPollRequest>) -> Res<TaskExecPollResponse> {
+        self.enter_router("TaskExecPoll", &req)?;
+        let exec = self.exec(&req.get_ref().exec_id)?;
+        let code = *exec.exit.lock().unwrap();
+        Ok(Response::new(TaskExecPollResponse { exit_status: code.map(task_exec_poll_response::ExitStatus::Code) }))
+    }
+}
