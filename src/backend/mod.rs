@@ -21,6 +21,10 @@ use crate::{
     error::{AppError, AppResult},
 };
 
+fn asleep() -> AppError {
+    AppError::conflict("the sandbox is asleep; a run or a write wakes it")
+}
+
 fn no_files() -> AppError {
     AppError::provider("this backend cannot access files", "file operation on a backend without file support")
 }
@@ -73,6 +77,28 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Current state of a sandbox.
     async fn status(&self, external_id: &str) -> AppResult<BackendStatus>;
+
+    /// Whether this backend's sandboxes can end on their own while their files live on
+    /// (then a sandbox sleeps and is woken by `create` with the same spec).
+    fn sleeps(&self) -> bool {
+        false
+    }
+
+    /// Walks a sleeping sandbox's files where they rest (Modal: its volume), without
+    /// starting anything.
+    async fn walk_at_rest(&self, _sandbox_id: Uuid, _path: &WorkspacePath, _opts: WalkOptions) -> AppResult<Walk> {
+        Err(asleep())
+    }
+
+    /// One entry of a sleeping sandbox.
+    async fn stat_at_rest(&self, _sandbox_id: Uuid, _path: &WorkspacePath) -> AppResult<Option<FileEntry>> {
+        Err(asleep())
+    }
+
+    /// A prefix of a file of a sleeping sandbox.
+    async fn read_at_rest(&self, _sandbox_id: Uuid, _path: &WorkspacePath, _max_bytes: u64) -> AppResult<FileBytes> {
+        Err(asleep())
+    }
 
     /// Starts a command in the sandbox's workspace with a scrubbed environment.
     async fn exec(&self, external_id: &str, req: ExecRequest) -> AppResult<ExecHandle>;

@@ -104,6 +104,10 @@ pub struct Limits {
     /// Largest request head (request line and headers) the egress proxy reads.
     #[arg(long, env = "SANDBOXQL_EGRESS_MAX_HEAD_BYTES", default_value_t = 16 * 1024)]
     pub egress_max_head_bytes: u64,
+    /// Seconds a run, write or sync waits for another caller's wake of the same sleeping
+    /// sandbox before answering CONFLICT.
+    #[arg(long, env = "SANDBOXQL_WAKE_WAIT_SECS", default_value_t = 120)]
+    pub wake_wait_secs: u64,
     /// Largest page of sandboxes, runs and snapshots.
     #[arg(long, env = "SANDBOXQL_MAX_PAGE_SIZE", default_value_t = 100)]
     pub max_page_size: u64,

@@ -50,6 +50,10 @@ pub enum SandboxStatus {
     /// and its backend sandbox stopped.
     #[sea_orm(string_value = "DELETING")]
     Deleting,
+    /// Its backend sandbox ended on its own (Modal: lifetime, idle timeout); the files
+    /// live on in its volume and the next run or write wakes it.
+    #[sea_orm(string_value = "SLEEPING")]
+    Sleeping,
     /// Backend sandbox was stopped.
     #[sea_orm(string_value = "TERMINATED")]
     Terminated,

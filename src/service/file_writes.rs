@@ -1,5 +1,8 @@
-//! Changing a sandbox's files: write, make directories, move, delete. Only running
-//! sandboxes take writes; every write drops the sandbox's cached listings.
+//! Changing a sandbox's files: write, make directories, move, delete. A SLEEPING sandbox
+//! is woken first, and one whose backend sandbox turns out to have ended is put to sleep,
+//! woken and the change tried once more; every write drops the sandbox's cached listings.
+
+use std::future::Future;
 
 use super::{files::Files, sandboxes::VisibleSandbox};
 use crate::{
@@ -9,14 +12,31 @@ use crate::{
 };
 
 impl Files {
-    /// Checks the sandbox can take writes and returns its backend id.
-    fn writable<'a>(&self, sb: &'a VisibleSandbox) -> AppResult<&'a str> {
+    /// The sandbox awake and able to take writes.
+    async fn writable(&self, sb: &VisibleSandbox) -> AppResult<VisibleSandbox> {
+        let sb = self.waker.awake(sb).await?;
         if sb.status != SandboxStatus::Running {
             return Err(AppError::conflict("the sandbox is not running; its files are read-only"));
         }
-        let ext = sb.external_id()?;
+        sb.external_id()?;
         self.listings.invalidate(sb.id);
-        Ok(ext)
+        Ok(sb)
+    }
+
+    /// Runs `change` on the awake sandbox's backend id; once more after a wake when the
+    /// backend sandbox had ended under it.
+    async fn changing<T, F, Fut>(&self, sb: &VisibleSandbox, change: F) -> AppResult<T>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = AppResult<T>>,
+    {
+        let sb = self.writable(sb).await?;
+        let first = change(sb.external_id()?.to_string()).await;
+        if first.is_err() && self.waker.gone(&sb).await {
+            let sb = self.writable(&self.waker.reload(&sb).await?).await?;
+            return change(sb.external_id()?.to_string()).await;
+        }
+        first
     }
 
     /// Writes a file (atomic replace, parents created).
@@ -26,24 +46,25 @@ impl Files {
             return Err(AppError::bad_input(format!("content is larger than {limit} bytes")));
         }
         let path = WorkspacePath::parse(path)?;
-        self.backend.write_file(self.writable(sb)?, &path, data).await
+        let (path, data) = (&path, &data);
+        self.changing(sb, |ext| async move { self.backend.write_file(&ext, path, data.clone()).await }).await
     }
 
     /// Creates a directory and its parents.
     pub async fn make_dir(&self, sb: &VisibleSandbox, path: &str) -> AppResult<FileEntry> {
-        let path = WorkspacePath::parse(path)?;
-        self.backend.make_dir(self.writable(sb)?, &path).await
+        let path = &WorkspacePath::parse(path)?;
+        self.changing(sb, |ext| async move { self.backend.make_dir(&ext, path).await }).await
     }
 
     /// Moves a path; CONFLICT when the destination exists.
     pub async fn move_path(&self, sb: &VisibleSandbox, from: &str, to: &str) -> AppResult<FileEntry> {
-        let (from, to) = (WorkspacePath::parse(from)?, WorkspacePath::parse(to)?);
-        self.backend.move_path(self.writable(sb)?, &from, &to).await
+        let (from, to) = (&WorkspacePath::parse(from)?, &WorkspacePath::parse(to)?);
+        self.changing(sb, |ext| async move { self.backend.move_path(&ext, from, to).await }).await
     }
 
     /// Deletes a path; a non-empty directory needs `recursive`.
     pub async fn delete_path(&self, sb: &VisibleSandbox, path: &str, recursive: bool) -> AppResult<()> {
-        let path = WorkspacePath::parse(path)?;
-        self.backend.delete_path(self.writable(sb)?, &path, recursive).await
+        let path = &WorkspacePath::parse(path)?;
+        self.changing(sb, |ext| async move { self.backend.delete_path(&ext, path, recursive).await }).await
     }
 }

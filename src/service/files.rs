@@ -7,6 +7,7 @@ use std::sync::Arc;
 use base64::Engine;
 use uuid::Uuid;
 
+use super::waker::Waker;
 use super::{
     listing_cache::{ListingCache, ListingKey},
     manifest::ManifestEntry,
@@ -44,6 +45,7 @@ pub struct Files {
     pub(super) listings: Arc<ListingCache>,
     quotas: Quotas,
     pub(super) limits: Arc<Limits>,
+    pub(super) waker: Waker,
 }
 
 /// One page of a listing.
@@ -85,12 +87,18 @@ pub struct FileContent {
 
 impl Files {
     /// File access over `backend` (live workspaces) and `snapshots`.
-    pub fn new(backend: Arc<dyn Backend>, snapshots: Snapshots, quotas: Quotas, limits: Arc<Limits>) -> Self {
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        snapshots: Snapshots,
+        quotas: Quotas,
+        limits: Arc<Limits>,
+        waker: Waker,
+    ) -> Self {
         let listings = Arc::new(ListingCache::new(
             std::time::Duration::from_secs(limits.listing_cache_ttl_secs),
             limits.listing_cache_bytes as usize,
         ));
-        Self { backend, snapshots, listings, quotas, limits }
+        Self { backend, snapshots, listings, quotas, limits, waker }
     }
 
     fn walk_options(&self, max_depth: u32, max_entries: u64) -> WalkOptions {
@@ -130,7 +138,7 @@ impl Files {
         // A deep walk is expensive: an account runs only so many at once.
         let _slot = if opts.max_depth > 1 { Some(self.quotas.acquire(sb.account_id, Expensive::Walk)?) } else { None };
         let id = match source {
-            FileSource::Workspace => return self.backend.walk(sb.external_id()?, path, opts).await,
+            FileSource::Workspace => return self.workspace_walk(sb, path, opts).await,
             FileSource::Snapshot(id) => id,
         };
         match self.snapshot_stat(sb, id, path).await? {
@@ -181,7 +189,7 @@ impl Files {
     pub async fn stat(&self, sb: &VisibleSandbox, source: FileSource, path: &str) -> AppResult<Option<FileEntry>> {
         let path = WorkspacePath::parse(path)?;
         match source {
-            FileSource::Workspace => self.backend.stat(sb.external_id()?, &path).await,
+            FileSource::Workspace => self.workspace_stat(sb, &path).await,
             FileSource::Snapshot(id) => self.snapshot_stat(sb, id, &path).await,
         }
     }
@@ -194,7 +202,7 @@ impl Files {
         max: u64,
     ) -> AppResult<FileBytes> {
         match source {
-            FileSource::Workspace => self.backend.read_file(sb.external_id()?, path, max).await,
+            FileSource::Workspace => self.workspace_read(sb, path, max).await,
             FileSource::Snapshot(id) => {
                 let snap = self.snapshots.of_sandbox(sb, id).await?;
                 let entry = self.snapshots.find(&snap, path).await?.ok_or(AppError::NotFound("file"))?;
@@ -260,7 +268,7 @@ impl Files {
         }
         let path = WorkspacePath::parse(path)?;
         let root = match source {
-            FileSource::Workspace => self.backend.stat(sb.external_id()?, &path).await?,
+            FileSource::Workspace => self.workspace_stat(sb, &path).await?,
             FileSource::Snapshot(id) => self.snapshot_stat(sb, id, &path).await?,
         }
         .ok_or(AppError::NotFound("file"))?;

@@ -26,6 +26,8 @@ pub enum LeaseKind {
     Create,
     /// The sandbox being deleted.
     Delete,
+    /// The sandbox being woken (a new backend sandbox on its volume).
+    Wake,
 }
 
 impl LeaseKind {
@@ -35,6 +37,7 @@ impl LeaseKind {
             LeaseKind::Sync => "sync",
             LeaseKind::Create => "create",
             LeaseKind::Delete => "delete",
+            LeaseKind::Wake => "wake",
         }
     }
 }

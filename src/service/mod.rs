@@ -27,6 +27,8 @@ pub mod sandboxes;
 pub mod snapshots;
 pub mod sync;
 pub mod usage;
+pub mod waker;
+mod workspace_reads;
 
 use std::sync::Arc;
 
@@ -71,7 +73,10 @@ impl Services {
         let quotas = quota::Quotas::new(limits.clone());
         let leases = leases::Leases::new(db.clone(), &manager.instance_id, limits.clone());
         let snapshots = snapshots::Snapshots::new(db.clone(), blobs, limits.clone());
-        let files = files::Files::new(backend.clone(), snapshots.clone(), quotas.clone(), limits.clone());
+        let wait = std::time::Duration::from_secs(limits.wake_wait_secs);
+        let waker = waker::Waker::new(db.clone(), backend.clone(), leases.clone(), wait);
+        let files =
+            files::Files::new(backend.clone(), snapshots.clone(), quotas.clone(), limits.clone(), waker.clone());
         let sync = sync::Syncer::new(
             db.clone(),
             backend.clone(),
@@ -79,8 +84,9 @@ impl Services {
             quotas.clone(),
             leases.clone(),
             limits.clone(),
+            waker.clone(),
         );
-        let runs = runs::Runs::new(db.clone(), manager, limits.clone());
+        let runs = runs::Runs::new(db.clone(), manager, limits.clone(), waker);
         let lifecycle = lifecycle::Lifecycle {
             db: db.clone(),
             backend: backend.clone(),

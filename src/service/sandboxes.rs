@@ -46,6 +46,15 @@ impl VisibleSandbox {
         }
     }
 
+    /// A fresh copy of this sandbox's row (same id and owner), still visible.
+    pub(super) fn reloaded(&self, row: sandbox::Model) -> AppResult<Self> {
+        if row.id == self.0.id && row.account_id == self.0.account_id && row.deleted_at.is_none() {
+            Ok(Self(row))
+        } else {
+            Err(AppError::NotFound("sandbox"))
+        }
+    }
+
     /// The id, as a key that proves the sandbox was checked (for batched loads).
     pub fn visible_id(&self) -> VisibleId {
         VisibleId(self.0.id)

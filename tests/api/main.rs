@@ -20,6 +20,7 @@ mod layers;
 mod limits;
 mod modal_backend;
 mod modal_live;
+mod modal_sleep;
 mod paging;
 mod persistence;
 mod playground;

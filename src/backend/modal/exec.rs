@@ -83,7 +83,15 @@ pub(super) async fn start(
             let req = req.clone();
             async move { api.task_exec_start(req).await }
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            // The task is gone (its sandbox ended): not a missing file.
+            AppError::NotFound(_) => AppError::provider(
+                "the sandbox is not running; try again",
+                format!("modal TaskExecStart: task {} not found", router.task_id),
+            ),
+            e => e,
+        })?;
     let (tx, rx) = mpsc::channel(64);
     let (r, id) = (router.clone(), exec_id.clone());
     let stdin = tokio::spawn(async move { send_stdin(&r, &id, stdin).await });

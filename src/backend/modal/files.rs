@@ -3,13 +3,13 @@
 //! and a `realpath` check that keeps each path, and whatever its symlinks resolve to,
 //! under the workspace. Scripts answer with agreed exit codes mapped to [`AppError`]s.
 
-use std::io;
+use std::{collections::HashMap, io};
 
 use tokio_util::io::StreamReader;
 
 use super::{
-    Collected, ModalBackend, WORKDIR, collect,
-    exec::{RawOutput, Stdin},
+    ModalBackend, WORKDIR,
+    exec::{RawOutput, Started, Stdin},
     records::{STAT_FORMAT, WALK_FORMAT, parse_stat, parse_walk},
 };
 use crate::{
@@ -187,4 +187,34 @@ pub(super) async fn read_stream(b: &ModalBackend, ext: &str, path: &WorkspacePat
         }
     });
     Ok(Box::pin(StreamReader::new(tokio_stream::wrappers::ReceiverStream::new(rx))))
+}
+
+/// Output of a finished command, for file operations.
+pub(super) struct Collected {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    code: Option<i32>,
+}
+
+/// Runs a command to completion, keeping at most `max_stdout` bytes of its output.
+pub(super) async fn collect(
+    b: &ModalBackend,
+    ext: &str,
+    command: Vec<String>,
+    stdin: Stdin,
+    max_stdout: usize,
+) -> AppResult<Collected> {
+    let Started { mut output, stdin } = b.start(ext, command, HashMap::new(), stdin).await?;
+    let (mut stdout, mut stderr, mut code) = (Vec::new(), Vec::new(), None);
+    while let Some(msg) = output.recv().await {
+        match msg {
+            RawOutput::Stdout(d) if stdout.len() + d.len() <= max_stdout => stdout.extend_from_slice(&d),
+            RawOutput::Stdout(_) => return Err(AppError::conflict("the answer from the sandbox is too large")),
+            RawOutput::Stderr(d) => stderr.extend(d.into_iter().take(64 * 1024usize.saturating_sub(stderr.len()))),
+            RawOutput::Exited(c) => code = c,
+            RawOutput::Lost(e) => return Err(e),
+        }
+    }
+    stdin.await.map_err(|e| AppError::Internal(anyhow::anyhow!("stdin task: {e}")))??;
+    Ok(Collected { stdout, stderr, code })
 }

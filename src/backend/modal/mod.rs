@@ -12,6 +12,8 @@ mod provision;
 mod records;
 mod router;
 mod runs;
+mod sandboxes;
+mod volume_files;
 
 /// Code generated at build time from `proto/modal_api.proto` (the subset of Modal's public
 /// API sandboxql uses). The server half exists so contract tests can stand up a fake Modal
@@ -37,12 +39,8 @@ use async_trait::async_trait;
 
 use self::{
     client::{ModalClient, rpc},
-    exec::{RawOutput, Started, Stdin},
-    proto::{
-        Resources, Sandbox, SandboxCreateRequest, SandboxGetFromNameRequest, SandboxGetTaskIdRequest,
-        SandboxListRequest, SandboxTag, SandboxTerminateRequest, SandboxWaitRequest, VolumeMount,
-        generic_result::GenericStatus,
-    },
+    exec::Stdin,
+    proto::{SandboxTerminateRequest, SandboxWaitRequest, generic_result::GenericStatus},
     provision::Provisioner,
     router::Router,
 };
@@ -77,6 +75,8 @@ pub struct ModalBackend {
     max_answer_bytes: usize,
     gateway_url: Option<String>,
     environment: String,
+    /// Fetches volume blocks (signed links) for sleeping sandboxes' files.
+    http: reqwest::Client,
 }
 
 impl ModalBackend {
@@ -93,6 +93,10 @@ impl ModalBackend {
             max_answer_bytes: limits.max_backend_answer_bytes as usize,
             gateway_url: None,
             environment: cfg.modal_environment.clone(),
+            http: reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .timeout(std::time::Duration::from_secs(120))
+                .build()?,
         })
     }
 
@@ -100,88 +104,6 @@ impl ModalBackend {
     pub fn with_gateway_url(mut self, url: String) -> Self {
         self.gateway_url = Some(url);
         self
-    }
-
-    fn tasks(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
-        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The task (container) of a sandbox, which exec needs; waits while it is scheduled.
-    async fn task_id(&self, sandbox_id: &str) -> AppResult<String> {
-        if let Some(t) = self.tasks().get(sandbox_id) {
-            return Ok(t.clone());
-        }
-        let req = SandboxGetTaskIdRequest {
-            sandbox_id: sandbox_id.to_string(),
-            timeout: Some(55.0),
-            wait_until_ready: false,
-        };
-        loop {
-            let resp = rpc!(self.client, "SandboxGetTaskId", sandbox_get_task_id, req.clone()).await?;
-            if let Some(task) = resp.task_id.filter(|t| !t.is_empty()) {
-                self.tasks().insert(sandbox_id.to_string(), task.clone());
-                return Ok(task);
-            }
-            if resp.task_result.is_some() {
-                return Err(AppError::conflict("the sandbox is not running"));
-            }
-        }
-    }
-
-    /// The command router of a sandbox's task, connected once and kept.
-    async fn router(&self, sandbox_id: &str) -> AppResult<Arc<Router>> {
-        let task = self.task_id(sandbox_id).await?;
-        let mut routers = self.routers.lock().await;
-        if let Some(r) = routers.get(&task) {
-            return Ok(r.clone());
-        }
-        let r = Arc::new(Router::connect(&self.client, &task).await?);
-        routers.insert(task, r.clone());
-        Ok(r)
-    }
-
-    async fn start(
-        &self,
-        sandbox_id: &str,
-        command: Vec<String>,
-        env: HashMap<String, String>,
-        stdin: Stdin,
-    ) -> AppResult<Started> {
-        let router = self.router(sandbox_id).await?;
-        exec::start(&router, command, WORKDIR, env, stdin).await
-    }
-
-    /// Terminates every Modal sandbox tagged with our sandbox id: what a failed or
-    /// ambiguous create may have left behind.
-    async fn remove_orphans(&self, sandbox_id: uuid::Uuid, app_id: &str) {
-        let req = SandboxListRequest {
-            app_id: app_id.to_string(),
-            include_finished: false,
-            tags: vec![SandboxTag { tag_name: TAG_SANDBOX.into(), tag_value: sandbox_id.to_string() }],
-            ..Default::default()
-        };
-        match rpc!(self.client, "SandboxList", sandbox_list, req.clone()).await {
-            Ok(list) => {
-                for sb in list.sandboxes {
-                    tracing::warn!(modal_sandbox = %sb.id, %sandbox_id, "terminating orphaned Modal sandbox");
-                    let _ = self.terminate(&sb.id).await;
-                }
-            }
-            Err(e) => {
-                tracing::error!(%sandbox_id, error = ?e.log_detail(), "could not look for orphaned Modal sandboxes")
-            }
-        }
-    }
-
-    /// The running Modal sandbox with our stable name: what an earlier attempt of this
-    /// create (or a concurrent wake) made.
-    async fn by_name(&self, name: &str) -> AppResult<String> {
-        let req = SandboxGetFromNameRequest {
-            sandbox_name: name.to_string(),
-            environment_name: self.environment.clone(),
-            app_name: self.provision.app_name().to_string(),
-        };
-        Ok(rpc!(self.client, "SandboxGetFromName", sandbox_get_from_name, req.clone()).await?.sandbox_id)
     }
 }
 
@@ -192,47 +114,7 @@ impl Backend for ModalBackend {
     }
 
     async fn create(&self, spec: &SandboxSpec) -> AppResult<String> {
-        let app_id = self.provision.app_id().await?;
-        let image_id = self.provision.image_id(&spec.template).await?;
-        let volume_id = self.provision.volume_id(spec.sandbox_id, true).await?;
-        let name = provision::name_of(spec.sandbox_id);
-        let mount = |path: &str, sub: &str| VolumeMount {
-            volume_id: volume_id.clone(),
-            mount_path: path.into(),
-            allow_background_commits: true,
-            read_only: false,
-            sub_path: Some(sub.into()),
-        };
-        let definition = Sandbox {
-            entrypoint_args: vec!["sleep".into(), "infinity".into()],
-            image_id,
-            secret_ids: Vec::new(),
-            resources: Some(Resources { memory_mb: 2048, milli_cpu: 1000 }),
-            timeout_secs: spec.template.timeout_secs,
-            workdir: Some(WORKDIR.into()),
-            volume_mounts: vec![mount(WORKDIR, "workspace"), mount(HOME_DIR, "home")],
-            name: Some(name.clone()),
-            idle_timeout_secs: Some(spec.template.idle_timeout_secs),
-        };
-        let req = SandboxCreateRequest {
-            app_id: app_id.clone(),
-            definition: Some(definition),
-            tags: vec![
-                SandboxTag { tag_name: TAG_SANDBOX.into(), tag_value: spec.sandbox_id.to_string() },
-                SandboxTag { tag_name: TAG_ACCOUNT.into(), tag_value: spec.account_id.to_string() },
-            ],
-        };
-        match rpc!(self.client, "SandboxCreate", sandbox_create, req.clone()).await {
-            Ok(resp) => Ok(resp.sandbox_id),
-            // The name is taken: an earlier attempt whose answer was lost, or a concurrent
-            // wake, made it. Use that one; never a second.
-            Err(AppError::Conflict(_)) => self.by_name(&name).await,
-            Err(e) => {
-                // A create that timed out may still have happened on Modal's side.
-                self.remove_orphans(spec.sandbox_id, &app_id).await;
-                Err(e)
-            }
-        }
+        self.create_sandbox(spec).await
     }
 
     async fn destroy(&self, sandbox_id: uuid::Uuid, _external_id: &str) -> AppResult<()> {
@@ -274,6 +156,22 @@ impl Backend for ModalBackend {
 
     async fn exec(&self, external_id: &str, req: ExecRequest) -> AppResult<ExecHandle> {
         runs::exec(self, external_id, req).await
+    }
+
+    fn sleeps(&self) -> bool {
+        true
+    }
+
+    async fn walk_at_rest(&self, sandbox_id: uuid::Uuid, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {
+        volume_files::walk(self, sandbox_id, path, opts).await
+    }
+
+    async fn stat_at_rest(&self, sandbox_id: uuid::Uuid, path: &WorkspacePath) -> AppResult<Option<FileEntry>> {
+        volume_files::stat(self, sandbox_id, path).await
+    }
+
+    async fn read_at_rest(&self, sandbox_id: uuid::Uuid, path: &WorkspacePath, max: u64) -> AppResult<FileBytes> {
+        volume_files::read(self, sandbox_id, path, max).await
     }
 
     fn runs_as_root(&self) -> bool {
@@ -327,34 +225,4 @@ impl Backend for ModalBackend {
     async fn delete_path(&self, external_id: &str, path: &WorkspacePath, recursive: bool) -> AppResult<()> {
         files::delete(self, external_id, path, recursive).await
     }
-}
-
-/// Output of a finished command, for file operations.
-struct Collected {
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    code: Option<i32>,
-}
-
-/// Runs a command to completion, keeping at most `max_stdout` bytes of its output.
-async fn collect(
-    b: &ModalBackend,
-    ext: &str,
-    command: Vec<String>,
-    stdin: Stdin,
-    max_stdout: usize,
-) -> AppResult<Collected> {
-    let Started { mut output, stdin } = b.start(ext, command, HashMap::new(), stdin).await?;
-    let (mut stdout, mut stderr, mut code) = (Vec::new(), Vec::new(), None);
-    while let Some(msg) = output.recv().await {
-        match msg {
-            RawOutput::Stdout(d) if stdout.len() + d.len() <= max_stdout => stdout.extend_from_slice(&d),
-            RawOutput::Stdout(_) => return Err(AppError::conflict("the answer from the sandbox is too large")),
-            RawOutput::Stderr(d) => stderr.extend(d.into_iter().take(64 * 1024usize.saturating_sub(stderr.len()))),
-            RawOutput::Exited(c) => code = c,
-            RawOutput::Lost(e) => return Err(e),
-        }
-    }
-    stdin.await.map_err(|e| AppError::Internal(anyhow::anyhow!("stdin task: {e}")))??;
-    Ok(Collected { stdout, stderr, code })
 }

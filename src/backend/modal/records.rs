@@ -85,7 +85,7 @@ fn start_join(start: &WorkspacePath, rel: &WorkspacePath) -> WorkspacePath {
 
 /// Pre-order with directories before files among siblings, then by name: sorting by the
 /// path's components, each keyed by (not a directory, name); ancestors are directories.
-fn sort_for_display(entries: &mut [FileEntry]) {
+pub(super) fn sort_for_display(entries: &mut [FileEntry]) {
     entries.sort_by_cached_key(|e| {
         let parts: Vec<&str> = e.path.components().collect();
         let last = parts.len().saturating_sub(1);

@@ -42,6 +42,9 @@ pub enum SandboxStatus {
     Running,
     /// Being deleted (final snapshot, then stop); no run can start.
     Deleting,
+    /// Asleep: its Modal sandbox ended (lifetime, idle timeout). Files can be read; the
+    /// next run, write or sync wakes it on the same volume.
+    Sleeping,
     /// Stopped.
     Terminated,
     /// Failed; see statusReason.

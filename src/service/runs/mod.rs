@@ -31,12 +31,18 @@ pub struct Runs {
     /// Runs executing on this instance and their live fan-out.
     pub manager: Arc<RunManager>,
     pub(super) limits: Arc<Limits>,
+    pub(super) waker: super::waker::Waker,
 }
 
 impl Runs {
     /// Runs executed by `manager`.
-    pub fn new(db: DatabaseConnection, manager: Arc<RunManager>, limits: Arc<Limits>) -> Self {
-        Self { db, manager, limits }
+    pub fn new(
+        db: DatabaseConnection,
+        manager: Arc<RunManager>,
+        limits: Arc<Limits>,
+        waker: super::waker::Waker,
+    ) -> Self {
+        Self { db, manager, limits, waker }
     }
 
     fn stop_wait(&self) -> Duration {

@@ -26,6 +26,7 @@ use super::{
     quota::{Expensive, Quotas},
     sandboxes::VisibleSandbox,
     snapshots::{Snapshots, storage_error},
+    waker::Waker,
 };
 use crate::{
     auth::Viewer,
@@ -76,6 +77,7 @@ pub struct Syncer {
     quotas: Quotas,
     leases: Leases,
     limits: Arc<Limits>,
+    waker: Waker,
 }
 
 /// Running totals of a sync.
@@ -97,8 +99,9 @@ impl Syncer {
         quotas: Quotas,
         leases: Leases,
         limits: Arc<Limits>,
+        waker: Waker,
     ) -> Self {
-        Self { db, backend, snapshots, quotas, leases, limits }
+        Self { db, backend, snapshots, quotas, leases, limits, waker }
     }
 
     /// Takes a snapshot of the sandbox's workspace: one sync per sandbox at a time across
@@ -107,6 +110,8 @@ impl Syncer {
     pub async fn sync(&self, viewer: &Viewer, sb: &VisibleSandbox) -> AppResult<SyncOutcome> {
         let (this, viewer, sb) = (self.clone(), viewer.clone(), sb.clone());
         work::detached(async move {
+            // Woken before the lease is taken: a wake takes the lease itself.
+            let sb = this.waker.awake(&sb).await?;
             let lease = this.leases.acquire(sb.id, LeaseKind::Sync).await?;
             let outcome = this.sync_under_lease(&viewer, &sb).await;
             lease.release().await;
@@ -118,6 +123,7 @@ impl Syncer {
     /// Takes a snapshot while the caller holds the sandbox's lease (a delete does).
     pub(super) async fn sync_under_lease(&self, viewer: &Viewer, sb: &VisibleSandbox) -> AppResult<SyncOutcome> {
         let started = Instant::now();
+        let sb = &self.waker.awake_under_lease(sb).await?;
         let ext = sb.external_id()?.to_string();
         let _quota = self.quotas.acquire(sb.account_id, Expensive::Sync)?;
         let max_entries = self.limits.max_snapshot_entries as usize;
