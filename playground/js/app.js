@@ -9,7 +9,17 @@ const TOKEN_KEY = 'sandboxql.token';
 const SANDBOX_FIELDS = 'id name status statusReason createdAt lastSyncAt syncStats { filesProcessed bytesTransferred durationMs }';
 
 const state = { client: null, sandboxes: [], selected: null, admin: false };
-const chat = new Chat(() => state.client, notify, () => loadSpend());
+// After a run: the spend moved, and a SLEEPING sandbox the message woke is RUNNING again.
+const chat = new Chat(() => state.client, notify, () => {
+  loadSpend();
+  loadSandboxes().then(() => {
+    const sb = state.selected && state.sandboxes.find((s) => s.id === state.selected.id);
+    if (sb) {
+      $('sb-status').textContent = sb.status;
+      $('sb-status').className = `badge ${sb.status.toLowerCase()}`;
+    }
+  }).catch(() => {});
+});
 const files = new Files(() => state.client, notify, () => loadSandboxes());
 const accounts = new Accounts(() => state.client, notify);
 
@@ -93,7 +103,9 @@ function renderList() {
           sb.syncStats
             ? h('span', { class: 'muted small' }, `${sb.syncStats.filesProcessed} files, ${bytes(sb.syncStats.bytesTransferred)} sent`)
             : null,
-          sb.statusReason ? h('span', { class: 'error small' }, sb.statusReason) : null),
+          sb.status === 'SLEEPING'
+            ? h('span', { class: 'muted small' }, 'asleep: files readable, the next message wakes it')
+            : sb.statusReason ? h('span', { class: 'error small' }, sb.statusReason) : null),
         h('button', { class: 'delete link', title: `Delete ${sb.name}`, onclick: () => remove(sb) }, 'Delete')),
     ),
   );
@@ -175,6 +187,7 @@ async function route() {
   const badge = $('sb-status');
   badge.textContent = sb.status;
   badge.className = `badge ${sb.status.toLowerCase()}`;
+  badge.title = sb.status === 'SLEEPING' ? 'Asleep: its files are readable; the next message or write wakes it.' : '';
   show($('panes'), true);
   await Promise.all([chat.open(sb), files.open(sb)]);
 }
