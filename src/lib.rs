@@ -15,6 +15,7 @@ pub mod error;
 pub mod gateway;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod relay;
 pub mod run;
 pub mod service;

@@ -1,22 +1,26 @@
 //! Thin entry point: parse the command line, run the command.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use sandboxql::{
     cli,
-    config::{Cli, Command},
+    config::{Cli, Command, LogFormat},
     startup::Application,
 };
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    let args = Cli::parse();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Json => logs.json().init(),
+        // Escape codes only for a person at a terminal, never into a file or a pipe.
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
+    match args.command {
         Command::Serve(config) => serve(*config).await,
         Command::Accounts { action } => cli::accounts(action).await,
         Command::Tokens { action } => cli::tokens(action).await,

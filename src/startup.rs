@@ -59,6 +59,7 @@ impl Application {
         db::migrate(&db).await?;
         db::spawn_wal_checkpointer(&db);
         let limits = Arc::new(config.limits.clone());
+        crate::metrics::set_max_operation_names(limits.metrics_max_operations as usize);
         let pool = CpuPool::new(config.limits.cpu_pool_threads as usize, config.limits.background_nice as i32);
         let prices = Arc::new(PriceTable::new(&config.gateway.model_prices).map_err(|e| anyhow::anyhow!("{e}"))?);
         let gateway = GatewayListeners::bind(&config.gateway, &config.limits).await?;

@@ -9,9 +9,22 @@ use super::{Config, StoreConfig};
 #[derive(Debug, Parser)]
 #[command(name = "sandboxql", version, about = "GraphQL control plane for Claude Code sandboxes")]
 pub struct Cli {
+    /// How logs are written to stderr: `text` (colours only on a terminal) or `json` (one
+    /// object per line, for log collectors).
+    #[arg(long, global = true, env = "SANDBOXQL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines; ANSI colours only when stderr is a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Operator commands; each takes the same storage flags so they act on the server's data.

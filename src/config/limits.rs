@@ -108,6 +108,10 @@ pub struct Limits {
     /// sandbox before answering CONFLICT.
     #[arg(long, env = "SANDBOXQL_WAKE_WAIT_SECS", default_value_t = 120)]
     pub wake_wait_secs: u64,
+    /// Distinct GraphQL operation names that become metric labels (later ones count as
+    /// `other`, so clients cannot grow the metrics without bound).
+    #[arg(long, env = "SANDBOXQL_METRICS_MAX_OPERATIONS", default_value_t = 200)]
+    pub metrics_max_operations: u64,
     /// Largest page of sandboxes, runs and snapshots.
     #[arg(long, env = "SANDBOXQL_MAX_PAGE_SIZE", default_value_t = 100)]
     pub max_page_size: u64,

@@ -16,7 +16,7 @@ use clap::{Args, ValueEnum};
 
 pub use self::{
     auth::JwtConfig,
-    commands::{AccountsCommand, Cli, Command, TokensCommand},
+    commands::{AccountsCommand, Cli, Command, LogFormat, TokensCommand},
     gateway::GatewayConfig,
     limits::Limits,
     modal::ModalConfig,

@@ -62,14 +62,45 @@ impl CodedSchema {
     }
 }
 
+/// The operation's name: as sent, else the name of the document's only operation.
+fn operation_name(request: &mut Request) -> Option<String> {
+    if let Some(n) = &request.operation_name {
+        return Some(n.clone());
+    }
+    let doc = request.parsed_query().ok()?;
+    let mut ops = doc.operations.iter();
+    let (name, _) = ops.next()?;
+    if ops.next().is_some() {
+        return None;
+    }
+    name.map(|n| n.to_string())
+}
+
+/// The first error's code, or OK: the result label of an operation.
+fn result_code(resp: &Response) -> String {
+    let code = resp.errors.first().and_then(|e| e.extensions.as_ref()).and_then(|x| x.get("code"));
+    match code {
+        Some(Value::String(c)) => c.clone(),
+        Some(Value::Enum(c)) => c.to_string(),
+        _ if resp.errors.is_empty() => "OK".into(),
+        _ => "ERROR".into(),
+    }
+}
+
 impl Executor for CodedSchema {
     async fn execute(&self, mut request: Request) -> Response {
+        let started = std::time::Instant::now();
         self.documents.prepare(&mut request);
-        if let Some(refused) = self.refuse(&mut request) {
-            return refused;
-        }
-        let mut resp = self.schema.execute(request.data(RequestId(self.request_id.to_string()))).await;
-        stamp(&mut resp.errors, &self.request_id);
+        let name = operation_name(&mut request);
+        let resp = match self.refuse(&mut request) {
+            Some(refused) => refused,
+            None => {
+                let mut resp = self.schema.execute(request.data(RequestId(self.request_id.to_string()))).await;
+                stamp(&mut resp.errors, &self.request_id);
+                resp
+            }
+        };
+        crate::metrics::operation(name.as_deref(), &result_code(&resp), started.elapsed());
         resp
     }
 
@@ -79,12 +110,15 @@ impl Executor for CodedSchema {
             return futures::stream::once(async move { refused }).boxed();
         }
         let rid = self.request_id.clone();
+        crate::metrics::operation(operation_name(&mut request).as_deref(), "SUBSCRIBED", std::time::Duration::ZERO);
+        let active = crate::metrics::subscription();
         let stream = match session_data {
             Some(data) => self.schema.execute_stream_with_session_data(request, data),
             None => self.schema.execute_stream(request),
         };
         stream
             .map(move |mut resp| {
+                let _active = &active;
                 stamp(&mut resp.errors, &rid);
                 resp
             })

@@ -76,6 +76,7 @@ fn text(msg: &Message) -> Option<Value> {
 }
 
 async fn serve(socket: WebSocket, state: AppState, rid: String) {
+    let _open = crate::metrics::websocket();
     let (mut sink, mut source) = socket.split();
     let limits = state.services.limits.clone();
     let init_timeout = Duration::from_secs(limits.ws_init_timeout_secs);

@@ -68,6 +68,9 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .route("/", get(playground::index))
         .route("/playground/{*path}", get(playground::asset))
         .route("/healthz", get(pages::healthz))
+        .route("/metrics", get(pages::metrics))
+        // Browsers ask for it; an empty answer keeps their consoles free of a 404.
+        .route("/favicon.ico", get(|| async { axum::http::StatusCode::NO_CONTENT }))
         .route("/readyz", get(pages::readyz))
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))

@@ -25,6 +25,17 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     healthz(State(state)).await
 }
 
+/// GET /metrics: Prometheus text format (operation names, counts and gauges; no tenant
+/// data). Scrape it from inside the deployment.
+pub async fn metrics() -> Response {
+    let mut res = crate::metrics::render().into_response();
+    res.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    res
+}
+
 /// GET /healthz: liveness: 200 when the database answers, 503 otherwise (also while
 /// shutting down: the process is alive until it exits).
 pub async fn healthz(State(state): State<AppState>) -> Response {

@@ -36,6 +36,7 @@ pub async fn append<C: ConnectionTrait>(
         stored.push(StoredEvent { run_id, seq: *seq, at, body: body.clone() });
     }
     agent_run_event::Entity::insert_many(rows).exec(db).await?;
+    crate::metrics::events_stored(stored.len());
     Ok(stored)
 }
 

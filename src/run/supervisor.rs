@@ -36,6 +36,7 @@ pub async fn supervise(
     cancel: CancellationToken,
 ) {
     let started = std::time::Instant::now();
+    let _active = crate::metrics::run();
     // Seq 1 is the RunStarted event stored with the run row.
     let mut w = EventWriter::new(mgr.db.clone(), mgr.hub.clone(), run.id, 1, is_postgres(&mgr.db));
     let mut out = Outcome::default();

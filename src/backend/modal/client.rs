@@ -245,6 +245,7 @@ pub(super) fn to_app_error(rpc: &'static str, status: &Status) -> AppError {
         tracing::info!(rpc, detail = status.message(), "Modal: already exists");
         return AppError::conflict("already exists");
     }
+    crate::metrics::backend_error("modal");
     AppError::provider(
         "the sandbox provider is unavailable; try again",
         format!("modal {rpc}: {:?}: {}", status.code(), status.message()),

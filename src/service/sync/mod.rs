@@ -201,6 +201,7 @@ impl Syncer {
         let body = Box::pin(tokio::fs::File::open(&written.path).await?);
         self.snapshots.blobs.put_verified(&key, body, written.size, &written.sha256).await.map_err(storage_error)?;
         let duration_ms = started.elapsed().as_millis() as u64;
+        crate::metrics::sync_bytes(totals.transferred);
         let row = self.record(viewer, sb, snapshot_id, key, t, &totals, duration_ms).await?;
         Ok(SyncOutcome {
             snapshot: row,

@@ -1,0 +1,82 @@
+//! What an operator sees: Prometheus counters after a few operations, and logs that are
+//! plain text (no terminal escape codes) when written to a file, or JSON when asked.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+};
+
+use serde_json::json;
+
+use crate::helpers::{DbKind, TestApp, ws::WsClient};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_operations_by_name_and_code() {
+    let app = TestApp::spawn(DbKind::Sqlite).await;
+    let (_, token) = app.new_user("mo").await;
+    for _ in 0..3 {
+        app.ok(&token, "query Viewer { viewer { id } }", json!({})).await;
+    }
+    let bad = "query Missing($id: ID!) { sandbox(id: $id) { id } }";
+    app.err(Some(&token), "mutation Del($id: ID!) { deleteSandbox(id: $id) { id } }", json!({"id": "nope"})).await;
+    app.ok(&token, bad, json!({"id": uuid::Uuid::now_v7().to_string()})).await;
+    let _ws = WsClient::connect(app.addr, Some(&token)).await.unwrap();
+
+    let res = app.http.get(format!("http://{}/metrics", app.addr)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = res.text().await.unwrap();
+    let has = |needle: &str| text.lines().any(|l| l == needle);
+    assert!(has("sandboxql_graphql_operations_total{code=\"OK\",operation=\"Viewer\"} 3"), "{text}");
+    assert!(has("sandboxql_graphql_operations_total{code=\"OK\",operation=\"Missing\"} 1"), "{text}");
+    assert!(has("sandboxql_graphql_operations_total{code=\"BAD_USER_INPUT\",operation=\"Del\"} 1"), "{text}");
+    assert!(has("sandboxql_graphql_duration_seconds_count{operation=\"Viewer\"} 3"), "{text}");
+    assert!(has("sandboxql_websockets_open 1"), "{text}");
+    for family in ["sandboxql_runs_active", "sandboxql_run_events_stored_total", "sandboxql_sync_bytes_total"] {
+        assert!(text.contains(&format!("# TYPE {family}")), "{family} missing: {text}");
+    }
+}
+
+/// Runs `serve` with stderr to a file, makes one request, and returns the log.
+fn log_of(extra: &[&str]) -> String {
+    let data = tempfile::tempdir().unwrap();
+    let log = data.path().join("server.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sandboxql"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .current_dir(data.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("SANDBOXQL_DATA_DIR")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let addr = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("sandboxql listening on http://").map(|r| r.split(' ').next().unwrap().to_string())
+        })
+        .expect("server started");
+    let _ = std::net::TcpStream::connect(&addr);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap();
+    let _ = child.wait();
+    std::fs::read_to_string(log).unwrap()
+}
+
+#[test]
+fn logs_to_a_file_carry_no_escape_codes_and_json_is_json() {
+    let text = log_of(&[]);
+    assert!(text.contains("listening"), "{text}");
+    assert!(!text.contains('\u{1b}'), "escape codes in a log file: {text:?}");
+    let json = log_of(&["--log-format", "json"]);
+    let lines: Vec<&str> = json.lines().collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["level"].is_string() && v["timestamp"].is_string(), "{line}");
+    }
+}
