@@ -7,6 +7,7 @@ pub mod documents;
 pub mod errors;
 mod file_api;
 mod loaders;
+mod node_api;
 mod run_api;
 mod sandbox_api;
 pub mod types;
@@ -18,7 +19,7 @@ use crate::service::Services;
 /// All queries.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(sandbox_api::SandboxQuery, run_api::RunQuery, admin_api::AdminQuery);
+pub struct QueryRoot(sandbox_api::SandboxQuery, run_api::RunQuery, admin_api::AdminQuery, node_api::NodeQuery);
 
 /// All mutations.
 #[derive(MergedObject, Default)]

@@ -21,6 +21,7 @@ mod limits;
 mod modal_backend;
 mod modal_live;
 mod modal_sleep;
+mod nodes;
 mod operability;
 mod paging;
 mod persistence;

@@ -24,7 +24,7 @@ pub struct Account(pub account::Model);
 #[Object]
 impl Account {
     /// Account id.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// Display name.

@@ -19,7 +19,7 @@ pub struct AgentRun(pub agent_run::Model);
 #[Object]
 impl AgentRun {
     /// Run id.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// The sandbox it runs in.

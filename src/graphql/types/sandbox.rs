@@ -38,7 +38,7 @@ pub struct SyncStats {
 #[Object]
 impl Sandbox {
     /// Sandbox id.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// Display name.

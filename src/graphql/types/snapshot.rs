@@ -9,6 +9,7 @@ use crate::{entity::snapshot, service::sync::SyncOutcome};
 #[derive(SimpleObject)]
 pub struct Snapshot {
     /// Snapshot id (pass as `snapshotId` with `source: SNAPSHOT`, or `fromSnapshot`).
+    #[graphql(owned)]
     pub id: ID,
     /// The sandbox it was taken of.
     pub sandbox_id: ID,
