@@ -29,6 +29,11 @@ pub mod codes {
     pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
     /// The account's spending or concurrent-run budget does not allow this run.
     pub const BUDGET_EXCEEDED: &str = "BUDGET_EXCEEDED";
+    /// An automatic persisted query's hash is not known here: send it again with its text
+    /// (Apollo's APQ protocol).
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    /// The server runs only trusted documents (`--trusted-documents`) and this is not one.
+    pub const UNTRUSTED_DOCUMENT: &str = "UNTRUSTED_DOCUMENT";
 }
 
 /// Why an operation failed, in terms a client can act on.
@@ -71,6 +76,12 @@ pub enum AppError {
     /// The account's budget (spend per day or month, or runs at once) is used up.
     #[error("{0}")]
     BudgetExceeded(String),
+    /// APQ: the hash is unknown (the message is the one Apollo clients look for).
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
+    /// Not among the trusted documents.
+    #[error("only trusted documents may run here; this one is not in the list")]
+    UntrustedDocument,
     /// A bug or an infrastructure failure; the detail goes only to the log.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
@@ -89,6 +100,8 @@ impl AppError {
             AppError::RateLimited { .. } => codes::RATE_LIMITED,
             AppError::Timeout(_) => codes::REQUEST_TIMEOUT,
             AppError::BudgetExceeded(_) => codes::BUDGET_EXCEEDED,
+            AppError::PersistedQueryNotFound => codes::PERSISTED_QUERY_NOT_FOUND,
+            AppError::UntrustedDocument => codes::UNTRUSTED_DOCUMENT,
             AppError::Internal(_) => codes::INTERNAL_SERVER_ERROR,
         }
     }
@@ -183,6 +196,8 @@ mod tests {
             (AppError::rate_limited("x", 5), codes::RATE_LIMITED),
             (AppError::Timeout(5), codes::REQUEST_TIMEOUT),
             (AppError::BudgetExceeded("x".into()), codes::BUDGET_EXCEEDED),
+            (AppError::PersistedQueryNotFound, codes::PERSISTED_QUERY_NOT_FOUND),
+            (AppError::UntrustedDocument, codes::UNTRUSTED_DOCUMENT),
             (AppError::Internal(anyhow::anyhow!("x")), codes::INTERNAL_SERVER_ERROR),
         ];
         for (e, code) in cases {

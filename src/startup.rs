@@ -94,9 +94,20 @@ impl Application {
             config.limits.auth_cache_entries as usize,
         ));
         let schema = build_schema(services.clone(), auth.clone());
+        let trusted = match &config.http.trusted_documents {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                let list = crate::graphql::persisted::load_trusted(&text)
+                    .with_context(|| format!("trusted documents in {}", path.display()))?;
+                tracing::info!(documents = list.len(), "running trusted documents only");
+                Some(list)
+            }
+            None => None,
+        };
         let documents = Arc::new(DocumentCache::new(
             config.limits.query_cache_entries as usize,
             config.limits.query_cache_max_bytes as usize,
+            trusted,
         ));
         let rate =
             Arc::new(RateLimiter::new(config.limits.rate_limit_per_sec, config.limits.rate_limit_burst, 100_000));

@@ -176,4 +176,8 @@ pub struct HttpConfig {
     /// `https://app.example.com`); none means same-origin only.
     #[arg(long, env = "SANDBOXQL_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// Run only these documents: a JSON file of `{"<sha256>": "<query>"}` (or Apollo's
+    /// persisted query manifest). Anything else answers `UNTRUSTED_DOCUMENT`.
+    #[arg(long, env = "SANDBOXQL_TRUSTED_DOCUMENTS")]
+    pub trusted_documents: Option<std::path::PathBuf>,
 }

@@ -41,6 +41,15 @@ impl CodedSchema {
         self
     }
 
+    /// A response holding only `e`, stamped.
+    fn refusal(&self, e: AppError) -> Response {
+        let mut err = ServerError::new("", None);
+        err.source = Some(Arc::new(e));
+        let mut resp = Response::from_errors(vec![err]);
+        stamp(&mut resp.errors, &self.request_id);
+        resp
+    }
+
     /// FORBIDDEN when a read-only caller sends a document with a mutation in it.
     fn refuse(&self, request: &mut Request) -> Option<Response> {
         use async_graphql::parser::types::OperationType;
@@ -52,13 +61,11 @@ impl CodedSchema {
         if !mutates {
             return None;
         }
-        let mut err = ServerError::new("", None);
-        err.source = Some(Arc::new(AppError::Forbidden(
-            "this token is read-only: it may run queries and subscriptions only".into(),
-        )));
-        let mut resp = Response::from_errors(vec![err]);
-        stamp(&mut resp.errors, &self.request_id);
-        Some(resp)
+        Some(
+            self.refusal(AppError::Forbidden(
+                "this token is read-only: it may run queries and subscriptions only".into(),
+            )),
+        )
     }
 }
 
@@ -90,9 +97,9 @@ fn result_code(resp: &Response) -> String {
 impl Executor for CodedSchema {
     async fn execute(&self, mut request: Request) -> Response {
         let started = std::time::Instant::now();
-        self.documents.prepare(&mut request);
+        let prepared = self.documents.prepare(&mut request);
         let name = operation_name(&mut request);
-        let resp = match self.refuse(&mut request) {
+        let resp = match prepared.err().map(|e| self.refusal(e)).or_else(|| self.refuse(&mut request)) {
             Some(refused) => refused,
             None => {
                 let mut resp = self.schema.execute(request.data(RequestId(self.request_id.to_string()))).await;
@@ -105,7 +112,10 @@ impl Executor for CodedSchema {
     }
 
     fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
-        self.documents.prepare(&mut request);
+        if let Err(e) = self.documents.prepare(&mut request) {
+            let refused = self.refusal(e);
+            return futures::stream::once(async move { refused }).boxed();
+        }
         if let Some(refused) = self.refuse(&mut request) {
             return futures::stream::once(async move { refused }).boxed();
         }

@@ -8,6 +8,7 @@ pub mod errors;
 mod file_api;
 mod loaders;
 mod node_api;
+pub mod persisted;
 mod run_api;
 mod sandbox_api;
 pub mod types;

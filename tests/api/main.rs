@@ -24,6 +24,7 @@ mod modal_sleep;
 mod nodes;
 mod operability;
 mod paging;
+mod persisted;
 mod persistence;
 mod playground;
 mod promises;

@@ -20,6 +20,7 @@ pub fn config_for(data_dir: PathBuf) -> Config {
     config.gateway.gateway_public_url = None;
     config.gateway.sandbox_egress = vec![];
     config.gateway.model_prices = vec![];
+    config.http.trusted_documents = None;
     // Jails run this build's own binary as their network relay.
     config.gateway.relay_bin = Some(env!("CARGO_BIN_EXE_sandboxql").into());
     config.runs.claude_bin = "claude".into();
