@@ -31,6 +31,13 @@ if [ ! -x "$TOOLS/moto/bin/moto_server" ]; then
   "$TOOLS/moto/bin/pip" install -q 'moto[server]' >/dev/null
 fi
 
+# graphql-http's auditServer: the GraphQL-over-HTTP spec's reference audit.
+if [ ! -f "$TOOLS/audit/node_modules/graphql-http/package.json" ]; then
+  echo "npm: installing graphql-http"
+  mkdir -p "$TOOLS/audit"
+  (cd "$TOOLS/audit" && npm install --no-audit --no-fund --loglevel=error graphql-http@1.23.1 graphql@16 >/dev/null)
+fi
+
 # playwright-core drives Debian's chromium in the playground's browser tests.
 if [ ! -f "$TOOLS/browser/node_modules/playwright-core/package.json" ]; then
   echo "npm: installing playwright-core"

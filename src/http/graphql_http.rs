@@ -14,7 +14,11 @@ use axum::{
     response::{IntoResponse, Response as HttpResponse},
 };
 
-use super::{AppState, REQUEST_ID_HEADER, rate::Caller};
+use super::{
+    AppState, REQUEST_ID_HEADER,
+    media::{Media, is_json_body},
+    rate::Caller,
+};
 use crate::{
     error::{AppError, codes},
     graphql::errors::CodedSchema,
@@ -27,6 +31,10 @@ pub async fn post(
     headers: HeaderMap,
     body: Bytes,
 ) -> HttpResponse {
+    if !is_json_body(&headers) {
+        let e = AppError::bad_input("send the request as JSON (Content-Type: application/json)");
+        return error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, &e);
+    }
     match serde_json::from_slice::<BatchRequest>(&body) {
         Ok(batch) => execute(&state, peer, &headers, batch).await,
         Err(e) => error_response(
@@ -105,12 +113,28 @@ async fn execute(state: &AppState, peer: SocketAddr, headers: &HeaderMap, batch:
             return error_response(StatusCode::GATEWAY_TIMEOUT, &AppError::Timeout(limits.request_timeout_ms));
         }
     };
-    respond(resp, limits.max_response_bytes)
+    respond(resp, limits.max_response_bytes, Media::accepted(headers))
 }
 
-/// Serialises the answer, or an error when it is over the response-size limit.
-fn respond(resp: BatchResponse, max_bytes: usize) -> HttpResponse {
-    let body = match serde_json::to_vec(&resp) {
+/// Serialises the answer in the accepted media type with its status, or an error when it
+/// is over the response-size limit.
+fn respond(resp: BatchResponse, max_bytes: usize, media: Media) -> HttpResponse {
+    let (status, drop_data) = match &resp {
+        BatchResponse::Single(r) => media.status_of(r),
+        BatchResponse::Batch(_) => (StatusCode::OK, false),
+    };
+    // Only a request error (small) goes through a Value to lose its `data` entry.
+    let serialised = if drop_data {
+        serde_json::to_value(&resp).and_then(|mut v| {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("data");
+            }
+            serde_json::to_vec(&v)
+        })
+    } else {
+        serde_json::to_vec(&resp)
+    };
+    let body = match serialised {
         Ok(body) => body,
         Err(e) => {
             let e = AppError::Internal(anyhow::anyhow!("serialising a response: {e}"));
@@ -124,9 +148,9 @@ fn respond(resp: BatchResponse, max_bytes: usize) -> HttpResponse {
         ));
         return error_response(StatusCode::BAD_REQUEST, &e);
     }
-    let mut http = body.into_response();
+    let mut http = (status, body).into_response();
     let h = http.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/graphql-response+json"));
+    h.insert(header::CONTENT_TYPE, media.content_type());
     if let Some(cc) = resp.cache_control().value().and_then(|v| HeaderValue::from_str(&v).ok())
         && resp.is_ok()
     {
@@ -150,7 +174,7 @@ pub fn error_response(status: StatusCode, e: &AppError) -> HttpResponse {
     {
         tracing::error!(detail, "request failed before execution");
     }
-    let mut http = respond(BatchResponse::Single(Response::from_errors(vec![err])), usize::MAX);
+    let mut http = respond(BatchResponse::Single(Response::from_errors(vec![err])), usize::MAX, Media::Json);
     *http.status_mut() = status;
     if let Some(secs) = retry.map(|ms| ms.div_ceil(1000).to_string())
         && let Ok(v) = HeaderValue::from_str(&secs)

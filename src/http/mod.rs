@@ -3,6 +3,7 @@
 
 mod graphql_http;
 mod graphql_ws;
+mod media;
 pub mod outbox;
 mod pages;
 mod playground;

@@ -12,6 +12,7 @@ mod bad_input;
 mod budgets;
 mod cli;
 mod gateway;
+mod http_audit;
 mod instances;
 mod isolation;
 mod jail_network;
