@@ -21,6 +21,23 @@ use crate::{
     error::{AppError, AppResult},
 };
 
+/// What a [`Backend::prefetch`] holds (spooled files) until the sync that asked drops it.
+pub struct Prefetched {
+    _guard: Option<Box<dyn Send + Sync>>,
+}
+
+impl Prefetched {
+    /// Nothing was prefetched.
+    pub fn none() -> Self {
+        Self { _guard: None }
+    }
+
+    /// Holds `guard` (its drop releases what was prefetched).
+    pub fn holding(guard: Box<dyn Send + Sync>) -> Self {
+        Self { _guard: Some(guard) }
+    }
+}
+
 fn asleep() -> AppError {
     AppError::conflict("the sandbox is asleep; a run or a write wakes it")
 }
@@ -136,6 +153,18 @@ pub trait Backend: Send + Sync + 'static {
             }
         });
         Ok(rx)
+    }
+
+    /// Whether reading many files is much cheaper in one go than one by one (Modal: one
+    /// exec instead of one per file); then a sync calls [`Backend::prefetch`] first.
+    fn fetches_in_bulk(&self) -> bool {
+        false
+    }
+
+    /// Fetches `paths` in one go so the `hash_file` and `read_stream` calls of the sync
+    /// that follows are served locally, until the returned guard drops.
+    async fn prefetch(&self, _external_id: &str, _paths: Vec<WorkspacePath>) -> AppResult<Prefetched> {
+        Ok(Prefetched::none())
     }
 
     /// The sha256 (hex) and size of a regular file, read once. The default streams the

@@ -296,6 +296,43 @@ async fn listing_ten_thousand_files_is_one_exec() {
     assert_eq!(fake.count("TaskExecStart") - before, 1, "one exec for the whole tree");
 }
 
+/// Syncing 10,000 files is a walk and one archive: at most 3 execs, not one per file; a
+/// sync after 10 changes uploads those 10, again in at most 3 execs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncing_ten_thousand_files_takes_three_execs_at_most() {
+    let fake = FakeModal::start().await;
+    let app = spawn(DbKind::Sqlite, &fake).await;
+    let (_, token) = app.new_user("syd").await;
+    let sb = app.create_sandbox(&token, "bulk").await;
+    let ws = workspace(&fake, &sb);
+    for d in 0..100 {
+        let dir = ws.join(format!("d{d:03}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in 0..100 {
+            std::fs::write(dir.join(format!("f{f:03}.txt")), format!("file {d} {f}\n")).unwrap();
+        }
+    }
+    let sync = "mutation($id: ID!) { syncSandbox(id: $id) { filesProcessed filesUploaded snapshot { id fileCount } } }";
+    let before = fake.count("TaskExecStart");
+    let stats = app.ok(&token, sync, json!({"id": sb})).await["syncSandbox"].clone();
+    assert_eq!(stats["filesProcessed"], 10_000, "{stats}");
+    assert_eq!(stats["filesUploaded"], 10_000, "{stats}");
+    let execs = fake.count("TaskExecStart") - before;
+    assert!(execs <= 3, "{execs} execs for 10,000 files");
+    let snap = stats["snapshot"]["id"].as_str().unwrap().to_string();
+    let read = "query($id: ID!, $s: ID!) { sandbox(id: $id) { fileContent(path: \"d042/f007.txt\", source: SNAPSHOT, snapshotId: $s) { content } } }";
+    let got = app.ok(&token, read, json!({"id": sb, "s": snap})).await;
+    assert_eq!(got["sandbox"]["fileContent"]["content"], "file 42 7\n", "the archived content is what was stored");
+
+    for f in 0..10 {
+        std::fs::write(ws.join(format!("d007/f{f:03}.txt")), format!("changed {f} and longer\n")).unwrap();
+    }
+    let before = fake.count("TaskExecStart");
+    let stats = app.ok(&token, sync, json!({"id": sb})).await["syncSandbox"].clone();
+    assert_eq!(stats["filesUploaded"], 10, "{stats}");
+    assert!(fake.count("TaskExecStart") - before <= 3);
+}
+
 /// Cancel reaches into the sandbox: the whole process group of the run dies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_kills_the_run_process_group() {

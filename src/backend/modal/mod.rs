@@ -13,6 +13,7 @@ mod records;
 mod router;
 mod runs;
 mod sandboxes;
+mod spool;
 mod volume_files;
 
 /// Code generated at build time from `proto/modal_api.proto` (the subset of Modal's public
@@ -77,6 +78,8 @@ pub struct ModalBackend {
     environment: String,
     /// Fetches volume blocks (signed links) for sleeping sandboxes' files.
     http: reqwest::Client,
+    /// Files spooled for running syncs.
+    spools: spool::Spools,
 }
 
 impl ModalBackend {
@@ -97,6 +100,7 @@ impl ModalBackend {
                 .connect_timeout(std::time::Duration::from_secs(10))
                 .timeout(std::time::Duration::from_secs(120))
                 .build()?,
+            spools: Default::default(),
         })
     }
 
@@ -162,6 +166,22 @@ impl Backend for ModalBackend {
         true
     }
 
+    fn fetches_in_bulk(&self) -> bool {
+        true
+    }
+
+    async fn prefetch(&self, external_id: &str, paths: Vec<WorkspacePath>) -> AppResult<super::Prefetched> {
+        spool::prefetch(self, external_id, paths).await
+    }
+
+    async fn hash_file(&self, external_id: &str, path: &WorkspacePath) -> AppResult<(String, u64)> {
+        if let Some((_, sha, size)) = spool::spooled(self, external_id, path) {
+            return Ok((sha, size));
+        }
+        let reader = tokio_util::io::SyncIoBridge::new(self.read_stream(external_id, path).await?);
+        crate::work::blocking(move |cancel| super::files::hash_reader(reader, cancel)).await
+    }
+
     async fn walk_at_rest(&self, sandbox_id: uuid::Uuid, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {
         volume_files::walk(self, sandbox_id, path, opts).await
     }
@@ -211,6 +231,9 @@ impl Backend for ModalBackend {
     }
 
     async fn read_stream(&self, external_id: &str, path: &WorkspacePath) -> AppResult<Upload> {
+        if let Some((file, _, _)) = spool::spooled(self, external_id, path) {
+            return Ok(Box::pin(tokio::fs::File::open(file).await?));
+        }
         files::read_stream(self, external_id, path).await
     }
 
