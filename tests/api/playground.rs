@@ -87,3 +87,60 @@ async fn raw_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
     let body = reply.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     (status, body)
 }
+
+/// A sandbox whose Modal sandbox ended shows as SLEEPING with its files, and a message
+/// sent from the page wakes it (Modal backend against the fake).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playground_shows_a_sleeping_sandbox_and_a_message_wakes_it() {
+    use crate::helpers::fake_modal::{FakeModal, TOKEN_ID, TOKEN_SECRET};
+    let fake = FakeModal::start().await;
+    let url = fake.url();
+    let app = TestApp::spawn_with(
+        DbKind::Sqlite,
+        move |c| {
+            c.backend = sandboxql::config::BackendKind::Modal;
+            c.modal.modal_token_id = Some(sandboxql::config::Secret(TOKEN_ID.into()));
+            c.modal.modal_token_secret = Some(sandboxql::config::Secret(TOKEN_SECRET.into()));
+            c.modal.modal_server_url = url;
+            c.modal.modal_retry_base_ms = 10;
+            c.gateway.gateway_public_url = Some("https://gateway.sandboxql.test".into());
+        },
+        None,
+    )
+    .await;
+    let (_, token) = app.new_user("sam").await;
+    let sb = app.create_sandbox(&token, "napping").await;
+    let write = "mutation($id: ID!) { writeFile(sandboxId: $id, path: \"notes/a.txt\", content: \"hi\") { size } }";
+    app.ok(&token, write, serde_json::json!({"id": sb})).await;
+    let modal_id = fake.st().sandboxes.keys().next().unwrap().clone();
+    fake.end_sandbox(&modal_id, 7);
+    // The next read notices: the sandbox sleeps.
+    app.ok(&token, "query($id: ID!) { sandbox(id: $id) { files { totalCount } } }", serde_json::json!({"id": sb}))
+        .await;
+    let status = app.ok(&token, "query($id: ID!) { sandbox(id: $id) { status } }", serde_json::json!({"id": sb})).await;
+    assert_eq!(status["sandbox"]["status"], "SLEEPING");
+
+    let root = env!("CARGO_MANIFEST_DIR");
+    let shots = std::path::Path::new(root).join("target/playground-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let tools = std::env::var("SANDBOXQL_TEST_TOOLS").unwrap_or_else(|_| "/var/tmp/sandboxql-tools".into());
+    let script = format!("{root}/tests/browser/sleeping.mjs");
+    let base = format!("http://{}", app.addr);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .env("PLAYGROUND_URL", base)
+            .env("PLAYGROUND_TOKEN", token)
+            .env("SANDBOX_ID", sb)
+            .env("SCREENSHOT_DIR", &shots)
+            .env("PLAYWRIGHT_DIR", format!("{tools}/browser"))
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "browser test failed:\n{text}");
+    assert!(text.contains("sleeping browser test passed"), "{text}");
+    assert_eq!(fake.count("SandboxCreate"), 2, "the message woke it once");
+}
