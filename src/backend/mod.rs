@@ -167,6 +167,12 @@ pub trait Backend: Send + Sync + 'static {
         Ok(Prefetched::none())
     }
 
+    /// Extracts a tar archive into the workspace (a restore in one command, for backends
+    /// that fetch in bulk).
+    async fn extract_archive(&self, _external_id: &str, _archive: crate::storage::Upload) -> AppResult<()> {
+        Err(no_files())
+    }
+
     /// The sha256 (hex) and size of a regular file, read once. The default streams the
     /// file and hashes it on a blocking thread.
     async fn hash_file(&self, external_id: &str, path: &WorkspacePath) -> AppResult<(String, u64)> {

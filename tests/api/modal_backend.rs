@@ -366,7 +366,9 @@ async fn snapshot_restores_into_a_new_modal_sandbox() {
     let snap =
         app.ok(&token, sync, json!({"id": sb})).await["syncSandbox"]["snapshot"]["id"].as_str().unwrap().to_string();
     let from = "mutation($s: ID!) { createSandbox(input: {fromSnapshot: $s}) { id status } }";
+    let before = fake.count("TaskExecStart");
     let copy = app.ok(&token, from, json!({"s": snap})).await["createSandbox"].clone();
+    assert_eq!(fake.count("TaskExecStart") - before, 1, "the whole restore is one exec");
     assert_eq!(copy["status"], "RUNNING", "{copy}");
     let ws2 = workspace(&fake, copy["id"].as_str().unwrap());
     assert_eq!(std::fs::read(ws2.join("big.bin")).unwrap(), vec![7u8; 3 * 1024 * 1024 + 5]);

@@ -189,6 +189,18 @@ pub(super) async fn read_stream(b: &ModalBackend, ext: &str, path: &WorkspacePat
     Ok(Box::pin(StreamReader::new(tokio_stream::wrappers::ReceiverStream::new(rx))))
 }
 
+/// Extracts a tar archive (a restore) into the workspace with one command; the archive
+/// streams in as stdin. Ownership is not taken from the archive.
+pub(super) async fn extract(b: &ModalBackend, ext: &str, archive: Upload) -> AppResult<()> {
+    let command = ["tar", "-x", "-f", "-", "-C", WORKDIR, "--no-same-owner"].map(String::from).to_vec();
+    let c = collect(b, ext, command, Stdin::Stream(archive), 64 * 1024).await?;
+    if c.code != Some(0) {
+        let detail = String::from_utf8_lossy(&c.stderr).into_owned();
+        return Err(AppError::provider("the snapshot could not be restored; try again", format!("tar -x: {detail}")));
+    }
+    Ok(())
+}
+
 /// Output of a finished command, for file operations.
 pub(super) struct Collected {
     stdout: Vec<u8>,

@@ -174,6 +174,10 @@ impl Backend for ModalBackend {
         spool::prefetch(self, external_id, paths).await
     }
 
+    async fn extract_archive(&self, external_id: &str, archive: Upload) -> AppResult<()> {
+        files::extract(self, external_id, archive).await
+    }
+
     async fn hash_file(&self, external_id: &str, path: &WorkspacePath) -> AppResult<(String, u64)> {
         if let Some((_, sha, size)) = spool::spooled(self, external_id, path) {
             return Ok((sha, size));

@@ -6,6 +6,7 @@ mod create;
 mod delete;
 mod recovery;
 mod restore;
+mod restore_archive;
 
 use std::sync::Arc;
 

@@ -12,6 +12,9 @@ use crate::{
 impl Lifecycle {
     /// Writes every entry of the snapshot into the workspace of `external_id`.
     pub(super) async fn restore(&self, snap: &VisibleSnapshot, external_id: &str) -> AppResult<()> {
+        if self.backend.fetches_in_bulk() {
+            return self.restore_as_archive(snap, external_id).await;
+        }
         let mut manifest = self.snapshots.reader(snap).await?;
         let backend = &self.backend;
         // Directory modes are set last (a read-only directory must not block its own
