@@ -17,6 +17,10 @@ const API_KEY: &str = "sk-ant-modal-test-key-0123456789";
 const GATEWAY_URL: &str = "https://gateway.sandboxql.test";
 
 async fn spawn(kind: DbKind, fake: &FakeModal) -> TestApp {
+    spawn_tweaked(kind, fake, |_| {}).await
+}
+
+async fn spawn_tweaked(kind: DbKind, fake: &FakeModal, tweak: impl FnOnce(&mut sandboxql::config::Config)) -> TestApp {
     let url = fake.url();
     TestApp::spawn_with(
         kind,
@@ -29,6 +33,7 @@ async fn spawn(kind: DbKind, fake: &FakeModal) -> TestApp {
             c.modal.modal_max_attempts = 4;
             c.gateway.anthropic_api_key = Some(sandboxql::config::Secret(API_KEY.into()));
             c.gateway.gateway_public_url = Some(GATEWAY_URL.into());
+            tweak(c);
         },
         None,
     )
@@ -301,7 +306,8 @@ async fn listing_ten_thousand_files_is_one_exec() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn syncing_ten_thousand_files_takes_three_execs_at_most() {
     let fake = FakeModal::start().await;
-    let app = spawn(DbKind::Sqlite, &fake).await;
+    // 10,000 uploads on a busy CI machine can outlast the default 30 s request timeout.
+    let app = spawn_tweaked(DbKind::Sqlite, &fake, |c| c.limits.request_timeout_ms = 300_000).await;
     let (_, token) = app.new_user("syd").await;
     let sb = app.create_sandbox(&token, "bulk").await;
     let ws = workspace(&fake, &sb);
