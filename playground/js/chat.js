@@ -14,7 +14,10 @@ const EVENT = `__typename
   ... on ToolUse { seq toolUseId name input }
   ... on ToolResult { seq toolUseId content isError }
   ... on RunFinished { runId seq status subtype isError result durationMs numTurns totalCostUsd error exitCode }
-  ... on RawEvent { seq source text }`;
+  ... on RawEvent { seq source text }
+  ... on MessageStarted { seq } ... on ContentBlockStarted { seq } ... on ToolInputDelta { seq }
+  ... on ThinkingDelta { seq } ... on ContentBlockStopped { seq } ... on MessageDelta { seq }
+  ... on MessageStopped { seq } ... on StatusChanged { seq } ... on ApiRetry { seq }`;
 
 // What a budget stop reads like to a person.
 export function budgetWords(error) {

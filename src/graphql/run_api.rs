@@ -92,16 +92,29 @@ impl RunSubscription {
     }
 
     /// Stored events after `afterSeq`, then live ones, ending after RunFinished: no gap,
-    /// no duplicate, also across reconnects.
+    /// no duplicate, also across reconnects. `kinds` (event type names, e.g.
+    /// `["AssistantText", "ToolUse"]`) keeps only those, filtered on the server;
+    /// RunFinished always ends the stream.
     #[graphql(complexity = "cost::QUERY + child_complexity")]
     async fn run_events(
         &self,
         ctx: &Context<'_>,
         run_id: ID,
         #[graphql(default = 0)] after_seq: i64,
+        kinds: Option<Vec<String>>,
     ) -> Result<impl Stream<Item = Result<ClaudeEvent>> + use<>> {
         let (svc, viewer) = scope(ctx)?;
+        if kinds.as_ref().is_some_and(|k| k.len() > 64) {
+            return Err(crate::error::AppError::bad_input("at most 64 kinds").into());
+        }
         let events = svc.runs.follow(viewer, parse_id(&run_id, "runId")?, after_seq).await?;
-        Ok(events.map(|r| r.map(ClaudeEvent::from).map_err(Into::into)))
+        let wanted =
+            move |kind: &str| kind == "RunFinished" || kinds.as_ref().is_none_or(|k| k.iter().any(|w| w == kind));
+        Ok(events
+            .filter(move |r| {
+                let keep = r.as_ref().map_or(true, |e| wanted(e.body.kind()));
+                futures::future::ready(keep)
+            })
+            .map(|r| r.map(ClaudeEvent::from).map_err(Into::into)))
     }
 }

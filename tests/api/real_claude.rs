@@ -50,6 +50,18 @@ async fn real_claude_cli_calls_bash_streams_and_resumes() {
     assert!(pos("SessionStarted") < pos("AssistantText"));
     assert!(pos("AssistantText") < pos("ToolUse") && pos("ToolUse") < pos("ToolResult"));
     assert_eq!(kinds.last(), Some(&"RunFinished"));
+    // Every line the real CLI printed is typed: no RawEvent, and the live stream in order.
+    assert!(!kinds.contains(&"RawEvent"), "{kinds:?}");
+    assert!(pos("StatusChanged") < pos("MessageStarted"));
+    assert!(pos("MessageStarted") < pos("TextDelta") && pos("TextDelta") < pos("AssistantText"));
+    let tool_start = kinds
+        .iter()
+        .zip(&events)
+        .position(|(k, e)| *k == "ContentBlockStarted" && e["blockType"] == "tool_use")
+        .unwrap_or_else(|| panic!("no tool_use block start: {kinds:?}"));
+    assert_eq!(events[tool_start]["name"], "Bash", "the tool is named as its block starts");
+    assert!(tool_start < pos("ToolInputDelta") && pos("ToolInputDelta") < pos("ToolUse"));
+    assert!(pos("MessageDelta") < pos("MessageStopped") && pos("MessageStopped") < pos("ToolResult"));
     let tool = &events[pos("ToolUse")];
     assert_eq!(tool["name"], "Bash");
     assert_eq!(tool["input"]["command"], fake_anthropic::BASH_COMMAND);

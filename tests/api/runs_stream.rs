@@ -127,3 +127,25 @@ async fn two_subscribers(kind: DbKind) {
     assert_eq!(by_kind["RunFinished"], 1);
 }
 both_dbs!(two_subscribers_see_identical_sequences, two_subscribers);
+
+/// `runEvents(kinds:)` keeps only the asked types, filtered on the server; RunFinished
+/// still ends the stream, for stored and live events alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_events_can_be_filtered_by_kind() {
+    let app = TestApp::spawn(DbKind::Sqlite).await;
+    let (_, token) = app.new_user("kim").await;
+    let sb = app.create_sandbox(&token, "filtered").await;
+    let run = app.start_run(&token, &sb, "[delay 30] What is here?").await;
+    let q = "subscription($r: ID!, $k: [String!]) { runEvents(runId: $r, kinds: $k) { __typename ... on AssistantText { seq text } ... on RunFinished { seq status } } }";
+    let mut ws = WsClient::connect(app.addr, Some(&token)).await.unwrap();
+    ws.subscribe("1", q, json!({"r": run, "k": ["AssistantText"]})).await;
+    let events = collect(&mut ws, "1").await;
+    let kinds: Vec<&str> = events.iter().map(|e| e["__typename"].as_str().unwrap()).collect();
+    assert!(kinds.len() >= 3, "{kinds:?}");
+    assert!(kinds[..kinds.len() - 1].iter().all(|k| *k == "AssistantText"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"RunFinished"));
+    // Replayed from the store after the run, the same selection.
+    ws.subscribe("2", q, json!({"r": run, "k": ["AssistantText"]})).await;
+    let again = collect(&mut ws, "2").await;
+    assert_eq!(again, events);
+}

@@ -4,7 +4,7 @@ use async_graphql::{ID, Json, SimpleObject, Union};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::enums::RunStatus;
+use super::{enums::RunStatus, stream_event};
 use crate::{
     entity::enums,
     run::{events::EventBody, hub::StoredEvent},
@@ -163,6 +163,24 @@ pub enum ClaudeEvent {
     RawEvent(RawEvent),
     /// Start of run.
     RunStarted(RunStarted),
+    /// A message began.
+    MessageStarted(stream_event::MessageStarted),
+    /// A content block began (a tool call: id and name).
+    ContentBlockStarted(stream_event::ContentBlockStarted),
+    /// Live tool-input fragment.
+    ToolInputDelta(stream_event::ToolInputDelta),
+    /// Live reasoning fragment.
+    ThinkingDelta(stream_event::ThinkingDelta),
+    /// A content block ended.
+    ContentBlockStopped(stream_event::ContentBlockStopped),
+    /// Stop reason and usage.
+    MessageDelta(stream_event::MessageDelta),
+    /// A message ended.
+    MessageStopped(stream_event::MessageStopped),
+    /// Claude Code's status.
+    StatusChanged(stream_event::StatusChanged),
+    /// An API request retried.
+    ApiRetry(stream_event::ApiRetry),
 }
 
 fn run_status(name: &str) -> RunStatus {
@@ -179,7 +197,11 @@ fn run_status(name: &str) -> RunStatus {
 impl From<StoredEvent> for ClaudeEvent {
     fn from(ev: StoredEvent) -> Self {
         let meta = EventMeta { run_id: ID(ev.run_id.to_string()), seq: ev.seq, at: ev.at };
-        match ev.body {
+        let (meta, body) = match stream_event::member(meta, ev.body) {
+            Ok(member) => return member,
+            Err(rest) => rest,
+        };
+        match body {
             EventBody::SessionStarted { session_id, model, cwd, tools } => {
                 Self::SessionStarted(SessionStarted { meta, session_id, model, cwd, tools })
             }
@@ -222,6 +244,13 @@ impl From<StoredEvent> for ClaudeEvent {
             EventBody::RawEvent { source, text, json } => {
                 Self::RawEvent(RawEvent { meta, source, text, json: json.map(Json) })
             }
+            // Stream events were taken by `stream_event::member` above.
+            other => Self::RawEvent(RawEvent {
+                meta,
+                source: "stdout".into(),
+                text: other.kind().to_string(),
+                json: serde_json::to_value(&other).ok().map(Json),
+            }),
         }
     }
 }

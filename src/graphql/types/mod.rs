@@ -8,5 +8,6 @@ pub mod page;
 pub mod run;
 pub mod sandbox;
 pub mod snapshot;
+pub mod stream_event;
 pub mod template;
 pub mod usage;

@@ -88,6 +88,74 @@ pub enum EventBody {
         /// Claude session the run continues, if any.
         resume_session_id: Option<String>,
     },
+    /// An assistant message began (`--include-partial-messages`).
+    MessageStarted {
+        /// The API's message id.
+        message_id: String,
+        /// The answering model.
+        model: Option<String>,
+        /// Usage so far (input and cache tokens).
+        usage: Option<Value>,
+    },
+    /// A content block began: text, thinking, or a tool call (its id and name known now,
+    /// before its input has streamed).
+    ContentBlockStarted {
+        /// Block index within the message.
+        index: i64,
+        /// `text`, `thinking`, `tool_use`…
+        block_type: String,
+        /// The tool call's id, for tool_use blocks.
+        tool_use_id: Option<String>,
+        /// The tool's name, for tool_use blocks.
+        name: Option<String>,
+    },
+    /// A fragment of a tool call's input JSON as it is generated.
+    ToolInputDelta {
+        /// Block index within the message.
+        index: i64,
+        /// The next piece of the input's JSON text.
+        partial_json: String,
+    },
+    /// A fragment of visible reasoning as it is generated.
+    ThinkingDelta {
+        /// Block index within the message.
+        index: i64,
+        /// The new reasoning text.
+        thinking: String,
+    },
+    /// A content block ended.
+    ContentBlockStopped {
+        /// Block index within the message.
+        index: i64,
+    },
+    /// The message's stop reason and final output usage.
+    MessageDelta {
+        /// `end_turn`, `tool_use`, `max_tokens`…
+        stop_reason: Option<String>,
+        /// Usage (output tokens).
+        usage: Option<Value>,
+    },
+    /// The assistant message ended.
+    MessageStopped {
+        /// Always true (a marker event).
+        stopped: bool,
+    },
+    /// Claude Code's own status (`system`/`status`, e.g. `requesting`).
+    StatusChanged {
+        /// The status word.
+        status: String,
+    },
+    /// Claude Code retries an API request (`system`/`api_retry`).
+    ApiRetry {
+        /// Which attempt this is.
+        attempt: Option<i64>,
+        /// Attempts allowed.
+        max_retries: Option<i64>,
+        /// Wait before the retry, in milliseconds.
+        retry_delay_ms: Option<i64>,
+        /// Why the request failed.
+        error: Option<String>,
+    },
     /// Anything else: unknown JSON, non-JSON output, stderr.
     RawEvent {
         /// `stdout`, `stderr` or `system`.
@@ -111,6 +179,15 @@ impl EventBody {
             EventBody::ToolResult { .. } => "ToolResult",
             EventBody::RunFinished { .. } => "RunFinished",
             EventBody::RunStarted { .. } => "RunStarted",
+            EventBody::MessageStarted { .. } => "MessageStarted",
+            EventBody::ContentBlockStarted { .. } => "ContentBlockStarted",
+            EventBody::ToolInputDelta { .. } => "ToolInputDelta",
+            EventBody::ThinkingDelta { .. } => "ThinkingDelta",
+            EventBody::ContentBlockStopped { .. } => "ContentBlockStopped",
+            EventBody::MessageDelta { .. } => "MessageDelta",
+            EventBody::MessageStopped { .. } => "MessageStopped",
+            EventBody::StatusChanged { .. } => "StatusChanged",
+            EventBody::ApiRetry { .. } => "ApiRetry",
             EventBody::RawEvent { .. } => "RawEvent",
         }
     }
@@ -122,6 +199,7 @@ impl EventBody {
 }
 
 mod parse;
+mod stream;
 
 pub use self::parse::{ClaudeResult, Parsed, parse_line};
 

@@ -38,17 +38,24 @@ pub fn parse_line(line: &str) -> Vec<Parsed> {
         return vec![Parsed::Event(EventBody::raw("stdout", line, None))];
     };
     let known = match v.get("type").and_then(Value::as_str) {
-        Some("system") if v.get("subtype").and_then(Value::as_str) == Some("init") => session_started(&v),
+        Some("system") => match v.get("subtype").and_then(Value::as_str) {
+            Some("init") => session_started(&v),
+            Some("status") => {
+                str_field(&v, "status").map(|status| vec![Parsed::Event(EventBody::StatusChanged { status })])
+            }
+            Some("api_retry") => Some(vec![Parsed::Event(api_retry(&v))]),
+            _ => None,
+        },
         Some("assistant") => content_blocks(&v, assistant_block),
         Some("user") => content_blocks(&v, user_block),
-        Some("stream_event") => text_delta(&v).map(|e| vec![Parsed::Event(e)]),
+        Some("stream_event") => super::stream::stream_event(&v),
         Some("result") => Some(vec![Parsed::Result(result(&v))]),
         _ => None,
     };
     known.unwrap_or_else(|| vec![Parsed::Event(EventBody::raw("stdout", line, Some(v)))])
 }
 
-fn str_field(v: &Value, key: &str) -> Option<String> {
+pub(super) fn str_field(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
@@ -117,19 +124,19 @@ fn user_block(b: &Value) -> Option<EventBody> {
     })
 }
 
-fn text_delta(v: &Value) -> Option<EventBody> {
-    let ev = v.get("event")?;
-    if ev.get("type")?.as_str()? != "content_block_delta" {
-        return None;
+fn api_retry(v: &Value) -> EventBody {
+    let num = |k: &str| v.get(k).and_then(Value::as_i64);
+    let error = match v.get("error") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Null) | None => None,
+        Some(other) => Some(other.to_string()),
+    };
+    EventBody::ApiRetry {
+        attempt: num("attempt"),
+        max_retries: num("max_retries"),
+        retry_delay_ms: num("retry_delay_ms").or_else(|| num("delay_ms")),
+        error,
     }
-    let delta = ev.get("delta")?;
-    if delta.get("type")?.as_str()? != "text_delta" {
-        return None;
-    }
-    Some(EventBody::TextDelta {
-        text: str_field(delta, "text")?,
-        index: ev.get("index").and_then(Value::as_i64).unwrap_or(0),
-    })
 }
 
 fn result(v: &Value) -> ClaudeResult {

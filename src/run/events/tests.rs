@@ -64,17 +64,55 @@ fn partial_messages_become_text_deltas_and_nothing_is_dropped() {
     assert_eq!(deltas, "Let me look. The tool ran. All done. ");
     let texts = kinds(&parsed).iter().filter(|k| **k == "AssistantText").count();
     assert_eq!(texts, 2, "complete texts are kept besides the deltas");
-    // `system` status lines and non-text stream events stay as raw events with their JSON.
-    let raw: Vec<&serde_json::Value> = parsed
-        .iter()
-        .filter_map(|p| match p {
-            Parsed::Event(EventBody::RawEvent { json: Some(j), .. }) => Some(j),
-            _ => None,
-        })
-        .collect();
-    assert!(raw.iter().any(|j| j["type"] == "system" && j["subtype"] == "status"));
-    assert!(raw.iter().any(|j| j["type"] == "stream_event" && j["event"]["type"] == "message_start"));
-    assert!(kinds(&parsed).contains(&"ToolUse") && kinds(&parsed).contains(&"ToolResult"));
+    // Every line is typed: status lines and every stream event, none left raw.
+    let k = kinds(&parsed);
+    assert!(!k.contains(&"RawEvent"), "{k:?}");
+    for want in [
+        "StatusChanged",
+        "MessageStarted",
+        "ContentBlockStarted",
+        "ToolInputDelta",
+        "ContentBlockStopped",
+        "MessageDelta",
+        "MessageStopped",
+        "ToolUse",
+        "ToolResult",
+    ] {
+        assert!(k.contains(&want), "{want} missing: {k:?}");
+    }
+    // A tool call is known (id and name) when its block starts, before its input streams.
+    let started = parsed.iter().find_map(|p| match p {
+        Parsed::Event(EventBody::ContentBlockStarted { block_type, tool_use_id, name, .. })
+            if block_type == "tool_use" =>
+        {
+            Some((tool_use_id.clone(), name.clone()))
+        }
+        _ => None,
+    });
+    let (id, name) = started.expect("a tool_use block start");
+    assert_eq!(name.as_deref(), Some("Bash"));
+    assert!(id.is_some_and(|i| i.starts_with("toolu_")));
+}
+
+#[test]
+fn no_fixture_line_stays_raw() {
+    for name in
+        ["claude-2.1.197-tool-use.jsonl", "claude-2.1.197-resume.jsonl", "claude-2.1.197-partial-messages.jsonl"]
+    {
+        let parsed = fixture(name);
+        assert!(!kinds(&parsed).contains(&"RawEvent"), "{name}: {:?}", kinds(&parsed));
+    }
+    // An API retry is typed with its figures.
+    let retry = r#"{"type":"system","subtype":"api_retry","attempt":2,"max_retries":10,"retry_delay_ms":1200,"error":"overloaded"}"#;
+    assert_eq!(
+        parse_line(retry),
+        vec![Parsed::Event(EventBody::ApiRetry {
+            attempt: Some(2),
+            max_retries: Some(10),
+            retry_delay_ms: Some(1200),
+            error: Some("overloaded".into())
+        })]
+    );
 }
 
 #[test]
@@ -82,7 +120,8 @@ fn unknown_and_broken_lines_are_kept_raw() {
     for line in [
         "not json",
         "{\"type\":\"future_thing\",\"x\":1}",
-        "{\"type\":\"system\",\"subtype\":\"api_retry\"}",
+        "{\"type\":\"system\",\"subtype\":\"compact_boundary\"}",
+        "{\"type\":\"stream_event\",\"event\":{\"type\":\"future_event\"}}",
         "[1,2]",
         "{",
     ] {

@@ -18,7 +18,16 @@ pub const EVENT_FIELDS: &str = "
   ... on ToolUse { runId seq at toolUseId name input }
   ... on ToolResult { runId seq at toolUseId content isError }
   ... on RunFinished { runId seq at status subtype isError result durationMs numTurns totalCostUsd usage exitCode error }
-  ... on RawEvent { runId seq at source text json }";
+  ... on RawEvent { runId seq at source text json }
+  ... on MessageStarted { runId seq at messageId model usage }
+  ... on ContentBlockStarted { runId seq at index blockType toolUseId name }
+  ... on ToolInputDelta { runId seq at index partialJson }
+  ... on ThinkingDelta { runId seq at index thinking }
+  ... on ContentBlockStopped { runId seq at index }
+  ... on MessageDelta { runId seq at stopReason usage }
+  ... on MessageStopped { runId seq at stopped }
+  ... on StatusChanged { runId seq at status }
+  ... on ApiRetry { runId seq at attempt maxRetries retryDelayMs error }";
 
 /// `subscription { claudeStream(...) { ...all fields } }`.
 pub fn claude_stream_query() -> String {
