@@ -198,8 +198,8 @@ impl From<StoredEvent> for ClaudeEvent {
     fn from(ev: StoredEvent) -> Self {
         let meta = EventMeta { run_id: ID(ev.run_id.to_string()), seq: ev.seq, at: ev.at };
         let (meta, body) = match stream_event::member(meta, ev.body) {
-            Ok(member) => return member,
-            Err(rest) => rest,
+            stream_event::Member::Stream(member) => return member,
+            stream_event::Member::Other(meta, body) => (meta, body),
         };
         match body {
             EventBody::SessionStarted { session_id, model, cwd, tools } => {

@@ -111,9 +111,17 @@ pub struct ApiRetry {
     error: Option<String>,
 }
 
-/// The union member of a stream event; None for the message-level ones.
-pub(super) fn member(meta: EventMeta, body: EventBody) -> Result<ClaudeEvent, (EventMeta, EventBody)> {
-    Ok(match body {
+/// What [`member`] made of an event.
+pub(super) enum Member {
+    /// A stream event's union member.
+    Stream(ClaudeEvent),
+    /// A message-level event, handed back.
+    Other(EventMeta, EventBody),
+}
+
+/// The union member of a stream event; message-level events are handed back.
+pub(super) fn member(meta: EventMeta, body: EventBody) -> Member {
+    Member::Stream(match body {
         EventBody::MessageStarted { message_id, model, usage } => {
             ClaudeEvent::MessageStarted(MessageStarted { meta, message_id, model, usage: usage.map(Json) })
         }
@@ -137,6 +145,6 @@ pub(super) fn member(meta: EventMeta, body: EventBody) -> Result<ClaudeEvent, (E
         EventBody::ApiRetry { attempt, max_retries, retry_delay_ms, error } => {
             ClaudeEvent::ApiRetry(ApiRetry { meta, attempt, max_retries, retry_delay_ms, error })
         }
-        other => return Err((meta, other)),
+        other => return Member::Other(meta, other),
     })
 }
