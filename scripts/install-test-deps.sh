@@ -38,6 +38,13 @@ if [ ! -f "$TOOLS/audit/node_modules/graphql-http/package.json" ]; then
   (cd "$TOOLS/audit" && npm install --no-audit --no-fund --loglevel=error graphql-http@1.23.1 graphql@16 >/dev/null)
 fi
 
+# The stock graphql-sse client, for the SSE transport test.
+if [ ! -f "$TOOLS/sse/node_modules/graphql-sse/package.json" ]; then
+  echo "npm: installing graphql-sse"
+  mkdir -p "$TOOLS/sse"
+  (cd "$TOOLS/sse" && npm install --no-audit --no-fund --loglevel=error graphql-sse@2.6.1 graphql@16 >/dev/null)
+fi
+
 # playwright-core drives Debian's chromium in the playground's browser tests.
 if [ ! -f "$TOOLS/browser/node_modules/playwright-core/package.json" ]; then
   echo "npm: installing playwright-core"

@@ -2,6 +2,7 @@
 //! `/readyz` (taking traffic).
 
 mod graphql_http;
+mod graphql_sse;
 mod graphql_ws;
 mod media;
 pub mod outbox;
@@ -65,6 +66,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
     let max_body_bytes = state.services.limits.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphql_ws::get_or_upgrade).post(graphql_http::post))
+        .route("/graphql/stream", axum::routing::post(graphql_sse::stream))
         .route("/graphiql", get(pages::graphiql))
         .route("/", get(playground::index))
         .route("/playground/{*path}", get(playground::asset))

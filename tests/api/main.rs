@@ -37,6 +37,7 @@ mod runs_stream;
 mod saga;
 mod sandbox_crud;
 mod schema;
+mod sse;
 mod sync;
 mod sync_outage;
 mod token_scopes;

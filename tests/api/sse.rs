@@ -1,0 +1,50 @@
+//! Subscriptions over server-sent events with the stock npm `graphql-sse` client
+//! (installed by scripts/install-test-deps.sh): `claudeStream` live and `runEvents`
+//! replayed give the same events; a reconnect with `Last-Event-ID` continues after that
+//! seq with no gap; errors arrive inside the stream.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::helpers::{DbKind, TestApp};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graphql_sse_client_streams_runs_and_resumes_by_last_event_id() {
+    let app = TestApp::spawn(DbKind::Sqlite).await;
+    let (_, token) = app.new_user("sse").await;
+    let sb = app.create_sandbox(&token, "sse").await;
+    let tools = std::env::var("SANDBOXQL_TEST_TOOLS").unwrap_or_else(|_| "/var/tmp/sandboxql-tools".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sse/client.mjs");
+    let url = format!("http://{}/graphql/stream", app.addr);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .env("SSE_URL", url)
+            .env("SSE_TOKEN", token)
+            .env("SANDBOX_ID", sb)
+            .env("SSE_DIR", format!("{tools}/sse"))
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "sse client failed:\n{text}");
+    let seen: Value = serde_json::from_str(text.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    let live = seen["live"].as_array().unwrap();
+    assert_eq!(live[0]["__typename"], "RunStarted");
+    assert_eq!(live.last().unwrap()["__typename"], "RunFinished");
+    assert_eq!(live.last().unwrap()["status"], "SUCCEEDED");
+    let seqs: Vec<i64> = live.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "every event once, in order");
+    assert_eq!(seen["replay"], seen["live"], "runEvents replays exactly what streamed live");
+    let resumed = &seen["resumed"];
+    assert_eq!(resumed["status"], 200);
+    assert!(resumed["type"].as_str().unwrap().starts_with("text/event-stream"));
+    let ids: Vec<i64> = resumed["ids"].as_array().unwrap().iter().map(|i| i.as_i64().unwrap()).collect();
+    assert_eq!(ids, (4..=seqs.len() as i64).collect::<Vec<_>>(), "resumed after seq 3, no gap, no repeat");
+    assert_eq!(resumed["last"], "complete");
+    let missing = &seen["missing"];
+    assert_eq!(missing[0]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{missing}");
+}
