@@ -118,6 +118,7 @@ impl Application {
             documents,
             rate,
             open_operations: Arc::default(),
+            sse: Arc::default(),
             shutdown: shutdown.clone(),
         };
         let router = router(state, &config.http.cors_origins);

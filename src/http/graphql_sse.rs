@@ -18,12 +18,15 @@ use axum::{
 use futures::StreamExt;
 use serde_json::Value;
 
+use tokio::sync::mpsc::UnboundedReceiver;
+
 use super::{
     AppState, REQUEST_ID_HEADER, graphql_http,
     media::is_json_body,
     outbox::{Queued, outbox},
     rate::Caller,
-    session::Session,
+    session::{Refused, Session},
+    sse_single::{operation_id_of, token_of},
 };
 use crate::{
     error::AppError,
@@ -41,53 +44,45 @@ fn accepts_event_stream(headers: &HeaderMap) -> bool {
     accept.split(',').any(|t| t.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/event-stream"))
 }
 
-/// The SSE bytes of one session frame; None for frames that end nothing and say nothing.
-/// Returns the bytes and whether the operation is over.
-fn sse(frame: &str) -> (String, bool) {
+/// The SSE bytes of one session frame, and whether its operation is over. In single
+/// connection mode (`single`) events name their operation and the stream goes on.
+fn sse(frame: &str, single: bool) -> (String, bool) {
     let Ok(v) = serde_json::from_str::<Value>(frame) else { return (String::new(), false) };
+    let op = &v["id"];
+    let wrap =
+        |payload: &Value| if single { serde_json::json!({"id": op, "payload": payload}) } else { payload.clone() };
+    let complete = if single {
+        format!("event: complete\ndata: {}\n\n", serde_json::json!({"id": op}))
+    } else {
+        "event: complete\ndata:\n\n".into()
+    };
     match v["type"].as_str() {
         Some("next") => {
             let payload = &v["payload"];
             // The seq of a runEvents event, as the SSE id, so a reconnect can resume.
             let id = payload["data"]["runEvents"]["seq"].as_i64().map(|s| format!("id: {s}\n")).unwrap_or_default();
-            (format!("{id}event: next\ndata: {payload}\n\n"), false)
+            (format!("{id}event: next\ndata: {}\n\n", wrap(payload)), false)
         }
         Some("error") => {
-            let errors = serde_json::json!({"errors": v["payload"]});
-            (format!("event: next\ndata: {errors}\n\nevent: complete\ndata:\n\n"), true)
+            let errors = wrap(&serde_json::json!({"errors": v["payload"]}));
+            (format!("event: next\ndata: {errors}\n\n{complete}"), true)
         }
-        _ => ("event: complete\ndata:\n\n".to_string(), true),
+        _ => (complete, true),
     }
 }
 
-/// POST /graphql/stream: one operation, its results as a `text/event-stream`.
-pub async fn stream(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if !accepts_event_stream(&headers) {
-        let e = AppError::bad_input("this endpoint answers text/event-stream only (send Accept: text/event-stream)");
-        return graphql_http::error_response(StatusCode::NOT_ACCEPTABLE, &e);
-    }
-    if !is_json_body(&headers) {
-        let e = AppError::bad_input("send the request as JSON (Content-Type: application/json)");
-        return graphql_http::error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, &e);
-    }
-    let request: GqlRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            let e = AppError::bad_input(format!("request body is not a GraphQL request: {e}"));
-            return graphql_http::error_response(StatusCode::BAD_REQUEST, &e);
-        }
-    };
+/// The caller of a request, its session and the session's frames; or the refusal.
+async fn open_session(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<(Session, UnboundedReceiver<Queued>, Option<uuid::Uuid>), Response> {
     let auth = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
     let viewer = match auth {
         None => None,
         Some(value) => match state.auth.resolve(Some(value)).await {
             Ok(v) => Some(v),
-            Err(e) => return graphql_http::error_response(StatusCode::UNAUTHORIZED, &e),
+            Err(e) => return Err(graphql_http::error_response(StatusCode::UNAUTHORIZED, &e)),
         },
     };
     let rid = headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
@@ -107,8 +102,12 @@ pub async fn stream(
     let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid).read_only(read_only);
     let session =
         Session::new(schema, data, caller, account, out, state.rate.clone(), state.open_operations.clone(), limits);
-    // A refusal (over a cap) has queued its error frame; it is streamed like any other.
-    let _ = session.start("1".into(), request).await;
+    Ok((session, frames, account))
+}
+
+/// A `text/event-stream` of `frames` (with keep-alives) that lives as long as `keep`; in
+/// distinct mode it ends after the operation's `complete`.
+fn event_stream<K: Send + 'static>(frames: UnboundedReceiver<Queued>, keep: K, single: bool) -> Response {
     let frames = tokio_stream::wrappers::UnboundedReceiverStream::new(frames);
     let keep_alive = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(KEEP_ALIVE));
     enum Item {
@@ -116,20 +115,21 @@ pub async fn stream(
         Tick,
     }
     let merged = futures::stream::select(frames.map(Item::Frame), keep_alive.map(|_| Item::Tick));
-    // The session lives as long as the response body: a client that goes away stops it.
-    let body = futures::stream::unfold((merged, Some(session)), |(mut merged, session)| async move {
-        session.as_ref()?;
+    // What `keep` holds (the session) lives as long as the body: a client that goes away
+    // stops it.
+    let body = futures::stream::unfold((merged, Some(keep)), move |(mut merged, keep)| async move {
+        keep.as_ref()?;
         let chunk = match merged.next().await? {
             Item::Tick => ":\n\n".to_string(),
             Item::Frame(q) => {
-                let (text, over) = sse(&q.text);
-                if over {
+                let (text, over) = sse(&q.text, single);
+                if over && !single {
                     return Some((Ok::<_, std::io::Error>(Bytes::from(text)), (merged, None)));
                 }
                 text
             }
         };
-        Some((Ok(Bytes::from(chunk)), (merged, session)))
+        Some((Ok(Bytes::from(chunk)), (merged, keep)))
     });
     let mut res = Body::from_stream(body).into_response();
     let h = res.headers_mut();
@@ -139,6 +139,141 @@ pub async fn stream(
     res
 }
 
+/// POST /graphql/stream: one operation, its results as a `text/event-stream` (or, with
+/// a reservation's token, an operation of that stream).
+pub async fn stream(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let token = token_of(&headers, None);
+    if token.is_none() && !accepts_event_stream(&headers) {
+        let e = AppError::bad_input("this endpoint answers text/event-stream only (send Accept: text/event-stream)");
+        return graphql_http::error_response(StatusCode::NOT_ACCEPTABLE, &e);
+    }
+    if !is_json_body(&headers) {
+        let e = AppError::bad_input("send the request as JSON (Content-Type: application/json)");
+        return graphql_http::error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, &e);
+    }
+    let request: GqlRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            let e = AppError::bad_input(format!("request body is not a GraphQL request: {e}"));
+            return graphql_http::error_response(StatusCode::BAD_REQUEST, &e);
+        }
+    };
+    if let Some(token) = token {
+        return operation(&state, &headers, &token, request).await;
+    }
+    let (session, frames, _) = match open_session(&state, peer, &headers).await {
+        Ok(s) => s,
+        Err(refused) => return refused,
+    };
+    // A refusal (over a cap) has queued its error frame; it is streamed like any other.
+    let _ = session.start("1".into(), request).await;
+    event_stream(frames, session, false)
+}
+
+fn reservation_error(status: StatusCode, msg: &str) -> Response {
+    graphql_http::error_response(status, &AppError::bad_input(msg.to_string()))
+}
+
+/// POST with a token: one operation of a reserved stream (202; results on the stream).
+async fn operation(state: &AppState, headers: &HeaderMap, token: &str, request: GqlRequest) -> Response {
+    let account = match open_caller(state, headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(r) = state.sse.find(token, account) else {
+        return reservation_error(StatusCode::NOT_FOUND, "Stream not found");
+    };
+    let Some(Value::String(op)) =
+        request.extensions.get("operationId").map(|v| v.clone().into_json().unwrap_or_default())
+    else {
+        return reservation_error(StatusCode::BAD_REQUEST, "Operation ID is missing");
+    };
+    match r.session.start(op, request).await {
+        Err(Refused::Duplicate) => reservation_error(StatusCode::CONFLICT, "Operation with ID already exists"),
+        _ => StatusCode::ACCEPTED.into_response(),
+    }
+}
+
+/// The account a request speaks for (None: anonymous), or the refusal.
+async fn open_caller(state: &AppState, headers: &HeaderMap) -> Result<Option<uuid::Uuid>, Response> {
+    match headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("")) {
+        None => Ok(None),
+        Some(value) => match state.auth.resolve(Some(value)).await {
+            Ok(v) => Ok(Some(v.account_id)),
+            Err(e) => Err(graphql_http::error_response(StatusCode::UNAUTHORIZED, &e)),
+        },
+    }
+}
+
+/// PUT /graphql/stream: reserves a stream; 201 with its token.
+pub async fn reserve(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let (session, frames, account) = match open_session(&state, peer, &headers).await {
+        Ok(s) => s,
+        Err(refused) => return refused,
+    };
+    let max = state.services.limits.max_subscriptions_per_account.max(1) as usize * 16;
+    match state.sse.reserve(session, frames, account, max) {
+        Some(token) => {
+            (StatusCode::CREATED, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], token).into_response()
+        }
+        None => reservation_error(StatusCode::TOO_MANY_REQUESTS, "too many open streams; close one first"),
+    }
+}
+
+/// GET /graphql/stream with a token: opens the reserved stream (once).
+pub async fn open(State(state): State<AppState>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    let Some(token) = token_of(&headers, uri.query()) else {
+        return reservation_error(StatusCode::NOT_FOUND, "Stream not found");
+    };
+    let account = match open_caller(&state, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(r) = state.sse.find(&token, account) else {
+        return reservation_error(StatusCode::NOT_FOUND, "Stream not found");
+    };
+    let Some(frames) = r.frames.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+        return reservation_error(StatusCode::CONFLICT, "Stream already open");
+    };
+    // The stream's end ends the reservation and its operations.
+    struct EndOnDrop(AppState, String);
+    impl Drop for EndOnDrop {
+        fn drop(&mut self) {
+            self.0.sse.end(&self.1);
+        }
+    }
+    drop(r);
+    event_stream(frames, EndOnDrop(state.clone(), token), true)
+}
+
+/// DELETE /graphql/stream?operationId=…: stops one operation of a reserved stream.
+pub async fn stop(State(state): State<AppState>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    let Some(token) = token_of(&headers, uri.query()) else {
+        return reservation_error(StatusCode::NOT_FOUND, "Stream not found");
+    };
+    let account = match open_caller(&state, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(r) = state.sse.find(&token, account) else {
+        return reservation_error(StatusCode::NOT_FOUND, "Stream not found");
+    };
+    let Some(op) = operation_id_of(uri.query()) else {
+        return reservation_error(StatusCode::BAD_REQUEST, "Operation ID is missing");
+    };
+    r.session.stop(&op);
+    StatusCode::OK.into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,9 +281,16 @@ mod tests {
     #[test]
     fn frames_become_graphql_sse_events() {
         let next = r#"{"id":"1","type":"next","payload":{"data":{"runEvents":{"seq":7}}}}"#;
-        assert_eq!(sse(next), ("id: 7\nevent: next\ndata: {\"data\":{\"runEvents\":{\"seq\":7}}}\n\n".into(), false));
-        assert_eq!(sse(r#"{"id":"1","type":"complete"}"#), ("event: complete\ndata:\n\n".into(), true));
-        let (text, over) = sse(r#"{"id":"1","type":"error","payload":[{"message":"no"}]}"#);
+        assert_eq!(
+            sse(next, false),
+            ("id: 7\nevent: next\ndata: {\"data\":{\"runEvents\":{\"seq\":7}}}\n\n".into(), false)
+        );
+        assert_eq!(sse(r#"{"id":"1","type":"complete"}"#, false), ("event: complete\ndata:\n\n".into(), true));
+        assert_eq!(
+            sse(r#"{"id":"a","type":"complete"}"#, true),
+            ("event: complete\ndata: {\"id\":\"a\"}\n\n".into(), true)
+        );
+        let (text, over) = sse(r#"{"id":"1","type":"error","payload":[{"message":"no"}]}"#, false);
         assert!(over && text.starts_with("event: next\ndata: {\"errors\":[{\"message\":\"no\"}]}"));
     }
 }

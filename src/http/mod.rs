@@ -10,6 +10,7 @@ mod pages;
 mod playground;
 pub mod rate;
 pub mod session;
+mod sse_single;
 
 use axum::{
     Router,
@@ -41,6 +42,8 @@ pub struct AppState {
     pub rate: std::sync::Arc<rate::RateLimiter>,
     /// Open subscription operations per account.
     pub open_operations: std::sync::Arc<session::OpenOperations>,
+    /// Reserved graphql-sse streams (single connection mode).
+    pub sse: std::sync::Arc<sse_single::Reservations>,
     /// Cancelled when the server begins to shut down (websockets close with 1012).
     pub shutdown: tokio_util::sync::CancellationToken,
 }
@@ -66,7 +69,13 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
     let max_body_bytes = state.services.limits.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphql_ws::get_or_upgrade).post(graphql_http::post))
-        .route("/graphql/stream", axum::routing::post(graphql_sse::stream))
+        .route(
+            "/graphql/stream",
+            axum::routing::post(graphql_sse::stream)
+                .put(graphql_sse::reserve)
+                .get(graphql_sse::open)
+                .delete(graphql_sse::stop),
+        )
         .route("/graphiql", get(pages::graphiql))
         .route("/", get(playground::index))
         .route("/playground/{*path}", get(playground::asset))

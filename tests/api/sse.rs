@@ -9,8 +9,7 @@ use serde_json::Value;
 
 use crate::helpers::{DbKind, TestApp};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_graphql_sse_client_streams_runs_and_resumes_by_last_event_id() {
+async fn with_client(single: bool) {
     let app = TestApp::spawn(DbKind::Sqlite).await;
     let (_, token) = app.new_user("sse").await;
     let sb = app.create_sandbox(&token, "sse").await;
@@ -24,6 +23,7 @@ async fn the_graphql_sse_client_streams_runs_and_resumes_by_last_event_id() {
             .env("SSE_TOKEN", token)
             .env("SANDBOX_ID", sb)
             .env("SSE_DIR", format!("{tools}/sse"))
+            .env("SSE_SINGLE", if single { "1" } else { "0" })
             .output()
             .expect("node runs")
     })
@@ -32,6 +32,7 @@ async fn the_graphql_sse_client_streams_runs_and_resumes_by_last_event_id() {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "sse client failed:\n{text}");
     let seen: Value = serde_json::from_str(text.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    assert_eq!(seen["single"], single);
     let live = seen["live"].as_array().unwrap();
     assert_eq!(live[0]["__typename"], "RunStarted");
     assert_eq!(live.last().unwrap()["__typename"], "RunFinished");
@@ -47,4 +48,14 @@ async fn the_graphql_sse_client_streams_runs_and_resumes_by_last_event_id() {
     assert_eq!(resumed["last"], "complete");
     let missing = &seen["missing"];
     assert_eq!(missing[0]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{missing}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graphql_sse_client_in_distinct_connections_mode_streams_and_resumes() {
+    with_client(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graphql_sse_client_in_single_connection_mode_streams_and_resumes() {
+    with_client(true).await;
 }

@@ -10,7 +10,8 @@ const { createClient } = require('graphql-sse');
 
 const url = process.env.SSE_URL;
 const headers = { authorization: `Bearer ${process.env.SSE_TOKEN}` };
-const client = createClient({ url, headers, retryAttempts: 0 });
+const single = process.env.SSE_SINGLE === '1';
+const client = createClient({ url, headers, retryAttempts: 0, singleConnection: single });
 
 async function collect(query, variables) {
   const out = [];
@@ -29,7 +30,12 @@ const replay = await collect(`subscription($r: ID!) { runEvents(runId: $r) { ${F
 // browser EventSource would reconnect.
 const res = await fetch(url, {
   method: 'POST',
-  headers: { ...headers, 'content-type': 'application/json', accept: 'text/event-stream', 'last-event-id': '3' },
+  headers: {
+    authorization: `Bearer ${process.env.SSE_TOKEN}`,
+    'content-type': 'application/json',
+    accept: 'text/event-stream',
+    'last-event-id': '3',
+  },
   body: JSON.stringify({ query: `subscription($r: ID!) { runEvents(runId: $r) { ${FIELDS} } }`, variables: { r: runId } }),
 });
 const text = await res.text();
@@ -40,6 +46,7 @@ const events = [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
 const missing = await collect(`subscription($r: ID!) { runEvents(runId: $r) { __typename } }`, { r: '0190f1d2-0000-7000-8000-000000000000' });
 
 console.log(JSON.stringify({
+  single,
   live: live.map((r) => r.data.claudeStream),
   replay: replay.map((r) => r.data.runEvents),
   resumed: { status: res.status, type: res.headers.get('content-type'), ids, last: events[events.length - 1] },
