@@ -76,7 +76,8 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
                 .get(graphql_sse::open)
                 .delete(graphql_sse::stop),
         )
-        .route("/graphiql", get(pages::graphiql))
+        .route("/graphiql", get(playground::graphiql))
+        .route("/graphiql/{*path}", get(playground::graphiql_file))
         .route("/", get(playground::index))
         .route("/playground/{*path}", get(playground::asset))
         .route("/healthz", get(pages::healthz))

@@ -1,20 +1,14 @@
 //! The small non-GraphQL endpoints: GraphiQL and the health check.
 
-use async_graphql::http::GraphiQLSource;
 use axum::{
     Json,
     extract::State,
     http::StatusCode,
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 
 use super::AppState;
 use crate::db;
-
-/// GET /graphiql: an in-browser IDE pointed at /graphql.
-pub async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
-}
 
 /// GET /readyz: 200 while this instance takes traffic and its database answers; 503 from
 /// the moment it begins to shut down (so load balancers stop sending it requests).

@@ -42,6 +42,49 @@ fn page(content_type: &'static str, body: &'static str) -> Response {
     res
 }
 
+/// GraphiQL's page: its own files only. Its editor sets inline styles and injects style
+/// elements, so styles may be inline here (never scripts); connections go to this origin
+/// (HTTP and the websocket).
+const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+frame-ancestors 'none'";
+
+macro_rules! graphiql_asset {
+    ($path:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/graphiql/", $path))
+    };
+}
+
+/// GraphiQL's files (a pinned npm release, see graphiql/LICENSES.txt): path, type, content.
+const GRAPHIQL: &[(&str, &str, &str)] = &[
+    ("graphiql.min.css", "text/css; charset=utf-8", graphiql_asset!("graphiql.min.css")),
+    ("page.css", "text/css; charset=utf-8", graphiql_asset!("page.css")),
+    ("graphiql.min.js", "text/javascript; charset=utf-8", graphiql_asset!("graphiql.min.js")),
+    ("react.production.min.js", "text/javascript; charset=utf-8", graphiql_asset!("react.production.min.js")),
+    ("react-dom.production.min.js", "text/javascript; charset=utf-8", graphiql_asset!("react-dom.production.min.js")),
+    ("init.js", "text/javascript; charset=utf-8", graphiql_asset!("init.js")),
+    ("LICENSES.txt", "text/plain; charset=utf-8", graphiql_asset!("LICENSES.txt")),
+];
+
+fn graphiql_page(content_type: &'static str, body: &'static str) -> Response {
+    let mut res = page(content_type, body);
+    res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(GRAPHIQL_CSP));
+    res
+}
+
+/// GET /graphiql: GraphiQL, offline.
+pub async fn graphiql() -> Response {
+    graphiql_page("text/html; charset=utf-8", graphiql_asset!("index.html"))
+}
+
+/// GET /graphiql/{*path}: its files.
+pub async fn graphiql_file(Path(path): Path<String>) -> Response {
+    match GRAPHIQL.iter().find(|(p, _, _)| *p == path) {
+        Some((_, content_type, body)) => graphiql_page(content_type, body),
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
 /// GET /: the playground.
 pub async fn index() -> Response {
     page("text/html; charset=utf-8", asset!("index.html"))

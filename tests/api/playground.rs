@@ -144,3 +144,36 @@ async fn playground_shows_a_sleeping_sandbox_and_a_message_wakes_it() {
     assert!(text.contains("sleeping browser test passed"), "{text}");
     assert_eq!(fake.count("SandboxCreate"), 2, "the message woke it once");
 }
+
+/// GraphiQL works offline: served from the binary, nothing fetched from elsewhere, no CSP
+/// violation, the signed-in token prefilled, a query and a subscription run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_runs_queries_and_subscriptions_offline() {
+    let app = TestApp::spawn(DbKind::Sqlite).await;
+    let (_, token) = app.new_user("gia").await;
+    let sb = app.create_sandbox(&token, "g").await;
+    let run = app.start_run(&token, &sb, "hello").await;
+    app.wait_idle(&token, &sb).await;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let shots = std::path::Path::new(root).join("target/playground-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let tools = std::env::var("SANDBOXQL_TEST_TOOLS").unwrap_or_else(|_| "/var/tmp/sandboxql-tools".into());
+    let script = format!("{root}/tests/browser/graphiql.mjs");
+    let base = format!("http://{}", app.addr);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .env("PLAYGROUND_URL", base)
+            .env("PLAYGROUND_TOKEN", token)
+            .env("RUN_ID", run)
+            .env("SCREENSHOT_DIR", &shots)
+            .env("PLAYWRIGHT_DIR", format!("{tools}/browser"))
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "browser test failed:\n{text}");
+    assert!(text.contains("graphiql browser test passed"), "{text}");
+}
