@@ -58,6 +58,8 @@ export class Chat {
     const q = `query($id: ID!) { sandbox(id: $id) { activeRun { id } runs(first: 20) { nodes { id prompt status createdAt } } } }`;
     try {
       const data = await this.client().query(q, { id: sb.id });
+      // Another sandbox was opened meanwhile: this answer is stale.
+      if (this.sandbox !== sb) return;
       this.fillHistory(data.sandbox.runs.nodes);
       const active = data.sandbox.activeRun;
       const latest = data.sandbox.runs.nodes[0];
@@ -127,18 +129,44 @@ export class Chat {
     this.reset(prompt);
     this.runId = runId;
     this.busy(true);
-    this.stopFeed = this.client().subscribe(
+    this.subscribeFrom(runId, 0);
+  }
+
+  // Follows the run from the last event rendered. A dropped connection is retried with
+  // backoff (1 s, 2 s, 4 s… up to 15 s) from that seq, so nothing is shown twice or lost;
+  // an error the server sent (not found, forbidden) is shown and ends the follow.
+  subscribeFrom(runId, attempt) {
+    const feed = this.client().subscribe(
       `subscription($r: ID!, $a: Int!) { runEvents(runId: $r, afterSeq: $a) { ${EVENT} } }`,
       { r: runId, a: this.lastSeq },
       {
-        onEvent: (data) => this.render(data.runEvents),
+        onEvent: (data) => {
+          attempt = 0;
+          this.render(data.runEvents);
+        },
         onDone: () => this.finished(),
         onError: (e) => {
-          this.notify(`The live stream stopped: ${plain(e)}`);
-          this.busy(false);
+          if (this.runId !== runId || this.stopFeed !== stop) return;
+          if (e.code) {
+            this.notify(`The live stream stopped: ${plain(e)}`);
+            this.busy(false);
+            return;
+          }
+          const wait = Math.min(15000, 1000 * 2 ** attempt);
+          this.notify(`Connection lost; reconnecting in ${Math.round(wait / 1000)} s…`);
+          this.retry = setTimeout(() => {
+            if (this.runId !== runId || this.stopFeed !== stop) return;
+            this.notify('');
+            this.subscribeFrom(runId, attempt + 1);
+          }, wait);
         },
       },
     );
+    const stop = () => {
+      clearTimeout(this.retry);
+      feed();
+    };
+    this.stopFeed = stop;
   }
 
   async finished() {

@@ -33,7 +33,10 @@ export class Files {
 
   async load() {
     show($('viewer'), false);
+    const asked = this.sandbox;
     const items = await this.list('');
+    // Another sandbox was opened meanwhile: this answer is stale.
+    if (this.sandbox !== asked) return;
     $('tree').replaceChildren(...(items || []));
     show($('tree-empty'), items !== null && items.length === 0);
   }
@@ -43,7 +46,9 @@ export class Files {
       const data = await this.client().query(LIST, { id: this.sandbox.id, p: path, s: this.source() });
       const list = data.sandbox.files;
       const nodes = list.entries.map((e) => this.node(e));
-      if (list.truncated) nodes.push(h('li', { class: 'muted' }, '… more entries not shown'));
+      if (list.truncated) {
+        nodes.push(h('li', { class: 'muted truncated' }, `… only the first ${list.entries.length} entries are shown`));
+      }
       return nodes;
     } catch (e) {
       if (e.code === 'NOT_FOUND' && this.source() === 'SNAPSHOT') {

@@ -171,6 +171,29 @@ try {
   assert.equal(await page.locator('#transcript .msg.user').count(), 1);
   await shot(page, 'resumed-after-reload');
 
+  // The socket drops mid-run: the page reconnects (backoff) and resumes after the last
+  // event it rendered: every event once, in order.
+  let dropped = false;
+  await page.routeWebSocket(/\/graphql$/, (ws) => {
+    const server = ws.connectToServer();
+    let nexts = 0;
+    server.onMessage((m) => {
+      ws.send(m);
+      if (!dropped && typeof m === 'string' && m.includes('"type":"next"') && ++nexts === 4) {
+        dropped = true;
+        ws.close();
+      }
+    });
+  });
+  await page.fill('#prompt', '[delay 150] Keep going.');
+  await page.press('#prompt', 'Enter');
+  await page.waitForSelector('#transcript .msg.user >> text=Keep going.');
+  await finishedRun(page, 1);
+  assert.ok(dropped, 'the socket was dropped mid-run');
+  const seqsAfterDrop = (await page.getAttribute('#transcript', 'data-seqs')).split(',').map(Number);
+  assert.deepEqual(seqsAfterDrop, seqsAfterDrop.map((_, i) => i + 1), `resumed without gap or repeat: ${seqsAfterDrop}`);
+  assert.equal(await page.locator('#transcript .tool').count(), 1);
+
   // Another account's sandbox in the URL → "not found".
   await page.goto(`${BASE}/#/sandbox/${process.env.OTHER_SANDBOX}`);
   await page.waitForSelector('#missing:not([hidden])');
