@@ -229,17 +229,25 @@ pub async fn reserve(
     }
 }
 
+/// The caller's reservation a request names by token (header or `?token=`).
+async fn reservation(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+) -> Result<(String, std::sync::Arc<super::sse_single::Reservation>), Response> {
+    let token =
+        token_of(headers, uri.query()).ok_or_else(|| reservation_error(StatusCode::NOT_FOUND, "Stream not found"))?;
+    let account = open_caller(state, headers).await?;
+    let r =
+        state.sse.find(&token, account).ok_or_else(|| reservation_error(StatusCode::NOT_FOUND, "Stream not found"))?;
+    Ok((token, r))
+}
+
 /// GET /graphql/stream with a token: opens the reserved stream (once).
 pub async fn open(State(state): State<AppState>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
-    let Some(token) = token_of(&headers, uri.query()) else {
-        return reservation_error(StatusCode::NOT_FOUND, "Stream not found");
-    };
-    let account = match open_caller(&state, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let Some(r) = state.sse.find(&token, account) else {
-        return reservation_error(StatusCode::NOT_FOUND, "Stream not found");
+    let (token, r) = match reservation(&state, &headers, &uri).await {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
     let Some(frames) = r.frames.lock().unwrap_or_else(|e| e.into_inner()).take() else {
         return reservation_error(StatusCode::CONFLICT, "Stream already open");
@@ -257,15 +265,9 @@ pub async fn open(State(state): State<AppState>, headers: HeaderMap, uri: axum::
 
 /// DELETE /graphql/stream?operationId=…: stops one operation of a reserved stream.
 pub async fn stop(State(state): State<AppState>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
-    let Some(token) = token_of(&headers, uri.query()) else {
-        return reservation_error(StatusCode::NOT_FOUND, "Stream not found");
-    };
-    let account = match open_caller(&state, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let Some(r) = state.sse.find(&token, account) else {
-        return reservation_error(StatusCode::NOT_FOUND, "Stream not found");
+    let (_, r) = match reservation(&state, &headers, &uri).await {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
     let Some(op) = operation_id_of(uri.query()) else {
         return reservation_error(StatusCode::BAD_REQUEST, "Operation ID is missing");

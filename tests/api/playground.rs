@@ -2,9 +2,7 @@
 //! with Debian's chromium, both installed by scripts/install-test-deps.sh) against a real
 //! server with the stand-in claude. Screenshots land in `target/playground-screenshots/`.
 
-use std::process::Command;
-
-use crate::helpers::{DbKind, TestApp, fake_anthropic};
+use crate::helpers::{DbKind, TestApp, fake_anthropic, node};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn playground_flows_in_chromium() {
@@ -23,29 +21,13 @@ async fn playground_flows_in_chromium() {
     let (_, token) = app.new_user("ada").await;
     let (_, other) = app.new_user("bob").await;
     let theirs = app.create_sandbox(&other, "bobs").await;
-    let admin = app.admin_token.clone();
-    let root = env!("CARGO_MANIFEST_DIR");
-    let shots = std::path::Path::new(root).join("target/playground-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let tools = std::env::var("SANDBOXQL_TEST_TOOLS").unwrap_or_else(|_| "/var/tmp/sandboxql-tools".into());
-    let script = format!("{root}/tests/browser/playground.mjs");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .env("PLAYGROUND_URL", format!("http://{}", app.addr))
-            .env("PLAYGROUND_TOKEN", token)
-            .env("ADMIN_TOKEN", admin)
-            .env("OTHER_SANDBOX", theirs)
-            .env("SCREENSHOT_DIR", &shots)
-            .env("PLAYWRIGHT_DIR", format!("{tools}/browser"))
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "browser test failed:\n{text}");
-    assert!(text.contains("playground browser test passed"), "{text}");
+    let envs = vec![
+        ("PLAYGROUND_URL", format!("http://{}", app.addr)),
+        ("PLAYGROUND_TOKEN", token),
+        ("ADMIN_TOKEN", app.admin_token.clone()),
+        ("OTHER_SANDBOX", theirs),
+    ];
+    node::run("browser/playground.mjs", envs, "playground browser test passed").await;
 }
 
 /// The page and its modules are served from the binary with the strict CSP; GraphiQL
@@ -120,28 +102,9 @@ async fn playground_shows_a_sleeping_sandbox_and_a_message_wakes_it() {
     let status = app.ok(&token, "query($id: ID!) { sandbox(id: $id) { status } }", serde_json::json!({"id": sb})).await;
     assert_eq!(status["sandbox"]["status"], "SLEEPING");
 
-    let root = env!("CARGO_MANIFEST_DIR");
-    let shots = std::path::Path::new(root).join("target/playground-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let tools = std::env::var("SANDBOXQL_TEST_TOOLS").unwrap_or_else(|_| "/var/tmp/sandboxql-tools".into());
-    let script = format!("{root}/tests/browser/sleeping.mjs");
-    let base = format!("http://{}", app.addr);
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .env("PLAYGROUND_URL", base)
-            .env("PLAYGROUND_TOKEN", token)
-            .env("SANDBOX_ID", sb)
-            .env("SCREENSHOT_DIR", &shots)
-            .env("PLAYWRIGHT_DIR", format!("{tools}/browser"))
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "browser test failed:\n{text}");
-    assert!(text.contains("sleeping browser test passed"), "{text}");
+    let envs =
+        vec![("PLAYGROUND_URL", format!("http://{}", app.addr)), ("PLAYGROUND_TOKEN", token), ("SANDBOX_ID", sb)];
+    node::run("browser/sleeping.mjs", envs, "sleeping browser test passed").await;
     assert_eq!(fake.count("SandboxCreate"), 2, "the message woke it once");
 }
 
@@ -154,26 +117,6 @@ async fn graphiql_runs_queries_and_subscriptions_offline() {
     let sb = app.create_sandbox(&token, "g").await;
     let run = app.start_run(&token, &sb, "hello").await;
     app.wait_idle(&token, &sb).await;
-    let root = env!("CARGO_MANIFEST_DIR");
-    let shots = std::path::Path::new(root).join("target/playground-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let tools = std::env::var("SANDBOXQL_TEST_TOOLS").unwrap_or_else(|_| "/var/tmp/sandboxql-tools".into());
-    let script = format!("{root}/tests/browser/graphiql.mjs");
-    let base = format!("http://{}", app.addr);
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .env("PLAYGROUND_URL", base)
-            .env("PLAYGROUND_TOKEN", token)
-            .env("RUN_ID", run)
-            .env("SCREENSHOT_DIR", &shots)
-            .env("PLAYWRIGHT_DIR", format!("{tools}/browser"))
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "browser test failed:\n{text}");
-    assert!(text.contains("graphiql browser test passed"), "{text}");
+    let envs = vec![("PLAYGROUND_URL", format!("http://{}", app.addr)), ("PLAYGROUND_TOKEN", token), ("RUN_ID", run)];
+    node::run("browser/graphiql.mjs", envs, "graphiql browser test passed").await;
 }

@@ -160,7 +160,8 @@ async fn failing_runs(kind: DbKind) {
         events.iter().filter(|e| e["__typename"] == "RawEvent").map(|e| e["text"].as_str().unwrap()).collect();
     assert!(raw.contains(&"this is not json") && raw.contains(&"{\"half\": "), "{raw:?}");
     assert!(events.iter().any(|e| e["__typename"] == "RawEvent" && e["json"]["type"] == "brand_new_type"));
-    assert!(events.iter().any(|e| e["__typename"] == "RawEvent" && e["json"]["subtype"] == "api_retry"));
+    // An API retry is a known line: typed, with its attempt.
+    assert!(events.iter().any(|e| e["__typename"] == "ApiRetry" && e["attempt"] == 1), "{events:?}");
     assert_eq!(events.last().unwrap()["status"], "SUCCEEDED");
 }
 both_dbs!(failures_and_unknown_output_are_visible, failing_runs);

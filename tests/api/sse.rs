@@ -3,34 +3,21 @@
 //! replayed give the same events; a reconnect with `Last-Event-ID` continues after that
 //! seq with no gap; errors arrive inside the stream.
 
-use std::process::Command;
-
 use serde_json::Value;
 
-use crate::helpers::{DbKind, TestApp};
+use crate::helpers::{DbKind, TestApp, node};
 
 async fn with_client(single: bool) {
     let app = TestApp::spawn(DbKind::Sqlite).await;
     let (_, token) = app.new_user("sse").await;
     let sb = app.create_sandbox(&token, "sse").await;
-    let tools = std::env::var("SANDBOXQL_TEST_TOOLS").unwrap_or_else(|_| "/var/tmp/sandboxql-tools".into());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sse/client.mjs");
-    let url = format!("http://{}/graphql/stream", app.addr);
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .env("SSE_URL", url)
-            .env("SSE_TOKEN", token)
-            .env("SANDBOX_ID", sb)
-            .env("SSE_DIR", format!("{tools}/sse"))
-            .env("SSE_SINGLE", if single { "1" } else { "0" })
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "sse client failed:\n{text}");
+    let envs = vec![
+        ("SSE_URL", format!("http://{}/graphql/stream", app.addr)),
+        ("SSE_TOKEN", token),
+        ("SANDBOX_ID", sb),
+        ("SSE_SINGLE", if single { "1" } else { "0" }.to_string()),
+    ];
+    let text = node::run("sse/client.mjs", envs, "\"live\"").await;
     let seen: Value = serde_json::from_str(text.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
     assert_eq!(seen["single"], single);
     let live = seen["live"].as_array().unwrap();

@@ -11,6 +11,7 @@ pub mod fake_modal_exec;
 pub mod fake_modal_router;
 pub mod fake_modal_volume;
 pub mod jwks;
+pub mod node;
 pub mod process;
 pub mod proxy;
 pub mod remote;
