@@ -3,24 +3,51 @@
 use std::io::IsTerminal;
 
 use clap::Parser;
+use opentelemetry::trace::TracerProvider;
 use sandboxql::{
     cli,
     config::{Cli, Command, LogFormat},
     startup::Application,
 };
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+
+/// An OTLP/HTTP trace pipeline to `endpoint` (batched, on its own thread).
+fn otlp(endpoint: &str) -> anyhow::Result<opentelemetry_sdk::trace::SdkTracerProvider> {
+    use opentelemetry_otlp::WithExportConfig;
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
+        .build()?;
+    let resource = opentelemetry_sdk::Resource::builder().with_service_name("sandboxql").build();
+    Ok(opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource)
+        .build())
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Cli::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match args.log_format {
-        LogFormat::Json => logs.json().init(),
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs = match args.log_format {
+        LogFormat::Json => logs.json().boxed(),
         // Escape codes only for a person at a terminal, never into a file or a pipe.
-        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).boxed(),
+    };
+    let provider = args.otlp_endpoint.as_deref().map(otlp).transpose()?;
+    let traces = provider.as_ref().map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("sandboxql")));
+    tracing_subscriber::registry().with(filter).with(logs).with(traces).init();
+    let done = run(args.command).await;
+    if let Some(p) = provider {
+        // Flush what is batched before the process ends.
+        let _ = tokio::task::spawn_blocking(move || p.shutdown()).await;
     }
-    match args.command {
+    done
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve(config) => serve(*config).await,
         Command::Accounts { action } => cli::accounts(action).await,
         Command::Tokens { action } => cli::tokens(action).await,

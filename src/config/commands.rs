@@ -13,6 +13,10 @@ pub struct Cli {
     /// object per line, for log collectors).
     #[arg(long, global = true, env = "SANDBOXQL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Send traces (one span per GraphQL operation, with what runs inside it) to this
+    /// OpenTelemetry collector over OTLP/HTTP, e.g. `http://otel-collector:4318`.
+    #[arg(long, global = true, env = "SANDBOXQL_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

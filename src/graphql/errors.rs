@@ -102,7 +102,10 @@ impl Executor for CodedSchema {
         let resp = match prepared.err().map(|e| self.refusal(e)).or_else(|| self.refuse(&mut request)) {
             Some(refused) => refused,
             None => {
-                let mut resp = self.schema.execute(request.data(RequestId(self.request_id.to_string()))).await;
+                // One span per operation: what it calls (database, backend) nests in it.
+                let span = tracing::info_span!("graphql", operation = name.as_deref().unwrap_or("anonymous"));
+                let run = self.schema.execute(request.data(RequestId(self.request_id.to_string())));
+                let mut resp = tracing::Instrument::instrument(run, span).await;
                 stamp(&mut resp.errors, &self.request_id);
                 resp
             }

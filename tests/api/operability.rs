@@ -80,3 +80,74 @@ fn logs_to_a_file_carry_no_escape_codes_and_json_is_json() {
         assert!(v["level"].is_string() && v["timestamp"].is_string(), "{line}");
     }
 }
+
+/// With `--otlp-endpoint`, each GraphQL operation becomes a span exported over OTLP/HTTP
+/// (protobuf) to the collector, named for the service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_go_to_the_otlp_collector() {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let record = seen.clone();
+    let collector = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let record = record.clone();
+            async move {
+                let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                record.lock().unwrap().push((ct, body.to_vec()));
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, collector).await });
+
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sandboxql"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--otlp-endpoint", &endpoint])
+        .current_dir(data.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("SANDBOXQL_DATA_DIR")
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+    let token = lines.by_ref().find_map(|l| l.strip_prefix("admin token: ").map(str::to_string)).unwrap();
+    let addr = lines
+        .find_map(|l| {
+            l.strip_prefix("sandboxql listening on http://").map(|r| r.split(' ').next().unwrap().to_string())
+        })
+        .unwrap();
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({"query": "query Traced { viewer { id } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body["data"]["viewer"]["id"].is_string(), "{body}");
+    let mut found = false;
+    for _ in 0..100 {
+        found = seen.lock().unwrap().iter().any(|(_, b)| b.windows(6).any(|w| w == b"Traced"));
+        if found {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(found, "no span for the operation reached the collector");
+    let got = seen.lock().unwrap();
+    assert!(
+        got.iter().all(|(ct, _)| ct == "application/x-protobuf"),
+        "{:?}",
+        got.iter().map(|g| &g.0).collect::<Vec<_>>()
+    );
+    assert!(got.iter().any(|(_, b)| b.windows(9).any(|w| w == b"sandboxql")), "service name");
+}
