@@ -86,7 +86,9 @@ fn logs_to_a_file_carry_no_escape_codes_and_json_is_json() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traces_go_to_the_otlp_collector() {
     use std::sync::{Arc, Mutex};
-    let seen: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    /// What the collector received: content type and body of each export.
+    type Exports = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let seen: Exports = Arc::default();
     let record = seen.clone();
     let collector = axum::Router::new().route(
         "/v1/traces",
