@@ -8,6 +8,7 @@ mod m20261123_000002_snapshots_runs;
 mod m20261124_000003_blobs_leases;
 mod m20261124_000004_accounts_tokens;
 mod m20261125_000005_usage_budgets;
+mod m20261126_000006_run_inputs;
 
 /// All migrations in the order they apply.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_blobs_leases::Migration),
             Box::new(m20261124_000004_accounts_tokens::Migration),
             Box::new(m20261125_000005_usage_budgets::Migration),
+            Box::new(m20261126_000006_run_inputs::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@ use tokio_util::sync::CancellationToken;
 
 /// A command to run. There is no shell: `argv[0]` is the program, the rest are its
 /// arguments, each passed as one element whatever characters it holds.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ExecRequest {
     /// Program and arguments.
     pub argv: Vec<String>,
@@ -15,8 +15,9 @@ pub struct ExecRequest {
     /// them out of the command line and the sandbox definition; the local backend adds
     /// them to the process environment.
     pub secret_env: Vec<(String, crate::config::Secret)>,
-    /// Bytes written to standard input, which is then closed; None closes it at once.
-    pub stdin: Option<Vec<u8>>,
+    /// Chunks written to standard input as they arrive; it closes when the sender is
+    /// dropped. None closes it at once.
+    pub stdin: Option<mpsc::Receiver<Vec<u8>>>,
     /// Longest output line kept whole; longer lines are cut and marked, so one runaway
     /// line cannot exhaust memory.
     pub max_line_bytes: usize,

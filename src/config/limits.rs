@@ -212,6 +212,32 @@ pub struct Limits {
     /// Live events buffered per watched run before a slow subscriber re-reads the database.
     #[arg(long, env = "SANDBOXQL_LIVE_EVENTS_BUFFER", default_value_t = 8192)]
     pub live_events_buffer: usize,
+    /// Seconds an interactive run waits for a follow-up message after Claude's turn ends
+    /// before it ends by itself (`endRun` ends it at once).
+    #[arg(long, env = "SANDBOXQL_RUN_IDLE_SECS", default_value_t = 300)]
+    pub run_idle_secs: u64,
+    /// Seconds a tool permission request waits for `answerPermission` before it is denied.
+    #[arg(long, env = "SANDBOXQL_PERMISSION_TIMEOUT_SECS", default_value_t = 300)]
+    pub permission_timeout_secs: u64,
+    /// Messages and control inputs queued for one run and not yet delivered to Claude.
+    #[arg(long, env = "SANDBOXQL_MAX_PENDING_RUN_INPUTS", default_value_t = 32)]
+    pub max_pending_run_inputs: u64,
+    /// Milliseconds `workspaceChanges` gathers file changes, coalesced per path, before it
+    /// sends them: at most one batch per interval.
+    #[arg(long, env = "SANDBOXQL_WORKSPACE_CHANGES_DEBOUNCE_MS", default_value_t = 200)]
+    pub workspace_changes_debounce_ms: u64,
+    /// Most changed paths one `workspaceChanges` batch holds; a busier interval is sent as
+    /// one OVERFLOW (the client re-lists).
+    #[arg(long, env = "SANDBOXQL_WORKSPACE_CHANGES_MAX_PATHS", default_value_t = 1000)]
+    pub workspace_changes_max_paths: u64,
+    /// Milliseconds between re-listings of a workspace whose backend cannot watch it
+    /// (Modal), for `workspaceChanges`.
+    #[arg(long, env = "SANDBOXQL_WORKSPACE_CHANGES_POLL_MS", default_value_t = 2000)]
+    pub workspace_changes_poll_ms: u64,
+    /// Raw file system events queued per watched workspace; beyond it they are dropped and
+    /// reported as one OVERFLOW.
+    #[arg(long, env = "SANDBOXQL_WORKSPACE_CHANGES_QUEUE", default_value_t = 4096)]
+    pub workspace_changes_queue: u64,
 }
 
 /// Half the machine's cores (at least one): the default size of the CPU pool.

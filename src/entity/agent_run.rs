@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
-use super::enums::RunStatus;
+use super::enums::{RunPermissionMode, RunStatus};
 
 /// A run row.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
@@ -46,6 +46,10 @@ pub struct Model {
     /// Set by the gateway when it refused the run's request (a budget reached): the run
     /// ends FAILED with this reason whatever Claude reports.
     pub stop_reason: Option<String>,
+    /// Whether tool calls run without asking or wait for `answerPermission`.
+    pub permission_mode: RunPermissionMode,
+    /// Whether the run stays open for follow-up messages after Claude's turn ends.
+    pub interactive: bool,
     /// When started.
     pub created_at: DateTimeUtc,
     /// When last changed.

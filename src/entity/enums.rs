@@ -82,3 +82,37 @@ pub enum RunStatus {
     #[sea_orm(string_value = "INTERRUPTED")]
     Interrupted,
 }
+
+/// How a run's tool calls are permitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize, Default)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum RunPermissionMode {
+    /// Every tool call runs without asking (the template's permission flags).
+    #[default]
+    #[sea_orm(string_value = "BYPASS")]
+    Bypass,
+    /// Each tool call Claude's rules would ask about waits for `answerPermission`.
+    #[sea_orm(string_value = "ASK")]
+    Ask,
+}
+
+/// Where a tool permission request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum PermissionStatus {
+    /// Waiting for an answer.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    /// A user allowed it.
+    #[sea_orm(string_value = "ALLOWED")]
+    Allowed,
+    /// A user denied it.
+    #[sea_orm(string_value = "DENIED")]
+    Denied,
+    /// Nobody answered in time: denied.
+    #[sea_orm(string_value = "TIMED_OUT")]
+    TimedOut,
+    /// Claude withdrew it (its turn was interrupted) or the run ended first.
+    #[sea_orm(string_value = "WITHDRAWN")]
+    Withdrawn,
+}

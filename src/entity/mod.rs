@@ -8,6 +8,8 @@ pub mod api_token;
 pub mod blob;
 pub mod change_log;
 pub mod enums;
+pub mod permission_request;
+pub mod run_input;
 pub mod sandbox;
 pub mod snapshot;
 pub mod usage_record;

@@ -12,6 +12,7 @@ pub mod persisted;
 mod run_api;
 mod sandbox_api;
 pub mod types;
+mod workspace_api;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, dataloader::DataLoader};
 
@@ -35,7 +36,7 @@ pub struct MutationRoot(
 /// All subscriptions.
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(run_api::RunSubscription);
+pub struct SubscriptionRoot(run_api::RunSubscription, workspace_api::WorkspaceSubscription);
 
 /// The schema type every handler and test uses.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

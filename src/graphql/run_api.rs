@@ -1,14 +1,15 @@
 //! Queries, mutations and subscriptions of Claude runs.
 
-use async_graphql::{Context, ID, InputObject, Object, Result, Subscription};
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, Subscription};
 use futures::{Stream, StreamExt};
 
 use super::{
     context::{parse_id, require_sandbox, scope},
     cost,
-    types::{event::ClaudeEvent, run::AgentRun},
+    types::{enums::PermissionMode, event::ClaudeEvent, run::AgentRun},
 };
-use crate::service::runs::StartRun;
+use crate::service::runs::{PermissionAnswer, StartRun};
+use serde_json::Value;
 
 /// What to ask Claude, and where.
 #[derive(InputObject)]
@@ -21,10 +22,18 @@ pub struct StartRunInput {
     pub model: Option<String>,
     /// Most agent turns (1–500).
     pub max_turns: Option<i32>,
+    /// BYPASS (default): tools run without asking. ASK: each tool call Claude would ask
+    /// about waits for `answerPermission`.
+    #[graphql(default)]
+    pub permission_mode: PermissionMode,
+    /// Keep the run open after Claude's turn for `sendMessage` follow-ups (it ends after
+    /// the idle time in `limits.runIdleSecs`, or with `endRun`).
+    #[graphql(default)]
+    pub interactive: bool,
 }
 
 fn start_input(prompt: String, model: Option<String>, max_turns: Option<i32>) -> StartRun {
-    StartRun { prompt, model, max_turns: max_turns.map(i64::from) }
+    StartRun { prompt, model, max_turns: max_turns.map(i64::from), ..Default::default() }
 }
 
 /// Run queries.
@@ -53,8 +62,54 @@ impl RunMutation {
     async fn start_run(&self, ctx: &Context<'_>, input: StartRunInput) -> Result<AgentRun> {
         let (svc, viewer) = scope(ctx)?;
         let sb = require_sandbox(ctx, &input.sandbox_id, "sandboxId").await?;
-        let input = start_input(input.prompt, input.model, input.max_turns);
-        Ok(AgentRun(svc.runs.start(viewer, &sb, input).await?))
+        let mut start = start_input(input.prompt, input.model, input.max_turns);
+        start.permission_mode = input.permission_mode.into();
+        start.interactive = input.interactive;
+        Ok(AgentRun(svc.runs.start(viewer, &sb, start).await?))
+    }
+
+    /// Sends a follow-up message to a running interactive (or ASK) run; Claude answers in
+    /// the same run and session, after its current turn. CONFLICT when the run has ended
+    /// or does not take input.
+    #[graphql(complexity = "2 * cost::QUERY + child_complexity")]
+    async fn send_message(&self, ctx: &Context<'_>, run_id: ID, text: String) -> Result<AgentRun> {
+        let (svc, viewer) = scope(ctx)?;
+        Ok(AgentRun(svc.runs.send_message(viewer, parse_id(&run_id, "runId")?, text).await?))
+    }
+
+    /// Stops Claude's current turn and keeps the session: an interactive run then waits
+    /// for the next message. (`cancelRun` kills the whole run.)
+    #[graphql(complexity = "2 * cost::QUERY + child_complexity")]
+    async fn interrupt_run(&self, ctx: &Context<'_>, run_id: ID) -> Result<AgentRun> {
+        let (svc, viewer) = scope(ctx)?;
+        Ok(AgentRun(svc.runs.interrupt(viewer, parse_id(&run_id, "runId")?).await?))
+    }
+
+    /// Ends an interactive run once Claude's current turn is over.
+    #[graphql(complexity = "2 * cost::QUERY + child_complexity")]
+    async fn end_run(&self, ctx: &Context<'_>, run_id: ID) -> Result<AgentRun> {
+        let (svc, viewer) = scope(ctx)?;
+        Ok(AgentRun(svc.runs.end(viewer, parse_id(&run_id, "runId")?).await?))
+    }
+
+    /// Allows or denies a tool call of an ASK run. The first answer counts: CONFLICT for
+    /// a request already answered, timed out or withdrawn; NOT_FOUND for another
+    /// account's run. Audited.
+    #[graphql(complexity = "2 * cost::QUERY + child_complexity")]
+    async fn answer_permission(
+        &self,
+        ctx: &Context<'_>,
+        run_id: ID,
+        #[graphql(desc = "`requestId` of the PermissionRequested event.")] request_id: String,
+        #[graphql(desc = "Whether the tool may run.")] allow: bool,
+        #[graphql(desc = "Tool input to run with instead of Claude's (when allowing).")] updated_input: Option<
+            Json<Value>,
+        >,
+        #[graphql(desc = "What Claude is told when denied.")] message: Option<String>,
+    ) -> Result<AgentRun> {
+        let (svc, viewer) = scope(ctx)?;
+        let answer = PermissionAnswer { request_id, allow, updated_input: updated_input.map(|j| j.0), message };
+        Ok(AgentRun(svc.runs.answer_permission(viewer, parse_id(&run_id, "runId")?, answer).await?))
     }
 
     /// Stops a run (its whole process tree) and returns it, normally CANCELLED.

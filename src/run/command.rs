@@ -16,6 +16,11 @@ pub struct ClaudeInvocation<'a> {
     pub model: Option<&'a str>,
     /// Turn limit.
     pub max_turns: Option<i64>,
+    /// The prompt and follow-ups travel on stdin as stream-json messages (interactive or
+    /// ASK runs) instead of argv; stdin then stays open until the conversation ends.
+    pub stdin_json: bool,
+    /// Tool calls are asked over the stdio control protocol instead of pre-approved.
+    pub ask: bool,
 }
 
 /// `claude -p --output-format stream-json --verbose [flags] -- <prompt>`.
@@ -25,6 +30,9 @@ pub struct ClaudeInvocation<'a> {
 pub fn argv(cfg: &RunConfig, template: &SandboxTemplate, inv: &ClaudeInvocation<'_>) -> Vec<String> {
     let mut a: Vec<String> = vec![cfg.claude_bin.clone(), "-p".into()];
     a.extend(["--output-format", "stream-json", "--verbose"].map(String::from));
+    if inv.stdin_json {
+        a.extend(["--input-format", "stream-json"].map(String::from));
+    }
     if cfg.claude_partial_messages {
         a.push("--include-partial-messages".into());
     }
@@ -38,12 +46,19 @@ pub fn argv(cfg: &RunConfig, template: &SandboxTemplate, inv: &ClaudeInvocation<
         a.extend(["--max-turns".to_string(), turns.to_string()]);
     }
     match template.permission_mode {
+        // ASK: Claude's default rules, and every question it would put to a user comes
+        // to the server as a `can_use_tool` control request.
+        _ if inv.ask => {
+            a.extend(["--permission-mode", "default", "--permission-prompt-tool", "stdio"].map(String::from))
+        }
         PermissionMode::SkipPermissions => a.push("--dangerously-skip-permissions".into()),
         PermissionMode::AllowedTools => {
             a.extend(["--allowedTools".to_string(), template.allowed_tools.join(",")]);
         }
     }
-    a.extend(["--".to_string(), inv.prompt.to_string()]);
+    if !inv.stdin_json {
+        a.extend(["--".to_string(), inv.prompt.to_string()]);
+    }
     a
 }
 
@@ -51,11 +66,16 @@ pub fn argv(cfg: &RunConfig, template: &SandboxTemplate, inv: &ClaudeInvocation<
 /// what points Claude at the gateway (`gateway`, from the backend). Nothing of the
 /// server's environment (database URL, storage or Anthropic credentials…) is ever
 /// included; the run's own gateway token goes through [`secret_env`].
-pub fn env(template: &SandboxTemplate, runs_as_root: bool, gateway: Vec<(String, String)>) -> Vec<(String, String)> {
+pub fn env(
+    template: &SandboxTemplate,
+    runs_as_root: bool,
+    ask: bool,
+    gateway: Vec<(String, String)>,
+) -> Vec<(String, String)> {
     let mut e: Vec<(String, String)> = template.env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     e.extend(gateway);
     // Claude refuses to skip permission prompts as root unless told it is sandboxed.
-    if runs_as_root && template.permission_mode == PermissionMode::SkipPermissions {
+    if runs_as_root && template.permission_mode == PermissionMode::SkipPermissions && !ask {
         e.push(("IS_SANDBOX".into(), "1".into()));
     }
     e
@@ -85,8 +105,14 @@ mod tests {
     #[test]
     fn the_prompt_is_one_argument_after_the_options() {
         let t = for_provider(Provider::ClaudeCode, None).unwrap();
-        let inv =
-            ClaudeInvocation { prompt: "--help; rm -rf /", resume: Some("s1"), model: Some("m"), max_turns: Some(3) };
+        let inv = ClaudeInvocation {
+            prompt: "--help; rm -rf /",
+            resume: Some("s1"),
+            model: Some("m"),
+            max_turns: Some(3),
+            stdin_json: false,
+            ask: false,
+        };
         let a = argv(&cfg(), &t, &inv);
         assert_eq!(a[0], "claude");
         let dashdash = a.iter().position(|x| x == "--").unwrap();
@@ -100,13 +126,20 @@ mod tests {
     #[test]
     fn the_run_token_stays_out_of_argv_and_plain_env() {
         let t = for_provider(Provider::ClaudeCode, None).unwrap();
-        let inv = ClaudeInvocation { prompt: "p", resume: None, model: None, max_turns: None };
+        let inv =
+            ClaudeInvocation { prompt: "p", resume: None, model: None, max_turns: None, stdin_json: false, ask: false };
         let gw = || vec![("ANTHROPIC_BASE_URL".to_string(), "http://127.0.0.1:4000".to_string())];
         assert!(!argv(&cfg(), &t, &inv).iter().any(|x| x.contains("sgw_")));
-        let e = env(&t, true, gw());
+        let e = env(&t, true, false, gw());
         assert!(e.iter().any(|(k, v)| k == "IS_SANDBOX" && v == "1"));
         assert!(e.iter().any(|(k, v)| k == "ANTHROPIC_BASE_URL" && v.ends_with(":4000")));
-        assert!(!env(&t, false, gw()).iter().any(|(k, _)| k == "IS_SANDBOX"));
+        assert!(!env(&t, false, false, gw()).iter().any(|(k, _)| k == "IS_SANDBOX"));
+        let ask = ClaudeInvocation { stdin_json: true, ask: true, ..inv };
+        let a = argv(&cfg(), &t, &ask);
+        assert!(!a.contains(&"p".to_string()), "the prompt goes to stdin");
+        assert!(a.windows(2).any(|w| w == ["--input-format", "stream-json"]));
+        assert!(a.windows(2).any(|w| w == ["--permission-prompt-tool", "stdio"]));
+        assert!(!a.contains(&"--dangerously-skip-permissions".to_string()));
         let s = secret_env(&Secret("sgw_x".into()));
         assert_eq!(s, vec![("ANTHROPIC_API_KEY".to_string(), Secret("sgw_x".into()))]);
     }

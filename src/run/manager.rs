@@ -7,12 +7,14 @@ use std::{
 };
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Statement, sea_query::Expr};
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{
     command::{self, ClaudeInvocation},
     hub::RunHub,
+    inputs,
     outcome::Stop,
     supervisor,
 };
@@ -20,12 +22,23 @@ use crate::{
     backend::{Backend, exec::ExecRequest, template},
     config::{Limits, RunConfig, Secret},
     db::is_postgres,
-    entity::{agent_run, enums::RunStatus, now, sandbox},
+    entity::{
+        agent_run,
+        enums::{RunPermissionMode, RunStatus},
+        now, sandbox,
+    },
     error::AppResult,
 };
 
 /// Postgres channel asking whichever instance executes a run to cancel it.
 pub const CANCEL_CHANNEL: &str = "sandboxql_run_cancel";
+
+/// A run executing here: how to stop it and how to tell it inputs wait.
+#[derive(Clone)]
+struct Live {
+    cancel: CancellationToken,
+    wake: Arc<Notify>,
+}
 
 /// Executes runs on this instance and knows which ones are live here.
 pub struct RunManager {
@@ -37,7 +50,7 @@ pub struct RunManager {
     pub(super) limits: Arc<Limits>,
     /// Name of this instance, stamped on the runs it executes.
     pub instance_id: String,
-    active: Mutex<HashMap<Uuid, CancellationToken>>,
+    active: Mutex<HashMap<Uuid, Live>>,
     /// Set when the server shuts down: local runs end INTERRUPTED with this reason.
     shutdown: Mutex<Option<String>>,
     /// Cancels that arrived for runs not (yet) executing here: a run recorded but not
@@ -63,23 +76,36 @@ impl RunManager {
     /// background; the run outlives any subscriber.
     pub async fn launch(self: &Arc<Self>, run: agent_run::Model, sandbox: &sandbox::Model, token: Secret) {
         let cancel = CancellationToken::new();
-        self.lock().insert(run.id, cancel.clone());
+        let wake = Arc::new(Notify::new());
+        self.lock().insert(run.id, Live { cancel: cancel.clone(), wake: wake.clone() });
         if self.precancelled.lock().unwrap_or_else(|p| p.into_inner()).remove(&run.id).is_some() {
             cancel.cancel();
         }
+        // Interactive and ASK runs talk to Claude over stdin (stream-json messages).
+        let talks = run.interactive || run.permission_mode == RunPermissionMode::Ask;
+        let (stdin_tx, mut stdin_rx) = match talks {
+            true => {
+                let (tx, rx) = mpsc::channel(16);
+                (Some(tx), Some(rx))
+            }
+            false => (None, None),
+        };
         let handle = match (&sandbox.external_id, template::for_provider(sandbox.provider, sandbox.agent_id)) {
             (Some(ext), Ok(template)) => {
+                let ask = run.permission_mode == RunPermissionMode::Ask;
                 let inv = ClaudeInvocation {
                     prompt: &run.prompt,
                     resume: sandbox.claude_session_id.as_deref(),
                     model: run.model.as_deref(),
                     max_turns: run.max_turns,
+                    stdin_json: stdin_tx.is_some(),
+                    ask,
                 };
                 let req = ExecRequest {
                     argv: command::argv(&self.config, &template, &inv),
-                    env: command::env(&template, self.backend.runs_as_root(), self.backend.gateway_env()),
+                    env: command::env(&template, self.backend.runs_as_root(), ask, self.backend.gateway_env()),
                     secret_env: command::secret_env(&token),
-                    stdin: None,
+                    stdin: stdin_rx.take(),
                     max_line_bytes: self.limits.max_output_line_bytes,
                     nice: self.limits.background_nice as i32,
                 };
@@ -89,7 +115,8 @@ impl RunManager {
             (_, Err(e)) => Err(e),
         };
         let me = self.clone();
-        tokio::spawn(async move { supervisor::supervise(me, run, handle, cancel).await });
+        let io = supervisor::RunIo { cancel, stdin: stdin_tx, wake };
+        tokio::spawn(async move { supervisor::supervise(me, run, handle, io).await });
     }
 
     /// Cancels a run executing here, or remembers the cancel for a minute in case the run
@@ -110,12 +137,38 @@ impl RunManager {
     /// Cancels a run executing on this instance; false when it is not here.
     pub fn cancel_local(&self, run_id: Uuid) -> bool {
         match self.lock().get(&run_id) {
-            Some(token) => {
-                token.cancel();
+            Some(live) => {
+                live.cancel.cancel();
                 true
             }
             None => false,
         }
+    }
+
+    /// Tells a run executing here that inputs wait for it; false when it is not here.
+    pub fn wake_local(&self, run_id: Uuid) -> bool {
+        match self.lock().get(&run_id) {
+            Some(live) => {
+                live.wake.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Tells the run, wherever it executes, that inputs wait for it (here directly,
+    /// elsewhere through Postgres; its own poll finds them in any case).
+    pub async fn request_wake(&self, run_id: Uuid) -> AppResult<()> {
+        if self.wake_local(run_id) || !is_postgres(&self.db) {
+            return Ok(());
+        }
+        let stmt = Statement::from_sql_and_values(
+            self.db.get_database_backend(),
+            "SELECT pg_notify($1, $2)",
+            [inputs::INPUT_CHANNEL.into(), run_id.to_string().into()],
+        );
+        self.db.execute_raw(stmt).await?;
+        Ok(())
     }
 
     /// Cancels a run wherever it executes: here directly, elsewhere through Postgres (and
@@ -183,8 +236,8 @@ impl RunManager {
     /// `wait` for them to be recorded.
     pub async fn interrupt_all(&self, reason: &str, wait: Duration) {
         *self.shutdown.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_string());
-        for token in self.lock().values() {
-            token.cancel();
+        for live in self.lock().values() {
+            live.cancel.cancel();
         }
         let deadline = tokio::time::Instant::now() + wait;
         while !self.lock().is_empty() && tokio::time::Instant::now() < deadline {
@@ -196,7 +249,7 @@ impl RunManager {
         self.lock().remove(&run_id);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, CancellationToken>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Live>> {
         self.active.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

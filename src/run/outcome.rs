@@ -35,6 +35,8 @@ pub struct Outcome {
     pub start_error: Option<String>,
     /// The last line of stderr, to explain a failure.
     pub last_stderr: Option<String>,
+    /// The last turn was stopped by `interruptRun` (Claude then reports an error).
+    pub interrupted_last_turn: bool,
 }
 
 /// The run's final status and its closing event.
@@ -53,6 +55,10 @@ pub fn finish_event(out: &Outcome, elapsed: Duration, timeout_secs: u64) -> (Run
         None => match &out.start_error {
             Some(e) => (RunStatus::Failed, Some(e.clone())),
             None if out.result.is_some() && !r.is_error && exit_code == Some(0) => (RunStatus::Succeeded, None),
+            // The user stopped the last turn: the run ends as they asked, not as a failure.
+            None if out.interrupted_last_turn && out.result.is_some() => {
+                (RunStatus::Cancelled, Some("the last turn was interrupted".to_string()))
+            }
             None => {
                 let why = match (&out.result, exit_code) {
                     (Some(r), _) if r.is_error => {

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::{
     hub::RunHub,
+    inputs::INPUT_CHANNEL,
     manager::{CANCEL_CHANNEL, RunManager},
     store,
     writer::EVENTS_CHANNEL,
@@ -31,12 +32,18 @@ pub fn spawn(db: DatabaseConnection, hub: Arc<RunHub>, manager: Arc<RunManager>)
 async fn listen(db: &DatabaseConnection, hub: &RunHub, manager: &RunManager) -> anyhow::Result<()> {
     let pool = db.get_postgres_connection_pool();
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen_all([EVENTS_CHANNEL, CANCEL_CHANNEL]).await?;
+    listener.listen_all([EVENTS_CHANNEL, CANCEL_CHANNEL, INPUT_CHANNEL]).await?;
     loop {
         let n = listener.recv().await?;
         if n.channel() == CANCEL_CHANNEL {
             if let Ok(run) = Uuid::parse_str(n.payload()) {
                 manager.cancel_or_remember(run);
+            }
+            continue;
+        }
+        if n.channel() == INPUT_CHANNEL {
+            if let Ok(run) = Uuid::parse_str(n.payload()) {
+                manager.wake_local(run);
             }
             continue;
         }

@@ -4,10 +4,12 @@
 use std::{sync::Arc, time::Duration};
 
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{
     events::{EventBody, Parsed, parse_line},
+    interaction::Talk,
     manager::RunManager,
     writer::EventWriter,
 };
@@ -17,7 +19,7 @@ use crate::{
     entity::{
         agent_run,
         change_log::{self, Change},
-        enums::RunStatus,
+        enums::{RunPermissionMode, RunStatus},
         now, sandbox,
     },
     error::AppResult,
@@ -28,13 +30,19 @@ const EVENTS_PER_INSERT: usize = 256;
 
 use super::outcome::{Outcome, Stop, finish_event};
 
+/// How the supervisor reaches a run: its cancel, its stdin (interactive and ASK runs)
+/// and the signal that inputs wait for it.
+pub struct RunIo {
+    /// Cancelled to stop the run.
+    pub cancel: CancellationToken,
+    /// Claude's stdin, for runs that talk over it.
+    pub stdin: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
+    /// Notified when inputs were queued for the run.
+    pub wake: Arc<Notify>,
+}
+
 /// Runs to completion in its own task.
-pub async fn supervise(
-    mgr: Arc<RunManager>,
-    run: agent_run::Model,
-    handle: AppResult<ExecHandle>,
-    cancel: CancellationToken,
-) {
+pub async fn supervise(mgr: Arc<RunManager>, run: agent_run::Model, handle: AppResult<ExecHandle>, io: RunIo) {
     let started = std::time::Instant::now();
     let _active = crate::metrics::run();
     // Seq 1 is the RunStarted event stored with the run row.
@@ -43,7 +51,24 @@ pub async fn supervise(
     let mut session: Option<String> = None;
     match handle {
         Err(e) => out.start_error = Some(e.public_message()),
-        Ok(h) => pump(&mgr, &run, h, &cancel, &mut w, &mut out, &mut session).await,
+        Ok(h) => {
+            let mut talk = io.stdin.map(|tx| {
+                let l = &mgr.limits;
+                let (timeout, idle) =
+                    (Duration::from_secs(l.permission_timeout_secs), Duration::from_secs(l.run_idle_secs));
+                let ask = run.permission_mode == RunPermissionMode::Ask;
+                Talk::start(&run.prompt, tx, run.interactive, ask, timeout, idle)
+            });
+            let mut ctx = Pump { mgr: &mgr, run: &run, cancel: &io.cancel, wake: &io.wake, talk: talk.as_mut() };
+            ctx.pump(h, &mut w, &mut out, &mut session).await;
+            if let Some(t) = &talk {
+                out.interrupted_last_turn = t.last_turn_interrupted();
+            }
+        }
+    }
+    // Requests nobody answered before the run ended can no longer be answered.
+    if let Err(e) = super::inputs::withdraw_all(&mgr.db, run.id).await {
+        tracing::warn!(run_id = %run.id, error = ?e, "could not close a run's permission requests");
     }
     if out.stop.is_none() {
         // The gateway may have refused the run's requests (on any instance): that is why
@@ -61,70 +86,114 @@ pub async fn supervise(
     mgr.finished(run.id);
 }
 
-async fn pump(
-    mgr: &RunManager,
-    run: &agent_run::Model,
-    mut h: ExecHandle,
-    cancel: &CancellationToken,
-    w: &mut EventWriter,
-    out: &mut Outcome,
-    session: &mut Option<String>,
-) {
-    let deadline = tokio::time::sleep(Duration::from_secs(mgr.limits.run_timeout_secs));
-    tokio::pin!(deadline);
-    let mut renew = tokio::time::interval(Duration::from_secs((mgr.limits.lease_secs / 3).max(1)));
-    renew.tick().await;
-    loop {
-        let stopping = out.stop.is_some();
-        let first = tokio::select! {
-            _ = cancel.cancelled(), if !stopping => {
-                out.stop = Some(mgr.stop_reason().unwrap_or(Stop::Cancelled));
-                h.cancel.cancel();
-                continue;
-            }
-            _ = &mut deadline, if !stopping => { out.stop = Some(Stop::TimedOut); h.cancel.cancel(); continue; }
-            _ = renew.tick(), if !stopping => {
-                if !mgr.renew_lease(run.id).await {
-                    out.stop = Some(Stop::LeaseLost);
+/// What the output loop works with.
+struct Pump<'a> {
+    mgr: &'a RunManager,
+    run: &'a agent_run::Model,
+    cancel: &'a CancellationToken,
+    wake: &'a Notify,
+    talk: Option<&'a mut Talk>,
+}
+
+impl Pump<'_> {
+    async fn pump(&mut self, mut h: ExecHandle, w: &mut EventWriter, out: &mut Outcome, session: &mut Option<String>) {
+        let (mgr, run, cancel) = (self.mgr, self.run, self.cancel);
+        let deadline = tokio::time::sleep(Duration::from_secs(mgr.limits.run_timeout_secs));
+        tokio::pin!(deadline);
+        let mut renew = tokio::time::interval(Duration::from_secs((mgr.limits.lease_secs / 3).max(1)));
+        renew.tick().await;
+        // Inputs from other instances arrive by notification; the poll catches a missed one
+        // and times out unanswered permission requests.
+        let mut poll = tokio::time::interval(Duration::from_millis(500));
+        let talks = self.talk.is_some();
+        loop {
+            let stopping = out.stop.is_some();
+            let first = tokio::select! {
+                _ = self.wake.notified(), if talks && !stopping => { self.sync(w, out, &h).await; continue; }
+                _ = poll.tick(), if talks && !stopping => { self.sync(w, out, &h).await; continue; }
+                _ = cancel.cancelled(), if !stopping => {
+                    out.stop = Some(mgr.stop_reason().unwrap_or(Stop::Cancelled));
                     h.cancel.cancel();
+                    continue;
                 }
-                continue;
+                _ = &mut deadline, if !stopping => { out.stop = Some(Stop::TimedOut); h.cancel.cancel(); continue; }
+                _ = renew.tick(), if !stopping => {
+                    if !mgr.renew_lease(run.id).await {
+                        out.stop = Some(Stop::LeaseLost);
+                        h.cancel.cancel();
+                    }
+                    continue;
+                }
+                msg = h.output.recv() => msg,
+            };
+            let Some(msg) = first else { break };
+            let mut ended = take(msg, w, out, self.talk.as_deref_mut());
+            while !ended && w.pending() < EVENTS_PER_INSERT {
+                match h.output.try_recv() {
+                    Ok(msg) => ended = take(msg, w, out, self.talk.as_deref_mut()),
+                    Err(_) => break,
+                }
             }
-            msg = h.output.recv() => msg,
-        };
-        let Some(msg) = first else { break };
-        let mut ended = take(msg, w, out);
-        while !ended && w.pending() < EVENTS_PER_INSERT {
-            match h.output.try_recv() {
-                Ok(msg) => ended = take(msg, w, out),
-                Err(_) => break,
+            let new_session = first_session(w, session);
+            // Permission requests exist in the database before anyone can see them.
+            if let Some(t) = self.talk.as_deref_mut()
+                && let Err(e) = t.record(&mgr.db, run).await
+                && out.stop.is_none()
+            {
+                tracing::error!(run_id = %run.id, error = ?e, "could not record a permission request");
+                w.discard_pending();
+                out.stop = Some(Stop::StoreFailed);
+                h.cancel.cancel();
+            }
+            if w.flush().await.is_err() && out.stop.is_none() {
+                // What cannot be stored is not published; the run ends FAILED.
+                w.discard_pending();
+                out.stop = Some(Stop::StoreFailed);
+                h.cancel.cancel();
+            }
+            if let Some(sid) = new_session {
+                remember_session(mgr, run, &sid).await;
+            }
+            if ended {
+                break;
             }
         }
-        let new_session = first_session(w, session);
-        if w.flush().await.is_err() && out.stop.is_none() {
-            // What cannot be stored is not published; the run ends FAILED.
+    }
+
+    /// Takes queued inputs and answers and stores what they produced.
+    async fn sync(&mut self, w: &mut EventWriter, out: &mut Outcome, h: &ExecHandle) {
+        let Some(t) = self.talk.as_deref_mut() else { return };
+        if let Err(e) = t.sync(&self.mgr.db, self.run.id, w).await {
+            tracing::warn!(run_id = %self.run.id, error = ?e, "could not read a run's inputs");
+        }
+        if w.pending() > 0 && w.flush().await.is_err() && out.stop.is_none() {
             w.discard_pending();
             out.stop = Some(Stop::StoreFailed);
             h.cancel.cancel();
-        }
-        if let Some(sid) = new_session {
-            remember_session(mgr, run, &sid).await;
-        }
-        if ended {
-            break;
         }
     }
 }
 
 /// Turns one piece of process output into queued events; true when the process exited.
-fn take(msg: ExecOutput, w: &mut EventWriter, out: &mut Outcome) -> bool {
+fn take(msg: ExecOutput, w: &mut EventWriter, out: &mut Outcome, talk: Option<&mut Talk>) -> bool {
     match msg {
         ExecOutput::Stdout(line) if line.trim().is_empty() => {}
         ExecOutput::Stdout(line) => {
+            let mut talk = talk;
             for p in parse_line(&line) {
                 match p {
                     Parsed::Event(e) => w.push(e),
-                    Parsed::Result(r) => out.result = Some(r),
+                    Parsed::Result(r) => {
+                        if let Some(t) = talk.as_deref_mut() {
+                            t.on_result(&r, w);
+                        }
+                        out.result = Some(r);
+                    }
+                    Parsed::Control(c) => {
+                        if let Some(t) = talk.as_deref_mut() {
+                            t.on_control(c, w);
+                        }
+                    }
                 }
             }
         }

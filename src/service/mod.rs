@@ -28,6 +28,7 @@ pub mod snapshots;
 pub mod sync;
 pub mod usage;
 pub mod waker;
+pub mod workspace_changes;
 mod workspace_reads;
 
 use std::sync::Arc;

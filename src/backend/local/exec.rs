@@ -79,9 +79,14 @@ pub fn spawn(
     let mut child = cmd.spawn().map_err(|e| {
         AppError::provider("the command could not be started in the sandbox", format!("spawn {:?}: {e}", req.argv[0]))
     })?;
-    if let (Some(bytes), Some(mut stdin)) = (req.stdin, child.stdin.take()) {
+    if let (Some(mut chunks), Some(mut stdin)) = (req.stdin, child.stdin.take()) {
         tokio::spawn(async move {
-            let _ = stdin.write_all(&bytes).await;
+            while let Some(chunk) = chunks.recv().await {
+                if stdin.write_all(&chunk).await.is_err() || stdin.flush().await.is_err() {
+                    break;
+                }
+            }
+            // Dropping the pipe closes it: the command sees EOF.
         });
     }
     let (tx, rx) = mpsc::channel(1024);

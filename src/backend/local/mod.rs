@@ -19,10 +19,11 @@ mod files;
 mod processes;
 mod remove;
 mod walk;
+mod watch;
 
 use self::{files::Confined, jail::Jail};
 use super::{
-    Backend, BackendStatus, SandboxSpec,
+    Backend, BackendStatus, SandboxSpec, WorkspaceWatch,
     exec::{ExecHandle, ExecRequest},
     files::{FileBytes, FileEntry, Walk, WalkChunk, WalkOptions, WorkspacePath, hash_reader},
 };
@@ -168,6 +169,10 @@ impl Backend for LocalBackend {
             Some(url) => self.jail.network_env(url),
             None => Vec::new(),
         }
+    }
+
+    async fn watch(&self, external_id: &str, capacity: usize) -> AppResult<Option<WorkspaceWatch>> {
+        watch::start(self.workspace(external_id)?, capacity).await.map(Some)
     }
 
     async fn walk(&self, external_id: &str, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {

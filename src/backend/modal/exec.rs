@@ -46,6 +46,9 @@ pub(super) enum Stdin {
     Bytes(Vec<u8>),
     /// A stream, then closed.
     Stream(Upload),
+    /// Chunks sent as each arrives (an interactive conversation), closed when the sender
+    /// is dropped.
+    Chunks(mpsc::Receiver<Vec<u8>>),
 }
 
 /// A started remote command.
@@ -204,6 +207,14 @@ async fn send_stdin(router: &Router, exec_id: &str, stdin: Stdin) -> AppResult<(
             for chunk in data.chunks(STDIN_CHUNK) {
                 put(router, exec_id, chunk.to_vec(), offset, false).await?;
                 offset += chunk.len() as u64;
+            }
+        }
+        Stdin::Chunks(mut rx) => {
+            while let Some(data) = rx.recv().await {
+                for chunk in data.chunks(STDIN_CHUNK) {
+                    put(router, exec_id, chunk.to_vec(), offset, false).await?;
+                    offset += chunk.len() as u64;
+                }
             }
         }
         Stdin::Stream(mut body) => loop {

@@ -38,7 +38,7 @@ pub(super) async fn exec(b: &ModalBackend, ext: &str, req: ExecRequest) -> AppRe
     // Claude's sessions live on the sandbox's volume, so they outlive this Modal sandbox.
     env.insert("HOME".into(), super::HOME_DIR.into());
     let max_line = req.max_line_bytes;
-    let stdin = req.stdin.map_or(Stdin::Closed, Stdin::Bytes);
+    let stdin = req.stdin.map_or(Stdin::Closed, Stdin::Chunks);
     let router = b.router(ext).await?;
     let started = exec::start(&router, command, WORKDIR, env, stdin).await?;
     let (tx, rx) = mpsc::channel(256);

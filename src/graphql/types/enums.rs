@@ -66,3 +66,31 @@ pub enum RunStatus {
     /// The server stopped while it ran.
     Interrupted,
 }
+
+/// How a run's tool calls are permitted.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+#[graphql(remote = "enums::RunPermissionMode")]
+pub enum PermissionMode {
+    /// Every tool call runs without asking (the sandbox template's permissions).
+    #[default]
+    Bypass,
+    /// Each tool call Claude would ask a user about becomes a PermissionRequested event
+    /// and waits for `answerPermission` (denied after a timeout).
+    Ask,
+}
+
+/// Where a tool permission request stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "enums::PermissionStatus")]
+pub enum PermissionStatus {
+    /// Waiting for an answer.
+    Pending,
+    /// Allowed by a user.
+    Allowed,
+    /// Denied by a user.
+    Denied,
+    /// Denied because nobody answered in time.
+    TimedOut,
+    /// Withdrawn by Claude (its turn was interrupted) or the run ended first.
+    Withdrawn,
+}

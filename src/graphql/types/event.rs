@@ -4,7 +4,7 @@ use async_graphql::{ID, Json, SimpleObject, Union};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{enums::RunStatus, stream_event};
+use super::{enums::RunStatus, interaction_event, stream_event};
 use crate::{
     entity::enums,
     run::{events::EventBody, hub::StoredEvent},
@@ -181,6 +181,14 @@ pub enum ClaudeEvent {
     StatusChanged(stream_event::StatusChanged),
     /// An API request retried.
     ApiRetry(stream_event::ApiRetry),
+    /// A follow-up message entered the conversation.
+    UserMessage(interaction_event::UserMessage),
+    /// Claude asks permission for a tool call.
+    PermissionRequested(interaction_event::PermissionRequested),
+    /// A permission request was decided.
+    PermissionAnswered(interaction_event::PermissionAnswered),
+    /// One turn ended.
+    TurnFinished(interaction_event::TurnFinished),
 }
 
 fn run_status(name: &str) -> RunStatus {
@@ -198,6 +206,10 @@ impl From<StoredEvent> for ClaudeEvent {
     fn from(ev: StoredEvent) -> Self {
         let meta = EventMeta { run_id: ID(ev.run_id.to_string()), seq: ev.seq, at: ev.at };
         let (meta, body) = match stream_event::member(meta, ev.body) {
+            stream_event::Member::Stream(member) => return member,
+            stream_event::Member::Other(meta, body) => (meta, body),
+        };
+        let (meta, body) = match interaction_event::member(meta, body) {
             stream_event::Member::Stream(member) => return member,
             stream_event::Member::Other(meta, body) => (meta, body),
         };

@@ -3,7 +3,12 @@
 use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::{enums::RunStatus, event::ClaudeEvent, page::PageInfo};
+use super::{
+    enums::{PermissionMode, RunStatus},
+    event::ClaudeEvent,
+    page::PageInfo,
+    permission::PermissionRequest,
+};
 use crate::{
     entity::agent_run,
     graphql::{context::scope, cost},
@@ -76,6 +81,20 @@ impl AgentRun {
     /// When last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+    /// Whether tool calls run at once (BYPASS) or wait for `answerPermission` (ASK).
+    async fn permission_mode(&self) -> PermissionMode {
+        self.0.permission_mode.into()
+    }
+    /// Whether the run stays open for `sendMessage` after Claude's turn ends.
+    async fn interactive(&self) -> bool {
+        self.0.interactive
+    }
+    /// Tool calls waiting for `answerPermission`, oldest first.
+    #[graphql(complexity = "cost::QUERY")]
+    async fn pending_permissions(&self, ctx: &Context<'_>) -> Result<Vec<PermissionRequest>> {
+        let (svc, _) = scope(ctx)?;
+        Ok(svc.runs.pending_permissions(&self.0).await?.into_iter().map(Into::into).collect())
     }
     /// Stored events after `afterSeq` (at most `first`, up to 1000): the history of the run.
     #[graphql(complexity = "cost::page(first, child_complexity)")]

@@ -113,7 +113,7 @@ pub struct ApiRetry {
 
 /// What [`member`] made of an event.
 pub(super) enum Member {
-    /// A stream event's union member.
+    /// A stream (or interaction) event's union member.
     Stream(ClaudeEvent),
     /// A message-level event, handed back.
     Other(EventMeta, EventBody),

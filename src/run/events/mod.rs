@@ -156,6 +156,44 @@ pub enum EventBody {
         /// Why the request failed.
         error: Option<String>,
     },
+    /// A user message entered the conversation (a follow-up sent with `sendMessage`).
+    UserMessage {
+        /// The message.
+        text: String,
+    },
+    /// Claude asks permission for a tool call; it waits for `answerPermission`.
+    PermissionRequested {
+        /// Id to answer with.
+        request_id: String,
+        /// The tool.
+        tool_name: String,
+        /// The tool call's id (pairs with ToolUse and ToolResult).
+        tool_use_id: String,
+        /// The tool input.
+        input: Value,
+    },
+    /// A permission request was answered (by a user, a timeout, or withdrawn by Claude).
+    PermissionAnswered {
+        /// The request.
+        request_id: String,
+        /// Whether the tool may run.
+        allow: bool,
+        /// `USER`, `TIMEOUT` or `WITHDRAWN`.
+        decided_by: String,
+        /// The denial message Claude received.
+        message: Option<String>,
+    },
+    /// One turn of Claude ended (its `result`); an interactive run then waits for more.
+    TurnFinished {
+        /// Whether the turn ended in error (or was interrupted).
+        is_error: bool,
+        /// Claude's answer.
+        result: Option<String>,
+        /// Claude's result subtype.
+        subtype: Option<String>,
+        /// Whether the turn was stopped by `interruptRun`.
+        interrupted: bool,
+    },
     /// Anything else: unknown JSON, non-JSON output, stderr.
     RawEvent {
         /// `stdout`, `stderr` or `system`.
@@ -188,6 +226,10 @@ impl EventBody {
             EventBody::MessageStopped { .. } => "MessageStopped",
             EventBody::StatusChanged { .. } => "StatusChanged",
             EventBody::ApiRetry { .. } => "ApiRetry",
+            EventBody::UserMessage { .. } => "UserMessage",
+            EventBody::PermissionRequested { .. } => "PermissionRequested",
+            EventBody::PermissionAnswered { .. } => "PermissionAnswered",
+            EventBody::TurnFinished { .. } => "TurnFinished",
             EventBody::RawEvent { .. } => "RawEvent",
         }
     }
@@ -201,7 +243,7 @@ impl EventBody {
 mod parse;
 mod stream;
 
-pub use self::parse::{ClaudeResult, Parsed, parse_line};
+pub use self::parse::{ClaudeResult, Control, Parsed, parse_line};
 
 #[cfg(test)]
 mod tests;

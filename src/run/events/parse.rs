@@ -30,6 +30,38 @@ pub enum Parsed {
     Event(EventBody),
     /// The result, to merge into RunFinished at exit.
     Result(ClaudeResult),
+    /// A control message of the stdio protocol, for the supervisor to act on.
+    Control(Control),
+}
+
+/// Claude's control messages (stream-json input mode with `--permission-prompt-tool stdio`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Control {
+    /// `can_use_tool`: may Claude call this tool with this input?
+    CanUseTool {
+        /// Claude's request id, echoed in the answer.
+        request_id: String,
+        /// Tool name.
+        tool_name: String,
+        /// The tool call's id.
+        tool_use_id: String,
+        /// The tool input.
+        input: Value,
+    },
+    /// Another request (hooks, MCP…): answered with an error.
+    Other {
+        /// Claude's request id.
+        request_id: String,
+        /// What it asks.
+        subtype: String,
+    },
+    /// Claude withdrew a request (`control_cancel_request`).
+    Cancelled {
+        /// The request withdrawn.
+        request_id: String,
+    },
+    /// Claude's answer to one of ours (an interrupt): nothing to do.
+    Response,
 }
 
 /// Parses one stdout line of `claude --output-format stream-json`.
@@ -50,6 +82,12 @@ pub fn parse_line(line: &str) -> Vec<Parsed> {
         Some("user") => content_blocks(&v, user_block),
         Some("stream_event") => super::stream::stream_event(&v),
         Some("result") => Some(vec![Parsed::Result(result(&v))]),
+        Some("control_request") => control_request(&v),
+        Some("control_cancel_request") => {
+            str_field(&v, "request_id").map(|request_id| vec![Parsed::Control(Control::Cancelled { request_id })])
+        }
+        Some("control_response") => Some(vec![Parsed::Control(Control::Response)]),
+        Some("keep_alive") => Some(vec![]),
         _ => None,
     };
     known.unwrap_or_else(|| vec![Parsed::Event(EventBody::raw("stdout", line, Some(v)))])
@@ -122,6 +160,22 @@ fn user_block(b: &Value) -> Option<EventBody> {
         content,
         is_error: b.get("is_error").and_then(Value::as_bool).unwrap_or(false),
     })
+}
+
+fn control_request(v: &Value) -> Option<Vec<Parsed>> {
+    let request_id = str_field(v, "request_id")?;
+    let r = v.get("request")?;
+    let subtype = str_field(r, "subtype")?;
+    let control = match subtype.as_str() {
+        "can_use_tool" => Control::CanUseTool {
+            request_id,
+            tool_name: str_field(r, "tool_name")?,
+            tool_use_id: str_field(r, "tool_use_id").unwrap_or_default(),
+            input: r.get("input").cloned().unwrap_or(Value::Null),
+        },
+        _ => Control::Other { request_id, subtype },
+    };
+    Some(vec![Parsed::Control(control)])
 }
 
 fn api_retry(v: &Value) -> EventBody {

@@ -1,6 +1,6 @@
 //! The stream-json parser on real Claude Code 2.1.197 output (tests/fixtures).
 
-use super::{EventBody, Parsed, parse_line};
+use super::{Control, EventBody, Parsed, parse_line};
 
 fn fixture(name: &str) -> Vec<Parsed> {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -13,6 +13,7 @@ fn kinds(parsed: &[Parsed]) -> Vec<&'static str> {
         .map(|p| match p {
             Parsed::Event(e) => e.kind(),
             Parsed::Result(_) => "Result",
+            Parsed::Control(_) => "Control",
         })
         .collect()
 }
@@ -137,6 +138,7 @@ fn unknown_and_broken_lines_are_kept_raw() {
         .map(|p| match p {
             Parsed::Event(e) => e.kind(),
             Parsed::Result(_) => "Result",
+            Parsed::Control(_) => "Control",
         })
         .collect();
     assert_eq!(kinds, ["AssistantText", "RawEvent"]);
@@ -146,4 +148,32 @@ fn unknown_and_broken_lines_are_kept_raw() {
         parse_line(line),
         vec![Parsed::Event(EventBody::ToolResult { tool_use_id: "t".into(), content: "a\nb".into(), is_error: true })]
     );
+}
+
+#[test]
+fn control_lines_of_the_stdio_protocol_are_recognised() {
+    let line = r#"{"type":"control_request","request_id":"r-1","request":{"subtype":"can_use_tool","tool_name":"Bash","display_name":"Bash","input":{"command":"rm -rf build"},"tool_use_id":"toolu_1"}}"#;
+    assert_eq!(
+        parse_line(line),
+        vec![Parsed::Control(Control::CanUseTool {
+            request_id: "r-1".into(),
+            tool_name: "Bash".into(),
+            tool_use_id: "toolu_1".into(),
+            input: serde_json::json!({"command": "rm -rf build"}),
+        })]
+    );
+    let hook =
+        r#"{"type":"control_request","request_id":"r-2","request":{"subtype":"hook_callback","callback_id":"h"}}"#;
+    assert_eq!(
+        parse_line(hook),
+        vec![Parsed::Control(Control::Other { request_id: "r-2".into(), subtype: "hook_callback".into() })]
+    );
+    let cancel = r#"{"type":"control_cancel_request","request_id":"r-1"}"#;
+    assert_eq!(parse_line(cancel), vec![Parsed::Control(Control::Cancelled { request_id: "r-1".into() })]);
+    let reply = r#"{"type":"control_response","response":{"subtype":"success","request_id":"sqlint_1"}}"#;
+    assert_eq!(parse_line(reply), vec![Parsed::Control(Control::Response)]);
+    assert!(parse_line(r#"{"type":"keep_alive"}"#).is_empty(), "keep-alives are not events");
+    // A request without an id cannot be answered: kept raw, never dropped.
+    let odd = r#"{"type":"control_request","request":{"subtype":"can_use_tool"}}"#;
+    assert!(matches!(&parse_line(odd)[..], [Parsed::Event(EventBody::RawEvent { .. })]));
 }

@@ -20,9 +20,13 @@ use crate::{
     run::{follow, hub::StoredEvent, manager::RunManager, store},
 };
 
+mod interact;
 mod start;
 
-pub use self::start::{StartRun, validate};
+pub use self::{
+    interact::PermissionAnswer,
+    start::{StartRun, validate},
+};
 
 /// Claude runs of sandboxes the viewer may see.
 #[derive(Clone)]

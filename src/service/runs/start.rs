@@ -13,7 +13,7 @@ use crate::{
     entity::{
         agent_run,
         change_log::{self, Change},
-        enums::{RunStatus, SandboxStatus},
+        enums::{RunPermissionMode, RunStatus, SandboxStatus},
         new_id, now, sandbox,
     },
     error::{AppError, AppResult},
@@ -23,7 +23,7 @@ use crate::{
 };
 
 /// What a client may choose for a run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StartRun {
     /// What to ask.
     pub prompt: String,
@@ -31,6 +31,10 @@ pub struct StartRun {
     pub model: Option<String>,
     /// Turn limit.
     pub max_turns: Option<i64>,
+    /// Whether tool calls run at once or wait for an answer.
+    pub permission_mode: RunPermissionMode,
+    /// Whether the run stays open for follow-ups after a turn (until idle or `endRun`).
+    pub interactive: bool,
 }
 
 /// Checks a run's input against the limits; every mistake is BAD_USER_INPUT.
@@ -128,6 +132,8 @@ impl Runs {
             lease_until: Set(Some(t + lease)),
             gateway_token_sha256: Set(Some(token_hash)),
             stop_reason: Set(None),
+            permission_mode: Set(input.permission_mode),
+            interactive: Set(input.interactive),
             created_at: Set(t),
             updated_at: Set(t),
         };
@@ -163,7 +169,7 @@ mod tests {
     }
 
     fn input(prompt: &str) -> StartRun {
-        StartRun { prompt: prompt.into(), model: None, max_turns: None }
+        StartRun { prompt: prompt.into(), model: None, max_turns: None, ..Default::default() }
     }
 
     #[test]

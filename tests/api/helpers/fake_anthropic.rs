@@ -1,7 +1,8 @@
 //! A fake of the Anthropic Messages API for the real `claude` CLI: POST /v1/messages
-//! answers with the real SSE events. The first turn of a conversation calls the Bash
-//! tool (`BASH_COMMAND`, or the command between `[bash: ` and ` :bash]` in the first
-//! prompt); a turn that carries a tool result answers with text quoting it. Every answer
+//! answers with the real SSE events. A request whose last message carries a tool result
+//! answers with text quoting it; otherwise a user message holding `[bash: <command> :bash]`
+//! calls the Bash tool with that command, the conversation's first message calls it with
+//! `BASH_COMMAND`, and a later message is answered `You said: <its text>`. Every answer
 //! is from `FAKE_MODEL` and reports different usage figures (cache tokens included),
 //! which it records with the key each request carried.
 
@@ -80,17 +81,43 @@ pub async fn start() -> FakeAnthropic {
     FakeAnthropic { addr, requests: shared.requests, keys: shared.keys, usages: shared.usages }
 }
 
-/// The command asked for in the conversation's first prompt, if any.
-fn bash_directive(body: &Value) -> Option<String> {
-    let first = &body["messages"][0]["content"];
-    let text = match first {
-        Value::String(s) => s.clone(),
-        Value::Array(blocks) => blocks.iter().filter_map(|b| b["text"].as_str()).collect::<Vec<_>>().join("\n"),
-        _ => return None,
-    };
+/// What the user wrote since the model last spoke: the text blocks of the trailing user
+/// messages, without Claude Code's `<system-reminder>` additions.
+fn user_words(messages: &[Value]) -> String {
+    let start = messages.iter().rposition(|m| m["role"] == "assistant").map_or(0, |i| i + 1);
+    let mut text = String::new();
+    for m in &messages[start..] {
+        match &m["content"] {
+            Value::String(s) => text.push_str(&format!("{s}\n")),
+            Value::Array(blocks) => {
+                blocks.iter().filter_map(|b| b["text"].as_str()).for_each(|t| text.push_str(&format!("{t}\n")))
+            }
+            _ => {}
+        }
+    }
+    while let (Some(a), Some(b)) = (text.find("<system-reminder>"), text.find("</system-reminder>")) {
+        if b < a {
+            break;
+        }
+        text.replace_range(a..b + "</system-reminder>".len(), "");
+    }
+    text
+}
+
+/// The command asked for in `text`, if any.
+fn bash_directive(text: &str) -> Option<String> {
     let start = text.find("[bash: ")? + "[bash: ".len();
     let len = text[start..].find(" :bash]")?;
     Some(text[start..start + len].to_string())
+}
+
+/// The user's last line.
+fn said(text: &str) -> String {
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty() && !l.starts_with("[Request interrupted"))
+        .unwrap_or("")
+        .to_string()
 }
 
 fn last_tool_result(body: &Value) -> Option<String> {
@@ -113,16 +140,26 @@ async fn messages(State(s): State<Shared>, headers: HeaderMap, Json(body): Json<
         usages.push(u);
         u
     };
-    let command = bash_directive(&body).unwrap_or_else(|| BASH_COMMAND.to_string());
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let words = user_words(&messages);
+    let first = !messages.iter().any(|m| m["role"] == "assistant");
+    let command = match bash_directive(&words) {
+        Some(c) => Some(c),
+        None if first => Some(BASH_COMMAND.to_string()),
+        None => None,
+    };
     let has_tools = body["tools"].as_array().is_some_and(|t| !t.is_empty());
-    let blocks: Vec<Value> = match (has_tools, last_tool_result(&body)) {
-        (true, Some(result)) => vec![json!({"type": "text", "text": format!("The command printed: {result}")})],
-        (true, None) => vec![
+    // A tool result with nothing new from the user: the model reports it.
+    let result = last_tool_result(&body).filter(|_| said(&words).is_empty());
+    let blocks: Vec<Value> = match (has_tools, result, command) {
+        (true, Some(result), _) => vec![json!({"type": "text", "text": format!("The command printed: {result}")})],
+        (true, None, None) => vec![json!({"type": "text", "text": format!("You said: {}", said(&words))})],
+        (true, None, Some(command)) => vec![
             json!({"type": "text", "text": "I will run a command."}),
             json!({"type": "tool_use", "id": format!("toolu_{}", uuid::Uuid::new_v4().simple()), "name": "Bash",
                    "input": {"command": command, "description": "Run a command"}}),
         ],
-        (false, _) => vec![json!({"type": "text", "text": "Fake title"})],
+        (false, _, _) => vec![json!({"type": "text", "text": "Fake title"})],
     };
     let stop = if blocks.iter().any(|b| b["type"] == "tool_use") { "tool_use" } else { "end_turn" };
     if body["stream"] != true {

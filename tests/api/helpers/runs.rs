@@ -27,7 +27,11 @@ pub const EVENT_FIELDS: &str = "
   ... on MessageDelta { runId seq at stopReason usage }
   ... on MessageStopped { runId seq at stopped }
   ... on StatusChanged { runId seq at status }
-  ... on ApiRetry { runId seq at attempt maxRetries retryDelayMs error }";
+  ... on ApiRetry { runId seq at attempt maxRetries retryDelayMs error }
+  ... on UserMessage { runId seq at text }
+  ... on PermissionRequested { runId seq at requestId toolName toolUseId input }
+  ... on PermissionAnswered { runId seq at requestId allow decidedBy message }
+  ... on TurnFinished { runId seq at isError result subtype interrupted }";
 
 /// `subscription { claudeStream(...) { ...all fields } }`.
 pub fn claude_stream_query() -> String {

@@ -1,0 +1,188 @@
+//! The supervisor's side of an interactive or ASK run: it feeds Claude's control lines and
+//! results to the [`Conversation`], writes what the conversation says to Claude's stdin,
+//! and keeps the database in step — permission requests recorded before anyone can see
+//! them, queued inputs taken, answers read, unanswered requests denied at their deadline.
+
+use std::time::{Duration, Instant};
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::mpsc;
+
+use super::{
+    conversation::{Conversation, Step, unsupported_reply},
+    events::{ClaudeResult, Control, EventBody},
+    inputs::{self, Answer, Asked},
+    writer::EventWriter,
+};
+use crate::{
+    entity::{agent_run, enums::PermissionStatus},
+    error::AppResult,
+};
+
+/// The live conversation of a run whose stdin stays open.
+pub struct Talk {
+    conv: Conversation,
+    stdin: Option<mpsc::Sender<Vec<u8>>>,
+    ask: bool,
+    permission_timeout: Duration,
+    idle: Duration,
+    /// Requests asked since the last sync, to record before their events are published.
+    asked: Vec<Asked>,
+    /// Requests Claude withdrew, to mark in the database.
+    withdrawn: Vec<String>,
+}
+
+impl Talk {
+    /// Starts the conversation: the run's prompt is Claude's first message.
+    pub fn start(
+        prompt: &str,
+        stdin: mpsc::Sender<Vec<u8>>,
+        interactive: bool,
+        ask: bool,
+        permission_timeout: Duration,
+        idle: Duration,
+    ) -> Self {
+        let mut t = Self {
+            conv: Conversation::new(interactive),
+            stdin: Some(stdin),
+            ask,
+            permission_timeout,
+            idle,
+            asked: Vec::new(),
+            withdrawn: Vec::new(),
+        };
+        let steps = t.conv.start(prompt);
+        t.apply_io(steps);
+        t
+    }
+
+    /// Whether the last turn was stopped by an interrupt (it then ended in error).
+    pub fn last_turn_interrupted(&self) -> bool {
+        self.conv.last_turn_interrupted()
+    }
+
+    fn apply_io(&mut self, steps: Vec<Step>) {
+        for s in steps {
+            match s {
+                Step::Write(bytes) => self.write(bytes),
+                Step::Close => self.stdin = None,
+                Step::Emit(_) => {}
+            }
+        }
+    }
+
+    fn apply(&mut self, steps: Vec<Step>, w: &mut EventWriter) {
+        for s in steps {
+            match s {
+                Step::Write(bytes) => self.write(bytes),
+                Step::Close => self.stdin = None,
+                Step::Emit(e) => w.push(e),
+            }
+        }
+    }
+
+    fn write(&mut self, bytes: Vec<u8>) {
+        // Claude reads its stdin promptly; one that stops reading loses further input
+        // rather than stalling the supervisor that drains its output.
+        if let Some(tx) = &self.stdin
+            && tx.try_send(bytes).is_err()
+        {
+            tracing::warn!("claude is not reading its input; closing it");
+            self.stdin = None;
+        }
+    }
+
+    /// A control line from Claude.
+    pub fn on_control(&mut self, c: Control, w: &mut EventWriter) {
+        match c {
+            Control::CanUseTool { request_id, tool_name, tool_use_id, input } => {
+                if !self.ask {
+                    let answer =
+                        Answer { status: PermissionStatus::Allowed, by: None, message: None, updated_input: None };
+                    let reply = super::conversation::permission_reply(&request_id, &answer);
+                    let mut line = reply.to_string().into_bytes();
+                    line.push(b'\n');
+                    self.write(line);
+                    return;
+                }
+                self.conv.on_asked(&request_id, Instant::now() + self.permission_timeout);
+                w.push(EventBody::PermissionRequested {
+                    request_id: request_id.clone(),
+                    tool_name: tool_name.clone(),
+                    tool_use_id: tool_use_id.clone(),
+                    input: input.clone(),
+                });
+                self.asked.push(Asked { request_id, tool_name, tool_use_id, input });
+            }
+            Control::Cancelled { request_id } => {
+                if self.conv.on_withdrawn(&request_id) {
+                    w.push(EventBody::PermissionAnswered {
+                        request_id: request_id.clone(),
+                        allow: false,
+                        decided_by: "WITHDRAWN".into(),
+                        message: None,
+                    });
+                    self.withdrawn.push(request_id);
+                }
+            }
+            Control::Other { request_id, subtype } => self.write(unsupported_reply(&request_id, &subtype)),
+            Control::Response => {}
+        }
+    }
+
+    /// Claude's turn ended.
+    pub fn on_result(&mut self, r: &ClaudeResult, w: &mut EventWriter) {
+        w.push(EventBody::TurnFinished {
+            is_error: r.is_error,
+            result: r.result.clone(),
+            subtype: r.subtype.clone(),
+            interrupted: self.conv.last_turn_interrupted(),
+        });
+        let steps = self.conv.on_result(Instant::now());
+        self.apply(steps, w);
+    }
+
+    /// Records what Claude asked since the last call (before its events are published).
+    pub async fn record(&mut self, db: &DatabaseConnection, run: &agent_run::Model) -> AppResult<()> {
+        for a in std::mem::take(&mut self.asked) {
+            inputs::record_request(db, run, &a).await?;
+        }
+        for id in std::mem::take(&mut self.withdrawn) {
+            let answer = Answer { status: PermissionStatus::Withdrawn, by: None, message: None, updated_input: None };
+            inputs::resolve(db, run.id, &id, &answer).await?;
+        }
+        Ok(())
+    }
+
+    /// Takes queued inputs, delivers answers, denies requests past their deadline and
+    /// ends an interactive run left idle.
+    pub async fn sync(&mut self, db: &DatabaseConnection, run_id: uuid::Uuid, w: &mut EventWriter) -> AppResult<()> {
+        for input in inputs::take(db, run_id).await? {
+            let steps = self.conv.on_input(input);
+            self.apply(steps, w);
+        }
+        let now = Instant::now();
+        let expired = self.conv.expired(now);
+        for id in expired {
+            let message = format!("No answer within {} s: denied.", self.permission_timeout.as_secs());
+            let timeout =
+                Answer { status: PermissionStatus::TimedOut, by: None, message: Some(message), updated_input: None };
+            // The first answer counts: a user's that landed just before the deadline wins.
+            if inputs::resolve(db, run_id, &id, &timeout).await? {
+                let steps = self.conv.on_answer(&id, &timeout);
+                self.apply(steps, w);
+            }
+        }
+        for id in self.conv.pending() {
+            if let Some(answer) = inputs::answer_of(db, run_id, &id).await? {
+                let steps = self.conv.on_answer(&id, &answer);
+                self.apply(steps, w);
+            }
+        }
+        if self.conv.idle_expired(now, self.idle) {
+            let steps = self.conv.on_input(inputs::Input { kind: inputs::InputKind::End, text: None });
+            self.apply(steps, w);
+        }
+        Ok(())
+    }
+}
