@@ -50,6 +50,7 @@ async function signIn(token) {
 function signOut() {
   localStorage.removeItem(TOKEN_KEY);
   chat.stop();
+  files.stop();
   state.client = null;
   state.selected = null;
   state.admin = false;
@@ -151,6 +152,7 @@ async function remove(sb) {
 async function route() {
   const m = location.hash.match(/^#\/sandbox\/([^/]+)$/);
   chat.stop();
+  files.stop();
   state.selected = null;
   show($('missing'), false);
   const admin = state.admin && location.hash === '#/accounts';

@@ -1,30 +1,16 @@
 // The chat pane: a run's events rendered as they arrive (text live, thinking collapsed,
 // tool calls with their results, the final cost/turns/duration), past runs, cancel, and
 // resuming a run after a reload from the events already stored (no duplicates: each
-// event is rendered once, by its seq).
+// event is rendered once, by its seq). Runs are conversations: the prompt box stays
+// usable while Claude works (follow-ups go to the same run), a turn can be interrupted,
+// and with "Ask before tools" each tool call waits on an Allow / Deny card.
 import { $, h, show, when } from './dom.js';
 import { plain } from './gql.js';
+import { EVENT, budgetWords } from './events.js';
+import { Permissions } from './permissions.js';
 
-const EVENT = `__typename
-  ... on RunStarted { seq }
-  ... on SessionStarted { seq sessionId model }
-  ... on AssistantText { seq text }
-  ... on TextDelta { seq text index }
-  ... on AssistantThinking { seq thinking }
-  ... on ToolUse { seq toolUseId name input }
-  ... on ToolResult { seq toolUseId content isError }
-  ... on RunFinished { runId seq status subtype isError result durationMs numTurns totalCostUsd error exitCode }
-  ... on RawEvent { seq source text }
-  ... on MessageStarted { seq } ... on ContentBlockStarted { seq } ... on ToolInputDelta { seq }
-  ... on ThinkingDelta { seq } ... on ContentBlockStopped { seq } ... on MessageDelta { seq }
-  ... on MessageStopped { seq } ... on StatusChanged { seq } ... on ApiRetry { seq }`;
-
-// What a budget stop reads like to a person.
-export function budgetWords(error) {
-  return error && error.startsWith('BUDGET_EXCEEDED: ')
-    ? `Stopped because this account's budget is spent: ${error.slice('BUDGET_EXCEEDED: '.length)}`
-    : error;
-}
+// Events per history request.
+const HISTORY_PAGE = 400;
 
 export class Chat {
   constructor(client, notify, onRunEnd = () => {}) {
@@ -44,6 +30,8 @@ export class Chat {
       }
     });
     $('cancel').addEventListener('click', () => this.cancel());
+    $('interrupt').addEventListener('click', () => this.control('interruptRun'));
+    $('end-run').addEventListener('click', () => this.control('endRun'));
     $('history').addEventListener('change', (ev) => ev.target.value && this.showRun(ev.target.value));
   }
 
@@ -83,6 +71,7 @@ export class Chat {
     this.seqs = [];
     this.live = null;
     this.tools = new Map();
+    this.permissions = new Permissions(this.client, this.notify);
     const t = $('transcript');
     t.replaceChildren();
     t.dataset.seqs = '';
@@ -90,31 +79,51 @@ export class Chat {
     this.busy(false);
   }
 
+  // While a run goes on the prompt box stays usable: what is sent joins the conversation.
   busy(running) {
+    this.running = running;
     show($('cancel'), running);
-    $('send').disabled = running;
+    $('ask-tools').disabled = running;
+    $('keep-open').disabled = running;
+    show($('interrupt'), running && this.talks);
+    show($('end-run'), running && this.talks);
+    $('send').disabled = running && !this.talks;
+    $('send').textContent = running && this.talks ? 'Send follow-up' : 'Send';
   }
 
   async send() {
     const text = $('prompt').value;
-    if (!text.trim() || $('send').disabled) return;
+    if (!text.trim() || this.sending) return;
+    this.sending = true;
     try {
+      if (this.running && this.runId && this.talks) {
+        await this.client().query('mutation($r: ID!, $t: String!) { sendMessage(runId: $r, text: $t) { id } }',
+          { r: this.runId, t: text });
+        $('prompt').value = '';
+        this.notify('');
+        return;
+      }
+      const mode = $('ask-tools').checked ? 'ASK' : 'BYPASS';
       const data = await this.client().query(
-        'mutation($s: ID!, $p: String!) { startRun(input: {sandboxId: $s, prompt: $p}) { id } }',
-        { s: this.sandbox.id, p: text },
+        `mutation($s: ID!, $p: String!, $m: PermissionMode!, $i: Boolean!) {
+          startRun(input: {sandboxId: $s, prompt: $p, permissionMode: $m, interactive: $i}) { id interactive } }`,
+        { s: this.sandbox.id, p: text, m: mode, i: $('keep-open').checked },
       );
       $('prompt').value = '';
       this.notify('');
+      this.talks = data.startRun.interactive || mode === 'ASK';
       await this.follow(data.startRun.id, text);
     } catch (e) {
       this.notify(plain(e));
+    } finally {
+      this.sending = false;
     }
   }
 
-  async cancel() {
+  async control(mutation) {
     if (!this.runId) return;
     try {
-      await this.client().query('mutation($id: ID!) { cancelRun(id: $id) { status } }', { id: this.runId });
+      await this.client().query(`mutation($r: ID!) { ${mutation}(runId: $r) { id } }`, { r: this.runId });
     } catch (e) {
       this.notify(plain(e));
     }
@@ -123,8 +132,10 @@ export class Chat {
   // Replays the stored events of a run, then follows it live until RunFinished.
   async follow(runId, prompt) {
     if (prompt === undefined) {
-      const data = await this.client().query('query($id: ID!) { run(id: $id) { prompt } }', { id: runId });
+      const q = 'query($id: ID!) { run(id: $id) { prompt interactive permissionMode } }';
+      const data = await this.client().query(q, { id: runId });
       prompt = data.run.prompt;
+      this.talks = data.run.interactive || data.run.permissionMode === 'ASK';
     }
     this.reset(prompt);
     this.runId = runId;
@@ -189,14 +200,19 @@ export class Chat {
     slot.textContent = ` · metered $${u.costUsd.toFixed(4)} · ${tokens.toLocaleString('en')} tokens in ${u.requests} API call${u.requests === 1 ? '' : 's'}`;
   }
 
+  // A finished run's stored events, page by page (each page within the cost limit).
   async showRun(runId) {
-    const q = `query($id: ID!) { run(id: $id) { id prompt status events(first: 1000) { ${EVENT} } } }`;
+    const q = `query($id: ID!, $a: Int!) { run(id: $id) { id prompt status events(afterSeq: $a, first: ${HISTORY_PAGE}) { ${EVENT} } } }`;
     try {
-      const data = await this.client().query(q, { id: runId });
-      if (data.run.status === 'RUNNING') return this.follow(runId, data.run.prompt);
+      let data = await this.client().query(q, { id: runId, a: 0 });
+      if (data.run.status === 'RUNNING') return this.follow(runId);
       this.reset(data.run.prompt);
       this.runId = runId;
-      data.run.events.forEach((e) => this.render(e));
+      for (;;) {
+        data.run.events.forEach((e) => this.render(e));
+        if (data.run.events.length < HISTORY_PAGE || this.runId !== runId) break;
+        data = await this.client().query(q, { id: runId, a: this.lastSeq });
+      }
     } catch (e) {
       this.notify(plain(e));
     }
@@ -267,6 +283,15 @@ export class Chat {
       case 'RawEvent':
         if (ev.source === 'stderr') return h('pre', { class: 'raw error' }, ev.text);
         return null;
+      case 'UserMessage':
+        return h('div', { class: 'msg user' }, ev.text);
+      case 'PermissionRequested':
+        return this.permissions.card(ev);
+      case 'PermissionAnswered':
+        return this.permissions.decided(ev);
+      case 'TurnFinished':
+        this.live = null;
+        return ev.interrupted ? h('div', { class: 'meta' }, 'Turn interrupted.') : null;
       default:
         return null;
     }

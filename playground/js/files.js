@@ -1,6 +1,7 @@
 // The files pane: a lazily expanded tree, a viewer (text with line numbers, images,
 // other binaries as size + download), WORKSPACE / SNAPSHOT source, refresh, sync with
-// its figures, and the snapshot history.
+// its figures, and the snapshot history. The workspace tree follows `workspaceChanges`:
+// files Claude writes appear without a refresh.
 import { $, h, show, when, bytes } from './dom.js';
 import { plain } from './gql.js';
 
@@ -9,6 +10,7 @@ const LIST = `query($id: ID!, $p: String!, $s: FileSource!) { sandbox(id: $id) {
 const CONTENT = `query($id: ID!, $p: String!, $s: FileSource!, $m: Int!) { sandbox(id: $id) {
   fileContent(path: $p, source: $s, maxBytes: $m) { path size mimeType encoding content truncated } } }`;
 const VIEW_BYTES = 1024 * 1024;
+const CHANGES = 'subscription($id: ID!) { workspaceChanges(sandboxId: $id) { kind path } }';
 
 export class Files {
   constructor(client, notify, onSynced) {
@@ -22,6 +24,7 @@ export class Files {
 
   async open(sb) {
     this.sandbox = sb;
+    this.watch(sb);
     $('source').value = 'WORKSPACE';
     $('sync-stats').textContent = sb.lastSyncAt ? `Last sync ${when(sb.lastSyncAt)}` : 'Never synced';
     await Promise.all([this.load(), this.loadSnapshots()]);
@@ -31,14 +34,56 @@ export class Files {
     return $('source').value;
   }
 
-  async load() {
-    show($('viewer'), false);
+  // Stops following the workspace (another sandbox, or signed out).
+  stop() {
+    if (this.unwatch) this.unwatch();
+    this.unwatch = null;
+    this.sandbox = null;
+  }
+
+  // Re-lists the tree (at most every 300 ms) when the workspace changes; a dropped
+  // subscription is re-opened after a pause.
+  watch(sb) {
+    if (this.unwatch) this.unwatch();
+    let timer = null;
+    const stop = this.client().subscribe(CHANGES, { id: sb.id }, {
+      onEvent: () => {
+        if (this.sandbox !== sb || this.source() !== 'WORKSPACE' || timer) return;
+        timer = setTimeout(() => {
+          timer = null;
+          this.load(true);
+        }, 300);
+      },
+      onDone: () => {},
+      onError: () => {
+        if (this.sandbox === sb && this.unwatch === unwatch) setTimeout(() => this.sandbox === sb && this.watch(sb), 3000);
+      },
+    });
+    const unwatch = () => {
+      clearTimeout(timer);
+      stop();
+    };
+    this.unwatch = unwatch;
+    $('tree').dataset.live = 'on';
+  }
+
+  // Lists the tree's top level; a live refresh (keepViewer) keeps the viewer open and
+  // re-opens the directories that were open.
+  async load(keepViewer = false) {
+    if (!keepViewer) show($('viewer'), false);
     const asked = this.sandbox;
     const items = await this.list('');
     // Another sandbox was opened meanwhile: this answer is stale.
     if (this.sandbox !== asked) return;
+    const open = keepViewer
+      ? [...$('tree').querySelectorAll('li.dir[aria-expanded="true"]')].map((li) => li.dataset.path)
+      : [];
     $('tree').replaceChildren(...(items || []));
     show($('tree-empty'), items !== null && items.length === 0);
+    for (const p of open) {
+      const li = [...$('tree').querySelectorAll('li.dir')].find((x) => x.dataset.path === p);
+      if (li && li.getAttribute('aria-expanded') !== 'true') await li.toggle();
+    }
   }
 
   async list(path) {
@@ -79,6 +124,7 @@ export class Files {
       li.setAttribute('aria-expanded', String(!open));
       children.hidden = open;
     };
+    li.toggle = toggle;
     li.append(h('button', { class: 'entry', onclick: toggle }, `${entry.name}/`), children);
     return li;
   }

@@ -27,8 +27,10 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("js/app.js", "text/javascript; charset=utf-8", asset!("js/app.js")),
     ("js/chat.js", "text/javascript; charset=utf-8", asset!("js/chat.js")),
     ("js/dom.js", "text/javascript; charset=utf-8", asset!("js/dom.js")),
+    ("js/events.js", "text/javascript; charset=utf-8", asset!("js/events.js")),
     ("js/files.js", "text/javascript; charset=utf-8", asset!("js/files.js")),
     ("js/gql.js", "text/javascript; charset=utf-8", asset!("js/gql.js")),
+    ("js/permissions.js", "text/javascript; charset=utf-8", asset!("js/permissions.js")),
 ];
 
 fn page(content_type: &'static str, body: &'static str) -> Response {

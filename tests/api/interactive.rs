@@ -213,3 +213,20 @@ async fn an_idle_interactive_run_ends_by_itself() {
     assert_eq!(events.last().unwrap()["status"], "SUCCEEDED");
     assert_eq!(kinds(&events).iter().filter(|k| **k == "TurnFinished").count(), 1);
 }
+
+/// The playground in a real browser: approve a tool from the page, see its result, see
+/// the tree update live, send a follow-up, end the conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playground_approves_a_tool_and_the_tree_follows() {
+    let fake = fake_anthropic::start().await;
+    let app = app_with_claude(&fake, |_| {}).await;
+    let (_, token) = app.new_user("browser").await;
+    let sb = app.create_sandbox(&token, "live").await;
+    let envs = vec![
+        ("PLAYGROUND_URL", format!("http://{}", app.addr)),
+        ("PLAYGROUND_TOKEN", token),
+        ("SANDBOX_ID", sb.clone()),
+    ];
+    crate::helpers::node::run("browser/interactive.mjs", envs, "interactive browser test passed").await;
+    assert_eq!(std::fs::read_to_string(app.sandbox_dir(&sb).join("workspace/approved.txt")).unwrap(), "approved\n");
+}

@@ -43,6 +43,7 @@ async function watch(page) {
     if (msg.type() === 'error') consoleErrors.push(msg.text());
   });
   page.on('dialog', (d) => d.accept());
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
 }
 
 async function cspCheck(page) {

@@ -1,0 +1,26 @@
+// What the chat asks of each run event (the selection of every ClaudeEvent member it
+// renders), and how it words a budget stop.
+export const EVENT = `__typename
+  ... on RunStarted { seq }
+  ... on SessionStarted { seq sessionId model }
+  ... on AssistantText { seq text }
+  ... on TextDelta { seq text index }
+  ... on AssistantThinking { seq thinking }
+  ... on ToolUse { seq toolUseId name input }
+  ... on ToolResult { seq toolUseId content isError }
+  ... on RunFinished { runId seq status subtype isError result durationMs numTurns totalCostUsd error exitCode }
+  ... on RawEvent { seq source text }
+  ... on MessageStarted { seq } ... on ContentBlockStarted { seq } ... on ToolInputDelta { seq }
+  ... on ThinkingDelta { seq } ... on ContentBlockStopped { seq } ... on MessageDelta { seq }
+  ... on MessageStopped { seq } ... on StatusChanged { seq } ... on ApiRetry { seq }
+  ... on UserMessage { seq text }
+  ... on PermissionRequested { runId seq requestId toolName input }
+  ... on PermissionAnswered { seq requestId allow decidedBy message }
+  ... on TurnFinished { seq isError interrupted }`;
+
+// What a budget stop reads like to a person.
+export function budgetWords(error) {
+  return error && error.startsWith('BUDGET_EXCEEDED: ')
+    ? `Stopped because this account's budget is spent: ${error.slice('BUDGET_EXCEEDED: '.length)}`
+    : error;
+}
