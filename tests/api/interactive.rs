@@ -10,9 +10,9 @@ use crate::{
     real_claude::claude_cli,
 };
 
-const START: &str = "mutation($s: ID!, $p: String!, $m: PermissionMode!, $i: Boolean!) {
+pub(crate) const START: &str = "mutation($s: ID!, $p: String!, $m: PermissionMode!, $i: Boolean!) {
   startRun(input: {sandboxId: $s, prompt: $p, permissionMode: $m, interactive: $i}) { id permissionMode interactive } }";
-const ANSWER: &str = "mutation($r: ID!, $q: String!, $a: Boolean!, $msg: String) {
+pub(crate) const ANSWER: &str = "mutation($r: ID!, $q: String!, $a: Boolean!, $msg: String) {
   answerPermission(runId: $r, requestId: $q, allow: $a, message: $msg) { id status } }";
 
 async fn app_with_claude(
@@ -48,7 +48,7 @@ async fn follow(app: &TestApp, token: &str, run: &str) -> WsClient {
 }
 
 /// Events of the stream up to and including the first of `kind`.
-async fn until(ws: &mut WsClient, kind: &str) -> Vec<Value> {
+pub(crate) async fn until(ws: &mut WsClient, kind: &str) -> Vec<Value> {
     let mut seen = vec![];
     loop {
         let msg = ws.next().await;

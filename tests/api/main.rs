@@ -15,6 +15,7 @@ mod gateway;
 mod http_audit;
 mod instances;
 mod interactive;
+mod interactive_instances;
 mod isolation;
 mod jail_network;
 mod jwt;
