@@ -97,6 +97,8 @@ async fn ask_mode_allows_and_denies_tool_calls() {
     // Another account cannot answer, or even see the run.
     let (code, _) = app.err(Some(&other), ANSWER, json!({"r": run, "q": q, "a": true})).await;
     assert_eq!(code, "NOT_FOUND");
+    let (code, _) = app.err(Some(&app.admin_token), ANSWER, json!({"r": run, "q": q, "a": true})).await;
+    assert_eq!(code, "FORBIDDEN", "an admin sees the run but only its account answers");
     app.ok(&token, ANSWER, json!({"r": run, "q": q, "a": true})).await;
     let (code, _) = app.err(Some(&token), ANSWER, json!({"r": run, "q": q, "a": false})).await;
     assert_eq!(code, "CONFLICT", "the first answer counts");

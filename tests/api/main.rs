@@ -22,6 +22,7 @@ mod jwt;
 mod layers;
 mod limits;
 mod modal_backend;
+mod modal_interactive;
 mod modal_live;
 mod modal_sleep;
 mod nodes;

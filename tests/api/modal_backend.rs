@@ -20,7 +20,11 @@ async fn spawn(kind: DbKind, fake: &FakeModal) -> TestApp {
     spawn_tweaked(kind, fake, |_| {}).await
 }
 
-async fn spawn_tweaked(kind: DbKind, fake: &FakeModal, tweak: impl FnOnce(&mut sandboxql::config::Config)) -> TestApp {
+pub(crate) async fn spawn_tweaked(
+    kind: DbKind,
+    fake: &FakeModal,
+    tweak: impl FnOnce(&mut sandboxql::config::Config),
+) -> TestApp {
     let url = fake.url();
     TestApp::spawn_with(
         kind,

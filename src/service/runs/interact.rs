@@ -48,6 +48,10 @@ impl Runs {
     async fn require_talking(&self, viewer: &Viewer, run_id: Uuid) -> AppResult<agent_run::Model> {
         viewer.require_writer()?;
         let run = self.require(viewer, run_id).await?;
+        // An admin sees every run, but only the run's own account talks to its Claude.
+        if run.account_id != viewer.account_id {
+            return Err(AppError::Forbidden("only the run's account can send it input or answer it".into()));
+        }
         if run.status != RunStatus::Running {
             return Err(AppError::conflict("the run is not running"));
         }
