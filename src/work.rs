@@ -103,6 +103,17 @@ where
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking job failed: {e}")))?
 }
 
+/// Drops a large value (a walk of 100,000 entries, an evicted cache entry) on a blocking
+/// thread: freeing it can take milliseconds that a runtime thread owes other requests.
+pub fn drop_off_runtime<T: Send + 'static>(value: T) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => {
+            rt.spawn_blocking(move || drop(value));
+        }
+        Err(_) => drop(value),
+    }
+}
+
 /// Runs work that must finish in its own task and waits for it: if the caller goes away
 /// (a dropped client, a request timeout), the work still completes and leaves a
 /// consistent state; only its answer is lost.

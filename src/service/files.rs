@@ -182,7 +182,12 @@ impl Files {
             }
         };
         let entries = walked.entries.iter().skip(offset as usize).take(first as usize).cloned().collect();
-        Ok(Listing { entries, total: walked.entries.len() as u64, truncated: walked.truncated })
+        let listing = Listing { entries, total: walked.entries.len() as u64, truncated: walked.truncated };
+        // A walk the cache did not keep is freed off the runtime.
+        if Arc::strong_count(&walked) == 1 {
+            crate::work::drop_off_runtime(walked);
+        }
+        Ok(listing)
     }
 
     /// Metadata of one path, or None when it does not exist.

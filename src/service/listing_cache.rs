@@ -52,25 +52,47 @@ impl ListingCache {
     /// larger than the whole cache is not kept.
     pub fn put(&self, key: ListingKey, walk: Arc<Walk>) {
         let w = weight(&walk);
-        let mut map = self.lock();
-        let ttl = self.ttl;
-        map.retain(|_, (at, _, _)| at.elapsed() < ttl);
-        if w > self.capacity_bytes {
-            return;
-        }
-        let mut used: usize = map.values().map(|(_, w, _)| *w).sum();
-        while used + w > self.capacity_bytes {
-            let Some(oldest) = map.iter().min_by_key(|(_, (at, _, _))| *at).map(|(k, _)| k.clone()) else { break };
-            if let Some((_, gone, _)) = map.remove(&oldest) {
-                used -= gone;
+        // What leaves the cache is freed after the lock, off the runtime (see drop_off_runtime).
+        let mut gone: Vec<Arc<Walk>> = Vec::new();
+        {
+            let mut map = self.lock();
+            let ttl = self.ttl;
+            let expired: Vec<ListingKey> =
+                map.iter().filter(|(_, (at, _, _))| at.elapsed() >= ttl).map(|(k, _)| k.clone()).collect();
+            gone.extend(expired.iter().filter_map(|k| map.remove(k)).map(|(_, _, old)| old));
+            if w > self.capacity_bytes {
+                gone.push(walk);
+            } else {
+                let mut used: usize = map.values().map(|(_, w, _)| *w).sum();
+                while used + w > self.capacity_bytes {
+                    let Some(oldest) = map.iter().min_by_key(|(_, (at, _, _))| *at).map(|(k, _)| k.clone()) else {
+                        break;
+                    };
+                    if let Some((_, size, old)) = map.remove(&oldest) {
+                        used -= size;
+                        gone.push(old);
+                    }
+                }
+                if let Some((_, _, old)) = map.insert(key, (Instant::now(), w, walk)) {
+                    gone.push(old);
+                }
             }
         }
-        map.insert(key, (Instant::now(), w, walk));
+        if !gone.is_empty() {
+            crate::work::drop_off_runtime(gone);
+        }
     }
 
     /// Forgets every listing of a sandbox (after a write).
     pub fn invalidate(&self, sandbox_id: Uuid) {
-        self.lock().retain(|k, _| k.0 != sandbox_id);
+        let gone: Vec<Cached> = {
+            let mut map = self.lock();
+            let keys: Vec<ListingKey> = map.keys().filter(|k| k.0 == sandbox_id).cloned().collect();
+            keys.iter().filter_map(|k| map.remove(k)).collect()
+        };
+        if !gone.is_empty() {
+            crate::work::drop_off_runtime(gone);
+        }
     }
 }
 
