@@ -113,6 +113,19 @@ async fn ask_mode_allows_and_denies_tool_calls() {
     assert_eq!(std::fs::read_to_string(workspace.join("allowed.txt")).unwrap(), "yes\n");
     ws.close().await;
 
+    // Allowed with the input changed: what runs is the user's version.
+    let run = start(&app, &token, &sb, "Please [bash: echo theirs > theirs.txt :bash]", "ASK", false).await;
+    let mut ws = follow(&app, &token, &run).await;
+    let req = until(&mut ws, "PermissionRequested").await.pop().unwrap();
+    let edit = "mutation($r: ID!, $q: String!, $i: JSON!) {
+      answerPermission(runId: $r, requestId: $q, allow: true, updatedInput: $i) { id } }";
+    let mine = json!({"command": "echo mine > mine.txt", "description": "edited by the user"});
+    app.ok(&token, edit, json!({"r": run, "q": req["requestId"], "i": mine})).await;
+    until(&mut ws, "RunFinished").await;
+    assert_eq!(std::fs::read_to_string(workspace.join("mine.txt")).unwrap(), "mine\n");
+    assert!(!workspace.join("theirs.txt").exists(), "Claude's own input did not run");
+    ws.close().await;
+
     // Denied: the command never runs and the model is told why.
     let run = start(&app, &token, &sb, "Please [bash: echo no > denied.txt :bash]", "ASK", false).await;
     let mut ws = follow(&app, &token, &run).await;

@@ -155,7 +155,8 @@ try {
   const nodes = runs.sandbox.runs.nodes;
   assert.equal(nodes.length, 2);
   assert.equal(nodes[0].claudeSessionId, nodes[1].claudeSessionId, 'the second run resumed the session');
-  assert.equal(await page.locator('#history option').count(), 3);
+  // The history refreshes once the run has ended (its own request after RunFinished).
+  await page.waitForFunction(() => document.querySelectorAll('#history option').length === 3, null, { timeout: 10000 });
   await shot(page, 'continued');
 
   // Reload mid-run: the stream resumes from the stored events, nothing twice.
