@@ -219,7 +219,8 @@ pub struct Limits {
     /// Seconds a tool permission request waits for `answerPermission` before it is denied.
     #[arg(long, env = "SANDBOXQL_PERMISSION_TIMEOUT_SECS", default_value_t = 300)]
     pub permission_timeout_secs: u64,
-    /// Messages and control inputs queued for one run and not yet delivered to Claude.
+    /// Messages and control inputs queued for one run and not yet delivered to Claude;
+    /// also the permission requests one run may have open (more are denied unasked).
     #[arg(long, env = "SANDBOXQL_MAX_PENDING_RUN_INPUTS", default_value_t = 32)]
     pub max_pending_run_inputs: u64,
     /// Milliseconds `workspaceChanges` gathers file changes, coalesced per path, before it

@@ -19,6 +19,18 @@ use crate::{
     error::AppResult,
 };
 
+/// The limits a conversation keeps (from `Limits`).
+#[derive(Debug, Clone, Copy)]
+pub struct TalkLimits {
+    /// How long a permission request waits for an answer.
+    pub permission_timeout: Duration,
+    /// How long an interactive run waits for a follow-up.
+    pub idle: Duration,
+    /// Permission requests open at once; more are denied unasked (a process in the
+    /// sandbox can write fake requests into Claude's output).
+    pub max_pending: usize,
+}
+
 /// The live conversation of a run whose stdin stays open.
 pub struct Talk {
     conv: Conversation,
@@ -26,6 +38,7 @@ pub struct Talk {
     ask: bool,
     permission_timeout: Duration,
     idle: Duration,
+    max_pending: usize,
     /// Requests asked since the last sync, to record before their events are published.
     asked: Vec<Asked>,
     /// Requests Claude withdrew, to mark in the database.
@@ -34,20 +47,14 @@ pub struct Talk {
 
 impl Talk {
     /// Starts the conversation: the run's prompt is Claude's first message.
-    pub fn start(
-        prompt: &str,
-        stdin: mpsc::Sender<Vec<u8>>,
-        interactive: bool,
-        ask: bool,
-        permission_timeout: Duration,
-        idle: Duration,
-    ) -> Self {
+    pub fn start(prompt: &str, stdin: mpsc::Sender<Vec<u8>>, interactive: bool, ask: bool, limits: TalkLimits) -> Self {
         let mut t = Self {
             conv: Conversation::new(interactive),
             stdin: Some(stdin),
             ask,
-            permission_timeout,
-            idle,
+            permission_timeout: limits.permission_timeout,
+            idle: limits.idle,
+            max_pending: limits.max_pending,
             asked: Vec::new(),
             withdrawn: Vec::new(),
         };
@@ -96,9 +103,13 @@ impl Talk {
     pub fn on_control(&mut self, c: Control, w: &mut EventWriter) {
         match c {
             Control::CanUseTool { request_id, tool_name, tool_use_id, input } => {
-                if !self.ask {
-                    let answer =
-                        Answer { status: PermissionStatus::Allowed, by: None, message: None, updated_input: None };
+                let flooded = self.conv.pending().len() >= self.max_pending;
+                if !self.ask || flooded {
+                    let (status, message) = match flooded {
+                        true => (PermissionStatus::Denied, Some("Too many permission requests are open.".to_string())),
+                        false => (PermissionStatus::Allowed, None),
+                    };
+                    let answer = Answer { status, by: None, message, updated_input: None };
                     let reply = super::conversation::permission_reply(&request_id, &answer);
                     let mut line = reply.to_string().into_bytes();
                     line.push(b'\n');

@@ -30,6 +30,11 @@ use crate::{
     error::AppResult,
 };
 
+/// Lines queued for a run's stdin: room for the replies to a whole batch of Claude's output
+/// (the supervisor answers a batch before the writer runs); a Claude that stops reading
+/// has its input closed past it.
+const STDIN_QUEUE: usize = 1024;
+
 /// Postgres channel asking whichever instance executes a run to cancel it.
 pub const CANCEL_CHANNEL: &str = "sandboxql_run_cancel";
 
@@ -85,7 +90,7 @@ impl RunManager {
         let talks = run.interactive || run.permission_mode == RunPermissionMode::Ask;
         let (stdin_tx, mut stdin_rx) = match talks {
             true => {
-                let (tx, rx) = mpsc::channel(16);
+                let (tx, rx) = mpsc::channel(STDIN_QUEUE);
                 (Some(tx), Some(rx))
             }
             false => (None, None),

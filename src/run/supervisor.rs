@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     events::{EventBody, Parsed, parse_line},
-    interaction::Talk,
+    interaction::{Talk, TalkLimits},
     manager::RunManager,
     writer::EventWriter,
 };
@@ -54,10 +54,13 @@ pub async fn supervise(mgr: Arc<RunManager>, run: agent_run::Model, handle: AppR
         Ok(h) => {
             let mut talk = io.stdin.map(|tx| {
                 let l = &mgr.limits;
-                let (timeout, idle) =
-                    (Duration::from_secs(l.permission_timeout_secs), Duration::from_secs(l.run_idle_secs));
+                let limits = TalkLimits {
+                    permission_timeout: Duration::from_secs(l.permission_timeout_secs),
+                    idle: Duration::from_secs(l.run_idle_secs),
+                    max_pending: l.max_pending_run_inputs as usize,
+                };
                 let ask = run.permission_mode == RunPermissionMode::Ask;
-                Talk::start(&run.prompt, tx, run.interactive, ask, timeout, idle)
+                Talk::start(&run.prompt, tx, run.interactive, ask, limits)
             });
             let mut ctx = Pump { mgr: &mgr, run: &run, cancel: &io.cancel, wake: &io.wake, talk: talk.as_mut() };
             ctx.pump(h, &mut w, &mut out, &mut session).await;

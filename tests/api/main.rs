@@ -16,6 +16,7 @@ mod http_audit;
 mod instances;
 mod interactive;
 mod interactive_instances;
+mod interactive_limits;
 mod isolation;
 mod jail_network;
 mod jwt;
