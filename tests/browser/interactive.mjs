@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { cspViolations, guard } from './guard.mjs';
 
 const require = createRequire(path.join(process.env.PLAYWRIGHT_DIR, 'node_modules', '/'));
 const { chromium } = require('playwright-core');
@@ -24,14 +25,7 @@ const browser = await chromium.launch({
 });
 try {
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-  await page.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  page.on('request', (req) => {
-    const u = new URL(req.url());
-    if (!['127.0.0.1', 'localhost'].includes(u.hostname) && !['data:', 'blob:'].includes(u.protocol)) offsite.push(req.url());
-  });
+  await guard(page, offsite);
 
   await page.goto(`${BASE}/`);
   await page.fill('#token', process.env.PLAYGROUND_TOKEN);
@@ -72,7 +66,7 @@ try {
   await page.waitForSelector('#transcript .finished', { timeout: 30000 });
   assert.match(await page.textContent('#transcript .finished'), /succeeded/);
   await page.screenshot({ path: path.join(SHOTS, 'interactive-3-ended.png') });
-  violations.push(...await page.evaluate(() => window.__csp || []));
+  violations.push(...await cspViolations(page));
 } finally {
   await browser.close();
 }

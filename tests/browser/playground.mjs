@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { cspViolations, guard } from './guard.mjs';
 
 const require = createRequire(path.join(process.env.PLAYWRIGHT_DIR, 'node_modules', '/'));
 const { chromium } = require('playwright-core');
@@ -31,14 +32,7 @@ async function api(query, variables = {}) {
 }
 
 async function watch(page) {
-  await page.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  page.on('request', (req) => {
-    const u = new URL(req.url());
-    if (!['127.0.0.1', 'localhost'].includes(u.hostname) && !['data:', 'blob:'].includes(u.protocol)) offsite.push(req.url());
-  });
+  await guard(page, offsite);
   page.on('console', (msg) => {
     if (msg.type() === 'error') consoleErrors.push(msg.text());
   });
@@ -47,7 +41,7 @@ async function watch(page) {
 }
 
 async function cspCheck(page) {
-  const seen = await page.evaluate(() => window.__csp || []);
+  const seen = await cspViolations(page);
   violations.push(...seen);
 }
 

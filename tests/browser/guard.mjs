@@ -1,0 +1,19 @@
+// What the playground's browser tests check of every page: no request leaves localhost
+// (each offsite URL is pushed to `offsite`), and Content-Security-Policy violations are
+// collected in the page for `cspViolations` to return.
+
+export async function guard(page, offsite) {
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  page.on('request', (req) => {
+    const u = new URL(req.url());
+    if (!['127.0.0.1', 'localhost'].includes(u.hostname) && !['data:', 'blob:'].includes(u.protocol)) offsite.push(req.url());
+  });
+}
+
+// The CSP violations the page has seen so far.
+export async function cspViolations(page) {
+  return page.evaluate(() => window.__csp || []);
+}
