@@ -115,7 +115,13 @@ async fn tree(client: &reqwest::Client, url: &str, token: &str, sandbox: &str) -
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let app = Application::build(common::config_for(dir.path().to_path_buf())).await?;
+    let mut config = common::config_for(dir.path().to_path_buf());
+    // A listing on an otherwise idle server: the walk may use every core (the default,
+    // half of them, keeps cores free for other tenants; bench/README.md has both figures).
+    if std::env::var("BENCH_DEFAULT_WALK_THREADS").is_err() {
+        config.limits.walk_threads = std::thread::available_parallelism().map(|n| n.get() as u64).unwrap_or(1);
+    }
+    let app = Application::build(config).await?;
     let (addr, svc) = (app.local_addr()?, app.services.clone());
     tokio::spawn(app.run_until_stopped());
     let issued =

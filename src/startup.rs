@@ -14,6 +14,7 @@ use crate::{
         Backend,
         local::{
             LocalBackend,
+            cpu_group::CpuGroup,
             jail::{Jail, JailNetwork},
         },
     },
@@ -60,7 +61,8 @@ impl Application {
         db::spawn_wal_checkpointer(&db);
         let limits = Arc::new(config.limits.clone());
         crate::metrics::set_max_operation_names(limits.metrics_max_operations as usize);
-        let pool = CpuPool::new(config.limits.cpu_pool_threads as usize, config.limits.background_nice as i32);
+        let pool = CpuPool::new(config.limits.cpu_pool_threads as usize, config.limits.background_nice as i32)
+            .with_job_threads(config.limits.walk_threads as usize);
         let prices = Arc::new(PriceTable::new(&config.gateway.model_prices).map_err(|e| anyhow::anyhow!("{e}"))?);
         let gateway = GatewayListeners::bind(&config.gateway, &config.limits).await?;
         let backend = match backend {
@@ -217,7 +219,8 @@ fn make_backend(config: &Config, pool: &CpuPool, gateway: &GatewayListeners) -> 
                 egress_socket: gateway.egress_socket.clone(),
                 max_connections: config.limits.jail_max_connections,
             };
-            let jail = Jail::probe(config.runs.jail, config.runs.jail_uid)?.with_network(network);
+            let group = CpuGroup::prepare(&config.runs.sandbox_cgroup)?;
+            let jail = Jail::probe(config.runs.jail, config.runs.jail_uid)?.with_network(network).with_cpu_group(group);
             let steps = config.limits.max_delete_steps;
             let local = LocalBackend::new(&config.store.data_dir, jail, pool.clone(), steps);
             Ok(Arc::new(local.with_gateway_url(gateway.local_url())))

@@ -20,6 +20,7 @@ type Job = Box<dyn FnOnce() + Send>;
 #[derive(Clone)]
 pub struct CpuPool {
     jobs: std::sync::mpsc::Sender<Job>,
+    job_threads: usize,
 }
 
 /// Sets the flag when dropped: the waiting future went away.
@@ -31,12 +32,21 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// Lowers the calling thread's scheduling priority by `nice` (Linux: nice is per thread).
+/// Lowers the calling thread's scheduling priority by `nice` (Linux: nice is per thread)
+/// and, when `nice` is above 0, puts it in the idle scheduling class: a nice value only
+/// shrinks a thread's share, and a running niced thread still keeps a woken request
+/// thread waiting for the rest of its time slice (milliseconds, measured), where the
+/// kernel preempts an idle-class thread as soon as a normal one wants the CPU. Threads
+/// it starts (a parallel walk's) inherit both.
 pub fn lower_priority(nice: i32) {
-    // SAFETY: setpriority on the calling thread (who = 0) touches no memory; a failure
-    // only leaves the priority as it was.
+    // SAFETY: setpriority and sched_setscheduler on the calling thread (who/pid = 0) read
+    // only the parameter passed; a failure only leaves the priority as it was.
     unsafe {
         libc::setpriority(libc::PRIO_PROCESS, 0, nice);
+        if nice > 0 {
+            let param = libc::sched_param { sched_priority: 0 };
+            libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+        }
     }
 }
 
@@ -61,7 +71,19 @@ impl CpuPool {
                 tracing::error!(error = %e, "could not start a CPU pool thread");
             }
         }
-        Self { jobs: tx }
+        Self { jobs: tx, job_threads: threads.max(1) }
+    }
+
+    /// This pool letting one job that parallelises itself (a walk of a big tree) use up
+    /// to `threads` threads (default: as many as the pool has).
+    pub fn with_job_threads(mut self, threads: usize) -> Self {
+        self.job_threads = threads.max(1);
+        self
+    }
+
+    /// Threads one job may parallelise over.
+    pub fn job_threads(&self) -> usize {
+        self.job_threads
     }
 
     /// Runs `job` on a pool thread once one is free. The job gets a flag that turns true

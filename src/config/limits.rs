@@ -157,9 +157,15 @@ pub struct Limits {
     /// rest of the cores stay free for requests.
     #[arg(long, env = "SANDBOXQL_CPU_POOL_THREADS", default_value_t = half_the_cores())]
     pub cpu_pool_threads: u64,
+    /// Threads one deep walk of a big tree uses at most. Above the CPU pool's size a walk
+    /// takes the cores the pool leaves to requests: faster listings on an idle server,
+    /// slower answers for everybody else while it runs.
+    #[arg(long, env = "SANDBOXQL_WALK_THREADS", default_value_t = half_the_cores(), value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub walk_threads: u64,
     /// How much lower than the server's own the scheduling priority of sandbox processes
-    /// and CPU-heavy work is (a nice value, 0 to 19): under load the threads that answer
-    /// requests get the CPU first.
+    /// and CPU-heavy work is (a nice value, 0 to 19; above 0 the CPU pool also runs in the
+    /// idle scheduling class): under load the threads that answer requests get the CPU
+    /// first.
     #[arg(long, env = "SANDBOXQL_BACKGROUND_NICE", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=19))]
     pub background_nice: u64,
     /// Seconds a lease lasts (runs, syncs, creates, deletes); its holder renews it every

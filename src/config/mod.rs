@@ -155,6 +155,12 @@ pub struct RunConfig {
     /// Unprivileged uid that jailed processes run as.
     #[arg(long, env = "SANDBOXQL_JAIL_UID", default_value_t = 1000)]
     pub jail_uid: u32,
+    /// The cgroup sandbox processes start in, with the least CPU claim (`cpu.idle`):
+    /// `auto` (the cgroup v1 `cpu` hierarchy or a cgroup v2 root, when writable), `off`,
+    /// or a cgroup directory the server may write. Without one, a kernel with
+    /// `sched_autogroup` gives every sandbox session as much CPU as the whole server.
+    #[arg(long, env = "SANDBOXQL_SANDBOX_CGROUP", default_value = "auto")]
+    pub sandbox_cgroup: String,
 }
 
 /// Whether commands of the local backend run in a bubblewrap jail.

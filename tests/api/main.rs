@@ -11,6 +11,7 @@ mod admin;
 mod bad_input;
 mod budgets;
 mod cli;
+mod cpu_group;
 mod gateway;
 mod http_audit;
 mod instances;

@@ -58,6 +58,10 @@ pub fn spawn(
     if req.nice > 0 && Path::new(NICE).exists() {
         argv.splice(0..0, [NICE.to_string(), "-n".to_string(), req.nice.to_string()]);
     }
+    // Into the sandboxes' cgroup before anything of the sandbox runs (see `cpu_group`).
+    if let Some(group) = jail.cpu_group() {
+        argv = group.wrap(argv);
+    }
     let max_line = req.max_line_bytes;
     let (_, inner_home) = jail.inner_paths(workspace, home);
     let mut cmd = Command::new(&argv[0]);

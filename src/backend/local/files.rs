@@ -114,13 +114,20 @@ impl Confined {
         }
     }
 
-    /// Lists a directory in one pass, descending up to `max_depth` levels; stops with an
-    /// error as soon as `cancel` is set (the request that wanted it went away).
-    pub fn walk(&self, path: &WorkspacePath, opts: WalkOptions, cancel: &AtomicBool) -> AppResult<Walk> {
+    /// Lists a directory in one pass, descending up to `max_depth` levels, on up to
+    /// `threads` threads; stops with an error as soon as `cancel` is set (the request that
+    /// wanted it went away).
+    pub fn walk(
+        &self,
+        path: &WorkspacePath,
+        opts: WalkOptions,
+        threads: usize,
+        cancel: &AtomicBool,
+    ) -> AppResult<Walk> {
         let dir = self.beneath(path, OFlags::DIRECTORY | OFlags::RDONLY)?;
-        // Deep walks of big trees are worth a thread per core; shallow ones are not.
-        if opts.max_depth > 2 && opts.max_entries > 10_000 {
-            walk::walk_parallel(&dir, path, opts, cancel)
+        // Deep walks of big trees are worth several threads; shallow ones are not.
+        if threads > 1 && opts.max_depth > 2 && opts.max_entries > 10_000 {
+            walk::walk_parallel(&dir, path, opts, threads, cancel)
         } else {
             walk::Walker::new(dir, path, opts, cancel)?.collect()
         }

@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::cpu_group::CpuGroup;
+
 pub use crate::config::JailMode;
 
 /// Where the workspace appears inside the jail, matching the Modal backend's mount.
@@ -37,6 +39,7 @@ pub struct Jail {
     bwrap: Option<PathBuf>,
     uid: u32,
     network: Option<JailNetwork>,
+    cpu_group: Option<CpuGroup>,
 }
 
 const ETC_FILES: &[&str] = &[
@@ -54,7 +57,7 @@ const ETC_FILES: &[&str] = &[
 impl Jail {
     /// No jail: commands run as the server's user.
     pub fn unjailed() -> Self {
-        Self { bwrap: None, uid: 0, network: None }
+        Self { bwrap: None, uid: 0, network: None, cpu_group: None }
     }
 
     /// This jail with its network reaching the gateway (and the egress proxy).
@@ -63,13 +66,24 @@ impl Jail {
         self
     }
 
+    /// This jail starting every process in `group` (None: where the server is).
+    pub fn with_cpu_group(mut self, group: Option<CpuGroup>) -> Self {
+        self.cpu_group = group;
+        self
+    }
+
+    /// The cgroup sandbox processes start in, if any.
+    pub fn cpu_group(&self) -> Option<&CpuGroup> {
+        self.cpu_group.as_ref()
+    }
+
     /// Resolves the mode against this machine: probes `bwrap` once at start-up.
     pub fn probe(mode: JailMode, uid: u32) -> anyhow::Result<Self> {
         if mode == JailMode::Never {
             tracing::warn!(
                 "--jail never: sandbox processes run unconfined, as the server's user, with the host's network"
             );
-            return Ok(Self { bwrap: None, uid, network: None });
+            return Ok(Self { bwrap: None, uid, network: None, cpu_group: None });
         }
         let bwrap = find_on_path("bwrap");
         let works = bwrap.as_ref().is_some_and(|b| {
@@ -89,7 +103,7 @@ impl Jail {
                  install it (Debian: apt install bubblewrap) or, for development only, pass --jail never"
             );
         }
-        Ok(Self { bwrap, uid, network: None })
+        Ok(Self { bwrap, uid, network: None, cpu_group: None })
     }
 
     /// Whether commands are jailed.

@@ -12,6 +12,7 @@ use std::{
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub mod cpu_group;
 pub mod jail;
 
 mod exec;
@@ -178,7 +179,8 @@ impl Backend for LocalBackend {
     async fn walk(&self, external_id: &str, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {
         let path = path.clone();
         let workspace = self.workspace(external_id)?;
-        let job = move |cancel: &AtomicBool| Confined::open(&workspace)?.walk(&path, opts, cancel);
+        let threads = self.pool.job_threads();
+        let job = move |cancel: &AtomicBool| Confined::open(&workspace)?.walk(&path, opts, threads, cancel);
         // A listing of one directory is light; deeper walks are CPU work for the pool.
         if opts.max_depth <= 1 { work::blocking(job).await } else { self.pool.run(job).await }
     }

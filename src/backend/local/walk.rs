@@ -141,20 +141,22 @@ impl Iterator for Walker<'_> {
     }
 }
 
-/// Walks the subtrees of a directory's children in parallel (one thread per core, as `fd`
-/// and `ripgrep` do) and joins them in display order, so the result is the same as a
+/// Walks the subtrees of a directory's children on `workers` threads (as `fd` and
+/// `ripgrep` do, but no more threads than the CPU pool has, so the other cores stay free
+/// for requests) and joins them in display order, so the result is the same as a
 /// sequential walk.
 pub(super) fn walk_parallel(
     dir: &OwnedFd,
     prefix: &WorkspacePath,
     opts: WalkOptions,
+    workers: usize,
     cancel: &AtomicBool,
 ) -> AppResult<Walk> {
     let mut skipped = 0;
     let children = read_entries(dir, prefix, &mut skipped)?;
     // One budget for all threads: together they never hold more than `max_entries`.
     let budget = AtomicUsize::new(opts.max_entries.saturating_sub(children.len()));
-    let workers = std::thread::available_parallelism().map(usize::from).unwrap_or(1).max(1);
+    let workers = workers.max(1);
     let chunk = children.len().div_ceil(workers).max(1);
     // Each subtree below depth 1 is walked as if from its own root, two levels shallower.
     let sub_opts = WalkOptions {
