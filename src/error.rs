@@ -36,6 +36,27 @@ pub mod codes {
     pub const UNTRUSTED_DOCUMENT: &str = "UNTRUSTED_DOCUMENT";
 }
 
+/// Stable values of `extensions.reason`, beside `code` where one code covers several
+/// situations: clients branch on these too, so they never change.
+pub mod reasons {
+    /// The document has more nodes, fragments expanded, than `limits.maxExpandedNodes`.
+    pub const DOCUMENT_TOO_LARGE: &str = "DOCUMENT_TOO_LARGE";
+    /// The document's fields or brackets nest deeper than the limits allow.
+    pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
+    /// The request would cost more than `limits.maxQueryCost`.
+    pub const QUERY_TOO_COSTLY: &str = "QUERY_TOO_COSTLY";
+    /// A field or directive has more arguments than `limits.maxArguments`.
+    pub const TOO_MANY_ARGUMENTS: &str = "TOO_MANY_ARGUMENTS";
+    /// An operation declares more variables than `limits.maxVariables`.
+    pub const TOO_MANY_VARIABLES: &str = "TOO_MANY_VARIABLES";
+    /// Fragments spread each other in a cycle.
+    pub const FRAGMENT_CYCLE: &str = "FRAGMENT_CYCLE";
+    /// A mutation sent with `GET` (which may only carry queries).
+    pub const MUTATION_OVER_GET: &str = "MUTATION_OVER_GET";
+    /// The document does not parse.
+    pub const SYNTAX_ERROR: &str = "SYNTAX_ERROR";
+}
+
 /// Why an operation failed, in terms a client can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -48,12 +69,23 @@ pub enum AppError {
     /// Missing, deleted or not the caller's.
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// Invalid input; the message says what and how to fix it.
-    #[error("{0}")]
-    BadInput(String),
+    /// Invalid input; the message says what and how to fix it, the reason (when one code
+    /// covers several cases) which case it is.
+    #[error("{message}")]
+    BadInput {
+        /// What is wrong and how to fix it.
+        message: String,
+        /// Which of the cases `BAD_USER_INPUT` covers, for clients to branch on.
+        reason: Option<&'static str>,
+    },
     /// Valid input that clashes with the current state.
-    #[error("{0}")]
-    Conflict(String),
+    #[error("{message}")]
+    Conflict {
+        /// What clashes.
+        message: String,
+        /// Which of the cases `CONFLICT` covers.
+        reason: Option<&'static str>,
+    },
     /// A provider or store failed; `public` is safe to show, `detail` goes only to the log.
     #[error("{public}")]
     Provider {
@@ -94,8 +126,8 @@ impl AppError {
             AppError::Unauthenticated(_) => codes::UNAUTHENTICATED,
             AppError::Forbidden(_) => codes::FORBIDDEN,
             AppError::NotFound(_) => codes::NOT_FOUND,
-            AppError::BadInput(_) => codes::BAD_USER_INPUT,
-            AppError::Conflict(_) => codes::CONFLICT,
+            AppError::BadInput { .. } => codes::BAD_USER_INPUT,
+            AppError::Conflict { .. } => codes::CONFLICT,
             AppError::Provider { .. } => codes::PROVIDER_UNAVAILABLE,
             AppError::RateLimited { .. } => codes::RATE_LIMITED,
             AppError::Timeout(_) => codes::REQUEST_TIMEOUT,
@@ -103,6 +135,15 @@ impl AppError {
             AppError::PersistedQueryNotFound => codes::PERSISTED_QUERY_NOT_FOUND,
             AppError::UntrustedDocument => codes::UNTRUSTED_DOCUMENT,
             AppError::Internal(_) => codes::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Which case of its code this error is (`extensions.reason`), where one code covers
+    /// several.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            AppError::BadInput { reason, .. } | AppError::Conflict { reason, .. } => *reason,
+            _ => None,
         }
     }
 
@@ -144,12 +185,22 @@ impl AppError {
 
     /// Shorthand for an invalid-input error.
     pub fn bad_input(msg: impl Into<String>) -> Self {
-        AppError::BadInput(msg.into())
+        AppError::BadInput { message: msg.into(), reason: None }
+    }
+
+    /// An invalid-input error with its reason (one of [`reasons`]).
+    pub fn bad_input_because(reason: &'static str, msg: impl Into<String>) -> Self {
+        AppError::BadInput { message: msg.into(), reason: Some(reason) }
     }
 
     /// Shorthand for a conflict.
     pub fn conflict(msg: impl Into<String>) -> Self {
-        AppError::Conflict(msg.into())
+        AppError::Conflict { message: msg.into(), reason: None }
+    }
+
+    /// A conflict with its reason (one of [`reasons`]).
+    pub fn conflict_because(reason: &'static str, msg: impl Into<String>) -> Self {
+        AppError::Conflict { message: msg.into(), reason: Some(reason) }
     }
 }
 

@@ -24,6 +24,8 @@ struct Metrics {
     events_stored: IntCounter,
     sync_bytes: IntCounter,
     backend_errors: IntCounterVec,
+    connections: IntGauge,
+    connections_refused: IntCounter,
     names: Mutex<HashSet<String>>,
     max_names: std::sync::atomic::AtomicUsize,
 }
@@ -52,8 +54,16 @@ fn build() -> Metrics {
         &["backend"],
     )
     .expect("metric");
+    let connections = IntGauge::new("sandboxql_connections_open", "Open client connections").expect("metric");
+    let connections_refused = IntCounter::new(
+        "sandboxql_connections_refused_total",
+        "Connections closed at once because a connection cap was reached",
+    )
+    .expect("metric");
     for m in [
-        Box::new(operations.clone()) as Box<dyn prometheus::core::Collector>,
+        Box::new(connections.clone()) as Box<dyn prometheus::core::Collector>,
+        Box::new(connections_refused.clone()),
+        Box::new(operations.clone()),
         Box::new(latency.clone()),
         Box::new(websockets.clone()),
         Box::new(subscriptions.clone()),
@@ -74,6 +84,8 @@ fn build() -> Metrics {
         events_stored,
         sync_bytes,
         backend_errors,
+        connections,
+        connections_refused,
         names: Mutex::new(HashSet::new()),
         max_names: std::sync::atomic::AtomicUsize::new(200),
     }
@@ -131,6 +143,16 @@ pub fn websocket() -> Open {
 /// A subscription, active until the guard drops.
 pub fn subscription() -> Open {
     open(&METRICS.subscriptions)
+}
+
+/// An admitted client connection, open until the guard drops.
+pub fn connection() -> Open {
+    open(&METRICS.connections)
+}
+
+/// A connection closed at once because a cap was reached.
+pub fn connection_refused() {
+    METRICS.connections_refused.inc();
 }
 
 /// A run executing here, until the guard drops.

@@ -1,10 +1,9 @@
 //! Builds the whole application from a [`Config`]: the binary and the tests both use it,
 //! so tests exercise exactly what production runs.
 
-use std::{future::IntoFuture, net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -21,8 +20,16 @@ use crate::{
     config::{BackendKind, Config, StorageKind},
     db,
     gateway::{GatewayListeners, GatewayState},
-    graphql::{build_schema, documents::DocumentCache},
-    http::{AppState, rate::RateLimiter, router},
+    graphql::{
+        build_schema,
+        documents::{DocumentCache, DocumentLimits},
+    },
+    http::{
+        AppState,
+        rate::RateLimiter,
+        router,
+        serve::{ConnectionLimits, serve},
+    },
     run::{manager::RunManager, pg_bridge},
     service::{Services, accounts, pricing::PriceTable},
     storage::{
@@ -36,7 +43,9 @@ use crate::{
 /// A bound, ready-to-serve server.
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     router: axum::Router,
+    connections: ConnectionLimits,
     /// The services it runs on (tests read the database through them).
     pub services: Services,
     /// Token of the admin created on first start of an empty database, if that happened.
@@ -82,7 +91,8 @@ impl Application {
         services.lifecycle.spawn_recovery();
         let shutdown = CancellationToken::new();
         let gateway_addr = gateway.addr;
-        gateway.spawn(GatewayState::new(&config.gateway, &config.limits, services.meter.clone())?, shutdown.clone());
+        let gateway_state = GatewayState::new(&config.gateway, &config.limits, services.meter.clone())?;
+        gateway.spawn(gateway_state, ConnectionLimits::from_limits(&config.limits), shutdown.clone());
         let bootstrap_token = accounts::bootstrap_admin(&services.db)
             .await
             .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?
@@ -95,7 +105,7 @@ impl Application {
             Duration::from_millis(config.limits.auth_cache_ttl_ms),
             config.limits.auth_cache_entries as usize,
         ));
-        let schema = build_schema(services.clone(), auth.clone());
+        let schema = build_schema(services.clone(), auth.clone(), !config.http.no_introspection);
         let trusted = match &config.http.trusted_documents {
             Some(path) => {
                 let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -106,11 +116,9 @@ impl Application {
             }
             None => None,
         };
-        let documents = Arc::new(DocumentCache::new(
-            config.limits.query_cache_entries as usize,
-            config.limits.query_cache_max_bytes as usize,
-            trusted,
-        ));
+        let document_pool = CpuPool::new(config.limits.document_threads as usize, 0);
+        let documents =
+            Arc::new(DocumentCache::new(DocumentLimits::from_limits(&config.limits), trusted, document_pool));
         let rate =
             Arc::new(RateLimiter::new(config.limits.rate_limit_per_sec, config.limits.rate_limit_burst, 100_000));
         let state = AppState {
@@ -122,10 +130,21 @@ impl Application {
             open_operations: Arc::default(),
             sse: Arc::default(),
             shutdown: shutdown.clone(),
+            metrics_token: config.http.metrics_token.clone(),
         };
         let router = router(state, &config.http.cors_origins);
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-        Ok(Self { listener, router, services, bootstrap_token, shutdown, gateway_addr })
+        let metrics_listener = match config.http.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding metrics to {addr}"))?),
+            None => None,
+        };
+        let connections = ConnectionLimits::from_limits(&config.limits);
+        tracing::info!(
+            max = connections.max_connections,
+            per_address = connections.max_per_address,
+            "client connections capped"
+        );
+        Ok(Self { listener, metrics_listener, router, connections, services, bootstrap_token, shutdown, gateway_addr })
     }
 
     /// The address actually bound (port 0 resolved).
@@ -138,39 +157,30 @@ impl Application {
     /// INTERRUPTED with a reason, new connections stop after a short drain, requests in
     /// flight finish within the grace period; then it returns.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        // No Nagle: live events are small frames that must leave at once, not wait for an ACK.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let grace = Duration::from_millis(self.services.limits.shutdown_grace_ms);
         let (token, runs) = (self.shutdown.clone(), self.services.runs.manager.clone());
-        let signalled = Arc::new(tokio::sync::Notify::new());
-        let notify = signalled.clone();
-        let signal = async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down");
-            token.cancel();
-            notify.notify_one();
-            runs.interrupt_all("the server shut down", grace / 2).await;
-            // Keep answering a moment, so load balancers see /readyz fail and move away.
-            tokio::time::sleep((grace / 4).min(Duration::from_secs(1))).await;
-        };
-        let mut server = tokio::spawn(axum::serve(listener, app).with_graceful_shutdown(signal).into_future());
-        tokio::select! {
-            done = &mut server => return Ok(done??),
-            _ = signalled.notified() => {}
+        let stop_accepting = CancellationToken::new();
+        let mut server = tokio::spawn(serve(self.listener, self.router, self.connections, stop_accepting.clone()));
+        if let Some(listener) = self.metrics_listener {
+            tokio::spawn(serve(listener, crate::http::metrics_router(), self.connections, stop_accepting.clone()));
         }
-        match tokio::time::timeout(grace, &mut server).await {
-            Ok(done) => Ok(done??),
-            Err(_) => {
-                tracing::warn!("the grace period ended with requests still in flight; stopping");
-                server.abort();
-                Ok(())
-            }
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        token.cancel();
+        runs.interrupt_all("the server shut down", grace / 2).await;
+        // Keep answering a moment, so load balancers see /readyz fail and move away.
+        tokio::time::sleep((grace / 4).min(Duration::from_secs(1))).await;
+        stop_accepting.cancel();
+        if tokio::time::timeout(grace, &mut server).await.is_err() {
+            tracing::warn!("the grace period ended with requests still in flight; stopping");
+            server.abort();
         }
+        Ok(())
+    }
+
+    /// Where `/metrics` is served on its own, if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 }
 

@@ -186,4 +186,16 @@ pub struct HttpConfig {
     /// persisted query manifest). Anything else answers `UNTRUSTED_DOCUMENT`.
     #[arg(long, env = "SANDBOXQL_TRUSTED_DOCUMENTS")]
     pub trusted_documents: Option<std::path::PathBuf>,
+    /// Refuse introspection (`__schema`, `__type`): for production deployments whose
+    /// clients ship their queries; GraphiQL and code generators then cannot read the schema.
+    #[arg(long, env = "SANDBOXQL_NO_INTROSPECTION")]
+    pub no_introspection: bool,
+    /// Serve `/metrics` on this address of its own (e.g. `127.0.0.1:9464`) instead of the
+    /// API's port.
+    #[arg(long, env = "SANDBOXQL_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bearer token that opens `/metrics` on the API's port; without it (and without
+    /// `--metrics-listen`), `/metrics` is not served there.
+    #[arg(long, env = "SANDBOXQL_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<Secret>,
 }

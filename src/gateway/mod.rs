@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::{GatewayConfig, Limits, Secret},
+    http::serve::{ConnectionLimits, serve},
     service::meter::Meter,
 };
 
@@ -120,24 +121,15 @@ impl GatewayListeners {
         format!("http://{}", self.addr)
     }
 
-    /// Serves both listeners until `shutdown`, then removes the socket directory.
-    pub fn spawn(self, state: GatewayState, shutdown: CancellationToken) {
+    /// Serves both listeners until `shutdown` (the TCP one within `connections`), then
+    /// removes the socket directory.
+    pub fn spawn(self, state: GatewayState, connections: ConnectionLimits, shutdown: CancellationToken) {
         let app = router(state);
         let (tcp, unix, dir) = (self.tcp, self.unix, self.dir);
         if let Some((listener, proxy)) = self.egress {
             tokio::spawn(proxy.serve(listener, shutdown.clone()));
         }
-        let stop = shutdown.clone();
-        let tcp_app = app.clone();
-        tokio::spawn(async move {
-            let tcp = axum::serve::ListenerExt::tap_io(tcp, |s| {
-                let _ = s.set_nodelay(true);
-            });
-            let served = axum::serve(tcp, tcp_app).with_graceful_shutdown(stop.cancelled_owned());
-            if let Err(e) = served.await {
-                tracing::error!(error = %e, "gateway listener failed");
-            }
-        });
+        tokio::spawn(serve(tcp, app.clone(), connections, shutdown.clone()));
         tokio::spawn(async move {
             let served = axum::serve(unix, app).with_graceful_shutdown(shutdown.cancelled_owned());
             if let Err(e) = served.await {

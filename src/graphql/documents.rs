@@ -1,59 +1,163 @@
-//! Recently seen query documents, parsed once: clients send the same few queries over and
-//! over, and parsing is the one step of execution that depends only on the text.
+//! Every query document goes through here before validation and execution: its text is
+//! looked up (persisted queries), bounded in size and bracket depth, parsed and measured
+//! ([`shape`](super::shape)) off the async runtime, and the verdict remembered.
 //!
-//! Bounded by entries and by the length of a query kept; persisted queries (APQ, trusted
-//! documents) build on the same cache.
+//! Clients send the same few documents over and over, so a document is parsed and
+//! measured once per instance: a refused one is remembered as refused, and repeating it
+//! costs a lookup. Parsing and measuring run on their own small thread pool, so a big or
+//! hostile document never holds up a runtime thread; a caller that goes away (client gone,
+//! request timed out) lets its job stop.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
 use async_graphql::{Request, parser::types::ExecutableDocument};
 
-use super::persisted::Persisted;
-use crate::error::AppError;
+use super::{nesting, persisted::Persisted, shape};
+use crate::{
+    error::{AppError, reasons},
+    work::CpuPool,
+};
 
-/// Parsed documents by query text, and persisted ones by hash.
+/// Why a document was refused, kept so a repeat is refused the same way at once.
+#[derive(Debug, Clone)]
+struct Refusal {
+    reason: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn to_error(&self) -> AppError {
+        AppError::bad_input_because(self.reason, self.message.clone())
+    }
+
+    fn of(e: AppError) -> Self {
+        let reason = e.reason().unwrap_or(reasons::SYNTAX_ERROR);
+        Refusal { reason, message: e.public_message() }
+    }
+}
+
+/// A parsed and measured document, or why it may not run.
+type Verdict = Arc<Result<(ExecutableDocument, shape::Shape), Refusal>>;
+
+/// What a document must stay within, from `Limits`.
+#[derive(Debug, Clone, Copy)]
+pub struct DocumentLimits {
+    /// Longest document text, in bytes.
+    pub max_bytes: usize,
+    /// Deepest bracket nesting of the text.
+    pub max_nesting: usize,
+    /// The shape's bounds.
+    pub shape: shape::Bounds,
+    /// Documents remembered.
+    pub cache_entries: usize,
+    /// Longest text remembered.
+    pub cache_max_bytes: usize,
+    /// Errors one response carries at most.
+    pub max_errors: usize,
+}
+
+impl DocumentLimits {
+    /// The limits of the configuration.
+    pub fn from_limits(l: &crate::config::Limits) -> Self {
+        Self {
+            max_bytes: l.max_document_bytes,
+            max_nesting: l.max_recursive_depth,
+            shape: shape::Bounds {
+                max_nodes: l.max_expanded_nodes,
+                max_depth: u32::try_from(l.max_query_depth).unwrap_or(u32::MAX),
+                max_nesting: u32::try_from(l.max_recursive_depth).unwrap_or(u32::MAX),
+                max_arguments: l.max_arguments,
+                max_variables: l.max_variables,
+            },
+            cache_entries: l.query_cache_entries as usize,
+            cache_max_bytes: l.query_cache_max_bytes as usize,
+            max_errors: l.max_response_errors.max(1),
+        }
+    }
+}
+
+/// Documents by text, parsed and measured once, and persisted ones by hash.
 pub struct DocumentCache {
-    docs: Mutex<HashMap<Arc<str>, ExecutableDocument>>,
-    capacity: usize,
-    max_query_bytes: usize,
+    docs: quick_cache::sync::Cache<Arc<str>, Verdict>,
+    limits: DocumentLimits,
     persisted: Persisted,
+    pool: CpuPool,
+}
+
+/// Parses and measures a document's text: the work [`DocumentCache`] does off the runtime.
+fn judge(text: &str, limits: &DocumentLimits) -> Result<(ExecutableDocument, shape::Shape), Refusal> {
+    nesting::check(text, limits.max_nesting).map_err(Refusal::of)?;
+    let doc = async_graphql::parser::parse_query(text)
+        .map_err(|e| Refusal { reason: reasons::SYNTAX_ERROR, message: syntax_message(&e) })?;
+    let shape = shape::measure(&doc, &limits.shape).map_err(Refusal::of)?;
+    Ok((doc, shape))
+}
+
+/// A parser error in one line: where, and what was expected (pest's multi-line picture
+/// of the source is left out).
+fn syntax_message(e: &async_graphql::parser::Error) -> String {
+    use async_graphql::parser::Error;
+    let at = e.positions().next().map(|p| format!(" at line {}, column {}", p.line, p.column)).unwrap_or_default();
+    let what = match e {
+        Error::Syntax { message, .. } => message
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("= "))
+            .map(str::to_string)
+            .unwrap_or_else(|| "unexpected input".to_string()),
+        other => other.to_string(),
+    };
+    format!("syntax error{at}: {what}")
 }
 
 impl DocumentCache {
-    /// A cache of up to `capacity` documents whose text is at most `max_query_bytes` long;
-    /// with `trusted`, only those documents run.
-    pub fn new(capacity: usize, max_query_bytes: usize, trusted: Option<HashMap<String, String>>) -> Self {
-        let persisted = Persisted::new(capacity, max_query_bytes, trusted);
-        Self { docs: Mutex::default(), capacity, max_query_bytes, persisted }
+    /// A cache within `limits` (with `trusted`, only those documents run), parsing on
+    /// `pool`.
+    pub fn new(
+        limits: DocumentLimits,
+        trusted: Option<std::collections::HashMap<String, String>>,
+        pool: CpuPool,
+    ) -> Self {
+        let persisted = Persisted::new(limits.cache_entries, limits.cache_max_bytes, trusted);
+        let docs = quick_cache::sync::Cache::new(limits.cache_entries.max(1));
+        Self { docs, limits, persisted, pool }
+    }
+
+    /// The limits documents are held to.
+    pub fn limits(&self) -> &DocumentLimits {
+        &self.limits
     }
 
     /// Resolves a persisted query's text (or refuses it), then gives the request its
-    /// parsed document from the cache, or parses it and remembers it. A query that does
-    /// not parse is left alone: execution reports the error.
-    pub fn prepare(&self, request: &mut Request) -> Result<(), AppError> {
+    /// parsed document, or refuses a document that does not parse or is outside the
+    /// bounds. Work is done once per distinct text. Returns the document's shape.
+    pub async fn prepare(&self, request: &mut Request) -> Result<shape::Shape, AppError> {
         self.persisted.resolve(request)?;
-        self.parse(request);
-        Ok(())
-    }
-
-    fn parse(&self, request: &mut Request) {
-        if request.query.len() > self.max_query_bytes || self.capacity == 0 {
-            return;
+        let max = self.limits.max_bytes;
+        if request.query.len() > max {
+            return Err(AppError::bad_input_because(
+                reasons::DOCUMENT_TOO_LARGE,
+                format!("the document is longer than {max} bytes (limits.maxDocumentBytes)"),
+            ));
         }
-        let cached = self.docs.lock().unwrap_or_else(|p| p.into_inner()).get(request.query.as_str()).cloned();
-        if let Some(doc) = cached {
-            request.set_parsed_query(doc);
-            return;
+        let verdict = match self.docs.get(request.query.as_str()) {
+            Some(v) => v,
+            None => {
+                let text: Arc<str> = Arc::from(request.query.as_str());
+                let (job_text, limits) = (text.clone(), self.limits);
+                let verdict: Verdict = Arc::new(self.pool.run(move |_| Ok(judge(&job_text, &limits))).await?);
+                if text.len() <= self.limits.cache_max_bytes && self.limits.cache_entries > 0 {
+                    self.docs.insert(text, verdict.clone());
+                }
+                verdict
+            }
+        };
+        match verdict.as_ref() {
+            Ok((doc, shape)) => {
+                request.set_parsed_query(doc.clone());
+                Ok(*shape)
+            }
+            Err(refusal) => Err(refusal.to_error()),
         }
-        let Ok(doc) = request.parsed_query().cloned() else { return };
-        let mut docs = self.docs.lock().unwrap_or_else(|p| p.into_inner());
-        if docs.len() >= self.capacity {
-            docs.clear();
-        }
-        docs.insert(Arc::from(request.query.as_str()), doc);
     }
 }
 
@@ -61,20 +165,38 @@ impl DocumentCache {
 mod tests {
     use super::*;
 
+    fn limits() -> DocumentLimits {
+        DocumentLimits::from_limits(&crate::config::Limits::from_env().unwrap())
+    }
+
+    fn prepared(cache: &DocumentCache, q: &str) -> Result<shape::Shape, AppError> {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(cache.prepare(&mut Request::new(q)))
+    }
+
     #[test]
-    fn a_query_is_parsed_once_and_bad_ones_are_left_to_execution() {
-        let cache = DocumentCache::new(2, 100, None);
-        let mut r = Request::new("{ a }");
-        cache.prepare(&mut r).unwrap();
-        assert_eq!(cache.docs.lock().unwrap().len(), 1);
-        let mut again = Request::new("{ a }");
-        cache.prepare(&mut again).unwrap();
-        assert!(again.parsed_query().is_ok());
-        let mut bad = Request::new("{ a ");
-        cache.prepare(&mut bad).unwrap();
-        assert_eq!(cache.docs.lock().unwrap().len(), 1);
-        let mut long = Request::new(format!("{{ {} }}", "a ".repeat(100)));
-        cache.prepare(&mut long).unwrap();
-        assert_eq!(cache.docs.lock().unwrap().len(), 1, "long queries are not kept");
+    fn documents_are_judged_once_and_refusals_remembered() {
+        let cache = DocumentCache::new(limits(), None, CpuPool::new(1, 0));
+        prepared(&cache, "{ a }").unwrap();
+        assert_eq!(cache.docs.len(), 1);
+        prepared(&cache, "{ a }").unwrap();
+        assert_eq!(cache.docs.len(), 1);
+        let e = prepared(&cache, "{ a ").unwrap_err();
+        assert_eq!(e.reason(), Some(reasons::SYNTAX_ERROR));
+        assert!(e.public_message().starts_with("syntax error at line 1, column 5: expected"), "{}", e.public_message());
+        assert!(!e.public_message().contains('\n'));
+        assert_eq!(cache.docs.len(), 2, "the refusal is remembered");
+        let long = format!("{{ a }} # {}", "x".repeat(20_000));
+        prepared(&cache, &long).unwrap();
+        assert_eq!(cache.docs.len(), 2, "long documents are not kept");
+    }
+
+    #[test]
+    fn oversized_and_deep_documents_are_refused_before_parsing() {
+        let cache = DocumentCache::new(limits(), None, CpuPool::new(1, 0));
+        let big = format!("{{ a }} #{}", "x".repeat(limits().max_bytes));
+        assert_eq!(prepared(&cache, &big).unwrap_err().reason(), Some(reasons::DOCUMENT_TOO_LARGE));
+        let deep = "{a".repeat(100_000);
+        assert_eq!(prepared(&cache, &deep).unwrap_err().reason(), Some(reasons::QUERY_TOO_DEEP));
     }
 }

@@ -13,11 +13,32 @@ use async_graphql::{
 };
 
 use super::{AppSchema, documents::DocumentCache};
-use crate::error::{AppError, codes};
+use crate::error::{AppError, codes, reasons};
 
 /// Identifies one HTTP request or websocket connection in logs and error replies.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
+
+/// Which operations a request may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allowed {
+    /// Queries, mutations and subscriptions.
+    Everything,
+    /// No mutations: the token is read-only (FORBIDDEN).
+    ReadOnly,
+    /// Queries only: the request came by GET (BAD_USER_INPUT, answered 405).
+    QueriesOnly,
+}
+
+impl Allowed {
+    /// These operations, for a read-only token.
+    pub fn and_read_only(self) -> Self {
+        match self {
+            Allowed::Everything => Allowed::ReadOnly,
+            other => other,
+        }
+    }
+}
 
 /// The schema with error codes stamped on every response, for one request or connection.
 /// It also keeps read-only callers to queries and subscriptions, whatever the transport.
@@ -26,46 +47,51 @@ pub struct CodedSchema {
     schema: AppSchema,
     request_id: Arc<str>,
     documents: Arc<DocumentCache>,
-    read_only: bool,
+    allowed: Allowed,
 }
 
 impl CodedSchema {
     /// Wraps the schema for a request or connection with the given id.
     pub fn new(schema: AppSchema, documents: Arc<DocumentCache>, request_id: &str) -> Self {
-        Self { schema, request_id: request_id.into(), documents, read_only: false }
+        Self { schema, request_id: request_id.into(), documents, allowed: Allowed::Everything }
     }
 
     /// Refuses mutations (the caller's token may only read).
-    pub fn read_only(mut self, read_only: bool) -> Self {
-        self.read_only = read_only;
+    pub fn read_only(self, read_only: bool) -> Self {
+        if read_only { self.allowing(Allowed::ReadOnly) } else { self }
+    }
+
+    /// Runs only the operations `allowed`.
+    pub fn allowing(mut self, allowed: Allowed) -> Self {
+        self.allowed = allowed;
         self
     }
 
     /// A response holding only `e`, stamped.
     fn refusal(&self, e: AppError) -> Response {
-        let mut err = ServerError::new("", None);
-        err.source = Some(Arc::new(e));
-        let mut resp = Response::from_errors(vec![err]);
-        stamp(&mut resp.errors, &self.request_id);
-        resp
+        Response::from_errors(vec![server_error(e, &self.request_id)])
     }
 
-    /// FORBIDDEN when a read-only caller sends a document with a mutation in it.
+    /// FORBIDDEN when a read-only caller sends a document with a mutation in it; refused
+    /// when a GET request carries anything but queries.
     fn refuse(&self, request: &mut Request) -> Option<Response> {
         use async_graphql::parser::types::OperationType;
-        if !self.read_only {
+        if self.allowed == Allowed::Everything {
             return None;
         }
         let doc = request.parsed_query().ok()?;
-        let mutates = doc.operations.iter().any(|(_, op)| op.node.ty == OperationType::Mutation);
-        if !mutates {
-            return None;
-        }
-        Some(
-            self.refusal(AppError::Forbidden(
-                "this token is read-only: it may run queries and subscriptions only".into(),
-            )),
-        )
+        let types = || doc.operations.iter().map(|(_, op)| op.node.ty);
+        let refusal = match self.allowed {
+            Allowed::ReadOnly if types().any(|t| t == OperationType::Mutation) => {
+                AppError::Forbidden("this token is read-only: it may run queries and subscriptions only".into())
+            }
+            Allowed::QueriesOnly if types().any(|t| t != OperationType::Query) => AppError::bad_input_because(
+                reasons::MUTATION_OVER_GET,
+                "GET may only carry queries; send mutations with POST",
+            ),
+            _ => return None,
+        };
+        Some(self.refusal(refusal))
     }
 }
 
@@ -94,49 +120,93 @@ fn result_code(resp: &Response) -> String {
     }
 }
 
-impl Executor for CodedSchema {
-    async fn execute(&self, mut request: Request) -> Response {
-        let started = std::time::Instant::now();
-        let prepared = self.documents.prepare(&mut request);
+impl CodedSchema {
+    /// Gives the request its parsed, measured document (refusing it when it does not
+    /// parse, is outside the document bounds, or mutates on a read-only token). The shape
+    /// travels with the request, for validation to see.
+    pub async fn prepare(&self, mut request: Request) -> Result<Request, Response> {
+        let shape = self.documents.prepare(&mut request).await.map_err(|e| self.refusal(e))?;
+        if let Some(refused) = self.refuse(&mut request) {
+            return Err(refused);
+        }
+        Ok(request.data(shape))
+    }
+
+    /// Executes a request that [`prepare`](Self::prepare) accepted.
+    pub async fn execute_prepared(&self, mut request: Request) -> Response {
         let name = operation_name(&mut request);
-        let resp = match prepared.err().map(|e| self.refusal(e)).or_else(|| self.refuse(&mut request)) {
-            Some(refused) => refused,
-            None => {
-                // One span per operation: what it calls (database, backend) nests in it.
-                let span = tracing::info_span!("graphql", operation = name.as_deref().unwrap_or("anonymous"));
-                let run = self.schema.execute(request.data(RequestId(self.request_id.to_string())));
-                let mut resp = tracing::Instrument::instrument(run, span).await;
-                stamp(&mut resp.errors, &self.request_id);
-                resp
-            }
+        // One span per operation: what it calls (database, backend) nests in it.
+        let span = tracing::info_span!("graphql", operation = name.as_deref().unwrap_or("anonymous"));
+        let run = self.schema.execute(request.data(RequestId(self.request_id.to_string())));
+        let mut resp = tracing::Instrument::instrument(run, span).await;
+        cap(&mut resp.errors, self.documents.limits().max_errors);
+        stamp(&mut resp.errors, &self.request_id);
+        resp
+    }
+}
+
+impl Executor for CodedSchema {
+    async fn execute(&self, request: Request) -> Response {
+        let started = std::time::Instant::now();
+        let (name, resp) = match self.prepare(request).await {
+            Ok(mut request) => (operation_name(&mut request), self.execute_prepared(request).await),
+            Err(refused) => (None, refused),
         };
         crate::metrics::operation(name.as_deref(), &result_code(&resp), started.elapsed());
         resp
     }
 
-    fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
-        if let Err(e) = self.documents.prepare(&mut request) {
-            let refused = self.refusal(e);
-            return futures::stream::once(async move { refused }).boxed();
-        }
-        if let Some(refused) = self.refuse(&mut request) {
-            return futures::stream::once(async move { refused }).boxed();
-        }
-        let rid = self.request_id.clone();
-        crate::metrics::operation(operation_name(&mut request).as_deref(), "SUBSCRIBED", std::time::Duration::ZERO);
-        let active = crate::metrics::subscription();
-        let stream = match session_data {
-            Some(data) => self.schema.execute_stream_with_session_data(request, data),
-            None => self.schema.execute_stream(request),
-        };
-        stream
-            .map(move |mut resp| {
-                let _active = &active;
-                stamp(&mut resp.errors, &rid);
-                resp
+    fn execute_stream(&self, request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+        let this = self.clone();
+        futures::stream::once(async move { this.prepare(request).await.map(|r| (this, r)) })
+            .flat_map(move |prepared| match prepared {
+                Err(refused) => futures::stream::once(async move { refused }).boxed(),
+                Ok((this, mut request)) => {
+                    let name = operation_name(&mut request);
+                    crate::metrics::operation(name.as_deref(), "SUBSCRIBED", std::time::Duration::ZERO);
+                    let active = crate::metrics::subscription();
+                    let rid = this.request_id.clone();
+                    let max_errors = this.documents.limits().max_errors;
+                    let stream = match session_data.clone() {
+                        Some(data) => this.schema.execute_stream_with_session_data(request, data),
+                        None => this.schema.execute_stream(request),
+                    };
+                    stream
+                        .map(move |mut resp| {
+                            let _active = &active;
+                            cap(&mut resp.errors, max_errors);
+                            stamp(&mut resp.errors, &rid);
+                            resp
+                        })
+                        .boxed()
+                }
             })
             .boxed()
     }
+}
+
+/// Keeps the first `max` errors and sums the rest up in one more.
+fn cap(errors: &mut Vec<ServerError>, max: usize) {
+    if errors.len() <= max {
+        return;
+    }
+    let more = errors.len() - max;
+    errors.truncate(max);
+    let e = AppError::bad_input(format!("…and {more} more errors (limits.maxResponseErrors)"));
+    let mut err = ServerError::new(e.public_message(), None);
+    err.source = Some(Arc::new(e));
+    errors.push(err);
+}
+
+/// `e` as a GraphQL error on its own (a refusal before execution): public message, code,
+/// reason and retry hint, as [`stamp`] gives errors of a response.
+pub fn server_error(e: AppError, request_id: &str) -> ServerError {
+    let mut err = ServerError::new("", None);
+    err.source = Some(Arc::new(e));
+    let mut errors = [err];
+    stamp(&mut errors, request_id);
+    let [err] = errors;
+    err
 }
 
 /// Gives each error a stable code and a public message; logs what must stay private.
@@ -158,21 +228,14 @@ pub fn stamp(errors: &mut [ServerError], request_id: &str) {
                 err.message = "internal server error".to_string();
                 codes::INTERNAL_SERVER_ERROR
             }
-            // Errors async-graphql raises itself: parse, validation, limits, bad arguments.
-            None => {
-                if err.message == "Query is too complex." {
-                    err.message = "the request costs more than `limits.maxQueryCost` allows (a database query or \
-                        backend call costs 250, a KiB read 1, a list its page size times each item); ask for \
-                        fewer items, fewer bytes or fewer fields per request"
-                        .to_string();
-                } else if err.message == "Query is nested too deep." {
-                    err.message = "the query is nested deeper than `limits.maxQueryDepth` allows".to_string();
-                }
-                codes::BAD_USER_INPUT
-            }
+            // Errors async-graphql raises itself: validation and bad arguments.
+            None => codes::BAD_USER_INPUT,
         };
         let ext = err.extensions.get_or_insert_with(ErrorExtensionValues::default);
         ext.set("code", Value::from(code));
+        if let Some(reason) = app.and_then(AppError::reason) {
+            ext.set("reason", Value::from(reason));
+        }
         if let Some(ms) = app.and_then(AppError::retry_after_ms) {
             ext.set("retryAfterMs", Value::from(ms));
         }

@@ -7,11 +7,14 @@ pub mod documents;
 pub mod errors;
 mod file_api;
 mod loaders;
+mod nesting;
 mod node_api;
 pub mod persisted;
 mod run_api;
 mod sandbox_api;
+pub mod shape;
 pub mod types;
+mod validation;
 mod workspace_api;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, dataloader::DataLoader};
@@ -42,15 +45,22 @@ pub struct SubscriptionRoot(run_api::RunSubscription, workspace_api::WorkspaceSu
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Builds the schema with the services, the authenticator (whose remembered answers the
-/// admin API drops after a revocation) and the query limits.
-pub fn build_schema(services: Services, auth: std::sync::Arc<crate::auth::Authenticator>) -> AppSchema {
+/// admin API drops after a revocation), the query limits, and introspection on or off.
+pub fn build_schema(
+    services: Services,
+    auth: std::sync::Arc<crate::auth::Authenticator>,
+    introspection: bool,
+) -> AppSchema {
     let limits = services.limits.clone();
-    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
+    let builder = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default());
+    let builder = if introspection { builder } else { builder.disable_introspection() };
+    builder
         .data(DataLoader::new(loaders::ActiveRunLoader(services.runs.clone()), tokio::spawn))
         .data(services)
         .data(auth)
-        .limit_depth(limits.max_query_depth)
-        .limit_complexity(limits.max_query_cost)
+        // Depth and size are bounded before validation (documents.rs); the cost is
+        // counted by validation and held to the limit by this extension.
+        .extension(validation::CostLimit { max_cost: limits.max_query_cost })
         .limit_recursive_depth(limits.max_recursive_depth)
         .finish()
 }

@@ -6,7 +6,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use async_graphql::{BatchRequest, BatchResponse, Request, Response, ServerError, Value};
+use async_graphql::{BatchRequest, BatchResponse, Response, Value};
 use axum::{
     body::Bytes,
     extract::{ConnectInfo, State},
@@ -20,8 +20,8 @@ use super::{
     rate::Caller,
 };
 use crate::{
-    error::{AppError, codes},
-    graphql::errors::CodedSchema,
+    error::{AppError, reasons},
+    graphql::errors::{Allowed, CodedSchema},
 };
 
 /// POST /graphql.
@@ -33,41 +33,27 @@ pub async fn post(
 ) -> HttpResponse {
     if !is_json_body(&headers) {
         let e = AppError::bad_input("send the request as JSON (Content-Type: application/json)");
-        return error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, &e);
+        return error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, e);
     }
     match serde_json::from_slice::<BatchRequest>(&body) {
-        Ok(batch) => execute(&state, peer, &headers, batch).await,
+        Ok(batch) => execute(&state, peer, &headers, batch, Allowed::Everything).await,
         Err(e) => error_response(
             StatusCode::BAD_REQUEST,
-            &AppError::bad_input(format!("request body is not a GraphQL request: {e}")),
+            AppError::bad_input(format!("request body is not a GraphQL request: {e}")),
         ),
     }
 }
 
-/// GET /graphql?query=…: queries only, so a link can never mutate anything.
+/// GET /graphql?query=…: queries only, so a link can never mutate anything (a mutation
+/// is refused with 405 once its document is parsed, off the runtime like every other).
 pub async fn get(state: &AppState, peer: SocketAddr, headers: &HeaderMap, query_string: &str) -> HttpResponse {
     let req = match async_graphql::http::parse_query_string(query_string) {
         Ok(req) => req,
         Err(e) => {
-            return error_response(StatusCode::BAD_REQUEST, &AppError::bad_input(format!("bad query string: {e}")));
+            return error_response(StatusCode::BAD_REQUEST, AppError::bad_input(format!("bad query string: {e}")));
         }
     };
-    if !is_query_only(&req) {
-        return error_response(
-            StatusCode::METHOD_NOT_ALLOWED,
-            &AppError::bad_input("GET may only carry queries; send mutations with POST"),
-        );
-    }
-    execute(state, peer, headers, BatchRequest::Single(req)).await
-}
-
-fn is_query_only(req: &Request) -> bool {
-    use async_graphql::parser::types::OperationType;
-    match async_graphql::parser::parse_query(&req.query) {
-        // A query that does not parse is rejected by execution with a proper error.
-        Err(_) => true,
-        Ok(doc) => doc.operations.iter().all(|(_, op)| op.node.ty == OperationType::Query),
-    }
+    execute(state, peer, headers, BatchRequest::Single(req), Allowed::QueriesOnly).await
 }
 
 fn operations(batch: &BatchRequest) -> usize {
@@ -77,7 +63,20 @@ fn operations(batch: &BatchRequest) -> usize {
     }
 }
 
-async fn execute(state: &AppState, peer: SocketAddr, headers: &HeaderMap, batch: BatchRequest) -> HttpResponse {
+/// Whether the response refuses a mutation sent with GET (answered 405).
+fn refuses_get_mutation(resp: &BatchResponse) -> bool {
+    let BatchResponse::Single(r) = resp else { return false };
+    let reason = r.errors.first().and_then(|e| e.extensions.as_ref()).and_then(|x| x.get("reason"));
+    matches!(reason, Some(Value::String(r)) if r == reasons::MUTATION_OVER_GET)
+}
+
+async fn execute(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    batch: BatchRequest,
+    allowed: Allowed,
+) -> HttpResponse {
     let limits = &state.services.limits;
     let rid = headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
     let auth = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
@@ -86,34 +85,39 @@ async fn execute(state: &AppState, peer: SocketAddr, headers: &HeaderMap, batch:
         None => None,
         Some(value) => match state.auth.resolve(Some(value)).await {
             Ok(v) => Some(v),
-            Err(e) => return error_response(StatusCode::UNAUTHORIZED, &e),
+            Err(e) => return error_response(StatusCode::UNAUTHORIZED, e),
         },
     };
     let ops = operations(&batch);
     if ops > limits.max_batch_operations {
         let max = limits.max_batch_operations;
         let e = AppError::bad_input(format!("a batch may hold at most {max} operations, this one has {ops}"));
-        return error_response(StatusCode::BAD_REQUEST, &e);
+        return error_response(StatusCode::BAD_REQUEST, e);
     }
     let caller = viewer.as_ref().map_or(Caller::Address(peer.ip()), |v| Caller::Account(v.account_id));
     if let Err(e) = state.rate.take(caller, ops as u64) {
-        return error_response(StatusCode::TOO_MANY_REQUESTS, &e);
+        return error_response(StatusCode::TOO_MANY_REQUESTS, e);
     }
     let batch = match viewer.clone() {
         Some(v) => batch.data(v),
         None => batch,
     };
-    let read_only = viewer.as_ref().is_some_and(|v| v.read_only);
-    let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid).read_only(read_only);
+    let allowed = if viewer.as_ref().is_some_and(|v| v.read_only) { allowed.and_read_only() } else { allowed };
+    let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid).allowing(allowed);
     let timeout = Duration::from_millis(limits.request_timeout_ms);
     let resp = match tokio::time::timeout(timeout, async_graphql::Executor::execute_batch(&schema, batch)).await {
         Ok(resp) => resp,
         Err(_) => {
             tracing::warn!(request_id = %rid, "request stopped at the timeout");
-            return error_response(StatusCode::GATEWAY_TIMEOUT, &AppError::Timeout(limits.request_timeout_ms));
+            return error_response(StatusCode::GATEWAY_TIMEOUT, AppError::Timeout(limits.request_timeout_ms));
         }
     };
-    respond(resp, limits.max_response_bytes, Media::accepted(headers))
+    let get_mutation = refuses_get_mutation(&resp);
+    let mut http = respond(resp, limits.max_response_bytes, Media::accepted(headers));
+    if get_mutation {
+        *http.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    }
+    http
 }
 
 /// Serialises the answer in the accepted media type with its status, or an error when it
@@ -138,7 +142,7 @@ fn respond(resp: BatchResponse, max_bytes: usize, media: Media) -> HttpResponse 
         Ok(body) => body,
         Err(e) => {
             let e = AppError::Internal(anyhow::anyhow!("serialising a response: {e}"));
-            return error_response(StatusCode::INTERNAL_SERVER_ERROR, &e);
+            return error_response(StatusCode::INTERNAL_SERVER_ERROR, e);
         }
     };
     if body.len() > max_bytes {
@@ -146,7 +150,7 @@ fn respond(resp: BatchResponse, max_bytes: usize, media: Media) -> HttpResponse 
             "the response would be {} bytes, more than the limit of {max_bytes}; ask for fewer items or bytes",
             body.len()
         ));
-        return error_response(StatusCode::BAD_REQUEST, &e);
+        return error_response(StatusCode::BAD_REQUEST, e);
     }
     let mut http = (status, body).into_response();
     let h = http.headers_mut();
@@ -161,19 +165,9 @@ fn respond(resp: BatchResponse, max_bytes: usize, media: Media) -> HttpResponse 
 
 /// A GraphQL-shaped error reply for failures before execution (with `Retry-After` when
 /// the error says when to retry).
-pub fn error_response(status: StatusCode, e: &AppError) -> HttpResponse {
-    let mut err = ServerError::new(e.public_message(), None);
-    let ext = err.extensions.get_or_insert_with(Default::default);
-    ext.set("code", Value::from(e.code()));
+pub fn error_response(status: StatusCode, e: AppError) -> HttpResponse {
     let retry = e.retry_after_ms();
-    if let Some(ms) = retry {
-        ext.set("retryAfterMs", Value::from(ms));
-    }
-    if e.code() == codes::INTERNAL_SERVER_ERROR
-        && let Some(detail) = e.log_detail()
-    {
-        tracing::error!(detail, "request failed before execution");
-    }
+    let err = crate::graphql::errors::server_error(e, "-");
     let mut http = respond(BatchResponse::Single(Response::from_errors(vec![err])), usize::MAX, Media::Json);
     *http.status_mut() = status;
     if let Some(secs) = retry.map(|ms| ms.div_ceil(1000).to_string())

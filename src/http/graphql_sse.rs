@@ -82,7 +82,7 @@ async fn open_session(
         None => None,
         Some(value) => match state.auth.resolve(Some(value)).await {
             Ok(v) => Some(v),
-            Err(e) => return Err(graphql_http::error_response(StatusCode::UNAUTHORIZED, &e)),
+            Err(e) => return Err(graphql_http::error_response(StatusCode::UNAUTHORIZED, e)),
         },
     };
     let rid = headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
@@ -150,17 +150,17 @@ pub async fn stream(
     let token = token_of(&headers, None);
     if token.is_none() && !accepts_event_stream(&headers) {
         let e = AppError::bad_input("this endpoint answers text/event-stream only (send Accept: text/event-stream)");
-        return graphql_http::error_response(StatusCode::NOT_ACCEPTABLE, &e);
+        return graphql_http::error_response(StatusCode::NOT_ACCEPTABLE, e);
     }
     if !is_json_body(&headers) {
         let e = AppError::bad_input("send the request as JSON (Content-Type: application/json)");
-        return graphql_http::error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, &e);
+        return graphql_http::error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, e);
     }
     let request: GqlRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             let e = AppError::bad_input(format!("request body is not a GraphQL request: {e}"));
-            return graphql_http::error_response(StatusCode::BAD_REQUEST, &e);
+            return graphql_http::error_response(StatusCode::BAD_REQUEST, e);
         }
     };
     if let Some(token) = token {
@@ -176,7 +176,7 @@ pub async fn stream(
 }
 
 fn reservation_error(status: StatusCode, msg: &str) -> Response {
-    graphql_http::error_response(status, &AppError::bad_input(msg.to_string()))
+    graphql_http::error_response(status, AppError::bad_input(msg.to_string()))
 }
 
 /// POST with a token: one operation of a reserved stream (202; results on the stream).
@@ -205,7 +205,7 @@ async fn open_caller(state: &AppState, headers: &HeaderMap) -> Result<Option<uui
         None => Ok(None),
         Some(value) => match state.auth.resolve(Some(value)).await {
             Ok(v) => Ok(Some(v.account_id)),
-            Err(e) => Err(graphql_http::error_response(StatusCode::UNAUTHORIZED, &e)),
+            Err(e) => Err(graphql_http::error_response(StatusCode::UNAUTHORIZED, e)),
         },
     }
 }

@@ -9,19 +9,21 @@ pub mod outbox;
 mod pages;
 mod playground;
 pub mod rate;
+pub mod serve;
 pub mod session;
 mod sse_single;
 
 use axum::{
     Router,
     extract::DefaultBodyLimit,
-    http::{HeaderName, HeaderValue, Method, header},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
     routing::get,
 };
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 
@@ -46,6 +48,8 @@ pub struct AppState {
     pub sse: std::sync::Arc<sse_single::Reservations>,
     /// Cancelled when the server begins to shut down (websockets close with 1012).
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// The bearer token that opens `/metrics` on this listener, if any.
+    pub metrics_token: Option<crate::config::Secret>,
 }
 
 /// The header carrying the request id, set if the client did not send one.
@@ -63,10 +67,18 @@ fn cors(origins: &[String]) -> CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
+/// The router of `--metrics-listen`: `/metrics` alone, open to whoever reaches it.
+pub fn metrics_router() -> Router {
+    Router::new().route("/metrics", get(pages::metrics))
+}
+
 /// Builds the router with request ids, tracing, CORS and the body limit.
 pub fn router(state: AppState, cors_origins: &[String]) -> Router {
     let header = axum::http::HeaderName::from_static(REQUEST_ID_HEADER);
     let max_body_bytes = state.services.limits.max_body_bytes;
+    // A slow client cannot hold a handler (reading its body, say) past the request's own
+    // timeout; the handler's inner timeout answers first with a GraphQL error.
+    let whole = std::time::Duration::from_millis(state.services.limits.request_timeout_ms + 5_000);
     Router::new()
         .route("/graphql", get(graphql_ws::get_or_upgrade).post(graphql_http::post))
         .route(
@@ -81,11 +93,12 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .route("/", get(playground::index))
         .route("/playground/{*path}", get(playground::asset))
         .route("/healthz", get(pages::healthz))
-        .route("/metrics", get(pages::metrics))
+        .route("/metrics", get(pages::metrics_with_token))
         // Browsers ask for it; an empty answer keeps their consoles free of a 404.
         .route("/favicon.ico", get(|| async { axum::http::StatusCode::NO_CONTENT }))
         .route("/readyz", get(pages::readyz))
         .with_state(state)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, whole))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

@@ -8,7 +8,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use async_graphql::{Data, Executor, Request, ServerError, Value};
+use async_graphql::{Data, Executor, Request};
 use futures::StreamExt;
 use serde_json::json;
 use tokio::task::AbortHandle;
@@ -75,13 +75,8 @@ pub struct Session {
 }
 
 /// The frame of an operation-level error, as graphql-transport-ws and graphql-sse send it.
-pub fn error_frame(id: &str, e: &AppError) -> String {
-    let mut err = ServerError::new(e.public_message(), None);
-    let ext = err.extensions.get_or_insert_with(Default::default);
-    ext.set("code", Value::from(e.code()));
-    if let Some(ms) = e.retry_after_ms() {
-        ext.set("retryAfterMs", Value::from(ms));
-    }
+pub fn error_frame(id: &str, e: AppError) -> String {
+    let err = crate::graphql::errors::server_error(e, "-");
     json!({"id": id, "type": "error", "payload": [err]}).to_string()
 }
 
@@ -130,7 +125,7 @@ impl Session {
         let counted = match self.check() {
             Ok(c) => c,
             Err(e) => {
-                self.out.send(error_frame(&id, &e)).await;
+                self.out.send(error_frame(&id, e)).await;
                 return Err(Refused::Limited);
             }
         };

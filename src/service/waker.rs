@@ -66,7 +66,7 @@ impl Waker {
             let lease = if take_lease {
                 match self.leases.acquire(sb.id, LeaseKind::Wake).await {
                     Ok(l) => Some(l),
-                    Err(AppError::Conflict(_)) if tokio::time::Instant::now() < deadline => {
+                    Err(AppError::Conflict { .. }) if tokio::time::Instant::now() < deadline => {
                         // Another caller (here or on another instance) is waking it.
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;

@@ -12,7 +12,8 @@ use crate::helpers::{DbKind, TestApp, ws::WsClient};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_operations_by_name_and_code() {
-    let app = TestApp::spawn(DbKind::Sqlite).await;
+    let secret = sandboxql::config::Secret("scrape-me".into());
+    let app = TestApp::spawn_with(DbKind::Sqlite, |c| c.http.metrics_token = Some(secret), None).await;
     let (_, token) = app.new_user("mo").await;
     for _ in 0..3 {
         app.ok(&token, "query Viewer { viewer { id } }", json!({})).await;
@@ -22,7 +23,10 @@ async fn metrics_count_operations_by_name_and_code() {
     app.ok(&token, bad, json!({"id": uuid::Uuid::now_v7().to_string()})).await;
     let _ws = WsClient::connect(app.addr, Some(&token)).await.unwrap();
 
-    let res = app.http.get(format!("http://{}/metrics", app.addr)).send().await.unwrap();
+    let metrics = format!("http://{}/metrics", app.addr);
+    assert_eq!(app.http.get(&metrics).send().await.unwrap().status(), 404, "not without the token");
+    assert_eq!(app.http.get(&metrics).bearer_auth(&token).send().await.unwrap().status(), 404, "nor a tenant's");
+    let res = app.http.get(&metrics).bearer_auth("scrape-me").send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     let text = res.text().await.unwrap();

@@ -141,7 +141,7 @@ impl ModalBackend {
             Ok(resp) => Ok(resp.sandbox_id),
             // The name is taken: an earlier attempt whose answer was lost, or a concurrent
             // wake, made it. Use that one; never a second.
-            Err(AppError::Conflict(_)) => self.by_name(&name).await,
+            Err(AppError::Conflict { .. }) => self.by_name(&name).await,
             Err(e) => {
                 // A create that timed out may still have happened on Modal's side.
                 self.remove_orphans(spec.sandbox_id, &app_id).await;

@@ -162,7 +162,7 @@ impl Syncer {
                 Ok(FileOutcome::Kept { entry: e, uploaded: sent, changed })
             }
             // The file changed between hashing and upload: leave it out of this snapshot.
-            Err(AppError::Conflict(_) | AppError::NotFound(_)) => Ok(FileOutcome::Dropped),
+            Err(AppError::Conflict { .. } | AppError::NotFound(_)) => Ok(FileOutcome::Dropped),
             Err(err) => Err(err),
         }
     }
@@ -172,7 +172,7 @@ impl Syncer {
         let body = self.backend.read_stream(ext, path).await?;
         match self.snapshots.blobs.put_verified(&storage::blob_key(account, sha), body, n, sha).await {
             Ok(()) => {}
-            Err(e @ AppError::Conflict(_)) => return Err(e),
+            Err(e @ AppError::Conflict { .. }) => return Err(e),
             Err(e) => return Err(storage_error(e)),
         }
         self.remember_blob(account, sha, n).await?;
