@@ -69,6 +69,14 @@ pub enum AppError {
     /// Missing, deleted or not the caller's.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A path the caller named does not exist (the path is the caller's own input).
+    #[error("{what} `{path}` not found")]
+    PathNotFound {
+        /// What was looked for (file, directory, path).
+        what: &'static str,
+        /// The path as the caller wrote it.
+        path: String,
+    },
     /// Invalid input; the message says what and how to fix it, the reason (when one code
     /// covers several cases) which case it is.
     #[error("{message}")]
@@ -125,7 +133,7 @@ impl AppError {
         match self {
             AppError::Unauthenticated(_) => codes::UNAUTHENTICATED,
             AppError::Forbidden(_) => codes::FORBIDDEN,
-            AppError::NotFound(_) => codes::NOT_FOUND,
+            AppError::NotFound(_) | AppError::PathNotFound { .. } => codes::NOT_FOUND,
             AppError::BadInput { .. } => codes::BAD_USER_INPUT,
             AppError::Conflict { .. } => codes::CONFLICT,
             AppError::Provider { .. } => codes::PROVIDER_UNAVAILABLE,
@@ -181,6 +189,17 @@ impl AppError {
     /// A provider failure whose detail is logged and whose message is generic.
     pub fn provider(public: impl Into<String>, detail: impl fmt::Display) -> Self {
         AppError::Provider { public: public.into(), detail: detail.to_string() }
+    }
+
+    /// This error with the path the caller asked for, when it says a file, directory or
+    /// path was not found (so the message names it).
+    pub fn at_path(self, path: &str) -> Self {
+        match self {
+            AppError::NotFound(what @ ("file" | "directory" | "path")) => {
+                AppError::PathNotFound { what, path: path.chars().take(300).collect() }
+            }
+            other => other,
+        }
     }
 
     /// Shorthand for an invalid-input error.

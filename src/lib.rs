@@ -16,6 +16,7 @@ pub mod gateway;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
+pub mod preflight;
 pub mod relay;
 pub mod run;
 pub mod service;

@@ -73,6 +73,7 @@ async fn serve(config: sandboxql::config::Config) -> anyhow::Result<()> {
         );
     }
     println!("sandboxql listening on http://{addr} (GraphQL at /graphql, GraphiQL at /graphiql)");
+    println!("Playground: open http://{addr}/ and paste a token");
     tracing::info!(%addr, "listening");
     app.run_until_stopped().await
 }

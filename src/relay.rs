@@ -56,11 +56,12 @@ pub async fn run(forwards: &[String], connections: usize, command: &[String]) ->
         let listener = TcpListener::bind(f.listen).await.with_context(|| format!("relay: binding {}", f.listen))?;
         tokio::spawn(serve(listener, f.socket, slots.clone()));
     }
-    let status = tokio::process::Command::new(program)
-        .args(args)
-        .status()
-        .await
-        .with_context(|| format!("relay: starting {program}"))?;
+    let status = match tokio::process::Command::new(program).args(args).status().await {
+        Ok(status) => status,
+        // As a shell does: 127 for a command that is not there (a run says CLAUDE_NOT_FOUND).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(127),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("relay: starting {program}"))),
+    };
     use std::os::unix::process::ExitStatusExt;
     Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(9)))
 }

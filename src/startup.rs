@@ -65,6 +65,7 @@ impl Application {
     /// Like [`build`](Self::build) with a chosen backend instead of the configured one
     /// (tests use this to inject failures).
     pub async fn build_with_backend(config: Config, backend: Option<Arc<dyn Backend>>) -> anyhow::Result<Self> {
+        crate::preflight::check(&config).await;
         let db = db::connect(&config.store).await?;
         db::migrate(&db).await?;
         db::spawn_wal_checkpointer(&db);
@@ -116,7 +117,7 @@ impl Application {
             }
             None => None,
         };
-        let document_pool = CpuPool::new(config.limits.document_threads as usize, 0);
+        let document_pool = CpuPool::new(config.limits.requests.document_threads as usize, 0);
         let documents =
             Arc::new(DocumentCache::new(DocumentLimits::from_limits(&config.limits), trusted, document_pool));
         let rate =

@@ -9,6 +9,7 @@ mod commands;
 mod gateway;
 mod limits;
 mod modal;
+mod request_limits;
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -20,6 +21,7 @@ pub use self::{
     gateway::GatewayConfig,
     limits::Limits,
     modal::ModalConfig,
+    request_limits::RequestLimits,
 };
 
 /// Where the server keeps its state; shared by `serve` and the admin commands.

@@ -60,18 +60,18 @@ impl DocumentLimits {
     /// The limits of the configuration.
     pub fn from_limits(l: &crate::config::Limits) -> Self {
         Self {
-            max_bytes: l.max_document_bytes,
+            max_bytes: l.requests.max_document_bytes,
             max_nesting: l.max_recursive_depth,
             shape: shape::Bounds {
-                max_nodes: l.max_expanded_nodes,
+                max_nodes: l.requests.max_expanded_nodes,
                 max_depth: u32::try_from(l.max_query_depth).unwrap_or(u32::MAX),
                 max_nesting: u32::try_from(l.max_recursive_depth).unwrap_or(u32::MAX),
-                max_arguments: l.max_arguments,
-                max_variables: l.max_variables,
+                max_arguments: l.requests.max_arguments,
+                max_variables: l.requests.max_variables,
             },
             cache_entries: l.query_cache_entries as usize,
             cache_max_bytes: l.query_cache_max_bytes as usize,
-            max_errors: l.max_response_errors.max(1),
+            max_errors: l.requests.max_response_errors.max(1),
         }
     }
 }

@@ -62,7 +62,7 @@ impl FileMutation {
     async fn move_path(&self, ctx: &Context<'_>, sandbox_id: ID, from: String, to: String) -> Result<FileEntry> {
         let (svc, _) = scope(ctx)?;
         let sb = require_sandbox(ctx, &sandbox_id, "sandboxId").await?;
-        let moved = svc.files.move_path(&sb, &from, &to).await?;
+        let moved = svc.files.move_path(&sb, &from, &to).await.map_err(|e| e.at_path(&from))?;
         Ok(entry(sb, moved))
     }
 
@@ -78,7 +78,7 @@ impl FileMutation {
     ) -> Result<bool> {
         let (svc, _) = scope(ctx)?;
         let sb = require_sandbox(ctx, &sandbox_id, "sandboxId").await?;
-        svc.files.delete_path(&sb, &path, recursive).await?;
+        svc.files.delete_path(&sb, &path, recursive).await.map_err(|e| e.at_path(&path))?;
         Ok(true)
     }
 }

@@ -1,10 +1,12 @@
 //! The GraphQL schema: resolvers translate between the wire and the services, nothing more.
 
 mod admin_api;
+pub mod admission;
 pub mod context;
 pub mod cost;
 pub mod documents;
 pub mod errors;
+pub mod executor;
 mod file_api;
 mod loaders;
 mod nesting;

@@ -112,11 +112,22 @@ impl RunMutation {
         Ok(AgentRun(svc.runs.answer_permission(viewer, parse_id(&run_id, "runId")?, answer).await?))
     }
 
-    /// Stops a run (its whole process tree) and returns it, normally CANCELLED.
+    /// Stops a run (its whole process tree) and returns it, normally CANCELLED. Name it
+    /// by `runId`, like the other run mutations (`id` still works).
     #[graphql(complexity = "2 * cost::QUERY + child_complexity")]
-    async fn cancel_run(&self, ctx: &Context<'_>, id: ID) -> Result<AgentRun> {
+    async fn cancel_run(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The run to stop.")] run_id: Option<ID>,
+        #[graphql(deprecation = "use `runId`, as `interruptRun` and `endRun` do")] id: Option<ID>,
+    ) -> Result<AgentRun> {
         let (svc, viewer) = scope(ctx)?;
-        Ok(AgentRun(svc.runs.cancel(viewer, parse_id(&id, "id")?).await?))
+        let run = match (run_id, id) {
+            (Some(r), None) => parse_id(&r, "runId")?,
+            (None, Some(i)) => parse_id(&i, "id")?,
+            _ => return Err(crate::error::AppError::bad_input("name the run by `runId`").into()),
+        };
+        Ok(AgentRun(svc.runs.cancel(viewer, run).await?))
     }
 }
 

@@ -16,12 +16,12 @@ use axum::{
 
 use super::{
     AppState, REQUEST_ID_HEADER,
-    media::{Media, is_json_body},
+    media::{Media, is_json_body, is_request_error},
     rate::Caller,
 };
 use crate::{
-    error::{AppError, reasons},
-    graphql::errors::{Allowed, CodedSchema},
+    error::{AppError, codes, reasons},
+    graphql::{admission::Allowed, executor::CodedSchema},
 };
 
 /// POST /graphql.
@@ -36,7 +36,7 @@ pub async fn post(
         return error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, e);
     }
     match serde_json::from_slice::<BatchRequest>(&body) {
-        Ok(batch) => execute(&state, peer, &headers, batch, Allowed::Everything).await,
+        Ok(batch) => execute(&state, peer, &headers, batch, Allowed::default()).await,
         Err(e) => error_response(
             StatusCode::BAD_REQUEST,
             AppError::bad_input(format!("request body is not a GraphQL request: {e}")),
@@ -53,7 +53,7 @@ pub async fn get(state: &AppState, peer: SocketAddr, headers: &HeaderMap, query_
             return error_response(StatusCode::BAD_REQUEST, AppError::bad_input(format!("bad query string: {e}")));
         }
     };
-    execute(state, peer, headers, BatchRequest::Single(req), Allowed::QueriesOnly).await
+    execute(state, peer, headers, BatchRequest::Single(req), Allowed { queries_only: true, ..Allowed::default() }).await
 }
 
 fn operations(batch: &BatchRequest) -> usize {
@@ -63,11 +63,19 @@ fn operations(batch: &BatchRequest) -> usize {
     }
 }
 
-/// Whether the response refuses a mutation sent with GET (answered 405).
-fn refuses_get_mutation(resp: &BatchResponse) -> bool {
-    let BatchResponse::Single(r) = resp else { return false };
-    let reason = r.errors.first().and_then(|e| e.extensions.as_ref()).and_then(|x| x.get("reason"));
-    matches!(reason, Some(Value::String(r)) if r == reasons::MUTATION_OVER_GET)
+/// The HTTP status a refusal before execution calls for: 405 for a mutation sent with
+/// GET, 401 for a document that needs credentials sent without them.
+fn refusal_status(resp: &BatchResponse) -> Option<StatusCode> {
+    let BatchResponse::Single(r) = resp else { return None };
+    if !is_request_error(r) {
+        return None;
+    }
+    let ext = r.errors.first().and_then(|e| e.extensions.as_ref())?;
+    match (ext.get("code"), ext.get("reason")) {
+        (_, Some(Value::String(r))) if r == reasons::MUTATION_OVER_GET => Some(StatusCode::METHOD_NOT_ALLOWED),
+        (Some(Value::String(c)), _) if c == codes::UNAUTHENTICATED => Some(StatusCode::UNAUTHORIZED),
+        _ => None,
+    }
 }
 
 async fn execute(
@@ -102,7 +110,8 @@ async fn execute(
         Some(v) => batch.data(v),
         None => batch,
     };
-    let allowed = if viewer.as_ref().is_some_and(|v| v.read_only) { allowed.and_read_only() } else { allowed };
+    let allowed =
+        Allowed { read_only: viewer.as_ref().is_some_and(|v| v.read_only), anonymous: viewer.is_none(), ..allowed };
     let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid).allowing(allowed);
     let timeout = Duration::from_millis(limits.request_timeout_ms);
     let resp = match tokio::time::timeout(timeout, async_graphql::Executor::execute_batch(&schema, batch)).await {
@@ -112,10 +121,10 @@ async fn execute(
             return error_response(StatusCode::GATEWAY_TIMEOUT, AppError::Timeout(limits.request_timeout_ms));
         }
     };
-    let get_mutation = refuses_get_mutation(&resp);
+    let status = refusal_status(&resp);
     let mut http = respond(resp, limits.max_response_bytes, Media::accepted(headers));
-    if get_mutation {
-        *http.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    if let Some(status) = status {
+        *http.status_mut() = status;
     }
     http
 }

@@ -31,8 +31,9 @@ use super::{
 use crate::{
     error::AppError,
     graphql::{
+        admission::Allowed,
         context::LastEventId,
-        errors::{CodedSchema, RequestId},
+        executor::{CodedSchema, RequestId},
     },
 };
 
@@ -91,15 +92,19 @@ async fn open_session(
     if let Some(seq) = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse().ok()) {
         data.insert(LastEventId(seq));
     }
-    let read_only = viewer.as_ref().is_some_and(|v| v.read_only);
+    let allowed = Allowed {
+        read_only: viewer.as_ref().is_some_and(|v| v.read_only),
+        anonymous: viewer.is_none(),
+        ..Allowed::default()
+    };
     let account = viewer.as_ref().map(|v| v.account_id);
     let caller = account.map_or(Caller::Address(peer.ip()), Caller::Account);
     if let Some(v) = viewer {
         data.insert(v);
     }
     let limits = state.services.limits.clone();
-    let (out, frames) = outbox(limits.ws_send_buffer_bytes);
-    let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid).read_only(read_only);
+    let (out, frames) = outbox(limits.requests.ws_send_buffer_bytes);
+    let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid).allowing(allowed);
     let session =
         Session::new(schema, data, caller, account, out, state.rate.clone(), state.open_operations.clone(), limits);
     Ok((session, frames, account))

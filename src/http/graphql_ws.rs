@@ -29,7 +29,10 @@ use super::{
 };
 use crate::{
     error::AppError,
-    graphql::errors::{CodedSchema, RequestId},
+    graphql::{
+        admission::Allowed,
+        executor::{CodedSchema, RequestId},
+    },
 };
 
 /// The subprotocol spoken.
@@ -51,7 +54,7 @@ pub async fn get_or_upgrade(
         Err(e) => return e.into_response(),
     };
     let rid = parts.headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
-    let max_message = state.services.limits.ws_max_message_bytes;
+    let max_message = state.services.limits.requests.ws_max_message_bytes;
     // Small per-socket buffers: a thousand idle subscribers should cost little memory.
     upgrade
         .read_buffer_size(4 * 1024)
@@ -79,7 +82,7 @@ async fn serve(socket: WebSocket, state: AppState, rid: String) {
     let _open = crate::metrics::websocket();
     let (mut sink, mut source) = socket.split();
     let limits = state.services.limits.clone();
-    let init_timeout = Duration::from_secs(limits.ws_init_timeout_secs);
+    let init_timeout = Duration::from_secs(limits.requests.ws_init_timeout_secs);
     let first = match tokio::time::timeout(init_timeout, source.next()).await {
         Ok(Some(Ok(msg))) => msg,
         Ok(_) => return,
@@ -97,14 +100,16 @@ async fn serve(socket: WebSocket, state: AppState, rid: String) {
     if sink.send(Message::Text(r#"{"type":"connection_ack"}"#.into())).await.is_err() {
         return;
     }
-    let (out, frames) = outbox(limits.ws_send_buffer_bytes);
+    let (out, frames) = outbox(limits.requests.ws_send_buffer_bytes);
     let (control_tx, control) = mpsc::channel::<(u16, &'static str)>(1);
-    let writer = tokio::spawn(write(sink, frames, control, limits.ws_ping_secs, limits.ws_send_timeout_secs));
+    let writer =
+        tokio::spawn(write(sink, frames, control, limits.requests.ws_ping_secs, limits.requests.ws_send_timeout_secs));
     let mut data = Data::default();
     let (account, read_only) = (viewer.account_id, viewer.read_only);
     data.insert(viewer);
     data.insert(RequestId(rid.clone()));
-    let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid).read_only(read_only);
+    let allowed = Allowed { read_only, ..Allowed::default() };
+    let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid).allowing(allowed);
     let session = Session::new(
         schema,
         data,
@@ -115,8 +120,8 @@ async fn serve(socket: WebSocket, state: AppState, rid: String) {
         state.open_operations.clone(),
         limits.clone(),
     );
-    let idle = Duration::from_secs(limits.ws_idle_timeout_secs);
-    let mut recheck = tokio::time::interval(Duration::from_secs(limits.ws_auth_recheck_secs.max(1)));
+    let idle = Duration::from_secs(limits.requests.ws_idle_timeout_secs);
+    let mut recheck = tokio::time::interval(Duration::from_secs(limits.requests.ws_auth_recheck_secs.max(1)));
     recheck.tick().await;
     let closing = loop {
         tokio::select! {

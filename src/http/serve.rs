@@ -47,11 +47,12 @@ impl ConnectionLimits {
     /// The limits of the configuration, with the total kept `reserve` descriptors under
     /// the process's limit.
     pub fn from_limits(l: &crate::config::Limits) -> Self {
-        let max = (l.max_connections as usize).min(descriptor_limit().saturating_sub(l.connection_fd_reserve as usize));
+        let max = (l.requests.max_connections as usize)
+            .min(descriptor_limit().saturating_sub(l.requests.connection_fd_reserve as usize));
         Self {
             max_connections: max.max(1),
-            max_per_address: l.max_connections_per_address as usize,
-            header_timeout: Duration::from_millis(l.header_timeout_ms),
+            max_per_address: l.requests.max_connections_per_address as usize,
+            header_timeout: Duration::from_millis(l.requests.header_timeout_ms),
         }
     }
 }

@@ -18,7 +18,7 @@ use super::{
     outbox::Outbox,
     rate::{Caller, RateLimiter},
 };
-use crate::{config::Limits, error::AppError, graphql::errors::CodedSchema};
+use crate::{config::Limits, error::AppError, graphql::executor::CodedSchema};
 
 /// Open operations per account on this instance.
 #[derive(Default)]

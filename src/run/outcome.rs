@@ -5,6 +5,31 @@ use std::time::Duration;
 use super::events::{ClaudeResult, EventBody};
 use crate::entity::enums::RunStatus;
 
+/// Stable values of `RunFinished.reason`.
+pub mod reasons {
+    /// The Claude Code CLI could not be found where the sandbox starts it.
+    pub const CLAUDE_NOT_FOUND: &str = "CLAUDE_NOT_FOUND";
+    /// The run went past `--run-timeout-secs`.
+    pub const TIMED_OUT: &str = "TIMED_OUT";
+    /// The account's budget stopped it.
+    pub const BUDGET_EXCEEDED: &str = "BUDGET_EXCEEDED";
+    /// The server shut down or another instance took it over.
+    pub const INTERRUPTED: &str = "INTERRUPTED";
+    /// Claude reported an error result.
+    pub const CLAUDE_ERROR: &str = "CLAUDE_ERROR";
+    /// Claude exited (or was killed) without a result.
+    pub const CLAUDE_EXITED: &str = "CLAUDE_EXITED";
+    /// Its events could not be stored.
+    pub const STORE_FAILED: &str = "STORE_FAILED";
+}
+
+/// What a run says when the Claude CLI cannot be found.
+pub const CLAUDE_NOT_FOUND_MESSAGE: &str = "the Claude Code CLI (`claude`) is not installed where this sandbox \
+    starts it: install it on the server (npm install -g @anthropic-ai/claude-code) or point --claude-bin at it";
+
+/// The exit status of a shell, `nice` or the jail's relay whose command was not found.
+const EXIT_NOT_FOUND: i32 = 127;
+
 /// Why the supervisor stopped a run before it ended by itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stop {
@@ -33,6 +58,8 @@ pub struct Outcome {
     pub stop: Option<Stop>,
     /// The command could not be started.
     pub start_error: Option<String>,
+    /// The program of the command does not exist.
+    pub not_found: bool,
     /// The last line of stderr, to explain a failure.
     pub last_stderr: Option<String>,
     /// The last turn was stopped by `interruptRun` (Claude then reports an error).
@@ -43,36 +70,46 @@ pub struct Outcome {
 pub fn finish_event(out: &Outcome, elapsed: Duration, timeout_secs: u64) -> (RunStatus, EventBody) {
     let r = out.result.clone().unwrap_or_default();
     let exit_code = out.exit.flatten();
-    let (status, error) = match &out.stop {
-        Some(Stop::Cancelled) => (RunStatus::Cancelled, Some("cancelled".to_string())),
-        Some(Stop::TimedOut) => {
-            (RunStatus::Failed, Some(format!("the run exceeded its time limit of {timeout_secs} s")))
+    let (status, error, reason) = match &out.stop {
+        Some(Stop::Cancelled) => (RunStatus::Cancelled, Some("cancelled".to_string()), None),
+        Some(Stop::TimedOut) => (
+            RunStatus::Failed,
+            Some(format!("the run exceeded its time limit of {timeout_secs} s")),
+            Some(reasons::TIMED_OUT),
+        ),
+        Some(Stop::StoreFailed) => {
+            (RunStatus::Failed, Some("the run's events could not be stored".to_string()), Some(reasons::STORE_FAILED))
         }
-        Some(Stop::StoreFailed) => (RunStatus::Failed, Some("the run's events could not be stored".to_string())),
-        Some(Stop::LeaseLost) => (RunStatus::Interrupted, Some("another instance took the run over".to_string())),
-        Some(Stop::Interrupted(why)) => (RunStatus::Interrupted, Some(why.clone())),
-        Some(Stop::Refused(why)) => (RunStatus::Failed, Some(why.clone())),
+        Some(Stop::LeaseLost) => {
+            (RunStatus::Interrupted, Some("another instance took the run over".to_string()), Some(reasons::INTERRUPTED))
+        }
+        Some(Stop::Interrupted(why)) => (RunStatus::Interrupted, Some(why.clone()), Some(reasons::INTERRUPTED)),
+        Some(Stop::Refused(why)) => (RunStatus::Failed, Some(why.clone()), Some(reasons::BUDGET_EXCEEDED)),
+        None if out.not_found || (out.result.is_none() && exit_code == Some(EXIT_NOT_FOUND)) => {
+            (RunStatus::Failed, Some(CLAUDE_NOT_FOUND_MESSAGE.to_string()), Some(reasons::CLAUDE_NOT_FOUND))
+        }
         None => match &out.start_error {
-            Some(e) => (RunStatus::Failed, Some(e.clone())),
-            None if out.result.is_some() && !r.is_error && exit_code == Some(0) => (RunStatus::Succeeded, None),
+            Some(e) => (RunStatus::Failed, Some(e.clone()), Some(reasons::CLAUDE_EXITED)),
+            None if out.result.is_some() && !r.is_error && exit_code == Some(0) => (RunStatus::Succeeded, None, None),
             // The user stopped the last turn: the run ends as they asked, not as a failure.
             None if out.interrupted_last_turn && out.result.is_some() => {
-                (RunStatus::Cancelled, Some("the last turn was interrupted".to_string()))
+                (RunStatus::Cancelled, Some("the last turn was interrupted".to_string()), None)
             }
             None => {
-                let why = match (&out.result, exit_code) {
-                    (Some(r), _) if r.is_error => {
-                        format!("claude reported {}", r.subtype.as_deref().unwrap_or("an error"))
-                    }
-                    (_, Some(0)) => "claude ended without a result".to_string(),
-                    (_, Some(code)) => format!("claude exited with code {code}"),
-                    (_, None) => "claude was killed by a signal".to_string(),
+                let (why, reason) = match (&out.result, exit_code) {
+                    (Some(r), _) if r.is_error => (
+                        format!("claude reported {}", r.subtype.as_deref().unwrap_or("an error")),
+                        reasons::CLAUDE_ERROR,
+                    ),
+                    (_, Some(0)) => ("claude ended without a result".to_string(), reasons::CLAUDE_EXITED),
+                    (_, Some(code)) => (format!("claude exited with code {code}"), reasons::CLAUDE_EXITED),
+                    (_, None) => ("claude was killed by a signal".to_string(), reasons::CLAUDE_EXITED),
                 };
                 let why = match &out.last_stderr {
                     Some(line) if out.result.is_none() => format!("{why}: {line}"),
                     _ => why,
                 };
-                (RunStatus::Failed, Some(why))
+                (RunStatus::Failed, Some(why), Some(reason))
             }
         },
     };
@@ -87,6 +124,7 @@ pub fn finish_event(out: &Outcome, elapsed: Duration, timeout_secs: u64) -> (Run
         usage: r.usage,
         exit_code,
         error,
+        reason: reason.map(str::to_string),
     };
     (status, body)
 }
@@ -134,6 +172,24 @@ mod tests {
             let (s, error) = status(&out);
             assert_eq!(s, want, "{stop:?}");
             assert!(error.is_some_and(|e| !e.is_empty()));
+        }
+    }
+
+    #[test]
+    fn a_missing_cli_is_claude_not_found() {
+        for out in [
+            Outcome { not_found: true, ..Outcome::default() },
+            Outcome {
+                exit: Some(Some(127)),
+                last_stderr: Some("nice: 'claude': No such file".into()),
+                ..Outcome::default()
+            },
+        ] {
+            let (status, body) = finish_event(&out, Duration::from_secs(1), 60);
+            assert_eq!(status, RunStatus::Failed);
+            let EventBody::RunFinished { reason, error, .. } = body else { unreachable!() };
+            assert_eq!(reason.as_deref(), Some(reasons::CLAUDE_NOT_FOUND));
+            assert!(error.unwrap().contains("npm install -g @anthropic-ai/claude-code"));
         }
     }
 

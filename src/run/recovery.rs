@@ -6,6 +6,7 @@
 //! expired unless forced) followed by the closing event at the next seq; two instances
 //! reaping together, or a runner that comes back, cannot both win.
 
+use crate::run::outcome::reasons as run_reasons;
 use std::{sync::Arc, time::Duration};
 
 use sea_orm::{
@@ -68,6 +69,7 @@ impl RunManager {
             usage: None,
             exit_code: None,
             error: Some(error.to_string()),
+            reason: Some(run_reasons::INTERRUPTED.into()),
         };
         let stored = store::append(&txn, run_id, &[(seq, finished)]).await?;
         let after = agent_run::Entity::find_by_id(run_id).one(&txn).await?;

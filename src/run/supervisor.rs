@@ -22,7 +22,7 @@ use crate::{
         enums::{RunPermissionMode, RunStatus},
         now, sandbox,
     },
-    error::AppResult,
+    error::{AppError, AppResult},
 };
 
 /// Events stored per INSERT statement (batching for throughput, not a limit).
@@ -50,6 +50,7 @@ pub async fn supervise(mgr: Arc<RunManager>, run: agent_run::Model, handle: AppR
     let mut out = Outcome::default();
     let mut session: Option<String> = None;
     match handle {
+        Err(AppError::NotFound("program")) => out.not_found = true,
         Err(e) => out.start_error = Some(e.public_message()),
         Ok(h) => {
             let mut talk = io.stdin.map(|tx| {

@@ -152,7 +152,7 @@ async fn a_million_entries_list_truncated_within_bounded_memory_and_slow_queries
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_are_capped_slow_readers_dropped_and_revoked_tokens_closed() {
-    let app = TestApp::spawn_with(DbKind::Sqlite, |c| c.limits.ws_send_timeout_secs = 2, None).await;
+    let app = TestApp::spawn_with(DbKind::Sqlite, |c| c.limits.requests.ws_send_timeout_secs = 2, None).await;
     let (_, token) = app.new_user("mallory").await;
     let (_, bystander) = app.new_user("bob").await;
     let dog = Watchdog::start(&app, &bystander);

@@ -29,6 +29,7 @@ mod modal_backend;
 mod modal_interactive;
 mod modal_live;
 mod modal_sleep;
+mod newcomer;
 mod nodes;
 mod operability;
 mod paging;

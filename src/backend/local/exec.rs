@@ -51,6 +51,11 @@ pub fn spawn(
     if req.argv.is_empty() {
         return Err(AppError::bad_input("empty command"));
     }
+    // A program that is not there is said as such (a run reports CLAUDE_NOT_FOUND),
+    // rather than as the exit status of whatever would have started it.
+    if super::jail::resolve_program(&req.argv[0]).is_none() {
+        return Err(AppError::NotFound("program"));
+    }
     let mut argv = jail.wrap(&req.argv, sandbox_dir, workspace, home)?;
     // Lower priority through `nice` rather than a pre-exec hook: a hook forces fork() of
     // this (large, multi-threaded) process, whose page-table copy stalls every thread,

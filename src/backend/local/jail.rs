@@ -246,7 +246,7 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
 }
 
 /// The program as an absolute, canonical path (symlinks resolved), if it can be found.
-fn resolve_program(program: &str) -> Option<PathBuf> {
+pub fn resolve_program(program: &str) -> Option<PathBuf> {
     let p = if program.contains('/') { PathBuf::from(program) } else { find_on_path(program)? };
     std::fs::canonicalize(p).ok()
 }

@@ -116,6 +116,10 @@ pub struct RunFinished {
     exit_code: Option<i32>,
     /// Why it failed.
     error: Option<String>,
+    /// Why it failed, as a stable code: `CLAUDE_NOT_FOUND` (the CLI is not installed where
+    /// runs start), `TIMED_OUT`, `BUDGET_EXCEEDED`, `INTERRUPTED`, `CLAUDE_ERROR`,
+    /// `CLAUDE_EXITED`.
+    reason: Option<String>,
 }
 
 /// The run was accepted and recorded; always its first event.
@@ -237,6 +241,7 @@ impl From<StoredEvent> for ClaudeEvent {
                 usage,
                 exit_code,
                 error,
+                reason,
             } => Self::RunFinished(RunFinished {
                 meta,
                 status: run_status(&status),
@@ -249,6 +254,7 @@ impl From<StoredEvent> for ClaudeEvent {
                 usage: usage.map(Json),
                 exit_code,
                 error,
+                reason,
             }),
             EventBody::RunStarted { model, resume_session_id } => {
                 Self::RunStarted(RunStarted { meta, model, resume_session_id })

@@ -116,7 +116,8 @@ impl Sandbox {
     ) -> Result<FileList> {
         let (svc, _) = scope(ctx)?;
         let src = file::source(source, snapshot_id.as_ref())?;
-        let listing = svc.files.list(&self.0, src, &path, recursive, first, offset).await?;
+        let listing =
+            svc.files.list(&self.0, src, &path, recursive, first, offset).await.map_err(|e| e.at_path(&path))?;
         let sandbox = Arc::new(self.0.clone());
         let entries = listing
             .entries
@@ -148,18 +149,18 @@ impl Sandbox {
         snapshot_id: Option<ID>,
         path: String,
         #[graphql(default = 1048576)] max_bytes: i64,
-    ) -> Result<FileContent> {
+    ) -> Result<Option<FileContent>> {
         let (svc, _) = scope(ctx)?;
         let src = file::source(source, snapshot_id.as_ref())?;
-        let c = svc.files.content(&self.0, src, &path, max_bytes).await?;
-        Ok(FileContent {
+        let c = svc.files.content(&self.0, src, &path, max_bytes).await.map_err(|e| e.at_path(&path))?;
+        Ok(Some(FileContent {
             path: c.path.as_str().to_string(),
             size: c.size,
             mime_type: c.mime_type.to_string(),
             encoding: c.encoding.into(),
             content: c.content,
             truncated: c.truncated,
-        })
+        }))
     }
     /// The directory tree under `path`, `depth` levels deep (at most `limits.maxTreeNodes` nodes).
     #[graphql(complexity = "cost::tree(child_complexity)")]
@@ -173,7 +174,7 @@ impl Sandbox {
     ) -> Result<FileNode> {
         let (svc, _) = scope(ctx)?;
         let src = file::source(source, snapshot_id.as_ref())?;
-        let tree = svc.files.tree(&self.0, src, &path, depth).await?;
+        let tree = svc.files.tree(&self.0, src, &path, depth).await.map_err(|e| e.at_path(&path))?;
         Ok(FileNode::new(&Arc::new(self.0.clone()), src, tree))
     }
     /// Snapshots of this sandbox, newest first.

@@ -80,6 +80,10 @@ pub enum EventBody {
         exit_code: Option<i32>,
         /// Why it failed, in words for the user.
         error: Option<String>,
+        /// Why it failed, as a stable code clients branch on (`CLAUDE_NOT_FOUND`,
+        /// `TIMED_OUT`, `BUDGET_EXCEEDED`…); absent in events stored before it existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// The run was accepted and recorded; always its first event (stored with the run row).
     RunStarted {

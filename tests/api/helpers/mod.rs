@@ -1,6 +1,8 @@
 //! Starting a real server per test and talking to it like a client would.
 
 pub mod abuse;
+#[path = "../../common/abuse_documents.rs"]
+pub mod abuse_documents;
 #[path = "../../common/config.rs"]
 pub mod config;
 pub mod db;

@@ -16,13 +16,14 @@
 
 use std::collections::HashMap;
 
+use self::count::{const_value_nodes, directives_nodes, refuse};
+use crate::error::{AppError, reasons};
 use async_graphql::{
     Name, Positioned,
-    parser::types::{Directive, ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
+    parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
 };
-use async_graphql_value::{ConstValue, Value};
 
-use crate::error::{AppError, reasons};
+mod count;
 
 /// The bounds a document must stay within (from `Limits`).
 #[derive(Debug, Clone, Copy)]
@@ -67,66 +68,6 @@ fn is_introspection(name: &str) -> bool {
     name == "__schema" || name == "__type"
 }
 
-/// Value nodes of an argument or default value (a list or object counts 1 plus its
-/// members), counted with a stack.
-fn value_nodes(value: &Value) -> u64 {
-    let mut stack = vec![value];
-    let mut n = 0u64;
-    while let Some(v) = stack.pop() {
-        n = n.saturating_add(1);
-        match v {
-            Value::List(items) => stack.extend(items.iter()),
-            Value::Object(fields) => stack.extend(fields.values()),
-            _ => {}
-        }
-    }
-    n
-}
-
-fn const_value_nodes(value: &ConstValue) -> u64 {
-    let mut stack = vec![value];
-    let mut n = 0u64;
-    while let Some(v) = stack.pop() {
-        n = n.saturating_add(1);
-        match v {
-            ConstValue::List(items) => stack.extend(items.iter()),
-            ConstValue::Object(fields) => stack.extend(fields.values()),
-            _ => {}
-        }
-    }
-    n
-}
-
-/// Why a document is refused.
-fn refuse(reason: &'static str, message: String) -> AppError {
-    AppError::bad_input_because(reason, message)
-}
-
-fn arguments_nodes<'a>(
-    args: impl ExactSizeIterator<Item = &'a Positioned<Value>>,
-    bounds: &Bounds,
-    at: &str,
-) -> Result<u64, AppError> {
-    if args.len() > bounds.max_arguments {
-        let max = bounds.max_arguments;
-        return Err(refuse(
-            reasons::TOO_MANY_ARGUMENTS,
-            format!("{at} has more than {max} arguments (limits.maxArguments)"),
-        ));
-    }
-    Ok(args.fold(0u64, |n, v| n.saturating_add(1).saturating_add(value_nodes(&v.node))))
-}
-
-fn directives_nodes(directives: &[Positioned<Directive>], bounds: &Bounds) -> Result<u64, AppError> {
-    let mut n = 0u64;
-    for d in directives {
-        let at = format!("directive @{}", d.node.name.node);
-        let args = arguments_nodes(d.node.arguments.iter().map(|(_, v)| v), bounds, &at)?;
-        n = n.saturating_add(1).saturating_add(args);
-    }
-    Ok(n)
-}
-
 /// Measures one selection set, using the figures of fragments already measured.
 /// Spreads of unknown fragments count one node (validation reports them).
 fn measure_set(
@@ -146,7 +87,7 @@ fn measure_set(
                 Selection::Field(f) => {
                     let f = &f.node;
                     let at = format!("field `{}`", f.name.node);
-                    let args = arguments_nodes(f.arguments.iter().map(|(_, v)| v), bounds, &at)?;
+                    let args = count::arguments_nodes(f.arguments.iter().map(|(_, v)| v), bounds, &at)?;
                     let dirs = directives_nodes(&f.directives, bounds)?;
                     shape.nodes = shape.nodes.saturating_add(1).saturating_add(args).saturating_add(dirs);
                     let field_depth = depth.saturating_add(1);
@@ -316,5 +257,4 @@ fn check(shape: Shape, bounds: &Bounds) -> Result<(), AppError> {
 }
 
 #[cfg(test)]
-#[path = "shape_tests.rs"]
 mod tests;
