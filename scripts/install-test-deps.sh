@@ -45,6 +45,13 @@ if [ ! -f "$TOOLS/sse/node_modules/graphql-sse/package.json" ]; then
   (cd "$TOOLS/sse" && npm install --no-audit --no-fund --loglevel=error graphql-sse@2.6.1 graphql@16 >/dev/null)
 fi
 
+# graphql-codegen (typescript plugin): types generated from the server's own URL.
+if [ ! -x "$TOOLS/codegen/node_modules/.bin/graphql-codegen" ]; then
+  echo "npm: installing @graphql-codegen/cli"
+  mkdir -p "$TOOLS/codegen"
+  (cd "$TOOLS/codegen" && npm install --no-audit --no-fund --loglevel=error @graphql-codegen/cli@5.0.7 @graphql-codegen/typescript@4.1.6 graphql@16 >/dev/null)
+fi
+
 # playwright-core drives Debian's chromium in the playground's browser tests.
 if [ ! -f "$TOOLS/browser/node_modules/playwright-core/package.json" ]; then
   echo "npm: installing playwright-core"

@@ -20,7 +20,10 @@ const chat = new Chat(() => state.client, notify, () => {
     }
   }).catch(() => {});
 });
-const files = new Files(() => state.client, notify, () => loadSandboxes());
+const files = new Files(() => state.client, notify, () => loadSandboxes(), async (sb) => {
+  await loadSandboxes();
+  location.hash = `#/sandbox/${sb.id}`;
+});
 const accounts = new Accounts(() => state.client, notify);
 
 export function notify(message) {
@@ -67,6 +70,12 @@ function signOut() {
   notify('');
 }
 
+// Dollars as people read them; sums under a cent keep their digits instead of $0.00.
+export function usd(n) {
+  if (n === 0) return '$0';
+  return n < 0.01 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`;
+}
+
 // The account's metered spend today and this month (UTC), against its budget.
 async function loadSpend() {
   if (!state.client) return;
@@ -78,9 +87,9 @@ async function loadSpend() {
   const data = await state.client.query(q, { d: day, m: month }).catch(() => null);
   if (!data) return;
   const v = data.viewer;
-  const of = (cap) => (cap === null || cap === undefined ? '' : ` of $${cap.toFixed(2)}`);
+  const of = (cap) => (cap === null || cap === undefined ? '' : ` of ${usd(cap)}`);
   $('spend').textContent =
-    `Spent today $${v.today.costUsd.toFixed(2)}${of(v.budget.dailyUsd)} · this month $${v.month.costUsd.toFixed(2)}${of(v.budget.monthlyUsd)}`;
+    `Spent today ${usd(v.today.costUsd)}${of(v.budget.dailyUsd)} · this month ${usd(v.month.costUsd)}${of(v.budget.monthlyUsd)}`;
 }
 
 async function loadSandboxes() {
@@ -139,7 +148,9 @@ async function create(ev) {
 }
 
 async function remove(sb) {
-  if (!confirm(`Delete sandbox "${sb.name}"? Its workspace is snapshotted first.`)) return;
+  const running = state.selected && state.selected.id === sb.id && chat.hasActiveRun();
+  const also = running ? ' Claude is working in it: that run will be cancelled.' : '';
+  if (!confirm(`Delete sandbox "${sb.name}"? Its workspace is snapshotted first.${also}`)) return;
   try {
     await state.client.query('mutation($id: ID!) { deleteSandbox(id: $id) { id } }', { id: sb.id });
     if (state.selected && state.selected.id === sb.id) location.hash = '';
@@ -194,7 +205,15 @@ async function route() {
   await Promise.all([chat.open(sb), files.open(sb)]);
 }
 
+// At narrow widths the chat and the files are tabs; each tab shows its pane.
+function tab(name) {
+  for (const b of document.querySelectorAll('#tabs [data-tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
+  $('panes').dataset.tab = name;
+}
+
 function init() {
+  for (const b of document.querySelectorAll('#tabs [data-tab]')) b.addEventListener('click', () => tab(b.dataset.tab));
+  tab('chat');
   $('signin-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     show($('signin-error'), false);

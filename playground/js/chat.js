@@ -1,16 +1,17 @@
-// The chat pane: a run's events rendered as they arrive (text live, thinking collapsed,
-// tool calls with their results, the final cost/turns/duration), past runs, cancel, and
-// resuming a run after a reload from the events already stored (no duplicates: each
-// event is rendered once, by its seq). Runs are conversations: the prompt box stays
-// usable while Claude works (follow-ups go to the same run), a turn can be interrupted,
-// and with "Ask before tools" each tool call waits on an Allow / Deny card.
-import { $, h, show, when } from './dom.js';
+// The chat pane: the sandbox's whole conversation, run after run (the newest runs, with
+// earlier ones a click away), the run in progress followed live from its stored events
+// on (a reload picks it up again, nothing twice), Cancel, and for conversations
+// follow-ups, Interrupt and End. The prompt box chooses the model and the turn limit;
+// with "Ask before tools" tool calls Claude's own rules would not allow wait for you.
+import { $, h, show } from './dom.js';
 import { plain } from './gql.js';
-import { EVENT, budgetWords } from './events.js';
-import { Permissions } from './permissions.js';
+import { EVENT, HISTORY_KINDS } from './events.js';
+import { RunView } from './runview.js';
 
-// Events per history request.
+// Events per history request, and runs shown before "Earlier runs".
 const HISTORY_PAGE = 400;
+const RUNS_SHOWN = 10;
+const RUN_FIELDS = 'id prompt status createdAt interactive permissionMode';
 
 export class Chat {
   constructor(client, notify, onRunEnd = () => {}) {
@@ -19,6 +20,7 @@ export class Chat {
     this.onRunEnd = onRunEnd;
     this.stopFeed = null;
     this.sandbox = null;
+    this.view = null;
     $('prompt-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
       this.send();
@@ -32,7 +34,7 @@ export class Chat {
     $('cancel').addEventListener('click', () => this.cancel());
     $('interrupt').addEventListener('click', () => this.control('interruptRun'));
     $('end-run').addEventListener('click', () => this.control('endRun'));
-    $('history').addEventListener('change', (ev) => ev.target.value && this.showRun(ev.target.value));
+    $('earlier').addEventListener('click', () => this.loadEarlier());
   }
 
   stop() {
@@ -40,46 +42,83 @@ export class Chat {
     this.stopFeed = null;
   }
 
+  // Whether a run is going on in the open sandbox (delete asks about it).
+  hasActiveRun() {
+    return Boolean(this.running);
+  }
+
   async open(sb) {
+    this.stop();
     this.sandbox = sb;
-    this.reset();
-    const q = `query($id: ID!) { sandbox(id: $id) { activeRun { id } runs(first: 20) { nodes { id prompt status createdAt } } } }`;
+    this.view = null;
+    this.runId = null;
+    this.after = null;
+    $('transcript').replaceChildren();
+    show($('earlier'), false);
+    this.busy(false);
     try {
-      const data = await this.client().query(q, { id: sb.id });
+      const q = `query($id: ID!, $n: Int!) { sandbox(id: $id) { activeRun { id }
+        runs(first: $n) { totalCount pageInfo { hasNextPage endCursor } nodes { ${RUN_FIELDS} } } } }`;
+      const data = await this.client().query(q, { id: sb.id, n: RUNS_SHOWN });
       // Another sandbox was opened meanwhile: this answer is stale.
       if (this.sandbox !== sb) return;
-      this.fillHistory(data.sandbox.runs.nodes);
-      const active = data.sandbox.activeRun;
-      const latest = data.sandbox.runs.nodes[0];
-      if (active) await this.follow(active.id);
-      else if (latest) await this.showRun(latest.id);
-      else $('transcript').replaceChildren(h('p', { class: 'empty' }, 'No conversation yet. Ask Claude something below.'));
+      const runs = data.sandbox.runs;
+      if (!runs.nodes.length) {
+        $('transcript').append(h('p', { class: 'empty' }, 'No conversation yet. Ask Claude something below.'));
+        return;
+      }
+      this.after = runs.pageInfo.hasNextPage ? runs.pageInfo.endCursor : null;
+      show($('earlier'), Boolean(this.after));
+      const active = data.sandbox.activeRun && data.sandbox.activeRun.id;
+      // Oldest first, as a conversation reads.
+      for (const run of [...runs.nodes].reverse()) {
+        if (this.sandbox !== sb) return;
+        if (run.id === active) await this.follow(run);
+        else await this.history(run, $('transcript'));
+      }
+      $('transcript').scrollTop = $('transcript').scrollHeight;
     } catch (e) {
       this.notify(plain(e));
     }
   }
 
-  fillHistory(runs) {
-    const options = runs.map((r) =>
-      h('option', { value: r.id }, `${when(r.createdAt)} · ${r.status.toLowerCase()} · ${r.prompt.slice(0, 40)}`));
-    $('history').replaceChildren(h('option', { value: '' }, `Past runs (${runs.length})`), ...options);
+  // The runs before those shown, inserted above them.
+  async loadEarlier() {
+    if (!this.after || !this.sandbox) return;
+    const sb = this.sandbox;
+    const q = `query($id: ID!, $n: Int!, $a: String) { sandbox(id: $id) {
+      runs(first: $n, after: $a) { pageInfo { hasNextPage endCursor } nodes { ${RUN_FIELDS} } } } }`;
+    try {
+      const data = await this.client().query(q, { id: sb.id, n: RUNS_SHOWN, a: this.after });
+      if (this.sandbox !== sb) return;
+      const runs = data.sandbox.runs;
+      const holder = h('div', { class: 'earlier-runs' });
+      for (const run of [...runs.nodes].reverse()) await this.history(run, holder);
+      $('transcript').prepend(holder);
+      this.after = runs.pageInfo.hasNextPage ? runs.pageInfo.endCursor : null;
+      show($('earlier'), Boolean(this.after));
+    } catch (e) {
+      this.notify(plain(e));
+    }
   }
 
-  reset(prompt) {
-    this.stop();
-    this.lastSeq = 0;
-    this.seqs = [];
-    this.live = null;
-    this.tools = new Map();
-    this.permissions = new Permissions(this.client, this.notify);
-    const t = $('transcript');
-    t.replaceChildren();
-    t.dataset.seqs = '';
-    if (prompt !== undefined) t.append(h('div', { class: 'msg user' }, prompt));
-    this.busy(false);
+  // A finished run's stored events (without token deltas), page by page.
+  async history(run, into) {
+    const view = new RunView(run, this.client, this.notify);
+    into.append(view.el);
+    const q = `query($id: ID!, $a: Int!, $k: [String!]) { run(id: $id) {
+      events(afterSeq: $a, first: ${HISTORY_PAGE}, kinds: $k) { ${EVENT} } } }`;
+    for (;;) {
+      const data = await this.client().query(q, { id: run.id, a: view.lastSeq, k: HISTORY_KINDS });
+      data.run.events.forEach((e) => view.render(e));
+      if (data.run.events.length < HISTORY_PAGE) break;
+    }
+    view.working(null);
+    return view;
   }
 
-  // While a run goes on the prompt box stays usable: what is sent joins the conversation.
+  // While a run goes on the prompt box stays usable in conversations: what is sent
+  // joins the run.
   busy(running) {
     this.running = running;
     show($('cancel'), running);
@@ -89,6 +128,13 @@ export class Chat {
     show($('end-run'), running && this.talks);
     $('send').disabled = running && !this.talks;
     $('send').textContent = running && this.talks ? 'Send follow-up' : 'Send';
+  }
+
+  // The model and turn limit chosen under the prompt (empty: the server's defaults).
+  options() {
+    const model = $('model').value.trim() || null;
+    const turns = parseInt($('max-turns').value, 10);
+    return { model, maxTurns: Number.isFinite(turns) && turns > 0 ? turns : null };
   }
 
   async send() {
@@ -104,19 +150,31 @@ export class Chat {
         return;
       }
       const mode = $('ask-tools').checked ? 'ASK' : 'BYPASS';
+      const { model, maxTurns } = this.options();
       const data = await this.client().query(
-        `mutation($s: ID!, $p: String!, $m: PermissionMode!, $i: Boolean!) {
-          startRun(input: {sandboxId: $s, prompt: $p, permissionMode: $m, interactive: $i}) { id interactive } }`,
-        { s: this.sandbox.id, p: text, m: mode, i: $('keep-open').checked },
+        `mutation($s: ID!, $p: String!, $m: PermissionMode!, $i: Boolean!, $model: String, $t: Int) {
+          startRun(input: {sandboxId: $s, prompt: $p, permissionMode: $m, interactive: $i, model: $model, maxTurns: $t}) {
+            ${RUN_FIELDS} } }`,
+        { s: this.sandbox.id, p: text, m: mode, i: $('keep-open').checked, model, t: maxTurns },
       );
       $('prompt').value = '';
       this.notify('');
-      this.talks = data.startRun.interactive || mode === 'ASK';
-      await this.follow(data.startRun.id, text);
+      const empty = $('transcript').querySelector(':scope > p.empty');
+      if (empty) empty.remove();
+      await this.follow(data.startRun);
     } catch (e) {
       this.notify(plain(e));
     } finally {
       this.sending = false;
+    }
+  }
+
+  async cancel() {
+    if (!this.runId) return;
+    try {
+      await this.client().query('mutation($r: ID!) { cancelRun(runId: $r) { id status } }', { r: this.runId });
+    } catch (e) {
+      this.notify(plain(e));
     }
   }
 
@@ -129,37 +187,37 @@ export class Chat {
     }
   }
 
-  // Replays the stored events of a run, then follows it live until RunFinished.
-  async follow(runId, prompt) {
-    if (prompt === undefined) {
-      const q = 'query($id: ID!) { run(id: $id) { prompt interactive permissionMode } }';
-      const data = await this.client().query(q, { id: runId });
-      prompt = data.run.prompt;
-      this.talks = data.run.interactive || data.run.permissionMode === 'ASK';
-    }
-    this.reset(prompt);
-    this.runId = runId;
+  // Replays the stored events of a run in progress, then follows it live until it ends.
+  async follow(run) {
+    this.stop();
+    this.talks = run.interactive || run.permissionMode === 'ASK';
+    this.view = new RunView(run, this.client, this.notify);
+    this.view.working('Starting Claude…');
+    $('transcript').append(this.view.el);
+    this.runId = run.id;
     this.busy(true);
-    this.subscribeFrom(runId, 0);
+    this.subscribeFrom(run.id, 0);
   }
 
   // Follows the run from the last event rendered. A dropped connection is retried with
   // backoff (1 s, 2 s, 4 s… up to 15 s) from that seq, so nothing is shown twice or lost;
   // an error the server sent (not found, forbidden) is shown and ends the follow.
   subscribeFrom(runId, attempt) {
+    const view = this.view;
     const feed = this.client().subscribe(
       `subscription($r: ID!, $a: Int!) { runEvents(runId: $r, afterSeq: $a) { ${EVENT} } }`,
-      { r: runId, a: this.lastSeq },
+      { r: runId, a: view.lastSeq },
       {
         onEvent: (data) => {
           attempt = 0;
-          this.render(data.runEvents);
+          if (view.render(data.runEvents)) $('transcript').scrollTop = $('transcript').scrollHeight;
         },
         onDone: () => this.finished(),
         onError: (e) => {
           if (this.runId !== runId || this.stopFeed !== stop) return;
           if (e.code) {
             this.notify(`The live stream stopped: ${plain(e)}`);
+            view.working(null);
             this.busy(false);
             return;
           }
@@ -180,120 +238,10 @@ export class Chat {
     this.stopFeed = stop;
   }
 
-  async finished() {
+  finished() {
     this.stopFeed = null;
+    if (this.view) this.view.working(null);
     this.busy(false);
     this.onRunEnd();
-    const q = 'query($id: ID!) { sandbox(id: $id) { runs(first: 20) { nodes { id prompt status createdAt } } } }';
-    const data = await this.client().query(q, { id: this.sandbox.id }).catch(() => null);
-    if (data) this.fillHistory(data.sandbox.runs.nodes);
-  }
-
-  // The run's metered usage (what the gateway charged), once the ledger has it.
-  async fillUsage(runId, slot) {
-    const q = `query($id: ID!) { run(id: $id) { usage {
-      requests inputTokens outputTokens cacheCreationInputTokens cacheReadInputTokens costUsd } } }`;
-    const data = await this.client().query(q, { id: runId }).catch(() => null);
-    const u = data && data.run && data.run.usage;
-    if (!u || !u.requests) return;
-    const tokens = u.inputTokens + u.outputTokens + u.cacheCreationInputTokens + u.cacheReadInputTokens;
-    slot.textContent = ` · metered $${u.costUsd.toFixed(4)} · ${tokens.toLocaleString('en')} tokens in ${u.requests} API call${u.requests === 1 ? '' : 's'}`;
-  }
-
-  // A finished run's stored events, page by page (each page within the cost limit).
-  async showRun(runId) {
-    const q = `query($id: ID!, $a: Int!) { run(id: $id) { id prompt status events(afterSeq: $a, first: ${HISTORY_PAGE}) { ${EVENT} } } }`;
-    try {
-      let data = await this.client().query(q, { id: runId, a: 0 });
-      if (data.run.status === 'RUNNING') return this.follow(runId);
-      this.reset(data.run.prompt);
-      this.runId = runId;
-      for (;;) {
-        data.run.events.forEach((e) => this.render(e));
-        if (data.run.events.length < HISTORY_PAGE || this.runId !== runId) break;
-        data = await this.client().query(q, { id: runId, a: this.lastSeq });
-      }
-    } catch (e) {
-      this.notify(plain(e));
-    }
-  }
-
-  render(ev) {
-    if (!ev || ev.seq <= this.lastSeq) return;
-    this.lastSeq = ev.seq;
-    this.seqs.push(ev.seq);
-    const t = $('transcript');
-    t.dataset.seqs = this.seqs.join(',');
-    const el = this.element(ev);
-    if (el) {
-      el.dataset.seq = ev.seq;
-      t.append(el);
-    }
-    t.scrollTop = t.scrollHeight;
-  }
-
-  element(ev) {
-    switch (ev.__typename) {
-      case 'SessionStarted':
-        return h('div', { class: 'meta' }, `Session ${ev.sessionId.slice(0, 8)}${ev.model ? ` · ${ev.model}` : ''}`);
-      case 'TextDelta':
-        if (!this.live) {
-          this.live = h('div', { class: 'msg assistant streaming' });
-          $('transcript').append(this.live);
-        }
-        this.live.textContent += ev.text;
-        return null;
-      case 'AssistantText': {
-        const done = this.live || h('div', { class: 'msg assistant' });
-        this.live = null;
-        done.textContent = ev.text;
-        done.classList.remove('streaming');
-        return done;
-      }
-      case 'AssistantThinking':
-        return h('details', { class: 'thinking' }, h('summary', {}, 'Thinking'), h('pre', {}, ev.thinking));
-      case 'ToolUse': {
-        const result = h('pre', { class: 'tool-result pending' }, 'running…');
-        this.tools.set(ev.toolUseId, result);
-        return h('details', { class: 'tool', open: true },
-          h('summary', {}, `Tool: ${ev.name}`),
-          h('pre', { class: 'tool-input' }, JSON.stringify(ev.input, null, 2)),
-          result);
-      }
-      case 'ToolResult': {
-        const slot = this.tools.get(ev.toolUseId);
-        if (slot) {
-          slot.textContent = ev.content || '(no output)';
-          slot.className = `tool-result${ev.isError ? ' error' : ''}`;
-          return null;
-        }
-        return h('pre', { class: `tool-result${ev.isError ? ' error' : ''}` }, ev.content);
-      }
-      case 'RunFinished': {
-        const parts = [ev.status.toLowerCase()];
-        if (ev.totalCostUsd !== null && ev.totalCostUsd !== undefined) parts.push(`$${ev.totalCostUsd.toFixed(4)}`);
-        if (ev.numTurns !== null && ev.numTurns !== undefined) parts.push(`${ev.numTurns} turn${ev.numTurns === 1 ? '' : 's'}`);
-        if (ev.durationMs !== null && ev.durationMs !== undefined) parts.push(`${(ev.durationMs / 1000).toFixed(1)} s`);
-        const usage = h('span', { class: 'usage' });
-        this.fillUsage(ev.runId, usage);
-        return h('div', { class: `finished ${ev.status.toLowerCase()}` },
-          parts.join(' · '), usage,
-          ev.error ? h('div', { class: 'error' }, budgetWords(ev.error)) : null);
-      }
-      case 'RawEvent':
-        if (ev.source === 'stderr') return h('pre', { class: 'raw error' }, ev.text);
-        return null;
-      case 'UserMessage':
-        return h('div', { class: 'msg user' }, ev.text);
-      case 'PermissionRequested':
-        return this.permissions.card(ev);
-      case 'PermissionAnswered':
-        return this.permissions.decided(ev);
-      case 'TurnFinished':
-        this.live = null;
-        return ev.interrupted ? h('div', { class: 'meta' }, 'Turn interrupted.') : null;
-      default:
-        return null;
-    }
   }
 }

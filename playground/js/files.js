@@ -1,37 +1,68 @@
-// The files pane: a lazily expanded tree, a viewer (text with line numbers, images,
-// other binaries as size + download), WORKSPACE / SNAPSHOT source, refresh, sync with
-// its figures, and the snapshot history. The workspace tree follows `workspaceChanges`:
-// files Claude writes appear without a refresh.
+// The files pane: a lazily expanded tree of the workspace, the newest snapshot or any
+// snapshot of the history; a viewer (text highlighted with line numbers, images, other
+// files as size + download) with Edit and Save for workspace text files; Upload; Sync
+// with its figures. The workspace tree follows `workspaceChanges`: files Claude writes
+// appear without a refresh.
 import { $, h, show, when, bytes } from './dom.js';
 import { plain } from './gql.js';
+import { code, languageOf } from './render.js';
+import { Snapshots } from './snapshots.js';
 
-const LIST = `query($id: ID!, $p: String!, $s: FileSource!) { sandbox(id: $id) {
-  files(path: $p, source: $s, first: 1000) { truncated entries { path name size isDirectory isSymlink symlinkTarget } } } }`;
-const CONTENT = `query($id: ID!, $p: String!, $s: FileSource!, $m: Int!) { sandbox(id: $id) {
-  fileContent(path: $p, source: $s, maxBytes: $m) { path size mimeType encoding content truncated } } }`;
+const LIST = `query($id: ID!, $p: String!, $s: FileSource!, $snap: ID) { sandbox(id: $id) {
+  files(path: $p, source: $s, snapshotId: $snap, first: 1000) { truncated entries { path name size isDirectory isSymlink symlinkTarget } } } }`;
+const CONTENT = `query($id: ID!, $p: String!, $s: FileSource!, $snap: ID, $m: Int!) { sandbox(id: $id) {
+  fileContent(path: $p, source: $s, snapshotId: $snap, maxBytes: $m) { path size mimeType encoding content truncated } } }`;
+const WRITE = `mutation($id: ID!, $p: String!, $c: String!, $e: FileEncoding!) {
+  writeFile(sandboxId: $id, path: $p, content: $c, encoding: $e) { path size } }`;
 const VIEW_BYTES = 1024 * 1024;
 const CHANGES = 'subscription($id: ID!) { workspaceChanges(sandboxId: $id) { kind path } }';
 
+// A file's bytes as base64 (for upload), without building one huge string at once.
+async function base64Of(file) {
+  const buf = new Uint8Array(await file.arrayBuffer());
+  let out = '';
+  for (let i = 0; i < buf.length; i += 0x8000) out += String.fromCharCode(...buf.subarray(i, i + 0x8000));
+  return btoa(out);
+}
+
 export class Files {
-  constructor(client, notify, onSynced) {
+  constructor(client, notify, onSynced, onRestored) {
     this.client = client;
     this.notify = notify;
     this.onSynced = onSynced;
+    this.snapshots = new Snapshots(client, notify, (snap) => this.browse(snap), onRestored);
     $('refresh').addEventListener('click', () => this.load());
-    $('source').addEventListener('change', () => this.load());
+    $('source').addEventListener('change', () => {
+      this.snapshotId = null;
+      this.load();
+    });
     $('sync').addEventListener('click', () => this.sync());
+    $('upload').addEventListener('change', (ev) => this.upload(ev.target));
   }
 
   async open(sb) {
     this.sandbox = sb;
+    this.snapshotId = null;
     this.watch(sb);
     $('source').value = 'WORKSPACE';
     $('sync-stats').textContent = sb.lastSyncAt ? `Last sync ${when(sb.lastSyncAt)}` : 'Never synced';
-    await Promise.all([this.load(), this.loadSnapshots()]);
+    await Promise.all([this.load(), this.snapshots.load(sb)]);
   }
 
   source() {
     return $('source').value;
+  }
+
+  where() {
+    return { id: this.sandbox.id, s: this.source(), snap: this.source() === 'SNAPSHOT' ? this.snapshotId : null };
+  }
+
+  // Shows the files of one snapshot of the history.
+  async browse(snap) {
+    $('source').value = 'SNAPSHOT';
+    this.snapshotId = snap.id;
+    $('source-note').textContent = `Snapshot of ${when(snap.createdAt)}`;
+    await this.load();
   }
 
   // Stops following the workspace (another sandbox, or signed out).
@@ -71,6 +102,8 @@ export class Files {
   // re-opens the directories that were open.
   async load(keepViewer = false) {
     if (!keepViewer) show($('viewer'), false);
+    if (this.source() !== 'SNAPSHOT' || !this.snapshotId) $('source-note').textContent = '';
+    $('upload-label').hidden = this.source() !== 'WORKSPACE';
     const asked = this.sandbox;
     const items = await this.list('');
     // Another sandbox was opened meanwhile: this answer is stale.
@@ -88,7 +121,7 @@ export class Files {
 
   async list(path) {
     try {
-      const data = await this.client().query(LIST, { id: this.sandbox.id, p: path, s: this.source() });
+      const data = await this.client().query(LIST, { ...this.where(), p: path });
       const list = data.sandbox.files;
       const nodes = list.entries.map((e) => this.node(e));
       if (list.truncated) {
@@ -123,6 +156,7 @@ export class Files {
       }
       li.setAttribute('aria-expanded', String(!open));
       children.hidden = open;
+      this.folder = open ? '' : entry.path;
     };
     li.toggle = toggle;
     li.append(h('button', { class: 'entry', onclick: toggle }, `${entry.name}/`), children);
@@ -134,28 +168,75 @@ export class Files {
     viewer.replaceChildren(h('p', { class: 'muted' }, `Loading ${entry.path}…`));
     show(viewer, true);
     try {
-      const data = await this.client().query(CONTENT, { id: this.sandbox.id, p: entry.path, s: this.source(), m: VIEW_BYTES });
+      const data = await this.client().query(CONTENT, { ...this.where(), p: entry.path, m: VIEW_BYTES });
       const f = data.sandbox.fileContent;
-      const head = h('div', { class: 'viewer-head' }, h('strong', {}, f.path), h('span', { class: 'muted small' }, `${bytes(f.size)} · ${f.mimeType}`));
-      let body;
-      if (f.encoding === 'UTF8') {
-        const lines = f.content.split('\n');
-        if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
-        body = h('ol', { class: 'code' }, lines.map((l) => h('li', {}, l)));
-      } else if (f.mimeType.startsWith('image/') && !f.truncated) {
-        body = h('img', { src: `data:${f.mimeType};base64,${f.content}`, alt: f.path, class: 'preview' });
-      } else {
-        body = h('p', {}, `Binary file, ${bytes(f.size)}. `, h('button', { class: 'link', onclick: () => this.download(f.path) }, 'Download'));
-      }
-      viewer.replaceChildren(head, body, f.truncated && f.encoding === 'UTF8' ? h('p', { class: 'muted small' }, `Showing the first ${bytes(VIEW_BYTES)}.`) : null);
+      const editable = f.encoding === 'UTF8' && !f.truncated && this.source() === 'WORKSPACE';
+      const head = h('div', { class: 'viewer-head' }, h('strong', {}, f.path),
+        h('span', { class: 'muted small' }, `${bytes(f.size)} · ${f.mimeType}`),
+        editable ? h('button', { type: 'button', class: 'link', id: 'edit', onclick: () => this.edit(f) }, 'Edit') : null);
+      const parts = [head, this.body(f)];
+      if (f.truncated && f.encoding === 'UTF8') parts.push(h('p', { class: 'muted small' }, `Showing the first ${bytes(VIEW_BYTES)}.`));
+      viewer.replaceChildren(...parts);
     } catch (e) {
       viewer.replaceChildren(h('p', { class: 'error' }, plain(e)));
     }
   }
 
+  // A file's content as the viewer shows it: text with line numbers beside it.
+  body(f) {
+    if (f.encoding === 'UTF8') {
+      const lines = f.content.split('\n');
+      const count = lines.length > 1 && lines[lines.length - 1] === '' ? lines.length - 1 : lines.length;
+      const gutter = h('pre', { class: 'gutter', 'aria-hidden': 'true' },
+        Array.from({ length: Math.max(count, 1) }, (_, i) => i + 1).join('\n'));
+      return h('div', { class: 'code-view' }, gutter, h('pre', { class: 'text' }, code(f.content, languageOf(f.path))));
+    }
+    if (f.mimeType.startsWith('image/') && !f.truncated) {
+      return h('img', { src: `data:${f.mimeType};base64,${f.content}`, alt: f.path, class: 'preview' });
+    }
+    return h('p', {}, `Binary file, ${bytes(f.size)}. `, h('button', { class: 'link', onclick: () => this.download(f.path) }, 'Download'));
+  }
+
+  // Edits a workspace text file in place; Save writes it (writeFile), Cancel drops it.
+  edit(f) {
+    const area = h('textarea', { class: 'editor', id: 'editor', spellcheck: 'false', 'aria-label': `Edit ${f.path}` });
+    area.value = f.content;
+    const save = async () => {
+      try {
+        await this.client().query(WRITE, { id: this.sandbox.id, p: f.path, c: area.value, e: 'UTF8' });
+        this.notify('');
+        await this.view({ path: f.path });
+      } catch (e) {
+        this.notify(plain(e));
+      }
+    };
+    $('viewer').replaceChildren(
+      h('div', { class: 'viewer-head' }, h('strong', {}, f.path),
+        h('button', { type: 'button', id: 'save', onclick: save }, 'Save'),
+        h('button', { type: 'button', class: 'link', onclick: () => this.view({ path: f.path }) }, 'Cancel')),
+      area);
+    area.focus();
+  }
+
+  // Uploads the chosen files into the open folder (or the top of the workspace).
+  async upload(input) {
+    const dir = this.folder ? `${this.folder}/` : '';
+    for (const file of [...input.files]) {
+      try {
+        const path = `${dir}${file.name}`;
+        await this.client().query(WRITE, { id: this.sandbox.id, p: path, c: await base64Of(file), e: 'BASE64' });
+        this.notify(`Uploaded ${path} (${bytes(file.size)}).`);
+      } catch (e) {
+        this.notify(plain(e));
+      }
+    }
+    input.value = '';
+    await this.load(true);
+  }
+
   async download(path) {
     try {
-      const data = await this.client().query(CONTENT, { id: this.sandbox.id, p: path, s: this.source(), m: 10 * 1024 * 1024 });
+      const data = await this.client().query(CONTENT, { ...this.where(), p: path, m: 10 * 1024 * 1024 });
       const raw = atob(data.sandbox.fileContent.content);
       const buf = Uint8Array.from(raw, (c) => c.charCodeAt(0));
       const url = URL.createObjectURL(new Blob([buf]));
@@ -179,27 +260,13 @@ export class Files {
       const r = (await this.client().query(q, { id: this.sandbox.id })).syncSandbox;
       $('sync-stats').textContent =
         `Synced: ${r.filesProcessed} files, ${r.filesUploaded} uploaded, ${bytes(r.bytesTransferred)} sent in ${r.durationMs} ms`;
-      await Promise.all([this.loadSnapshots(), this.onSynced()]);
+      await Promise.all([this.snapshots.load(this.sandbox), this.onSynced()]);
     } catch (e) {
       $('sync-stats').textContent = '';
       this.notify(plain(e));
     } finally {
       btn.disabled = false;
       btn.textContent = 'Sync';
-    }
-  }
-
-  async loadSnapshots() {
-    try {
-      const data = await this.client().query('query($id: ID!) { sandbox(id: $id) { snapshots(first: 20) { id createdAt fileCount totalBytes } } }', { id: this.sandbox.id });
-      const snaps = data.sandbox.snapshots;
-      $('snapshots').replaceChildren(
-        ...(snaps.length
-          ? snaps.map((s) => h('li', {}, `${when(s.createdAt)} · ${s.fileCount} files · ${bytes(s.totalBytes)}`))
-          : [h('li', { class: 'muted' }, 'No snapshots yet.')]),
-      );
-    } catch (e) {
-      this.notify(plain(e));
     }
   }
 }

@@ -1,5 +1,6 @@
 // Tool approvals in the chat: each PermissionRequested of an ASK run becomes a card with
-// the tool, its input and Allow / Deny buttons (answerPermission); the PermissionAnswered
+// the tool, its input and Allow / Deny buttons (answerPermission), placed in the tool
+// call it is about (whose result then says it waits for you); the PermissionAnswered
 // that follows — from this page, another tab, or the server's timeout — settles the card.
 import { h } from './dom.js';
 import { plain } from './gql.js';
@@ -8,9 +9,10 @@ const ANSWER = `mutation($r: ID!, $q: String!, $a: Boolean!, $m: String) {
   answerPermission(runId: $r, requestId: $q, allow: $a, message: $m) { id } }`;
 
 export class Permissions {
-  constructor(client, notify) {
+  constructor(client, notify, tools = new Map()) {
     this.client = client;
     this.notify = notify;
+    this.tools = tools;
     this.cards = new Map();
   }
 
@@ -30,7 +32,7 @@ export class Permissions {
       }
     };
     const input = ev.input && typeof ev.input.command === 'string' ? ev.input.command : JSON.stringify(ev.input, null, 2);
-    const card = h('div', { class: 'permission', 'data-request': ev.requestId },
+    const card = h('div', { class: 'permission', 'data-request': ev.requestId, 'data-tool': ev.toolUseId },
       h('div', { class: 'permission-title' }, `Claude wants to use ${ev.toolName}`),
       h('pre', { class: 'tool-input' }, input),
       h('div', { class: 'permission-actions' },
@@ -38,6 +40,13 @@ export class Permissions {
         h('button', { type: 'button', class: 'deny', onclick: () => answer(false) }, 'Deny'),
         status));
     this.cards.set(ev.requestId, card);
+    const tool = this.tools.get(ev.toolUseId);
+    if (tool) {
+      // In the tool call it is about: nothing runs until it is answered.
+      tool.result.textContent = 'waiting for your approval';
+      tool.block.insertBefore(card, tool.result);
+      return null;
+    }
     return card;
   }
 
@@ -49,6 +58,8 @@ export class Permissions {
     const who = { USER: '', TIMEOUT: ' (no answer in time)', WITHDRAWN: ' (withdrawn)' }[ev.decidedBy] || '';
     card.querySelector('.decision').textContent = `${ev.allow ? 'Allowed' : 'Denied'}${who}`;
     card.classList.add(ev.allow ? 'allowed' : 'denied');
+    const tool = this.tools.get(card.dataset.tool);
+    if (tool && tool.result.classList.contains('pending')) tool.result.textContent = ev.allow ? 'running…' : 'denied';
     return null;
   }
 }

@@ -170,8 +170,9 @@ impl RunSubscription {
         kinds: Option<Vec<String>>,
     ) -> Result<impl Stream<Item = Result<ClaudeEvent>> + use<>> {
         let (svc, viewer) = scope(ctx)?;
-        if kinds.as_ref().is_some_and(|k| k.len() > 64) {
-            return Err(crate::error::AppError::bad_input("at most 64 kinds").into());
+        let max = crate::service::runs::MAX_KINDS;
+        if kinds.as_ref().is_some_and(|k| k.len() > max) {
+            return Err(crate::error::AppError::bad_input(format!("at most {max} kinds")).into());
         }
         // A reconnecting SSE client resumes after the last event it saw.
         let after_seq = ctx.data_opt::<super::context::LastEventId>().map_or(after_seq, |l| l.0.max(after_seq));

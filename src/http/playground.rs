@@ -31,6 +31,15 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("js/files.js", "text/javascript; charset=utf-8", asset!("js/files.js")),
     ("js/gql.js", "text/javascript; charset=utf-8", asset!("js/gql.js")),
     ("js/permissions.js", "text/javascript; charset=utf-8", asset!("js/permissions.js")),
+    ("js/render.js", "text/javascript; charset=utf-8", asset!("js/render.js")),
+    ("js/runview.js", "text/javascript; charset=utf-8", asset!("js/runview.js")),
+    ("js/snapshots.js", "text/javascript; charset=utf-8", asset!("js/snapshots.js")),
+    // Vendored releases (playground/vendor/README.md says which, LICENSES.txt their terms).
+    ("vendor/marked.esm.js", "text/javascript; charset=utf-8", asset!("vendor/marked.esm.js")),
+    ("vendor/purify.es.mjs", "text/javascript; charset=utf-8", asset!("vendor/purify.es.mjs")),
+    ("vendor/highlight.min.js", "text/javascript; charset=utf-8", asset!("vendor/highlight.min.js")),
+    ("vendor/highlight-github.min.css", "text/css; charset=utf-8", asset!("vendor/highlight-github.min.css")),
+    ("vendor/LICENSES.txt", "text/plain; charset=utf-8", asset!("vendor/LICENSES.txt")),
 ];
 
 fn page(content_type: &'static str, body: &'static str) -> Response {

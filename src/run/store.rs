@@ -45,6 +45,26 @@ pub async fn after(db: &DatabaseConnection, run_id: Uuid, after: i64, limit: u64
     between(db, run_id, after, i64::MAX, limit).await
 }
 
+/// Up to `limit` events of the run with `seq > after` whose kind is one of `kinds`, in
+/// order (the history of a run without its token deltas, say).
+pub async fn after_of_kinds(
+    db: &DatabaseConnection,
+    run_id: Uuid,
+    after: i64,
+    kinds: &[String],
+    limit: u64,
+) -> AppResult<Vec<StoredEvent>> {
+    let rows = agent_run_event::Entity::find()
+        .filter(agent_run_event::Column::RunId.eq(run_id))
+        .filter(agent_run_event::Column::Seq.gt(after))
+        .filter(agent_run_event::Column::Kind.is_in(kinds.iter().cloned()))
+        .order_by_asc(agent_run_event::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await?;
+    rows.into_iter().map(decode).collect()
+}
+
 /// Events with `after < seq <= upto`, in order, at most `limit`.
 pub async fn between(
     db: &DatabaseConnection,

@@ -120,3 +120,22 @@ async fn graphiql_runs_queries_and_subscriptions_offline() {
     let envs = vec![("PLAYGROUND_URL", format!("http://{}", app.addr)), ("PLAYGROUND_TOKEN", token), ("RUN_ID", run)];
     node::run("browser/graphiql.mjs", envs, "graphiql browser test passed").await;
 }
+
+/// A new user's first ten minutes in Chromium (tests/browser/newcomer.mjs): Cancel,
+/// markdown without running Claude's HTML, progress, the conversation after a reload,
+/// edit and upload, snapshot browse and restore, and a server without the Claude CLI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newcomer_flows_in_chromium() {
+    let app = TestApp::spawn(DbKind::Sqlite).await;
+    let (_, token) = app.new_user("nell").await;
+    let bare =
+        TestApp::spawn_with(DbKind::Sqlite, |c| c.runs.claude_bin = "claude-not-installed-here".into(), None).await;
+    let (_, bare_token) = bare.new_user("nell").await;
+    let envs = vec![
+        ("PLAYGROUND_URL", format!("http://{}", app.addr)),
+        ("PLAYGROUND_TOKEN", token),
+        ("NOCLI_URL", format!("http://{}", bare.addr)),
+        ("NOCLI_TOKEN", bare_token),
+    ];
+    node::run("browser/newcomer.mjs", envs, "newcomer browser test passed").await;
+}

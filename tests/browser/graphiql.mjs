@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { pageErrors } from './guard.mjs';
 
 const require = createRequire(path.join(process.env.PLAYWRIGHT_DIR, 'node_modules', '/'));
 const { chromium } = require('playwright-core');
@@ -17,6 +18,7 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
 });
 const offsite = [];
+const errors = [];
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await context.route('**/*', (route) => {
@@ -26,6 +28,7 @@ try {
     return route.abort();
   });
   const page = await context.newPage();
+  pageErrors(page, errors);
   await page.addInitScript((t) => {
     localStorage.setItem('sandboxql.token', t);
     window.__csp = [];
@@ -41,6 +44,21 @@ try {
   await page.click('text=Headers');
   const tools = await page.evaluate(() => [...document.querySelectorAll('.graphiql-editor-tool .CodeMirror')].map((c) => c.CodeMirror.getValue()).join('\n'));
   assert.match(tools, /"Authorization": "Bearer sbq_/);
+
+  // The schema loaded: the Docs explorer lists Query's fields, autocomplete offers them.
+  await page.click('.graphiql-sidebar button[aria-label="Show Documentation Explorer"]');
+  await page.waitForSelector('.graphiql-doc-explorer');
+  await page.click('.graphiql-doc-explorer a.graphiql-doc-explorer-type-name:text-is("Query")');
+  await page.waitForSelector('.graphiql-doc-explorer .graphiql-doc-explorer-field-name:text-is("sandboxes")', { timeout: 10000 });
+  await setEditor('.graphiql-query-editor', '{ sandb');
+  await page.evaluate(() => {
+    const cm = document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror;
+    cm.focus();
+    cm.setCursor({ line: 0, ch: 7 });
+    cm.execCommand('autocomplete');
+  });
+  await page.waitForSelector('.CodeMirror-hint:text-is("sandboxes")', { timeout: 10000 });
+  await page.keyboard.press('Escape');
 
   // A query over HTTP.
   await setEditor('.graphiql-query-editor', '{ viewer { name } }');
@@ -66,4 +84,5 @@ try {
   await browser.close();
 }
 assert.deepEqual(offsite, [], 'requests left localhost');
+assert.deepEqual(errors, [], 'page errors');
 console.log('graphiql browser test passed');

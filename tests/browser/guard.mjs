@@ -1,6 +1,7 @@
 // What the playground's browser tests check of every page: no request leaves localhost
-// (each offsite URL is pushed to `offsite`), and Content-Security-Policy violations are
-// collected in the page for `cspViolations` to return.
+// (each offsite URL is pushed to `offsite`), Content-Security-Policy violations are
+// collected in the page for `cspViolations` to return, and uncaught page errors are
+// collected by `pageErrors` (a test ends by asserting there were none).
 
 export async function guard(page, offsite) {
   await page.addInitScript(() => {
@@ -16,4 +17,10 @@ export async function guard(page, offsite) {
 // The CSP violations the page has seen so far.
 export async function cspViolations(page) {
   return page.evaluate(() => window.__csp || []);
+}
+
+// Collects the page's uncaught errors (a thrown TypeError in a click handler, say) into
+// `errors`.
+export function pageErrors(page, errors) {
+  page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
 }

@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { cspViolations, guard } from './guard.mjs';
+import { cspViolations, guard, pageErrors } from './guard.mjs';
 
 const require = createRequire(path.join(process.env.PLAYWRIGHT_DIR, 'node_modules', '/'));
 const { chromium } = require('playwright-core');
@@ -18,6 +18,7 @@ const BASE = process.env.PLAYGROUND_URL;
 const SHOTS = process.env.SCREENSHOT_DIR;
 const offsite = [];
 const violations = [];
+const errors = [];
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -26,6 +27,7 @@ const browser = await chromium.launch({
 try {
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   await guard(page, offsite);
+  pageErrors(page, errors);
 
   await page.goto(`${BASE}/`);
   await page.fill('#token', process.env.PLAYGROUND_TOKEN);
@@ -73,4 +75,5 @@ try {
 
 assert.deepEqual(offsite, [], 'requests left localhost');
 assert.deepEqual(violations, [], 'CSP violations');
+assert.deepEqual(errors, [], 'page errors');
 console.log('interactive browser test passed');

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { cspViolations, guard } from './guard.mjs';
+import { cspViolations, guard, pageErrors } from './guard.mjs';
 
 const require = createRequire(path.join(process.env.PLAYWRIGHT_DIR, 'node_modules', '/'));
 const { chromium } = require('playwright-core');
@@ -19,6 +19,7 @@ const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP4z8CAFWE
 const offsite = [];
 const violations = [];
 const consoleErrors = [];
+const errors = [];
 
 async function api(query, variables = {}) {
   const res = await fetch(`${BASE}/graphql`, {
@@ -37,7 +38,7 @@ async function watch(page) {
     if (msg.type() === 'error') consoleErrors.push(msg.text());
   });
   page.on('dialog', (d) => d.accept());
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  pageErrors(page, errors);
 }
 
 async function cspCheck(page) {
@@ -51,9 +52,12 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${String(step).padStart(2, '0')}-${name}.png`) });
 }
 
+// Waits until the transcript shows `count` runs and the last one has ended.
 async function finishedRun(page, count) {
-  await page.waitForFunction((n) => document.querySelectorAll('#transcript .finished').length === n, count, { timeout: 30000 });
+  await page.waitForFunction((n) => document.querySelectorAll('#transcript .run').length === n
+    && document.querySelector('#transcript .run:last-of-type .finished'), count, { timeout: 30000 });
 }
+const LAST = '#transcript .run:last-of-type';
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -115,9 +119,10 @@ try {
   await page.click('#refresh');
   await page.click('#tree li.dir[data-path="notes"] > button');
   await page.click('#tree li.file[data-path="notes/hello.txt"] > button');
-  await page.waitForSelector('#viewer ol.code li');
-  assert.equal(await page.locator('#viewer ol.code li').count(), 2);
-  assert.equal(await page.textContent('#viewer ol.code li:first-child'), 'hello from the playground');
+  await page.waitForSelector('#viewer .code-view .text');
+  assert.equal(await page.textContent('#viewer .code-view .text'), 'hello from the playground\nsecond line\n', 'exactly the file');
+  assert.equal(await page.textContent('#viewer .code-view .gutter'), '1\n2');
+  assert.doesNotMatch(await page.textContent('#viewer'), /null/, 'no stray null');
   await shot(page, 'file-text');
   await page.click('#tree li.dir[data-path="img"] > button');
   await page.click('#tree li.file[data-path="img/dot.png"] > button');
@@ -144,13 +149,13 @@ try {
   await page.fill('#prompt', 'And now?');
   await page.press('#prompt', 'Enter');
   await page.waitForSelector('#transcript .msg.user >> text=And now?');
-  await finishedRun(page, 1);
+  await finishedRun(page, 2);
   const runs = await api('query($id: ID!) { sandbox(id: $id) { runs { nodes { claudeSessionId status } } } }', { id: sandboxId });
   const nodes = runs.sandbox.runs.nodes;
   assert.equal(nodes.length, 2);
   assert.equal(nodes[0].claudeSessionId, nodes[1].claudeSessionId, 'the second run resumed the session');
-  // The history refreshes once the run has ended (its own request after RunFinished).
-  await page.waitForFunction(() => document.querySelectorAll('#history option').length === 3, null, { timeout: 10000 });
+  // The whole conversation shows, run after run, the first run's answer above the second.
+  assert.match(await page.textContent('#transcript .run:first-of-type'), /All done\./);
   await shot(page, 'continued');
 
   // Reload mid-run: the stream resumes from the stored events, nothing twice.
@@ -160,11 +165,11 @@ try {
   await page.reload();
   await page.waitForSelector('#panes:not([hidden])');
   await page.waitForSelector('#cancel:not([hidden])', { timeout: 5000 });
-  await finishedRun(page, 1);
-  const seqs = (await page.getAttribute('#transcript', 'data-seqs')).split(',').map(Number);
+  await finishedRun(page, 3);
+  const seqs = (await page.getAttribute(LAST, 'data-seqs')).split(',').map(Number);
   assert.deepEqual(seqs, seqs.map((_, i) => i + 1), `each event once, in order: ${seqs}`);
-  assert.equal(await page.locator('#transcript .tool').count(), 1);
-  assert.equal(await page.locator('#transcript .msg.user').count(), 1);
+  assert.equal(await page.locator(`${LAST} .tool`).count(), 1);
+  assert.equal(await page.locator(`${LAST} .msg.user`).count(), 1);
   await shot(page, 'resumed-after-reload');
 
   // The socket drops mid-run: the page reconnects (backoff) and resumes after the last
@@ -184,11 +189,11 @@ try {
   await page.fill('#prompt', '[delay 150] Keep going.');
   await page.press('#prompt', 'Enter');
   await page.waitForSelector('#transcript .msg.user >> text=Keep going.');
-  await finishedRun(page, 1);
+  await finishedRun(page, 4);
   assert.ok(dropped, 'the socket was dropped mid-run');
-  const seqsAfterDrop = (await page.getAttribute('#transcript', 'data-seqs')).split(',').map(Number);
+  const seqsAfterDrop = (await page.getAttribute(LAST, 'data-seqs')).split(',').map(Number);
   assert.deepEqual(seqsAfterDrop, seqsAfterDrop.map((_, i) => i + 1), `resumed without gap or repeat: ${seqsAfterDrop}`);
-  assert.equal(await page.locator('#transcript .tool').count(), 1);
+  assert.equal(await page.locator(`${LAST} .tool`).count(), 1);
 
   // Another account's sandbox in the URL → "not found".
   await page.goto(`${BASE}/#/sandbox/${process.env.OTHER_SANDBOX}`);
@@ -257,15 +262,15 @@ try {
   assert.equal((await adminApi(budget, { a: me, d: 0.3 })).data.setAccountBudget.dailyUsd, 0.3);
   await page.goto(`${BASE}/`);
   await page.waitForSelector('#app:not([hidden])');
-  await page.waitForFunction(() => /Spent today \$0\.00 of \$0\.30/.test(document.getElementById('spend').textContent));
+  await page.waitForFunction(() => /Spent today \$0 of \$0\.30/.test(document.getElementById('spend').textContent));
   await page.fill('#create-name', 'metered');
   await page.click('#create-btn');
   await page.waitForSelector('#panes:not([hidden])');
   await page.fill('#prompt', '[api 3] [pause 50] Spend some tokens.');
   await page.press('#prompt', 'Enter');
   await finishedRun(page, 1);
-  await page.waitForFunction(() => /metered/.test(document.querySelector('#transcript .finished').textContent));
-  const finished = await page.textContent('#transcript .finished');
+  await page.waitForFunction(() => /metered/.test(document.querySelector('#transcript .run:last-of-type .finished').textContent));
+  const finished = await page.textContent(`${LAST} .finished`);
   assert.match(finished, /^failed/);
   assert.match(finished, /metered \$0\.3700 · 370 tokens in 1 API call/);
   assert.match(finished, /Stopped because this account's budget is spent: the account's daily budget of \$0\.30 is spent/);
@@ -292,6 +297,15 @@ try {
   await small.press('#prompt', 'Enter');
   await finishedRun(small, 1);
   assert.ok(await small.evaluate(() => document.documentElement.scrollWidth <= 390), 'no horizontal overflow at 390 px');
+  const header = await small.evaluate(() => document.querySelector('header.top').getBoundingClientRect().height);
+  assert.ok(header < 56, `the header stays one line at 390 px: ${header}px`);
+  assert.equal(await small.isVisible('#tree'), false, 'the chat tab is shown first');
+  await small.click('#tabs [data-tab="files"]');
+  await small.waitForSelector('#tree', { state: 'visible' });
+  assert.equal(await small.isVisible('#transcript'), false, 'one pane per tab');
+  await shot(small, 'narrow-files');
+  await small.click('#tabs [data-tab="chat"]');
+  await small.waitForSelector('#transcript', { state: 'visible' });
   await shot(small, 'narrow');
   await cspCheck(small);
 
@@ -307,4 +321,5 @@ assert.deepEqual(offsite, [], 'requests left localhost');
 assert.deepEqual(violations, [], 'CSP violations');
 const cspConsole = consoleErrors.filter((t) => /Content Security Policy/i.test(t));
 assert.deepEqual(cspConsole, [], 'CSP errors in the console');
+assert.deepEqual(errors, [], 'page errors');
 console.log(`playground browser test passed (${step} screenshots in ${SHOTS})`);

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { pageErrors } from './guard.mjs';
 
 const require = createRequire(path.join(process.env.PLAYWRIGHT_DIR, 'node_modules', '/'));
 const { chromium } = require('playwright-core');
@@ -19,6 +20,7 @@ const errors = [];
 try {
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+  pageErrors(page, errors);
   await page.goto(`${BASE}/`);
   await page.fill('#token', process.env.PLAYGROUND_TOKEN);
   await page.click('#signin-form button');

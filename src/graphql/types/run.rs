@@ -97,15 +97,18 @@ impl AgentRun {
         Ok(svc.runs.pending_permissions(&self.0).await?.into_iter().map(Into::into).collect())
     }
     /// Stored events after `afterSeq` (at most `first`, up to 1000): the history of the run.
+    /// `kinds` (event type names) keeps only those, filtered in the database: the history
+    /// without token deltas, say.
     #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 0)] after_seq: i64,
         #[graphql(default = 500)] first: i64,
+        kinds: Option<Vec<String>>,
     ) -> Result<Vec<ClaudeEvent>> {
         let (svc, viewer) = scope(ctx)?;
-        let events = svc.runs.events_page(viewer, self.0.id, after_seq, first).await?;
+        let events = svc.runs.events_page(viewer, self.0.id, after_seq, first, kinds.as_deref()).await?;
         Ok(events.into_iter().map(ClaudeEvent::from).collect())
     }
 }

@@ -28,6 +28,9 @@ pub use self::{
     start::{StartRun, validate},
 };
 
+/// Most event kinds a filter may name: there are fewer kinds than this.
+pub const MAX_KINDS: usize = 64;
+
 /// Claude runs of sandboxes the viewer may see.
 #[derive(Clone)]
 pub struct Runs {
@@ -124,13 +127,20 @@ impl Runs {
         run_id: Uuid,
         after_seq: i64,
         limit: i64,
+        kinds: Option<&[String]>,
     ) -> AppResult<Vec<StoredEvent>> {
         let max = self.limits.max_events_page;
         if limit < 0 || limit as u64 > max || after_seq < 0 {
             return Err(AppError::bad_input(format!("`first` must be 0 to {max} and `afterSeq` not negative")));
         }
+        if kinds.is_some_and(|k| k.len() > MAX_KINDS) {
+            return Err(AppError::bad_input(format!("at most {MAX_KINDS} kinds")));
+        }
         self.require(viewer, run_id).await?;
-        store::after(&self.db, run_id, after_seq, limit as u64).await
+        match kinds {
+            Some(kinds) => store::after_of_kinds(&self.db, run_id, after_seq, kinds, limit as u64).await,
+            None => store::after(&self.db, run_id, after_seq, limit as u64).await,
+        }
     }
 
     /// Follows a run: stored events after `after_seq`, then live ones, ending after RunFinished.
