@@ -12,6 +12,11 @@ import hljs from '../vendor/highlight.min.js';
 const FORBID = ['img', 'picture', 'source', 'video', 'audio', 'iframe', 'object', 'embed', 'form', 'input',
   'button', 'textarea', 'select', 'style', 'link', 'meta', 'svg', 'math', 'base'];
 
+// HTML written in a reply is shown as the text it is, never parsed as markup: nothing of
+// it can reach the page, not even to be removed again by the sanitiser.
+const escapeHtml = (t) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+marked.use({ renderer: { html: ({ text }) => escapeHtml(text) } });
+
 // Links leave the page in a new tab without telling the target who sent them.
 DOMPurify.addHook('afterSanitizeAttributes', (node) => {
   if (node.tagName === 'A') {

@@ -16,18 +16,22 @@ async fn graphql_js_introspection_with_every_option_builds_the_schema() {
 async fn graphql_codegen_generates_types_from_the_servers_url() {
     let app = TestApp::spawn(DbKind::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("types.ts");
     let config = format!(
-        "schema: {}\ngenerates:\n  types.ts:\n    plugins:\n      - typescript\n",
-        serde_json::to_string(&app.url()).unwrap()
+        "schema: {}\ngenerates:\n  {}:\n    plugins:\n      - typescript\n",
+        serde_json::to_string(&app.url()).unwrap(),
+        serde_json::to_string(&out_file.display().to_string()).unwrap()
     );
-    std::fs::write(dir.path().join("codegen.yml"), config).unwrap();
+    let config_file = dir.path().join("codegen.yml");
+    std::fs::write(&config_file, config).unwrap();
     let tools = std::env::var("SANDBOXQL_TEST_TOOLS").unwrap_or_else(|_| "/var/tmp/sandboxql-tools".into());
-    let bin = format!("{tools}/codegen/node_modules/.bin/graphql-codegen");
-    let cwd = dir.path().to_path_buf();
+    // Run where the plugin is installed: codegen resolves plugins from its working dir.
+    let cwd = format!("{tools}/codegen");
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(bin)
-            .args(["--config", "codegen.yml"])
-            .current_dir(cwd)
+        std::process::Command::new(format!("{cwd}/node_modules/.bin/graphql-codegen"))
+            .arg("--config")
+            .arg(&config_file)
+            .current_dir(&cwd)
             .output()
             .expect("codegen runs")
     })
@@ -35,7 +39,7 @@ async fn graphql_codegen_generates_types_from_the_servers_url() {
     .unwrap();
     let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{log}");
-    let types = std::fs::read_to_string(dir.path().join("types.ts")).unwrap();
-    assert!(types.contains("export type Sandbox = {"), "{types}");
+    let types = std::fs::read_to_string(&out_file).unwrap();
+    assert!(types.contains("export type Sandbox = Node & {"), "{}", &types[..types.len().min(2000)]);
     assert!(types.contains("sandboxes: SandboxConnection;"), "{}", &types[..types.len().min(2000)]);
 }

@@ -81,6 +81,7 @@ try {
   await page.waitForSelector(`${reply} pre code.hljs.language-python .hljs-built_in`);
   assert.equal(await page.textContent(`${reply} pre code`), 'print("hi")\n');
   assert.equal(await page.locator(`${reply} img, ${reply} script`).count(), 0, 'no HTML of Claude in the page');
+  assert.match(await page.textContent(reply), /<img src=x onerror=/, 'shown as the text it is');
   assert.equal(await page.evaluate(() => window.__xss), undefined, 'nothing ran');
   await page.screenshot({ path: path.join(SHOTS, 'newcomer-markdown.png') });
 
@@ -147,7 +148,7 @@ try {
   await ended(other, 1);
   const finished = other.locator(`${LAST} .finished`);
   assert.equal(await finished.getAttribute('data-reason'), 'CLAUDE_NOT_FOUND');
-  assert.match(await finished.textContent(), /^failed: the Claude Code CLI .* npm install -g @anthropic-ai\/claude-code/);
+  assert.match(await finished.textContent(), /^failed: the Claude Code CLI .*npm install -g @anthropic-ai\/claude-code/);
   assert.equal(await other.locator(`${LAST} .raw, ${LAST} .finished .error`).count(), 0, 'one line, no fragments');
   await other.screenshot({ path: path.join(SHOTS, 'newcomer-no-cli.png') });
   violations.push(...await cspViolations(other));

@@ -301,7 +301,7 @@ try {
   assert.ok(header < 56, `the header stays one line at 390 px: ${header}px`);
   assert.equal(await small.isVisible('#tree'), false, 'the chat tab is shown first');
   await small.click('#tabs [data-tab="files"]');
-  await small.waitForSelector('#tree', { state: 'visible' });
+  await small.waitForSelector('section.files', { state: 'visible' });
   assert.equal(await small.isVisible('#transcript'), false, 'one pane per tab');
   await shot(small, 'narrow-files');
   await small.click('#tabs [data-tab="chat"]');
