@@ -72,8 +72,8 @@ async fn serve(config: sandboxql::config::Config) -> anyhow::Result<()> {
              -H 'Content-Type: application/json' -d '{{\"query\":\"{{ viewer {{ name role }} }}\"}}'"
         );
     }
-    println!("sandboxql listening on http://{addr} (GraphQL at /graphql, GraphiQL at /graphiql)");
-    println!("Playground: open http://{addr}/ and paste a token");
+    // One line, the last one: whoever reads stdout up to here may close it afterwards.
+    println!("sandboxql listening on http://{addr} (the playground at /, GraphQL at /graphql, GraphiQL at /graphiql)");
     tracing::info!(%addr, "listening");
     app.run_until_stopped().await
 }

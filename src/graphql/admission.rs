@@ -50,6 +50,15 @@ fn introspection_only(doc: &ExecutableDocument) -> bool {
 }
 
 impl Allowed {
+    /// What a caller may run given its credentials: `None` when it sent none,
+    /// `Some(read_only)` for a token that may or may not write.
+    pub fn for_caller(read_only: Option<bool>) -> Self {
+        match read_only {
+            None => Allowed { anonymous: true, ..Allowed::default() },
+            Some(read_only) => Allowed { read_only, ..Allowed::default() },
+        }
+    }
+
     /// Why `doc` may not run, if it may not.
     pub fn refusal(&self, doc: &ExecutableDocument) -> Option<AppError> {
         let types = || doc.operations.iter().map(|(_, op)| op.node.ty);

@@ -170,7 +170,7 @@ impl RunSubscription {
         kinds: Option<Vec<String>>,
     ) -> Result<impl Stream<Item = Result<ClaudeEvent>> + use<>> {
         let (svc, viewer) = scope(ctx)?;
-        let max = crate::service::runs::MAX_KINDS;
+        let max = crate::service::runs::KINDS_PER_FILTER;
         if kinds.as_ref().is_some_and(|k| k.len() > max) {
             return Err(crate::error::AppError::bad_input(format!("at most {max} kinds")).into());
         }

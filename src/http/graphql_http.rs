@@ -111,7 +111,7 @@ async fn execute(
         None => batch,
     };
     let allowed =
-        Allowed { read_only: viewer.as_ref().is_some_and(|v| v.read_only), anonymous: viewer.is_none(), ..allowed };
+        Allowed { queries_only: allowed.queries_only, ..Allowed::for_caller(viewer.as_ref().map(|v| v.read_only)) };
     let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid).allowing(allowed);
     let timeout = Duration::from_millis(limits.request_timeout_ms);
     let resp = match tokio::time::timeout(timeout, async_graphql::Executor::execute_batch(&schema, batch)).await {

@@ -17,7 +17,6 @@ use axum::{
 };
 use futures::StreamExt;
 use serde_json::Value;
-
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::{
@@ -92,11 +91,7 @@ async fn open_session(
     if let Some(seq) = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse().ok()) {
         data.insert(LastEventId(seq));
     }
-    let allowed = Allowed {
-        read_only: viewer.as_ref().is_some_and(|v| v.read_only),
-        anonymous: viewer.is_none(),
-        ..Allowed::default()
-    };
+    let allowed = Allowed::for_caller(viewer.as_ref().map(|v| v.read_only));
     let account = viewer.as_ref().map(|v| v.account_id);
     let caller = account.map_or(Caller::Address(peer.ip()), Caller::Account);
     if let Some(v) = viewer {

@@ -29,7 +29,7 @@ pub use self::{
 };
 
 /// Most event kinds a filter may name: there are fewer kinds than this.
-pub const MAX_KINDS: usize = 64;
+pub const KINDS_PER_FILTER: usize = 64;
 
 /// Claude runs of sandboxes the viewer may see.
 #[derive(Clone)]
@@ -133,8 +133,8 @@ impl Runs {
         if limit < 0 || limit as u64 > max || after_seq < 0 {
             return Err(AppError::bad_input(format!("`first` must be 0 to {max} and `afterSeq` not negative")));
         }
-        if kinds.is_some_and(|k| k.len() > MAX_KINDS) {
-            return Err(AppError::bad_input(format!("at most {MAX_KINDS} kinds")));
+        if kinds.is_some_and(|k| k.len() > KINDS_PER_FILTER) {
+            return Err(AppError::bad_input(format!("at most {KINDS_PER_FILTER} kinds")));
         }
         self.require(viewer, run_id).await?;
         match kinds {
