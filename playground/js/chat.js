@@ -76,7 +76,7 @@ export class Chat {
         if (run.id === active) await this.follow(run);
         else await this.history(run, $('transcript'));
       }
-      $('transcript').scrollTop = $('transcript').scrollHeight;
+      $('transcript-box').scrollTop = $('transcript-box').scrollHeight;
     } catch (e) {
       this.notify(plain(e));
     }
@@ -194,6 +194,7 @@ export class Chat {
     this.view = new RunView(run, this.client, this.notify);
     this.view.working('Starting Claude…');
     $('transcript').append(this.view.el);
+    $('transcript-box').scrollTop = $('transcript-box').scrollHeight;
     this.runId = run.id;
     this.busy(true);
     this.subscribeFrom(run.id, 0);
@@ -210,7 +211,7 @@ export class Chat {
       {
         onEvent: (data) => {
           attempt = 0;
-          if (view.render(data.runEvents)) $('transcript').scrollTop = $('transcript').scrollHeight;
+          if (view.render(data.runEvents)) $('transcript-box').scrollTop = $('transcript-box').scrollHeight;
         },
         onDone: () => this.finished(),
         onError: (e) => {
