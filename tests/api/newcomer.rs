@@ -4,48 +4,18 @@
 //! refused like one with a wrong token (401), introspection excepted; a missing file is
 //! named in its NOT_FOUND and leaves the sandbox readable; `cancelRun` takes `runId`.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
-};
-
 use serde_json::json;
 
-use crate::helpers::{DbKind, TestApp};
-
-/// Starts `serve` with `args` (stderr to a file), waits until it listens, stops it, and
-/// returns what it logged.
-fn start_up_log(args: &[&str]) -> String {
-    let data = tempfile::tempdir().unwrap();
-    let log = data.path().join("server.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sandboxql"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--jail", "never"])
-        .args(args)
-        .current_dir(data.path())
-        .env_remove("DATABASE_URL")
-        .env_remove("ANTHROPIC_API_KEY")
-        .env_remove("ANTHROPIC_AUTH_TOKEN")
-        .env_remove("CLAUDE_BIN")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    assert!(stdout.lines().map_while(Result::ok).any(|l| l.starts_with("sandboxql listening on")));
-    child.kill().unwrap();
-    let _ = child.wait();
-    std::fs::read_to_string(log).unwrap()
-}
+use crate::helpers::{DbKind, TestApp, process::start_up_log};
 
 #[test]
 fn serve_says_once_what_is_missing_and_what_to_do() {
-    let log = start_up_log(&["--claude-bin", "claude-not-installed-here"]);
+    let log = start_up_log(&["--jail", "never", "--claude-bin", "claude-not-installed-here"]);
     let cli = log.lines().filter(|l| l.contains("CLAUDE_NOT_FOUND")).count();
     assert_eq!(cli, 1, "{log}");
     assert!(log.contains("npm install -g @anthropic-ai/claude-code"), "{log}");
     assert_eq!(log.lines().filter(|l| l.contains("ANTHROPIC_API_KEY")).count(), 1, "{log}");
-    let found = start_up_log(&["--claude-bin", crate::helpers::standin_claude().as_str()]);
+    let found = start_up_log(&["--jail", "never", "--claude-bin", crate::helpers::standin_claude().as_str()]);
     assert!(!found.contains("CLAUDE_NOT_FOUND"), "{found}");
 }
 

@@ -8,7 +8,7 @@ use std::{
 
 use serde_json::json;
 
-use crate::helpers::{DbKind, TestApp, ws::WsClient};
+use crate::helpers::{DbKind, TestApp, process::start_up_log, ws::WsClient};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_operations_by_name_and_code() {
@@ -41,42 +41,12 @@ async fn metrics_count_operations_by_name_and_code() {
     }
 }
 
-/// Runs `serve` with stderr to a file, makes one request, and returns the log.
-fn log_of(extra: &[&str]) -> String {
-    let data = tempfile::tempdir().unwrap();
-    let log = data.path().join("server.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sandboxql"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .current_dir(data.path())
-        .env_remove("DATABASE_URL")
-        .env_remove("SANDBOXQL_DATA_DIR")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let addr = stdout
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.strip_prefix("sandboxql listening on http://").map(|r| r.split(' ').next().unwrap().to_string())
-        })
-        .expect("server started");
-    let _ = std::net::TcpStream::connect(&addr);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    child.kill().unwrap();
-    let _ = child.wait();
-    std::fs::read_to_string(log).unwrap()
-}
-
 #[test]
 fn logs_to_a_file_carry_no_escape_codes_and_json_is_json() {
-    let text = log_of(&[]);
+    let text = start_up_log(&[]);
     assert!(text.contains("listening"), "{text}");
     assert!(!text.contains('\u{1b}'), "escape codes in a log file: {text:?}");
-    let json = log_of(&["--log-format", "json"]);
+    let json = start_up_log(&["--log-format", "json"]);
     let lines: Vec<&str> = json.lines().collect();
     assert!(!lines.is_empty());
     for line in lines {

@@ -126,3 +126,30 @@ pub async fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// Runs `serve` in a fresh directory with `args` (stderr to a file, the server's
+/// settings scrubbed from the environment), makes one connection once it listens, stops
+/// it, and returns what it logged.
+pub fn start_up_log(args: &[&str]) -> String {
+    let data = tempfile::tempdir().expect("tempdir");
+    let log = data.path().join("server.log");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(args).current_dir(data.path());
+    for k in ["DATABASE_URL", "SANDBOXQL_DATA_DIR", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_BIN"] {
+        cmd.env_remove(k);
+    }
+    let file = std::fs::File::create(&log).expect("log file");
+    let mut child = cmd.env("RUST_LOG", "info").stdout(Stdio::piped()).stderr(file).spawn().expect("spawn serve");
+    let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let addr = lines
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("sandboxql listening on http://").map(|r| r.split(' ').next().unwrap_or("").to_string())
+        })
+        .expect("server started");
+    let _ = std::net::TcpStream::connect(&addr);
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = child.kill();
+    let _ = child.wait();
+    std::fs::read_to_string(log).expect("log")
+}
