@@ -25,11 +25,11 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy"
-cargo clippy --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 step "tests"
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
-cargo nextest run --no-fail-fast "$@"
+cargo nextest run --workspace --no-fail-fast "$@"
 
 # The live Modal test runs only where credentials are set (see README, "Modal").
 if [ -n "${MODAL_TOKEN_ID:-}" ] && [ -n "${MODAL_TOKEN_SECRET:-}" ]; then

@@ -2,27 +2,24 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 //! sandboxql: a GraphQL control plane for Claude Code sandboxes.
 //!
-//! Data flows one way: `graphql` (translates) → `service` (decides) → `entity` (stores),
-//! `backend` (runs sandboxes), `storage` (holds blobs), `run` (streams).
+//! The layers are crates (`crates/`), dependencies pointing down only, enforced by Cargo:
+//! `core` → `entity` → `storage` → `backend` → `run` → `service` → `api`. This crate is
+//! the binary's: the composition root ([`startup`]), the command line ([`cli`]), the
+//! start-up checks ([`preflight`]) and the jail's relay ([`relay`]); it re-exports the
+//! layers under their names for the binary and the tests.
 
-pub mod auth;
-pub mod backend;
+pub use sandboxql_api::{gateway, graphql, http};
+pub use sandboxql_backend as backend;
+pub use sandboxql_core::{config, error, metrics, work};
+pub use sandboxql_entity::{self as entity, db};
+pub use sandboxql_run as run;
+pub use sandboxql_service::{self as service, auth};
+pub use sandboxql_storage as storage;
+
 pub mod cli;
-pub mod config;
-pub mod db;
-pub mod entity;
-pub mod error;
-pub mod gateway;
-pub mod graphql;
-pub mod http;
-pub mod metrics;
 pub mod preflight;
 pub mod relay;
-pub mod run;
-pub mod service;
 pub mod startup;
-pub mod storage;
-pub mod work;
 
 /// mimalloc instead of glibc malloc: GraphQL execution allocates many small objects from
 /// many threads, where glibc spends a fifth of the request in malloc/free (measured with

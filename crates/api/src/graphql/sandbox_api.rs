@@ -1,0 +1,164 @@
+//! Queries and mutations on sandboxes and the caller's account.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::{
+    context::{parse_id, parse_opt_id, scope, services, viewer},
+    cost,
+    types::{
+        account::Account,
+        enums::{Provider, SandboxStatus},
+        limits::LimitsView,
+        sandbox::{Sandbox, SandboxConnection},
+        snapshot::{Snapshot, SyncResult},
+        template::SandboxTemplate,
+    },
+};
+use crate::{
+    backend::template,
+    service::{
+        accounts,
+        lifecycle::CreateSandbox,
+        paging::PageRequest,
+        sandboxes::{self, SandboxFilter as Filter},
+    },
+};
+
+/// Narrowing of the sandbox list.
+#[derive(InputObject, Default)]
+pub struct SandboxFilter {
+    /// Only sandboxes in this state.
+    pub status: Option<SandboxStatus>,
+    /// Only this account's sandboxes (admins; others only ever see their own).
+    pub account_id: Option<ID>,
+}
+
+/// What to create; image, volume and limits come from the provider's template.
+#[derive(InputObject)]
+pub struct CreateSandboxInput {
+    /// Template family.
+    #[graphql(default_with = "Provider::ClaudeCode")]
+    pub provider: Provider,
+    /// Agent configuration, if any.
+    pub agent_id: Option<ID>,
+    /// Display name (1–100 characters); generated when absent.
+    pub name: Option<String>,
+    /// Start with the files of this snapshot (of any of the caller's sandboxes).
+    pub from_snapshot: Option<ID>,
+}
+
+/// The result of deleteSandbox.
+#[derive(SimpleObject)]
+pub struct DeletedSandbox {
+    /// Id of the deleted sandbox.
+    pub id: ID,
+    /// When it was deleted.
+    pub deleted_at: DateTime<Utc>,
+    /// The final snapshot taken before deleting (with `sync: true`).
+    pub snapshot: Option<Snapshot>,
+}
+
+/// Sandbox queries.
+#[derive(Default)]
+pub struct SandboxQuery;
+
+#[Object]
+impl SandboxQuery {
+    /// The caller's account.
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Account> {
+        let (svc, viewer) = scope(ctx)?;
+        Ok(Account(accounts::viewer_account(&svc.db, viewer).await?))
+    }
+
+    /// A sandbox by id; null when it does not exist or is not the caller's.
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
+    async fn sandbox(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Sandbox>> {
+        let (svc, viewer) = scope(ctx)?;
+        let id = parse_id(&id, "id")?;
+        Ok(sandboxes::get(&svc.db, viewer, id).await?.map(Sandbox))
+    }
+
+    /// The caller's sandboxes (every account's for admins), newest first.
+    #[graphql(complexity = "cost::page(first as i64, child_complexity)")]
+    async fn sandboxes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, desc = "Page size, 0 to 100.")] first: i32,
+        #[graphql(desc = "Cursor after which to continue.")] after: Option<String>,
+        filter: Option<SandboxFilter>,
+    ) -> Result<SandboxConnection> {
+        let (svc, viewer) = scope(ctx)?;
+        let page = PageRequest::new(first.into(), after.as_deref(), svc.limits.max_page_size)?;
+        let filter = filter.unwrap_or_default();
+        let filter = Filter {
+            status: filter.status.map(Into::into),
+            account_id: parse_opt_id(filter.account_id.as_ref(), "filter.accountId")?,
+        };
+        let items = sandboxes::list(&svc.db, viewer, &filter, page).await?;
+        Ok(SandboxConnection::new(items, page.after.is_some(), filter))
+    }
+
+    /// The kinds of sandbox that can be created.
+    async fn templates(&self, ctx: &Context<'_>) -> Result<Vec<SandboxTemplate>> {
+        viewer(ctx)?;
+        Ok(template::all().into_iter().map(SandboxTemplate).collect())
+    }
+
+    /// Every limit the server enforces, so clients can size their requests.
+    async fn limits(&self, ctx: &Context<'_>) -> LimitsView {
+        services(ctx).limits.as_ref().into()
+    }
+}
+
+/// Sandbox mutations.
+#[derive(Default)]
+pub struct SandboxMutation;
+
+#[Object]
+impl SandboxMutation {
+    /// Creates a sandbox from the provider's template. If the backend fails, the error is
+    /// PROVIDER_UNAVAILABLE and the sandbox remains listed in ERROR with a reason.
+    #[graphql(
+        complexity = "cost::CREATE + if input.from_snapshot.is_some() { cost::SYNC } else { 0 } + child_complexity"
+    )]
+    async fn create_sandbox(&self, ctx: &Context<'_>, input: CreateSandboxInput) -> Result<Sandbox> {
+        let (svc, viewer) = scope(ctx)?;
+        let input = CreateSandbox {
+            provider: input.provider.into(),
+            agent_id: parse_opt_id(input.agent_id.as_ref(), "input.agentId")?,
+            name: input.name,
+            from_snapshot: parse_opt_id(input.from_snapshot.as_ref(), "input.fromSnapshot")?,
+        };
+        Ok(Sandbox(svc.lifecycle.create(viewer, input).await?))
+    }
+
+    /// Snapshots the sandbox's workspace to object storage: only new content is uploaded,
+    /// and the snapshot exists only once complete. CONFLICT while another sync runs.
+    #[graphql(complexity = "cost::SYNC + child_complexity")]
+    async fn sync_sandbox(&self, ctx: &Context<'_>, id: ID) -> Result<SyncResult> {
+        let (svc, viewer) = scope(ctx)?;
+        let sb = sandboxes::require(&svc.db, viewer, parse_id(&id, "id")?).await?;
+        Ok(svc.sync.sync(viewer, &sb).await?.into())
+    }
+
+    /// Terminates a sandbox and removes it from every list. With `sync` (the default) its
+    /// workspace is snapshotted first; if that fails nothing is deleted.
+    #[graphql(complexity = "cost::CREATE + if sync { cost::SYNC } else { 0 } + child_complexity")]
+    async fn delete_sandbox(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(default = true)] sync: bool,
+    ) -> Result<DeletedSandbox> {
+        let (svc, viewer) = scope(ctx)?;
+        let sb = sandboxes::require(&svc.db, viewer, parse_id(&id, "id")?).await?;
+        let (row, snap) = svc.lifecycle.delete(viewer, sb, sync).await?;
+        Ok(DeletedSandbox {
+            id: ID(row.id.to_string()),
+            deleted_at: row.deleted_at.unwrap_or(row.updated_at),
+            snapshot: snap.map(Snapshot::from),
+        })
+    }
+}

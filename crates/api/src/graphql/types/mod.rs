@@ -1,0 +1,16 @@
+//! GraphQL object types: thin wrappers over service results that only translate.
+
+pub mod account;
+pub mod enums;
+pub mod event;
+pub mod file;
+pub mod interaction_event;
+pub mod limits;
+pub mod page;
+pub mod permission;
+pub mod run;
+pub mod sandbox;
+pub mod snapshot;
+pub mod stream_event;
+pub mod template;
+pub mod usage;

@@ -1,0 +1,152 @@
+//! The Modal sandbox of a sandboxql sandbox: made on the sandbox's volume under a stable
+//! name (so a retried create or a concurrent wake finds the one that exists), its task
+//! and command router found and kept, orphans of failed creates found by tag.
+
+use std::{collections::HashMap, sync::Arc};
+
+use super::{
+    HOME_DIR, ModalBackend, TAG_ACCOUNT, TAG_SANDBOX, WORKDIR,
+    client::rpc,
+    exec::{self, Started, Stdin},
+    proto::{
+        Resources, Sandbox, SandboxCreateRequest, SandboxGetFromNameRequest, SandboxGetTaskIdRequest,
+        SandboxListRequest, SandboxTag, VolumeMount,
+    },
+    provision,
+    router::Router,
+};
+use crate::{
+    error::{AppError, AppResult},
+    {Backend, SandboxSpec},
+};
+
+impl ModalBackend {
+    pub(super) fn tasks(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The task (container) of a sandbox, which exec needs; waits while it is scheduled.
+    pub(super) async fn task_id(&self, sandbox_id: &str) -> AppResult<String> {
+        if let Some(t) = self.tasks().get(sandbox_id) {
+            return Ok(t.clone());
+        }
+        let req = SandboxGetTaskIdRequest {
+            sandbox_id: sandbox_id.to_string(),
+            timeout: Some(55.0),
+            wait_until_ready: false,
+        };
+        loop {
+            let resp = rpc!(self.client, "SandboxGetTaskId", sandbox_get_task_id, req.clone()).await?;
+            if let Some(task) = resp.task_id.filter(|t| !t.is_empty()) {
+                self.tasks().insert(sandbox_id.to_string(), task.clone());
+                return Ok(task);
+            }
+            if resp.task_result.is_some() {
+                return Err(AppError::conflict("the sandbox is not running"));
+            }
+        }
+    }
+
+    /// The command router of a sandbox's task, connected once and kept.
+    pub(super) async fn router(&self, sandbox_id: &str) -> AppResult<Arc<Router>> {
+        let task = self.task_id(sandbox_id).await?;
+        let mut routers = self.routers.lock().await;
+        if let Some(r) = routers.get(&task) {
+            return Ok(r.clone());
+        }
+        let r = Arc::new(Router::connect(&self.client, &task).await?);
+        routers.insert(task, r.clone());
+        Ok(r)
+    }
+
+    pub(super) async fn start(
+        &self,
+        sandbox_id: &str,
+        command: Vec<String>,
+        env: HashMap<String, String>,
+        stdin: Stdin,
+    ) -> AppResult<Started> {
+        let router = self.router(sandbox_id).await?;
+        exec::start(&router, command, WORKDIR, env, stdin).await
+    }
+
+    /// Terminates every Modal sandbox tagged with our sandbox id: what a failed or
+    /// ambiguous create may have left behind.
+    pub(super) async fn remove_orphans(&self, sandbox_id: uuid::Uuid, app_id: &str) {
+        let req = SandboxListRequest {
+            app_id: app_id.to_string(),
+            include_finished: false,
+            tags: vec![SandboxTag { tag_name: TAG_SANDBOX.into(), tag_value: sandbox_id.to_string() }],
+            ..Default::default()
+        };
+        match rpc!(self.client, "SandboxList", sandbox_list, req.clone()).await {
+            Ok(list) => {
+                for sb in list.sandboxes {
+                    tracing::warn!(modal_sandbox = %sb.id, %sandbox_id, "terminating orphaned Modal sandbox");
+                    let _ = self.terminate(&sb.id).await;
+                }
+            }
+            Err(e) => {
+                tracing::error!(%sandbox_id, error = ?e.log_detail(), "could not look for orphaned Modal sandboxes")
+            }
+        }
+    }
+
+    /// The running Modal sandbox with our stable name: what an earlier attempt of this
+    /// create (or a concurrent wake) made.
+    pub(super) async fn by_name(&self, name: &str) -> AppResult<String> {
+        let req = SandboxGetFromNameRequest {
+            sandbox_name: name.to_string(),
+            environment_name: self.environment.clone(),
+            app_name: self.provision.app_name().to_string(),
+        };
+        Ok(rpc!(self.client, "SandboxGetFromName", sandbox_get_from_name, req.clone()).await?.sandbox_id)
+    }
+
+    /// Creates the Modal sandbox of `spec` on its volume, under its stable name; a name
+    /// already taken means an earlier attempt (or a concurrent wake) made it: that one is
+    /// used, never a second.
+    pub(super) async fn create_sandbox(&self, spec: &SandboxSpec) -> AppResult<String> {
+        let app_id = self.provision.app_id().await?;
+        let image_id = self.provision.image_id(&spec.template).await?;
+        let volume_id = self.provision.volume_id(spec.sandbox_id, true).await?;
+        let name = provision::name_of(spec.sandbox_id);
+        let mount = |path: &str, sub: &str| VolumeMount {
+            volume_id: volume_id.clone(),
+            mount_path: path.into(),
+            allow_background_commits: true,
+            read_only: false,
+            sub_path: Some(sub.into()),
+        };
+        let definition = Sandbox {
+            entrypoint_args: vec!["sleep".into(), "infinity".into()],
+            image_id,
+            secret_ids: Vec::new(),
+            resources: Some(Resources { memory_mb: 2048, milli_cpu: 1000 }),
+            timeout_secs: spec.template.timeout_secs,
+            workdir: Some(WORKDIR.into()),
+            volume_mounts: vec![mount(WORKDIR, "workspace"), mount(HOME_DIR, "home")],
+            name: Some(name.clone()),
+            idle_timeout_secs: Some(spec.template.idle_timeout_secs),
+        };
+        let req = SandboxCreateRequest {
+            app_id: app_id.clone(),
+            definition: Some(definition),
+            tags: vec![
+                SandboxTag { tag_name: TAG_SANDBOX.into(), tag_value: spec.sandbox_id.to_string() },
+                SandboxTag { tag_name: TAG_ACCOUNT.into(), tag_value: spec.account_id.to_string() },
+            ],
+        };
+        match rpc!(self.client, "SandboxCreate", sandbox_create, req.clone()).await {
+            Ok(resp) => Ok(resp.sandbox_id),
+            // The name is taken: an earlier attempt whose answer was lost, or a concurrent
+            // wake, made it. Use that one; never a second.
+            Err(AppError::Conflict { .. }) => self.by_name(&name).await,
+            Err(e) => {
+                // A create that timed out may still have happened on Modal's side.
+                self.remove_orphans(spec.sandbox_id, &app_id).await;
+                Err(e)
+            }
+        }
+    }
+}

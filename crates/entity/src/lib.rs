@@ -1,0 +1,33 @@
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+//! sea-orm entities: one module per table of the migration crate.
+
+/// The layers below, under the names the code uses.
+pub(crate) use sandboxql_core::{config, error};
+
+pub mod db;
+
+pub mod account;
+pub mod account_budget;
+pub mod agent_run;
+pub mod agent_run_event;
+pub mod api_token;
+pub mod blob;
+pub mod change_log;
+pub mod enums;
+pub mod permission_request;
+pub mod run_input;
+pub mod sandbox;
+pub mod snapshot;
+pub mod usage_record;
+
+/// A new time-ordered id: UUID v7 sorts by creation time, which keyset paging relies on.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}
+
+/// Now, truncated to microseconds so SQLite and Postgres round-trip the same value.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    let t = chrono::Utc::now();
+    chrono::DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}

@@ -1,0 +1,24 @@
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+//! Claude runs: starting `claude` in a sandbox, parsing its stream, storing every event,
+//! and fanning events out live to subscribers on this and other instances.
+
+/// The layers below, under the names the code uses.
+pub(crate) use sandboxql_backend as backend;
+pub(crate) use sandboxql_core::{config, error, metrics};
+pub(crate) use sandboxql_entity::{self as entity, db};
+
+pub mod command;
+pub mod conversation;
+pub mod events;
+pub mod follow;
+pub mod hub;
+pub mod inputs;
+mod interaction;
+pub mod manager;
+mod outcome;
+pub mod pg_bridge;
+pub mod recovery;
+pub mod store;
+pub mod supervisor;
+pub mod writer;

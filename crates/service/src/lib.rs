@@ -1,0 +1,115 @@
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+//! Account-scoped business logic. Knows nothing of GraphQL or HTTP.
+//!
+//! Each concern is its own small service holding only what it needs (the database, the
+//! backend, the blob store, the run manager, the limits), so a function's dependencies
+//! are visible in its type. [`Services`] is only the composition root that builds them
+//! once and hands each to whoever asks. Scoping is by type: a sandbox that passed the
+//! account check is a [`sandboxes::VisibleSandbox`], which only the lookups can produce,
+//! and every file, run, snapshot and sync function takes one.
+
+/// The layers below, under the names the code uses.
+pub(crate) use sandboxql_backend as backend;
+pub(crate) use sandboxql_core::{config, error, metrics, work};
+pub(crate) use sandboxql_entity as entity;
+pub(crate) use sandboxql_run as run;
+pub(crate) use sandboxql_storage as storage;
+
+pub mod auth;
+
+pub mod accounts;
+pub mod budgets;
+mod file_tree;
+pub mod file_writes;
+pub mod files;
+pub mod leases;
+pub mod lifecycle;
+pub mod listing_cache;
+pub mod manifest;
+pub mod manifest_io;
+pub mod meter;
+pub mod mime;
+pub mod paging;
+pub mod pricing;
+pub mod quota;
+pub mod runs;
+pub mod sandboxes;
+pub mod snapshots;
+pub mod sync;
+pub mod usage;
+pub mod waker;
+pub mod workspace_changes;
+mod workspace_reads;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{backend::Backend, config::Limits, run::manager::RunManager, storage::BlobStore};
+
+/// Every service, built once at start-up and cloned cheaply into each request.
+#[derive(Clone)]
+pub struct Services {
+    /// The database (accounts and sandbox lookups use it directly).
+    pub db: DatabaseConnection,
+    /// Every limit the services enforce.
+    pub limits: Arc<Limits>,
+    /// Where sandboxes run.
+    pub backend: Arc<dyn Backend>,
+    /// Browsing and changing workspace and snapshot files.
+    pub files: files::Files,
+    /// Reading snapshots and their manifests.
+    pub snapshots: snapshots::Snapshots,
+    /// Taking snapshots.
+    pub sync: sync::Syncer,
+    /// Claude runs.
+    pub runs: runs::Runs,
+    /// Creating, deleting and restoring sandboxes.
+    pub lifecycle: lifecycle::Lifecycle,
+    /// The gateway's run authorisation and usage charging.
+    pub meter: meter::Meter,
+}
+
+impl Services {
+    /// Wires every service from its parts.
+    pub fn new(
+        db: DatabaseConnection,
+        limits: Arc<Limits>,
+        backend: Arc<dyn Backend>,
+        blobs: Arc<dyn BlobStore>,
+        manager: Arc<RunManager>,
+        prices: Arc<pricing::PriceTable>,
+    ) -> Self {
+        let meter = meter::Meter::new(db.clone(), prices);
+        let quotas = quota::Quotas::new(limits.clone());
+        let leases = leases::Leases::new(db.clone(), &manager.instance_id, limits.clone());
+        let snapshots = snapshots::Snapshots::new(db.clone(), blobs, limits.clone());
+        let wait = std::time::Duration::from_secs(limits.wake_wait_secs);
+        let waker = waker::Waker::new(db.clone(), backend.clone(), leases.clone(), wait);
+        let files =
+            files::Files::new(backend.clone(), snapshots.clone(), quotas.clone(), limits.clone(), waker.clone());
+        let sync = sync::Syncer::new(
+            db.clone(),
+            backend.clone(),
+            snapshots.clone(),
+            quotas.clone(),
+            leases.clone(),
+            limits.clone(),
+            waker.clone(),
+        );
+        let runs = runs::Runs::new(db.clone(), manager, limits.clone(), waker);
+        let lifecycle = lifecycle::Lifecycle {
+            db: db.clone(),
+            backend: backend.clone(),
+            runs: runs.clone(),
+            sync: sync.clone(),
+            snapshots: snapshots.clone(),
+            files: files.clone(),
+            quotas,
+            leases,
+            limits: limits.clone(),
+        };
+        Self { db, limits, backend, files, snapshots, sync, runs, lifecycle, meter }
+    }
+}

@@ -1,0 +1,219 @@
+//! Creating a sandbox as a saga: row CREATING → backend create → row RUNNING or ERROR.
+//! A backend sandbox whose row cannot be saved is terminated, so nothing is orphaned.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait};
+use uuid::Uuid;
+
+use super::Lifecycle;
+use crate::{
+    auth::Viewer,
+    backend::{SandboxSpec, template},
+    entity::{
+        change_log::{self, Change},
+        enums::{Provider, SandboxStatus},
+        new_id, now,
+        sandbox::{self, MetaData},
+    },
+    error::{AppError, AppResult},
+    work,
+    {accounts::lock_account, leases::LeaseKind, quota::Expensive, sandboxes::VisibleSandbox},
+};
+
+/// What a client may choose when creating a sandbox; everything else comes from templates.
+#[derive(Debug, Clone)]
+pub struct CreateSandbox {
+    /// Template family.
+    pub provider: Provider,
+    /// Agent configuration, if any.
+    pub agent_id: Option<Uuid>,
+    /// Display name; a default is made from the id when absent.
+    pub name: Option<String>,
+    /// A snapshot whose files the new workspace starts with.
+    pub from_snapshot: Option<Uuid>,
+}
+
+/// The display name to store: the given one checked, or one made from the id.
+pub fn validate_name(name: Option<&str>, id: Uuid, max_chars: u64) -> AppResult<String> {
+    let Some(name) = name.map(str::trim) else {
+        return Ok(format!("sandbox-{}", &id.simple().to_string()[24..]));
+    };
+    if name.is_empty() || name.chars().count() as u64 > max_chars {
+        return Err(AppError::bad_input(format!("`name` must be 1 to {max_chars} characters")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::bad_input("`name` must not contain control characters"));
+    }
+    Ok(name.to_string())
+}
+
+impl Lifecycle {
+    /// The quota check and the CREATING row, atomically (the account row is locked).
+    async fn insert_creating(&self, viewer: &Viewer, row: sandbox::ActiveModel) -> AppResult<sandbox::Model> {
+        let txn = self.db.begin().await?;
+        lock_account(&txn, viewer.account_id).await?;
+        let live = sandbox::Entity::find()
+            .filter(sandbox::Column::AccountId.eq(viewer.account_id))
+            .filter(sandbox::Column::DeletedAt.is_null())
+            .filter(sandbox::Column::Status.is_in([
+                SandboxStatus::Creating,
+                SandboxStatus::Running,
+                SandboxStatus::Deleting,
+            ]))
+            .count(&txn)
+            .await?;
+        let max = self.limits.max_sandboxes_per_account;
+        if live >= max {
+            return Err(AppError::Forbidden(format!(
+                "sandbox limit reached: an account may hold {max} live sandboxes; delete one first"
+            )));
+        }
+        let row = row.insert(&txn).await?;
+        let change =
+            Change { actor: Some(viewer.account_id), entity: "sandboxes", entity_id: row.id, action: "create" };
+        change_log::record(&txn, change, None::<&()>, Some(&row)).await?;
+        txn.commit().await?;
+        Ok(row)
+    }
+
+    /// Creates a sandbox for the viewer. On backend failure the row stays, in ERROR with a
+    /// reason, and the error is returned. The saga runs in its own task: a client that
+    /// goes away leaves the sandbox RUNNING or ERROR, never CREATING.
+    pub async fn create(&self, viewer: &Viewer, input: CreateSandbox) -> AppResult<VisibleSandbox> {
+        let id = new_id();
+        let name = validate_name(input.name.as_deref(), id, self.limits.max_name_chars)?;
+        let template = template::for_provider(input.provider, input.agent_id)?;
+        let (this, viewer) = (self.clone(), viewer.clone());
+        work::detached(async move { this.create_now(&viewer, id, name, template, input).await }).await
+    }
+
+    async fn create_now(
+        &self,
+        viewer: &Viewer,
+        id: Uuid,
+        name: String,
+        template: template::SandboxTemplate,
+        input: CreateSandbox,
+    ) -> AppResult<VisibleSandbox> {
+        let snapshot = match input.from_snapshot {
+            Some(id) => Some(self.snapshots.require(viewer, id).await?),
+            None => None,
+        };
+        let _restoring = match &snapshot {
+            Some(_) => Some(self.quotas.acquire(viewer.account_id, Expensive::Restore)?),
+            None => None,
+        };
+        let t = now();
+        // The create lease is written with the row and held until the sandbox is RUNNING
+        // or ERROR; if this instance dies, recovery finds it expired and ends the row.
+        let lease = self.leases.prepare(id);
+        let row = sandbox::ActiveModel {
+            id: Set(id),
+            account_id: Set(viewer.account_id),
+            organization_id: Set(viewer.organization_id),
+            agent_id: Set(input.agent_id),
+            provider: Set(input.provider),
+            backend: Set(self.backend.name()),
+            external_id: Set(None),
+            name: Set(name),
+            status: Set(SandboxStatus::Creating),
+            status_reason: Set(None),
+            claude_session_id: Set(None),
+            meta_data: Set(MetaData::default()),
+            deleted_at: Set(None),
+            lease_owner: Set(Some(lease.owner().to_string())),
+            lease_until: Set(Some(lease.until())),
+            lease_kind: Set(Some(LeaseKind::Create.name().to_string())),
+            created_at: Set(t),
+            updated_at: Set(t),
+        };
+        let row = self.insert_creating(viewer, row).await?;
+        let lease = lease.hold();
+        let created = self.create_backend(viewer, row, template, snapshot.as_ref()).await;
+        lease.release().await;
+        created
+    }
+
+    async fn create_backend(
+        &self,
+        viewer: &Viewer,
+        row: sandbox::Model,
+        template: template::SandboxTemplate,
+        snapshot: Option<&crate::snapshots::VisibleSnapshot>,
+    ) -> AppResult<VisibleSandbox> {
+        let id = row.id;
+
+        let spec = SandboxSpec { sandbox_id: id, account_id: viewer.account_id, template };
+        let external_id = match self.backend.create(&spec).await {
+            Ok(ext) => ext,
+            Err(e) => {
+                self.mark_error(row, &e).await;
+                return Err(e);
+            }
+        };
+        if let Some(snap) = snapshot
+            && let Err(e) = self.restore(snap, &external_id).await
+        {
+            if let Err(t) = self.discard(id, &external_id).await {
+                tracing::error!(error = ?t, external_id, "could not stop a sandbox whose restore failed");
+            }
+            self.mark_error(row, &e).await;
+            return Err(e);
+        }
+        VisibleSandbox::vouch(viewer, self.finish(row, external_id).await?)
+    }
+
+    async fn finish(&self, row: sandbox::Model, external_id: String) -> AppResult<sandbox::Model> {
+        let id = row.id;
+        let mut am: sandbox::ActiveModel = row.into();
+        am.external_id = Set(Some(external_id.clone()));
+        am.status = Set(SandboxStatus::Running);
+        am.updated_at = Set(now());
+        match am.clone().update(&self.db).await {
+            Ok(row) => Ok(row),
+            Err(db_err) => {
+                tracing::error!(error = %db_err, external_id, "sandbox row not saved after backend create; terminating it");
+                if let Err(e) = self.discard(id, &external_id).await {
+                    tracing::error!(error = ?e, external_id, "could not terminate orphaned backend sandbox");
+                }
+                am.status = Set(SandboxStatus::Error);
+                am.status_reason = Set(Some("the sandbox could not be recorded and was stopped".into()));
+                if let Err(e) = am.update(&self.db).await {
+                    tracing::error!(error = %e, "could not mark sandbox ERROR");
+                }
+                Err(db_err.into())
+            }
+        }
+    }
+
+    /// Stops and removes a backend sandbox that will never be used.
+    async fn discard(&self, id: uuid::Uuid, external_id: &str) -> AppResult<()> {
+        self.backend.terminate(external_id).await?;
+        self.backend.destroy(id, external_id).await
+    }
+
+    async fn mark_error(&self, row: sandbox::Model, cause: &AppError) {
+        let mut am: sandbox::ActiveModel = row.into();
+        am.status = Set(SandboxStatus::Error);
+        am.status_reason = Set(Some(format!("creation failed: {}", cause.public_message())));
+        am.updated_at = Set(now());
+        if let Err(e) = am.update(&self.db).await {
+            tracing::error!(error = %e, "could not mark sandbox ERROR after backend failure");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_name;
+
+    #[test]
+    fn names_are_trimmed_bounded_and_printable() {
+        let id = uuid::Uuid::now_v7();
+        assert_eq!(validate_name(Some("  demo "), id, 10).unwrap(), "demo");
+        assert!(validate_name(None, id, 10).unwrap().starts_with("sandbox-"));
+        assert!(validate_name(Some(""), id, 10).is_err());
+        assert!(validate_name(Some("12345678901"), id, 10).is_err());
+        assert!(validate_name(Some("a\u{7}b"), id, 10).is_err());
+        assert_eq!(validate_name(Some("ünïcødé"), id, 7).unwrap(), "ünïcødé");
+    }
+}
