@@ -3,15 +3,17 @@
 //! sandboxql: a GraphQL control plane for Claude Code sandboxes.
 //!
 //! The layers are crates (`crates/`), dependencies pointing down only, enforced by Cargo:
-//! `core` → `entity` → `storage` → `backend` → `run` → `service` → `api`. This crate is
+//! `core` → `entity` → `storage` → `backend` → `run` → `service` → `gql` → `graphql` | `api`. This crate is
 //! the binary's: the composition root ([`startup`]), the command line ([`cli`]), the
 //! start-up checks ([`preflight`]) and the jail's relay ([`relay`]); it re-exports the
 //! layers under their names for the binary and the tests.
 
-pub use sandboxql_api::{gateway, graphql, http};
+pub use sandboxql_api::{gateway, http};
 pub use sandboxql_backend as backend;
 pub use sandboxql_core::{config, error, metrics, work};
 pub use sandboxql_entity::{self as entity, db};
+pub use sandboxql_gql as gql;
+pub use sandboxql_graphql as graphql;
 pub use sandboxql_run as run;
 pub use sandboxql_service::{self as service, auth};
 pub use sandboxql_storage as storage;

@@ -122,11 +122,11 @@ impl Application {
             Arc::new(DocumentCache::new(DocumentLimits::from_limits(&config.limits), trusted, document_pool));
         let rate =
             Arc::new(RateLimiter::new(config.limits.rate_limit_per_sec, config.limits.rate_limit_burst, 100_000));
+        let engine = Arc::new(crate::graphql::executor::SchemaEngine::new(schema, documents));
         let state = AppState {
-            schema,
+            engine,
             services: services.clone(),
             auth,
-            documents,
             rate,
             open_operations: Arc::default(),
             sse: Arc::default(),

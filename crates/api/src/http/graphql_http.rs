@@ -21,7 +21,7 @@ use super::{
 };
 use crate::{
     error::{AppError, codes, reasons},
-    graphql::{admission::Allowed, executor::CodedSchema},
+    gql::{Allowed, Bound},
 };
 
 /// POST /graphql.
@@ -112,7 +112,7 @@ async fn execute(
     };
     let allowed =
         Allowed { queries_only: allowed.queries_only, ..Allowed::for_caller(viewer.as_ref().map(|v| v.read_only)) };
-    let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid).allowing(allowed);
+    let schema = Bound::new(state.engine.clone(), &rid, allowed);
     let timeout = Duration::from_millis(limits.request_timeout_ms);
     let resp = match tokio::time::timeout(timeout, async_graphql::Executor::execute_batch(&schema, batch)).await {
         Ok(resp) => resp,
@@ -176,7 +176,7 @@ fn respond(resp: BatchResponse, max_bytes: usize, media: Media) -> HttpResponse 
 /// the error says when to retry).
 pub fn error_response(status: StatusCode, e: AppError) -> HttpResponse {
     let retry = e.retry_after_ms();
-    let err = crate::graphql::errors::server_error(e, "-");
+    let err = crate::gql::errors::server_error(e, "-");
     let mut http = respond(BatchResponse::Single(Response::from_errors(vec![err])), usize::MAX, Media::Json);
     *http.status_mut() = status;
     if let Some(secs) = retry.map(|ms| ms.div_ceil(1000).to_string())

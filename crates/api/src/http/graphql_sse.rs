@@ -29,11 +29,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    graphql::{
-        admission::Allowed,
-        context::LastEventId,
-        executor::{CodedSchema, RequestId},
-    },
+    gql::{Allowed, Bound, LastEventId, RequestId},
 };
 
 /// The graphql-sse keep-alive period (the reference server's).
@@ -99,7 +95,7 @@ async fn open_session(
     }
     let limits = state.services.limits.clone();
     let (out, frames) = outbox(limits.requests.ws_send_buffer_bytes);
-    let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid).allowing(allowed);
+    let schema = Bound::new(state.engine.clone(), &rid, allowed);
     let session =
         Session::new(schema, data, caller, account, out, state.rate.clone(), state.open_operations.clone(), limits);
     Ok((session, frames, account))

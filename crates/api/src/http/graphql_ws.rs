@@ -29,10 +29,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    graphql::{
-        admission::Allowed,
-        executor::{CodedSchema, RequestId},
-    },
+    gql::{Allowed, Bound, RequestId},
 };
 
 /// The subprotocol spoken.
@@ -109,7 +106,7 @@ async fn serve(socket: WebSocket, state: AppState, rid: String) {
     data.insert(viewer);
     data.insert(RequestId(rid.clone()));
     let allowed = Allowed { read_only, ..Allowed::default() };
-    let schema = CodedSchema::new(state.schema.clone(), state.documents.clone(), &rid).allowing(allowed);
+    let schema = Bound::new(state.engine.clone(), &rid, allowed);
     let session = Session::new(
         schema,
         data,

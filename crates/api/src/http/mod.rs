@@ -27,19 +27,17 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{graphql::AppSchema, service::Services};
+use crate::{gql::Engine, service::Services};
 
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
-    /// The executable schema.
-    pub schema: AppSchema,
+    /// GraphQL: the schema behind the transports.
+    pub engine: std::sync::Arc<dyn Engine>,
     /// Services (health checks, limits).
     pub services: Services,
     /// Who is calling, resolved before execution.
     pub auth: std::sync::Arc<crate::auth::Authenticator>,
-    /// Parsed query documents.
-    pub documents: std::sync::Arc<crate::graphql::documents::DocumentCache>,
     /// Request rate per caller.
     pub rate: std::sync::Arc<rate::RateLimiter>,
     /// Open subscription operations per account.

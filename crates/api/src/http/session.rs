@@ -18,7 +18,7 @@ use super::{
     outbox::Outbox,
     rate::{Caller, RateLimiter},
 };
-use crate::{config::Limits, error::AppError, graphql::executor::CodedSchema};
+use crate::{config::Limits, error::AppError, gql::Bound};
 
 /// Open operations per account on this instance.
 #[derive(Default)]
@@ -63,7 +63,7 @@ pub enum Refused {
 
 /// What a connection shares with its operations.
 pub struct Session {
-    schema: CodedSchema,
+    schema: Bound,
     data: Arc<Data>,
     caller: Caller,
     account: Option<Uuid>,
@@ -76,7 +76,7 @@ pub struct Session {
 
 /// The frame of an operation-level error, as graphql-transport-ws and graphql-sse send it.
 pub fn error_frame(id: &str, e: AppError) -> String {
-    let err = crate::graphql::errors::server_error(e, "-");
+    let err = crate::gql::errors::server_error(e, "-");
     json!({"id": id, "type": "error", "payload": [err]}).to_string()
 }
 
@@ -84,7 +84,7 @@ impl Session {
     /// A session for a connection whose caller is known.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        schema: CodedSchema,
+        schema: Bound,
         data: Data,
         caller: Caller,
         account: Option<Uuid>,

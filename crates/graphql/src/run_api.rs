@@ -175,7 +175,7 @@ impl RunSubscription {
             return Err(crate::error::AppError::bad_input(format!("at most {max} kinds")).into());
         }
         // A reconnecting SSE client resumes after the last event it saw.
-        let after_seq = ctx.data_opt::<super::context::LastEventId>().map_or(after_seq, |l| l.0.max(after_seq));
+        let after_seq = ctx.data_opt::<sandboxql_gql::LastEventId>().map_or(after_seq, |l| l.0.max(after_seq));
         let events = svc.runs.follow(viewer, parse_id(&run_id, "runId")?, after_seq).await?;
         let wanted =
             move |kind: &str| kind == "RunFinished" || kinds.as_ref().is_none_or(|k| k.iter().any(|w| w == kind));

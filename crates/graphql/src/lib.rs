@@ -1,11 +1,22 @@
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 //! The GraphQL schema: resolvers translate between the wire and the services, nothing more.
+//!
+//! Its own crate so that a change to a resolver recompiles the schema alone: the HTTP
+//! surface above reaches it through the `Engine` of `sandboxql-gql`, which
+//! [`executor::SchemaEngine`] implements.
+
+// The layers below, under the names the code uses.
+pub(crate) use sandboxql_backend as backend;
+pub(crate) use sandboxql_core::{config, error, metrics, work};
+pub(crate) use sandboxql_entity as entity;
+pub(crate) use sandboxql_run as run;
+pub(crate) use sandboxql_service::{self as service, auth};
 
 mod admin_api;
-pub mod admission;
 pub mod context;
 pub mod cost;
 pub mod documents;
-pub mod errors;
 pub mod executor;
 mod file_api;
 mod loaders;

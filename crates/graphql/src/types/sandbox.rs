@@ -14,11 +14,11 @@ use super::{
 };
 use crate::{
     error::AppError,
-    graphql::{context::scope, cost, loaders::ActiveRunLoader},
     service::{
         paging::{Page, PageRequest, encode_cursor},
         sandboxes::{self, SandboxFilter, VisibleSandbox},
     },
+    {context::scope, cost, loaders::ActiveRunLoader},
 };
 
 /// A sandbox as the API shows it.

@@ -7,13 +7,13 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     backend::files::{FileEntry as Entry, FileKind},
-    graphql::{
-        context::{parse_opt_id, scope},
-        cost,
-    },
     service::{
         files::{self, ContentEncoding, FileSource as Source},
         sandboxes::VisibleSandbox,
+    },
+    {
+        context::{parse_opt_id, scope},
+        cost,
     },
 };
 

@@ -10,12 +10,12 @@ use super::{
 };
 use crate::{
     entity::{account, api_token},
-    graphql::{context::scope, cost},
     service::{
         accounts, budgets,
         paging::{Page, encode_cursor},
         usage::{self, UsageScope},
     },
+    {context::scope, cost},
 };
 
 /// An account as the API shows it.

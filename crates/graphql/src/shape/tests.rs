@@ -87,7 +87,7 @@ fn cycles_are_refused_without_recursing() {
 
 #[test]
 fn introspection_does_not_count_towards_depth() {
-    let q = include_str!("../../../../../tests/fixtures/introspection-all-options.graphql");
+    let q = include_str!("../../../../tests/fixtures/introspection-all-options.graphql");
     let s = shape_of(q).expect("the standard introspection query passes");
     assert!(s.depth <= 2, "{s:?}");
     assert!(s.nesting < 40 && s.nodes < 2_000, "{s:?}");

@@ -22,11 +22,6 @@ pub fn services<'a>(ctx: &Context<'a>) -> &'a Services {
     ctx.data_unchecked::<Services>()
 }
 
-/// The seq a reconnecting SSE client last saw (`Last-Event-ID`): `runEvents` resumes
-/// after it.
-#[derive(Debug, Clone, Copy)]
-pub struct LastEventId(pub i64);
-
 /// Both at once, as nearly every resolver needs them.
 pub fn scope<'a>(ctx: &Context<'a>) -> AppResult<(&'a Services, &'a Viewer)> {
     Ok((services(ctx), viewer(ctx)?))

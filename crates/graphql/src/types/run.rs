@@ -11,11 +11,11 @@ use super::{
 };
 use crate::{
     entity::agent_run,
-    graphql::{context::scope, cost},
     service::{
         paging::{Page, encode_cursor},
         sandboxes::VisibleSandbox,
     },
+    {context::scope, cost},
 };
 
 /// One Claude invocation in a sandbox.
