@@ -192,12 +192,6 @@ pub struct FileBytes {
     pub truncated: bool,
 }
 
-/// Orders siblings: directories first, then by name (bytewise, like `LC_ALL=C ls`).
-pub fn display_order(a: &FileEntry, b: &FileEntry) -> std::cmp::Ordering {
-    let dir = |e: &FileEntry| e.kind != FileKind::Directory;
-    dir(a).cmp(&dir(b)).then_with(|| a.name().cmp(b.name()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ pub mod exec;
 pub mod files;
 pub mod local;
 pub mod modal;
+pub mod order;
 pub mod template;
 pub mod watch;
 

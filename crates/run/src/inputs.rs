@@ -19,9 +19,6 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-/// Postgres channel waking the instance executing a run (payload: the run id).
-pub const INPUT_CHANNEL: &str = "sandboxql_run_input";
-
 /// What a queued input asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {

@@ -16,6 +16,7 @@ pub mod hub;
 pub mod inputs;
 mod interaction;
 pub mod manager;
+pub mod notify;
 mod outcome;
 pub mod pg_bridge;
 pub mod recovery;

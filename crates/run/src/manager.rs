@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Statement, sea_query::Expr};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{
     command::{self, ClaudeInvocation},
     hub::RunHub,
-    inputs,
+    notify::{self, Notice},
     outcome::Stop,
     supervisor,
 };
@@ -34,9 +34,6 @@ use crate::{
 /// (the supervisor answers a batch before the writer runs); a Claude that stops reading
 /// has its input closed past it.
 const STDIN_QUEUE: usize = 1024;
-
-/// Postgres channel asking whichever instance executes a run to cancel it.
-pub const CANCEL_CHANNEL: &str = "sandboxql_run_cancel";
 
 /// A run executing here: how to stop it and how to tell it inputs wait.
 #[derive(Clone)]
@@ -167,13 +164,7 @@ impl RunManager {
         if self.wake_local(run_id) || !is_postgres(&self.db) {
             return Ok(());
         }
-        let stmt = Statement::from_sql_and_values(
-            self.db.get_database_backend(),
-            "SELECT pg_notify($1, $2)",
-            [inputs::INPUT_CHANNEL.into(), run_id.to_string().into()],
-        );
-        self.db.execute_raw(stmt).await?;
-        Ok(())
+        notify::send(&self.db, Notice::Input(run_id)).await
     }
 
     /// Cancels a run wherever it executes: here directly, elsewhere through Postgres (and
@@ -182,15 +173,7 @@ impl RunManager {
         if self.cancel_or_remember(run_id) {
             return Ok(());
         }
-        if is_postgres(&self.db) {
-            let stmt = Statement::from_sql_and_values(
-                self.db.get_database_backend(),
-                "SELECT pg_notify($1, $2)",
-                [CANCEL_CHANNEL.into(), run_id.to_string().into()],
-            );
-            self.db.execute_raw(stmt).await?;
-        }
-        Ok(())
+        notify::send(&self.db, Notice::Cancel(run_id)).await
     }
 
     /// Waits until the run's row leaves RUNNING, up to `timeout`; returns the row.

@@ -1,20 +1,18 @@
 //! Cross-instance delivery on Postgres: LISTEN for event batches stored by other
 //! instances and for cancel requests, and feed them into this instance.
 //!
-//! Notifications carry only ids (`run:first:last`); the events themselves are read from
+//! Notices ([`notify`](super::notify)) carry only ids; the events themselves are read from
 //! the database, and only for runs someone on this instance is watching.
 
 use std::{sync::Arc, time::Duration};
 
 use sea_orm::{DatabaseConnection, sqlx::postgres::PgListener};
-use uuid::Uuid;
 
 use super::{
     hub::RunHub,
-    inputs::INPUT_CHANNEL,
-    manager::{CANCEL_CHANNEL, RunManager},
+    manager::RunManager,
+    notify::{self, Notice},
     store,
-    writer::EVENTS_CHANNEL,
 };
 
 /// Starts the listener task; it reconnects by itself and runs until the process ends.
@@ -32,37 +30,24 @@ pub fn spawn(db: DatabaseConnection, hub: Arc<RunHub>, manager: Arc<RunManager>)
 async fn listen(db: &DatabaseConnection, hub: &RunHub, manager: &RunManager) -> anyhow::Result<()> {
     let pool = db.get_postgres_connection_pool();
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen_all([EVENTS_CHANNEL, CANCEL_CHANNEL, INPUT_CHANNEL]).await?;
+    listener.listen_all(notify::CHANNELS).await?;
     loop {
         let n = listener.recv().await?;
-        if n.channel() == CANCEL_CHANNEL {
-            if let Ok(run) = Uuid::parse_str(n.payload()) {
+        match Notice::parse(n.channel(), n.payload()) {
+            Some(Notice::Cancel(run)) => {
                 manager.cancel_or_remember(run);
             }
-            continue;
-        }
-        if n.channel() == INPUT_CHANNEL {
-            if let Ok(run) = Uuid::parse_str(n.payload()) {
+            Some(Notice::Input(run)) => {
                 manager.wake_local(run);
             }
-            continue;
-        }
-        let Some((run, first, last)) = parse(n.payload()) else { continue };
-        // Runs executing here are published directly by their writer.
-        if !hub.is_watched(run) || manager.is_local(run) {
-            continue;
-        }
-        match store::between(db, run, first - 1, last, (last - first + 1).max(1) as u64).await {
-            Ok(events) => events.into_iter().for_each(|ev| hub.publish(Arc::new(ev))),
-            Err(e) => tracing::warn!(run_id = %run, error = ?e, "could not read notified events"),
+            // Runs executing here are published directly by their writer.
+            Some(Notice::Events { run, first, last }) if hub.is_watched(run) && !manager.is_local(run) => {
+                match store::between(db, run, first - 1, last, (last - first + 1).max(1) as u64).await {
+                    Ok(events) => events.into_iter().for_each(|ev| hub.publish(Arc::new(ev))),
+                    Err(e) => tracing::warn!(run_id = %run, error = ?e, "could not read notified events"),
+                }
+            }
+            _ => {}
         }
     }
-}
-
-fn parse(payload: &str) -> Option<(Uuid, i64, i64)> {
-    let mut it = payload.split(':');
-    let run = Uuid::parse_str(it.next()?).ok()?;
-    let first = it.next()?.parse().ok()?;
-    let last = it.next()?.parse().ok()?;
-    Some((run, first, last))
 }

@@ -9,16 +9,18 @@
 use crate::outcome::reasons as run_reasons;
 use std::{sync::Arc, time::Duration};
 
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Statement, TransactionTrait, sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
 use uuid::Uuid;
 
 use super::{
-    events::EventBody, hub::StoredEvent, manager::RunManager, outcome::status_name, store, writer::EVENTS_CHANNEL,
+    events::EventBody,
+    hub::StoredEvent,
+    manager::RunManager,
+    notify::{self, Notice},
+    outcome::status_name,
+    store,
 };
 use crate::{
-    db::is_postgres,
     entity::{
         agent_run,
         change_log::{self, Change},
@@ -83,16 +85,9 @@ impl RunManager {
     /// Publishes events stored outside a run's own writer, here and on other instances.
     async fn announce(&self, stored: Vec<StoredEvent>) {
         for ev in stored {
-            if is_postgres(&self.db) {
-                let payload = format!("{}:{}:{}", ev.run_id, ev.seq, ev.seq);
-                let stmt = Statement::from_sql_and_values(
-                    self.db.get_database_backend(),
-                    "SELECT pg_notify($1, $2)",
-                    [EVENTS_CHANNEL.into(), payload.into()],
-                );
-                if let Err(e) = self.db.execute_raw(stmt).await {
-                    tracing::warn!(error = %e, "could not notify other instances");
-                }
+            let notice = Notice::Events { run: ev.run_id, first: ev.seq, last: ev.seq };
+            if let Err(e) = notify::send(&self.db, notice).await {
+                tracing::warn!(error = ?e, "could not notify other instances");
             }
             self.hub.publish(Arc::new(ev));
         }

@@ -3,24 +3,19 @@
 
 use std::sync::Arc;
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Statement,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
 use uuid::Uuid;
 
 use super::{
     events::EventBody,
     hub::{RunHub, StoredEvent},
+    notify::{self, Notice},
     store,
 };
 use crate::{
     entity::{agent_run, enums::RunStatus},
     error::AppResult,
 };
-
-/// Postgres channel carrying `run_id:first_seq:last_seq` of each stored batch.
-pub const EVENTS_CHANNEL: &str = "sandboxql_run_events";
 
 /// The single writer of one run's events.
 pub struct EventWriter {
@@ -112,16 +107,10 @@ impl EventWriter {
         for ev in stored {
             self.hub.publish(Arc::new(ev));
         }
-        if self.notify {
-            let payload = format!("{}:{first}:{last}", self.run_id);
-            let stmt = Statement::from_sql_and_values(
-                self.db.get_database_backend(),
-                "SELECT pg_notify($1, $2)",
-                [EVENTS_CHANNEL.into(), payload.into()],
-            );
-            if let Err(e) = self.db.execute_raw(stmt).await {
-                tracing::warn!(run_id = %self.run_id, error = %e, "could not notify other instances");
-            }
+        if self.notify
+            && let Err(e) = notify::send(&self.db, Notice::Events { run: self.run_id, first, last }).await
+        {
+            tracing::warn!(run_id = %self.run_id, error = ?e, "could not notify other instances");
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Snapshot manifests: what a workspace held, file by file, pointing at content blobs.
 
-use std::{cmp::Ordering, collections::HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -123,32 +123,6 @@ impl Manifest {
     }
 }
 
-/// The walk's display order as a comparison of two paths: pre-order, and among siblings
-/// directories first, then by name (bytewise). Lets a sync merge its walk with the
-/// previous manifest as two sorted streams.
-pub fn preorder_cmp(a: &str, a_dir: bool, b: &str, b_dir: bool) -> Ordering {
-    let (mut ai, mut bi) = (a.split('/').filter(|c| !c.is_empty()), b.split('/').filter(|c| !c.is_empty()));
-    loop {
-        match (ai.next(), bi.next()) {
-            (None, None) => return Ordering::Equal,
-            (None, Some(_)) => return Ordering::Less,
-            (Some(_), None) => return Ordering::Greater,
-            (Some(x), Some(y)) if x == y => {}
-            (Some(x), Some(y)) => {
-                let x_dir = ai.next().is_some() || a_dir;
-                let y_dir = bi.next().is_some() || b_dir;
-                return (!x_dir, x).cmp(&(!y_dir, y));
-            }
-        }
-    }
-}
-
-/// Orders entries as a walk does (see [`preorder_cmp`]).
-pub fn sort_preorder(entries: &mut [FileEntry]) {
-    let dir = |e: &FileEntry| e.kind == FileKind::Directory;
-    entries.sort_by(|a, b| preorder_cmp(a.path.as_str(), dir(a), b.path.as_str(), dir(b)));
-}
-
 /// Cached manifests by snapshot id with their insertion tick, the tick counter and the
 /// bytes used.
 type Manifests = (HashMap<uuid::Uuid, (u64, std::sync::Arc<Manifest>)>, u64, usize);
@@ -220,26 +194,6 @@ mod tests {
 
     fn manifest(entries: Vec<ManifestEntry>) -> Manifest {
         Manifest { version: 1, sandbox_id: uuid::Uuid::nil(), created_at: DateTime::default(), entries }
-    }
-
-    #[test]
-    fn preorder_puts_directories_first_then_names() {
-        let mut entries: Vec<FileEntry> = [file("z"), dir("b"), file("b/x"), dir("a"), dir("b/c"), file("b/c/y")]
-            .iter()
-            .filter_map(ManifestEntry::to_entry)
-            .collect();
-        sort_preorder(&mut entries);
-        let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
-        assert_eq!(paths, vec!["a", "b", "b/c", "b/c/y", "b/x", "z"]);
-    }
-
-    #[test]
-    fn preorder_compares_like_the_walk() {
-        assert_eq!(preorder_cmp("a", true, "a/b", false), Ordering::Less, "a parent before its children");
-        assert_eq!(preorder_cmp("b/x", false, "a", false), Ordering::Less, "anything in a dir before a file");
-        assert_eq!(preorder_cmp("z", true, "a", false), Ordering::Less, "dirs before files");
-        assert_eq!(preorder_cmp("a/b", false, "a/b", false), Ordering::Equal);
-        assert_eq!(preorder_cmp("B", false, "a", false), Ordering::Less, "bytewise names");
     }
 
     #[test]

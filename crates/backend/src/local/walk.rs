@@ -18,7 +18,8 @@ use rustix::{
 use super::files::{entry, fail, kind_of, link_target};
 use crate::{
     error::{AppError, AppResult},
-    files::{FileEntry, FileKind, MAX_PATH_BYTES, Walk, WalkOptions, WorkspacePath, display_order},
+    files::{FileEntry, FileKind, MAX_PATH_BYTES, Walk, WalkOptions, WorkspacePath},
+    order::sort_preorder,
 };
 
 /// Reads one directory: its entries with metadata, sorted for display. Names whose path
@@ -43,7 +44,7 @@ fn read_entries(dir: &OwnedFd, prefix: &WorkspacePath, skipped: &mut u64) -> App
         let target = (kind_of(&st) == FileKind::Symlink).then(|| link_target(dir, &name)).flatten();
         out.push(entry(prefix.join(&name), &st, target));
     }
-    out.sort_by(display_order);
+    sort_preorder(&mut out);
     Ok(out)
 }
 

@@ -66,7 +66,7 @@ pub(super) fn parse_walk(start: &WorkspacePath, out: &[u8]) -> AppResult<Vec<Fil
         let Ok(rel) = WorkspacePath::parse(rel) else { continue };
         entries.push(entry(start_join(start, &rel), f)?);
     }
-    sort_for_display(&mut entries);
+    crate::order::sort_preorder(&mut entries);
     Ok(entries)
 }
 
@@ -81,18 +81,4 @@ pub(super) fn parse_stat(path: &WorkspacePath, out: &[u8]) -> AppResult<FileEntr
 
 fn start_join(start: &WorkspacePath, rel: &WorkspacePath) -> WorkspacePath {
     rel.components().fold(start.clone(), |p, c| p.join(c))
-}
-
-/// Pre-order with directories before files among siblings, then by name: sorting by the
-/// path's components, each keyed by (not a directory, name); ancestors are directories.
-pub(super) fn sort_for_display(entries: &mut [FileEntry]) {
-    entries.sort_by_cached_key(|e| {
-        let parts: Vec<&str> = e.path.components().collect();
-        let last = parts.len().saturating_sub(1);
-        parts
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (i == last && e.kind != FileKind::Directory, p.to_string()))
-            .collect::<Vec<_>>()
-    });
 }

@@ -9,7 +9,6 @@ use super::{
     ModalBackend,
     client::rpc,
     proto::{VolumeGetFile2Request, VolumeListFiles2Request, file_entry::FileType},
-    records::sort_for_display,
 };
 use crate::{
     error::{AppError, AppResult},
@@ -65,7 +64,7 @@ pub(super) async fn walk(b: &ModalBackend, id: Uuid, start: &WorkspacePath, opts
             break;
         }
     }
-    sort_for_display(&mut entries);
+    crate::order::sort_preorder(&mut entries);
     Ok(Walk { entries, truncated, skipped: 0 })
 }
 

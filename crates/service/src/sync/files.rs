@@ -10,14 +10,11 @@ use uuid::Uuid;
 use super::Syncer;
 use crate::{
     backend::files::WorkspacePath,
+    backend::order::preorder_cmp,
     entity::{blob, new_id, now},
     error::{AppError, AppResult},
     storage,
-    {
-        manifest::{ManifestEntry, preorder_cmp},
-        manifest_io::ManifestReader,
-        snapshots::storage_error,
-    },
+    {manifest::ManifestEntry, manifest_io::ManifestReader, snapshots::storage_error},
 };
 
 /// What became of one walked entry.
