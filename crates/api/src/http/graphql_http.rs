@@ -16,10 +16,12 @@ use axum::{
 
 use super::{
     AppState, REQUEST_ID_HEADER,
+    credentials::{Credentials, viewer_of},
     media::{Media, is_json_body, is_request_error},
     rate::Caller,
 };
 use crate::{
+    auth::Viewer,
     error::{AppError, codes, reasons},
     gql::{Allowed, Bound},
 };
@@ -28,6 +30,7 @@ use crate::{
 pub async fn post(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Credentials(viewer): Credentials,
     headers: HeaderMap,
     body: Bytes,
 ) -> HttpResponse {
@@ -36,7 +39,7 @@ pub async fn post(
         return error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, e);
     }
     match serde_json::from_slice::<BatchRequest>(&body) {
-        Ok(batch) => execute(&state, peer, &headers, batch, Allowed::default()).await,
+        Ok(batch) => execute(&state, peer, viewer, &headers, batch, Allowed::default()).await,
         Err(e) => error_response(
             StatusCode::BAD_REQUEST,
             AppError::bad_input(format!("request body is not a GraphQL request: {e}")),
@@ -53,7 +56,12 @@ pub async fn get(state: &AppState, peer: SocketAddr, headers: &HeaderMap, query_
             return error_response(StatusCode::BAD_REQUEST, AppError::bad_input(format!("bad query string: {e}")));
         }
     };
-    execute(state, peer, headers, BatchRequest::Single(req), Allowed { queries_only: true, ..Allowed::default() }).await
+    let viewer = match viewer_of(state, headers).await {
+        Ok(v) => v,
+        Err(refused) => return refused,
+    };
+    let allowed = Allowed { queries_only: true, ..Allowed::default() };
+    execute(state, peer, viewer, headers, BatchRequest::Single(req), allowed).await
 }
 
 fn operations(batch: &BatchRequest) -> usize {
@@ -81,21 +89,13 @@ fn refusal_status(resp: &BatchResponse) -> Option<StatusCode> {
 async fn execute(
     state: &AppState,
     peer: SocketAddr,
+    viewer: Option<Viewer>,
     headers: &HeaderMap,
     batch: BatchRequest,
     allowed: Allowed,
 ) -> HttpResponse {
     let limits = &state.services.limits;
     let rid = headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
-    let auth = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
-    let viewer = match auth {
-        // No credentials: only introspection works; every resolver answers UNAUTHENTICATED.
-        None => None,
-        Some(value) => match state.auth.resolve(Some(value)).await {
-            Ok(v) => Some(v),
-            Err(e) => return error_response(StatusCode::UNAUTHORIZED, e),
-        },
-    };
     let ops = operations(&batch);
     if ops > limits.max_batch_operations {
         let max = limits.max_batch_operations;

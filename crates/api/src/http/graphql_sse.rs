@@ -20,7 +20,9 @@ use serde_json::Value;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::{
-    AppState, REQUEST_ID_HEADER, graphql_http,
+    AppState, REQUEST_ID_HEADER,
+    credentials::viewer_of,
+    graphql_http,
     media::is_json_body,
     outbox::{Queued, outbox},
     rate::Caller,
@@ -40,47 +42,13 @@ fn accepts_event_stream(headers: &HeaderMap) -> bool {
     accept.split(',').any(|t| t.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/event-stream"))
 }
 
-/// The SSE bytes of one session frame, and whether its operation is over. In single
-/// connection mode (`single`) events name their operation and the stream goes on.
-fn sse(frame: &str, single: bool) -> (String, bool) {
-    let Ok(v) = serde_json::from_str::<Value>(frame) else { return (String::new(), false) };
-    let op = &v["id"];
-    let wrap =
-        |payload: &Value| if single { serde_json::json!({"id": op, "payload": payload}) } else { payload.clone() };
-    let complete = if single {
-        format!("event: complete\ndata: {}\n\n", serde_json::json!({"id": op}))
-    } else {
-        "event: complete\ndata:\n\n".into()
-    };
-    match v["type"].as_str() {
-        Some("next") => {
-            let payload = &v["payload"];
-            // The seq of a runEvents event, as the SSE id, so a reconnect can resume.
-            let id = payload["data"]["runEvents"]["seq"].as_i64().map(|s| format!("id: {s}\n")).unwrap_or_default();
-            (format!("{id}event: next\ndata: {}\n\n", wrap(payload)), false)
-        }
-        Some("error") => {
-            let errors = wrap(&serde_json::json!({"errors": v["payload"]}));
-            (format!("event: next\ndata: {errors}\n\n{complete}"), true)
-        }
-        _ => (complete, true),
-    }
-}
-
 /// The caller of a request, its session and the session's frames; or the refusal.
 async fn open_session(
     state: &AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
 ) -> Result<(Session, UnboundedReceiver<Queued>, Option<uuid::Uuid>), Response> {
-    let auth = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
-    let viewer = match auth {
-        None => None,
-        Some(value) => match state.auth.resolve(Some(value)).await {
-            Ok(v) => Some(v),
-            Err(e) => return Err(graphql_http::error_response(StatusCode::UNAUTHORIZED, e)),
-        },
-    };
+    let viewer = viewer_of(state, headers).await?;
     let rid = headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
     let mut data = Data::default();
     data.insert(RequestId(rid.clone()));
@@ -118,7 +86,7 @@ fn event_stream<K: Send + 'static>(frames: UnboundedReceiver<Queued>, keep: K, s
         let chunk = match merged.next().await? {
             Item::Tick => ":\n\n".to_string(),
             Item::Frame(q) => {
-                let (text, over) = sse(&q.text, single);
+                let (text, over) = q.frame.sse_text(single);
                 if over && !single {
                     return Some((Ok::<_, std::io::Error>(Bytes::from(text)), (merged, None)));
                 }
@@ -177,8 +145,8 @@ fn reservation_error(status: StatusCode, msg: &str) -> Response {
 
 /// POST with a token: one operation of a reserved stream (202; results on the stream).
 async fn operation(state: &AppState, headers: &HeaderMap, token: &str, request: GqlRequest) -> Response {
-    let account = match open_caller(state, headers).await {
-        Ok(a) => a,
+    let account = match viewer_of(state, headers).await {
+        Ok(v) => v.map(|v| v.account_id),
         Err(r) => return r,
     };
     let Some(r) = state.sse.find(token, account) else {
@@ -192,17 +160,6 @@ async fn operation(state: &AppState, headers: &HeaderMap, token: &str, request: 
     match r.session.start(op, request).await {
         Err(Refused::Duplicate) => reservation_error(StatusCode::CONFLICT, "Operation with ID already exists"),
         _ => StatusCode::ACCEPTED.into_response(),
-    }
-}
-
-/// The account a request speaks for (None: anonymous), or the refusal.
-async fn open_caller(state: &AppState, headers: &HeaderMap) -> Result<Option<uuid::Uuid>, Response> {
-    match headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("")) {
-        None => Ok(None),
-        Some(value) => match state.auth.resolve(Some(value)).await {
-            Ok(v) => Ok(Some(v.account_id)),
-            Err(e) => Err(graphql_http::error_response(StatusCode::UNAUTHORIZED, e)),
-        },
     }
 }
 
@@ -233,7 +190,7 @@ async fn reservation(
 ) -> Result<(String, std::sync::Arc<super::sse_single::Reservation>), Response> {
     let token =
         token_of(headers, uri.query()).ok_or_else(|| reservation_error(StatusCode::NOT_FOUND, "Stream not found"))?;
-    let account = open_caller(state, headers).await?;
+    let account = viewer_of(state, headers).await?.map(|v| v.account_id);
     let r =
         state.sse.find(&token, account).ok_or_else(|| reservation_error(StatusCode::NOT_FOUND, "Stream not found"))?;
     Ok((token, r))
@@ -270,25 +227,4 @@ pub async fn stop(State(state): State<AppState>, headers: HeaderMap, uri: axum::
     };
     r.session.stop(&op);
     StatusCode::OK.into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frames_become_graphql_sse_events() {
-        let next = r#"{"id":"1","type":"next","payload":{"data":{"runEvents":{"seq":7}}}}"#;
-        assert_eq!(
-            sse(next, false),
-            ("id: 7\nevent: next\ndata: {\"data\":{\"runEvents\":{\"seq\":7}}}\n\n".into(), false)
-        );
-        assert_eq!(sse(r#"{"id":"1","type":"complete"}"#, false), ("event: complete\ndata:\n\n".into(), true));
-        assert_eq!(
-            sse(r#"{"id":"a","type":"complete"}"#, true),
-            ("event: complete\ndata: {\"id\":\"a\"}\n\n".into(), true)
-        );
-        let (text, over) = sse(r#"{"id":"1","type":"error","payload":[{"message":"no"}]}"#, false);
-        assert!(over && text.starts_with("event: next\ndata: {\"errors\":[{\"message\":\"no\"}]}"));
-    }
 }

@@ -9,7 +9,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use async_graphql::{Data, Request as GqlRequest};
+use async_graphql::Data;
 use axum::{
     extract::{
         ConnectInfo, FromRequestParts, Request, State,
@@ -18,12 +18,12 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures::{SinkExt, StreamExt, stream::SplitSink};
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::{
     AppState, REQUEST_ID_HEADER, graphql_http,
     outbox::{Queued, outbox},
+    protocol::{ClientMessage, Close, Frame},
     rate::Caller,
     session::{Refused, Session},
 };
@@ -64,13 +64,13 @@ pub async fn get_or_upgrade(
 
 type Sink = SplitSink<WebSocket, Message>;
 
-async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
-    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+async fn close(sink: &mut Sink, close: Close) {
+    let _ = sink.send(Message::Close(Some(CloseFrame { code: close.code, reason: close.reason.into() }))).await;
 }
 
-fn text(msg: &Message) -> Option<Value> {
+fn message(msg: &Message) -> Option<ClientMessage> {
     match msg {
-        Message::Text(t) => serde_json::from_str(t.as_str()).ok(),
+        Message::Text(t) => ClientMessage::parse(t.as_str()),
         _ => None,
     }
 }
@@ -83,22 +83,21 @@ async fn serve(socket: WebSocket, state: AppState, rid: String) {
     let first = match tokio::time::timeout(init_timeout, source.next()).await {
         Ok(Some(Ok(msg))) => msg,
         Ok(_) => return,
-        Err(_) => return close(&mut sink, 4408, "Connection initialisation timeout").await,
+        Err(_) => return close(&mut sink, Close::INIT_TIMEOUT).await,
     };
-    let Some(payload) = text(&first).filter(|v| v["type"] == "connection_init").map(|v| v["payload"].clone()) else {
-        return close(&mut sink, 4401, "Unauthorized").await;
+    let Some(ClientMessage::ConnectionInit { payload }) = message(&first) else {
+        return close(&mut sink, Close::UNAUTHORIZED).await;
     };
-    let header = payload.get("authorization").or_else(|| payload.get("Authorization")).and_then(Value::as_str);
-    let header = header.map(str::to_string);
+    let header = ClientMessage::authorization(&payload);
     let viewer = match state.auth.resolve(header.as_deref()).await {
         Ok(v) => v,
-        Err(_) => return close(&mut sink, 4403, "Forbidden").await,
+        Err(_) => return close(&mut sink, Close::FORBIDDEN).await,
     };
     if sink.send(Message::Text(r#"{"type":"connection_ack"}"#.into())).await.is_err() {
         return;
     }
     let (out, frames) = outbox(limits.requests.ws_send_buffer_bytes);
-    let (control_tx, control) = mpsc::channel::<(u16, &'static str)>(1);
+    let (control_tx, control) = mpsc::channel::<Close>(1);
     let writer =
         tokio::spawn(write(sink, frames, control, limits.requests.ws_ping_secs, limits.requests.ws_send_timeout_secs));
     let mut data = Data::default();
@@ -123,10 +122,10 @@ async fn serve(socket: WebSocket, state: AppState, rid: String) {
     let closing = loop {
         tokio::select! {
             msg = tokio::time::timeout(idle, source.next()) => match msg {
-                Err(_) => break Some((1001, "idle timeout")),
+                Err(_) => break Some(Close::IDLE),
                 Ok(None) | Ok(Some(Err(_))) => break None,
                 Ok(Some(Ok(Message::Close(_)))) => break None,
-                Ok(Some(Ok(msg @ Message::Text(_)))) => match handle(&session, &out, text(&msg)).await {
+                Ok(Some(Ok(msg @ Message::Text(_)))) => match handle(&session, &out, message(&msg)).await {
                     Ok(()) => {}
                     Err(close) => break Some(close),
                 },
@@ -134,10 +133,10 @@ async fn serve(socket: WebSocket, state: AppState, rid: String) {
             },
             _ = recheck.tick() => {
                 if let Err(AppError::Unauthenticated(_)) = state.auth.resolve(header.as_deref()).await {
-                    break Some((4403, "Forbidden"));
+                    break Some(Close::FORBIDDEN);
                 }
             }
-            _ = state.shutdown.cancelled() => break Some((1012, "server restarting; reconnect")),
+            _ = state.shutdown.cancelled() => break Some(Close::RESTARTING),
             _ = control_tx.closed() => break None, // the writer gave up on the socket
         }
     };
@@ -149,29 +148,23 @@ async fn serve(socket: WebSocket, state: AppState, rid: String) {
     let _ = writer.await;
 }
 
-/// One client message; Err means close the connection with that code and reason.
-async fn handle(session: &Session, out: &super::outbox::Outbox, msg: Option<Value>) -> Result<(), (u16, &'static str)> {
-    let msg = msg.ok_or((4400, "Invalid message"))?;
-    match msg["type"].as_str() {
-        Some("ping") => {
-            out.send(r#"{"type":"pong"}"#.to_string()).await;
+/// One client message; Err means close the connection so.
+async fn handle(session: &Session, out: &super::outbox::Outbox, msg: Option<ClientMessage>) -> Result<(), Close> {
+    match msg.ok_or(Close::INVALID_MESSAGE)? {
+        ClientMessage::Ping {} => {
+            out.send(Frame::Pong).await;
         }
-        Some("pong") => {}
-        Some("connection_init") => return Err((4429, "Too many initialisation requests")),
-        Some("subscribe") => {
-            let id = msg["id"].as_str().filter(|id| !id.is_empty()).ok_or((4400, "Invalid message"))?;
-            let request: GqlRequest =
-                serde_json::from_value(msg["payload"].clone()).map_err(|_| (4400, "Invalid message"))?;
-            if let Err(Refused::Duplicate) = session.start(id.to_string(), request).await {
-                return Err((4409, "Subscriber for that id already exists"));
+        ClientMessage::Pong {} => {}
+        ClientMessage::ConnectionInit { .. } => return Err(Close::TOO_MANY_INITS),
+        ClientMessage::Subscribe { id, payload } => {
+            if id.is_empty() {
+                return Err(Close::INVALID_MESSAGE);
+            }
+            if let Err(Refused::Duplicate) = session.start(id, *payload).await {
+                return Err(Close::DUPLICATE_ID);
             }
         }
-        Some("complete") => {
-            if let Some(id) = msg["id"].as_str() {
-                session.stop(id);
-            }
-        }
-        _ => return Err((4400, "Invalid message")),
+        ClientMessage::Complete { id } => session.stop(&id),
     }
     Ok(())
 }
@@ -181,7 +174,7 @@ async fn handle(session: &Session, out: &super::outbox::Outbox, msg: Option<Valu
 async fn write(
     mut sink: Sink,
     mut frames: mpsc::UnboundedReceiver<Queued>,
-    mut control: mpsc::Receiver<(u16, &'static str)>,
+    mut control: mpsc::Receiver<Close>,
     ping_secs: u64,
     send_timeout_secs: u64,
 ) {
@@ -192,14 +185,14 @@ async fn write(
         let msg = tokio::select! {
             biased;
             c = control.recv() => {
-                if let Some((code, reason)) = c {
-                    let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+                if let Some(close) = c {
+                    let frame = Message::Close(Some(CloseFrame { code: close.code, reason: close.reason.into() }));
                     let _ = tokio::time::timeout(send_timeout, sink.send(frame)).await;
                 }
                 return;
             }
             f = frames.recv() => match f {
-                Some(q) => Message::Text(q.text.into()),
+                Some(q) => Message::Text(q.frame.ws_text().into()),
                 None => return,
             },
             _ = ping.tick() => Message::Ping(Default::default()),

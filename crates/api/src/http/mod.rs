@@ -1,6 +1,7 @@
 //! The HTTP surface: `/graphql` (POST, GET, websocket), `/graphiql`, `/healthz` (alive),
 //! `/readyz` (taking traffic).
 
+mod credentials;
 mod graphql_http;
 mod graphql_sse;
 mod graphql_ws;
@@ -8,6 +9,7 @@ mod media;
 pub mod outbox;
 mod pages;
 mod playground;
+pub mod protocol;
 pub mod rate;
 pub mod serve;
 pub mod session;

@@ -9,13 +9,15 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
+use super::protocol::Frame;
+
 /// Bytes are counted in units of this size (a semaphore holds at most u32::MAX permits).
 const UNIT: usize = 1024;
 
-/// One outgoing text frame and the room it holds in the queue until sent.
+/// One outgoing frame and the room it holds in the queue until sent.
 pub struct Queued {
     /// The frame.
-    pub text: String,
+    pub frame: Frame,
     _room: OwnedSemaphorePermit,
 }
 
@@ -36,10 +38,10 @@ pub fn outbox(bytes: usize) -> (Outbox, mpsc::UnboundedReceiver<Queued>) {
 
 impl Outbox {
     /// Queues a frame, waiting for room; false when the connection is gone.
-    pub async fn send(&self, text: String) -> bool {
-        let units = (text.len().div_ceil(UNIT)).clamp(1, self.capacity as usize) as u32;
+    pub async fn send(&self, frame: Frame) -> bool {
+        let units = (frame.queued_bytes().div_ceil(UNIT)).clamp(1, self.capacity as usize) as u32;
         let Ok(room) = self.room.clone().acquire_many_owned(units).await else { return false };
-        self.tx.send(Queued { text, _room: room }).is_ok()
+        self.tx.send(Queued { frame, _room: room }).is_ok()
     }
 }
 
@@ -49,19 +51,23 @@ mod tests {
 
     use super::*;
 
+    fn of(bytes: usize) -> Frame {
+        Frame::Next { id: String::new(), payload: "a".repeat(bytes), seq: None }
+    }
+
     #[tokio::test]
     async fn a_full_queue_makes_producers_wait_until_frames_leave() {
         let (out, mut rx) = outbox(4 * UNIT);
-        assert!(out.send("a".repeat(3 * UNIT)).await);
-        let blocked = tokio::time::timeout(Duration::from_millis(50), out.send("b".repeat(2 * UNIT))).await;
+        assert!(out.send(of(3 * UNIT)).await);
+        let blocked = tokio::time::timeout(Duration::from_millis(50), out.send(of(2 * UNIT))).await;
         assert!(blocked.is_err(), "no room for 2 more units");
         let first = rx.recv().await.unwrap();
-        assert_eq!(first.text.len(), 3 * UNIT);
+        assert_eq!(first.frame.queued_bytes(), 3 * UNIT);
         drop(first);
-        assert!(out.send("b".repeat(2 * UNIT)).await);
+        assert!(out.send(of(2 * UNIT)).await);
         drop(rx.recv().await.unwrap());
-        assert!(out.send("x".repeat(UNIT * 40)).await, "an oversized frame takes the whole queue");
+        assert!(out.send(of(UNIT * 40)).await, "an oversized frame takes the whole queue");
         drop(rx);
-        assert!(!out.send("gone".into()).await, "the connection is gone");
+        assert!(!out.send(Frame::Pong).await, "the connection is gone");
     }
 }

@@ -10,12 +10,12 @@ use std::{
 
 use async_graphql::{Data, Executor, Request};
 use futures::StreamExt;
-use serde_json::json;
 use tokio::task::AbortHandle;
 use uuid::Uuid;
 
 use super::{
     outbox::Outbox,
+    protocol::Frame,
     rate::{Caller, RateLimiter},
 };
 use crate::{config::Limits, error::AppError, gql::Bound};
@@ -74,10 +74,9 @@ pub struct Session {
     limits: Arc<Limits>,
 }
 
-/// The frame of an operation-level error, as graphql-transport-ws and graphql-sse send it.
-pub fn error_frame(id: &str, e: AppError) -> String {
-    let err = crate::gql::errors::server_error(e, "-");
-    json!({"id": id, "type": "error", "payload": [err]}).to_string()
+/// The frame of an operation refused before it started (over a cap).
+pub fn error_frame(id: &str, e: AppError) -> Frame {
+    Frame::error(id, &crate::gql::errors::server_error(e, "-"))
 }
 
 impl Session {
@@ -136,12 +135,11 @@ impl Session {
             let _counted = counted;
             let mut stream = stream;
             while let Some(resp) = stream.next().await {
-                let frame = json!({"id": op_id, "type": "next", "payload": resp}).to_string();
-                if !out.send(frame).await {
+                if !out.send(Frame::next(&op_id, &resp)).await {
                     return;
                 }
             }
-            out.send(json!({"id": op_id, "type": "complete"}).to_string()).await;
+            out.send(Frame::Complete { id: op_id.clone() }).await;
             ops.lock().unwrap_or_else(|p| p.into_inner()).remove(&op_id);
         });
         ops_guard.insert(id, task.abort_handle());
