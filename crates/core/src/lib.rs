@@ -5,6 +5,7 @@
 //! for heavy work ([`work`]), and the process-wide metrics registry ([`metrics`]).
 //! Nothing here knows GraphQL, HTTP, the database or a backend.
 
+pub mod cache;
 pub mod config;
 pub mod error;
 pub mod metrics;

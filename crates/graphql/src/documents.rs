@@ -14,6 +14,7 @@ use async_graphql::{Request, parser::types::ExecutableDocument};
 
 use super::{nesting, persisted::Persisted, shape};
 use crate::{
+    cache::Bounded,
     error::{AppError, reasons},
     work::CpuPool,
 };
@@ -78,7 +79,7 @@ impl DocumentLimits {
 
 /// Documents by text, parsed and measured once, and persisted ones by hash.
 pub struct DocumentCache {
-    docs: quick_cache::sync::Cache<Arc<str>, Verdict>,
+    docs: Bounded<Arc<str>, Verdict>,
     limits: DocumentLimits,
     persisted: Persisted,
     pool: CpuPool,
@@ -118,7 +119,7 @@ impl DocumentCache {
         pool: CpuPool,
     ) -> Self {
         let persisted = Persisted::new(limits.cache_entries, limits.cache_max_bytes, trusted);
-        let docs = quick_cache::sync::Cache::new(limits.cache_entries.max(1));
+        let docs = Bounded::by_count(limits.cache_entries, None);
         Self { docs, limits, persisted, pool }
     }
 

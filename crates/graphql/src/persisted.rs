@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use async_graphql::{Request, Value};
 use sha2::{Digest, Sha256};
 
-use crate::error::AppError;
+use crate::{cache::Bounded, error::AppError};
 
 /// Lowercase hex SHA-256 of a document's text.
 pub fn hash(query: &str) -> String {
@@ -54,8 +54,7 @@ pub fn load_trusted(text: &str) -> anyhow::Result<HashMap<String, String>> {
 
 /// What the server knows of documents by hash.
 pub struct Persisted {
-    apq: std::sync::Mutex<HashMap<String, String>>,
-    capacity: usize,
+    apq: Bounded<String, std::sync::Arc<str>>,
     max_query_bytes: usize,
     trusted: Option<HashMap<String, String>>,
 }
@@ -64,7 +63,7 @@ impl Persisted {
     /// Up to `capacity` APQ documents of at most `max_query_bytes`; with `trusted`, only
     /// those run.
     pub fn new(capacity: usize, max_query_bytes: usize, trusted: Option<HashMap<String, String>>) -> Self {
-        Self { apq: Default::default(), capacity, max_query_bytes, trusted }
+        Self { apq: Bounded::by_count(capacity, None), max_query_bytes, trusted }
     }
 
     /// Fills in the request's text from its hash, remembers a new hash, or refuses.
@@ -85,19 +84,14 @@ impl Persisted {
         }
         let Some(h) = named else { return Ok(()) };
         if request.query.is_empty() {
-            let known = self.apq.lock().unwrap_or_else(|e| e.into_inner()).get(&h).cloned();
-            request.query = known.ok_or(AppError::PersistedQueryNotFound)?;
+            request.query = self.apq.get(&h).ok_or(AppError::PersistedQueryNotFound)?.to_string();
             return Ok(());
         }
         if hash(&request.query) != h {
             return Err(AppError::bad_input("persistedQuery.sha256Hash is not the SHA-256 of the query"));
         }
-        if request.query.len() <= self.max_query_bytes && self.capacity > 0 {
-            let mut apq = self.apq.lock().unwrap_or_else(|e| e.into_inner());
-            if apq.len() >= self.capacity {
-                apq.clear();
-            }
-            apq.insert(h, request.query.clone());
+        if request.query.len() <= self.max_query_bytes {
+            self.apq.insert(h, request.query.as_str().into());
         }
         Ok(())
     }

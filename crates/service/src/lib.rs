@@ -11,7 +11,7 @@
 
 /// The layers below, under the names the code uses.
 pub(crate) use sandboxql_backend as backend;
-pub(crate) use sandboxql_core::{config, error, metrics, work};
+pub(crate) use sandboxql_core::{cache, config, error, metrics, work};
 pub(crate) use sandboxql_entity as entity;
 pub(crate) use sandboxql_run as run;
 pub(crate) use sandboxql_storage as storage;

@@ -4,15 +4,11 @@
 //! the same listing reuse it for a few seconds. A write through the API drops the
 //! sandbox's cached listings at once.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use uuid::Uuid;
 
-use crate::backend::files::Walk;
+use crate::{backend::files::Walk, cache::Bounded};
 
 /// Identifies one listing: sandbox, source, directory, recursion.
 pub type ListingKey = (Uuid, String, String, bool);
@@ -22,62 +18,33 @@ fn weight(walk: &Walk) -> usize {
     walk.entries.iter().map(|e| 96 + e.path.as_str().len() + e.symlink_target.as_ref().map_or(0, String::len)).sum()
 }
 
-/// A cached walk: when it was taken, its weight in bytes, the walk.
-type Cached = (Instant, usize, Arc<Walk>);
-
-/// The cache itself, shared by all requests of an instance, bounded in bytes.
+/// The cache itself, shared by all requests of an instance, bounded in bytes, each walk
+/// kept for the TTL.
 pub struct ListingCache {
-    walks: Mutex<HashMap<ListingKey, Cached>>,
-    ttl: Duration,
+    walks: Bounded<ListingKey, Arc<Walk>>,
     capacity_bytes: usize,
 }
 
 impl ListingCache {
     /// A cache keeping walks for `ttl` each, at most `capacity_bytes` of them.
     pub fn new(ttl: Duration, capacity_bytes: usize) -> Self {
-        Self { walks: Mutex::default(), ttl, capacity_bytes }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ListingKey, Cached>> {
-        self.walks.lock().unwrap_or_else(|p| p.into_inner())
+        Self { walks: Bounded::by_weight(capacity_bytes as u64, 16, Some(ttl)), capacity_bytes }
     }
 
     /// A fresh cached walk, if any.
     pub fn get(&self, key: &ListingKey) -> Option<Arc<Walk>> {
-        let ttl = self.ttl;
-        self.lock().get(key).filter(|(at, _, _)| at.elapsed() < ttl).map(|(_, _, w)| w.clone())
+        self.walks.get(key)
     }
 
-    /// Remembers a walk, dropping expired ones and then the oldest until it fits. A walk
-    /// larger than the whole cache is not kept.
+    /// Remembers a walk (one larger than half the cache is not kept). What it pushes out
+    /// is freed off the runtime (see `drop_off_runtime`: a big walk takes a while to free).
     pub fn put(&self, key: ListingKey, walk: Arc<Walk>) {
         let w = weight(&walk);
-        // What leaves the cache is freed after the lock, off the runtime (see drop_off_runtime).
-        let mut gone: Vec<Arc<Walk>> = Vec::new();
-        {
-            let mut map = self.lock();
-            let ttl = self.ttl;
-            let expired: Vec<ListingKey> =
-                map.iter().filter(|(_, (at, _, _))| at.elapsed() >= ttl).map(|(k, _)| k.clone()).collect();
-            gone.extend(expired.iter().filter_map(|k| map.remove(k)).map(|(_, _, old)| old));
-            if w > self.capacity_bytes {
-                gone.push(walk);
-            } else {
-                let mut used: usize = map.values().map(|(_, w, _)| *w).sum();
-                while used + w > self.capacity_bytes {
-                    let Some(oldest) = map.iter().min_by_key(|(_, (at, _, _))| *at).map(|(k, _)| k.clone()) else {
-                        break;
-                    };
-                    if let Some((_, size, old)) = map.remove(&oldest) {
-                        used -= size;
-                        gone.push(old);
-                    }
-                }
-                if let Some((_, _, old)) = map.insert(key, (Instant::now(), w, walk)) {
-                    gone.push(old);
-                }
-            }
+        if w > self.capacity_bytes / 2 {
+            crate::work::drop_off_runtime(vec![walk]);
+            return;
         }
+        let gone = self.walks.insert_weighted(key, walk, w as u64);
         if !gone.is_empty() {
             crate::work::drop_off_runtime(gone);
         }
@@ -85,14 +52,7 @@ impl ListingCache {
 
     /// Forgets every listing of a sandbox (after a write).
     pub fn invalidate(&self, sandbox_id: Uuid) {
-        let gone: Vec<Cached> = {
-            let mut map = self.lock();
-            let keys: Vec<ListingKey> = map.keys().filter(|k| k.0 == sandbox_id).cloned().collect();
-            keys.iter().filter_map(|k| map.remove(k)).collect()
-        };
-        if !gone.is_empty() {
-            crate::work::drop_off_runtime(gone);
-        }
+        self.walks.retain(|k, _| k.0 != sandbox_id);
     }
 }
 
@@ -120,8 +80,8 @@ mod tests {
         for i in 0..20 {
             c.put(key(i), walk(30));
         }
-        let used: usize = c.lock().values().map(|(_, w, _)| *w).sum();
-        assert!(used <= 10_000 && c.get(&key(19)).is_some() && c.get(&key(0)).is_none());
+        assert!(c.walks.weight() <= 10_000 && c.get(&key(19)).is_some(), "{}", c.walks.weight());
+        assert!(c.get(&key(0)).is_none(), "the oldest went");
         c.put(key(99), walk(1000));
         assert!(c.get(&key(99)).is_none(), "a walk bigger than the cache is not kept");
     }

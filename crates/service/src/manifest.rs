@@ -1,11 +1,12 @@
 //! Snapshot manifests: what a workspace held, file by file, pointing at content blobs.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::files::{FileEntry, FileKind, Walk, WorkspacePath};
+use crate::{
+    backend::files::{FileEntry, FileKind, Walk, WorkspacePath},
+    cache::Bounded,
+};
 
 /// One snapshot's content, stored as JSON after all its blobs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,26 +124,22 @@ impl Manifest {
     }
 }
 
-/// Cached manifests by snapshot id with their insertion tick, the tick counter and the
-/// bytes used.
-type Manifests = (HashMap<uuid::Uuid, (u64, std::sync::Arc<Manifest>)>, u64, usize);
-
 /// Recently read manifests by snapshot id (manifests are immutable, so never stale),
-/// bounded in bytes: the oldest go first.
+/// bounded in bytes.
 pub struct ManifestCache {
-    map: std::sync::Mutex<Manifests>,
+    map: Bounded<uuid::Uuid, std::sync::Arc<Manifest>>,
     capacity_bytes: usize,
 }
 
 impl ManifestCache {
     /// A cache of at most `capacity_bytes` of manifests.
     pub fn new(capacity_bytes: usize) -> Self {
-        Self { map: std::sync::Mutex::default(), capacity_bytes }
+        Self { map: Bounded::by_weight(capacity_bytes as u64, 16, None), capacity_bytes }
     }
 
     /// A cached manifest.
     pub fn get(&self, id: uuid::Uuid) -> Option<std::sync::Arc<Manifest>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner()).0.get(&id).map(|(_, m)| m.clone())
+        self.map.get(&id)
     }
 
     /// Whether a manifest of `weight` bytes may be cached at all.
@@ -150,23 +147,13 @@ impl ManifestCache {
         weight <= self.capacity_bytes / 4
     }
 
-    /// Remembers a manifest, dropping the oldest until the total fits.
+    /// Remembers a manifest (one over a quarter of the cache is not kept).
     pub fn put(&self, id: uuid::Uuid, m: std::sync::Arc<Manifest>) {
         let weight = m.weight();
-        if !self.fits(weight) {
-            return;
-        }
-        let mut guard = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let (map, clock, used) = &mut *guard;
-        *clock += 1;
-        *used += weight;
-        if let Some((_, old)) = map.insert(id, (*clock, m)) {
-            *used -= old.weight();
-        }
-        while *used > self.capacity_bytes {
-            let Some(oldest) = map.iter().min_by_key(|(_, (t, _))| *t).map(|(k, _)| *k) else { break };
-            if let Some((_, gone)) = map.remove(&oldest) {
-                *used -= gone.weight();
+        if self.fits(weight) {
+            let gone = self.map.insert_weighted(id, m, weight as u64);
+            if !gone.is_empty() {
+                crate::work::drop_off_runtime(gone);
             }
         }
     }
@@ -215,9 +202,7 @@ mod tests {
         for _ in 0..10 {
             c.put(uuid::Uuid::now_v7(), one.clone());
         }
-        let guard = c.map.lock().unwrap();
-        assert!(guard.1 > 0 && guard.2 <= one.weight() * 4 && guard.0.len() <= 4);
-        drop(guard);
+        assert!(c.map.weight() as usize <= one.weight() * 4 && c.map.len() <= 4 && !c.map.is_empty());
         let big = std::sync::Arc::new(manifest((0..100).map(|i| file(&format!("f{i}"))).collect()));
         let id = uuid::Uuid::now_v7();
         c.put(id, big);

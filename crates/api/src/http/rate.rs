@@ -2,12 +2,14 @@
 //! on this instance. Over the rate, the answer is RATE_LIMITED with `retryAfterMs`.
 
 use std::{
-    collections::HashMap,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    cache::Bounded,
+    error::{AppError, AppResult},
+};
 
 /// Whose requests are counted together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,12 +25,12 @@ struct Bucket {
     at: Instant,
 }
 
-/// Token buckets of every recent caller.
+/// Token buckets of every recent caller (a caller the cache forgot starts with a full
+/// bucket again, which a caller quiet long enough to be forgotten has anyway).
 pub struct RateLimiter {
-    buckets: Mutex<HashMap<Caller, Bucket>>,
+    buckets: Bounded<Caller, Arc<Mutex<Bucket>>>,
     per_sec: f64,
     burst: f64,
-    max_callers: usize,
 }
 
 impl RateLimiter {
@@ -36,10 +38,9 @@ impl RateLimiter {
     /// `max_callers` buckets (full ones are forgotten first: they equal a new one).
     pub fn new(per_sec: u64, burst: u64, max_callers: usize) -> Self {
         Self {
-            buckets: Mutex::default(),
+            buckets: Bounded::by_count(max_callers, None),
             per_sec: per_sec.max(1) as f64,
             burst: burst.max(1) as f64,
-            max_callers: max_callers.max(1),
         }
     }
 
@@ -49,15 +50,12 @@ impl RateLimiter {
     }
 
     fn take_at(&self, caller: Caller, cost: f64, now: Instant) -> AppResult<()> {
-        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= self.max_callers && !map.contains_key(&caller) {
-            let (per_sec, burst) = (self.per_sec, self.burst);
-            map.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * per_sec < burst);
-            if map.len() >= self.max_callers {
-                map.clear();
-            }
-        }
-        let b = map.entry(caller).or_insert(Bucket { tokens: self.burst, at: now });
+        let bucket = self.buckets.get(&caller).unwrap_or_else(|| {
+            let fresh = Arc::new(Mutex::new(Bucket { tokens: self.burst, at: now }));
+            self.buckets.insert(caller, fresh.clone());
+            fresh
+        });
+        let mut b = bucket.lock().unwrap_or_else(|p| p.into_inner());
         b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * self.per_sec).min(self.burst);
         b.at = now;
         if b.tokens >= cost {
@@ -99,6 +97,6 @@ mod tests {
         for i in 0..100u128 {
             r.take_at(Caller::Account(uuid::Uuid::from_u128(i)), 1.0, t).unwrap();
         }
-        assert!(r.buckets.lock().unwrap().len() <= 4);
+        assert!(r.buckets.len() <= 4);
     }
 }

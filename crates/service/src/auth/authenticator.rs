@@ -6,11 +6,7 @@
 //! the token's own expiry), so a request costs no database round trip for its token; a
 //! revocation or a disabled account takes effect when the entry expires.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
@@ -20,6 +16,7 @@ use super::{
     token::{hash_token, is_api_token, lookup},
 };
 use crate::{
+    cache::Bounded,
     entity::{account, enums::Role, new_id, now},
     error::{AppError, AppResult},
 };
@@ -32,9 +29,8 @@ pub struct Authenticator {
     db: DatabaseConnection,
     jwt: Option<JwtVerifier>,
     auto_provision: bool,
-    cache: Mutex<HashMap<String, (Instant, Viewer)>>,
+    cache: Bounded<String, Viewer>,
     ttl: Duration,
-    capacity: usize,
 }
 
 fn bearer(header: Option<&str>) -> AppResult<&str> {
@@ -66,32 +62,20 @@ impl Authenticator {
         ttl: Duration,
         capacity: usize,
     ) -> Self {
-        Self { db, jwt, auto_provision, cache: Mutex::default(), ttl, capacity }
-    }
-
-    fn cached(&self, hash: &str) -> Option<Viewer> {
-        let map = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(hash).filter(|(until, _)| Instant::now() < *until).map(|(_, v)| v.clone())
+        let cache = Bounded::by_count(capacity, Some(ttl));
+        Self { db, jwt, auto_provision, cache, ttl }
     }
 
     fn remember(&self, hash: String, viewer: &Viewer, until: Instant) {
-        if self.ttl.is_zero() || self.capacity == 0 {
-            return;
+        if !self.ttl.is_zero() {
+            self.cache.insert_until(hash, viewer.clone(), until);
         }
-        let mut map = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= self.capacity {
-            map.retain(|_, (u, _)| Instant::now() < *u);
-            if map.len() >= self.capacity {
-                map.clear();
-            }
-        }
-        map.insert(hash, (until, viewer.clone()));
     }
 
     /// Forgets every remembered answer (after a change made here: a revoked token or a
     /// disabled account is refused at once on this instance).
     pub fn forget_all(&self) {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.cache.clear();
     }
 
     /// Resolves an `Authorization` header value (`Bearer <token>`) to the caller.
@@ -101,7 +85,7 @@ impl Authenticator {
     pub async fn resolve(&self, header: Option<&str>) -> AppResult<Viewer> {
         let token = bearer(header)?;
         let hash = hash_token(token);
-        if let Some(v) = self.cached(&hash) {
+        if let Some(v) = self.cache.get(&hash) {
             return Ok(v);
         }
         let (viewer, until) = if is_api_token(token) {
