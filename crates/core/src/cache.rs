@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use quick_cache::{DefaultHashBuilder, Equivalent, Lifecycle, OptionsBuilder, Weighter, sync::Cache};
+use quick_cache::{DefaultHashBuilder, Equivalent, Lifecycle, Weighter, sync::Cache};
 
 /// A value with its weight and the moment it stops being valid.
 #[derive(Clone)]
