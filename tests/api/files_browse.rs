@@ -161,7 +161,7 @@ async fn browse(kind: DbKind) {
     app.ok(&token, "mutation($id: ID!) { deleteSandbox(id: $id) { id } }", json!({"id": sb})).await;
     let sb2 = app.create_sandbox(&token, "second").await;
     std::fs::write(app.sandbox_dir(&sb2).join("workspace/a.txt"), "a").unwrap();
-    app.services.backend.terminate(&uuid::Uuid::parse_str(&sb2).unwrap().to_string()).await.unwrap();
+    app.services.backend.terminate(&uuid::Uuid::parse_str(&sb2).unwrap().to_string().into()).await.unwrap();
     let data =
         app.ok(&token, "query($id: ID!) { sandbox(id: $id) { files { totalCount } } }", json!({"id": sb2})).await;
     assert_eq!(data["sandbox"]["files"]["totalCount"], 1);

@@ -187,7 +187,7 @@ async fn writes(kind: DbKind) {
     assert!(leftovers.is_empty(), "temp files left behind");
 
     // A terminated sandbox is read-only.
-    app.services.backend.terminate(&sb).await.unwrap();
+    app.services.backend.terminate(&sb.as_str().into()).await.unwrap();
     let found = sandboxql::entity::sandbox::Entity::find_by_id(uuid::Uuid::parse_str(&sb).unwrap());
     let mut row: sandboxql::entity::sandbox::ActiveModel = found.one(&app.services.db).await.unwrap().unwrap().into();
     row.status = sea_orm::Set(sandboxql::entity::enums::SandboxStatus::Terminated);

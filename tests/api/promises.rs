@@ -7,8 +7,7 @@ use std::{sync::Arc, time::Duration};
 use async_trait::async_trait;
 use sandboxql::{
     backend::{
-        Backend, BackendStatus, SandboxSpec,
-        exec::{ExecHandle, ExecRequest},
+        BackendStatus, ExternalId, Lifecycle, SandboxSpec,
         local::{LocalBackend, jail::Jail},
     },
     entity::{enums::BackendName, sandbox, snapshot},
@@ -19,7 +18,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 use crate::{
-    both_dbs,
+    both_dbs, forward_to_inner,
     helpers::{
         DbKind, TestApp,
         process::{eventually, processes_with},
@@ -74,30 +73,28 @@ struct Slow {
 }
 
 #[async_trait]
-impl Backend for Slow {
+impl Lifecycle for Slow {
     fn name(&self) -> BackendName {
         BackendName::Local
     }
-    async fn create(&self, spec: &SandboxSpec) -> AppResult<String> {
+    async fn create(&self, spec: &SandboxSpec) -> AppResult<ExternalId> {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         self.inner.create(spec).await
     }
-    async fn terminate(&self, id: &str) -> AppResult<()> {
+    async fn terminate(&self, id: &ExternalId) -> AppResult<()> {
         self.inner.terminate(id).await
     }
-    async fn destroy(&self, sandbox_id: uuid::Uuid, id: &str) -> AppResult<()> {
+    async fn destroy(&self, sandbox_id: uuid::Uuid, id: &ExternalId) -> AppResult<()> {
         self.inner.destroy(sandbox_id, id).await
     }
-    async fn status(&self, id: &str) -> AppResult<BackendStatus> {
+    async fn forget(&self, sandbox_id: uuid::Uuid) {
+        self.inner.forget(sandbox_id).await
+    }
+    async fn status(&self, id: &ExternalId) -> AppResult<BackendStatus> {
         self.inner.status(id).await
     }
-    async fn exec(&self, id: &str, req: ExecRequest) -> AppResult<ExecHandle> {
-        self.inner.exec(id, req).await
-    }
-    fn runs_as_root(&self) -> bool {
-        self.inner.runs_as_root()
-    }
 }
+forward_to_inner!(Slow);
 
 async fn dropped_create(kind: DbKind) {
     let data = tempfile::tempdir().unwrap();

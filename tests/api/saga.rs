@@ -6,8 +6,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use sandboxql::{
     backend::{
-        Backend, BackendStatus, SandboxSpec,
-        exec::{ExecHandle, ExecRequest},
+        BackendStatus, ExternalId, Lifecycle, SandboxSpec,
         local::{LocalBackend, jail::Jail},
     },
     entity::{
@@ -21,34 +20,35 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::json;
 
 use crate::{
-    both_dbs,
+    both_dbs, forward_to_inner,
     helpers::{DbKind, TestApp},
 };
 
 /// A backend that refuses every create, as an unreachable provider would.
-struct FailingBackend;
+struct FailingBackend {
+    inner: LocalBackend,
+}
 
 #[async_trait]
-impl Backend for FailingBackend {
+impl Lifecycle for FailingBackend {
     fn name(&self) -> BackendName {
         BackendName::Local
     }
-    async fn create(&self, _: &SandboxSpec) -> AppResult<String> {
+    async fn create(&self, _: &SandboxSpec) -> AppResult<ExternalId> {
         Err(AppError::provider("the sandbox provider is unavailable", "connect: secret-internal-detail 10.1.2.3"))
     }
-    async fn terminate(&self, _: &str) -> AppResult<()> {
+    async fn terminate(&self, _: &ExternalId) -> AppResult<()> {
         Ok(())
     }
-    async fn status(&self, _: &str) -> AppResult<BackendStatus> {
+    async fn destroy(&self, _: uuid::Uuid, _: &ExternalId) -> AppResult<()> {
+        Ok(())
+    }
+    async fn forget(&self, _: uuid::Uuid) {}
+    async fn status(&self, _: &ExternalId) -> AppResult<BackendStatus> {
         Ok(BackendStatus::Missing)
     }
-    async fn exec(&self, _: &str, _: ExecRequest) -> AppResult<ExecHandle> {
-        Err(AppError::provider("unavailable", "test double"))
-    }
-    fn runs_as_root(&self) -> bool {
-        false
-    }
 }
+forward_to_inner!(FailingBackend);
 
 /// The real local backend, recording what it was asked to do.
 struct Recording {
@@ -57,32 +57,36 @@ struct Recording {
 }
 
 #[async_trait]
-impl Backend for Recording {
+impl Lifecycle for Recording {
     fn name(&self) -> BackendName {
         BackendName::Local
     }
-    async fn create(&self, spec: &SandboxSpec) -> AppResult<String> {
+    async fn create(&self, spec: &SandboxSpec) -> AppResult<ExternalId> {
         let id = self.inner.create(spec).await?;
         self.calls.lock().unwrap().push(format!("create {id}"));
         Ok(id)
     }
-    async fn terminate(&self, id: &str) -> AppResult<()> {
+    async fn terminate(&self, id: &ExternalId) -> AppResult<()> {
         self.calls.lock().unwrap().push(format!("terminate {id}"));
         self.inner.terminate(id).await
     }
-    async fn status(&self, id: &str) -> AppResult<BackendStatus> {
+    async fn destroy(&self, sandbox_id: uuid::Uuid, id: &ExternalId) -> AppResult<()> {
+        self.calls.lock().unwrap().push(format!("destroy {id}"));
+        self.inner.destroy(sandbox_id, id).await
+    }
+    async fn forget(&self, sandbox_id: uuid::Uuid) {
+        self.inner.forget(sandbox_id).await
+    }
+    async fn status(&self, id: &ExternalId) -> AppResult<BackendStatus> {
         self.inner.status(id).await
     }
-    async fn exec(&self, id: &str, req: ExecRequest) -> AppResult<ExecHandle> {
-        self.inner.exec(id, req).await
-    }
-    fn runs_as_root(&self) -> bool {
-        self.inner.runs_as_root()
-    }
 }
+forward_to_inner!(Recording);
 
 async fn backend_failure(kind: DbKind) {
-    let app = TestApp::spawn_with(kind, |_| {}, Some(Arc::new(FailingBackend))).await;
+    let data = tempfile::tempdir().unwrap();
+    let inner = LocalBackend::new(data.path(), Jail::unjailed(), CpuPool::new(1, 0), 1_000_000);
+    let app = TestApp::spawn_with(kind, |_| {}, Some(Arc::new(FailingBackend { inner }))).await;
     let (_, token) = app.new_user("erin").await;
     let (_, body) =
         app.post(Some(&token), "mutation { createSandbox(input: {name: \"doomed\"}) { id } }", json!({})).await;
@@ -128,10 +132,11 @@ async fn store_failure(kind: DbKind) {
     assert!(!body.to_string().contains("injected"), "database error text leaked: {body}");
 
     let calls = backend.calls.lock().unwrap().clone();
-    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls.len(), 3, "{calls:?}");
     let created = calls[0].strip_prefix("create ").unwrap();
     assert_eq!(calls[1], format!("terminate {created}"), "the orphan was terminated");
-    assert_eq!(backend.inner.status(created).await.unwrap(), BackendStatus::Terminated);
+    assert_eq!(calls[2], format!("destroy {created}"), "and its workspace removed");
+    assert_eq!(backend.inner.status(&created.into()).await.unwrap(), BackendStatus::Missing);
     // The row never claimed RUNNING.
     let rows = sandbox::Entity::find().all(db).await.unwrap();
     assert_eq!(rows.len(), 1);

@@ -15,6 +15,7 @@ pub mod api_token;
 pub mod blob;
 pub mod change_log;
 pub mod enums;
+pub mod external_id;
 pub mod permission_request;
 pub mod run_input;
 pub mod sandbox;

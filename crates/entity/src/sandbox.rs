@@ -79,3 +79,10 @@ pub enum Relation {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The backend's id of this sandbox, typed; None when its create never finished.
+    pub fn backend_id(&self) -> Option<super::external_id::ExternalId> {
+        self.external_id.as_deref().map(Into::into)
+    }
+}

@@ -111,7 +111,7 @@ impl RunManager {
                     max_line_bytes: self.limits.max_output_line_bytes,
                     nice: self.limits.background_nice as i32,
                 };
-                self.backend.exec(ext, req).await
+                self.backend.exec(&ext.as_str().into(), req).await
             }
             (None, _) => Err(crate::error::AppError::conflict("the sandbox has no backend sandbox")),
             (_, Err(e)) => Err(e),

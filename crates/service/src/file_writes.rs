@@ -6,7 +6,10 @@ use std::future::Future;
 
 use super::{files::Files, sandboxes::VisibleSandbox};
 use crate::{
-    backend::files::{FileEntry, WorkspacePath},
+    backend::{
+        ExternalId,
+        files::{FileEntry, WorkspacePath},
+    },
     entity::enums::SandboxStatus,
     error::{AppError, AppResult},
 };
@@ -27,14 +30,14 @@ impl Files {
     /// backend sandbox had ended under it.
     async fn changing<T, F, Fut>(&self, sb: &VisibleSandbox, change: F) -> AppResult<T>
     where
-        F: Fn(String) -> Fut,
+        F: Fn(ExternalId) -> Fut,
         Fut: Future<Output = AppResult<T>>,
     {
         let sb = self.writable(sb).await?;
-        let first = change(sb.external_id()?.to_string()).await;
+        let first = change(sb.external_id()?).await;
         if first.is_err() && self.waker.gone(&sb).await {
             let sb = self.writable(&self.waker.reload(&sb).await?).await?;
-            return change(sb.external_id()?.to_string()).await;
+            return change(sb.external_id()?).await;
         }
         first
     }

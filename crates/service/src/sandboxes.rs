@@ -6,6 +6,8 @@
 
 use std::ops::Deref;
 
+use sandboxql_entity::external_id::ExternalId;
+
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     Select,
@@ -61,10 +63,11 @@ impl VisibleSandbox {
     }
 
     /// The backend's id, or CONFLICT when the sandbox never got one.
-    pub fn external_id(&self) -> AppResult<&str> {
+    pub fn external_id(&self) -> AppResult<ExternalId> {
         self.0
             .external_id
             .as_deref()
+            .map(ExternalId::from)
             .ok_or_else(|| AppError::conflict("the sandbox has no workspace (it failed to start)"))
     }
 }

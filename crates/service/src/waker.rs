@@ -110,11 +110,11 @@ impl Waker {
     /// own (then the sandbox is now SLEEPING and the call can be answered at rest or
     /// retried after a wake). Backends that never sleep answer false at once.
     pub async fn gone(&self, sb: &VisibleSandbox) -> bool {
-        if !self.backend.sleeps() || sb.status != SandboxStatus::Running {
+        if self.backend.at_rest().is_none() || sb.status != SandboxStatus::Running {
             return false;
         }
-        let Some(ext) = sb.external_id.as_deref() else { return false };
-        match self.backend.status(ext).await {
+        let Some(ext) = sb.backend_id() else { return false };
+        match self.backend.status(&ext).await {
             Ok(BackendStatus::Terminated | BackendStatus::Missing) => {}
             _ => return false,
         }
@@ -127,12 +127,12 @@ impl Waker {
             .col_expr(sandbox::Column::UpdatedAt, Expr::value(now()))
             .filter(sandbox::Column::Id.eq(sb.id))
             .filter(sandbox::Column::Status.eq(SandboxStatus::Running))
-            .filter(sandbox::Column::ExternalId.eq(ext))
+            .filter(sandbox::Column::ExternalId.eq(ext.as_str()))
             .exec(&self.db)
             .await;
         match slept {
             Ok(_) => {
-                tracing::info!(sandbox_id = %sb.id, external_id = ext, "backend sandbox ended; the sandbox sleeps");
+                tracing::info!(sandbox_id = %sb.id, external_id = %ext, "backend sandbox ended; the sandbox sleeps");
                 true
             }
             Err(e) => {

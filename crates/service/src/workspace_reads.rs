@@ -5,15 +5,26 @@
 
 use super::{files::Files, sandboxes::VisibleSandbox};
 use crate::{
-    backend::files::{FileBytes, FileEntry, Walk, WalkOptions, WorkspacePath},
+    backend::{
+        AtRest,
+        files::{FileBytes, FileEntry, Walk, WalkOptions, WorkspacePath},
+    },
     entity::enums::SandboxStatus,
-    error::AppResult,
+    error::{AppError, AppResult},
 };
 
 impl Files {
     /// Whether to read at rest after `result` failed (the backend sandbox is gone).
     async fn at_rest_after<T>(&self, sb: &VisibleSandbox, result: &AppResult<T>) -> bool {
         result.is_err() && self.waker.gone(sb).await
+    }
+
+    /// The backend's reader of files at rest. Only backends with one put sandboxes to
+    /// sleep, so a sleeping sandbox without one is a bug, not a client error.
+    fn at_rest(&self) -> AppResult<&dyn AtRest> {
+        self.backend
+            .at_rest()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a sleeping sandbox on a backend that cannot sleep")))
     }
 
     /// Entries under `path` in the live workspace.
@@ -24,11 +35,11 @@ impl Files {
         opts: WalkOptions,
     ) -> AppResult<Walk> {
         if sb.status == SandboxStatus::Sleeping {
-            return self.backend.walk_at_rest(sb.id, path, opts).await;
+            return self.at_rest()?.walk_at_rest(sb.id, path, opts).await;
         }
-        let live = self.backend.walk(sb.external_id()?, path, opts).await;
+        let live = self.backend.walk(&sb.external_id()?, path, opts).await;
         if self.at_rest_after(sb, &live).await {
-            return self.backend.walk_at_rest(sb.id, path, opts).await;
+            return self.at_rest()?.walk_at_rest(sb.id, path, opts).await;
         }
         live
     }
@@ -40,11 +51,11 @@ impl Files {
         path: &WorkspacePath,
     ) -> AppResult<Option<FileEntry>> {
         if sb.status == SandboxStatus::Sleeping {
-            return self.backend.stat_at_rest(sb.id, path).await;
+            return self.at_rest()?.stat_at_rest(sb.id, path).await;
         }
-        let live = self.backend.stat(sb.external_id()?, path).await;
+        let live = self.backend.stat(&sb.external_id()?, path).await;
         if self.at_rest_after(sb, &live).await {
-            return self.backend.stat_at_rest(sb.id, path).await;
+            return self.at_rest()?.stat_at_rest(sb.id, path).await;
         }
         live
     }
@@ -57,11 +68,11 @@ impl Files {
         max: u64,
     ) -> AppResult<FileBytes> {
         if sb.status == SandboxStatus::Sleeping {
-            return self.backend.read_at_rest(sb.id, path, max).await;
+            return self.at_rest()?.read_at_rest(sb.id, path, max).await;
         }
-        let live = self.backend.read_file(sb.external_id()?, path, max).await;
+        let live = self.backend.read_file(&sb.external_id()?, path, max).await;
         if self.at_rest_after(sb, &live).await {
-            return self.backend.read_at_rest(sb.id, path, max).await;
+            return self.at_rest()?.read_at_rest(sb.id, path, max).await;
         }
         live
     }

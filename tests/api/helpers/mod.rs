@@ -3,6 +3,7 @@
 pub mod abuse;
 #[path = "../../common/abuse_documents.rs"]
 pub mod abuse_documents;
+pub mod backend_double;
 #[path = "../../common/config.rs"]
 pub mod config;
 pub mod db;

@@ -5,6 +5,7 @@
 //! command per operation, never one per file, with every path its own argv element.
 
 mod auth_token;
+mod capabilities;
 mod client;
 mod exec;
 mod files;
@@ -46,15 +47,13 @@ use self::{
     router::Router,
 };
 use super::{
-    Backend, BackendStatus, SandboxSpec,
+    AtRest, Backend, BackendStatus, Bulk, Exec, ExternalId, Lifecycle, SandboxSpec,
     exec::{ExecHandle, ExecRequest},
-    files::{FileBytes, FileEntry, Walk, WalkOptions, WorkspacePath},
 };
 use crate::{
     config::{Limits, ModalConfig},
     entity::enums::BackendName,
     error::{AppError, AppResult},
-    storage::Upload,
 };
 
 /// Where the workspace volume is mounted and commands start.
@@ -112,16 +111,16 @@ impl ModalBackend {
 }
 
 #[async_trait]
-impl Backend for ModalBackend {
+impl Lifecycle for ModalBackend {
     fn name(&self) -> BackendName {
         BackendName::Modal
     }
 
-    async fn create(&self, spec: &SandboxSpec) -> AppResult<String> {
-        self.create_sandbox(spec).await
+    async fn create(&self, spec: &SandboxSpec) -> AppResult<ExternalId> {
+        self.create_sandbox(spec).await.map(ExternalId::from)
     }
 
-    async fn destroy(&self, sandbox_id: uuid::Uuid, _external_id: &str) -> AppResult<()> {
+    async fn destroy(&self, sandbox_id: uuid::Uuid, _external_id: &ExternalId) -> AppResult<()> {
         self.provision.delete_volume(sandbox_id).await
     }
 
@@ -134,9 +133,9 @@ impl Backend for ModalBackend {
         }
     }
 
-    async fn terminate(&self, external_id: &str) -> AppResult<()> {
+    async fn terminate(&self, external_id: &ExternalId) -> AppResult<()> {
         let req = SandboxTerminateRequest { sandbox_id: external_id.to_string() };
-        let task = self.tasks().remove(external_id);
+        let task = self.tasks().remove(external_id.as_str());
         if let Some(task) = task {
             self.routers.lock().await.remove(&task);
         }
@@ -146,7 +145,7 @@ impl Backend for ModalBackend {
         }
     }
 
-    async fn status(&self, external_id: &str) -> AppResult<BackendStatus> {
+    async fn status(&self, external_id: &ExternalId) -> AppResult<BackendStatus> {
         let req = SandboxWaitRequest { sandbox_id: external_id.to_string(), timeout: 0.0 };
         match rpc!(self.client, "SandboxWait", sandbox_wait, req.clone()).await {
             Ok(resp) => match resp.result {
@@ -157,45 +156,12 @@ impl Backend for ModalBackend {
             Err(e) => Err(e),
         }
     }
+}
 
-    async fn exec(&self, external_id: &str, req: ExecRequest) -> AppResult<ExecHandle> {
+#[async_trait]
+impl Exec for ModalBackend {
+    async fn exec(&self, external_id: &ExternalId, req: ExecRequest) -> AppResult<ExecHandle> {
         runs::exec(self, external_id, req).await
-    }
-
-    fn sleeps(&self) -> bool {
-        true
-    }
-
-    fn fetches_in_bulk(&self) -> bool {
-        true
-    }
-
-    async fn prefetch(&self, external_id: &str, paths: Vec<WorkspacePath>) -> AppResult<super::Prefetched> {
-        spool::prefetch(self, external_id, paths).await
-    }
-
-    async fn extract_archive(&self, external_id: &str, archive: Upload) -> AppResult<()> {
-        files::extract(self, external_id, archive).await
-    }
-
-    async fn hash_file(&self, external_id: &str, path: &WorkspacePath) -> AppResult<(String, u64)> {
-        if let Some((_, sha, size)) = spool::spooled(self, external_id, path) {
-            return Ok((sha, size));
-        }
-        let reader = tokio_util::io::SyncIoBridge::new(self.read_stream(external_id, path).await?);
-        crate::work::blocking(move |cancel| super::files::hash_reader(reader, cancel)).await
-    }
-
-    async fn walk_at_rest(&self, sandbox_id: uuid::Uuid, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {
-        volume_files::walk(self, sandbox_id, path, opts).await
-    }
-
-    async fn stat_at_rest(&self, sandbox_id: uuid::Uuid, path: &WorkspacePath) -> AppResult<Option<FileEntry>> {
-        volume_files::stat(self, sandbox_id, path).await
-    }
-
-    async fn read_at_rest(&self, sandbox_id: uuid::Uuid, path: &WorkspacePath, max: u64) -> AppResult<FileBytes> {
-        volume_files::read(self, sandbox_id, path, max).await
     }
 
     fn runs_as_root(&self) -> bool {
@@ -205,51 +171,16 @@ impl Backend for ModalBackend {
     fn gateway_env(&self) -> Vec<(String, String)> {
         self.gateway_url.iter().map(|u| ("ANTHROPIC_BASE_URL".to_string(), u.clone())).collect()
     }
+}
 
-    async fn walk(&self, external_id: &str, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {
-        files::walk(self, external_id, path, opts).await
+/// Modal sandboxes sleep (their files stay on the volume) and move files in bulk; they
+/// cannot be watched (callers poll).
+impl Backend for ModalBackend {
+    fn at_rest(&self) -> Option<&dyn AtRest> {
+        Some(self)
     }
 
-    async fn stat(&self, external_id: &str, path: &WorkspacePath) -> AppResult<Option<FileEntry>> {
-        files::stat(self, external_id, path).await
-    }
-
-    async fn read_file(&self, external_id: &str, path: &WorkspacePath, max_bytes: u64) -> AppResult<FileBytes> {
-        files::read_file(self, external_id, path, max_bytes).await
-    }
-
-    async fn write_file(&self, external_id: &str, path: &WorkspacePath, data: Vec<u8>) -> AppResult<FileEntry> {
-        files::write(self, external_id, path, Stdin::Bytes(data)).await
-    }
-
-    async fn write_stream(&self, external_id: &str, path: &WorkspacePath, body: Upload) -> AppResult<FileEntry> {
-        files::write(self, external_id, path, Stdin::Stream(body)).await
-    }
-
-    async fn make_dir(&self, external_id: &str, path: &WorkspacePath) -> AppResult<FileEntry> {
-        files::make_dir(self, external_id, path).await
-    }
-
-    async fn move_path(&self, external_id: &str, from: &WorkspacePath, to: &WorkspacePath) -> AppResult<FileEntry> {
-        files::move_path(self, external_id, from, to).await
-    }
-
-    async fn read_stream(&self, external_id: &str, path: &WorkspacePath) -> AppResult<Upload> {
-        if let Some((file, _, _)) = spool::spooled(self, external_id, path) {
-            return Ok(Box::pin(tokio::fs::File::open(file).await?));
-        }
-        files::read_stream(self, external_id, path).await
-    }
-
-    async fn set_mode(&self, external_id: &str, path: &WorkspacePath, mode: u32) -> AppResult<()> {
-        files::set_mode(self, external_id, path, mode).await
-    }
-
-    async fn make_symlink(&self, external_id: &str, path: &WorkspacePath, target: &str) -> AppResult<()> {
-        files::make_symlink(self, external_id, path, target).await
-    }
-
-    async fn delete_path(&self, external_id: &str, path: &WorkspacePath, recursive: bool) -> AppResult<()> {
-        files::delete(self, external_id, path, recursive).await
+    fn bulk(&self) -> Option<&dyn Bulk> {
+        Some(self)
     }
 }

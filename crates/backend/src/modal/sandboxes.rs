@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     error::{AppError, AppResult},
-    {Backend, SandboxSpec},
+    {ExternalId, Lifecycle, SandboxSpec},
 };
 
 impl ModalBackend {
@@ -83,7 +83,7 @@ impl ModalBackend {
             Ok(list) => {
                 for sb in list.sandboxes {
                     tracing::warn!(modal_sandbox = %sb.id, %sandbox_id, "terminating orphaned Modal sandbox");
-                    let _ = self.terminate(&sb.id).await;
+                    let _ = self.terminate(&ExternalId::from(sb.id.as_str())).await;
                 }
             }
             Err(e) => {

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::Lifecycle;
 use crate::{
     auth::Viewer,
-    backend::{SandboxSpec, template},
+    backend::{ExternalId, SandboxSpec, template},
     entity::{
         change_log::{self, Change},
         enums::{Provider, SandboxStatus},
@@ -154,7 +154,7 @@ impl Lifecycle {
             && let Err(e) = self.restore(snap, &external_id).await
         {
             if let Err(t) = self.discard(id, &external_id).await {
-                tracing::error!(error = ?t, external_id, "could not stop a sandbox whose restore failed");
+                tracing::error!(error = ?t, %external_id, "could not stop a sandbox whose restore failed");
             }
             self.mark_error(row, &e).await;
             return Err(e);
@@ -162,18 +162,18 @@ impl Lifecycle {
         VisibleSandbox::vouch(viewer, self.finish(row, external_id).await?)
     }
 
-    async fn finish(&self, row: sandbox::Model, external_id: String) -> AppResult<sandbox::Model> {
+    async fn finish(&self, row: sandbox::Model, external_id: ExternalId) -> AppResult<sandbox::Model> {
         let id = row.id;
         let mut am: sandbox::ActiveModel = row.into();
-        am.external_id = Set(Some(external_id.clone()));
+        am.external_id = Set(Some(external_id.to_string()));
         am.status = Set(SandboxStatus::Running);
         am.updated_at = Set(now());
         match am.clone().update(&self.db).await {
             Ok(row) => Ok(row),
             Err(db_err) => {
-                tracing::error!(error = %db_err, external_id, "sandbox row not saved after backend create; terminating it");
+                tracing::error!(error = %db_err, %external_id, "sandbox row not saved after backend create; terminating it");
                 if let Err(e) = self.discard(id, &external_id).await {
-                    tracing::error!(error = ?e, external_id, "could not terminate orphaned backend sandbox");
+                    tracing::error!(error = ?e, %external_id, "could not terminate orphaned backend sandbox");
                 }
                 am.status = Set(SandboxStatus::Error);
                 am.status_reason = Set(Some("the sandbox could not be recorded and was stopped".into()));
@@ -186,7 +186,7 @@ impl Lifecycle {
     }
 
     /// Stops and removes a backend sandbox that will never be used.
-    async fn discard(&self, id: uuid::Uuid, external_id: &str) -> AppResult<()> {
+    async fn discard(&self, id: uuid::Uuid, external_id: &ExternalId) -> AppResult<()> {
         self.backend.terminate(external_id).await?;
         self.backend.destroy(id, external_id).await
     }

@@ -69,9 +69,9 @@ impl Lifecycle {
         } else {
             None
         };
-        if let Some(ext) = &row.external_id {
-            self.backend.terminate(ext).await?;
-            self.backend.destroy(row.id, ext).await?;
+        if let Some(ext) = row.backend_id() {
+            self.backend.terminate(&ext).await?;
+            self.backend.destroy(row.id, &ext).await?;
         }
         let after = self.mark_deleted(&row, Some(viewer.account_id), "deleted").await?;
         self.files.listings.invalidate(row.id);

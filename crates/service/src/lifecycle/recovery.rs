@@ -73,9 +73,9 @@ impl Lifecycle {
             Ok(lease) => lease,
             Err(_) => return Ok(false),
         };
-        if let Some(ext) = &row.external_id {
-            self.backend.terminate(ext).await?;
-            self.backend.destroy(row.id, ext).await?;
+        if let Some(ext) = row.backend_id() {
+            self.backend.terminate(&ext).await?;
+            self.backend.destroy(row.id, &ext).await?;
         }
         let done = self.mark_deleted(row, None, "deleted (finished after an instance stopped)").await.is_ok();
         lease.release().await;

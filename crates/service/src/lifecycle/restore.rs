@@ -3,7 +3,7 @@
 
 use super::Lifecycle;
 use crate::{
-    backend::files::WorkspacePath,
+    backend::{ExternalId, files::WorkspacePath},
     error::{AppError, AppResult},
     snapshots::VisibleSnapshot,
     storage,
@@ -11,9 +11,9 @@ use crate::{
 
 impl Lifecycle {
     /// Writes every entry of the snapshot into the workspace of `external_id`.
-    pub(super) async fn restore(&self, snap: &VisibleSnapshot, external_id: &str) -> AppResult<()> {
-        if self.backend.fetches_in_bulk() {
-            return self.restore_as_archive(snap, external_id).await;
+    pub(super) async fn restore(&self, snap: &VisibleSnapshot, external_id: &ExternalId) -> AppResult<()> {
+        if let Some(bulk) = self.backend.bulk() {
+            return self.restore_as_archive(bulk, snap, external_id).await;
         }
         let mut manifest = self.snapshots.reader(snap).await?;
         let backend = &self.backend;

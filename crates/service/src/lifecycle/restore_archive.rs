@@ -8,7 +8,7 @@ use tokio_util::io::SyncIoBridge;
 
 use super::Lifecycle;
 use crate::{
-    backend::files::WorkspacePath,
+    backend::{Bulk, ExternalId, files::WorkspacePath},
     error::{AppError, AppResult},
     snapshots::VisibleSnapshot,
     storage::{self, Upload},
@@ -58,7 +58,12 @@ fn write_archive(mut members: mpsc::Receiver<Member>, out: tokio::io::DuplexStre
 
 impl Lifecycle {
     /// Restores `snap` into `external_id` with one archive and one extracting command.
-    pub(super) async fn restore_as_archive(&self, snap: &VisibleSnapshot, external_id: &str) -> AppResult<()> {
+    pub(super) async fn restore_as_archive(
+        &self,
+        bulk: &dyn Bulk,
+        snap: &VisibleSnapshot,
+        external_id: &ExternalId,
+    ) -> AppResult<()> {
         let mut manifest = self.snapshots.reader(snap).await?;
         let (reader, writer) = tokio::io::duplex(256 * 1024);
         let (tx, rx) = mpsc::channel::<Member>(1);
@@ -93,7 +98,7 @@ impl Lifecycle {
             Ok::<(), AppError>(())
         };
         let build = crate::work::blocking(move |_cancel| write_archive(rx, writer));
-        let extract = self.backend.extract_archive(external_id, Box::pin(reader));
+        let extract = bulk.extract_archive(external_id, Box::pin(reader));
         tokio::try_join!(feed, build, extract)?;
         Ok(())
     }

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::Syncer;
 use crate::{
-    backend::files::WorkspacePath,
     backend::order::preorder_cmp,
+    backend::{ExternalId, files::WorkspacePath},
     entity::{blob, new_id, now},
     error::{AppError, AppResult},
     storage,
@@ -126,7 +126,7 @@ impl Syncer {
     /// Hashes a file whose previous hash cannot be reused and uploads it if it is new.
     pub(super) async fn file(
         self,
-        ext: String,
+        ext: ExternalId,
         account: Uuid,
         mut e: ManifestEntry,
         in_flight: Arc<InFlight>,
@@ -165,7 +165,7 @@ impl Syncer {
     }
 
     /// Sends the file's content as the blob `sha` and records it; returns the bytes sent.
-    async fn upload(&self, ext: &str, path: &WorkspacePath, account: Uuid, sha: &str, n: u64) -> AppResult<u64> {
+    async fn upload(&self, ext: &ExternalId, path: &WorkspacePath, account: Uuid, sha: &str, n: u64) -> AppResult<u64> {
         let body = self.backend.read_stream(ext, path).await?;
         match self.snapshots.blobs.put_verified(&storage::blob_key(account, sha), body, n, sha).await {
             Ok(()) => {}

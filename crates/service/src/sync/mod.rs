@@ -124,7 +124,7 @@ impl Syncer {
     pub(super) async fn sync_under_lease(&self, viewer: &Viewer, sb: &VisibleSandbox) -> AppResult<SyncOutcome> {
         let started = Instant::now();
         let sb = &self.waker.awake_under_lease(sb).await?;
-        let ext = sb.external_id()?.to_string();
+        let ext = sb.external_id()?;
         let _quota = self.quotas.acquire(sb.account_id, Expensive::Sync)?;
         let max_entries = self.limits.max_snapshot_entries as usize;
         let opts = WalkOptions { max_depth: u32::MAX, depth_cap: self.limits.max_walk_depth as u32, max_entries };
@@ -145,7 +145,7 @@ impl Syncer {
         let mut queued: std::collections::VecDeque<(FileEntry, Option<Option<String>>)> = Default::default();
         // A backend that reads many files far cheaper at once (Modal: one exec, not one per
         // file) gets the whole list of files to read before the work starts.
-        let _prefetched = if self.backend.fetches_in_bulk() {
+        let _prefetched = if let Some(bulk) = self.backend.bulk() {
             let mut wanted = Vec::new();
             while walk_done.is_none() {
                 match walk.recv().await {
@@ -169,7 +169,7 @@ impl Syncer {
             if walk_done.is_some_and(|(truncated, _)| truncated) {
                 return Err(AppError::conflict(format!("the workspace holds more than {max_entries} entries")));
             }
-            Some(self.backend.prefetch(&ext, wanted).await?)
+            Some(bulk.prefetch(&ext, wanted).await?)
         } else {
             None
         };

@@ -63,7 +63,11 @@ impl Files {
         let window = Window::new(self.limits.workspace_changes_max_paths as usize);
         if sb.status != SandboxStatus::Sleeping {
             let capacity = self.limits.workspace_changes_queue as usize;
-            match self.backend.watch(sb.external_id()?, capacity).await {
+            let watch = match self.backend.watcher() {
+                Some(watcher) => watcher.watch(&sb.external_id()?, capacity).await.map(Some),
+                None => Ok(None),
+            };
+            match watch {
                 Ok(Some(watch)) => {
                     let debounce = Duration::from_millis(self.limits.workspace_changes_debounce_ms);
                     return Ok(watched(watch, window, debounce).boxed());

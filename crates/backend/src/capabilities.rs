@@ -1,0 +1,154 @@
+//! What a backend can do, one trait per capability. [`Lifecycle`], [`Exec`] and [`Files`]
+//! every backend implements whole (no method that fails at run time because a backend
+//! forgot it); [`AtRest`], [`Bulk`] and [`Watch`] only backends that can, which they say
+//! through [`Backend`](crate::Backend)'s accessors.
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::{
+    BackendStatus, ExternalId, Prefetched, SandboxSpec, WorkspaceWatch,
+    entity::enums::BackendName,
+    error::AppResult,
+    exec::{ExecHandle, ExecRequest},
+    files::{self, FileBytes, FileEntry, Walk, WalkChunk, WalkOptions, WorkspacePath},
+    storage::Upload,
+};
+
+/// Creating, stopping and removing sandboxes.
+#[async_trait]
+pub trait Lifecycle: Send + Sync + 'static {
+    /// Which backend this is, stored on each sandbox row.
+    fn name(&self) -> BackendName;
+
+    /// Creates a sandbox and returns the backend's id for it.
+    async fn create(&self, spec: &SandboxSpec) -> AppResult<ExternalId>;
+
+    /// Stops a sandbox: no command may start, every running one is killed. Its files stay
+    /// readable. Stopping one that is already gone succeeds.
+    async fn terminate(&self, id: &ExternalId) -> AppResult<()>;
+
+    /// Removes a stopped sandbox's data for good (its workspace; on Modal its volume),
+    /// once a delete has taken the final snapshot.
+    async fn destroy(&self, sandbox_id: Uuid, id: &ExternalId) -> AppResult<()>;
+
+    /// Removes whatever a create that never finished may have made for sandbox `id` (its
+    /// row never learned the backend's id). Best effort: failures are logged.
+    async fn forget(&self, sandbox_id: Uuid);
+
+    /// Current state of a sandbox.
+    async fn status(&self, id: &ExternalId) -> AppResult<BackendStatus>;
+}
+
+/// Commands in a sandbox.
+#[async_trait]
+pub trait Exec: Send + Sync + 'static {
+    /// Starts a command in the sandbox's workspace with a scrubbed environment.
+    async fn exec(&self, id: &ExternalId, req: ExecRequest) -> AppResult<ExecHandle>;
+
+    /// Whether commands run as root inside the sandbox (Claude then needs IS_SANDBOX=1
+    /// before it accepts `--dangerously-skip-permissions`).
+    fn runs_as_root(&self) -> bool;
+
+    /// Environment that points Claude inside a sandbox at the Anthropic gateway
+    /// (`ANTHROPIC_BASE_URL`, and proxy variables where egress goes through a proxy).
+    fn gateway_env(&self) -> Vec<(String, String)>;
+}
+
+/// A running sandbox's workspace files.
+#[async_trait]
+pub trait Files: Send + Sync + 'static {
+    /// Entries under a workspace directory in display order, in one pass.
+    async fn walk(&self, id: &ExternalId, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk>;
+
+    /// Entries under a workspace directory in display order, as a stream of chunks ending
+    /// with a [`WalkChunk::Done`], for walks too big to hold (a sync of a whole workspace).
+    /// The default walks in one go; backends that can stream do.
+    async fn walk_stream(
+        &self,
+        id: &ExternalId,
+        path: &WorkspacePath,
+        opts: WalkOptions,
+    ) -> AppResult<mpsc::Receiver<AppResult<WalkChunk>>> {
+        let walk = self.walk(id, path, opts).await?;
+        let (tx, rx) = mpsc::channel(2);
+        let done = WalkChunk::Done { truncated: walk.truncated && walk.skipped == 0, skipped: walk.skipped };
+        tokio::spawn(async move {
+            if tx.send(Ok(WalkChunk::Entries(walk.entries))).await.is_ok() {
+                let _ = tx.send(Ok(done)).await;
+            }
+        });
+        Ok(rx)
+    }
+
+    /// The sha256 (hex) and size of a regular file, read once. The default streams the
+    /// file and hashes it on a blocking thread.
+    async fn hash_file(&self, id: &ExternalId, path: &WorkspacePath) -> AppResult<(String, u64)> {
+        let reader = tokio_util::io::SyncIoBridge::new(self.read_stream(id, path).await?);
+        crate::work::blocking(move |cancel| files::hash_reader(reader, cancel)).await
+    }
+
+    /// Metadata of a workspace path (a final symlink is not followed); None when missing.
+    async fn stat(&self, id: &ExternalId, path: &WorkspacePath) -> AppResult<Option<FileEntry>>;
+
+    /// Up to `max_bytes` of a file, never reading more.
+    async fn read_file(&self, id: &ExternalId, path: &WorkspacePath, max_bytes: u64) -> AppResult<FileBytes>;
+
+    /// Replaces a file atomically, creating parent directories.
+    async fn write_file(&self, id: &ExternalId, path: &WorkspacePath, data: Vec<u8>) -> AppResult<FileEntry>;
+
+    /// Writes a file from a stream (restoring large files without buffering them);
+    /// replaces atomically like `write_file`.
+    async fn write_stream(&self, id: &ExternalId, path: &WorkspacePath, body: Upload) -> AppResult<FileEntry>;
+
+    /// Creates a directory and its parents.
+    async fn make_dir(&self, id: &ExternalId, path: &WorkspacePath) -> AppResult<FileEntry>;
+
+    /// Moves a path; an existing destination is CONFLICT.
+    async fn move_path(&self, id: &ExternalId, from: &WorkspacePath, to: &WorkspacePath) -> AppResult<FileEntry>;
+
+    /// Opens a regular file for streaming (hashing, uploading) without reading it whole.
+    async fn read_stream(&self, id: &ExternalId, path: &WorkspacePath) -> AppResult<Upload>;
+
+    /// Sets permission bits (restoring a snapshot).
+    async fn set_mode(&self, id: &ExternalId, path: &WorkspacePath, mode: u32) -> AppResult<()>;
+
+    /// Creates a symlink at `path` pointing at `target` (restoring a snapshot). The link
+    /// itself is inside the workspace; reads through it stay confined.
+    async fn make_symlink(&self, id: &ExternalId, path: &WorkspacePath, target: &str) -> AppResult<()>;
+
+    /// Deletes a path (a directory only when empty, unless `recursive`).
+    async fn delete_path(&self, id: &ExternalId, path: &WorkspacePath, recursive: bool) -> AppResult<()>;
+}
+
+/// A sleeping sandbox's files, read where they rest (Modal: its volume) without waking it.
+#[async_trait]
+pub trait AtRest: Send + Sync {
+    /// Walks a sleeping sandbox's files.
+    async fn walk_at_rest(&self, sandbox_id: Uuid, path: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk>;
+
+    /// One entry of a sleeping sandbox.
+    async fn stat_at_rest(&self, sandbox_id: Uuid, path: &WorkspacePath) -> AppResult<Option<FileEntry>>;
+
+    /// A prefix of a file of a sleeping sandbox.
+    async fn read_at_rest(&self, sandbox_id: Uuid, path: &WorkspacePath, max_bytes: u64) -> AppResult<FileBytes>;
+}
+
+/// Moving many files in one go, for backends where that is much cheaper than one by one.
+#[async_trait]
+pub trait Bulk: Send + Sync {
+    /// Fetches `paths` in one go so the `hash_file` and `read_stream` calls of the sync
+    /// that follows are served locally, until the returned guard drops.
+    async fn prefetch(&self, id: &ExternalId, paths: Vec<WorkspacePath>) -> AppResult<Prefetched>;
+
+    /// Extracts a tar archive into the workspace (a restore in one command).
+    async fn extract_archive(&self, id: &ExternalId, archive: Upload) -> AppResult<()>;
+}
+
+/// Watching a workspace as it changes.
+#[async_trait]
+pub trait Watch: Send + Sync {
+    /// Watches the whole workspace, queueing at most `capacity` changes.
+    async fn watch(&self, id: &ExternalId, capacity: usize) -> AppResult<WorkspaceWatch>;
+}
