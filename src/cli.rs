@@ -62,9 +62,10 @@ pub async fn accounts(cmd: AccountsCommand) -> anyhow::Result<()> {
         }
         AccountsCommand::Budget { id, daily_usd, monthly_usd, max_concurrent_runs, store } => {
             let id = uuid(&id, "--id")?;
-            let b = crate::service::budgets::Budget { daily_usd, monthly_usd, max_concurrent_runs };
-            let set =
-                crate::service::budgets::set(&open(&store).await?, Actor::Operator, id, b).await.map_err(detail)?;
+            let b = crate::service::billing::budgets::Budget { daily_usd, monthly_usd, max_concurrent_runs };
+            let set = crate::service::billing::budgets::set(&open(&store).await?, Actor::Operator, id, b)
+                .await
+                .map_err(detail)?;
             let show = |v: Option<f64>| v.map_or("none".to_string(), |u| format!("${u:.2}"));
             let runs = set.max_concurrent_runs.map_or("none".to_string(), |n| n.to_string());
             println!(

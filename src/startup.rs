@@ -31,7 +31,7 @@ use crate::{
         serve::{ConnectionLimits, serve},
     },
     run::{manager::RunManager, pg_bridge},
-    service::{Services, accounts, pricing::PriceTable},
+    service::{Services, accounts, billing::pricing::PriceTable},
     storage::{
         BlobStore,
         fs::FsBlobStore,
@@ -81,14 +81,12 @@ impl Application {
         };
         let runs =
             RunManager::new(db.clone(), backend.clone(), config.runs.clone(), limits.clone(), instance_id(&config));
-        runs.reap_expired(true).await.map_err(|e| anyhow::anyhow!("recovering interrupted runs: {e:?}"))?;
-        runs.spawn_reaper();
         if db::is_postgres(&db) {
             pg_bridge::spawn(db.clone(), runs.hub.clone(), runs.clone());
         }
         let blobs = make_blob_store(&config, &pool).await?;
         let services = Services::new(db, limits, backend, blobs, runs, prices);
-        services.lifecycle.recover().await.map_err(|e| anyhow::anyhow!("recovering sandboxes: {e:?}"))?;
+        services.lifecycle.recover(true).await.map_err(|e| anyhow::anyhow!("recovering interrupted work: {e:?}"))?;
         services.lifecycle.spawn_recovery();
         let shutdown = CancellationToken::new();
         let gateway_addr = gateway.addr;

@@ -55,6 +55,40 @@ pub mod reasons {
     pub const MUTATION_OVER_GET: &str = "MUTATION_OVER_GET";
     /// The document does not parse.
     pub const SYNTAX_ERROR: &str = "SYNTAX_ERROR";
+
+    // CONFLICT: valid input that clashes with the current state.
+    /// The sandbox already has a RUNNING run (one at a time per sandbox).
+    pub const RUN_ACTIVE: &str = "RUN_ACTIVE";
+    /// The sandbox is not RUNNING (stopped, failed, being created or deleted), so it takes
+    /// no runs and no writes.
+    pub const NOT_RUNNING: &str = "NOT_RUNNING";
+    /// The sandbox is asleep and another request is still waking it; retry shortly.
+    pub const SANDBOX_ASLEEP: &str = "SANDBOX_ASLEEP";
+    /// The workspace holds more entries than `limits.maxSnapshotEntries`; a snapshot of it
+    /// would be incomplete, so none is taken.
+    pub const TOO_MANY_ENTRIES: &str = "TOO_MANY_ENTRIES";
+    /// Another create, sync, wake or delete of this sandbox is in progress.
+    pub const LEASE_HELD: &str = "LEASE_HELD";
+    /// Something already exists there (a path, an account with that externalId).
+    pub const ALREADY_EXISTS: &str = "ALREADY_EXISTS";
+    /// The directory is not empty; pass `recursive: true`.
+    pub const NOT_EMPTY: &str = "NOT_EMPTY";
+    /// The workspace's disk is full.
+    pub const OUT_OF_SPACE: &str = "OUT_OF_SPACE";
+    /// The directory kept changing while it was being removed (more than
+    /// `limits.maxDeleteSteps` removals); stop what writes to it and retry.
+    pub const KEEPS_CHANGING: &str = "KEEPS_CHANGING";
+    /// A file changed while it was being stored, so what was read is not what it holds.
+    pub const CHANGED_WHILE_STORED: &str = "CHANGED_WHILE_STORED";
+    /// The sandbox never got a workspace (its create failed).
+    pub const NO_WORKSPACE: &str = "NO_WORKSPACE";
+    /// The run has ended; it takes no more input.
+    pub const RUN_ENDED: &str = "RUN_ENDED";
+    /// The run was started without `interactive: true` (and not in ASK mode), so it reads
+    /// no input.
+    pub const NOT_INTERACTIVE: &str = "NOT_INTERACTIVE";
+    /// The permission request was already answered (or expired); the first answer stands.
+    pub const ALREADY_ANSWERED: &str = "ALREADY_ANSWERED";
 }
 
 /// Why an operation failed, in terms a client can act on.

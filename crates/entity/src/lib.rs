@@ -5,6 +5,7 @@
 /// The layers below, under the names the code uses.
 pub(crate) use sandboxql_core::{config, error};
 
+pub mod constraints;
 pub mod db;
 
 pub mod account;
@@ -16,6 +17,7 @@ pub mod blob;
 pub mod change_log;
 pub mod enums;
 pub mod external_id;
+pub mod lease;
 pub mod permission_request;
 pub mod run_input;
 pub mod sandbox;

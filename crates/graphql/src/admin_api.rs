@@ -15,7 +15,7 @@ use super::{
 };
 use crate::service::{
     accounts::{self, AccountChange, Actor, NewAccount, NewToken},
-    budgets,
+    billing::budgets,
     paging::PageRequest,
 };
 
@@ -158,7 +158,7 @@ impl AdminMutation {
         let account = parse_id(&account_id, "accountId")?;
         let b = budgets::Budget { daily_usd, monthly_usd, max_concurrent_runs: max_concurrent_runs.map(i64::from) };
         let set = budgets::set(&svc.db, Actor::Viewer(viewer), account, b).await?;
-        let (today, month) = crate::service::usage::spend(&svc.db, account, crate::entity::now()).await?;
+        let (today, month) = crate::service::billing::usage::spend(&svc.db, account, crate::entity::now()).await?;
         Ok(Budget::new(set, today, month))
     }
 

@@ -9,7 +9,7 @@ use super::{
     context::{require_sandbox, scope},
     cost,
 };
-use crate::service::workspace_changes::{self as service, ChangeKind};
+use crate::service::files::changes::{self as service, ChangeKind};
 
 /// What happened to a path of a workspace.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]

@@ -9,12 +9,10 @@ pub(crate) use sandboxql_core::{config, error, metrics};
 pub(crate) use sandboxql_entity::{self as entity, db};
 
 pub mod command;
-pub mod conversation;
 pub mod events;
 pub mod follow;
 pub mod hub;
-pub mod inputs;
-mod interaction;
+pub mod interactive;
 pub mod manager;
 pub mod notify;
 mod outcome;

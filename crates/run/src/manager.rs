@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -25,7 +25,8 @@ use crate::{
     entity::{
         agent_run,
         enums::{RunPermissionMode, RunStatus},
-        now, sandbox,
+        lease::{self, Term},
+        sandbox,
     },
     error::AppResult,
 };
@@ -113,7 +114,10 @@ impl RunManager {
                 };
                 self.backend.exec(&ext.as_str().into(), req).await
             }
-            (None, _) => Err(crate::error::AppError::conflict("the sandbox has no backend sandbox")),
+            (None, _) => Err(crate::error::AppError::conflict_because(
+                crate::error::reasons::NO_WORKSPACE,
+                "the sandbox has no workspace (it failed to start)",
+            )),
             (_, Err(e)) => Err(e),
         };
         let me = self.clone();
@@ -203,16 +207,10 @@ impl RunManager {
     /// ended elsewhere). A database error keeps the run going: if it lasts, the lease
     /// simply expires and the run is taken over.
     pub(super) async fn renew_lease(&self, run_id: Uuid) -> bool {
-        let until = now() + chrono::Duration::seconds(self.limits.lease_secs.max(1) as i64);
-        let renewed = agent_run::Entity::update_many()
-            .col_expr(agent_run::Column::LeaseUntil, Expr::value(until))
-            .filter(agent_run::Column::Id.eq(run_id))
-            .filter(agent_run::Column::Status.eq(RunStatus::Running))
-            .filter(agent_run::Column::RunnerId.eq(self.instance_id.clone()))
-            .exec(&self.db)
-            .await;
-        match renewed {
-            Ok(r) => r.rows_affected > 0,
+        let until = Term::of(&self.limits).until();
+        let running = agent_run::Column::Status.eq(RunStatus::Running);
+        match lease::renew::<agent_run::Entity>(&self.db, run_id, &self.instance_id, until, running).await {
+            Ok(renewed) => renewed,
             Err(e) => {
                 tracing::warn!(%run_id, error = %e, "could not renew a run lease");
                 true

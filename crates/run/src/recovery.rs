@@ -7,9 +7,9 @@
 //! reaping together, or a runner that comes back, cannot both win.
 
 use crate::outcome::reasons as run_reasons;
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
 use uuid::Uuid;
 
 use super::{
@@ -25,7 +25,7 @@ use crate::{
         agent_run,
         change_log::{self, Change},
         enums::RunStatus,
-        now,
+        lease, now,
     },
     error::AppResult,
 };
@@ -52,9 +52,7 @@ impl RunManager {
             .filter(agent_run::Column::Id.eq(run_id))
             .filter(agent_run::Column::Status.eq(RunStatus::Running));
         if !force {
-            let expired =
-                Condition::any().add(agent_run::Column::LeaseUntil.is_null()).add(agent_run::Column::LeaseUntil.lt(t));
-            update = update.filter(expired);
+            update = update.filter(lease::expired::<agent_run::Entity>(t));
         }
         if update.exec(&txn).await?.rows_affected == 0 {
             return Ok(None);
@@ -97,8 +95,7 @@ impl RunManager {
     /// instance's id left behind: it was restarted, so none of them is still running).
     pub async fn reap_expired(&self, own: bool) -> AppResult<usize> {
         let t = now();
-        let mut stale =
-            Condition::any().add(agent_run::Column::LeaseUntil.is_null()).add(agent_run::Column::LeaseUntil.lt(t));
+        let mut stale = lease::expired::<agent_run::Entity>(t);
         if own {
             stale = stale.add(agent_run::Column::RunnerId.eq(self.instance_id.clone()));
         }
@@ -126,20 +123,5 @@ impl RunManager {
             tracing::warn!(count = ended, "finished runs whose runner is gone as INTERRUPTED");
         }
         Ok(ended)
-    }
-
-    /// Looks for expired run leases every third of a lease, for as long as the process
-    /// lives.
-    pub fn spawn_reaper(self: &Arc<Self>) {
-        let me = self.clone();
-        let every = Duration::from_secs((self.limits.lease_secs / 3).max(1));
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                if let Err(e) = me.reap_expired(false).await {
-                    tracing::warn!(error = ?e, "run lease check failed");
-                }
-            }
-        });
     }
 }

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     events::{EventBody, Parsed, parse_line},
-    interaction::{Talk, TalkLimits},
+    interactive::driver::{Talk, TalkLimits},
     manager::RunManager,
     writer::EventWriter,
 };
@@ -71,7 +71,7 @@ pub async fn supervise(mgr: Arc<RunManager>, run: agent_run::Model, handle: AppR
         }
     }
     // Requests nobody answered before the run ended can no longer be answered.
-    if let Err(e) = super::inputs::withdraw_all(&mgr.db, run.id).await {
+    if let Err(e) = super::interactive::inputs::withdraw_all(&mgr.db, run.id).await {
         tracing::warn!(run_id = %run.id, error = ?e, "could not close a run's permission requests");
     }
     if out.stop.is_none() {
@@ -104,7 +104,7 @@ impl Pump<'_> {
         let (mgr, run, cancel) = (self.mgr, self.run, self.cancel);
         let deadline = tokio::time::sleep(Duration::from_secs(mgr.limits.run_timeout_secs));
         tokio::pin!(deadline);
-        let mut renew = tokio::time::interval(Duration::from_secs((mgr.limits.lease_secs / 3).max(1)));
+        let mut renew = tokio::time::interval(crate::entity::lease::Term::of(&mgr.limits).every);
         renew.tick().await;
         // Inputs from other instances arrive by notification; the poll catches a missed one
         // and times out unanswered permission requests.

@@ -19,28 +19,14 @@ pub(crate) use sandboxql_storage as storage;
 pub mod auth;
 
 pub mod accounts;
-pub mod budgets;
-mod file_tree;
-pub mod file_writes;
+pub mod billing;
 pub mod files;
-pub mod leases;
 pub mod lifecycle;
-pub mod listing_cache;
-pub mod manifest;
-pub mod manifest_io;
-pub mod meter;
-pub mod mime;
 pub mod paging;
-pub mod pricing;
-pub mod quota;
+pub mod quotas;
 pub mod runs;
 pub mod sandboxes;
 pub mod snapshots;
-pub mod sync;
-pub mod usage;
-pub mod waker;
-pub mod workspace_changes;
-mod workspace_reads;
 
 use std::sync::Arc;
 
@@ -62,13 +48,13 @@ pub struct Services {
     /// Reading snapshots and their manifests.
     pub snapshots: snapshots::Snapshots,
     /// Taking snapshots.
-    pub sync: sync::Syncer,
+    pub sync: snapshots::sync::Syncer,
     /// Claude runs.
     pub runs: runs::Runs,
     /// Creating, deleting and restoring sandboxes.
     pub lifecycle: lifecycle::Lifecycle,
     /// The gateway's run authorisation and usage charging.
-    pub meter: meter::Meter,
+    pub meter: billing::meter::Meter,
 }
 
 impl Services {
@@ -79,17 +65,17 @@ impl Services {
         backend: Arc<dyn Backend>,
         blobs: Arc<dyn BlobStore>,
         manager: Arc<RunManager>,
-        prices: Arc<pricing::PriceTable>,
+        prices: Arc<billing::pricing::PriceTable>,
     ) -> Self {
-        let meter = meter::Meter::new(db.clone(), prices);
-        let quotas = quota::Quotas::new(limits.clone());
-        let leases = leases::Leases::new(db.clone(), &manager.instance_id, limits.clone());
+        let meter = billing::meter::Meter::new(db.clone(), prices);
+        let quotas = quotas::Quotas::new(limits.clone());
+        let leases = lifecycle::leases::Leases::new(db.clone(), &manager.instance_id, &limits);
         let snapshots = snapshots::Snapshots::new(db.clone(), blobs, limits.clone());
         let wait = std::time::Duration::from_secs(limits.wake_wait_secs);
-        let waker = waker::Waker::new(db.clone(), backend.clone(), leases.clone(), wait);
+        let waker = lifecycle::waker::Waker::new(db.clone(), backend.clone(), leases.clone(), wait);
         let files =
             files::Files::new(backend.clone(), snapshots.clone(), quotas.clone(), limits.clone(), waker.clone());
-        let sync = sync::Syncer::new(
+        let sync = snapshots::sync::Syncer::new(
             db.clone(),
             backend.clone(),
             snapshots.clone(),

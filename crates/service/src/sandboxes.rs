@@ -18,7 +18,7 @@ use super::paging::{Page, PageRequest, into_page};
 use crate::{
     auth::Viewer,
     entity::{enums::SandboxStatus, sandbox},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, reasons},
 };
 
 /// A sandbox the viewer may see: produced only by the lookups of this module.
@@ -64,11 +64,9 @@ impl VisibleSandbox {
 
     /// The backend's id, or CONFLICT when the sandbox never got one.
     pub fn external_id(&self) -> AppResult<ExternalId> {
-        self.0
-            .external_id
-            .as_deref()
-            .map(ExternalId::from)
-            .ok_or_else(|| AppError::conflict("the sandbox has no workspace (it failed to start)"))
+        self.0.external_id.as_deref().map(ExternalId::from).ok_or_else(|| {
+            AppError::conflict_because(reasons::NO_WORKSPACE, "the sandbox has no workspace (it failed to start)")
+        })
     }
 }
 

@@ -88,7 +88,10 @@ pub async fn spool_verified(
         out.flush()?;
         let digest: [u8; 32] = h.finalize().into();
         if n != size || hex::encode(digest) != want {
-            return Err(AppError::conflict("the file changed while it was being stored"));
+            return Err(AppError::conflict_because(
+                crate::error::reasons::CHANGED_WHILE_STORED,
+                "the file changed while it was being stored",
+            ));
         }
         Ok(digest)
     };

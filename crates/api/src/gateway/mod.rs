@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     config::{GatewayConfig, Limits, Secret},
     http::serve::{ConnectionLimits, serve},
-    service::meter::Meter,
+    service::billing::meter::Meter,
 };
 
 /// What every gateway request needs.

@@ -15,7 +15,7 @@ use futures::{Stream, StreamExt};
 use serde_json::json;
 
 use super::{GatewayState, tap::UsageTap};
-use crate::{error::AppError, service::meter::Grant};
+use crate::{error::AppError, service::billing::meter::Grant};
 
 /// Headers that belong to one connection, not to the message, plus the credentials the
 /// gateway replaces.
@@ -169,7 +169,7 @@ impl Metered {
         })
     }
 
-    fn take_charge(&mut self) -> Option<(Grant, String, crate::service::pricing::Tokens)> {
+    fn take_charge(&mut self) -> Option<(Grant, String, crate::service::billing::pricing::Tokens)> {
         let seen = self.tap.take()?.finish();
         seen.any.then(|| (self.grant, seen.model.unwrap_or_else(|| "unknown".into()), seen.tokens))
     }

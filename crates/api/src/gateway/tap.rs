@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::service::pricing::Tokens;
+use crate::service::billing::pricing::Tokens;
 
 /// What a response said it used.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -21,7 +21,7 @@ use rustix::{
 
 use super::{remove, walk};
 use crate::{
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, reasons},
     files::{FileBytes, FileEntry, FileKind, Walk, WalkOptions, WorkspacePath},
 };
 
@@ -39,9 +39,13 @@ pub(crate) fn fail(e: Errno) -> AppError {
         Errno::NOTDIR => AppError::bad_input("a component of the path is not a directory"),
         Errno::NAMETOOLONG => AppError::bad_input("path or name too long"),
         Errno::ISDIR => AppError::bad_input("path is a directory"),
-        Errno::EXIST => AppError::conflict("something already exists at that path"),
-        Errno::NOTEMPTY => AppError::conflict("directory is not empty; pass recursive: true to delete it"),
-        Errno::NOSPC | Errno::DQUOT => AppError::conflict("the workspace is out of space"),
+        Errno::EXIST => AppError::conflict_because(reasons::ALREADY_EXISTS, "something already exists at that path"),
+        Errno::NOTEMPTY => {
+            AppError::conflict_because(reasons::NOT_EMPTY, "directory is not empty; pass recursive: true to delete it")
+        }
+        Errno::NOSPC | Errno::DQUOT => {
+            AppError::conflict_because(reasons::OUT_OF_SPACE, "the workspace is out of space")
+        }
         other => AppError::Internal(anyhow::anyhow!("workspace file operation: {other}")),
     }
 }

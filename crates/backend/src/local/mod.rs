@@ -147,12 +147,12 @@ impl Exec for LocalBackend {
     async fn exec(&self, external_id: &ExternalId, req: ExecRequest) -> AppResult<ExecHandle> {
         let dir = self.sandbox_dir(external_id)?;
         if self.status(external_id).await? != BackendStatus::Running {
-            return Err(AppError::conflict("the sandbox is not running"));
+            return Err(AppError::conflict_because(crate::error::reasons::NOT_RUNNING, "the sandbox is not running"));
         }
         let procs = self.groups_of(external_id);
         let mut guard = procs.lock().unwrap_or_else(|p| p.into_inner());
         if guard.terminated {
-            return Err(AppError::conflict("the sandbox is not running"));
+            return Err(AppError::conflict_because(crate::error::reasons::NOT_RUNNING, "the sandbox is not running"));
         }
         let (handle, group) =
             exec::spawn(&self.jail, &dir, &dir.join("workspace"), &dir.join("home"), req, procs.clone())?;

@@ -44,7 +44,10 @@ pub(super) fn remove_contents(dir: &OwnedFd, max_steps: u64) -> AppResult<()> {
     let mut step = || -> AppResult<()> {
         steps += 1;
         if steps > max_steps {
-            return Err(AppError::conflict("the directory keeps changing; stop what writes to it and retry"));
+            return Err(AppError::conflict_because(
+                crate::error::reasons::KEEPS_CHANGING,
+                "the directory keeps changing; stop what writes to it and retry",
+            ));
         }
         Ok(())
     };

@@ -243,7 +243,7 @@ pub(super) fn to_app_error(rpc: &'static str, status: &Status) -> AppError {
     }
     if status.code() == Code::AlreadyExists {
         tracing::info!(rpc, detail = status.message(), "Modal: already exists");
-        return AppError::conflict("already exists");
+        return AppError::conflict_because(crate::error::reasons::ALREADY_EXISTS, "already exists");
     }
     crate::metrics::backend_error("modal");
     AppError::provider(

@@ -13,7 +13,7 @@ use super::{
     records::{STAT_FORMAT, WALK_FORMAT, parse_stat, parse_walk},
 };
 use crate::{
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, reasons},
     files::{FileBytes, FileEntry, Walk, WalkOptions, WorkspacePath},
     storage::Upload,
 };
@@ -64,8 +64,11 @@ fn check(what: &str, c: &Collected) -> AppResult<()> {
         Some(91) => Err(AppError::bad_input("path leads outside the workspace")),
         Some(92) => Err(AppError::bad_input("path is a directory")),
         Some(93) => Err(AppError::bad_input("path is not a regular file")),
-        Some(94) => Err(AppError::conflict("something already exists at that path")),
-        Some(95) => Err(AppError::conflict("directory is not empty; pass recursive: true to delete it")),
+        Some(94) => Err(AppError::conflict_because(reasons::ALREADY_EXISTS, "something already exists at that path")),
+        Some(95) => Err(AppError::conflict_because(
+            reasons::NOT_EMPTY,
+            "directory is not empty; pass recursive: true to delete it",
+        )),
         Some(96) => Err(AppError::bad_input("a component of the path is not a directory")),
         code => Err(AppError::provider(
             "a file operation in the sandbox failed",
@@ -221,7 +224,12 @@ pub(super) async fn collect(
     while let Some(msg) = output.recv().await {
         match msg {
             RawOutput::Stdout(d) if stdout.len() + d.len() <= max_stdout => stdout.extend_from_slice(&d),
-            RawOutput::Stdout(_) => return Err(AppError::conflict("the answer from the sandbox is too large")),
+            RawOutput::Stdout(_) => {
+                return Err(AppError::provider(
+                    "the sandbox answered with more than the server reads",
+                    format!("exec output over {max_stdout} bytes"),
+                ));
+            }
             RawOutput::Stderr(d) => stderr.extend(d.into_iter().take(64 * 1024usize.saturating_sub(stderr.len()))),
             RawOutput::Exited(c) => code = c,
             RawOutput::Lost(e) => return Err(e),

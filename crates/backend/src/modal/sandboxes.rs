@@ -42,7 +42,10 @@ impl ModalBackend {
                 return Ok(task);
             }
             if resp.task_result.is_some() {
-                return Err(AppError::conflict("the sandbox is not running"));
+                return Err(AppError::conflict_because(
+                    crate::error::reasons::NOT_RUNNING,
+                    "the sandbox is not running",
+                ));
             }
         }
     }

@@ -11,9 +11,12 @@ use super::{
 use crate::{
     entity::{account, api_token},
     service::{
-        accounts, budgets,
+        accounts,
+        billing::{
+            budgets,
+            usage::{self, UsageScope},
+        },
         paging::{Page, encode_cursor},
-        usage::{self, UsageScope},
     },
     {context::scope, cost},
 };

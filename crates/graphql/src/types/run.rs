@@ -52,7 +52,7 @@ impl AgentRun {
     #[graphql(complexity = "cost::QUERY")]
     async fn usage(&self, ctx: &Context<'_>) -> Result<super::usage::Usage> {
         let (svc, _) = scope(ctx)?;
-        super::usage::totals(&svc.db, crate::service::usage::UsageScope::Run(self.0.id), None, None).await
+        super::usage::totals(&svc.db, crate::service::billing::usage::UsageScope::Run(self.0.id), None, None).await
     }
     /// Duration in milliseconds, once finished.
     async fn duration_ms(&self) -> Option<i64> {

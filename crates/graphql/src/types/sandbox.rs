@@ -94,7 +94,8 @@ impl Sandbox {
         until: Option<DateTime<Utc>>,
     ) -> Result<super::usage::Usage> {
         let (svc, _) = scope(ctx)?;
-        super::usage::totals(&svc.db, crate::service::usage::UsageScope::Sandbox(self.0.id), since, until).await
+        super::usage::totals(&svc.db, crate::service::billing::usage::UsageScope::Sandbox(self.0.id), since, until)
+            .await
     }
     /// When the workspace was last synced to object storage (`meta_data.last_s3_sync`).
     async fn last_sync_at(&self) -> Option<DateTime<Utc>> {

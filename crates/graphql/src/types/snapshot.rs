@@ -3,7 +3,7 @@
 use async_graphql::{ID, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::{entity::snapshot, service::sync::SyncOutcome};
+use crate::{entity::snapshot, service::snapshots::sync::SyncOutcome};
 
 /// A stored copy of a sandbox's workspace.
 #[derive(SimpleObject)]

@@ -4,7 +4,7 @@
 use async_graphql::SimpleObject;
 use chrono::{DateTime, Utc};
 
-use crate::service::{
+use crate::service::billing::{
     budgets,
     usage::{self, UsageScope, UsageTotals},
 };

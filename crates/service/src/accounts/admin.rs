@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -13,10 +13,11 @@ use crate::{
     entity::{
         account,
         change_log::{self, Change},
+        constraints,
         enums::Role,
         new_id, now,
     },
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, reasons},
     paging::{Page, PageRequest, into_page},
 };
 
@@ -100,8 +101,10 @@ pub(super) async fn insert_account<C: ConnectionTrait>(db: &C, new: &NewAccount)
         created_at: Set(t),
         updated_at: Set(t),
     };
-    row.insert(db).await.map_err(|e| match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::conflict("an account with this externalId exists"),
+    row.insert(db).await.map_err(|e| match constraints::unique_violated(&e) {
+        Some(&constraints::ACCOUNT_EXTERNAL_ID) => {
+            AppError::conflict_because(reasons::ALREADY_EXISTS, "an account with this externalId exists")
+        }
         _ => e.into(),
     })
 }

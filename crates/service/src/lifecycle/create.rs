@@ -16,7 +16,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     work,
-    {accounts::lock_account, leases::LeaseKind, quota::Expensive, sandboxes::VisibleSandbox},
+    {accounts::lock_account, lifecycle::leases::LeaseKind, quotas::Expensive, sandboxes::VisibleSandbox},
 };
 
 /// What a client may choose when creating a sandbox; everything else comes from templates.

@@ -16,7 +16,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     work,
-    {leases::LeaseKind, sandboxes::VisibleSandbox},
+    {lifecycle::leases::LeaseKind, sandboxes::VisibleSandbox},
 };
 
 impl Lifecycle {

@@ -4,16 +4,24 @@
 
 mod create;
 mod delete;
+pub mod leases;
 mod recovery;
 mod restore;
 mod restore_archive;
+pub mod waker;
 
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
 pub use self::create::CreateSandbox;
-use super::{files::Files, leases::Leases, quota::Quotas, runs::Runs, snapshots::Snapshots, sync::Syncer};
+use super::{
+    files::Files,
+    lifecycle::leases::Leases,
+    quotas::Quotas,
+    runs::Runs,
+    snapshots::{Snapshots, sync::Syncer},
+};
 use crate::{backend::Backend, config::Limits};
 
 /// Creating, restoring and deleting sandboxes.

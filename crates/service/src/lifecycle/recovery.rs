@@ -1,27 +1,38 @@
-//! Sandboxes whose creator or deleter died: a CREATING row whose create lease expired
-//! ends in ERROR (and whatever the backend made for it is removed); a DELETING row whose
-//! delete lease expired is deleted for good. Runs at start-up and every third of a lease.
-
-use std::time::Duration;
+//! The one recovery path: work whose holder died, found by its expired lease and finished
+//! by whichever instance looks first. Runs whose runner is gone end INTERRUPTED (the run
+//! crate's reaper); a CREATING sandbox whose create lease expired ends in ERROR (and
+//! whatever the backend made for it is removed); a DELETING one whose delete lease
+//! expired is deleted for good. Runs at start-up and then every third of a lease.
 
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, sea_query::Expr};
 
 use super::Lifecycle;
 use crate::{
-    entity::{enums::SandboxStatus, now, sandbox},
+    entity::{
+        enums::SandboxStatus,
+        lease::{self, Term},
+        now, sandbox,
+    },
     error::AppResult,
 };
 
 impl Lifecycle {
+    /// Finishes the work whose instance is gone: runs first (a delete waits for its
+    /// sandbox's runs), then sandbox creates and deletes. `at_start` also ends every run
+    /// this instance's id left behind (it restarted, so none of them still runs).
+    pub async fn recover(&self, at_start: bool) -> AppResult<usize> {
+        let runs = self.runs.manager.reap_expired(at_start).await?;
+        Ok(runs + self.recover_sandboxes().await?)
+    }
+
     /// Finishes the creates and deletes whose instance is gone. Returns how many.
-    pub async fn recover(&self) -> AppResult<usize> {
+    async fn recover_sandboxes(&self) -> AppResult<usize> {
         let t = now();
-        let expired =
-            Condition::any().add(sandbox::Column::LeaseUntil.is_null()).add(sandbox::Column::LeaseUntil.lt(t));
+        let expired = lease::expired::<sandbox::Entity>(t);
         // Creates and deletes always hold a lease (set with the row); one that expired, or
         // a CREATING row from before leases that is older than one, was left by a dead
         // instance.
-        let settled = t - chrono::Duration::seconds(self.limits.lease_secs as i64);
+        let settled = t - Term::of(&self.limits).length;
         let creating = Condition::all()
             .add(sandbox::Column::Status.eq(SandboxStatus::Creating))
             .add(sandbox::Column::CreatedAt.lt(settled));
@@ -69,7 +80,7 @@ impl Lifecycle {
     }
 
     async fn finish_delete(&self, row: &sandbox::Model) -> AppResult<bool> {
-        let lease = match self.leases.acquire(row.id, crate::leases::LeaseKind::Delete).await {
+        let lease = match self.leases.acquire(row.id, crate::lifecycle::leases::LeaseKind::Delete).await {
             Ok(lease) => lease,
             Err(_) => return Ok(false),
         };
@@ -86,12 +97,12 @@ impl Lifecycle {
     /// lives.
     pub fn spawn_recovery(&self) {
         let me = self.clone();
-        let every = Duration::from_secs((self.limits.lease_secs / 3).max(1));
+        let every = Term::of(&self.limits).every;
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
-                if let Err(e) = me.recover().await {
-                    tracing::warn!(error = ?e.log_detail(), "sandbox recovery failed");
+                if let Err(e) = me.recover(false).await {
+                    tracing::warn!(error = ?e.log_detail(), "recovery failed");
                 }
             }
         });

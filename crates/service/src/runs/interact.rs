@@ -16,8 +16,8 @@ use crate::{
         enums::{PermissionStatus, RunStatus},
         permission_request,
     },
-    error::{AppError, AppResult},
-    run::inputs::{self, Answer, InputKind},
+    error::{AppError, AppResult, reasons},
+    run::interactive::inputs::{self, Answer, InputKind},
 };
 
 /// A user's answer to a permission request.
@@ -53,10 +53,13 @@ impl Runs {
             return Err(AppError::Forbidden("only the run's account can send it input or answer it".into()));
         }
         if run.status != RunStatus::Running {
-            return Err(AppError::conflict("the run is not running"));
+            return Err(AppError::conflict_because(reasons::RUN_ENDED, "the run has ended"));
         }
         if !run.interactive && run.permission_mode == crate::entity::enums::RunPermissionMode::Bypass {
-            return Err(AppError::conflict("the run does not take input; start it with `interactive: true`"));
+            return Err(AppError::conflict_because(
+                reasons::NOT_INTERACTIVE,
+                "the run does not take input; start it with `interactive: true`",
+            ));
         }
         Ok(run)
     }
@@ -126,7 +129,10 @@ impl Runs {
         let Some(before) = find().one(&txn).await? else { return Err(AppError::NotFound("permission request")) };
         if !inputs::resolve(&txn, run.id, &a.request_id, &answer).await? {
             let now = find().one(&txn).await?.map_or(before.status, |r| r.status);
-            return Err(AppError::conflict(format!("the request is no longer pending ({})", status_word(now))));
+            return Err(AppError::conflict_because(
+                reasons::ALREADY_ANSWERED,
+                format!("the request is no longer pending ({})", status_word(now)),
+            ));
         }
         let after = find().one(&txn).await?;
         let action = if a.allow { "permission_allowed" } else { "permission_denied" };

@@ -38,7 +38,7 @@ pub struct Runs {
     /// Runs executing on this instance and their live fan-out.
     pub manager: Arc<RunManager>,
     pub(super) limits: Arc<Limits>,
-    pub(super) waker: super::waker::Waker,
+    pub(super) waker: crate::lifecycle::waker::Waker,
 }
 
 impl Runs {
@@ -47,7 +47,7 @@ impl Runs {
         db: DatabaseConnection,
         manager: Arc<RunManager>,
         limits: Arc<Limits>,
-        waker: super::waker::Waker,
+        waker: crate::lifecycle::waker::Waker,
     ) -> Self {
         Self { db, manager, limits, waker }
     }

@@ -2,9 +2,7 @@
 //! RUNNING (a delete that began makes it DELETING, so no run slips in), the run row with
 //! its lease, its audit row and its first event; then the process, in its own task.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait, sea_query::Expr,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr};
 
 use super::Runs;
 use crate::{
@@ -13,13 +11,15 @@ use crate::{
     entity::{
         agent_run,
         change_log::{self, Change},
+        constraints,
         enums::{RunPermissionMode, RunStatus, SandboxStatus},
+        lease::Term,
         new_id, now, sandbox,
     },
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, reasons},
     run::{events::EventBody, store},
     work,
-    {accounts::lock_account, budgets, sandboxes::VisibleSandbox},
+    {accounts::lock_account, billing::budgets, sandboxes::VisibleSandbox},
 };
 
 /// What a client may choose for a run.
@@ -110,9 +110,11 @@ impl Runs {
             .exec(&txn)
             .await?;
         if running.rows_affected == 0 {
-            return Err(AppError::conflict("the sandbox is not running (it may be being deleted)"));
+            return Err(AppError::conflict_because(
+                reasons::NOT_RUNNING,
+                "the sandbox is not running (it may be being deleted)",
+            ));
         }
-        let lease = chrono::Duration::seconds(self.limits.lease_secs.max(1) as i64);
         let id = new_id();
         let (token, token_hash) = run_token::issue(id);
         let row = agent_run::ActiveModel {
@@ -129,7 +131,7 @@ impl Runs {
             model: Set(input.model.clone()),
             max_turns: Set(input.max_turns),
             runner_id: Set(Some(self.manager.instance_id.clone())),
-            lease_until: Set(Some(t + lease)),
+            lease_until: Set(Some(t + Term::of(&self.limits).length)),
             gateway_token_sha256: Set(Some(token_hash)),
             stop_reason: Set(None),
             permission_mode: Set(input.permission_mode),
@@ -137,10 +139,11 @@ impl Runs {
             created_at: Set(t),
             updated_at: Set(t),
         };
-        let run = row.insert(&txn).await.map_err(|e| match e.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => {
-                AppError::conflict("a run is already active in this sandbox; cancel it or wait for it to finish")
-            }
+        let run = row.insert(&txn).await.map_err(|e| match constraints::unique_violated(&e) {
+            Some(&constraints::ONE_RUNNING_RUN) => AppError::conflict_because(
+                reasons::RUN_ACTIVE,
+                "a run is already active in this sandbox; cancel it or wait for it to finish",
+            ),
             _ => AppError::from(e),
         })?;
         let change =

@@ -12,11 +12,9 @@ use std::{
 
 use serde_json::{Value, json};
 
-use super::{
-    events::EventBody,
-    inputs::{Answer, Input, InputKind},
-};
+use super::inputs::{Answer, Input, InputKind};
 use crate::entity::enums::PermissionStatus;
+use crate::events::EventBody;
 
 /// Something the supervisor must do.
 #[derive(Debug, Clone, PartialEq)]

@@ -73,7 +73,7 @@ pub async fn enqueue(
         .exec(&txn)
         .await?;
     if running.rows_affected == 0 {
-        return Err(AppError::conflict("the run is not running"));
+        return Err(AppError::conflict_because(crate::error::reasons::RUN_ENDED, "the run has ended"));
     }
     let queued = run_input::Entity::find()
         .filter(run_input::Column::RunId.eq(run_id))

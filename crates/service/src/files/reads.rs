@@ -3,7 +3,6 @@
 //! waking it; and a RUNNING one whose backend sandbox turns out to have ended on its own
 //! is put to sleep and then read at rest, so the caller gets an answer, not an error.
 
-use super::{files::Files, sandboxes::VisibleSandbox};
 use crate::{
     backend::{
         AtRest,
@@ -12,6 +11,7 @@ use crate::{
     entity::enums::SandboxStatus,
     error::{AppError, AppResult},
 };
+use crate::{files::Files, sandboxes::VisibleSandbox};
 
 impl Files {
     /// Whether to read at rest after `result` failed (the backend sandbox is gone).

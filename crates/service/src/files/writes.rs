@@ -4,22 +4,25 @@
 
 use std::future::Future;
 
-use super::{files::Files, sandboxes::VisibleSandbox};
 use crate::{
     backend::{
         ExternalId,
         files::{FileEntry, WorkspacePath},
     },
     entity::enums::SandboxStatus,
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, reasons},
 };
+use crate::{files::Files, sandboxes::VisibleSandbox};
 
 impl Files {
     /// The sandbox awake and able to take writes.
     async fn writable(&self, sb: &VisibleSandbox) -> AppResult<VisibleSandbox> {
         let sb = self.waker.awake(sb).await?;
         if sb.status != SandboxStatus::Running {
-            return Err(AppError::conflict("the sandbox is not running; its files are read-only"));
+            return Err(AppError::conflict_because(
+                reasons::NOT_RUNNING,
+                "the sandbox is not running; its files are read-only",
+            ));
         }
         sb.external_id()?;
         self.listings.invalidate(sb.id);

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use uuid::Uuid;
 
-use super::manifest::{Manifest, ManifestEntry};
+use crate::snapshots::manifest::{Manifest, ManifestEntry};
 use crate::{
     backend::files::MAX_PATH_BYTES,
     error::{AppError, AppResult},

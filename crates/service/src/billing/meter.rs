@@ -7,15 +7,15 @@ use std::sync::Arc;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
-use super::{
-    budgets,
-    pricing::{PriceTable, Tokens},
-    usage::{self, Charge},
-};
 use crate::{
     auth::run_token,
     entity::{agent_run, enums::RunStatus, now},
     error::{AppError, AppResult},
+};
+use crate::{
+    billing::budgets,
+    billing::pricing::{PriceTable, Tokens},
+    billing::usage::{self, Charge},
 };
 
 /// The run a gateway request is made for.

@@ -19,15 +19,6 @@ use tokio_util::task::AbortOnDropHandle;
 use uuid::Uuid;
 
 use self::files::{FileOutcome, InFlight, Previous};
-use super::{
-    leases::{LeaseKind, Leases},
-    manifest::ManifestEntry,
-    manifest_io::ManifestWriter,
-    quota::{Expensive, Quotas},
-    sandboxes::VisibleSandbox,
-    snapshots::{Snapshots, storage_error},
-    waker::Waker,
-};
 use crate::{
     auth::Viewer,
     backend::{
@@ -41,8 +32,17 @@ use crate::{
         sandbox::{self, SyncStats},
         snapshot,
     },
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, reasons},
     storage, work,
+};
+use crate::{
+    lifecycle::leases::{LeaseKind, Leases},
+    lifecycle::waker::Waker,
+    quotas::{Expensive, Quotas},
+    sandboxes::VisibleSandbox,
+    snapshots::manifest::ManifestEntry,
+    snapshots::manifest_io::ManifestWriter,
+    snapshots::{Snapshots, storage_error},
 };
 
 /// Manifest entries written per batch.
@@ -71,9 +71,9 @@ pub struct SyncOutcome {
 /// Takes snapshots of workspaces.
 #[derive(Clone)]
 pub struct Syncer {
-    pub(super) db: DatabaseConnection,
-    pub(super) backend: Arc<dyn Backend>,
-    pub(super) snapshots: Snapshots,
+    pub(crate) db: DatabaseConnection,
+    pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) snapshots: Snapshots,
     quotas: Quotas,
     leases: Leases,
     limits: Arc<Limits>,
@@ -121,7 +121,7 @@ impl Syncer {
     }
 
     /// Takes a snapshot while the caller holds the sandbox's lease (a delete does).
-    pub(super) async fn sync_under_lease(&self, viewer: &Viewer, sb: &VisibleSandbox) -> AppResult<SyncOutcome> {
+    pub(crate) async fn sync_under_lease(&self, viewer: &Viewer, sb: &VisibleSandbox) -> AppResult<SyncOutcome> {
         let started = Instant::now();
         let sb = &self.waker.awake_under_lease(sb).await?;
         let ext = sb.external_id()?;
@@ -167,7 +167,10 @@ impl Syncer {
                 }
             }
             if walk_done.is_some_and(|(truncated, _)| truncated) {
-                return Err(AppError::conflict(format!("the workspace holds more than {max_entries} entries")));
+                return Err(AppError::conflict_because(
+                    reasons::TOO_MANY_ENTRIES,
+                    format!("the workspace holds more than {max_entries} entries"),
+                ));
             }
             Some(bulk.prefetch(&ext, wanted).await?)
         } else {
@@ -226,7 +229,10 @@ impl Syncer {
         }
         let (truncated, skipped) = walk_done.unwrap_or((false, 0));
         if truncated {
-            return Err(AppError::conflict(format!("the workspace holds more than {max_entries} entries")));
+            return Err(AppError::conflict_because(
+                reasons::TOO_MANY_ENTRIES,
+                format!("the workspace holds more than {max_entries} entries"),
+            ));
         }
         manifest.write(batch).await?;
         let written = manifest.finish().await?;

@@ -60,7 +60,7 @@ mod tests {
     use chrono::{DateTime, Utc};
 
     use super::*;
-    use crate::{backend::files::WorkspacePath, workspace_changes::ChangeKind};
+    use crate::{backend::files::WorkspacePath, files::changes::ChangeKind};
 
     fn entry(path: &str, kind: FileKind, size: u64, secs: i64) -> FileEntry {
         FileEntry {

@@ -14,7 +14,7 @@ use crate::{
     entity::{blob, new_id, now},
     error::{AppError, AppResult},
     storage,
-    {manifest::ManifestEntry, manifest_io::ManifestReader, snapshots::storage_error},
+    {snapshots::manifest::ManifestEntry, snapshots::manifest_io::ManifestReader, snapshots::storage_error},
 };
 
 /// What became of one walked entry.

@@ -15,7 +15,6 @@ use std::time::Duration;
 use futures::{Stream, StreamExt, stream::BoxStream};
 
 use self::coalesce::Window;
-use super::{files::Files, sandboxes::VisibleSandbox};
 use crate::{
     backend::{
         RawChange, WorkspaceWatch,
@@ -25,6 +24,7 @@ use crate::{
     error::{AppError, AppResult},
     work,
 };
+use crate::{files::Files, sandboxes::VisibleSandbox};
 
 /// What happened to a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

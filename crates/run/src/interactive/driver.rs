@@ -9,14 +9,16 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 
 use super::{
-    conversation::{Conversation, Step, unsupported_reply},
-    events::{ClaudeResult, Control, EventBody},
     inputs::{self, Answer, Asked},
-    writer::EventWriter,
+    protocol::{Conversation, Step, unsupported_reply},
 };
 use crate::{
     entity::{agent_run, enums::PermissionStatus},
     error::AppResult,
+};
+use crate::{
+    events::{ClaudeResult, Control, EventBody},
+    writer::EventWriter,
 };
 
 /// The limits a conversation keeps (from `Limits`).
@@ -110,7 +112,7 @@ impl Talk {
                         false => (PermissionStatus::Allowed, None),
                     };
                     let answer = Answer { status, by: None, message, updated_input: None };
-                    let reply = super::conversation::permission_reply(&request_id, &answer);
+                    let reply = super::protocol::permission_reply(&request_id, &answer);
                     let mut line = reply.to_string().into_bytes();
                     line.push(b'\n');
                     self.write(line);

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::pricing::Tokens;
+use crate::billing::pricing::Tokens;
 use crate::{
     entity::{new_id, usage_record},
     error::AppResult,

@@ -2,20 +2,19 @@
 //! feature) a snapshot. Every function takes the viewer; another account's sandbox is
 //! NOT_FOUND like a missing one.
 
+pub mod changes;
+pub mod listing_cache;
+pub mod mime;
+mod reads;
+mod tree;
+pub mod writes;
+
 use std::sync::Arc;
 
 use base64::Engine;
 use uuid::Uuid;
 
-use super::waker::Waker;
-use super::{
-    listing_cache::{ListingCache, ListingKey},
-    manifest::ManifestEntry,
-    mime,
-    quota::{Expensive, Quotas},
-    sandboxes::VisibleSandbox,
-    snapshots::Snapshots,
-};
+use crate::lifecycle::waker::Waker;
 use crate::{
     backend::{
         Backend,
@@ -25,8 +24,15 @@ use crate::{
     error::{AppError, AppResult},
     storage,
 };
+use crate::{
+    files::listing_cache::{ListingCache, ListingKey},
+    quotas::{Expensive, Quotas},
+    sandboxes::VisibleSandbox,
+    snapshots::Snapshots,
+    snapshots::manifest::ManifestEntry,
+};
 
-pub use super::file_tree::FileNode;
+pub use crate::files::tree::FileNode;
 
 /// Where files are read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,12 +46,12 @@ pub enum FileSource {
 /// Browsing and changing files of sandboxes the viewer may see.
 #[derive(Clone)]
 pub struct Files {
-    pub(super) backend: Arc<dyn Backend>,
-    pub(super) snapshots: Snapshots,
-    pub(super) listings: Arc<ListingCache>,
+    pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) snapshots: Snapshots,
+    pub(crate) listings: Arc<ListingCache>,
     quotas: Quotas,
-    pub(super) limits: Arc<Limits>,
-    pub(super) waker: Waker,
+    pub(crate) limits: Arc<Limits>,
+    pub(crate) waker: Waker,
 }
 
 /// One page of a listing.
@@ -282,6 +288,6 @@ impl Files {
         }
         let opts = self.walk_options(depth as u32, self.limits.max_tree_nodes);
         let walked = self.walk(sb, source, &path, opts).await?;
-        Ok(super::file_tree::build(root, walked, depth as u32))
+        Ok(crate::files::tree::build(root, walked, depth as u32))
     }
 }

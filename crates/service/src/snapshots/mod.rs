@@ -1,16 +1,15 @@
 //! Reading snapshots: their rows (scoped like sandboxes) and their manifests from the
 //! blob store, cached because a manifest never changes once written.
 
+pub mod manifest;
+pub mod manifest_io;
+pub mod sync;
+
 use std::{ops::Deref, sync::Arc};
 
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::{
-    manifest::{Manifest, ManifestCache, ManifestEntry},
-    manifest_io::ManifestReader,
-    sandboxes::VisibleSandbox,
-};
 use crate::{
     auth::Viewer,
     backend::files::{Walk, WorkspacePath},
@@ -18,6 +17,11 @@ use crate::{
     entity::snapshot,
     error::{AppError, AppResult},
     storage::BlobStore,
+};
+use crate::{
+    sandboxes::VisibleSandbox,
+    snapshots::manifest::{Manifest, ManifestCache, ManifestEntry},
+    snapshots::manifest_io::ManifestReader,
 };
 
 /// A snapshot the viewer may see: produced only by the lookups of this module.

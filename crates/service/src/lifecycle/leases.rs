@@ -1,20 +1,22 @@
-//! Leases on long work on a sandbox (a sync, its creation, its delete), held in the
-//! database so the rule "one at a time" holds across instances, not only within one.
-//!
-//! Taking a lease is one conditional UPDATE: it succeeds only when nobody holds an
-//! unexpired lease. The holder renews it while it works; if the holder dies, the lease
-//! expires and another instance may take over (or recovery may finish the work).
+//! Leases on long work on a sandbox (a sync, its creation, its delete, a wake), held in
+//! the database so the rule "one at a time" holds across instances, not only within one.
+//! Built on [`entity::lease`](crate::entity::lease), the one lease mechanism runs use too:
+//! this adds what a sandbox lease is for, a handle that renews it in the background while
+//! held and gives it back when released or dropped.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{Condition, DatabaseConnection, EntityTrait};
 use tokio_util::task::AbortOnDropHandle;
 use uuid::Uuid;
 
 use crate::{
     config::Limits,
-    entity::{now, sandbox},
-    error::{AppError, AppResult},
+    entity::{
+        lease::{self, Term},
+        sandbox,
+    },
+    error::{AppError, AppResult, reasons},
 };
 
 /// What a lease is for.
@@ -47,7 +49,7 @@ impl LeaseKind {
 pub struct Leases {
     db: DatabaseConnection,
     instance: Arc<str>,
-    limits: Arc<Limits>,
+    term: Term,
 }
 
 /// A held lease; renewed in the background until released (or dropped).
@@ -94,54 +96,47 @@ impl Prepared {
 impl Leases {
     /// A create lease for a row about to be inserted.
     pub fn prepare(&self, sandbox_id: Uuid) -> Prepared {
-        let owner = format!("{}#{}", self.instance, Uuid::new_v4().simple());
-        Prepared { leases: self.clone(), sandbox_id, owner, until: now() + self.length() }
+        Prepared { leases: self.clone(), sandbox_id, owner: self.owner(), until: self.term.until() }
     }
 
     /// Leases taken in the name of `instance`.
-    pub fn new(db: DatabaseConnection, instance: &str, limits: Arc<Limits>) -> Self {
-        Self { db, instance: instance.into(), limits }
+    pub fn new(db: DatabaseConnection, instance: &str, limits: &Limits) -> Self {
+        Self { db, instance: instance.into(), term: Term::of(limits) }
     }
 
-    fn length(&self) -> chrono::Duration {
-        chrono::Duration::seconds(self.limits.lease_secs.max(1) as i64)
+    /// A new owner name: the instance and a nonce, so two pieces of work on one instance
+    /// never mistake each other's lease for their own.
+    fn owner(&self) -> String {
+        format!("{}#{}", self.instance, Uuid::new_v4().simple())
     }
 
-    /// Takes the sandbox's lease for `kind`, or CONFLICT when another holder has it.
+    /// Takes the sandbox's lease for `kind`, or CONFLICT (reason LEASE_HELD) when another
+    /// holder has it.
     pub async fn acquire(&self, sandbox_id: Uuid, kind: LeaseKind) -> AppResult<Lease> {
-        let owner = format!("{}#{}", self.instance, Uuid::new_v4().simple());
-        let t = now();
-        let free = Condition::any().add(sandbox::Column::LeaseUntil.is_null()).add(sandbox::Column::LeaseUntil.lt(t));
-        let taken = sandbox::Entity::update_many()
-            .col_expr(sandbox::Column::LeaseOwner, Expr::value(owner.clone()))
-            .col_expr(sandbox::Column::LeaseKind, Expr::value(kind.name()))
-            .col_expr(sandbox::Column::LeaseUntil, Expr::value(t + self.length()))
-            .filter(sandbox::Column::Id.eq(sandbox_id))
-            .filter(free)
-            .exec(&self.db)
-            .await?;
-        if taken.rows_affected == 0 {
+        let owner = self.owner();
+        let also = vec![(sandbox::Column::LeaseKind, kind.name().into())];
+        let taken =
+            lease::take::<sandbox::Entity>(&self.db, sandbox_id, &owner, self.term.until(), also, Condition::all())
+                .await?;
+        if !taken {
             let holder = sandbox::Entity::find_by_id(sandbox_id).one(&self.db).await?;
             let what = holder.and_then(|s| s.lease_kind).unwrap_or_else(|| "change".into());
-            return Err(AppError::conflict(format!("a {what} of this sandbox is in progress; retry when it is done")));
+            return Err(AppError::conflict_because(
+                reasons::LEASE_HELD,
+                format!("a {what} of this sandbox is in progress; retry when it is done"),
+            ));
         }
-        let renew = self.renew_loop(sandbox_id, owner.clone());
-        let renew = AbortOnDropHandle::new(tokio::spawn(renew));
+        let renew = AbortOnDropHandle::new(tokio::spawn(self.renew_loop(sandbox_id, owner.clone())));
         Ok(Lease { db: self.db.clone(), sandbox_id, owner, released: false, _renew: renew })
     }
 
     fn renew_loop(&self, sandbox_id: Uuid, owner: String) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let (db, length) = (self.db.clone(), self.length());
-        let every = Duration::from_secs((self.limits.lease_secs / 3).max(1));
+        let (db, term) = (self.db.clone(), self.term);
         async move {
             loop {
-                tokio::time::sleep(every).await;
-                let renewed = sandbox::Entity::update_many()
-                    .col_expr(sandbox::Column::LeaseUntil, Expr::value(now() + length))
-                    .filter(sandbox::Column::Id.eq(sandbox_id))
-                    .filter(sandbox::Column::LeaseOwner.eq(owner.clone()))
-                    .exec(&db)
-                    .await;
+                tokio::time::sleep(term.every).await;
+                let renewed =
+                    lease::renew::<sandbox::Entity>(&db, sandbox_id, &owner, term.until(), Condition::all()).await;
                 if let Err(e) = renewed {
                     tracing::warn!(%sandbox_id, error = %e, "could not renew a sandbox lease");
                 }
@@ -151,15 +146,7 @@ impl Leases {
 }
 
 async fn release(db: DatabaseConnection, id: Uuid, owner: String) {
-    let released = sandbox::Entity::update_many()
-        .col_expr(sandbox::Column::LeaseOwner, Expr::value(Option::<String>::None))
-        .col_expr(sandbox::Column::LeaseKind, Expr::value(Option::<String>::None))
-        .col_expr(sandbox::Column::LeaseUntil, Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None))
-        .filter(sandbox::Column::Id.eq(id))
-        .filter(sandbox::Column::LeaseOwner.eq(owner))
-        .exec(&db)
-        .await;
-    if let Err(e) = released {
+    if let Err(e) = lease::release::<sandbox::Entity>(&db, id, &owner, &[sandbox::Column::LeaseKind]).await {
         tracing::warn!(sandbox_id = %id, error = %e, "could not release a sandbox lease; it will expire");
     }
 }

@@ -10,9 +10,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
+use crate::{
     accounts::{Actor, lock_account},
-    usage,
+    billing::usage,
 };
 use crate::{
     entity::{

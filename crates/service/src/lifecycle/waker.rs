@@ -9,14 +9,14 @@ use std::{sync::Arc, time::Duration};
 
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
 
-use super::{
-    leases::{LeaseKind, Leases},
-    sandboxes::VisibleSandbox,
-};
 use crate::{
     backend::{Backend, BackendStatus, SandboxSpec, template},
     entity::{enums::SandboxStatus, now, sandbox},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, reasons},
+};
+use crate::{
+    lifecycle::leases::{LeaseKind, Leases},
+    sandboxes::VisibleSandbox,
 };
 
 /// Puts sandboxes whose backend sandbox ended to sleep and wakes them.
@@ -70,6 +70,12 @@ impl Waker {
                         // Another caller (here or on another instance) is waking it.
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
+                    }
+                    Err(AppError::Conflict { .. }) => {
+                        return Err(AppError::conflict_because(
+                            reasons::SANDBOX_ASLEEP,
+                            "the sandbox is asleep and another request is still waking it; retry in a moment",
+                        ));
                     }
                     Err(e) => return Err(e),
                 }
