@@ -25,13 +25,11 @@ use crate::{
         documents::{DocumentCache, DocumentLimits},
     },
     http::{
-        AppState,
-        rate::RateLimiter,
-        router,
+        AppState, router,
         serve::{ConnectionLimits, serve},
     },
     run::{manager::RunManager, pg_bridge},
-    service::{Services, accounts, billing::pricing::PriceTable},
+    service::{Services, accounts, billing::pricing::PriceTable, quotas::rate::RateLimiter},
     storage::{
         BlobStore,
         fs::FsBlobStore,
@@ -96,14 +94,9 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?
             .map(|t| t.token);
-        let jwt = JwtVerifier::new(&config.jwt, Duration::from_secs(config.limits.jwks_min_refresh_secs));
-        let auth = Arc::new(Authenticator::new(
-            services.db.clone(),
-            jwt,
-            config.jwt.jwt_auto_provision,
-            Duration::from_millis(config.limits.auth_cache_ttl_ms),
-            config.limits.auth_cache_entries as usize,
-        ));
+        let jwt = JwtVerifier::new(&config.jwt, &config.limits);
+        let auth =
+            Arc::new(Authenticator::new(services.db.clone(), jwt, config.jwt.jwt_auto_provision, &config.limits));
         let schema = build_schema(services.clone(), auth.clone(), !config.http.no_introspection);
         let trusted = match &config.http.trusted_documents {
             Some(path) => {
@@ -118,8 +111,11 @@ impl Application {
         let document_pool = CpuPool::new(config.limits.requests.document_threads as usize, 0);
         let documents =
             Arc::new(DocumentCache::new(DocumentLimits::from_limits(&config.limits), trusted, document_pool));
-        let rate =
-            Arc::new(RateLimiter::new(config.limits.rate_limit_per_sec, config.limits.rate_limit_burst, 100_000));
+        let rate = Arc::new(RateLimiter::new(
+            config.limits.rate_limit_per_sec,
+            config.limits.rate_limit_burst,
+            config.limits.io.rate_limit_max_callers,
+        ));
         let engine = Arc::new(crate::graphql::executor::SchemaEngine::new(schema, documents));
         let state = AppState {
             engine,

@@ -80,8 +80,9 @@ fn no_source_file_is_over_300_lines() {
     assert!(long.is_empty(), "{}", long.join("\n"));
 }
 
-/// Every limit lives in `config::Limits`: no `MAX_…`/`…_LIMIT` constant elsewhere (the
-/// kernel's PATH_MAX and NAME_MAX, facts of Linux rather than choices, excepted).
+/// Every limit lives in `config::Limits`: no `MAX_…`/`…_LIMIT`/`…_BOUND` constant elsewhere
+/// (the kernel's PATH_MAX and NAME_MAX, facts of Linux rather than choices, excepted), and
+/// every other numeric constant says why it is fixed in a doc comment right above it.
 #[test]
 fn no_limit_constant_outside_config() {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/core/src/config");
@@ -90,14 +91,25 @@ fn no_limit_constant_outside_config() {
         let mut files = Vec::new();
         rust_files(&root, &mut files);
         for f in files.iter().filter(|f| !f.starts_with(&config)) {
-            for line in std::fs::read_to_string(f).unwrap().lines() {
+            let text = std::fs::read_to_string(f).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
                 let l = line.trim_start();
                 let is_const =
-                    l.starts_with("const ") || l.starts_with("pub const ") || l.starts_with("pub(super) const ");
+                    ["const ", "pub const ", "pub(super) const ", "pub(crate) const "].iter().any(|p| l.starts_with(p));
                 let name = l.split("const ").nth(1).unwrap_or("").split(':').next().unwrap_or("");
-                let limit_like = name.starts_with("MAX_") || name.ends_with("_LIMIT") || name.ends_with("_CAPACITY");
+                let ty = l.split(':').nth(1).unwrap_or("").split('=').next().unwrap_or("").trim();
+                let limit_like = name.starts_with("MAX_")
+                    || name.ends_with("_LIMIT")
+                    || name.ends_with("_CAPACITY")
+                    || name.ends_with("_BOUND");
                 if is_const && limit_like && !["MAX_PATH_BYTES", "MAX_NAME_BYTES"].contains(&name) {
                     found.push(format!("{}: {l}", f.display()));
+                }
+                let numeric = ["usize", "u64", "u32", "i64", "i32", "f64", "Duration"].contains(&ty);
+                let documented = i > 0 && lines[i - 1].trim_start().starts_with("///");
+                if is_const && numeric && !documented {
+                    found.push(format!("{}: {l} (a fixed number needs a doc comment saying why)", f.display()));
                 }
             }
         }

@@ -22,8 +22,6 @@ use crate::{
     error::AppResult,
 };
 
-/// Rows read from the database per replay query.
-const REPLAY_PAGE: u64 = 64;
 /// With no live event for this long, the database is checked (covers a lost notification
 /// from another instance).
 const QUIET_POLL: Duration = Duration::from_secs(2);
@@ -34,6 +32,7 @@ pub fn follow(
     hub: Arc<RunHub>,
     run_id: Uuid,
     after_seq: i64,
+    page_size: u64,
 ) -> impl Stream<Item = AppResult<StoredEvent>> {
     async_stream::try_stream! {
         let mut sub = hub.subscribe(run_id);
@@ -43,7 +42,7 @@ pub fn follow(
         loop {
             let mut got_any = false;
             loop {
-                let page = store::between(&db, run_id, last, upto, REPLAY_PAGE).await?;
+                let page = store::between(&db, run_id, last, upto, page_size).await?;
                 let n = page.len() as u64;
                 for ev in page {
                     got_any = true;
@@ -54,7 +53,7 @@ pub fn follow(
                         return;
                     }
                 }
-                if n < REPLAY_PAGE {
+                if n < page_size {
                     break;
                 }
             }

@@ -10,7 +10,7 @@ pub mod outbox;
 mod pages;
 mod playground;
 pub mod protocol;
-pub mod rate;
+pub(crate) use crate::service::quotas::rate;
 pub mod serve;
 pub mod session;
 mod sse_single;

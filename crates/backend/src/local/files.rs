@@ -32,6 +32,7 @@ pub struct Confined {
 
 /// Maps a system error to what the client can act on.
 pub(crate) fn fail(e: Errno) -> AppError {
+    let conflict = AppError::conflict_because;
     match e {
         Errno::NOENT => AppError::NotFound("file"),
         Errno::XDEV => AppError::bad_input("path leads outside the workspace"),
@@ -39,13 +40,9 @@ pub(crate) fn fail(e: Errno) -> AppError {
         Errno::NOTDIR => AppError::bad_input("a component of the path is not a directory"),
         Errno::NAMETOOLONG => AppError::bad_input("path or name too long"),
         Errno::ISDIR => AppError::bad_input("path is a directory"),
-        Errno::EXIST => AppError::conflict_because(reasons::ALREADY_EXISTS, "something already exists at that path"),
-        Errno::NOTEMPTY => {
-            AppError::conflict_because(reasons::NOT_EMPTY, "directory is not empty; pass recursive: true to delete it")
-        }
-        Errno::NOSPC | Errno::DQUOT => {
-            AppError::conflict_because(reasons::OUT_OF_SPACE, "the workspace is out of space")
-        }
+        Errno::EXIST => conflict(reasons::ALREADY_EXISTS, "something already exists at that path"),
+        Errno::NOTEMPTY => conflict(reasons::NOT_EMPTY, "directory is not empty; pass recursive: true"),
+        Errno::NOSPC | Errno::DQUOT => conflict(reasons::OUT_OF_SPACE, "the workspace is out of space"),
         other => AppError::Internal(anyhow::anyhow!("workspace file operation: {other}")),
     }
 }

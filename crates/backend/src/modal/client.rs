@@ -17,7 +17,7 @@ use super::{
     proto::{AuthTokenGetRequest, ClientType, modal_client_client::ModalClientClient},
 };
 use crate::{
-    config::ModalConfig,
+    config::{Limits, ModalConfig},
     error::{AppError, AppResult},
 };
 
@@ -42,8 +42,6 @@ const CLIENT_VERSION: &str = "1.0.0";
 /// The libmodal release whose protocol this client speaks, call for call (auth token,
 /// command router exec, retries); sandboxql names itself in the user agent.
 const LIBMODAL_VERSION: &str = "modal-go/0.9.0";
-/// Longest a single call may take; exec output streams are re-opened well before this.
-const CALL_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Adds `x-modal-token-id`, `x-modal-token-secret`, `x-modal-client-type`,
 /// `x-modal-client-version`, `x-modal-libmodal-version` and, once fetched,
@@ -88,13 +86,13 @@ pub(super) struct ModalClient {
 impl ModalClient {
     /// Connects lazily: the server starts even while Modal is unreachable, and calls
     /// then fail as PROVIDER_UNAVAILABLE.
-    pub(super) fn connect(cfg: &ModalConfig) -> anyhow::Result<Self> {
+    pub(super) fn connect(cfg: &ModalConfig, limits: &Limits) -> anyhow::Result<Self> {
         let (Some(id), Some(secret)) = (&cfg.modal_token_id, &cfg.modal_token_secret) else {
             anyhow::bail!("the modal backend needs MODAL_TOKEN_ID and MODAL_TOKEN_SECRET");
         };
         let mut endpoint = Endpoint::from_shared(cfg.modal_server_url.clone())?
             .connect_timeout(Duration::from_secs(10))
-            .timeout(CALL_TIMEOUT)
+            .timeout(Duration::from_secs(limits.io.modal_call_timeout_secs))
             .http2_keep_alive_interval(Duration::from_secs(30))
             .keep_alive_timeout(Duration::from_secs(10))
             .tcp_nodelay(true)

@@ -84,7 +84,7 @@ pub struct ModalBackend {
 impl ModalBackend {
     /// Prepares a lazily connected client; fails only on missing or malformed settings.
     pub fn new(cfg: &ModalConfig, limits: &Limits) -> anyhow::Result<Self> {
-        let client = ModalClient::connect(cfg)?;
+        let client = ModalClient::connect(cfg, limits)?;
         let hello = client.clone();
         tokio::spawn(async move { hello.hello().await });
         Ok(Self {

@@ -1,6 +1,9 @@
 //! Every limit the server enforces, in one struct: each one a flag and an environment
 //! variable, and all of them published by the `limits` query so clients can size their
-//! requests. Nothing else in the crate holds a limit literal.
+//! requests. What is not here is not a limit but a fixed property of a protocol or a
+//! batch size, named where it is used with why it cannot be a setting (Modal's retry
+//! count, which mirrors its official client; rows per INSERT, which SQLite's variable
+//! limit fixes); a test refuses limit-like constants elsewhere.
 
 use clap::Args;
 
@@ -34,6 +37,9 @@ pub struct Limits {
     /// Limits of query documents and of connections, before anything runs.
     #[command(flatten)]
     pub requests: super::request_limits::RequestLimits,
+    /// Limits on what the server takes in from its peers and on per-caller tables.
+    #[command(flatten)]
+    pub io: super::io_limits::IoLimits,
     /// Largest request body in bytes (room for a base64 file of max-file-write-bytes).
     #[arg(long, env = "SANDBOXQL_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -7,6 +7,7 @@
 mod auth;
 mod commands;
 mod gateway;
+mod io_limits;
 mod limits;
 mod modal;
 mod request_limits;
@@ -19,6 +20,7 @@ pub use self::{
     auth::JwtConfig,
     commands::{AccountsCommand, Cli, Command, LogFormat, TokensCommand},
     gateway::GatewayConfig,
+    io_limits::IoLimits,
     limits::Limits,
     modal::ModalConfig,
     request_limits::RequestLimits,

@@ -17,12 +17,10 @@ use super::{
 };
 use crate::{
     cache::Bounded,
+    config::Limits,
     entity::{account, enums::Role, new_id, now},
     error::{AppError, AppResult},
 };
-
-/// Longest bearer token accepted (a JWT with a few claims is well under this).
-const TOKEN_BOUND: usize = 8 * 1024;
 
 /// Resolves bearer tokens to viewers.
 pub struct Authenticator {
@@ -31,15 +29,16 @@ pub struct Authenticator {
     auto_provision: bool,
     cache: Bounded<String, Viewer>,
     ttl: Duration,
+    max_token_bytes: usize,
 }
 
-fn bearer(header: Option<&str>) -> AppResult<&str> {
+fn bearer(header: Option<&str>, max_bytes: usize) -> AppResult<&str> {
     let header = header.ok_or(AppError::Unauthenticated("missing bearer token"))?;
     header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
         .map(str::trim)
-        .filter(|t| !t.is_empty() && t.len() <= TOKEN_BOUND)
+        .filter(|t| !t.is_empty() && t.len() <= max_bytes)
         .ok_or(AppError::Unauthenticated("expected 'Authorization: Bearer <token>'"))
 }
 
@@ -54,16 +53,11 @@ fn keep_until(ttl: Duration, expires_at: Option<chrono::DateTime<chrono::Utc>>) 
 
 impl Authenticator {
     /// An authenticator over the accounts in `db`, checking JWTs with `jwt` when given,
-    /// caching up to `capacity` answers for `ttl`.
-    pub fn new(
-        db: DatabaseConnection,
-        jwt: Option<JwtVerifier>,
-        auto_provision: bool,
-        ttl: Duration,
-        capacity: usize,
-    ) -> Self {
-        let cache = Bounded::by_count(capacity, Some(ttl));
-        Self { db, jwt, auto_provision, cache, ttl }
+    /// caching answers as `limits` say.
+    pub fn new(db: DatabaseConnection, jwt: Option<JwtVerifier>, auto_provision: bool, limits: &Limits) -> Self {
+        let ttl = Duration::from_millis(limits.auth_cache_ttl_ms);
+        let cache = Bounded::by_count(limits.auth_cache_entries as usize, Some(ttl));
+        Self { db, jwt, auto_provision, cache, ttl, max_token_bytes: limits.io.max_token_bytes }
     }
 
     fn remember(&self, hash: String, viewer: &Viewer, until: Instant) {
@@ -83,7 +77,7 @@ impl Authenticator {
     /// Unknown, revoked, expired, disabled and badly signed all answer UNAUTHENTICATED
     /// with a short reason that never says whether a token exists.
     pub async fn resolve(&self, header: Option<&str>) -> AppResult<Viewer> {
-        let token = bearer(header)?;
+        let token = bearer(header, self.max_token_bytes)?;
         let hash = hash_token(token);
         if let Some(v) = self.cache.get(&hash) {
             return Ok(v);

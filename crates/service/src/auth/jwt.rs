@@ -16,13 +16,10 @@ use serde_json::Value;
 use tokio::sync::RwLock;
 
 use crate::{
-    config::JwtConfig,
+    config::{JwtConfig, Limits},
     entity::enums::Role,
     error::{AppError, AppResult},
 };
-
-/// Largest JWKS document fetched.
-const JWKS_BOUND: usize = 1024 * 1024;
 
 /// What a valid JWT says about its bearer.
 #[derive(Debug, Clone)]
@@ -48,6 +45,7 @@ pub struct JwtVerifier {
     http: reqwest::Client,
     keys: RwLock<Keys>,
     min_refresh: Duration,
+    max_jwks_bytes: usize,
 }
 
 fn invalid() -> AppError {
@@ -61,26 +59,31 @@ pub fn looks_like_jwt(token: &str) -> bool {
 
 impl JwtVerifier {
     /// A verifier, or None when JWT sign-in is not configured.
-    pub fn new(cfg: &JwtConfig, min_refresh: Duration) -> Option<Self> {
+    pub fn new(cfg: &JwtConfig, limits: &Limits) -> Option<Self> {
         if !cfg.enabled() {
             return None;
         }
         let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().ok()?;
         let keys = RwLock::new(Keys { set: None, fetched: None });
-        Some(Self { cfg: cfg.clone(), http, keys, min_refresh })
+        let min_refresh = Duration::from_secs(limits.jwks_min_refresh_secs);
+        Some(Self { cfg: cfg.clone(), http, keys, min_refresh, max_jwks_bytes: limits.io.max_jwks_bytes })
     }
 
     async fn fetch_keys(&self, url: &str) -> AppResult<JwkSet> {
         let fail = |e: &dyn std::fmt::Display| {
             AppError::provider("the sign-in keys are unavailable", format!("JWKS {url}: {e}"))
         };
-        let resp = self.http.get(url).send().await.map_err(|e| fail(&e))?;
+        let mut resp = self.http.get(url).send().await.map_err(|e| fail(&e))?;
         if !resp.status().is_success() {
             return Err(fail(&resp.status()));
         }
-        let body = resp.bytes().await.map_err(|e| fail(&e))?;
-        if body.len() > JWKS_BOUND {
-            return Err(fail(&"document too large"));
+        // Read at most the limit, whatever the peer says or sends.
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| fail(&e))? {
+            if body.len() + chunk.len() > self.max_jwks_bytes {
+                return Err(fail(&"document too large"));
+            }
+            body.extend_from_slice(&chunk);
         }
         serde_json::from_slice(&body).map_err(|e| fail(&e))
     }

@@ -154,6 +154,12 @@ impl Runs {
             return Err(AppError::bad_input("`afterSeq` must not be negative"));
         }
         self.require(viewer, run_id).await?;
-        Ok(follow::follow(self.db.clone(), self.manager.hub.clone(), run_id, after_seq))
+        Ok(follow::follow(
+            self.db.clone(),
+            self.manager.hub.clone(),
+            run_id,
+            after_seq,
+            self.limits.io.event_replay_page,
+        ))
     }
 }

@@ -23,7 +23,7 @@ use crate::{
 const MAGIC: &str = r#"{"format":"sandboxql-manifest","version":2"#;
 /// Longest line a format-2 manifest can have: a path and a link target of PATH_MAX each,
 /// JSON-escaped, and the other fields.
-const LINE_BOUND: usize = 2 * 6 * MAX_PATH_BYTES + 1024;
+const LONGEST_LINE: usize = 2 * 6 * MAX_PATH_BYTES + 1024;
 
 /// The first line of a format-2 manifest.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -136,9 +136,9 @@ impl ManifestReader {
     async fn read_line(&mut self) -> AppResult<bool> {
         let Some(lines) = self.lines.as_mut() else { return Ok(false) };
         self.line.clear();
-        let n = lines.take(LINE_BOUND as u64 + 1).read_line(&mut self.line).await?;
-        if n > LINE_BOUND {
-            return Err(AppError::Internal(anyhow::anyhow!("manifest line longer than {LINE_BOUND} bytes")));
+        let n = lines.take(LONGEST_LINE as u64 + 1).read_line(&mut self.line).await?;
+        if n > LONGEST_LINE {
+            return Err(AppError::Internal(anyhow::anyhow!("manifest line longer than {LONGEST_LINE} bytes")));
         }
         Ok(n > 0)
     }

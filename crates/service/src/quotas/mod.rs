@@ -1,6 +1,11 @@
-//! Per-account caps on concurrent expensive operations (syncs, restores, deep walks):
-//! one tenant may use only its share of an instance, whatever it sends. Over the cap the
-//! answer is RATE_LIMITED with a hint when to retry, never a queue that grows.
+//! What one tenant may use of an instance, whatever it sends: caps on its concurrent
+//! expensive operations (syncs, restores, deep walks; here) and on its request rate
+//! ([`rate`]). Over either, the answer is RATE_LIMITED with a hint when to retry, never a
+//! queue that grows. (Spending and runs at once are the account's budget, in
+//! [`billing::budgets`](crate::billing::budgets), because they are stored and shared by
+//! every instance.)
+
+pub mod rate;
 
 use std::{
     collections::HashMap,

@@ -1,0 +1,30 @@
+//! Limits on what the server takes in from its peers (an identity provider's key set, a
+//! client's bearer token, Modal's answers, pages of stored events) and on the tables it
+//! keeps about callers. Part of [`Limits`](super::Limits), flattened, so they are flags
+//! and `limits` fields like every other limit.
+
+use clap::Args;
+
+/// Limits on input from peers and on per-caller tables.
+#[derive(Debug, Clone, Args)]
+pub struct IoLimits {
+    /// Largest JWKS document (the identity provider's keys) read, in bytes.
+    #[arg(long, env = "SANDBOXQL_MAX_JWKS_BYTES", default_value_t = 1024 * 1024)]
+    pub max_jwks_bytes: usize,
+    /// Longest bearer token accepted, in bytes (a JWT with a few claims is well under it).
+    #[arg(long, env = "SANDBOXQL_MAX_TOKEN_BYTES", default_value_t = 8 * 1024)]
+    pub max_token_bytes: usize,
+    /// Callers (accounts, and addresses before sign-in) whose request rate is tracked at
+    /// once; the quietest are forgotten first (a forgotten caller starts with a full
+    /// bucket, which one quiet that long has anyway).
+    #[arg(long, env = "SANDBOXQL_RATE_LIMIT_MAX_CALLERS", default_value_t = 100_000)]
+    pub rate_limit_max_callers: usize,
+    /// Stored events read per database query when a subscriber catches up (memory per
+    /// catching-up subscriber is this times the largest event).
+    #[arg(long, env = "SANDBOXQL_EVENT_REPLAY_PAGE", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub event_replay_page: u64,
+    /// Seconds one call to Modal's API may take before it fails (exec output streams are
+    /// re-opened well before this).
+    #[arg(long, env = "SANDBOXQL_MODAL_CALL_TIMEOUT_SECS", default_value_t = 90)]
+    pub modal_call_timeout_secs: u64,
+}
