@@ -79,7 +79,7 @@ impl AdminQuery {
         let f = filter.unwrap_or_default();
         let f = accounts::AccountFilter { disabled: f.disabled, external_id: f.external_id };
         let rows = accounts::list(&svc.db, Actor::Viewer(viewer), &f, page).await?;
-        Ok(AccountConnection::new(rows, page.after.is_some()))
+        Ok(AccountConnection::new(rows, page.after.is_some(), f))
     }
 
     /// An account by id: any for an admin, your own otherwise; null when not visible.

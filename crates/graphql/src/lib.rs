@@ -65,7 +65,7 @@ pub fn build_schema(
     introspection: bool,
 ) -> AppSchema {
     let limits = services.limits.clone();
-    let builder = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default());
+    let builder = builder();
     let builder = if introspection { builder } else { builder.disable_introspection() };
     builder
         .data(DataLoader::new(loaders::ActiveRunLoader(services.runs.clone()), tokio::spawn))
@@ -78,7 +78,14 @@ pub fn build_schema(
         .finish()
 }
 
+/// The schema's roots and the types reachable only as interfaces (`RunEvent`, which no
+/// field returns but every `ClaudeEvent` member implements).
+fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
+        .register_output_type::<types::run_event::RunEvent>()
+}
+
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default()).finish().sdl()
+    builder().finish().sdl()
 }

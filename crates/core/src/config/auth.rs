@@ -26,8 +26,9 @@ pub struct JwtConfig {
     /// Claim holding the role (`ADMIN` or `USER`); without it every JWT user is a USER.
     #[arg(long, env = "SANDBOXQL_JWT_ROLE_CLAIM")]
     pub jwt_role_claim: Option<String>,
-    /// Create the account on the first sign-in of an unknown user.
-    #[arg(long, env = "SANDBOXQL_JWT_AUTO_PROVISION", default_value_t = false, action = clap::ArgAction::Set)]
+    /// Create the account on the first sign-in of an unknown user (a switch; the
+    /// environment variable takes `true` or `false`).
+    #[arg(long, env = "SANDBOXQL_JWT_AUTO_PROVISION")]
     pub jwt_auto_provision: bool,
 }
 

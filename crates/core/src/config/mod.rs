@@ -123,7 +123,7 @@ pub struct StorageConfig {
     #[arg(long, env = "SANDBOXQL_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
     /// Path-style addressing (`endpoint/bucket/key`), needed by most self-hosted services.
-    #[arg(long, env = "SANDBOXQL_S3_PATH_STYLE", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, env = "SANDBOXQL_S3_PATH_STYLE")]
     pub s3_path_style: bool,
 }
 
@@ -150,8 +150,14 @@ pub struct RunConfig {
     /// The Claude Code command (a name on PATH or a path).
     #[arg(long, env = "CLAUDE_BIN", default_value = "claude")]
     pub claude_bin: String,
-    /// Ask Claude for token-level deltas (`--include-partial-messages`) so text appears live.
-    #[arg(long, env = "SANDBOXQL_CLAUDE_PARTIAL_MESSAGES", default_value_t = true, action = clap::ArgAction::Set)]
+    /// Ask Claude for token-level deltas (`--include-partial-messages`) so text appears
+    /// live; on unless `--no-claude-partial-messages` (or the environment variable is
+    /// `false`).
+    #[arg(
+        long = "no-claude-partial-messages",
+        env = "SANDBOXQL_CLAUDE_PARTIAL_MESSAGES",
+        action = clap::ArgAction::SetFalse
+    )]
     pub claude_partial_messages: bool,
     /// Jail local sandbox processes with bubblewrap.
     #[arg(long, env = "SANDBOXQL_JAIL", value_enum, default_value = "auto")]
@@ -202,4 +208,49 @@ pub struct HttpConfig {
     /// `--metrics-listen`), `/metrics` is not served there.
     #[arg(long, env = "SANDBOXQL_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<Secret>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{JwtConfig, RunConfig};
+
+    #[derive(Parser)]
+    struct Switches {
+        #[command(flatten)]
+        jwt: JwtConfig,
+        #[command(flatten)]
+        runs: RunConfig,
+    }
+
+    /// Boolean settings are switches on the command line and `true`/`false` in the
+    /// environment. One test, because the environment is the process's (nextest runs
+    /// each test in its own).
+    #[test]
+    fn booleans_are_switches_and_the_environment_says_true_or_false() {
+        let s = Switches::parse_from(["x"]);
+        assert!(!s.jwt.jwt_auto_provision);
+        assert!(s.runs.claude_partial_messages, "partial messages are on by default");
+        let s = Switches::parse_from(["x", "--jwt-auto-provision", "--no-claude-partial-messages"]);
+        assert!(s.jwt.jwt_auto_provision);
+        assert!(!s.runs.claude_partial_messages);
+        assert!(Switches::try_parse_from(["x", "--jwt-auto-provision", "true"]).is_err(), "a switch takes no value");
+
+        // SAFETY: nothing else in this test process reads or writes the environment.
+        unsafe {
+            std::env::set_var("SANDBOXQL_JWT_AUTO_PROVISION", "true");
+            std::env::set_var("SANDBOXQL_CLAUDE_PARTIAL_MESSAGES", "false");
+        }
+        let s = Switches::parse_from(["x"]);
+        assert!(s.jwt.jwt_auto_provision);
+        assert!(!s.runs.claude_partial_messages);
+        unsafe {
+            std::env::set_var("SANDBOXQL_JWT_AUTO_PROVISION", "false");
+            std::env::set_var("SANDBOXQL_CLAUDE_PARTIAL_MESSAGES", "true");
+        }
+        let s = Switches::parse_from(["x"]);
+        assert!(!s.jwt.jwt_auto_provision);
+        assert!(s.runs.claude_partial_messages);
+    }
 }

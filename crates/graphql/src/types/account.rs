@@ -153,6 +153,9 @@ pub struct AccountConnection {
     pub edges: Vec<AccountEdge>,
     /// Where this page sits.
     pub page_info: PageInfo,
+    /// The filter the page was made with, kept to count the whole list on demand.
+    #[graphql(skip)]
+    pub filter: accounts::AccountFilter,
 }
 
 #[ComplexObject]
@@ -161,14 +164,20 @@ impl AccountConnection {
     async fn nodes(&self) -> Vec<Account> {
         self.edges.iter().map(|e| Account(e.node.0.clone())).collect()
     }
+    /// All accounts matching the filter, across pages.
+    #[graphql(complexity = "cost::QUERY")]
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let (svc, viewer) = scope(ctx)?;
+        Ok(accounts::count(&svc.db, accounts::Actor::Viewer(viewer), &self.filter).await?)
+    }
 }
 
 impl AccountConnection {
     /// Wraps a service page.
-    pub fn new(page: Page<account::Model>, had_after: bool) -> Self {
+    pub fn new(page: Page<account::Model>, had_after: bool, filter: accounts::AccountFilter) -> Self {
         let page_info = PageInfo::of(&page, had_after, |a| a.id);
         let edges =
             page.items.into_iter().map(|a| AccountEdge { cursor: encode_cursor(a.id), node: Account(a) }).collect();
-        Self { edges, page_info }
+        Self { edges, page_info, filter }
     }
 }

@@ -272,3 +272,15 @@ impl From<StoredEvent> for ClaudeEvent {
         }
     }
 }
+
+super::run_event::run_event_meta!(
+    SessionStarted,
+    AssistantText,
+    TextDelta,
+    AssistantThinking,
+    ToolUse,
+    ToolResult,
+    RunFinished,
+    RawEvent,
+    RunStarted,
+);

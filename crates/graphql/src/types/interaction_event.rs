@@ -86,3 +86,5 @@ pub(super) fn member(meta: EventMeta, body: EventBody) -> Member {
         other => return Member::Other(meta, other),
     })
 }
+
+super::run_event::run_event_meta!(UserMessage, PermissionRequested, PermissionAnswered, TurnFinished);

@@ -9,6 +9,7 @@ pub mod limits;
 pub mod page;
 pub mod permission;
 pub mod run;
+pub mod run_event;
 pub mod sandbox;
 pub mod snapshot;
 pub mod stream_event;

@@ -148,3 +148,15 @@ pub(super) fn member(meta: EventMeta, body: EventBody) -> Member {
         other => return Member::Other(meta, other),
     })
 }
+
+super::run_event::run_event_meta!(
+    MessageStarted,
+    ContentBlockStarted,
+    ToolInputDelta,
+    ThinkingDelta,
+    ContentBlockStopped,
+    MessageDelta,
+    MessageStopped,
+    StatusChanged,
+    ApiRetry,
+);

@@ -2,8 +2,8 @@
 //! tokens. One set of functions for both; every change leaves an audit row saying who.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -166,6 +166,24 @@ pub async fn list(
     if let Actor::Viewer(v) = actor {
         v.require_admin()?;
     }
+    let mut cond = matching(filter);
+    if let Some(after) = page.after {
+        cond = cond.add(account::Column::Id.lt(after));
+    }
+    let rows =
+        account::Entity::find().filter(cond).order_by_desc(account::Column::Id).limit(page.first + 1).all(db).await?;
+    Ok(into_page(rows, page.first))
+}
+
+/// How many accounts match `filter`, for `totalCount`; admins only.
+pub async fn count(db: &DatabaseConnection, actor: Actor<'_>, filter: &AccountFilter) -> AppResult<u64> {
+    if let Actor::Viewer(v) = actor {
+        v.require_admin()?;
+    }
+    Ok(account::Entity::find().filter(matching(filter)).count(db).await?)
+}
+
+fn matching(filter: &AccountFilter) -> Condition {
     let mut cond = Condition::all();
     if let Some(d) = filter.disabled {
         cond = cond.add(account::Column::Disabled.eq(d));
@@ -173,12 +191,7 @@ pub async fn list(
     if let Some(ext) = &filter.external_id {
         cond = cond.add(account::Column::ExternalId.eq(ext.clone()));
     }
-    if let Some(after) = page.after {
-        cond = cond.add(account::Column::Id.lt(after));
-    }
-    let rows =
-        account::Entity::find().filter(cond).order_by_desc(account::Column::Id).limit(page.first + 1).all(db).await?;
-    Ok(into_page(rows, page.first))
+    cond
 }
 
 /// An account the viewer may see (an admin any, a user its own), or None.

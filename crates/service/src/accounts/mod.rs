@@ -30,7 +30,7 @@ mod admin;
 mod tokens;
 
 pub use self::{
-    admin::{AccountChange, AccountFilter, Actor, NewAccount, create, get, list, update},
+    admin::{AccountChange, AccountFilter, Actor, NewAccount, count, create, get, list, update},
     tokens::{NewToken, issue_token, revoke, tokens_of},
 };
 

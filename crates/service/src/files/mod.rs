@@ -1,6 +1,8 @@
-//! Browsing and reading a sandbox's files, from its live workspace or (with the sync
-//! feature) a snapshot. Every function takes the viewer; another account's sandbox is
-//! NOT_FOUND like a missing one.
+//! A sandbox's files: listing, tree and reads from its live workspace (asked directly,
+//! read at rest while it sleeps) or from a snapshot's manifest and blobs;
+//! changes to the live workspace ([`writes`]); its changes as they happen ([`changes`]).
+//! Every function takes a [`VisibleSandbox`], so another account's sandbox never gets this
+//! far (it is NOT_FOUND like a missing one).
 
 pub mod changes;
 pub mod listing_cache;
