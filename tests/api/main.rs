@@ -2,6 +2,8 @@
 
 mod helpers;
 
+pub(crate) use sandboxql_testkit::both_dbs;
+
 mod files_browse;
 mod files_confinement;
 mod files_write;

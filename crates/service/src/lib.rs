@@ -55,6 +55,8 @@ pub struct Services {
     pub lifecycle: lifecycle::Lifecycle,
     /// The gateway's run authorisation and usage charging.
     pub meter: billing::meter::Meter,
+    /// Each account's share of this instance's expensive work.
+    pub quotas: quotas::Quotas,
 }
 
 impl Services {
@@ -92,10 +94,10 @@ impl Services {
             sync: sync.clone(),
             snapshots: snapshots.clone(),
             files: files.clone(),
-            quotas,
+            quotas: quotas.clone(),
             leases,
             limits: limits.clone(),
         };
-        Self { db, limits, backend, files, snapshots, sync, runs, lifecycle, meter }
+        Self { db, limits, backend, files, snapshots, sync, runs, lifecycle, meter, quotas }
     }
 }

@@ -36,23 +36,6 @@ use tokio::task::JoinHandle;
 
 pub use db::DbKind;
 
-/// Runs a scenario once on SQLite and once on Postgres, as `name::sqlite` / `name::postgres`.
-#[macro_export]
-macro_rules! both_dbs {
-    ($name:ident, $scenario:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$scenario($crate::helpers::DbKind::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$scenario($crate::helpers::DbKind::Postgres).await
-            }
-        }
-    };
-}
-
 /// With `TEST_LOG=1`, the servers' tracing output goes to the test's output (shown for
 /// failing tests, or always with `--nocapture`); `RUST_LOG` picks the level.
 pub fn init_test_log() {

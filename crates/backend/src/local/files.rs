@@ -19,32 +19,18 @@ use rustix::{
     io::Errno,
 };
 
-use super::{remove, walk};
+use super::{
+    errno::{fail, write_failed},
+    remove, walk,
+};
 use crate::{
-    error::{AppError, AppResult, reasons},
+    error::{AppError, AppResult},
     files::{FileBytes, FileEntry, FileKind, Walk, WalkOptions, WorkspacePath},
 };
 
 /// A workspace opened for confined access.
 pub struct Confined {
     root: OwnedFd,
-}
-
-/// Maps a system error to what the client can act on.
-pub(crate) fn fail(e: Errno) -> AppError {
-    let conflict = AppError::conflict_because;
-    match e {
-        Errno::NOENT => AppError::NotFound("file"),
-        Errno::XDEV => AppError::bad_input("path leads outside the workspace"),
-        Errno::LOOP => AppError::bad_input("too many levels of symbolic links"),
-        Errno::NOTDIR => AppError::bad_input("a component of the path is not a directory"),
-        Errno::NAMETOOLONG => AppError::bad_input("path or name too long"),
-        Errno::ISDIR => AppError::bad_input("path is a directory"),
-        Errno::EXIST => conflict(reasons::ALREADY_EXISTS, "something already exists at that path"),
-        Errno::NOTEMPTY => conflict(reasons::NOT_EMPTY, "directory is not empty; pass recursive: true"),
-        Errno::NOSPC | Errno::DQUOT => conflict(reasons::OUT_OF_SPACE, "the workspace is out of space"),
-        other => AppError::Internal(anyhow::anyhow!("workspace file operation: {other}")),
-    }
 }
 
 pub(super) fn kind_of(st: &Stat) -> FileKind {
@@ -211,7 +197,7 @@ impl Confined {
     /// Replaces a file atomically (write a temp file, rename over), creating parents.
     pub fn write(&self, path: &WorkspacePath, data: &[u8]) -> AppResult<FileEntry> {
         let (dir, tmp, mut file) = self.create_temp(path)?;
-        let written = file.write_all(data).map_err(AppError::from);
+        let written = file.write_all(data).map_err(write_failed);
         drop(file);
         self.commit_temp(&dir, &tmp, path, written)
     }

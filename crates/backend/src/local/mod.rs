@@ -12,6 +12,7 @@ use uuid::Uuid;
 pub mod cpu_group;
 pub mod jail;
 
+mod errno;
 mod exec;
 mod files;
 mod processes;

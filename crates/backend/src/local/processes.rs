@@ -1,7 +1,7 @@
 //! The processes and the directory of a local sandbox: every command's process group is
 //! recorded so terminate can kill them all, and removal works at any depth.
 
-use super::{LocalBackend, exec, files, remove};
+use super::{LocalBackend, exec, remove};
 use crate::{error::AppResult, work};
 
 impl LocalBackend {
@@ -43,7 +43,7 @@ impl LocalBackend {
             ) {
                 Ok(fd) => fd,
                 Err(rustix::io::Errno::NOENT) => return Ok(()),
-                Err(e) => return Err(files::fail(e)),
+                Err(e) => return Err(super::errno::fail(e)),
             };
             remove::remove_contents(&fd, steps)?;
             drop(fd);

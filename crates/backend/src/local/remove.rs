@@ -13,7 +13,7 @@ use rustix::{
     io::Errno,
 };
 
-use super::files::{fail, kind_of};
+use super::{errno::fail, files::kind_of};
 use crate::{
     error::{AppError, AppResult},
     files::FileKind,

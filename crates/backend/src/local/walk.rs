@@ -15,7 +15,10 @@ use rustix::{
     io::Errno,
 };
 
-use super::files::{entry, fail, kind_of, link_target};
+use super::{
+    errno::fail,
+    files::{entry, kind_of, link_target},
+};
 use crate::{
     error::{AppError, AppResult},
     files::{FileEntry, FileKind, MAX_PATH_BYTES, Walk, WalkOptions, WorkspacePath},

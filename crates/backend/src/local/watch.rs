@@ -40,7 +40,7 @@ pub(super) async fn start(workspace: PathBuf, capacity: usize) -> AppResult<Work
 
 fn start_blocking(workspace: &Path, capacity: usize) -> AppResult<WorkspaceWatch> {
     let root = rustix::fs::open(workspace, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| if e == Errno::NOENT { AppError::NotFound("sandbox workspace") } else { super::files::fail(e) })?;
+        .map_err(|e| if e == Errno::NOENT { AppError::NotFound("sandbox workspace") } else { super::errno::fail(e) })?;
     let (tx, rx) = mpsc::channel(capacity.max(1));
     let overflowed = Arc::new(AtomicBool::new(false));
     let forwarder = Forwarder { prefix: workspace.to_path_buf(), root, tx, overflowed: overflowed.clone() };

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use super::{LocalBackend, files::Confined};
 use crate::{
     ExternalId, Files,
-    error::{AppError, AppResult},
+    error::AppResult,
     files::{FileBytes, FileEntry, Walk, WalkChunk, WalkOptions, WorkspacePath, hash_reader},
     work,
 };
@@ -89,7 +89,8 @@ impl Files for LocalBackend {
         .await;
         drop(out);
         let p = path.clone();
-        self.confined(external_id, move |c| c.commit_temp(&dir, &tmp, &p, copied.map_err(AppError::from))).await
+        self.confined(external_id, move |c| c.commit_temp(&dir, &tmp, &p, copied.map_err(super::errno::write_failed)))
+            .await
     }
 
     async fn make_dir(&self, external_id: &ExternalId, path: &WorkspacePath) -> AppResult<FileEntry> {

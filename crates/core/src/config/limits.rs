@@ -92,7 +92,7 @@ pub struct Limits {
     #[arg(long, env = "SANDBOXQL_EGRESS_MAX_HEAD_BYTES", default_value_t = 16 * 1024)]
     pub egress_max_head_bytes: u64,
     /// Seconds a run, write or sync waits for another caller's wake of the same sleeping
-    /// sandbox before answering CONFLICT.
+    /// sandbox before answering CONFLICT (reason SANDBOX_ASLEEP).
     #[arg(long, env = "SANDBOXQL_WAKE_WAIT_SECS", default_value_t = 120)]
     pub wake_wait_secs: u64,
     /// Distinct GraphQL operation names that become metric labels (later ones count as
