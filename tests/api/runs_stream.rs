@@ -72,6 +72,16 @@ async fn stream_matches_store(kind: DbKind) {
     assert_eq!(streamed, kept);
     assert_eq!(app.count("SELECT COUNT(*) FROM agent_run_events").await, events.len() as i64);
 
+    // One fragment on the RunEvent interface reads where every event sits, whatever its type.
+    let q = "query($id: ID!) { run(id: $id) { events(first: 1000) { __typename ... on RunEvent { runId seq at } } } }";
+    let placed = app.ok(&token, q, json!({"id": run_id})).await["run"]["events"].clone();
+    let placed = placed.as_array().unwrap();
+    assert_eq!(placed.len(), events.len());
+    for (i, e) in placed.iter().enumerate() {
+        assert_eq!((&e["runId"], e["seq"].as_i64()), (&json!(run_id), Some(i as i64 + 1)), "{e}");
+        assert!(e["at"].is_string(), "{e}");
+    }
+
     // The sandbox remembers the session and has no active run any more.
     let q = "query($id: ID!) { sandbox(id: $id) { activeRun { id } runs { totalCount nodes { id status } } } }";
     let s = app.ok(&token, q, json!({"id": sb})).await;

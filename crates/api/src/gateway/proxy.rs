@@ -73,8 +73,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     if let Some(k) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
         return Some(k.trim());
     }
-    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    auth.strip_prefix("Bearer ").map(str::trim)
+    crate::http::credentials::bearer(headers)
 }
 
 /// Any request under `/v1/`: authorised by its run token, forwarded upstream.

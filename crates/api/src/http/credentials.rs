@@ -11,6 +11,13 @@ use axum::{
 use super::{AppState, graphql_http::error_response};
 use crate::auth::Viewer;
 
+/// The token of an `Authorization: Bearer <token>` header, for the credentials that are
+/// not viewers (the metrics token, a run's gateway token).
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim)
+}
+
 /// The viewer a request's `Authorization` names, if it names one.
 pub struct Credentials(pub Option<Viewer>);
 

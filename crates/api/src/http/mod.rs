@@ -1,7 +1,7 @@
 //! The HTTP surface: `/graphql` (POST, GET, websocket), `/graphiql`, `/healthz` (alive),
 //! `/readyz` (taking traffic).
 
-mod credentials;
+pub mod credentials;
 mod graphql_http;
 mod graphql_sse;
 mod graphql_ws;

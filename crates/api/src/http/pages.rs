@@ -33,17 +33,13 @@ pub async fn metrics() -> Response {
 /// GET /metrics on the API's port: only with `Authorization: Bearer <--metrics-token>`;
 /// anyone else gets 404, as if there were nothing (operation names are not public).
 pub async fn metrics_with_token(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    let sent = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let bearer = sent.and_then(|v| v.strip_prefix("Bearer ")).map(str::as_bytes);
-    match (&state.metrics_token, bearer) {
-        (Some(token), Some(b)) if constant_time_eq(token.0.as_bytes(), b) => metrics().await,
+    use subtle::ConstantTimeEq;
+    let sent = super::credentials::bearer(&headers).map(str::as_bytes);
+    match (&state.metrics_token, sent) {
+        // Compared without an early exit, so the time taken says nothing of the token.
+        (Some(token), Some(b)) if bool::from(token.0.as_bytes().ct_eq(b)) => metrics().await,
         _ => StatusCode::NOT_FOUND.into_response(),
     }
-}
-
-/// Equal without an early exit, so the time taken says nothing of the token.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// GET /healthz: liveness: 200 when the database answers, 503 otherwise (also while

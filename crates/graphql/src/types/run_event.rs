@@ -32,7 +32,7 @@ pub(crate) use run_event_meta;
 /// What every event of a run has: which run, its position, when it was stored.
 #[derive(Interface)]
 #[graphql(
-    field(name = "run_id", ty = "&ID", method = "event_run_id", desc = "The run."),
+    field(name = "runId", ty = "&ID", method = "event_run_id", desc = "The run."),
     field(
         name = "seq",
         ty = "&i64",

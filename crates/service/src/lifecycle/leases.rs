@@ -151,6 +151,12 @@ async fn release(db: DatabaseConnection, id: Uuid, owner: String) {
     }
 }
 
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lease").field("sandbox_id", &self.sandbox_id).field("owner", &self.owner).finish()
+    }
+}
+
 impl Lease {
     /// Gives the lease back now that the work is done.
     pub async fn release(mut self) {

@@ -96,26 +96,15 @@ impl ManifestEntry {
 
 impl Manifest {
     /// The entries under `dir` as a walk: its children down to `max_depth` levels, at most
-    /// `max_entries` of them. Entries are stored in walk order, so the ones under `dir`
-    /// are contiguous.
+    /// `max_entries` of them.
     pub fn walk(&self, dir: &WorkspacePath, max_depth: u32, max_entries: usize) -> Walk {
-        let base = dir.components().count();
-        let mut walk = Walk::default();
-        for e in self.entries.iter().filter(|e| !e.path.is_empty()) {
-            let Some(fe) = e.to_entry() else { continue };
-            if !dir.contains(&fe.path) || fe.path == *dir {
-                continue;
-            }
-            if fe.path.components().count() - base > max_depth as usize {
-                continue;
-            }
-            if walk.entries.len() >= max_entries {
-                walk.truncated = true;
+        let mut under = UnderDir::new(dir, max_depth, max_entries);
+        for e in &self.entries {
+            if !under.take(e) {
                 break;
             }
-            walk.entries.push(fe);
         }
-        walk
+        under.finish()
     }
 
     /// Rough bytes this manifest takes in memory.
@@ -156,6 +145,50 @@ impl ManifestCache {
                 crate::work::drop_off_runtime(gone);
             }
         }
+    }
+}
+
+/// The entries under one directory of a manifest, collected as the manifest is read in
+/// walk order (a cached manifest or one streamed from the blob store alike). Entries
+/// under a directory are contiguous in that order, so reading stops once past them.
+pub struct UnderDir<'a> {
+    dir: &'a WorkspacePath,
+    base: usize,
+    max_depth: usize,
+    max_entries: usize,
+    inside: bool,
+    walk: Walk,
+}
+
+impl<'a> UnderDir<'a> {
+    /// Collects `dir`'s entries down to `max_depth` levels, at most `max_entries`.
+    pub fn new(dir: &'a WorkspacePath, max_depth: u32, max_entries: usize) -> Self {
+        let base = dir.components().count();
+        Self { dir, base, max_depth: max_depth as usize, max_entries, inside: false, walk: Walk::default() }
+    }
+
+    /// Takes the next manifest entry; false when no later entry can belong (the walk is
+    /// full, or the entries under `dir` are behind).
+    pub fn take(&mut self, e: &ManifestEntry) -> bool {
+        let Some(fe) = e.to_entry() else { return true };
+        if fe.path == *self.dir || !self.dir.contains(&fe.path) {
+            return !self.inside;
+        }
+        self.inside = true;
+        if fe.path.components().count() - self.base > self.max_depth {
+            return true;
+        }
+        if self.walk.entries.len() >= self.max_entries {
+            self.walk.truncated = true;
+            return false;
+        }
+        self.walk.entries.push(fe);
+        true
+    }
+
+    /// The walk collected.
+    pub fn finish(self) -> Walk {
+        self.walk
     }
 }
 

@@ -20,7 +20,7 @@ use crate::{
 };
 use crate::{
     sandboxes::VisibleSandbox,
-    snapshots::manifest::{Manifest, ManifestCache, ManifestEntry},
+    snapshots::manifest::{Manifest, ManifestCache, ManifestEntry, UnderDir},
     snapshots::manifest_io::ManifestReader,
 };
 
@@ -151,29 +151,13 @@ impl Snapshots {
         if let Some(m) = self.small(snap).await? {
             return Ok(m.walk(dir, max_depth, max_entries));
         }
-        let base = dir.components().count();
         let mut r = self.reader(snap).await?;
-        let mut walk = Walk::default();
-        let mut inside = false;
+        let mut under = UnderDir::new(dir, max_depth, max_entries);
         while let Some(e) = r.next().await? {
-            let Some(fe) = e.to_entry() else { continue };
-            if fe.path == *dir || !dir.contains(&fe.path) {
-                // Entries under `dir` are contiguous in walk order: once past them, stop.
-                if inside {
-                    break;
-                }
-                continue;
-            }
-            inside = true;
-            if fe.path.components().count() - base > max_depth as usize {
-                continue;
-            }
-            if walk.entries.len() >= max_entries {
-                walk.truncated = true;
+            if !under.take(&e) {
                 break;
             }
-            walk.entries.push(fe);
         }
-        Ok(walk)
+        Ok(under.finish())
     }
 }

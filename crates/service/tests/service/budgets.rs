@@ -63,7 +63,7 @@ async fn runs_at_once(kind: DbKind) {
     h.running_run(&busy, false).await;
     let one = Budget { max_concurrent_runs: Some(1), ..Budget::default() };
     budgets::set(&h.db, Actor::Operator, ann.account_id, one).await.unwrap();
-    let e = h.services.runs.start(&ann, &idle, prompt()).await.err().expect("one run at once");
+    let e = h.services.runs.start(&ann, &idle, prompt()).await.expect_err("one run at once");
     assert_eq!(e.code(), "BUDGET_EXCEEDED");
     assert!(e.to_string().contains("1 runs at once"), "{e}");
 }
@@ -97,7 +97,7 @@ async fn spend(kind: DbKind) {
         (Budget { monthly_usd: Some(1.0), ..Budget::default() }, "monthly"),
     ] {
         budgets::set(&h.db, Actor::Operator, ann.account_id, b).await.unwrap();
-        let e = h.services.runs.start(&ann, &other, prompt()).await.err().expect("the budget is spent");
+        let e = h.services.runs.start(&ann, &other, prompt()).await.expect_err("the budget is spent");
         assert_eq!(e.code(), "BUDGET_EXCEEDED");
         assert!(e.to_string().contains(period), "says which budget: {e}");
     }

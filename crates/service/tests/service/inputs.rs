@@ -40,7 +40,7 @@ async fn bounded(kind: DbKind) {
     for t in ["a", "b"] {
         runs.send_message(&ann, run.id, t.into()).await.unwrap();
     }
-    let e = runs.send_message(&ann, run.id, "c".into()).await.err().expect("the queue is full");
+    let e = runs.send_message(&ann, run.id, "c".into()).await.expect_err("the queue is full");
     assert_eq!(e.code(), "RATE_LIMITED");
     assert_eq!(inputs::take(&h.db, run.id).await.unwrap().len(), 2, "the refused one was not queued");
     runs.send_message(&ann, run.id, "c".into()).await.expect("taking makes room");

@@ -21,7 +21,7 @@ async fn one_holder(kind: DbKind) {
     let (a, b) = (leases(&h, "instance-a"), leases(&h, "instance-b"));
     let held = a.acquire(sb.id, LeaseKind::Sync).await.unwrap();
     for other in [&b, &a] {
-        let e = other.acquire(sb.id, LeaseKind::Delete).await.err().expect("the lease is held");
+        let e = other.acquire(sb.id, LeaseKind::Delete).await.expect_err("the lease is held");
         assert_eq!((e.code(), e.reason()), ("CONFLICT", Some(reasons::LEASE_HELD)));
         assert!(e.to_string().contains("sync"), "names what holds it: {e}");
     }

@@ -13,7 +13,7 @@ async fn syncs(kind: DbKind) {
     let (a, b) = (h.sandbox(&ann).await, h.sandbox(&bob).await);
     std::fs::write(h.workspace(&a).join("notes.txt"), "hello").unwrap();
     let busy = h.services.quotas.acquire(ann.account_id, Expensive::Sync).unwrap();
-    let e = h.services.sync.sync(&ann, &a).await.err().expect("ann already runs her one sync");
+    let e = h.services.sync.sync(&ann, &a).await.expect_err("ann already runs her one sync");
     assert_eq!((e.code(), e.retry_after_ms()), ("RATE_LIMITED", Some(1000)));
     h.services.sync.sync(&bob, &b).await.expect("bob has his own share");
     drop(busy);
@@ -30,9 +30,9 @@ async fn walks(kind: DbKind) {
     let busy = h.services.quotas.acquire(ann.account_id, Expensive::Walk).unwrap();
     let files = &h.services.files;
     files.list(&sb, FileSource::Workspace, "", false, 10, 0).await.expect("one level is not a walk");
-    let e = files.list(&sb, FileSource::Workspace, "", true, 10, 0).await.err().expect("a recursive walk is");
+    let e = files.list(&sb, FileSource::Workspace, "", true, 10, 0).await.expect_err("a recursive walk is");
     assert_eq!(e.code(), "RATE_LIMITED");
-    let e = files.tree(&sb, FileSource::Workspace, "", 3).await.err().expect("so is a deep tree");
+    let e = files.tree(&sb, FileSource::Workspace, "", 3).await.expect_err("so is a deep tree");
     assert_eq!(e.code(), "RATE_LIMITED");
     drop(busy);
     let listing = files.list(&sb, FileSource::Workspace, "", true, 10, 0).await.unwrap();
