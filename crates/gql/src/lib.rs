@@ -1,15 +1,23 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
-//! What the transports and the schema share, and nothing more: the [`Engine`] the HTTP
-//! surface runs GraphQL through, who may run what ([`admission`]), and how errors leave
-//! with stable codes ([`errors`]).
+//! GraphQL mechanics that know nothing of our schema: the [`Engine`] the HTTP surface
+//! runs GraphQL through, who may run what ([`admission`]), how errors leave with stable
+//! codes ([`errors`]), and how a document is admitted before it runs: its shape counted
+//! in one pass ([`shape`], [`nesting`]), prepared once and cached ([`documents`]),
+//! persisted and trusted documents ([`persisted`]), its cost held to the limit
+//! ([`validation`]).
 //!
 //! The schema (the `sandboxql-graphql` crate) implements [`Engine`]; the transports (the
 //! `sandboxql-api` crate) hold an `Arc<dyn Engine>`. Neither depends on the other, so a
 //! change to a resolver recompiles the schema alone, not the HTTP surface.
 
 pub mod admission;
+pub mod documents;
 pub mod errors;
+pub mod nesting;
+pub mod persisted;
+pub mod shape;
+pub mod validation;
 
 use std::sync::Arc;
 
@@ -21,7 +29,7 @@ use async_graphql::{
 pub use self::admission::Allowed;
 
 // The layer below, under the name the code uses.
-pub(crate) use sandboxql_core::error;
+pub(crate) use sandboxql_core::{cache, config, error, work};
 
 /// Identifies one HTTP request or websocket connection in logs and error replies.
 #[derive(Debug, Clone)]

@@ -2,32 +2,26 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 //! The GraphQL schema: resolvers translate between the wire and the services, nothing more.
 //!
-//! Its own crate so that a change to a resolver recompiles the schema alone: the HTTP
-//! surface above reaches it through the `Engine` of `sandboxql-gql`, which
-//! [`executor::SchemaEngine`] implements.
+//! The root resolvers and the schema they make. Their own crate so that a change to a
+//! resolver recompiles them alone: the object types are in `sandboxql-objects`, document
+//! admission in `sandboxql-gql`, and the HTTP surface above reaches the schema through the
+//! `Engine` of `sandboxql-gql`, which [`executor::SchemaEngine`] implements.
 
 // The layers below, under the names the code uses.
 pub(crate) use sandboxql_backend as backend;
-pub(crate) use sandboxql_core::{cache, config, error, metrics, work};
+pub(crate) use sandboxql_core::{error, metrics};
 pub(crate) use sandboxql_entity as entity;
-pub(crate) use sandboxql_run as run;
 pub(crate) use sandboxql_service::{self as service, auth};
 
+pub use sandboxql_gql::{documents, persisted, shape, validation};
+pub use sandboxql_objects::{context, cost, loaders, types};
+
 mod admin_api;
-pub mod context;
-pub mod cost;
-pub mod documents;
 pub mod executor;
 mod file_api;
-mod loaders;
-mod nesting;
 mod node_api;
-pub mod persisted;
 mod run_api;
 mod sandbox_api;
-pub mod shape;
-pub mod types;
-mod validation;
 mod workspace_api;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, dataloader::DataLoader};
