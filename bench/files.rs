@@ -129,12 +129,13 @@ async fn main() -> anyhow::Result<()> {
     let viewer = Viewer { account_id: issued.account_id, organization_id: None, role: Role::User, read_only: false };
     let input = sandboxql::service::lifecycle::CreateSandbox {
         provider: sandboxql::entity::enums::Provider::ClaudeCode,
+        template: None,
         agent_id: None,
         name: None,
         from_snapshot: None,
     };
     let sb = svc.lifecycle.create(&viewer, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let ws = dir.path().join("sandboxes").join(sb.id.simple().to_string()).join("workspace");
+    let ws = dir.path().join("sandboxes").join(sb.id.simple().to_string()).join("disk/workspace");
     populate(&ws)?;
     let (client, url, id) = (reqwest::Client::new(), format!("http://{addr}/graphql"), sb.id.to_string());
 

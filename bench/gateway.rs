@@ -151,7 +151,7 @@ async fn main() {
         .path()
         .join("data/sandboxes")
         .join(uuid::Uuid::parse_str(&sb).unwrap().simple().to_string())
-        .join("home/key");
+        .join("disk/home/key");
     let mut run_key = String::new();
     for _ in 0..200 {
         run_key = std::fs::read_to_string(&key_file).unwrap_or_default();

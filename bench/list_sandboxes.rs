@@ -42,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..SANDBOXES {
         let input = sandboxql::service::lifecycle::CreateSandbox {
             provider: sandboxql::entity::enums::Provider::ClaudeCode,
+            template: None,
             agent_id: None,
             name: Some(format!("bench-{i}")),
             from_snapshot: None,

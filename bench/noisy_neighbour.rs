@@ -128,7 +128,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let ws = |id: &str| {
         let id = uuid::Uuid::parse_str(id).unwrap_or_default();
-        dir.path().join("sandboxes").join(id.simple().to_string()).join("workspace")
+        dir.path().join("sandboxes").join(id.simple().to_string()).join("disk/workspace")
     };
     let bytes = populate_big(&ws(&a_boxes[0]))?;
     populate_wide(&ws(&a_boxes[1]))?;

@@ -197,6 +197,7 @@ async fn main() -> anyhow::Result<()> {
         .current_dir(dir.path())
         .env_remove("DATABASE_URL")
         .env("RUST_LOG", "warn")
+        .env("SANDBOXQL_SANDBOX_BOUNDS", "off")
         .stdout(Stdio::piped())
         .spawn()?;
     let pid = child.id();

@@ -118,12 +118,13 @@ async fn run() -> anyhow::Result<()> {
     let viewer = Viewer { account_id: issued.account_id, organization_id: None, role: Role::User, read_only: false };
     let input = sandboxql::service::lifecycle::CreateSandbox {
         provider: Provider::ClaudeCode,
+        template: None,
         agent_id: None,
         name: None,
         from_snapshot: None,
     };
     let sb = svc.lifecycle.create(&viewer, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let ws = dir.path().join("sandboxes").join(sb.id.simple().to_string()).join("workspace");
+    let ws = dir.path().join("sandboxes").join(sb.id.simple().to_string()).join("disk/workspace");
     let total = populate(&ws)?;
     println!(
         "sync: 10,000 files, {:.0} MB, to moto_server on localhost (8 parallel transfers each)",

@@ -17,10 +17,12 @@ if ((${#need_apt[@]})); then
 fi
 
 # The real Claude Code CLI (its Linux binary ships in a registry package and runs offline).
-if [ ! -x "$TOOLS/claude/node_modules/.bin/claude" ]; then
-  echo "npm: installing @anthropic-ai/claude-code"
+# The version the built-in template installs on Modal (`--claude-code-version`'s default).
+CLAUDE_VERSION=2.1.332
+if ! "$TOOLS/claude/node_modules/.bin/claude" --version 2>/dev/null | grep -q "^$CLAUDE_VERSION "; then
+  echo "npm: installing @anthropic-ai/claude-code@$CLAUDE_VERSION"
   mkdir -p "$TOOLS/claude"
-  (cd "$TOOLS/claude" && npm install --no-audit --no-fund --loglevel=error @anthropic-ai/claude-code@2.1.197 >/dev/null)
+  (cd "$TOOLS/claude" && npm install --no-audit --no-fund --loglevel=error "@anthropic-ai/claude-code@$CLAUDE_VERSION" >/dev/null)
 fi
 "$TOOLS/claude/node_modules/.bin/claude" --version >/dev/null
 

@@ -19,6 +19,7 @@ pub use sandboxql_service::{self as service, auth};
 pub use sandboxql_storage as storage;
 
 pub mod cli;
+pub mod data_dir;
 pub mod preflight;
 pub mod relay;
 pub mod startup;

@@ -13,9 +13,11 @@ use crate::{
         Backend,
         local::{
             LocalBackend,
+            bounds::{Bounds, uids::Uids},
             cpu_group::CpuGroup,
             jail::{Jail, JailNetwork},
         },
+        template::{Templates, parse_size},
     },
     config::{BackendKind, Config, StorageKind},
     db,
@@ -64,8 +66,10 @@ impl Application {
     /// (tests use this to inject failures).
     pub async fn build_with_backend(config: Config, backend: Option<Arc<dyn Backend>>) -> anyhow::Result<Self> {
         crate::preflight::check(&config).await;
+        let templates = Arc::new(load_templates(&config)?);
         let db = db::connect(&config.store).await?;
         db::migrate(&db).await?;
+        crate::data_dir::secure(&config.store)?;
         db::spawn_wal_checkpointer(&db);
         let limits = Arc::new(config.limits.clone());
         crate::metrics::set_max_operation_names(limits.metrics_max_operations as usize);
@@ -75,10 +79,16 @@ impl Application {
         let gateway = GatewayListeners::bind(&config.gateway, &config.limits).await?;
         let backend = match backend {
             Some(b) => b,
-            None => make_backend(&config, &pool, &gateway)?,
+            None => make_backend(&config, &pool, &gateway, &templates).await?,
         };
-        let runs =
-            RunManager::new(db.clone(), backend.clone(), config.runs.clone(), limits.clone(), instance_id(&config));
+        let runs = RunManager::new(
+            db.clone(),
+            backend.clone(),
+            config.runs.clone(),
+            limits.clone(),
+            templates,
+            instance_id(&config),
+        );
         if db::is_postgres(&db) {
             pg_bridge::spawn(db.clone(), runs.hub.clone(), runs.clone());
         }
@@ -86,6 +96,7 @@ impl Application {
         let services = Services::new(db, limits, backend, blobs, runs, prices);
         services.lifecycle.recover(true).await.map_err(|e| anyhow::anyhow!("recovering interrupted work: {e:?}"))?;
         services.lifecycle.spawn_recovery();
+        services.lifecycle.spawn_usage_sampler();
         let shutdown = CancellationToken::new();
         let gateway_addr = gateway.addr;
         let gateway_state = GatewayState::new(&config.gateway, &config.limits, services.meter.clone())?;
@@ -211,7 +222,21 @@ async fn make_blob_store(config: &Config, pool: &CpuPool) -> anyhow::Result<Arc<
     })
 }
 
-fn make_backend(config: &Config, pool: &CpuPool, gateway: &GatewayListeners) -> anyhow::Result<Arc<dyn Backend>> {
+/// The operator's templates, or the built-in one.
+fn load_templates(config: &Config) -> anyhow::Result<Templates> {
+    let version = &config.sandbox.claude_code_version;
+    match &config.sandbox.templates {
+        Some(path) => Templates::load(path, version),
+        None => Ok(Templates::builtin(version)),
+    }
+}
+
+async fn make_backend(
+    config: &Config,
+    pool: &CpuPool,
+    gateway: &GatewayListeners,
+    templates: &Templates,
+) -> anyhow::Result<Arc<dyn Backend>> {
     match config.backend {
         BackendKind::Local => {
             let relay_bin = match &config.gateway.relay_bin {
@@ -224,10 +249,23 @@ fn make_backend(config: &Config, pool: &CpuPool, gateway: &GatewayListeners) -> 
                 egress_socket: gateway.egress_socket.clone(),
                 max_connections: config.limits.jail_max_connections,
             };
-            let group = CpuGroup::prepare(&config.runs.sandbox_cgroup)?;
-            let jail = Jail::probe(config.runs.jail, config.runs.jail_uid)?.with_network(network).with_cpu_group(group);
+            let s = &config.sandbox;
+            let group = CpuGroup::prepare(&s.sandbox_cgroup)?;
+            let parent = group.as_ref().map(|g| g.dir().to_path_buf());
+            let jail = Jail::probe(s.jail)?.with_network(network).with_cpu_group(group);
+            let data = &config.store.data_dir;
+            let min_free = parse_size(&s.min_free_disk).map_err(|e| anyhow::anyhow!("--min-free-disk: {e}"))?;
+            let bounds = Bounds::prepare(s.sandbox_bounds, data, parent.as_deref(), min_free, s.disk_pool)?;
+            let uids = match jail.gives_uids() {
+                true => Some(Uids::new(data, s.jail_uid_base, s.jail_uid_count)?),
+                false => None,
+            };
+            let mut sizes: Vec<u64> = templates.all().iter().map(|t| t.resources.disk_bytes).collect();
+            sizes.sort_unstable();
+            sizes.dedup();
             let steps = config.limits.max_delete_steps;
-            let local = LocalBackend::new(&config.store.data_dir, jail, pool.clone(), steps);
+            let local = LocalBackend::new(data, jail, pool.clone(), steps).with_bounds(bounds, sizes, uids);
+            local.restore_bounds().await;
             Ok(Arc::new(local.with_gateway_url(gateway.local_url())))
         }
         BackendKind::Modal => {

@@ -34,7 +34,12 @@ fn view(item: &syn::ItemStruct, out: &mut String) -> Result<(), Box<dyn std::err
     for d in docs(&item.attrs) {
         writeln!(out, "#[doc = {d:?}]")?;
     }
-    writeln!(out, "#[derive(async_graphql::SimpleObject)]\n#[graphql(name = {name:?})]\npub struct {name}View {{")?;
+    // The top struct also has fields that are not settings (`limits.rs` adds them).
+    let complex = if name == "Limits" { ", complex" } else { "" };
+    writeln!(
+        out,
+        "#[derive(async_graphql::SimpleObject)]\n#[graphql(name = {name:?}{complex})]\npub struct {name}View {{"
+    )?;
     let mut conv = format!(
         "impl From<&crate::config::{name}> for {name}View {{\n    fn from(l: &crate::config::{name}) -> Self {{\n        Self {{\n"
     );

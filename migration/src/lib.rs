@@ -9,6 +9,7 @@ mod m20261124_000003_blobs_leases;
 mod m20261124_000004_accounts_tokens;
 mod m20261125_000005_usage_budgets;
 mod m20261126_000006_run_inputs;
+mod m20261202_000007_sandbox_templates;
 
 /// All migrations in the order they apply.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_accounts_tokens::Migration),
             Box::new(m20261125_000005_usage_budgets::Migration),
             Box::new(m20261126_000006_run_inputs::Migration),
+            Box::new(m20261202_000007_sandbox_templates::Migration),
         ]
     }
 }

@@ -26,7 +26,7 @@ async fn a_directory_100000_levels_deep_is_answered_everywhere() {
     let (_, token) = app.new_user("mallory").await;
     let (_, bystander) = app.new_user("bob").await;
     let sb = app.create_sandbox(&token, "deep").await;
-    let ws = app.sandbox_dir(&sb).join("workspace");
+    let ws = app.sandbox_dir(&sb).join("disk/workspace");
     std::fs::create_dir(ws.join("a")).unwrap();
     let dir = ws.join("a");
     tokio::task::spawn_blocking(move || deep_dir(&dir, DEPTH)).await.unwrap();
@@ -81,7 +81,7 @@ async fn expensive_requests_are_refused_before_they_run() {
     let (_, token) = app.new_user("mallory").await;
     let (_, bystander) = app.new_user("bob").await;
     let sb = app.create_sandbox(&token, "big").await;
-    let ws = app.sandbox_dir(&sb).join("workspace");
+    let ws = app.sandbox_dir(&sb).join("disk/workspace");
     std::fs::write(ws.join("big.bin"), vec![7u8; 10 * 1024 * 1024]).unwrap();
     let one = "query($id: ID!) { sandbox(id: $id) { fileContent(path: \"big.bin\", maxBytes: 10485760) { size } } }";
     assert_eq!(app.ok(&token, one, json!({"id": sb})).await["sandbox"]["fileContent"]["size"], 10_485_760);
@@ -121,7 +121,7 @@ async fn a_million_entries_list_truncated_within_bounded_memory_and_slow_queries
     let (_, token) = app.new_user("mallory").await;
     let (_, bystander) = app.new_user("bob").await;
     let sb = app.create_sandbox(&token, "wide").await;
-    let ws = app.sandbox_dir(&sb).join("workspace");
+    let ws = app.sandbox_dir(&sb).join("disk/workspace");
     tokio::task::spawn_blocking(move || many_files(&ws, 1000, 999)).await.unwrap();
     let dog = Watchdog::start(&app, &bystander);
     let (rss_before, peak_before) = (rss_mb(), peak_rss_mb());

@@ -54,7 +54,7 @@ async fn browse(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let (_, token) = app.new_user("xena").await;
     let sb = app.create_sandbox(&token, "files").await;
-    let ws = app.sandbox_dir(&sb).join("workspace");
+    let ws = app.sandbox_dir(&sb).join("disk/workspace");
     let outside = tempfile::tempdir().unwrap();
     make_workspace(&ws, outside.path());
 
@@ -160,7 +160,7 @@ async fn browse(kind: DbKind) {
     // A terminated sandbox stays browsable.
     app.ok(&token, "mutation($id: ID!) { deleteSandbox(id: $id) { id } }", json!({"id": sb})).await;
     let sb2 = app.create_sandbox(&token, "second").await;
-    std::fs::write(app.sandbox_dir(&sb2).join("workspace/a.txt"), "a").unwrap();
+    std::fs::write(app.sandbox_dir(&sb2).join("disk/workspace/a.txt"), "a").unwrap();
     app.services.backend.terminate(&uuid::Uuid::parse_str(&sb2).unwrap().to_string().into()).await.unwrap();
     let data =
         app.ok(&token, "query($id: ID!) { sandbox(id: $id) { files { totalCount } } }", json!({"id": sb2})).await;

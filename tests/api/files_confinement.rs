@@ -46,7 +46,7 @@ async fn traversal(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let (_, token) = app.new_user("yuri").await;
     let sb = app.create_sandbox(&token, "jail").await;
-    let ws = app.sandbox_dir(&sb).join("workspace");
+    let ws = app.sandbox_dir(&sb).join("disk/workspace");
     // A secret beside the workspace (in the sandbox's own directory) and one far away.
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("secret.txt"), "top secret").unwrap();
@@ -59,7 +59,7 @@ async fn traversal(kind: DbKind) {
     symlink("loop-b", ws.join("loop-a")).unwrap();
     symlink("loop-a", ws.join("loop-b")).unwrap();
     symlink("/etc/passwd", ws.join("etc-passwd")).unwrap();
-    let sandbox_dir_before = snapshot_outside(&app.sandbox_dir(&sb).join("home"));
+    let sandbox_dir_before = snapshot_outside(&app.sandbox_dir(&sb).join("disk/home"));
     let outside_before = snapshot_outside(outside.path());
 
     let long = "a/".repeat(2100);
@@ -127,7 +127,7 @@ async fn traversal(kind: DbKind) {
     }
     // Nothing outside changed; the workspace's own links are still there.
     assert_eq!(snapshot_outside(outside.path()), outside_before, "something outside the workspace changed");
-    assert_eq!(snapshot_outside(&app.sandbox_dir(&sb).join("home")), sandbox_dir_before);
+    assert_eq!(snapshot_outside(&app.sandbox_dir(&sb).join("disk/home")), sandbox_dir_before);
     assert!(std::fs::symlink_metadata(ws.join("escape")).is_ok() || !ws.join("escape").exists());
     assert!(!std::path::Path::new("/x").exists() && !std::path::Path::new("/etc/passwd.sbq").exists());
 
@@ -164,7 +164,7 @@ async fn isolation(kind: DbKind) {
     let (_, a) = app.new_user("zoe").await;
     let (_, b) = app.new_user("bob").await;
     let sb = app.create_sandbox(&a, "private").await;
-    std::fs::write(app.sandbox_dir(&sb).join("workspace/diary.txt"), "dear diary").unwrap();
+    std::fs::write(app.sandbox_dir(&sb).join("disk/workspace/diary.txt"), "dear diary").unwrap();
     let fields = "files { totalCount } file(path: \"diary.txt\") { size } fileContent(path: \"diary.txt\") { content } fileTree { name }";
     let got = app.ok(&b, &format!("query($id: ID!) {{ sandbox(id: $id) {{ {fields} }} }}"), json!({"id": sb})).await;
     assert_eq!(got, json!({"sandbox": null}), "B sees nothing, like for a random id");
@@ -172,6 +172,6 @@ async fn isolation(kind: DbKind) {
         let (code, msg) = app.err(Some(&b), q, json!({"id": sb, "p": "diary.txt"})).await;
         assert_eq!((code.as_str(), msg.as_str()), ("NOT_FOUND", "sandbox not found"));
     }
-    assert_eq!(std::fs::read_to_string(app.sandbox_dir(&sb).join("workspace/diary.txt")).unwrap(), "dear diary");
+    assert_eq!(std::fs::read_to_string(app.sandbox_dir(&sb).join("disk/workspace/diary.txt")).unwrap(), "dear diary");
 }
 both_dbs!(other_accounts_get_not_found_for_files, isolation);

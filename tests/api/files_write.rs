@@ -15,7 +15,7 @@ async fn paging(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let (_, token) = app.new_user("pat").await;
     let sb = app.create_sandbox(&token, "many").await;
-    let ws = app.sandbox_dir(&sb).join("workspace");
+    let ws = app.sandbox_dir(&sb).join("disk/workspace");
     for d in 0..10 {
         std::fs::create_dir_all(ws.join(format!("d{d}"))).unwrap();
         for f in 0..100 {
@@ -60,7 +60,7 @@ async fn large_and_binary(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let (_, token) = app.new_user("ike").await;
     let sb = app.create_sandbox(&token, "big").await;
-    let ws = app.sandbox_dir(&sb).join("workspace");
+    let ws = app.sandbox_dir(&sb).join("disk/workspace");
     let mut big = Vec::with_capacity(50 << 20);
     while big.len() < 50 << 20 {
         big.extend_from_slice(b"0123456789abcdef\n");
@@ -105,7 +105,7 @@ async fn writes(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let (_, token) = app.new_user("una").await;
     let sb = app.create_sandbox(&token, "w").await;
-    let ws = app.sandbox_dir(&sb).join("workspace");
+    let ws = app.sandbox_dir(&sb).join("disk/workspace");
     let w = "mutation($id: ID!, $p: String!, $c: String!) { writeFile(sandboxId: $id, path: $p, content: $c) { path size } }";
     let r = "query($id: ID!, $p: String!) { sandbox(id: $id) { fileContent(path: $p) { content } } }";
     app.ok(&token, w, json!({"id": sb, "p": "deep/er/notes.md", "c": "v1 ✓"})).await;

@@ -41,7 +41,7 @@ impl Cluster {
 
     fn workspace(&self, sandbox: &str) -> std::path::PathBuf {
         let id = uuid::Uuid::parse_str(sandbox).unwrap().simple().to_string();
-        self.dir.path().join("data/sandboxes").join(id).join("workspace")
+        self.dir.path().join("data/sandboxes").join(id).join("disk/workspace")
     }
 }
 

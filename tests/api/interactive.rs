@@ -73,7 +73,7 @@ async fn ask_mode_allows_and_denies_tool_calls() {
     let (_, token) = app.new_user("asker").await;
     let (_, other) = app.new_user("stranger").await;
     let sb = app.create_sandbox(&token, "ask").await;
-    let workspace = app.sandbox_dir(&sb).join("workspace");
+    let workspace = app.sandbox_dir(&sb).join("disk/workspace");
 
     // Allowed: the command runs only after the answer.
     let run = start(&app, &token, &sb, "Please [bash: echo yes > allowed.txt :bash]", "ASK", false).await;
@@ -160,7 +160,7 @@ async fn an_unanswered_request_is_denied_after_the_timeout() {
     let (code, _) = app.err(Some(&token), ANSWER, json!({"r": run, "q": q, "a": true})).await;
     assert_eq!(code, "CONFLICT", "a late answer does not count");
     until(&mut ws, "RunFinished").await;
-    assert!(!app.sandbox_dir(&sb).join("workspace/late.txt").exists());
+    assert!(!app.sandbox_dir(&sb).join("disk/workspace/late.txt").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -188,7 +188,12 @@ async fn follow_ups_and_interrupts_keep_the_session() {
     assert!(second.iter().all(|e| e["runId"] == run.as_str()));
 
     // A long turn, interrupted: the turn stops, the run goes on and answers the next one.
-    app.ok(&token, send, json!({"r": run, "t": "Wait [bash: sleep 60 && echo slept > slept.txt :bash]"})).await;
+    app.ok(
+        &token,
+        send,
+        json!({"r": run, "t": "Wait [bash: python3 -c 'import time; time.sleep(60)' && echo slept > slept.txt :bash]"}),
+    )
+    .await;
     until(&mut ws, "ToolUse").await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let at = std::time::Instant::now();
@@ -206,7 +211,7 @@ async fn follow_ups_and_interrupts_keep_the_session() {
             && e["text"].as_str().unwrap().starts_with("You said: Are you still there?")),
         "{after:?}"
     );
-    assert!(!app.sandbox_dir(&sb).join("workspace/slept.txt").exists());
+    assert!(!app.sandbox_dir(&sb).join("disk/workspace/slept.txt").exists());
 
     // Ended on request.
     app.ok(&token, "mutation($r: ID!) { endRun(runId: $r) { id } }", json!({"r": run})).await;
@@ -243,5 +248,8 @@ async fn playground_approves_a_tool_and_the_tree_follows() {
         ("SANDBOX_ID", sb.clone()),
     ];
     crate::helpers::node::run("browser/interactive.mjs", envs, "interactive browser test passed").await;
-    assert_eq!(std::fs::read_to_string(app.sandbox_dir(&sb).join("workspace/approved.txt")).unwrap(), "approved\n");
+    assert_eq!(
+        std::fs::read_to_string(app.sandbox_dir(&sb).join("disk/workspace/approved.txt")).unwrap(),
+        "approved\n"
+    );
 }

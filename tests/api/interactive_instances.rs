@@ -52,7 +52,7 @@ async fn answers_and_messages_sent_to_another_instance_reach_the_run() {
     let result = turn.iter().find(|e| e["__typename"] == "ToolResult").expect("the tool ran");
     assert_eq!(result["isError"], false, "{result}");
     let id = uuid::Uuid::parse_str(&sb).unwrap().simple().to_string();
-    let file = dir.path().join("data/sandboxes").join(id).join("workspace/via-b.txt");
+    let file = dir.path().join("data/sandboxes").join(id).join("disk/workspace/via-b.txt");
     assert_eq!(std::fs::read_to_string(file).unwrap(), "via-b\n");
 
     let send = "mutation($r: ID!, $t: String!) { sendMessage(runId: $r, text: $t) { id } }";

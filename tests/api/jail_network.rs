@@ -39,7 +39,7 @@ async fn probe(app: &TestApp, targets: &[String]) -> (Value, Value) {
     let run = app.start_run(&token, &sb, &format!("[probe {}] [api 1]", targets.join(" "))).await;
     app.wait_idle(&token, &sb).await;
     let ended = app.ok(&token, "query($id: ID!) { run(id: $id) { status error } }", json!({"id": run})).await;
-    let seen = std::fs::read_to_string(app.sandbox_dir(&sb).join("home/probe.json")).expect("probe.json");
+    let seen = std::fs::read_to_string(app.sandbox_dir(&sb).join("disk/home/probe.json")).expect("probe.json");
     (serde_json::from_str(&seen).unwrap(), ended["run"].clone())
 }
 
@@ -104,7 +104,7 @@ async fn a_jail_reaches_the_gateway_and_allowed_hosts_only() {
         DbKind::Sqlite,
         |c| {
             c.gateway.anthropic_base_url = base.clone();
-            c.runs.jail = sandboxql::config::JailMode::Never;
+            c.sandbox.jail = sandboxql::config::JailMode::Never;
         },
         None,
     )
@@ -125,6 +125,7 @@ fn serve_without_bwrap_refuses_unless_told_jail_never() {
         for k in ["DATABASE_URL", "SANDBOXQL_DATA_DIR", "SANDBOXQL_JAIL", "ANTHROPIC_API_KEY"] {
             cmd.env_remove(k);
         }
+        cmd.env("SANDBOXQL_SANDBOX_BOUNDS", "off");
         // A PATH with no bwrap on it.
         cmd.env("PATH", empty.path()).stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd.spawn().unwrap()

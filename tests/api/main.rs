@@ -11,6 +11,7 @@ mod files_write;
 mod abuse;
 mod admin;
 mod bad_input;
+mod bounds;
 mod budgets;
 mod cli;
 mod connections;

@@ -86,6 +86,7 @@ async fn traces_go_to_the_otlp_collector() {
         .env_remove("DATABASE_URL")
         .env_remove("SANDBOXQL_DATA_DIR")
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env("SANDBOXQL_SANDBOX_BOUNDS", "off")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -129,7 +129,7 @@ async fn dropped_sync(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let (_, token) = app.new_user("quitter").await;
     let sb = app.create_sandbox(&token, "big").await;
-    let ws = app.sandbox_dir(&sb).join("workspace");
+    let ws = app.sandbox_dir(&sb).join("disk/workspace");
     for i in 0..60u8 {
         std::fs::write(ws.join(format!("f{i}.bin")), vec![i; 1_000_000]).unwrap();
     }

@@ -72,7 +72,7 @@ async fn real_claude_cli_calls_bash_streams_and_resumes() {
     let fin = events.last().unwrap();
     assert_eq!(fin["status"], "SUCCEEDED", "{fin}");
     assert_eq!(
-        std::fs::read_to_string(app.sandbox_dir(&sb).join("workspace/made-by-claude.txt")).unwrap(),
+        std::fs::read_to_string(app.sandbox_dir(&sb).join("disk/workspace/made-by-claude.txt")).unwrap(),
         "hello-from-bash\n"
     );
     let session = first_of(&events, "SessionStarted")["sessionId"].as_str().unwrap().to_string();

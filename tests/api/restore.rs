@@ -54,7 +54,7 @@ async fn s3_snapshots_restore_byte_identical_trees() {
 async fn restores_on(app: TestApp) {
     let (_, token) = app.new_user("rae").await;
     let sb = app.create_sandbox(&token, "orig").await;
-    let ws = app.sandbox_dir(&sb).join("workspace");
+    let ws = app.sandbox_dir(&sb).join("disk/workspace");
     std::fs::create_dir_all(ws.join("src/deep")).unwrap();
     std::fs::create_dir_all(ws.join("empty/also-empty")).unwrap();
     std::fs::write(ws.join("src/deep/a.bin"), (0..5000u32).map(|i| (i * 7 % 251) as u8).collect::<Vec<_>>()).unwrap();
@@ -77,7 +77,7 @@ async fn restores_on(app: TestApp) {
     for (snap, want) in [(&s1, &before_first), (&s2, &before_second)] {
         let made = app.ok(&token, FROM, json!({"s": snap})).await["createSandbox"].clone();
         assert_eq!(made["status"], "RUNNING");
-        let restored = app.sandbox_dir(made["id"].as_str().unwrap()).join("workspace");
+        let restored = app.sandbox_dir(made["id"].as_str().unwrap()).join("disk/workspace");
         assert_eq!(&fingerprint(&restored), want, "restore of {snap} differs");
     }
 
@@ -90,7 +90,7 @@ async fn restores_on(app: TestApp) {
     let last = del["deleteSandbox"]["snapshot"]["id"].clone();
     assert!(last.is_string());
     let made = app.ok(&token, FROM, json!({"s": last})).await["createSandbox"]["id"].as_str().unwrap().to_string();
-    assert_eq!(fingerprint(&app.sandbox_dir(&made).join("workspace")), final_state);
+    assert_eq!(fingerprint(&app.sandbox_dir(&made).join("disk/workspace")), final_state);
     // Without sync nothing is snapshotted.
     let del = app
         .ok(

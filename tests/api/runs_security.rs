@@ -40,8 +40,11 @@ async fn sandbox_never_sees_server_secrets_and_prompt_is_one_argument() {
         assert_eq!(wait_done(&served.addr, &token, &run).await["status"], "SUCCEEDED");
     }
     assert!(!std::path::Path::new("/tmp/pwned").exists(), "a prompt was run by a shell");
-    let home =
-        dir.path().join("data/sandboxes").join(uuid::Uuid::parse_str(&sb).unwrap().simple().to_string()).join("home");
+    let home = dir
+        .path()
+        .join("data/sandboxes")
+        .join(uuid::Uuid::parse_str(&sb).unwrap().simple().to_string())
+        .join("disk/home");
     let calls: Vec<Value> = std::fs::read_to_string(home.join("standin-calls.jsonl"))
         .unwrap()
         .lines()

@@ -17,7 +17,7 @@ async fn stream_matches_store(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let (_, token) = app.new_user("lea").await;
     let sb = app.create_sandbox(&token, "chat").await;
-    std::fs::write(app.sandbox_dir(&sb).join("workspace/hello.txt"), "hi").unwrap();
+    std::fs::write(app.sandbox_dir(&sb).join("disk/workspace/hello.txt"), "hi").unwrap();
 
     let mut ws = WsClient::connect(app.addr, Some(&token)).await.unwrap();
     ws.subscribe("1", &claude_stream_query(), json!({"s": sb, "p": "What is here?"})).await;

@@ -31,7 +31,7 @@ async fn crud(kind: DbKind) {
     // The local backend made a workspace for it.
     let ext = sb["externalId"].as_str().unwrap();
     let dir = app.data_path().join("sandboxes").join(uuid::Uuid::parse_str(ext).unwrap().simple().to_string());
-    assert!(dir.join("workspace").is_dir() && dir.join("home").is_dir());
+    assert!(dir.join("disk/workspace").is_dir() && dir.join("disk/home").is_dir());
 
     let got = app
         .ok(&token, &format!("query($id: ID!) {{ sandbox(id: $id) {{ {SANDBOX_FIELDS} }} }}"), json!({"id": id}))

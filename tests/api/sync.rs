@@ -31,7 +31,7 @@ async fn sync_to_s3_uploads_only_new_content() {
 async fn incremental_on(app: TestApp) {
     let (_, token) = app.new_user("sid").await;
     let sb = app.create_sandbox(&token, "sync").await;
-    let ws = app.sandbox_dir(&sb).join("workspace");
+    let ws = app.sandbox_dir(&sb).join("disk/workspace");
     for i in 0..10 {
         std::fs::create_dir_all(ws.join(format!("dir{}", i % 3))).unwrap();
         std::fs::write(ws.join(format!("dir{}/f{i}.txt", i % 3)), format!("content {i}\n").repeat(100)).unwrap();
@@ -97,7 +97,7 @@ async fn isolation(kind: DbKind) {
     let (_, a) = app.new_user("amy").await;
     let (_, b) = app.new_user("ben").await;
     let sb = app.create_sandbox(&a, "mine").await;
-    std::fs::write(app.sandbox_dir(&sb).join("workspace/x.txt"), "x").unwrap();
+    std::fs::write(app.sandbox_dir(&sb).join("disk/workspace/x.txt"), "x").unwrap();
     let snap = app.ok(&a, SYNC, json!({"id": sb})).await["syncSandbox"]["snapshot"]["id"].clone();
     assert_eq!(app.err(Some(&b), SYNC, json!({"id": sb})).await.0, "NOT_FOUND");
     let q = "query($id: ID!, $s: ID) { sandbox(id: $id) { snapshots { id } files(source: SNAPSHOT, snapshotId: $s) { totalCount } } }";
@@ -117,7 +117,7 @@ async fn one_at_a_time(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let (_, token) = app.new_user("oat").await;
     let sb = app.create_sandbox(&token, "busy").await;
-    let ws = app.sandbox_dir(&sb).join("workspace");
+    let ws = app.sandbox_dir(&sb).join("disk/workspace");
     for i in 0..2000 {
         std::fs::write(ws.join(format!("f{i}.txt")), format!("{i}").repeat(2000)).unwrap();
     }
@@ -152,7 +152,7 @@ async fn during_run(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let (_, token) = app.new_user("dru").await;
     let sb = app.create_sandbox(&token, "busy").await;
-    let ws = app.sandbox_dir(&sb).join("workspace");
+    let ws = app.sandbox_dir(&sb).join("disk/workspace");
     std::fs::write(ws.join("steady.txt"), "steady").unwrap();
     app.start_run(&token, &sb, "[writer] keep writing").await;
     assert!(crate::helpers::process::eventually(10, || ws.join("growing.log").exists()).await);

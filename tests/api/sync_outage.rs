@@ -17,7 +17,7 @@ async fn storage_outage_mid_sync_leaves_no_half_snapshot() {
     let direct = S3BlobStore::new(&s3::settings(&moto.endpoint)).await;
     let (_, token) = app.new_user("otto").await;
     let sb = app.create_sandbox(&token, "fragile").await;
-    let ws = app.sandbox_dir(&sb).join("workspace");
+    let ws = app.sandbox_dir(&sb).join("disk/workspace");
     std::fs::write(ws.join("keep.txt"), "version one").unwrap();
     let first = app.ok(&token, SYNC, json!({"id": sb})).await["syncSandbox"]["snapshot"]["id"].clone();
     let blobs_before = direct.list("accounts/").await.unwrap().len();
@@ -58,7 +58,7 @@ async fn storage_outage_mid_sync_leaves_no_half_snapshot() {
         .ok(&token, "mutation($s: ID!) { createSandbox(input: {fromSnapshot: $s}) { id } }", json!({"s": first}))
         .await;
     let rid = restored["createSandbox"]["id"].as_str().unwrap();
-    assert_eq!(std::fs::read_to_string(app.sandbox_dir(rid).join("workspace/keep.txt")).unwrap(), "version one");
+    assert_eq!(std::fs::read_to_string(app.sandbox_dir(rid).join("disk/workspace/keep.txt")).unwrap(), "version one");
 
     // …and the next sync succeeds, uploading only what is still missing.
     let again = app.ok(&token, SYNC, json!({"id": sb})).await["syncSandbox"].clone();

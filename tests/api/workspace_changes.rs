@@ -54,7 +54,7 @@ async fn subscribed(app: &TestApp, token: &str, sb: &str, workspace: &Path, quie
 }
 
 fn local_workspace(app: &TestApp, sb: &str) -> PathBuf {
-    app.sandbox_dir(sb).join("workspace")
+    app.sandbox_dir(sb).join("disk/workspace")
 }
 
 async fn read_only_token(app: &TestApp, account: &str) -> String {
@@ -193,7 +193,7 @@ async fn workspace_changes_never_report_paths_outside_the_workspace() {
     symlink(outside.path().join("d"), ws_dir.join("late-link")).unwrap();
     std::fs::write(ws_dir.join("late-link/late.txt"), "x").unwrap();
     std::fs::write(outside.path().join("secret.txt"), "x").unwrap();
-    std::fs::write(app.sandbox_dir(&sb).join("home/dotfile"), "x").unwrap();
+    std::fs::write(app.sandbox_dir(&sb).join("disk/home/dotfile"), "x").unwrap();
     std::fs::write(local_workspace(&app, &sibling).join("sibling.txt"), "x").unwrap();
     std::fs::write(ws_dir.join("sentinel.txt"), "x").unwrap();
 

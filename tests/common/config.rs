@@ -24,6 +24,10 @@ pub fn config_for(data_dir: PathBuf) -> Config {
     // Jails run this build's own binary as their network relay.
     config.gateway.relay_bin = Some(env!("CARGO_BIN_EXE_sandboxql").into());
     config.runs.claude_bin = "claude".into();
+    // Bounds need root, cgroups and loop devices, and give every sandbox a disk of its
+    // own: the tests of bounds turn them on (`tests/api/bounds*`), the others share the host.
+    config.sandbox.sandbox_bounds = sandboxql::config::BoundsMode::Off;
+    config.sandbox.templates = None;
     config.backend = BackendKind::Local;
     config.modal.modal_token_id = None;
     config.modal.modal_token_secret = None;

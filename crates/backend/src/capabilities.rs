@@ -152,3 +152,26 @@ pub trait Watch: Send + Sync {
     /// Watches the whole workspace, queueing at most `capacity` changes.
     async fn watch(&self, id: &ExternalId, capacity: usize) -> AppResult<WorkspaceWatch>;
 }
+
+/// What a sandbox uses now, against what its template allows: None where the backend
+/// cannot tell.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ResourceUsage {
+    /// Memory in use (page cache included, as the limit counts it).
+    pub memory_bytes: Option<u64>,
+    /// Highest memory use since the sandbox started.
+    pub memory_peak_bytes: Option<u64>,
+    /// CPU time used, in seconds.
+    pub cpu_seconds: Option<f64>,
+    /// Bytes in use on its disk (workspace and HOME).
+    pub disk_bytes: Option<u64>,
+    /// Processes and threads now.
+    pub processes: Option<u64>,
+}
+
+/// Reading what a sandbox uses, where the backend can measure it.
+#[async_trait]
+pub trait Usage: Send + Sync {
+    /// The sandbox's figures now.
+    async fn usage(&self, id: &ExternalId) -> AppResult<ResourceUsage>;
+}

@@ -33,6 +33,9 @@ pub enum ExecOutput {
     Stdout(String),
     /// A line of standard error, without its newline.
     Stderr(String),
+    /// The sandbox ran out of memory while the command ran: the kernel killed a process
+    /// of it, and the command was stopped with everything it started. `Exited` follows.
+    OutOfMemory,
     /// The process ended: its exit code, or None when killed by a signal.
     Exited(Option<i32>),
 }

@@ -22,7 +22,7 @@ pub mod template;
 pub mod watch;
 
 pub use self::{
-    capabilities::{AtRest, Bulk, Exec, Files, Lifecycle, Watch},
+    capabilities::{AtRest, Bulk, Exec, Files, Lifecycle, ResourceUsage, Usage, Watch},
     watch::{RawChange, WorkspaceWatch},
 };
 pub use sandboxql_entity::external_id::ExternalId;
@@ -30,6 +30,7 @@ pub use sandboxql_entity::external_id::ExternalId;
 use uuid::Uuid;
 
 use self::template::SandboxTemplate;
+use std::sync::Arc;
 
 /// What a [`Bulk::prefetch`] holds (spooled files) until the sync that asked drops it.
 pub struct Prefetched {
@@ -56,7 +57,7 @@ pub struct SandboxSpec {
     /// Owner (tags, per-account volumes).
     pub account_id: Uuid,
     /// The premade configuration.
-    pub template: SandboxTemplate,
+    pub template: Arc<SandboxTemplate>,
 }
 
 /// What the backend says about a sandbox.
@@ -88,6 +89,16 @@ pub trait Backend: Lifecycle + Exec + Files {
 
     /// Watching a workspace as it changes; None: callers poll with [`Files::walk`].
     fn watcher(&self) -> Option<&dyn Watch> {
+        None
+    }
+
+    /// What this host bounds of each sandbox (None: the provider bounds its own).
+    fn bounds_report(&self) -> Option<local::bounds::BoundsReport> {
+        None
+    }
+
+    /// What its sandboxes use now (memory, CPU, disk, processes); None: it cannot tell.
+    fn usage(&self) -> Option<&dyn Usage> {
         None
     }
 }

@@ -1,6 +1,8 @@
 //! Prometheus metrics for operators (`GET /metrics`): GraphQL operations by name and
 //! result code with their latency, open websockets and subscriptions, active runs, run
-//! events stored, bytes synced and backend errors. One process-wide registry.
+//! events stored, bytes synced, backend errors, and what running sandboxes use per
+//! template (never per sandbox: the label set is the operator's templates). One
+//! process-wide registry.
 //!
 //! Operation names come from clients, so they are labels only when short, plain and among
 //! the first `Limits::metrics_max_operations` seen; any other is counted as `other`: a
@@ -12,7 +14,7 @@ use std::{
     time::Duration,
 };
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 struct Metrics {
     registry: Registry,
@@ -26,6 +28,7 @@ struct Metrics {
     backend_errors: IntCounterVec,
     connections: IntGauge,
     connections_refused: IntCounter,
+    sandbox_usage: GaugeVec,
     names: Mutex<HashSet<String>>,
     max_names: std::sync::atomic::AtomicUsize,
 }
@@ -60,8 +63,14 @@ fn build() -> Metrics {
         "Connections closed at once because a connection cap was reached",
     )
     .expect("metric");
+    let sandbox_usage = GaugeVec::new(
+        Opts::new("sandboxql_sandbox_usage", "What this instance's running sandboxes use, summed per template"),
+        &["template", "resource"],
+    )
+    .expect("metric");
     for m in [
-        Box::new(connections.clone()) as Box<dyn prometheus::core::Collector>,
+        Box::new(sandbox_usage.clone()) as Box<dyn prometheus::core::Collector>,
+        Box::new(connections.clone()),
         Box::new(connections_refused.clone()),
         Box::new(operations.clone()),
         Box::new(latency.clone()),
@@ -86,6 +95,7 @@ fn build() -> Metrics {
         backend_errors,
         connections,
         connections_refused,
+        sandbox_usage,
         names: Mutex::new(HashSet::new()),
         max_names: std::sync::atomic::AtomicUsize::new(200),
     }
@@ -173,6 +183,14 @@ pub fn sync_bytes(n: u64) {
 /// A failed call to the sandbox provider.
 pub fn backend_error(backend: &'static str) {
     METRICS.backend_errors.with_label_values(&[backend]).inc();
+}
+
+/// What the running sandboxes of `template` use together: `figures` are (resource,
+/// value) pairs such as `("memory_bytes", …)`, `("sandboxes", …)`.
+pub fn sandbox_usage(template: &str, figures: &[(&str, f64)]) {
+    for (resource, value) in figures {
+        METRICS.sandbox_usage.with_label_values(&[template, resource]).set(*value);
+    }
 }
 
 /// The registry in Prometheus' text format.

@@ -22,6 +22,8 @@ pub struct Model {
     pub provider: Provider,
     /// Which backend holds it.
     pub backend: BackendName,
+    /// Name of the template it was made from (null: made before templates, the default).
+    pub template: Option<String>,
     /// The backend's own id, set once the backend answered.
     pub external_id: Option<String>,
     /// Display name.

@@ -15,14 +15,11 @@ use super::{
         template::SandboxTemplate,
     },
 };
-use crate::{
-    backend::template,
-    service::{
-        accounts,
-        lifecycle::CreateSandbox,
-        paging::PageRequest,
-        sandboxes::{self, SandboxFilter as Filter},
-    },
+use crate::service::{
+    accounts,
+    lifecycle::CreateSandbox,
+    paging::PageRequest,
+    sandboxes::{self, SandboxFilter as Filter},
 };
 
 /// Narrowing of the sandbox list.
@@ -34,12 +31,15 @@ pub struct SandboxFilter {
     pub account_id: Option<ID>,
 }
 
-/// What to create; image, volume and limits come from the provider's template.
+/// What to create; image, resources and timeouts come from the template.
 #[derive(InputObject)]
 pub struct CreateSandboxInput {
-    /// Template family.
+    /// Template family (its default template when `template` is absent).
     #[graphql(default_with = "Provider::ClaudeCode")]
     pub provider: Provider,
+    /// Name of a template of the `templates` query (BAD_USER_INPUT, reason
+    /// UNKNOWN_TEMPLATE, for another).
+    pub template: Option<String>,
     /// Agent configuration, if any.
     pub agent_id: Option<ID>,
     /// Display name (1–100 characters); generated when absent.
@@ -103,7 +103,7 @@ impl SandboxQuery {
     /// The kinds of sandbox that can be created.
     async fn templates(&self, ctx: &Context<'_>) -> Result<Vec<SandboxTemplate>> {
         viewer(ctx)?;
-        Ok(template::all().into_iter().map(SandboxTemplate).collect())
+        Ok(services(ctx).templates.all().into_iter().map(SandboxTemplate).collect())
     }
 
     /// Every limit the server enforces, so clients can size their requests.
@@ -127,6 +127,7 @@ impl SandboxMutation {
         let (svc, viewer) = scope(ctx)?;
         let input = CreateSandbox {
             provider: input.provider.into(),
+            template: input.template,
             agent_id: parse_opt_id(input.agent_id.as_ref(), "input.agentId")?,
             name: input.name,
             from_snapshot: parse_opt_id(input.from_snapshot.as_ref(), "input.fromSnapshot")?,

@@ -90,7 +90,7 @@ pub fn secret_env(run_token: &Secret) -> Vec<(String, Secret)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{backend::template::for_provider, entity::enums::Provider};
+    use crate::backend::template::claude_code;
 
     fn cfg() -> RunConfig {
         use clap::Parser;
@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn the_prompt_is_one_argument_after_the_options() {
-        let t = for_provider(Provider::ClaudeCode, None).unwrap();
+        let t = claude_code("2.1.332");
         let inv = ClaudeInvocation {
             prompt: "--help; rm -rf /",
             resume: Some("s1"),
@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn the_run_token_stays_out_of_argv_and_plain_env() {
-        let t = for_provider(Provider::ClaudeCode, None).unwrap();
+        let t = claude_code("2.1.332");
         let inv =
             ClaudeInvocation { prompt: "p", resume: None, model: None, max_turns: None, stdin_json: false, ask: false };
         let gw = || vec![("ANTHROPIC_BASE_URL".to_string(), "http://127.0.0.1:4000".to_string())];

@@ -19,7 +19,7 @@ use super::{
     supervisor,
 };
 use crate::{
-    backend::{Backend, exec::ExecRequest, template},
+    backend::{Backend, exec::ExecRequest, template::Templates},
     config::{Limits, RunConfig, Secret},
     db::is_postgres,
     entity::{
@@ -51,6 +51,8 @@ pub struct RunManager {
     pub hub: Arc<RunHub>,
     pub(super) config: RunConfig,
     pub(super) limits: Arc<Limits>,
+    /// The templates sandboxes are made from (their Claude settings).
+    pub templates: Arc<Templates>,
     /// Name of this instance, stamped on the runs it executes.
     pub instance_id: String,
     active: Mutex<HashMap<Uuid, Live>>,
@@ -68,11 +70,12 @@ impl RunManager {
         backend: Arc<dyn Backend>,
         config: RunConfig,
         limits: Arc<Limits>,
+        templates: Arc<Templates>,
         instance_id: String,
     ) -> Arc<Self> {
         let hub = Arc::new(RunHub::new(limits.live_events_buffer));
         let (active, shutdown, precancelled) = (Mutex::default(), Mutex::default(), Mutex::default());
-        Arc::new(Self { db, backend, hub, config, limits, instance_id, active, shutdown, precancelled })
+        Arc::new(Self { db, backend, hub, config, limits, templates, instance_id, active, shutdown, precancelled })
     }
 
     /// Starts `claude` for a freshly inserted RUNNING run and supervises it in the
@@ -93,7 +96,7 @@ impl RunManager {
             }
             false => (None, None),
         };
-        let handle = match (&sandbox.external_id, template::for_provider(sandbox.provider, sandbox.agent_id)) {
+        let handle = match (&sandbox.external_id, self.templates.of_sandbox(sandbox.template.as_deref())) {
             (Some(ext), Ok(template)) => {
                 let ask = run.permission_mode == RunPermissionMode::Ask;
                 let inv = ClaudeInvocation {

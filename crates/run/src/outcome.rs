@@ -21,6 +21,8 @@ pub mod reasons {
     pub const CLAUDE_EXITED: &str = "CLAUDE_EXITED";
     /// Its events could not be stored.
     pub const STORE_FAILED: &str = "STORE_FAILED";
+    /// The sandbox ran out of the memory its template allows.
+    pub const OUT_OF_MEMORY: &str = "OUT_OF_MEMORY";
 }
 
 /// What a run says when the Claude CLI cannot be found.
@@ -45,6 +47,8 @@ pub enum Stop {
     Interrupted(String),
     /// The gateway refused its requests (a budget reached); the reason says which.
     Refused(String),
+    /// The sandbox ran out of memory and the kernel killed a process of it.
+    OutOfMemory,
 }
 
 /// What ended the process, as far as the supervisor saw.
@@ -85,6 +89,14 @@ pub fn finish_event(out: &Outcome, elapsed: Duration, timeout_secs: u64) -> (Run
         }
         Some(Stop::Interrupted(why)) => (RunStatus::Interrupted, Some(why.clone()), Some(reasons::INTERRUPTED)),
         Some(Stop::Refused(why)) => (RunStatus::Failed, Some(why.clone()), Some(reasons::BUDGET_EXCEEDED)),
+        Some(Stop::OutOfMemory) => (
+            RunStatus::Failed,
+            Some(
+                "the sandbox ran out of memory: a process was killed and the run stopped (its template sets the limit)"
+                    .to_string(),
+            ),
+            Some(reasons::OUT_OF_MEMORY),
+        ),
         None if out.not_found || (out.result.is_none() && exit_code == Some(EXIT_NOT_FOUND)) => {
             (RunStatus::Failed, Some(CLAUDE_NOT_FOUND_MESSAGE.to_string()), Some(reasons::CLAUDE_NOT_FOUND))
         }

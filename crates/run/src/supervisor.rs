@@ -205,6 +205,11 @@ fn take(msg: ExecOutput, w: &mut EventWriter, out: &mut Outcome, talk: Option<&m
             out.last_stderr = Some(line.chars().take(500).collect());
             w.push(EventBody::raw("stderr", &line, None));
         }
+        ExecOutput::OutOfMemory => {
+            if out.stop.is_none() {
+                out.stop = Some(Stop::OutOfMemory);
+            }
+        }
         ExecOutput::Exited(code) => {
             out.exit = Some(code);
             return true;

@@ -32,7 +32,12 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{backend::Backend, config::Limits, run::manager::RunManager, storage::BlobStore};
+use crate::{
+    backend::{Backend, template::Templates},
+    config::Limits,
+    run::manager::RunManager,
+    storage::BlobStore,
+};
 
 /// Every service, built once at start-up and cloned cheaply into each request.
 #[derive(Clone)]
@@ -57,6 +62,8 @@ pub struct Services {
     pub meter: billing::meter::Meter,
     /// Each account's share of this instance's expensive work.
     pub quotas: quotas::Quotas,
+    /// The templates sandboxes are made from.
+    pub templates: Arc<Templates>,
 }
 
 impl Services {
@@ -69,12 +76,13 @@ impl Services {
         manager: Arc<RunManager>,
         prices: Arc<billing::pricing::PriceTable>,
     ) -> Self {
+        let templates = manager.templates.clone();
         let meter = billing::meter::Meter::new(db.clone(), prices);
         let quotas = quotas::Quotas::new(limits.clone());
         let leases = lifecycle::leases::Leases::new(db.clone(), &manager.instance_id, &limits);
         let snapshots = snapshots::Snapshots::new(db.clone(), blobs, limits.clone());
         let wait = std::time::Duration::from_secs(limits.wake_wait_secs);
-        let waker = lifecycle::waker::Waker::new(db.clone(), backend.clone(), leases.clone(), wait);
+        let waker = lifecycle::waker::Waker::new(db.clone(), backend.clone(), templates.clone(), leases.clone(), wait);
         let files =
             files::Files::new(backend.clone(), snapshots.clone(), quotas.clone(), limits.clone(), waker.clone());
         let sync = snapshots::sync::Syncer::new(
@@ -97,7 +105,8 @@ impl Services {
             quotas: quotas.clone(),
             leases,
             limits: limits.clone(),
+            templates: templates.clone(),
         };
-        Self { db, limits, backend, files, snapshots, sync, runs, lifecycle, meter, quotas }
+        Self { db, limits, backend, files, snapshots, sync, runs, lifecycle, meter, quotas, templates }
     }
 }

@@ -116,6 +116,12 @@ macro_rules! forward_to_inner {
             fn watcher(&self) -> Option<&dyn sandboxql::backend::Watch> {
                 sandboxql::backend::Backend::watcher(&self.inner)
             }
+            fn usage(&self) -> Option<&dyn sandboxql::backend::Usage> {
+                sandboxql::backend::Backend::usage(&self.inner)
+            }
+            fn bounds_report(&self) -> Option<sandboxql::backend::local::bounds::BoundsReport> {
+                sandboxql::backend::Backend::bounds_report(&self.inner)
+            }
         }
     };
 }

@@ -232,5 +232,14 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        // Bounded sandboxes' disks are mounted inside the data dir: the last user of it
+        // unmounts them so the directory can go (and no loop device is left behind).
+        if Arc::strong_count(&self.data_dir) == 1 {
+            let prefix = self.data_dir.path().display().to_string();
+            let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+            for m in table.lines().filter_map(|l| l.split(' ').nth(4)).filter(|m| m.starts_with(&prefix)) {
+                let _ = std::process::Command::new("umount").args(["-l", m]).status();
+            }
+        }
     }
 }

@@ -69,6 +69,8 @@ pub fn serve(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Served {
     for k in ["DATABASE_URL", "SANDBOXQL_DATA_DIR", "CLAUDE_BIN", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"] {
         cmd.env_remove(k);
     }
+    // Bounded sandboxes get disks of their own: only the tests of bounds ask for them.
+    cmd.env("SANDBOXQL_SANDBOX_BOUNDS", "off");
     cmd.envs(envs.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::null());
     let child = cmd.spawn().expect("spawn sandboxql serve");
     let mut served = Served { child, token: None, addr: String::new() };
@@ -138,6 +140,7 @@ pub fn start_up_log(args: &[&str]) -> String {
     for k in ["DATABASE_URL", "SANDBOXQL_DATA_DIR", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_BIN"] {
         cmd.env_remove(k);
     }
+    cmd.env("SANDBOXQL_SANDBOX_BOUNDS", "off");
     let file = std::fs::File::create(&log).expect("log file");
     let mut child = cmd.env("RUST_LOG", "info").stdout(Stdio::piped()).stderr(file).spawn().expect("spawn serve");
     let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();

@@ -93,7 +93,7 @@ impl TestApp {
 
     /// What the stand-in claude recorded for each invocation in a sandbox.
     pub fn standin_calls(&self, sandbox_id: &str) -> Vec<Value> {
-        let path = self.sandbox_dir(sandbox_id).join("home/standin-calls.jsonl");
+        let path = self.sandbox_dir(sandbox_id).join("disk/home/standin-calls.jsonl");
         let text = std::fs::read_to_string(path).unwrap_or_default();
         text.lines().map(|l| serde_json::from_str(l).expect("json line")).collect()
     }

@@ -20,6 +20,9 @@ const SH: &str = "/bin/sh";
 /// `$0` is the cgroup directory, `"$@"` the command: writing 0 moves the writer itself,
 /// so the command and everything it starts are inside before any of it runs.
 const ENTER: &str = "echo 0 > \"$0/cgroup.procs\" || exit 126; exec \"$@\"";
+/// Enters each cgroup directory before `--`, then becomes the command after it.
+const ENTER_ALL: &str =
+    "for g; do shift; [ \"$g\" = -- ] && break; echo 0 > \"$g/cgroup.procs\" || exit 126; done; exec \"$@\"";
 /// The name of the group made under an auto-detected hierarchy.
 const GROUP: &str = "sandboxql-sandboxes";
 
@@ -85,6 +88,16 @@ impl CpuGroup {
     }
 }
 
+/// `argv` started by a shell that first enters every cgroup of `dirs` (a sandbox's own,
+/// one per v1 hierarchy); the command does not run if it cannot.
+pub fn enter(dirs: &[PathBuf], argv: Vec<String>) -> Vec<String> {
+    let mut out = vec![SH.to_string(), "-c".to_string(), ENTER_ALL.to_string(), SH.to_string()];
+    out.extend(dirs.iter().map(|d| d.display().to_string()));
+    out.push("--".to_string());
+    out.extend(argv);
+    out
+}
+
 /// Where `auto` makes the group: the cgroup v1 `cpu` hierarchy, else cgroup v2 when this
 /// process sits in its root and the `cpu` controller can be handed to children.
 fn auto_dir() -> Option<PathBuf> {
@@ -120,6 +133,26 @@ mod tests {
         assert!(argv[2].ends_with("exec \"$@\""));
         assert_eq!(argv[3], "/sys/fs/cgroup/cpu/x");
         assert_eq!(argv[4..], ["nice", "-n", "10", "bwrap"]);
+    }
+
+    #[test]
+    fn every_group_is_entered_before_the_command_runs() {
+        let dirs: Vec<PathBuf> = (0..3).map(|_| tempfile::tempdir().unwrap().keep()).collect();
+        let argv =
+            enter(&dirs, vec!["/bin/sh".into(), "-c".into(), "echo \"$0 $1\"".into(), "a b".into(), "--".into()]);
+        let out = std::process::Command::new(&argv[0]).args(&argv[1..]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "a b --\n", "the command's own arguments pass whole");
+        for d in &dirs {
+            assert_eq!(std::fs::read_to_string(d.join("cgroup.procs")).unwrap(), "0\n");
+        }
+        let missing = enter(&[PathBuf::from("/nonexistent/g")], vec!["/bin/true".into()]);
+        let st = std::process::Command::new(&missing[0])
+            .args(&missing[1..])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(st.code(), Some(126), "no command without its cgroup");
     }
 
     #[test]

@@ -10,7 +10,11 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::jail::Jail;
+use super::{
+    bounds::cgroup::SandboxCgroup,
+    jail::{Jail, Occupant},
+    layout::Place,
+};
 use crate::{
     error::{AppError, AppResult},
     exec::{ExecHandle, ExecOutput, ExecRequest, LineSplitter},
@@ -22,7 +26,9 @@ const BASE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 /// coreutils' `nice`, which starts a command at a lower priority.
 const NICE: &str = "/usr/bin/nice";
 
-/// Starts `req` in the sandbox whose directories are given.
+/// How often a running command's sandbox is checked for an OOM kill.
+const OOM_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// A sandbox's running commands (their process groups) and whether it was terminated;
 /// starting a command and terminating take the same lock, so none slips past a
 /// terminate.
@@ -45,6 +51,7 @@ pub fn spawn(
     sandbox_dir: &Path,
     workspace: &Path,
     home: &Path,
+    place: &Place,
     req: ExecRequest,
     groups: Groups,
 ) -> AppResult<(ExecHandle, Option<i32>)> {
@@ -56,17 +63,24 @@ pub fn spawn(
     if super::jail::resolve_program(&req.argv[0]).is_none() {
         return Err(AppError::NotFound("program"));
     }
-    let mut argv = jail.wrap(&req.argv, sandbox_dir, workspace, home)?;
+    let who = Occupant { uid: place.uid, tmp_bytes: place.resources.map(|r| r.tmp_bytes) };
+    let mut argv = jail.wrap(&req.argv, sandbox_dir, workspace, home, who)?;
     // Lower priority through `nice` rather than a pre-exec hook: a hook forces fork() of
     // this (large, multi-threaded) process, whose page-table copy stalls every thread,
     // where without one the standard library spawns with posix_spawn (vfork-like).
     if req.nice > 0 && Path::new(NICE).exists() {
         argv.splice(0..0, [NICE.to_string(), "-n".to_string(), req.nice.to_string()]);
     }
-    // Into the sandboxes' cgroup before anything of the sandbox runs (see `cpu_group`).
-    if let Some(group) = jail.cpu_group() {
-        argv = group.wrap(argv);
+    // Root drops to the sandbox's uid before the jail starts.
+    argv = jail.as_user(place.uid, argv);
+    // Into the sandbox's cgroups (or the sandboxes' idle-CPU one) before anything of the
+    // sandbox runs (see `cpu_group`).
+    match (&place.cgroup, jail.cpu_group()) {
+        (Some(own), _) => argv = super::cpu_group::enter(&own.dirs(), argv),
+        (None, Some(group)) => argv = group.wrap(argv),
+        (None, None) => {}
     }
+    let oom = place.cgroup.clone().map(|g| (g.oom_kills(), g));
     let max_line = req.max_line_bytes;
     let (_, inner_home) = jail.inner_paths(workspace, home);
     let mut cmd = Command::new(&argv[0]);
@@ -109,10 +123,11 @@ pub fn spawn(
         let out = pump(stdout, tx.clone(), ExecOutput::Stdout, max_line);
         let err = pump(stderr, tx.clone(), ExecOutput::Stderr, max_line);
         let both = async { tokio::join!(out, err) };
-        tokio::select! {
-            _ = both => {}
-            _ = token.cancelled() => kill_group(pid),
-        }
+        let out_of_memory = tokio::select! {
+            _ = both => false,
+            _ = token.cancelled() => { kill_group(pid); false }
+            _ = oom_killed(oom) => { kill_group(pid); true }
+        };
         let code = match child.wait().await {
             Ok(status) => status.code(),
             Err(_) => None,
@@ -122,9 +137,24 @@ pub fn spawn(
         if let Some(g) = group {
             groups.lock().unwrap_or_else(|p| p.into_inner()).groups.remove(&g);
         }
+        if out_of_memory {
+            let _ = tx.send(ExecOutput::OutOfMemory).await;
+        }
         let _ = tx.send(ExecOutput::Exited(code)).await;
     });
     Ok((ExecHandle { output: rx, cancel }, group))
+}
+
+/// Resolves when the kernel's OOM killer kills a process of the sandbox (its count past
+/// `before`); never without a cgroup.
+async fn oom_killed(oom: Option<(u64, SandboxCgroup)>) {
+    let Some((before, group)) = oom else { return std::future::pending().await };
+    loop {
+        tokio::time::sleep(OOM_POLL).await;
+        if group.oom_kills() > before {
+            return;
+        }
+    }
 }
 
 async fn pump<R: AsyncRead + Unpin>(

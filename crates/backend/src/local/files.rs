@@ -31,6 +31,9 @@ use crate::{
 /// A workspace opened for confined access.
 pub struct Confined {
     root: OwnedFd,
+    /// Who owns what the server creates here: the workspace's owner (the sandbox's own
+    /// uid) when that is not the server, so the sandbox can change it.
+    owner: Option<(u32, u32)>,
 }
 
 pub(super) fn kind_of(st: &Stat) -> FileKind {
@@ -63,7 +66,16 @@ impl Confined {
     pub fn open(workspace: &Path) -> AppResult<Self> {
         let root = rustix::fs::open(workspace, OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
             .map_err(|e| if e == Errno::NOENT { AppError::NotFound("sandbox workspace") } else { fail(e) })?;
-        Ok(Self { root })
+        let st = rustix::fs::fstat(&root).map_err(fail)?;
+        let owner = (st.st_uid != rustix::process::geteuid().as_raw()).then_some((st.st_uid, st.st_gid));
+        Ok(Self { root, owner })
+    }
+
+    /// Gives `name` in `dir` to the workspace's owner (not following a symlink).
+    fn own(&self, dir: &OwnedFd, name: &str) -> AppResult<()> {
+        let Some((uid, gid)) = self.owner else { return Ok(()) };
+        let (uid, gid) = (rustix::fs::Uid::from_raw(uid), rustix::fs::Gid::from_raw(gid));
+        rustix::fs::chownat(dir, name, Some(uid), Some(gid), AtFlags::SYMLINK_NOFOLLOW).map_err(fail)
     }
 
     fn beneath(&self, path: &WorkspacePath, flags: OFlags) -> AppResult<OwnedFd> {
@@ -191,7 +203,8 @@ impl Confined {
         let (parent, name) =
             path.split_last().ok_or_else(|| AppError::bad_input("cannot replace the workspace root"))?;
         let dir = self.mkdir_p(&parent)?;
-        rustix::fs::symlinkat(target, &dir, name).map_err(fail)
+        rustix::fs::symlinkat(target, &dir, name).map_err(fail)?;
+        self.own(&dir, name)
     }
 
     /// Replaces a file atomically (write a temp file, rename over), creating parents.
@@ -215,6 +228,7 @@ impl Confined {
         let tmp = format!(".sbq-{}.tmp", uuid::Uuid::new_v4().simple());
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = rustix::fs::openat(&dir, &tmp, flags, Mode::from_raw_mode(0o644)).map_err(fail)?;
+        self.own(&dir, &tmp)?;
         Ok((dir, tmp, std::fs::File::from(fd)))
     }
 
@@ -242,7 +256,8 @@ impl Confined {
         for comp in path.components() {
             let dir = self.beneath(&at, OFlags::DIRECTORY | OFlags::PATH)?;
             match rustix::fs::mkdirat(&dir, comp, Mode::from_raw_mode(0o755)) {
-                Ok(()) | Err(Errno::EXIST) => {}
+                Ok(()) => self.own(&dir, comp)?,
+                Err(Errno::EXIST) => {}
                 Err(e) => return Err(fail(e)),
             }
             at = at.join(comp);

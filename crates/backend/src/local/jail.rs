@@ -1,6 +1,12 @@
 //! The bubblewrap jail of the `local` backend: a process sees only the system's read-only
-//! files, its own workspace at `/mnt/workspace` and its own HOME at `/home/sandbox`, runs
-//! as an unprivileged uid, and dies with the server. Its network namespace is its own and
+//! files, its own workspace at `/mnt/workspace` and its own HOME at `/home/sandbox`, a
+//! `/tmp` of its template's size, runs as its sandbox's own unprivileged uid, and dies
+//! with the server.
+//!
+//! A server running as root drops to that uid *before* bubblewrap (`setpriv`): bubblewrap
+//! started by root with `--uid` would map the sandbox's processes to host root in a user
+//! namespace, and their files would be root's. Started as the uid, it makes an
+//! unprivileged user namespace and the uid is the same inside and out. Its network namespace is its own and
 //! empty: `sandboxql relay` inside it forwards a loopback port to the gateway's socket
 //! (and one to the egress proxy when hosts are allowed), and nothing else is reachable.
 
@@ -18,6 +24,15 @@ pub const JAILED_HOME: &str = "/home/sandbox";
 pub const GATEWAY_PORT: u16 = 4000;
 /// The egress proxy's port on the jail's loopback.
 pub const EGRESS_PORT: u16 = 3128;
+
+/// Who a jailed command runs as and what its `/tmp` may hold.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Occupant {
+    /// The sandbox's own uid (None: the server's).
+    pub uid: Option<u32>,
+    /// Bytes of its `/tmp` (None: unsized).
+    pub tmp_bytes: Option<u64>,
+}
 
 /// What a jail's network reaches: host sockets forwarded by the relay.
 #[derive(Debug, Clone)]
@@ -37,7 +52,8 @@ pub struct JailNetwork {
 #[derive(Debug, Clone)]
 pub struct Jail {
     bwrap: Option<PathBuf>,
-    uid: u32,
+    /// `setpriv`, to drop from root to the sandbox's uid (None: the server is not root).
+    setpriv: Option<PathBuf>,
     network: Option<JailNetwork>,
     cpu_group: Option<CpuGroup>,
 }
@@ -57,7 +73,7 @@ const ETC_FILES: &[&str] = &[
 impl Jail {
     /// No jail: commands run as the server's user.
     pub fn unjailed() -> Self {
-        Self { bwrap: None, uid: 0, network: None, cpu_group: None }
+        Self { bwrap: None, setpriv: None, network: None, cpu_group: None }
     }
 
     /// This jail with its network reaching the gateway (and the egress proxy).
@@ -78,12 +94,12 @@ impl Jail {
     }
 
     /// Resolves the mode against this machine: probes `bwrap` once at start-up.
-    pub fn probe(mode: JailMode, uid: u32) -> anyhow::Result<Self> {
+    pub fn probe(mode: JailMode) -> anyhow::Result<Self> {
         if mode == JailMode::Never {
             tracing::warn!(
                 "--jail never: sandbox processes run unconfined, as the server's user, with the host's network"
             );
-            return Ok(Self { bwrap: None, uid, network: None, cpu_group: None });
+            return Ok(Self::unjailed());
         }
         let bwrap = find_on_path("bwrap");
         let works = bwrap.as_ref().is_some_and(|b| {
@@ -103,7 +119,34 @@ impl Jail {
                  install it (Debian: apt install bubblewrap) or, for development only, pass --jail never"
             );
         }
-        Ok(Self { bwrap, uid, network: None, cpu_group: None })
+        let setpriv = match rustix::process::geteuid().is_root() {
+            false => {
+                tracing::warn!("the server is not root: every jailed sandbox runs as the server's own uid");
+                None
+            }
+            true => Some(find_on_path("setpriv").ok_or_else(|| {
+                anyhow::anyhow!(
+                    "setpriv (util-linux) is missing: a root server needs it to run each sandbox as its own uid"
+                )
+            })?),
+        };
+        Ok(Self { bwrap, setpriv, network: None, cpu_group: None })
+    }
+
+    /// Whether each sandbox gets a uid of its own (jailed by a root server).
+    pub fn gives_uids(&self) -> bool {
+        self.bwrap.is_some() && self.setpriv.is_some()
+    }
+
+    /// `argv` started as `uid` (its own group, no supplementary groups) when the server
+    /// is root; unchanged otherwise.
+    pub fn as_user(&self, uid: Option<u32>, argv: Vec<String>) -> Vec<String> {
+        let (Some(setpriv), Some(uid)) = (&self.setpriv, uid) else { return argv };
+        let id = uid.to_string();
+        let mut out = vec![setpriv.display().to_string(), "--reuid".into(), id.clone(), "--regid".into(), id];
+        out.extend(["--clear-groups".to_string(), "--".to_string()]);
+        out.extend(argv);
+        out
     }
 
     /// Whether commands are jailed.
@@ -114,9 +157,9 @@ impl Jail {
     /// Whether the command will run as root (then Claude needs IS_SANDBOX=1 to skip prompts).
     pub fn runs_as_root(&self) -> bool {
         match self.bwrap {
-            Some(_) => self.uid == 0,
-            // SAFETY: geteuid has no preconditions and cannot fail.
-            None => (unsafe { libc::geteuid() }) == 0,
+            // Inside, the uid is the sandbox's own (or the server's, mapped from non-root).
+            Some(_) => false,
+            None => rustix::process::geteuid().is_root(),
         }
     }
 
@@ -128,16 +171,18 @@ impl Jail {
         }
     }
 
-    /// The full argv to run `argv` in this jail (unchanged when unjailed).
+    /// The full argv to run `argv` in this jail as `who` (unchanged when unjailed).
     pub fn wrap(
         &self,
         argv: &[String],
         sandbox_dir: &Path,
         workspace: &Path,
         home: &Path,
+        who: Occupant,
     ) -> std::io::Result<Vec<String>> {
         let Some(bwrap) = &self.bwrap else { return Ok(argv.to_vec()) };
-        let uid = self.uid.to_string();
+        let uid_n = who.uid.unwrap_or_else(|| rustix::process::geteuid().as_raw());
+        let uid = uid_n.to_string();
         let mut out: Vec<String> = vec![bwrap.display().to_string()];
         let mut arg = |a: &[&str]| out.extend(a.iter().map(|s| s.to_string()));
         // --unshare-all includes the network: the jail's own namespace, loopback only.
@@ -148,9 +193,14 @@ impl Jail {
         for f in ETC_FILES {
             arg(&["--ro-bind-try", f, f]);
         }
-        let (passwd, group) = write_identity(sandbox_dir, self.uid)?;
+        let (passwd, group) = write_identity(sandbox_dir, uid_n)?;
         arg(&["--ro-bind", &passwd, "/etc/passwd", "--ro-bind", &group, "/etc/group"]);
-        arg(&["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]);
+        arg(&["--proc", "/proc", "--dev", "/dev"]);
+        // A sized tmpfs: its pages are charged to the sandbox's memory cgroup too.
+        if let Some(bytes) = who.tmp_bytes {
+            arg(&["--size", &bytes.to_string()]);
+        }
+        arg(&["--tmpfs", "/tmp"]);
         arg(&["--bind", &workspace.display().to_string(), JAILED_WORKSPACE]);
         arg(&["--bind", &home.display().to_string(), JAILED_HOME, "--chdir", JAILED_WORKSPACE]);
         let mut program = argv.first().cloned().unwrap_or_default();

@@ -1,29 +1,36 @@
 //! The `local` backend: a directory per sandbox under the data dir, processes on this host.
 //!
-//! Layout of `{data_dir}/sandboxes/{id}/`: `workspace/` (the user's files, cwd of every
-//! process), `home/` (HOME of every process: Claude's session files live here, one per
-//! sandbox), and `state` (`running` or `terminated`).
+//! Layout of `{data_dir}/sandboxes/{id}/` (0711, the server's): `state` (`running` or
+//! `terminated`), `uid` (the sandbox's own uid, when jailed by a root server),
+//! `resources` (its template's bounds, to make its cgroup again after a reboot), `passwd`
+//! and `group` (its identity in the jail), `disk.img` (its disk, when bounded) and
+//! `disk/`, where that disk is mounted, holding `workspace/` (the user's files, cwd of
+//! every process) and `home/` (HOME of every process: Claude's session files), both 0700
+//! and owned by the sandbox's uid.
 
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub mod bounds;
 pub mod cpu_group;
 pub mod jail;
 
 mod errno;
 mod exec;
 mod files;
+mod layout;
 mod processes;
 mod remove;
+mod usage;
 mod walk;
 mod watch;
 mod workspace;
 
-use self::jail::Jail;
+use self::{bounds::Bounds, jail::Jail};
 use super::{
-    Backend, BackendStatus, Exec, ExternalId, Lifecycle, SandboxSpec, Watch, WorkspaceWatch,
+    Backend, BackendStatus, Exec, ExternalId, Lifecycle, SandboxSpec, Usage, Watch, WorkspaceWatch,
     exec::{ExecHandle, ExecRequest},
 };
 use crate::{
@@ -39,6 +46,14 @@ pub struct LocalBackend {
     jail: Jail,
     pool: CpuPool,
     max_delete_steps: u64,
+    /// What holds each sandbox to its template (none: they share the host).
+    bounds: Bounds,
+    /// The uid range of jailed sandboxes (None: they run as the server's uid).
+    uids: Option<bounds::uids::Uids>,
+    /// Disk sizes of the configured templates, kept formatted ahead in the pool.
+    disk_sizes: std::sync::Arc<Vec<u64>>,
+    /// Set while a pool refill runs (one at a time).
+    refilling: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The gateway's URL as seen from this host (used when commands are not jailed).
     gateway_url: Option<String>,
     /// The process groups of each sandbox's running commands.
@@ -51,12 +66,32 @@ const TERMINATED: &str = "terminated";
 impl LocalBackend {
     /// A backend keeping sandboxes under `{data_dir}/sandboxes`, running commands in
     /// `jail`, walking big trees on `pool`, and giving up a recursive delete after
-    /// `max_delete_steps` removals.
+    /// `max_delete_steps` removals. Unbounded until [`Self::with_bounds`].
     pub fn new(data_dir: &Path, jail: Jail, pool: CpuPool, max_delete_steps: u64) -> Self {
         // Absolute, because HOME and cwd of sandbox processes are derived from it.
         let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
         let root = data_dir.join("sandboxes");
-        Self { root, jail, pool, max_delete_steps, gateway_url: None, groups: Default::default() }
+        Self {
+            root,
+            jail,
+            pool,
+            max_delete_steps,
+            bounds: Bounds::off(),
+            uids: None,
+            disk_sizes: Default::default(),
+            refilling: Default::default(),
+            gateway_url: None,
+            groups: Default::default(),
+        }
+    }
+
+    /// This backend holding sandboxes to `bounds`, keeping disks of `disk_sizes` formatted
+    /// ahead, and giving jailed sandboxes uids from `uids`.
+    pub fn with_bounds(mut self, bounds: Bounds, disk_sizes: Vec<u64>, uids: Option<bounds::uids::Uids>) -> Self {
+        self.bounds = bounds;
+        self.disk_sizes = std::sync::Arc::new(disk_sizes);
+        self.uids = uids.filter(|_| self.jail.gives_uids());
+        self
     }
 
     /// This backend with Claude pointed at the gateway at `url` (from this host).
@@ -74,12 +109,12 @@ impl LocalBackend {
 
     /// The workspace root of a sandbox.
     pub fn workspace(&self, external_id: &str) -> AppResult<PathBuf> {
-        Ok(self.sandbox_dir(external_id)?.join("workspace"))
+        Ok(self.sandbox_dir(external_id)?.join(layout::DISK).join("workspace"))
     }
 
     /// The HOME directory of a sandbox.
     pub fn home(&self, external_id: &str) -> AppResult<PathBuf> {
-        Ok(self.sandbox_dir(external_id)?.join("home"))
+        Ok(self.sandbox_dir(external_id)?.join(layout::DISK).join("home"))
     }
 }
 
@@ -95,11 +130,7 @@ impl Lifecycle for LocalBackend {
 
     async fn create(&self, spec: &SandboxSpec) -> AppResult<ExternalId> {
         let external_id = spec.sandbox_id.to_string();
-        let dir = self.sandbox_dir(&external_id)?;
-        for sub in ["workspace", "home"] {
-            tokio::fs::create_dir_all(dir.join(sub)).await.map_err(|e| io_failure("create dir", e))?;
-        }
-        tokio::fs::write(dir.join("state"), RUNNING).await.map_err(|e| io_failure("write state", e))?;
+        self.make(&external_id, spec.template.resources).await?;
         Ok(external_id.into())
     }
 
@@ -119,6 +150,7 @@ impl Lifecycle for LocalBackend {
     /// Removes the sandbox's directory (workspace and HOME), however deep it is.
     async fn destroy(&self, _sandbox_id: Uuid, external_id: &ExternalId) -> AppResult<()> {
         self.kill_all(external_id).await;
+        self.unbound(external_id).await?;
         self.remove_dir(external_id).await?;
         self.groups.lock().unwrap_or_else(|p| p.into_inner()).remove(external_id.as_str());
         Ok(())
@@ -127,6 +159,9 @@ impl Lifecycle for LocalBackend {
     async fn forget(&self, sandbox_id: Uuid) {
         let ext = sandbox_id.to_string();
         self.kill_all(&ext).await;
+        if let Err(e) = self.unbound(&ext).await {
+            tracing::warn!(%sandbox_id, error = ?e.log_detail(), "could not remove an abandoned sandbox's bounds");
+        }
         if let Err(e) = self.remove_dir(&ext).await {
             tracing::warn!(%sandbox_id, error = ?e.log_detail(), "could not remove an abandoned sandbox directory");
         }
@@ -150,13 +185,14 @@ impl Exec for LocalBackend {
         if self.status(external_id).await? != BackendStatus::Running {
             return Err(AppError::conflict_because(crate::error::reasons::NOT_RUNNING, "the sandbox is not running"));
         }
+        let place = self.ready(external_id).await?;
         let procs = self.groups_of(external_id);
         let mut guard = procs.lock().unwrap_or_else(|p| p.into_inner());
         if guard.terminated {
             return Err(AppError::conflict_because(crate::error::reasons::NOT_RUNNING, "the sandbox is not running"));
         }
-        let (handle, group) =
-            exec::spawn(&self.jail, &dir, &dir.join("workspace"), &dir.join("home"), req, procs.clone())?;
+        let ws = (self.workspace(external_id)?, self.home(external_id)?);
+        let (handle, group) = exec::spawn(&self.jail, &dir, &ws.0, &ws.1, &place, req, procs.clone())?;
         guard.groups.extend(group);
         Ok(handle)
     }
@@ -184,5 +220,13 @@ impl Watch for LocalBackend {
 impl Backend for LocalBackend {
     fn watcher(&self) -> Option<&dyn Watch> {
         Some(self)
+    }
+
+    fn usage(&self) -> Option<&dyn Usage> {
+        Some(self)
+    }
+
+    fn bounds_report(&self) -> Option<bounds::BoundsReport> {
+        Some(self.bounds.report())
     }
 }

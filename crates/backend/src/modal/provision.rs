@@ -29,7 +29,8 @@ pub(super) struct Provisioner {
     environment: String,
     builder_version: String,
     app: OnceCell<String>,
-    images: Mutex<HashMap<&'static str, String>>,
+    /// Image ids by their Dockerfile commands (templates may share an image).
+    images: Mutex<HashMap<Vec<String>, String>>,
     volumes: Mutex<HashMap<Uuid, String>>,
 }
 
@@ -73,7 +74,7 @@ impl Provisioner {
     /// waits for the build (later ones hit Modal's cache or ours).
     pub(super) async fn image_id(&self, template: &SandboxTemplate) -> AppResult<String> {
         let mut images = self.images.lock().await;
-        if let Some(id) = images.get(template.image) {
+        if let Some(id) = images.get(&template.image_dockerfile) {
             return Ok(id.clone());
         }
         let app_id = self.app_id().await?;
@@ -97,7 +98,7 @@ impl Provisioner {
                 format!("modal image {} build status {}: {}", resp.image_id, result.status, result.exception),
             ));
         }
-        images.insert(template.image, resp.image_id.clone());
+        images.insert(template.image_dockerfile.clone(), resp.image_id.clone());
         Ok(resp.image_id)
     }
 

@@ -125,7 +125,7 @@ impl ModalBackend {
             entrypoint_args: vec!["sleep".into(), "infinity".into()],
             image_id,
             secret_ids: Vec::new(),
-            resources: Some(Resources { memory_mb: 2048, milli_cpu: 1000 }),
+            resources: Some(resources(&spec.template.resources)),
             timeout_secs: spec.template.timeout_secs,
             workdir: Some(WORKDIR.into()),
             volume_mounts: vec![mount(WORKDIR, "workspace"), mount(HOME_DIR, "home")],
@@ -151,5 +151,23 @@ impl ModalBackend {
                 Err(e)
             }
         }
+    }
+}
+
+/// The template's resources as Modal's official client sends `Sandbox.create(cpu=…,
+/// memory=…)` (`modal/_resources.py`): cores ×1000 as `milli_cpu` (a `(request, limit)`
+/// pair also sets `milli_cpu_max`), MiB as `memory_mb`, and the memory limit as
+/// `memory_mb_max` — the tuple form, since a template's memory is a bound, not a request.
+/// `Sandbox.create` has no disk argument and always sends `ephemeral_disk_mb = 0`: on
+/// Modal the workspace is a volume, which Modal bounds itself.
+pub(super) fn resources(r: &crate::template::Resources) -> Resources {
+    let mib = u32::try_from(r.memory_bytes >> 20).unwrap_or(u32::MAX);
+    let milli = |cores: f64| (cores * 1000.0).round().clamp(0.0, u32::MAX as f64) as u32;
+    Resources {
+        memory_mb: mib,
+        milli_cpu: milli(r.cpu),
+        memory_mb_max: mib,
+        ephemeral_disk_mb: 0,
+        milli_cpu_max: r.cpu_max.map(milli).unwrap_or(0),
     }
 }

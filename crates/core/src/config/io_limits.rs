@@ -27,4 +27,8 @@ pub struct IoLimits {
     /// re-opened well before this).
     #[arg(long, env = "SANDBOXQL_MODAL_CALL_TIMEOUT_SECS", default_value_t = 90)]
     pub modal_call_timeout_secs: u64,
+    /// Seconds between two readings of what running sandboxes use (the per-template sums
+    /// of `/metrics`); each reading reads every running sandbox's cgroup and disk once.
+    #[arg(long, env = "SANDBOXQL_USAGE_SAMPLE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    pub usage_sample_secs: u64,
 }

@@ -11,6 +11,7 @@ mod io_limits;
 mod limits;
 mod modal;
 mod request_limits;
+mod sandbox;
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -24,6 +25,7 @@ pub use self::{
     limits::Limits,
     modal::ModalConfig,
     request_limits::RequestLimits,
+    sandbox::{BoundsMode, JailMode, SandboxConfig},
 };
 
 /// Where the server keeps its state; shared by `serve` and the admin commands.
@@ -77,6 +79,9 @@ pub struct Config {
     /// How Claude runs.
     #[command(flatten)]
     pub runs: RunConfig,
+    /// What sandboxes are made from and how they are confined and bounded.
+    #[command(flatten)]
+    pub sandbox: SandboxConfig,
     /// Where snapshots are stored.
     #[command(flatten)]
     pub storage: StorageConfig,
@@ -159,30 +164,6 @@ pub struct RunConfig {
         action = clap::ArgAction::SetFalse
     )]
     pub claude_partial_messages: bool,
-    /// Jail local sandbox processes with bubblewrap.
-    #[arg(long, env = "SANDBOXQL_JAIL", value_enum, default_value = "auto")]
-    pub jail: JailMode,
-    /// Unprivileged uid that jailed processes run as.
-    #[arg(long, env = "SANDBOXQL_JAIL_UID", default_value_t = 1000)]
-    pub jail_uid: u32,
-    /// The cgroup sandbox processes start in, with the least CPU claim (`cpu.idle`):
-    /// `auto` (the cgroup v1 `cpu` hierarchy or a cgroup v2 root, when writable), `off`,
-    /// or a cgroup directory the server may write. Without one, a kernel with
-    /// `sched_autogroup` gives every sandbox session as much CPU as the whole server.
-    #[arg(long, env = "SANDBOXQL_SANDBOX_CGROUP", default_value = "auto")]
-    pub sandbox_cgroup: String,
-}
-
-/// Whether commands of the local backend run in a bubblewrap jail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum JailMode {
-    /// Jail when `bwrap` is installed and works; refuse to start otherwise.
-    Auto,
-    /// Always jail; refuse to start if `bwrap` does not work.
-    Always,
-    /// Never jail (development only: processes see the host and its network as the
-    /// server's user; the server warns at start).
-    Never,
 }
 
 /// HTTP settings that are not limits.

@@ -50,6 +50,8 @@ pub mod reasons {
     pub const MUTATION_OVER_GET: &str = "MUTATION_OVER_GET";
     /// The document does not parse.
     pub const SYNTAX_ERROR: &str = "SYNTAX_ERROR";
+    /// `createSandbox` names a template the server does not offer (`templates` lists them).
+    pub const UNKNOWN_TEMPLATE: &str = "UNKNOWN_TEMPLATE";
 
     // CONFLICT: valid input that clashes with the current state.
     /// The sandbox already has a RUNNING run (one at a time per sandbox).

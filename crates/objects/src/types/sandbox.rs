@@ -97,6 +97,18 @@ impl Sandbox {
         super::usage::totals(&svc.db, crate::service::billing::usage::UsageScope::Sandbox(self.0.id), since, until)
             .await
     }
+    /// Name of the template it was made from.
+    async fn template(&self, ctx: &Context<'_>) -> Result<String> {
+        let (svc, _) = scope(ctx)?;
+        Ok(svc.templates.of_sandbox(self.0.template.as_deref())?.name.clone())
+    }
+    /// Its bounds and what it uses of them now (usage null while it is not running).
+    #[graphql(complexity = "cost::QUERY")]
+    async fn resources(&self, ctx: &Context<'_>) -> Result<super::template::SandboxResourceState> {
+        let (svc, _) = scope(ctx)?;
+        let (limits, usage) = svc.lifecycle.resources(&self.0).await?;
+        Ok(super::template::SandboxResourceState { limits: limits.into(), usage: usage.map(Into::into) })
+    }
     /// When the workspace was last synced to object storage (`meta_data.last_s3_sync`).
     async fn last_sync_at(&self) -> Option<DateTime<Utc>> {
         self.0.meta_data.last_s3_sync.and_then(|s| DateTime::from_timestamp(s, 0))

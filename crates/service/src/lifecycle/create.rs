@@ -1,13 +1,15 @@
 //! Creating a sandbox as a saga: row CREATING → backend create → row RUNNING or ERROR.
 //! A backend sandbox whose row cannot be saved is terminated, so nothing is orphaned.
 
+use std::sync::Arc;
+
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait};
 use uuid::Uuid;
 
 use super::Lifecycle;
 use crate::{
     auth::Viewer,
-    backend::{ExternalId, SandboxSpec, template},
+    backend::{ExternalId, SandboxSpec, template::SandboxTemplate},
     entity::{
         change_log::{self, Change},
         enums::{Provider, SandboxStatus},
@@ -22,8 +24,10 @@ use crate::{
 /// What a client may choose when creating a sandbox; everything else comes from templates.
 #[derive(Debug, Clone)]
 pub struct CreateSandbox {
-    /// Template family.
+    /// Template family (its default template when `template` is absent).
     pub provider: Provider,
+    /// Name of the operator's template to make it from.
+    pub template: Option<String>,
     /// Agent configuration, if any.
     pub agent_id: Option<Uuid>,
     /// Display name; a default is made from the id when absent.
@@ -81,7 +85,7 @@ impl Lifecycle {
     pub async fn create(&self, viewer: &Viewer, input: CreateSandbox) -> AppResult<VisibleSandbox> {
         let id = new_id();
         let name = validate_name(input.name.as_deref(), id, self.limits.max_name_chars)?;
-        let template = template::for_provider(input.provider, input.agent_id)?;
+        let template = self.templates.pick(input.template.as_deref(), input.provider)?;
         let (this, viewer) = (self.clone(), viewer.clone());
         work::detached(async move { this.create_now(&viewer, id, name, template, input).await }).await
     }
@@ -91,7 +95,7 @@ impl Lifecycle {
         viewer: &Viewer,
         id: Uuid,
         name: String,
-        template: template::SandboxTemplate,
+        template: Arc<SandboxTemplate>,
         input: CreateSandbox,
     ) -> AppResult<VisibleSandbox> {
         let snapshot = match input.from_snapshot {
@@ -113,6 +117,7 @@ impl Lifecycle {
             agent_id: Set(input.agent_id),
             provider: Set(input.provider),
             backend: Set(self.backend.name()),
+            template: Set(Some(template.name.clone())),
             external_id: Set(None),
             name: Set(name),
             status: Set(SandboxStatus::Creating),
@@ -137,7 +142,7 @@ impl Lifecycle {
         &self,
         viewer: &Viewer,
         row: sandbox::Model,
-        template: template::SandboxTemplate,
+        template: Arc<SandboxTemplate>,
         snapshot: Option<&crate::snapshots::VisibleSnapshot>,
     ) -> AppResult<VisibleSandbox> {
         let id = row.id;

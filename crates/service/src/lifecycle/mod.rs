@@ -6,6 +6,7 @@ mod create;
 mod delete;
 pub mod leases;
 mod recovery;
+mod resources;
 mod restore;
 mod restore_archive;
 pub mod waker;
@@ -22,7 +23,10 @@ use super::{
     runs::Runs,
     snapshots::{Snapshots, sync::Syncer},
 };
-use crate::{backend::Backend, config::Limits};
+use crate::{
+    backend::{Backend, template::Templates},
+    config::Limits,
+};
 
 /// Creating, restoring and deleting sandboxes.
 #[derive(Clone)]
@@ -36,4 +40,5 @@ pub struct Lifecycle {
     pub(super) quotas: Quotas,
     pub(super) leases: Leases,
     pub(super) limits: Arc<Limits>,
+    pub(super) templates: Arc<Templates>,
 }

@@ -10,7 +10,7 @@ use std::{sync::Arc, time::Duration};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
 
 use crate::{
-    backend::{Backend, BackendStatus, SandboxSpec, template},
+    backend::{Backend, BackendStatus, SandboxSpec, template::Templates},
     entity::{enums::SandboxStatus, now, sandbox},
     error::{AppError, AppResult, reasons},
 };
@@ -24,14 +24,21 @@ use crate::{
 pub struct Waker {
     db: DatabaseConnection,
     backend: Arc<dyn Backend>,
+    templates: Arc<Templates>,
     leases: Leases,
     wait: Duration,
 }
 
 impl Waker {
     /// A waker over `backend`; a caller waits at most `wait` for another's wake.
-    pub fn new(db: DatabaseConnection, backend: Arc<dyn Backend>, leases: Leases, wait: Duration) -> Self {
-        Self { db, backend, leases, wait }
+    pub fn new(
+        db: DatabaseConnection,
+        backend: Arc<dyn Backend>,
+        templates: Arc<Templates>,
+        leases: Leases,
+        wait: Duration,
+    ) -> Self {
+        Self { db, backend, templates, leases, wait }
     }
 
     /// The sandbox ready for commands: as it is when RUNNING, woken when SLEEPING.
@@ -96,7 +103,7 @@ impl Waker {
         if row.status != SandboxStatus::Sleeping {
             return Ok(row);
         }
-        let template = template::for_provider(row.provider, row.agent_id)?;
+        let template = self.templates.of_sandbox(row.template.as_deref())?;
         let spec = SandboxSpec { sandbox_id: row.id, account_id: row.account_id, template };
         tracing::info!(sandbox_id = %row.id, "waking a sleeping sandbox");
         let ext = self.backend.create(&spec).await?;

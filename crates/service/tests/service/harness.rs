@@ -66,7 +66,9 @@ impl Harness {
         let backend =
             Arc::new(LocalBackend::new(&dir.path().join("sandboxes"), Jail::unjailed(), pool, limits.max_delete_steps));
         let blobs = Arc::new(FsBlobStore::new(dir.path()));
-        let manager = RunManager::new(db.clone(), backend.clone(), settings.runs, limits.clone(), "test-1".into());
+        let templates = Arc::new(sandboxql_backend::template::Templates::builtin("2.1.332"));
+        let manager =
+            RunManager::new(db.clone(), backend.clone(), settings.runs, limits.clone(), templates, "test-1".into());
         let prices = Arc::new(PriceTable::new(&[]).unwrap());
         let services = Services::new(db.clone(), limits, backend, blobs, manager, prices);
         Self { services, db, dir }
@@ -81,13 +83,19 @@ impl Harness {
 
     /// A new RUNNING local sandbox of `viewer`'s.
     pub async fn sandbox(&self, viewer: &Viewer) -> VisibleSandbox {
-        let input = CreateSandbox { provider: Provider::ClaudeCode, agent_id: None, name: None, from_snapshot: None };
+        let input = CreateSandbox {
+            provider: Provider::ClaudeCode,
+            template: None,
+            agent_id: None,
+            name: None,
+            from_snapshot: None,
+        };
         self.services.lifecycle.create(viewer, input).await.unwrap()
     }
 
     /// The sandbox's workspace directory on disk.
     pub fn workspace(&self, sb: &VisibleSandbox) -> std::path::PathBuf {
-        self.dir.path().join("sandboxes").join("sandboxes").join(sb.id.simple().to_string()).join("workspace")
+        self.dir.path().join("sandboxes").join("sandboxes").join(sb.id.simple().to_string()).join("disk/workspace")
     }
 
     /// A RUNNING run row in `sb`, executed (as far as the database knows) by another
