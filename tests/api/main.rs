@@ -33,6 +33,7 @@ mod modal_bulk;
 mod modal_interactive;
 mod modal_live;
 mod modal_resilience;
+mod modal_resources;
 mod modal_sleep;
 mod newcomer;
 mod nodes;

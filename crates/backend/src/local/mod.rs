@@ -20,6 +20,7 @@ pub mod jail;
 mod errno;
 mod exec;
 mod files;
+mod jail_files;
 mod layout;
 mod processes;
 mod remove;

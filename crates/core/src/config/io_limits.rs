@@ -31,4 +31,7 @@ pub struct IoLimits {
     /// of `/metrics`); each reading reads every running sandbox's cgroup and disk once.
     #[arg(long, env = "SANDBOXQL_USAGE_SAMPLE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
     pub usage_sample_secs: u64,
+    /// Running sandboxes one such reading covers at most (the rest are left out of it).
+    #[arg(long, env = "SANDBOXQL_USAGE_SAMPLE_MAX_SANDBOXES", default_value_t = 10_000)]
+    pub usage_sample_max_sandboxes: u64,
 }

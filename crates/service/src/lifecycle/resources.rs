@@ -13,9 +13,6 @@ use crate::{
     sandboxes::VisibleSandbox,
 };
 
-/// Running sandboxes read per sample at most (the figures then cover these).
-const MAX_SAMPLED: u64 = 10_000;
-
 impl Lifecycle {
     /// The sandbox's bounds, and what it uses now when it runs and its backend can tell.
     pub async fn resources(&self, sb: &VisibleSandbox) -> AppResult<(Resources, Option<ResourceUsage>)> {
@@ -50,7 +47,7 @@ impl Lifecycle {
             .filter(sandbox::Column::Status.eq(SandboxStatus::Running))
             .filter(sandbox::Column::Backend.eq(self.backend.name()))
             .filter(sandbox::Column::DeletedAt.is_null())
-            .limit(MAX_SAMPLED)
+            .limit(self.limits.io.usage_sample_max_sandboxes)
             .all(&self.db)
             .await?;
         let mut sums: BTreeMap<String, [f64; 5]> =

@@ -5,6 +5,7 @@
 //! `--sandbox-bounds required` the server does not start without every bound.
 
 pub mod cgroup;
+mod cgroupfs;
 pub mod disk;
 pub mod uids;
 

@@ -1,0 +1,59 @@
+//! Modal: the template's CPU and memory travel in `SandboxCreate` as Modal's official
+//! client sends `Sandbox.create(cpu=(request, limit), memory=(request, limit))`
+//! (`modal/_resources.py` of `modal` 1.6.4): cores ×1000, MiB, the limits beside.
+
+use serde_json::json;
+
+use crate::{
+    helpers::{DbKind, fake_modal::FakeModal},
+    modal_backend::spawn_tweaked,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_create_carries_the_templates_resources() {
+    let fake = FakeModal::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("templates.toml");
+    std::fs::write(
+        &templates,
+        "[[templates]]\nname = \"default\"\ndescription = \"the default\"\ndefault = true\n\
+         [[templates]]\nname = \"large\"\ndescription = \"two cores, capped at three\"\n\
+         [templates.resources]\ncpu = 2\ncpu_max = 3\nmemory = \"3 GiB\"\ndisk = \"20 GiB\"\n",
+    )
+    .unwrap();
+    let app = spawn_tweaked(DbKind::Sqlite, &fake, |c| c.sandbox.templates = Some(templates.clone())).await;
+    let (_, token) = app.new_user("modal-sizes").await;
+    let large = app
+        .ok(&token, "mutation { createSandbox(input: {template: \"large\"}) { id template status } }", json!({}))
+        .await;
+    assert_eq!(large["createSandbox"]["template"], "large");
+    let plain = app.ok(&token, "mutation { createSandbox(input: {}) { template } }", json!({})).await;
+    assert_eq!(plain["createSandbox"]["template"], "default", "provider alone picks the default");
+    let (code, msg) =
+        app.err(Some(&token), "mutation { createSandbox(input: {template: \"huge\"}) { id } }", json!({})).await;
+    assert_eq!(code, "BAD_USER_INPUT", "{msg}");
+
+    let creates = fake.st().creates.clone();
+    assert_eq!(creates.len(), 2);
+    let sent = |i: usize| creates[i].definition.clone().unwrap().resources.unwrap();
+    let r = sent(0);
+    assert_eq!((r.milli_cpu, r.milli_cpu_max, r.memory_mb, r.memory_mb_max), (2000, 3000, 3072, 3072));
+    assert_eq!(r.ephemeral_disk_mb, 0, "Sandbox.create sends no disk: the workspace is a volume");
+    let r = sent(1);
+    assert_eq!(
+        (r.milli_cpu, r.milli_cpu_max, r.memory_mb, r.memory_mb_max),
+        (1000, 0, 2048, 2048),
+        "the built-in sizes"
+    );
+    // The templates query shows sizes, never images or environment.
+    let listed =
+        app.ok(&token, "{ templates { name resources { cpu cpuMax memoryBytes diskBytes } } }", json!({})).await;
+    assert_eq!(
+        listed["templates"][1],
+        json!({"name": "large", "resources": {"cpu": 2.0, "cpuMax": 3.0,
+        "memoryBytes": 3u64 << 30, "diskBytes": 20u64 << 30}})
+    );
+    let fields = app.ok(&token, r#"{ __type(name: "SandboxTemplate") { fields { name } } }"#, json!({})).await;
+    let names = fields["__type"]["fields"].to_string();
+    assert!(!names.contains("image") && !names.contains("env"), "{names}");
+}
