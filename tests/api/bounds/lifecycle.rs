@@ -67,3 +67,33 @@ async fn tmp_is_bounded_the_bounds_survive_a_restart_and_delete_leaves_nothing()
         .collect();
     assert!(pooled.len() <= 1, "the pool holds its depth: {pooled:?}");
 }
+
+#[test]
+fn required_bounds_refuse_to_start_on_a_host_without_them_and_auto_says_what_is_missing() {
+    let data = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::helpers::process::BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--sandbox-cgroup", "off", "--sandbox-bounds", "required"])
+        .current_dir(data.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("SANDBOXQL_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a host without cgroups cannot bound memory: serve must not start");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--sandbox-bounds required, but this host lacks") && err.contains("no writable cgroup"),
+        "{err}"
+    );
+    let log = crate::helpers::process::start_up_log(&[
+        "--sandbox-cgroup",
+        "off",
+        "--sandbox-bounds",
+        "auto",
+        "--disk-pool",
+        "0",
+    ]);
+    assert!(
+        log.contains("a sandbox bound is not available on this host") && log.contains("no writable cgroup"),
+        "{log}"
+    );
+}

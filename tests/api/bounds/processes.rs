@@ -96,3 +96,23 @@ async fn each_sandbox_has_its_own_uid_and_no_other_local_user_reads_its_files() 
     assert_eq!(std::fs::metadata(app.data_path()).unwrap().permissions().mode() & 0o777, 0o711);
     assert_eq!(std::fs::metadata(app.data_path().join("blobs")).unwrap().permissions().mode() & 0o777, 0o700);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hard_cpu_cap_holds_a_busy_loop_to_its_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = templates_file(dir.path(), "512 MiB", "64 MiB", 128, "16 MiB");
+    let text = std::fs::read_to_string(&path).unwrap().replace("cpu = 1\n", "cpu = 1\ncpu_max = 0.25\n");
+    std::fs::write(&path, text).unwrap();
+    let app = bounded_app(&path, |_| {}).await;
+    let (_, token) = app.new_user("spinner").await;
+    let sb = app.create_sandbox(&token, "spin").await;
+    let limits = &resources(&app, &token, &sb).await["resources"]["limits"];
+    assert_eq!(limits["cpuMax"], 0.25);
+    let out = sh(&app, &token, &sb, "timeout 4 sh -c 'while :; do :; done'; echo spun").await;
+    assert_eq!(out["stdout"], "spun\n", "{out}");
+    let used = resources(&app, &token, &sb).await["resources"]["usage"]["cpuSeconds"].as_f64().unwrap();
+    // Four seconds of a busy loop at a quarter of a core is about one CPU second (the
+    // stand-in's own start counts too); uncapped it would be four.
+    assert!(used < 2.0, "the cap held the loop: {used} CPU seconds");
+    assert!(used > 0.5, "the loop ran: {used} CPU seconds");
+}
