@@ -12,6 +12,13 @@ pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Connects, authenticates, and subscribes with `query`/`variables` under id "1".
 pub async fn subscribe(addr: &str, token: &str, query: &str, variables: Value) -> anyhow::Result<Socket> {
+    let mut ws = connect(addr, token).await?;
+    start(&mut ws, query, variables).await?;
+    Ok(ws)
+}
+
+/// Connects and authenticates (acknowledged), subscribing to nothing yet.
+pub async fn connect(addr: &str, token: &str) -> anyhow::Result<Socket> {
     let mut req = format!("ws://{addr}/graphql").into_client_request()?;
     req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
     let (mut ws, _) = connect_async(req).await?;
@@ -21,9 +28,14 @@ pub async fn subscribe(addr: &str, token: &str, query: &str, variables: Value) -
         Some(Ok(Message::Text(t))) if t.contains("connection_ack") => {}
         other => anyhow::bail!("no ack: {other:?}"),
     }
+    Ok(ws)
+}
+
+/// Subscribes with `query`/`variables` under id "1" on an acknowledged connection.
+pub async fn start(ws: &mut Socket, query: &str, variables: Value) -> anyhow::Result<()> {
     let sub = json!({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}});
     ws.send(Message::Text(sub.to_string().into())).await?;
-    Ok(ws)
+    Ok(())
 }
 
 /// The next event payload (`data.<field>`), or None when the operation completed.

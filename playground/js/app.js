@@ -4,14 +4,17 @@ import { Client, plain } from './gql.js';
 import { Chat } from './chat.js';
 import { Files } from './files.js';
 import { Accounts } from './accounts.js';
+import { Usage } from './usage.js';
 
 const TOKEN_KEY = 'sandboxql.token';
 const SANDBOX_FIELDS = 'id name status statusReason createdAt lastSyncAt syncStats { filesProcessed bytesTransferred durationMs }';
 
 const state = { client: null, sandboxes: [], selected: null, admin: false };
 // After a run: the spend moved, and a SLEEPING sandbox the message woke is RUNNING again.
+const usage = new Usage(() => state.client);
 const chat = new Chat(() => state.client, notify, () => {
   loadSpend();
+  usage.refresh();
   loadSandboxes().then(() => {
     const sb = state.selected && state.sandboxes.find((s) => s.id === state.selected.id);
     if (sb) {
@@ -41,7 +44,7 @@ async function signIn(token) {
   $('who').textContent = `${data.viewer.name} (${data.viewer.role.toLowerCase()})`;
   show($('nav-accounts'), state.admin);
   const sel = $('create-template');
-  sel.replaceChildren(...data.templates.map((t) => h('option', { value: t.provider, title: t.description }, t.name)));
+  sel.replaceChildren(...data.templates.map((t) => h('option', { value: t.name, title: t.description }, t.name)));
   show($('signin'), false);
   show($('app'), true);
   show($('signout'), true);
@@ -129,10 +132,10 @@ async function create(ev) {
   btn.textContent = 'Creating…';
   try {
     const name = $('create-name').value.trim() || null;
-    const provider = $('create-template').value || 'CLAUDE_CODE';
+    const template = $('create-template').value || null;
     const data = await state.client.query(
       `mutation($input: CreateSandboxInput!) { createSandbox(input: $input) { ${SANDBOX_FIELDS} } }`,
-      { input: { name, provider } },
+      { input: { name, template } },
     );
     $('create-name').value = '';
     notify('');
@@ -202,7 +205,7 @@ async function route() {
   badge.className = `badge ${sb.status.toLowerCase()}`;
   badge.title = sb.status === 'SLEEPING' ? 'Asleep: its files are readable; the next message or write wakes it.' : '';
   show($('panes'), true);
-  await Promise.all([chat.open(sb), files.open(sb)]);
+  await Promise.all([chat.open(sb), files.open(sb), usage.open(sb)]);
 }
 
 // At narrow widths the chat and the files are tabs; each tab shows its pane.

@@ -9,14 +9,13 @@ async fn playground_flows_in_chromium() {
     // Runs that call the API (`[api N]`) go through the gateway to a fake priced at
     // $1000/MTok, so the first call costs $0.37.
     let fake = fake_anthropic::start().await;
-    let app = TestApp::spawn_with(
-        DbKind::Sqlite,
-        |c| {
-            c.gateway.anthropic_base_url = format!("http://{}", fake.addr);
-            c.gateway.model_prices = vec!["fake-model=1000,1000,1000,1000".into()];
-        },
-        None,
-    )
+    // Bounded sandboxes, so the usage line shows real figures against the template's.
+    let dir = tempfile::tempdir().unwrap();
+    let templates = crate::bounds::templates_file(dir.path(), "512 MiB", "64 MiB", 256, "16 MiB");
+    let app = crate::bounds::bounded_app(&templates, |c| {
+        c.gateway.anthropic_base_url = format!("http://{}", fake.addr);
+        c.gateway.model_prices = vec!["fake-model=1000,1000,1000,1000".into()];
+    })
     .await;
     let (_, token) = app.new_user("ada").await;
     let (_, other) = app.new_user("bob").await;

@@ -91,6 +91,9 @@ try {
   const sandboxId = page.url().split('/').pop();
   assert.equal(await page.textContent('#sb-title'), 'demo');
   assert.match(await page.textContent('#sandbox-list'), /RUNNING/);
+  // What it uses against its template's bounds (512 MiB memory, 64 MiB disk, 256 processes).
+  await page.waitForFunction(() => /Disk [\d.]+ (B|KB|MB) \/ 64 MB/.test(document.querySelector('#sb-usage').textContent));
+  assert.match(await page.textContent('#sb-usage'), /Memory [\d.]+ (B|KB|MB) \/ 512 MB · Disk .* · Processes \d+ \/ 256 · 1 CPU/);
   await api('mutation($id: ID!) { a: writeFile(sandboxId: $id, path: "notes/hello.txt", content: "hello from the playground\\nsecond line\\n") { size } b: writeFile(sandboxId: $id, path: "img/dot.png", content: $png, encoding: BASE64) { size } }'
     .replace('$png', JSON.stringify(PNG)), { id: sandboxId });
 

@@ -63,9 +63,13 @@ async fn tmp_is_bounded_the_bounds_survive_a_restart_and_delete_leaves_nothing()
     let pooled: Vec<_> = std::fs::read_dir(data.join("disk-pool").join((64u64 << 20).to_string()))
         .unwrap()
         .flatten()
-        .map(|e| e.file_name())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".img"))
         .collect();
     assert!(pooled.len() <= 1, "the pool holds its depth: {pooled:?}");
+    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let pool_mounts: Vec<&str> = table.lines().filter(|l| l.contains("disk-pool")).collect();
+    assert!(pool_mounts.iter().all(|l| l.contains("nosuid") && l.contains("nodev")), "{pool_mounts:?}");
 }
 
 #[test]
@@ -96,4 +100,32 @@ fn required_bounds_refuse_to_start_on_a_host_without_them_and_auto_says_what_is_
         log.contains("a sandbox bound is not available on this host") && log.contains("no writable cgroup"),
         "{log}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sandbox_of_the_old_layout_is_moved_and_given_a_uid_of_its_own() {
+    let app = crate::helpers::TestApp::spawn(crate::helpers::DbKind::Sqlite).await;
+    let (_, token) = app.new_user("old-timer").await;
+    let sb = app.create_sandbox(&token, "old").await;
+    // As sandboxes were before: workspace and HOME at the top, the server's, no uid.
+    let dir = app.sandbox_dir(&sb);
+    std::fs::write(dir.join("disk/workspace/kept.txt"), "kept").unwrap();
+    std::fs::create_dir_all(dir.join("disk/workspace/a/b/c")).unwrap();
+    for sub in ["workspace", "home"] {
+        std::fs::rename(dir.join("disk").join(sub), dir.join(sub)).unwrap();
+    }
+    std::fs::remove_dir(dir.join("disk")).unwrap();
+    std::fs::remove_file(dir.join("uid")).unwrap();
+    for e in std::fs::read_dir(app.data_path().join("uids")).unwrap() {
+        std::fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    std::process::Command::new("chown").args(["-R", "0:0"]).arg(&dir).status().unwrap();
+    let app = app.restart().await;
+    let out = sh(&app, &token, &sb, "id -u; cat kept.txt; touch a/b/c/new && echo wrote").await;
+    let said = out["stdout"].as_str().unwrap();
+    let uid: u32 = said.lines().next().unwrap().parse().unwrap();
+    assert!(uid >= 700_000_000, "{out}");
+    assert!(said.contains("kept") && said.contains("wrote"), "its files are its own now: {out}");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(dir.join("disk/workspace/a/b")).unwrap().uid(), uid);
 }

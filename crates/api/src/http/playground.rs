@@ -34,6 +34,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("js/render.js", "text/javascript; charset=utf-8", asset!("js/render.js")),
     ("js/runview.js", "text/javascript; charset=utf-8", asset!("js/runview.js")),
     ("js/snapshots.js", "text/javascript; charset=utf-8", asset!("js/snapshots.js")),
+    ("js/usage.js", "text/javascript; charset=utf-8", asset!("js/usage.js")),
     // Vendored releases (playground/vendor/README.md says which, LICENSES.txt their terms).
     ("vendor/marked.esm.js", "text/javascript; charset=utf-8", asset!("vendor/marked.esm.js")),
     ("vendor/purify.es.mjs", "text/javascript; charset=utf-8", asset!("vendor/purify.es.mjs")),

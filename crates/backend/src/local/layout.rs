@@ -125,8 +125,37 @@ impl LocalBackend {
             }
             _ => None,
         };
-        let uid = self.uids.as_ref().and_then(|_| Uids::of(dir));
+        let uid = match &self.uids {
+            None => None,
+            Some(uids) => match Uids::of(dir) {
+                Some(uid) => Some(uid),
+                // Made before uids per sandbox: it gets one now, with its files.
+                None => Some(self.adopt(uids, dir)?),
+            },
+        };
         Ok(Place { uid, resources, cgroup })
+    }
+
+    /// Gives a sandbox made before uids per sandbox a uid of its own and its files to it.
+    fn adopt(&self, uids: &Uids, dir: &Path) -> AppResult<u32> {
+        let uid = uids.claim(dir).map_err(|e| AppError::provider("no uid for the sandbox", format!("{e:#}")))?;
+        for sub in ["workspace", "home"] {
+            let top = dir.join(DISK).join(sub);
+            // Iterative: a tenant's tree may be as deep as it likes.
+            let mut stack = vec![top.clone()];
+            while let Some(p) = stack.pop() {
+                std::os::unix::fs::lchown(&p, Some(uid), Some(uid)).map_err(|e| io_failure("chown", e))?;
+                if p.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+                    let entries = std::fs::read_dir(&p).map_err(|e| io_failure("read dir", e))?;
+                    stack.extend(entries.flatten().map(|e| e.path()));
+                }
+            }
+            if top.exists() {
+                mode(&top, 0o700).map_err(|e| io_failure("chmod", e))?;
+            }
+        }
+        tracing::info!(sandbox = %dir.display(), uid, "an older sandbox now runs as a uid of its own");
+        Ok(uid)
     }
 
     /// Removes the sandbox's cgroup and disk and gives its uid back (its directory stays

@@ -21,13 +21,7 @@ impl Usage for LocalBackend {
             let c = cgroup.filter(|g| g.exists()).map(|g| g.usage()).unwrap_or_default();
             let bounded = has_disk && dir.join(disk::IMAGE).exists();
             let disk_bytes = bounded.then(|| Disks::used_bytes(&dir.join(DISK))).flatten();
-            Ok(ResourceUsage {
-                memory_bytes: c.memory_bytes,
-                memory_peak_bytes: c.memory_peak_bytes,
-                cpu_seconds: c.cpu_seconds,
-                disk_bytes,
-                processes: c.processes,
-            })
+            Ok(ResourceUsage { disk_bytes, ..c })
         })
         .await
     }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use super::cgroupfs::{make_dir, members, own_path, read_key, read_u64};
-use crate::template::Resources;
+use crate::{ResourceUsage, template::Resources};
 
 /// The name of the directory holding the sandboxes' cgroups in each hierarchy.
 const GROUP: &str = "sandboxql-sandboxes";
@@ -209,41 +209,31 @@ impl SandboxCgroup {
         Ok(())
     }
 
-    /// What the sandbox uses now: memory, its peak, CPU seconds, processes.
-    pub fn usage(&self) -> CgroupUsage {
+    /// What the sandbox uses now: memory, its peak, CPU seconds, processes (its disk is
+    /// the disk's to say).
+    pub fn usage(&self) -> ResourceUsage {
         match &self.roots {
             Roots::V1 { memory, pids, cpu, cpuacct, .. } => {
                 let m = memory.join(&self.id);
                 let acct = cpuacct.as_ref().unwrap_or(cpu).join(&self.id);
-                CgroupUsage {
+                ResourceUsage {
                     memory_bytes: read_u64(&m.join("memory.usage_in_bytes")),
                     memory_peak_bytes: read_u64(&m.join("memory.max_usage_in_bytes")),
                     cpu_seconds: read_u64(&acct.join("cpuacct.usage")).map(|ns| ns as f64 / 1e9),
                     processes: read_u64(&pids.join(&self.id).join("pids.current")),
+                    disk_bytes: None,
                 }
             }
             Roots::V2(root) => {
                 let g = root.join(&self.id);
-                CgroupUsage {
+                ResourceUsage {
                     memory_bytes: read_u64(&g.join("memory.current")),
                     memory_peak_bytes: read_u64(&g.join("memory.peak")),
                     cpu_seconds: read_key(&g.join("cpu.stat"), "usage_usec").map(|us| us as f64 / 1e6),
                     processes: read_u64(&g.join("pids.current")),
+                    disk_bytes: None,
                 }
             }
         }
     }
-}
-
-/// Figures of one sandbox's cgroup; None where this host does not count it.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct CgroupUsage {
-    /// Memory in use (page cache included, as the limit counts it).
-    pub memory_bytes: Option<u64>,
-    /// Highest memory use since the cgroup was made.
-    pub memory_peak_bytes: Option<u64>,
-    /// CPU time used, in seconds.
-    pub cpu_seconds: Option<f64>,
-    /// Processes and threads now.
-    pub processes: Option<u64>,
 }

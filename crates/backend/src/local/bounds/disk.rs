@@ -7,8 +7,9 @@
 //! were given when they were made, and no image is made that would leave less than the
 //! reserve (`--min-free-disk`).
 //!
-//! `mkfs` takes tens of milliseconds, so a few formatted images per size wait in
-//! `{data}/disk-pool/{bytes}/`: taking one is a rename and a mount.
+//! `mkfs` and `mount` take tens of milliseconds, so a few formatted, mounted images per
+//! size wait in `{data}/disk-pool/{bytes}/` ([`super::pool`]): taking one is a rename
+//! and a bind mount.
 
 use std::{
     path::{Path, PathBuf},
@@ -25,10 +26,10 @@ pub const MOUNT: &str = "disk";
 /// Sandbox disks on this host.
 #[derive(Debug, Clone)]
 pub struct Disks {
-    pool: PathBuf,
+    pub(super) pool: PathBuf,
     data_dir: PathBuf,
     min_free: u64,
-    depth: u32,
+    pub(super) depth: u32,
 }
 
 /// Why no disk was made.
@@ -73,68 +74,26 @@ impl Disks {
         Ok(s.f_bavail.saturating_mul(s.f_frsize))
     }
 
-    /// Gives `sandbox_dir` a mounted disk of `bytes`: a pooled image when one waits.
+    /// Gives `sandbox_dir` a mounted disk of `bytes`: a pooled one (already formatted
+    /// and mounted) when one waits, else a new one.
     pub fn provide(&self, sandbox_dir: &Path, bytes: u64) -> Result<(), DiskError> {
-        let img = sandbox_dir.join(IMAGE);
-        if !self.take_pooled(bytes, &img) {
-            self.make(&img, bytes)?;
-        }
-        let mnt = sandbox_dir.join(MOUNT);
+        let (img, mnt) = (sandbox_dir.join(IMAGE), sandbox_dir.join(MOUNT));
         std::fs::create_dir_all(&mnt).context("creating the disk's mount point")?;
+        if self.take_pooled(bytes, &img, &mnt)? {
+            return Ok(());
+        }
+        self.make(&img, bytes)?;
         mount(&img, &mnt)?;
         Ok(())
     }
 
-    fn take_pooled(&self, bytes: u64, to: &Path) -> bool {
-        let dir = self.pool.join(bytes.to_string());
-        let Ok(entries) = std::fs::read_dir(&dir) else { return false };
-        for e in entries.flatten() {
-            let p = e.path();
-            // Only finished images are named `*.img` (they are formatted under `*.tmp`).
-            if p.extension().is_some_and(|x| x == "img") && std::fs::rename(&p, to).is_ok() {
-                return true;
-            }
-        }
-        false
-    }
-
-    fn make(&self, img: &Path, bytes: u64) -> Result<(), DiskError> {
+    pub(super) fn make(&self, img: &Path, bytes: u64) -> Result<(), DiskError> {
         let free = self.free_bytes()?;
         if free < bytes.saturating_add(self.min_free) {
             return Err(DiskError::NoRoom { free });
         }
         format(img, bytes)?;
         Ok(())
-    }
-
-    /// Formats images until each size in `sizes` has the pool's depth waiting (stops
-    /// quietly at the reserve). Blocking: run it off the async runtime.
-    pub fn refill(&self, sizes: &[u64]) {
-        for &bytes in sizes {
-            let dir = self.pool.join(bytes.to_string());
-            if std::fs::create_dir_all(&dir).is_err() {
-                continue;
-            }
-            let waiting = std::fs::read_dir(&dir)
-                .map(|es| es.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "img")).count())
-                .unwrap_or(0);
-            for _ in waiting..self.depth as usize {
-                let name = uuid::Uuid::now_v7().simple().to_string();
-                let tmp = dir.join(format!("{name}.tmp"));
-                match self.make(&tmp, bytes) {
-                    Ok(()) => {
-                        let _ = std::fs::rename(&tmp, dir.join(format!("{name}.img")));
-                    }
-                    Err(e) => {
-                        let _ = std::fs::remove_file(&tmp);
-                        if let DiskError::Failed(e) = e {
-                            tracing::warn!(error = %format!("{e:#}"), "could not format a pooled sandbox disk");
-                        }
-                        return;
-                    }
-                }
-            }
-        }
     }
 
     /// Mounts the disk of `sandbox_dir` again if it has one that is not mounted (after a
@@ -197,13 +156,13 @@ fn format(img: &Path, bytes: u64) -> anyhow::Result<()> {
         .arg(img))
 }
 
-fn mount(img: &Path, mnt: &Path) -> anyhow::Result<()> {
+pub(super) fn mount(img: &Path, mnt: &Path) -> anyhow::Result<()> {
     run(Command::new("mount").args(["-o", "loop,nodev,nosuid"]).arg(img).arg(mnt))?;
     // The disk's root is the server's; only the directories inside are the sandbox's.
     set_mode(mnt, 0o711)
 }
 
-fn unmount(mnt: &Path) -> anyhow::Result<()> {
+pub(super) fn unmount(mnt: &Path) -> anyhow::Result<()> {
     // The loop device was set up with autoclear by mount(8): it goes with the mount.
     rustix::mount::unmount(mnt, rustix::mount::UnmountFlags::empty())
         .with_context(|| format!("unmounting {}", mnt.display()))

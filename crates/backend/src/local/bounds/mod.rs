@@ -7,6 +7,7 @@
 pub mod cgroup;
 mod cgroupfs;
 pub mod disk;
+mod pool;
 pub mod uids;
 
 use std::path::Path;

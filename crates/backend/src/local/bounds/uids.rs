@@ -44,6 +44,8 @@ impl Uids {
         }
         let dir = data_dir.join("uids");
         std::fs::create_dir_all(&dir).context("creating the uid claims directory")?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).context("chmod of the uid claims")?;
         Ok(Self { dir, base, count, next: Arc::new(AtomicU32::new(0)) })
     }
 
