@@ -142,7 +142,9 @@ async fn main() -> anyhow::Result<()> {
     // Warm-up: one round each, not counted.
     for s in servers.iter_mut() {
         s.round().await?;
-        (s.create.clear(), s.first_event.clear(), s.first_line.clear());
+        s.create.clear();
+        s.first_event.clear();
+        s.first_line.clear();
     }
     for _ in 0..ROUNDS {
         for s in servers.iter_mut() {
