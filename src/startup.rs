@@ -274,7 +274,7 @@ async fn make_backend(
                  server's Anthropic gateway (--gateway-listen)",
             )?;
             let modal = crate::backend::modal::ModalBackend::new(&config.modal, &config.limits)?;
-            Ok(Arc::new(modal.with_gateway_url(url)))
+            Ok(Arc::new(modal.with_gateway_url(url).with_egress(config.gateway.sandbox_egress.clone())))
         }
     }
 }

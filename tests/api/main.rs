@@ -32,6 +32,7 @@ mod modal_backend;
 mod modal_bulk;
 mod modal_interactive;
 mod modal_live;
+mod modal_long_wait;
 mod modal_resilience;
 mod modal_resources;
 mod modal_sleep;

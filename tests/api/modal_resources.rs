@@ -45,6 +45,11 @@ async fn sandbox_create_carries_the_templates_resources() {
         (1000, 0, 2048, 2048),
         "the built-in sizes"
     );
+    // Modal sandboxes reach what local jails reach: the gateway, nothing else here.
+    let net = creates[0].definition.clone().unwrap().network_access.unwrap();
+    assert_eq!(net.network_access_type, 3, "ALLOWLIST");
+    assert_eq!(net.allowed_domains, ["gateway.sandboxql.test"]);
+    assert!(net.allowed_cidrs.is_empty());
     // The templates query shows sizes, never images or environment.
     let listed =
         app.ok(&token, "{ templates { name resources { cpu cpuMax memoryBytes diskBytes } } }", json!({})).await;
@@ -56,4 +61,17 @@ async fn sandbox_create_carries_the_templates_resources() {
     let fields = app.ok(&token, r#"{ __type(name: "SandboxTemplate") { fields { name } } }"#, json!({})).await;
     let names = fields["__type"]["fields"].to_string();
     assert!(!names.contains("image") && !names.contains("env"), "{names}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_egress_hosts_join_the_gateway_on_modals_allow_list() {
+    let fake = FakeModal::start().await;
+    let egress = vec!["registry.npmjs.org".to_string(), "*.pythonhosted.org:443".into(), "198.51.100.9:8080".into()];
+    let app = spawn_tweaked(DbKind::Sqlite, &fake, |c| c.gateway.sandbox_egress = egress.clone()).await;
+    let (_, token) = app.new_user("modal-egress").await;
+    app.ok(&token, "mutation { createSandbox(input: {}) { id } }", json!({})).await;
+    let net = fake.st().creates[0].definition.clone().unwrap().network_access.unwrap();
+    assert_eq!(net.network_access_type, 3);
+    assert_eq!(net.allowed_domains, ["gateway.sandboxql.test", "registry.npmjs.org", "*.pythonhosted.org"]);
+    assert_eq!(net.allowed_cidrs, ["198.51.100.9/32"]);
 }

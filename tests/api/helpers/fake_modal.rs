@@ -72,6 +72,9 @@ pub struct State {
     pub output_drops: u32,
     /// Create sandboxes but answer UNAVAILABLE, as when a reply is lost.
     pub ghost_creates: bool,
+    /// Fake time: each `TaskExecWait` call of a running command ends DEADLINE_EXCEEDED
+    /// after this many milliseconds, standing for its 60 s deadline.
+    pub wait_call_ms: Option<u64>,
     pub(super) next_id: u64,
 }
 

@@ -116,6 +116,10 @@ impl ModalClient for FakeModal {
         {
             return Err(bad("timeout and workdir /mnt/workspace with the volume there required"));
         }
+        // Every official client sends it (`_build_outbound_network_access`).
+        if d.network_access.is_none() {
+            return Err(bad("network_access required"));
+        }
         if d.entrypoint_args.is_empty() || r.tags.is_empty() {
             return Err(bad("entrypoint and tags required"));
         }

@@ -118,6 +118,14 @@ impl TaskCommandRouter for FakeModal {
 
     async fn task_exec_wait(&self, req: Request<TaskExecWaitRequest>) -> Res<TaskExecWaitResponse> {
         self.enter_router("TaskExecWait", &req)?;
+        // The official client bounds every wait (60 s) and asks again.
+        let deadline = req.metadata().get("grpc-timeout").and_then(|v| v.to_str().ok()).and_then(grpc_timeout);
+        match deadline {
+            Some(d) if d <= Duration::from_secs(60) => {}
+            _ => return Err(Status::invalid_argument("TaskExecWait needs a deadline of at most 60 s")),
+        }
+        let cutoff = self.st().wait_call_ms.map(Duration::from_millis);
+        let ends = tokio::time::Instant::now() + cutoff.unwrap_or(Duration::from_secs(60));
         let exec = self.exec(&req.get_ref().exec_id)?;
         let mut rx = exec.changed.subscribe();
         loop {
@@ -125,7 +133,14 @@ impl TaskCommandRouter for FakeModal {
                 let status = task_exec_wait_response::ExitStatus::Code(code);
                 return Ok(Response::new(TaskExecWaitResponse { exit_status: Some(status) }));
             }
-            let _ = tokio::time::timeout(Duration::from_millis(200), rx.changed()).await;
+            if tokio::time::Instant::now() >= ends {
+                return Err(Status::deadline_exceeded("the wait's deadline passed; ask again"));
+            }
+            let _ = tokio::time::timeout_at(
+                ends.min(tokio::time::Instant::now() + Duration::from_millis(200)),
+                rx.changed(),
+            )
+            .await;
         }
     }
 
@@ -135,4 +150,19 @@ impl TaskCommandRouter for FakeModal {
         let code = *exec.exit.lock().unwrap();
         Ok(Response::new(TaskExecPollResponse { exit_status: code.map(task_exec_poll_response::ExitStatus::Code) }))
     }
+}
+
+/// A `grpc-timeout` header value (`60S`, `59999m`, …) as a duration.
+fn grpc_timeout(v: &str) -> Option<Duration> {
+    let (n, unit) = v.split_at(v.len().checked_sub(1)?);
+    let n: u64 = n.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
 }

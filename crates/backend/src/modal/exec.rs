@@ -22,6 +22,11 @@ use crate::{
     storage::Upload,
 };
 
+/// How long one `TaskExecWait` may block (the official client's per-call deadline).
+const WAIT_CALL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Pause before asking again after a router that did not answer (the official client's).
+const WAIT_AGAIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Size of one stdin message (well under gRPC's 4 MiB default limit).
 const STDIN_CHUNK: usize = 1024 * 1024;
 
@@ -103,16 +108,32 @@ pub(super) async fn start(
     Ok(Started { output: rx, stdin })
 }
 
-/// Reads both output streams to their end, then reports the exit status.
+/// Reads both output streams to their end while waiting for the exit (as the official
+/// client's `wait()` does beside its readers), then reports the exit after the last byte.
+/// Output that cannot be read any more ends it at once, as lost.
 async fn follow(router: Arc<Router>, exec_id: String, tx: mpsc::Sender<RawOutput>) {
-    let out = read_fd(&router, &exec_id, TaskExecStdioFileDescriptor::Stdout, &tx);
-    let err = read_fd(&router, &exec_id, TaskExecStdioFileDescriptor::Stderr, &tx);
-    let (out, err) = tokio::join!(out, err);
-    let end = match out.and(err) {
-        Ok(()) => match wait(&router, &exec_id).await {
-            Ok(code) => RawOutput::Exited(code),
-            Err(e) => RawOutput::Lost(e),
-        },
+    let outputs = async {
+        let out = read_fd(&router, &exec_id, TaskExecStdioFileDescriptor::Stdout, &tx);
+        let err = read_fd(&router, &exec_id, TaskExecStdioFileDescriptor::Stderr, &tx);
+        let (out, err) = tokio::join!(out, err);
+        out.and(err)
+    };
+    let waiting = wait(&router, &exec_id);
+    tokio::pin!(outputs, waiting);
+    let mut exited = None;
+    let read = loop {
+        tokio::select! {
+            r = &mut outputs => break r,
+            code = &mut waiting, if exited.is_none() => exited = Some(code),
+        }
+    };
+    let code = match (read, exited) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Some(code)) => code,
+        (Ok(()), None) => waiting.await,
+    };
+    let end = match code {
+        Ok(code) => RawOutput::Exited(code),
         Err(e) => RawOutput::Lost(e),
     };
     let _ = tx.send(end).await;
@@ -181,21 +202,33 @@ async fn read_fd(
     }
 }
 
-/// Waits for the exit status (`TaskExecWait` blocks until the command exits; a dropped
-/// wait is asked again).
+/// Waits for the exit status as Modal's official client does
+/// (`_task_command_router_client.py`): each `TaskExecWait` bounded by [`WAIT_CALL`], asked
+/// again until the command exits, however long it runs; a router that is away (restarting,
+/// dropping calls) is asked again after [`WAIT_AGAIN`]. Only an answer that is not
+/// transient (NOT_FOUND: the router forgot the command) ends the wait without an exit.
 async fn wait(router: &Router, exec_id: &str) -> AppResult<Option<i32>> {
     let req = TaskExecWaitRequest { task_id: router.task_id.clone(), exec_id: exec_id.to_string() };
-    let resp = router
-        .call("TaskExecWait", |mut api| {
-            let req = req.clone();
-            async move { api.task_exec_wait(req).await }
-        })
-        .await?;
-    Ok(match resp.exit_status {
-        Some(ExitStatus::Code(c)) => Some(c),
-        Some(ExitStatus::Signal(s)) => Some(128 + s),
-        None => None,
-    })
+    loop {
+        let answer = router
+            .call_raw("TaskExecWait", |mut api| {
+                let mut call = tonic::Request::new(req.clone());
+                call.set_timeout(WAIT_CALL);
+                async move { api.task_exec_wait(call).await }
+            })
+            .await;
+        match answer {
+            Ok(resp) => match resp.exit_status {
+                Some(ExitStatus::Code(c)) => return Ok(Some(c)),
+                Some(ExitStatus::Signal(s)) => return Ok(Some(128 + s)),
+                None => tokio::time::sleep(WAIT_AGAIN).await,
+            },
+            // The call's own deadline: the command still runs.
+            Err((s, _)) if s.code() == tonic::Code::DeadlineExceeded => {}
+            Err((s, _)) if is_transient(&s) => tokio::time::sleep(WAIT_AGAIN).await,
+            Err((_, e)) => return Err(e),
+        }
+    }
 }
 
 /// Writes stdin at increasing byte offsets, then EOF.

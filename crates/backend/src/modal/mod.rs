@@ -9,6 +9,7 @@ mod capabilities;
 mod client;
 mod exec;
 mod files;
+mod network;
 mod provision;
 mod records;
 mod router;
@@ -74,6 +75,8 @@ pub struct ModalBackend {
     routers: tokio::sync::Mutex<HashMap<String, Arc<Router>>>,
     max_answer_bytes: usize,
     gateway_url: Option<String>,
+    /// Hosts sandboxes may reach besides the gateway (`--sandbox-egress`).
+    egress: Vec<String>,
     environment: String,
     /// Fetches volume blocks (signed links) for sleeping sandboxes' files.
     http: reqwest::Client,
@@ -94,6 +97,7 @@ impl ModalBackend {
             routers: tokio::sync::Mutex::new(HashMap::new()),
             max_answer_bytes: limits.max_backend_answer_bytes as usize,
             gateway_url: None,
+            egress: Vec::new(),
             environment: cfg.modal_environment.clone(),
             http: reqwest::Client::builder()
                 .connect_timeout(std::time::Duration::from_secs(10))
@@ -106,6 +110,13 @@ impl ModalBackend {
     /// This backend with Claude pointed at the gateway's public URL.
     pub fn with_gateway_url(mut self, url: String) -> Self {
         self.gateway_url = Some(url);
+        self
+    }
+
+    /// This backend letting sandboxes reach `hosts` (`--sandbox-egress`) besides the
+    /// gateway; nothing else.
+    pub fn with_egress(mut self, hosts: Vec<String>) -> Self {
+        self.egress = hosts;
         self
     }
 }

@@ -129,6 +129,7 @@ impl ModalBackend {
             timeout_secs: spec.template.timeout_secs,
             workdir: Some(WORKDIR.into()),
             volume_mounts: vec![mount(WORKDIR, "workspace"), mount(HOME_DIR, "home")],
+            network_access: Some(super::network::allowlist(self.gateway_url.as_deref(), &self.egress)),
             name: Some(name.clone()),
             idle_timeout_secs: Some(spec.template.idle_timeout_secs),
         };
