@@ -33,6 +33,15 @@ if [ ! -x "$TOOLS/moto/bin/moto_server" ]; then
   "$TOOLS/moto/bin/pip" install -q 'moto[server]' >/dev/null
 fi
 
+# Modal's official client (its compiled protos are the reference for proto/; its client
+# drives the fake Modal in the tests), and grpcio-tools to compile proto/ for the check.
+MODAL_VERSION=1.6.4
+if ! "$TOOLS/modal/bin/python" -c "import modal, grpc_tools; assert modal.__version__ == '$MODAL_VERSION'" 2>/dev/null; then
+  echo "pip: installing modal==$MODAL_VERSION grpcio-tools"
+  python3 -m venv "$TOOLS/modal"
+  "$TOOLS/modal/bin/pip" install -q "modal==$MODAL_VERSION" grpcio-tools >/dev/null
+fi
+
 # graphql-http's auditServer: the GraphQL-over-HTTP spec's reference audit.
 if [ ! -f "$TOOLS/audit/node_modules/graphql-http/package.json" ]; then
   echo "npm: installing graphql-http"

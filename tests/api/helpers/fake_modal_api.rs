@@ -41,8 +41,9 @@ impl ModalClient for FakeModal {
         if r.app_id != "ap-fake"
             || !cmds.first().is_some_and(|c| c.starts_with("FROM "))
             || r.builder_version.is_empty()
+            || r.namespace != 1
         {
-            return Err(bad("image needs an app, a FROM line and a builder version"));
+            return Err(bad("image needs an app, a FROM line, a builder version and the WORKSPACE namespace"));
         }
         let image_id = format!("im-{:x}", cmds.join("\n").len());
         self.st().images.insert(image_id.clone());

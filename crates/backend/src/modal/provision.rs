@@ -85,6 +85,8 @@ impl Provisioner {
             }),
             app_id,
             force_build: false,
+            // What the official client sends for `from_registry` and Dockerfile layers.
+            namespace: super::proto::DeploymentNamespace::Workspace as i32,
             builder_version: self.builder_version.clone(),
         };
         let resp = rpc!(self.client, "ImageGetOrCreate", image_get_or_create, req.clone()).await?;
