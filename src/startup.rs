@@ -97,6 +97,7 @@ impl Application {
         services.lifecycle.recover(true).await.map_err(|e| anyhow::anyhow!("recovering interrupted work: {e:?}"))?;
         services.lifecycle.spawn_recovery();
         services.lifecycle.spawn_usage_sampler();
+        services.lifecycle.spawn_reconcile();
         let shutdown = CancellationToken::new();
         let gateway_addr = gateway.addr;
         let gateway_state = GatewayState::new(&config.gateway, &config.limits, services.meter.clone())?;

@@ -34,6 +34,7 @@ mod modal_interactive;
 mod modal_live;
 mod modal_long_wait;
 mod modal_proto;
+mod modal_reconcile;
 mod modal_resilience;
 mod modal_resources;
 mod modal_sleep;

@@ -94,3 +94,14 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
 pub fn is_postgres(db: &DatabaseConnection) -> bool {
     db.get_database_backend() == DbBackend::Postgres
 }
+
+/// A transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`,
+/// waiting (busy timeout) for another writer, where a deferred transaction that read
+/// first fails at once with SQLITE_BUSY when it tries to write beside another writer (a
+/// lock upgrade SQLite refuses rather than deadlock). Postgres ignores the mode.
+pub async fn write_txn(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    let options =
+        TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+    db.begin_with_options(options).await
+}

@@ -9,7 +9,7 @@
 use crate::outcome::reasons as run_reasons;
 use std::sync::Arc;
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
 use super::{
@@ -41,7 +41,7 @@ impl RunManager {
         force: bool,
     ) -> AppResult<Option<agent_run::Model>> {
         let t = now();
-        let txn = self.db.begin().await?;
+        let txn = crate::entity::db::write_txn(&self.db).await?;
         let Some(before) = agent_run::Entity::find_by_id(run_id).one(&txn).await? else { return Ok(None) };
         let mut update = agent_run::Entity::update_many()
             .col_expr(agent_run::Column::Status, Expr::value(status))

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::{
@@ -87,7 +87,7 @@ impl EventWriter {
         }
         self.push(body);
         let batch = std::mem::take(&mut self.pending);
-        let txn = self.db.begin().await?;
+        let txn = crate::entity::db::write_txn(&self.db).await?;
         let still_running = agent_run::Entity::find_by_id(self.run_id)
             .filter(agent_run::Column::Status.eq(RunStatus::Running))
             .one(&txn)

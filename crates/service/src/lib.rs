@@ -94,7 +94,7 @@ impl Services {
             limits.clone(),
             waker.clone(),
         );
-        let runs = runs::Runs::new(db.clone(), manager, limits.clone(), waker);
+        let runs = runs::Runs::new(db.clone(), manager, limits.clone(), waker.clone());
         let lifecycle = lifecycle::Lifecycle {
             db: db.clone(),
             backend: backend.clone(),
@@ -106,6 +106,7 @@ impl Services {
             leases,
             limits: limits.clone(),
             templates: templates.clone(),
+            waker,
         };
         Self { db, limits, backend, files, snapshots, sync, runs, lifecycle, meter, quotas, templates }
     }

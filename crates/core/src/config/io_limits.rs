@@ -34,4 +34,12 @@ pub struct IoLimits {
     /// Running sandboxes one such reading covers at most (the rest are left out of it).
     #[arg(long, env = "SANDBOXQL_USAGE_SAMPLE_MAX_SANDBOXES", default_value_t = 10_000)]
     pub usage_sample_max_sandboxes: u64,
+    /// Seconds between two passes that look for sandboxes whose provider ended them
+    /// while nobody called (Modal: lifetime, idle timeout), so they are listed SLEEPING.
+    #[arg(long, env = "SANDBOXQL_RECONCILE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub reconcile_secs: u64,
+    /// RUNNING sandboxes one such pass asks the provider about at most (one status call
+    /// each; the longest unchanged first).
+    #[arg(long, env = "SANDBOXQL_RECONCILE_MAX_SANDBOXES", default_value_t = 1000)]
+    pub reconcile_max_sandboxes: u64,
 }

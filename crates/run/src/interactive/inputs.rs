@@ -6,7 +6,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait, sea_query::Expr,
+    QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -65,7 +65,7 @@ pub async fn enqueue(
     max_pending: u64,
 ) -> AppResult<()> {
     let t = now();
-    let txn = db.begin().await?;
+    let txn = crate::entity::db::write_txn(db).await?;
     let running = agent_run::Entity::update_many()
         .col_expr(agent_run::Column::UpdatedAt, Expr::value(t))
         .filter(agent_run::Column::Id.eq(run_id))

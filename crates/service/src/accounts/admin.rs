@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -121,7 +121,7 @@ pub async fn create(
     if let Some(ext) = &new.external_id {
         new.external_id = Some(checked_name(ext, "externalId", 255)?);
     }
-    let txn = db.begin().await?;
+    let txn = crate::entity::db::write_txn(db).await?;
     let row = insert_account(&txn, &new).await?;
     change_log::record(&txn, audit(who, "accounts", row.id, "create"), None::<&()>, Some(&row)).await?;
     txn.commit().await?;
@@ -137,7 +137,7 @@ pub async fn update(
     max: u64,
 ) -> AppResult<account::Model> {
     let who = actor.check()?;
-    let txn = db.begin().await?;
+    let txn = crate::entity::db::write_txn(db).await?;
     // The row is locked first, so two admins' changes apply one after the other and each
     // audit row's `before` is what that change really replaced.
     lock_account(&txn, id).await?;

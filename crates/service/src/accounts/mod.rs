@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Statement,
-    TransactionTrait, sea_query::Expr,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -79,7 +79,7 @@ pub async fn disable_account(db: &DatabaseConnection, account_id: Uuid) -> AppRe
 /// together, exactly one does it: each first claims a marker row (a primary key insert,
 /// which waits for and then loses to a concurrent one), inside the same transaction.
 pub async fn bootstrap_admin(db: &DatabaseConnection) -> AppResult<Option<IssuedToken>> {
-    let txn = db.begin().await?;
+    let txn = crate::entity::db::write_txn(db).await?;
     let backend = txn.get_database_backend();
     let sql = match backend {
         sea_orm::DbBackend::Postgres => {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait, sea_query::Expr,
+    QuerySelect, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -73,7 +73,7 @@ pub async fn issue_token(
     if new.expires_at.is_some_and(|e| e <= now()) {
         return Err(AppError::bad_input("`expiresAt` must be in the future"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::entity::db::write_txn(db).await?;
     // Write first: the account row is locked (SQLite: the write lock is taken before the
     // read, so the transaction cannot be overtaken by a concurrent writer and fail).
     lock_account(&txn, account_id).await?;
@@ -90,7 +90,7 @@ pub async fn issue_token(
 /// Revokes a token; requests carrying it are refused from then on.
 pub async fn revoke(db: &DatabaseConnection, actor: Actor<'_>, token_id: Uuid) -> AppResult<api_token::Model> {
     let who = actor.check()?;
-    let txn = db.begin().await?;
+    let txn = crate::entity::db::write_txn(db).await?;
     // The token row is locked before it is read (a no-op write), so of two revocations at
     // once the second sees the first's time, and SQLite's reader never has to upgrade.
     api_token::Entity::update_many()

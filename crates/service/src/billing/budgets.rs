@@ -6,7 +6,6 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -89,7 +88,7 @@ pub async fn set(db: &DatabaseConnection, actor: Actor<'_>, account: Uuid, b: Bu
     if b.max_concurrent_runs.is_some_and(|n| !(0..=1_000_000).contains(&n)) {
         return Err(AppError::bad_input("`maxConcurrentRuns` must be between 0 and 1,000,000"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::entity::db::write_txn(db).await?;
     lock_account(&txn, account).await?;
     if account::Entity::find_by_id(account).one(&txn).await?.is_none() {
         return Err(AppError::NotFound("account"));

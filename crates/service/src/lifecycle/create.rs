@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::Lifecycle;
@@ -53,7 +53,7 @@ pub fn validate_name(name: Option<&str>, id: Uuid, max_chars: u64) -> AppResult<
 impl Lifecycle {
     /// The quota check and the CREATING row, atomically (the account row is locked).
     async fn insert_creating(&self, viewer: &Viewer, row: sandbox::ActiveModel) -> AppResult<sandbox::Model> {
-        let txn = self.db.begin().await?;
+        let txn = crate::entity::db::write_txn(&self.db).await?;
         lock_account(&txn, viewer.account_id).await?;
         let live = sandbox::Entity::find()
             .filter(sandbox::Column::AccountId.eq(viewer.account_id))

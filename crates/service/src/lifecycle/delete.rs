@@ -3,7 +3,7 @@
 //! kills its processes and removes its workspace), then soft-delete the row. The work
 //! runs in its own task; if this instance dies midway, recovery finishes it.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
 use super::Lifecycle;
@@ -99,7 +99,7 @@ impl Lifecycle {
         reason: &str,
     ) -> AppResult<sandbox::Model> {
         let id = before.id;
-        let txn = self.db.begin().await?;
+        let txn = crate::entity::db::write_txn(&self.db).await?;
         let t = now();
         let done = sandbox::Entity::update_many()
             .col_expr(sandbox::Column::Status, Expr::value(SandboxStatus::Terminated))

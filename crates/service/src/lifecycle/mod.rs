@@ -5,6 +5,7 @@
 mod create;
 mod delete;
 pub mod leases;
+mod reconcile;
 mod recovery;
 mod resources;
 mod restore;
@@ -41,4 +42,5 @@ pub struct Lifecycle {
     pub(super) leases: Leases,
     pub(super) limits: Arc<Limits>,
     pub(super) templates: Arc<Templates>,
+    pub(super) waker: waker::Waker,
 }

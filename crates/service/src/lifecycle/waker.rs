@@ -122,7 +122,7 @@ impl Waker {
     /// After a backend call on `sb` failed: whether its backend sandbox has ended on its
     /// own (then the sandbox is now SLEEPING and the call can be answered at rest or
     /// retried after a wake). Backends that never sleep answer false at once.
-    pub async fn gone(&self, sb: &VisibleSandbox) -> bool {
+    pub async fn gone(&self, sb: &sandbox::Model) -> bool {
         if self.backend.at_rest().is_none() || sb.status != SandboxStatus::Running {
             return false;
         }

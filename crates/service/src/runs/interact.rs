@@ -3,7 +3,7 @@
 //! NOT_FOUND), queued in the database atomically with the check that the run still runs,
 //! and the run's executor — on whichever instance — is woken to deliver it.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -120,7 +120,7 @@ impl Runs {
             message: a.message.filter(|_| !a.allow),
             updated_input: a.updated_input.filter(|_| a.allow),
         };
-        let txn = self.db.begin().await?;
+        let txn = crate::entity::db::write_txn(&self.db).await?;
         let find = || {
             permission_request::Entity::find()
                 .filter(permission_request::Column::RunId.eq(run.id))

@@ -2,7 +2,7 @@
 //! RUNNING (a delete that began makes it DELETING, so no run slips in), the run row with
 //! its lease, its audit row and its first event; then the process, in its own task.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 
 use super::Runs;
 use crate::{
@@ -95,7 +95,7 @@ impl Runs {
         input: StartRun,
     ) -> AppResult<(agent_run::Model, Secret)> {
         let t = now();
-        let txn = self.db.begin().await?;
+        let txn = crate::entity::db::write_txn(&self.db).await?;
         // The account row first (as creates do): two starts of one account wait for each
         // other, so its budget's concurrency and spend checks cannot both pass at once.
         lock_account(&txn, sandbox.account_id).await?;

@@ -14,7 +14,7 @@ mod files;
 use std::{sync::Arc, time::Instant};
 
 use futures::{FutureExt, StreamExt, stream::FuturesOrdered};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use tokio_util::task::AbortOnDropHandle;
 use uuid::Uuid;
 
@@ -266,7 +266,7 @@ impl Syncer {
         totals: &Totals,
         duration_ms: u64,
     ) -> AppResult<snapshot::Model> {
-        let txn = self.db.begin().await?;
+        let txn = crate::entity::db::write_txn(&self.db).await?;
         let row = snapshot::ActiveModel {
             id: Set(snapshot_id),
             sandbox_id: Set(sb.id),
