@@ -198,7 +198,7 @@ impl Jail {
         for f in ETC_FILES {
             arg(&["--ro-bind-try", f, f]);
         }
-        let (passwd, group) = write_identity(sandbox_dir, uid_n)?;
+        let (passwd, group) = write_identity(sandbox_dir, uid_n, JAILED_HOME)?;
         arg(&["--ro-bind", &passwd, "/etc/passwd", "--ro-bind", &group, "/etc/group"]);
         arg(&["--proc", "/proc", "--dev", "/dev"]);
         // A sized tmpfs: its pages are charged to the sandbox's memory cgroup too.

@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use super::jail::JAILED_HOME;
-
 /// `/bin`, `/lib`… as on the host: symlinks into `/usr` on merged-usr systems, read-only
 /// binds otherwise.
 pub(super) fn system_dirs() -> Vec<String> {
@@ -19,13 +17,14 @@ pub(super) fn system_dirs() -> Vec<String> {
     out
 }
 
-/// A passwd and group file naming the jail's uid, so tools that look the user up work.
-pub(super) fn write_identity(sandbox_dir: &Path, uid: u32) -> std::io::Result<(String, String)> {
+/// A passwd and group file naming the jail's uid with its HOME (`home`, as seen inside),
+/// so tools that look the user up work.
+pub(super) fn write_identity(sandbox_dir: &Path, uid: u32, home: &str) -> std::io::Result<(String, String)> {
     let passwd = sandbox_dir.join("passwd");
     let group = sandbox_dir.join("group");
     std::fs::write(
         &passwd,
-        format!("root:x:0:0:root:/root:/bin/sh\nsandbox:x:{uid}:{uid}:sandbox:{JAILED_HOME}:/bin/bash\n"),
+        format!("root:x:0:0:root:/root:/bin/sh\nsandbox:x:{uid}:{uid}:sandbox:{home}:/bin/bash\n"),
     )?;
     std::fs::write(&group, format!("root:x:0:\nsandbox:x:{uid}:\n"))?;
     Ok((passwd.display().to_string(), group.display().to_string()))
