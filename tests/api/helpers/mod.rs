@@ -240,6 +240,34 @@ impl Drop for TestApp {
             for m in table.lines().filter_map(|l| l.split(' ').nth(4)).filter(|m| m.starts_with(&prefix)) {
                 let _ = std::process::Command::new("umount").args(["-l", m]).status();
             }
+            remove_sandbox_cgroups(&self.data_dir.path().join("sandboxes"));
+        }
+    }
+}
+
+/// Removes the (empty) cgroups of the sandboxes under `sandboxes`, which a test leaves
+/// behind when it does not delete its sandboxes (a server keeps them until delete).
+fn remove_sandbox_cgroups(sandboxes: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(sandboxes) else { return };
+    let ids: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| uuid::Uuid::parse_str(&e.file_name().to_string_lossy()).ok())
+        .map(|id| id.to_string())
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    let mut stack = vec![(std::path::PathBuf::from("/sys/fs/cgroup"), 0)];
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())) {
+            if e.file_name() == "sandboxql-sandboxes" {
+                for id in &ids {
+                    let _ = std::fs::remove_dir(e.path().join(id));
+                }
+            } else if depth < 4 {
+                stack.push((e.path(), depth + 1));
+            }
         }
     }
 }
