@@ -77,8 +77,9 @@ async fn full_flow(kind: DbKind) {
     let def = create.definition.clone().unwrap();
     assert_eq!(def.timeout_secs, 24 * 3600);
     assert_eq!(def.idle_timeout_secs, Some(3600));
-    // The sandbox's own volume, at the workspace and (for Claude's sessions) at /mnt/home;
-    // a stable name, so a retried create or a wake finds it.
+    // The sandbox's own two volumes, each mounted once (Modal's rule): the workspace and,
+    // for Claude's sessions, its HOME at /mnt/home; stable names, so a retried create or
+    // a wake finds them. New volumes are VolumeFS v2.
     let vol = format!("vo-sandboxql-{}", uuid::Uuid::parse_str(&sb).unwrap().simple());
     let mounts: Vec<(String, String, Option<String>)> =
         def.volume_mounts.iter().map(|m| (m.volume_id.clone(), m.mount_path.clone(), m.sub_path.clone())).collect();
@@ -86,9 +87,10 @@ async fn full_flow(kind: DbKind) {
         mounts,
         [
             (vol.clone(), "/mnt/workspace".into(), Some("workspace".into())),
-            (vol.clone(), "/mnt/home".into(), Some("home".into()))
+            (format!("{vol}-home"), "/mnt/home".into(), None)
         ]
     );
+    assert_eq!(fake.st().volume_versions[&vol], 2, "a v2 volume");
     assert_eq!(def.name.as_deref(), Some(vol.trim_start_matches("vo-")));
     assert!(!format!("{create:?}").contains(API_KEY), "key in the sandbox definition");
     assert_eq!(fake.count("ImageJoinStreaming"), 1, "the image build was waited for");
@@ -109,8 +111,10 @@ async fn full_flow(kind: DbKind) {
     };
     assert!(claude_exec.command_args.iter().all(|a| !a.contains(API_KEY) && !a.contains("sgw_")), "secret in argv");
     assert!(claude_exec.secret_ids.is_empty());
-    assert!(claude_exec.env["ANTHROPIC_API_KEY"].starts_with("sgw_"), "the run token travels in the exec env");
-    assert_eq!(claude_exec.env["HOME"], "/mnt/home");
+    assert!(claude_exec.env.is_empty(), "the environment travels as the official client sends it");
+    let env = crate::helpers::fake_modal::exec_env(&claude_exec);
+    assert!(env["ANTHROPIC_API_KEY"].starts_with("sgw_"), "the run token travels in the exec env");
+    assert_eq!(env["HOME"], "/mnt/home");
     assert_eq!(fake.count("SecretGetOrCreate"), 0, "no Modal secret holds the key");
     assert!(fake.st().execs_requested.iter().all(|e| !format!("{e:?}").contains(API_KEY)));
     assert_eq!(claude_exec.command_args.last().unwrap(), "say hello", "prompt is one argv element, last");
@@ -159,10 +163,10 @@ async fn full_flow(kind: DbKind) {
     assert_eq!(stats["snapshot"]["fileCount"], 2, "{stats}");
     assert_eq!(stats["filesUploaded"], 2, "{stats}");
 
-    // Delete terminates the Modal sandbox and removes its volume after the final snapshot.
+    // Delete terminates the Modal sandbox and removes both volumes after the final snapshot.
     app.ok(&token, "mutation($id: ID!) { deleteSandbox(id: $id) { id } }", json!({"id": sb})).await;
     assert!(fake.st().sandboxes[&modal_id].terminated);
-    assert_eq!(fake.st().volume_deletes, vec![vol.clone()]);
+    assert_eq!(fake.st().volume_deletes, vec![format!("{vol}-home"), vol.clone()]);
     // Every control-plane call carried a valid auth token; the router got only its JWT.
     assert!(fake.st().unauthenticated.is_empty(), "{:?}", fake.st().unauthenticated);
     assert!(fake.count("TaskExecStart") >= 8 && fake.count("ClientHello") == 1);

@@ -37,10 +37,10 @@ async fn transient_failures_are_retried() {
     let fake = FakeModal::start().await;
     let app = spawn(DbKind::Sqlite, &fake).await;
     let (_, token) = app.new_user("tess").await;
-    fake.st().fail_next.insert("SandboxCreate".into(), 2);
+    fake.st().fail_next.insert("SandboxCreateV2".into(), 2);
     fake.st().fail_next.insert("TaskExecStart".into(), 2);
     let sb = app.create_sandbox(&token, "retried").await;
-    assert_eq!(fake.count("SandboxCreate"), 3);
+    assert_eq!(fake.count("SandboxCreateV2"), 3);
     let files =
         app.ok(&token, "query($id: ID!) { sandbox(id: $id) { files { totalCount } } }", json!({"id": sb})).await;
     assert_eq!(files["sandbox"]["files"]["totalCount"], 0);
@@ -55,16 +55,16 @@ async fn persistent_failure_is_provider_unavailable_and_leaves_no_orphan() {
     let fake = FakeModal::start().await;
     let app = spawn(DbKind::Sqlite, &fake).await;
     let (_, token) = app.new_user("otto").await;
-    fake.st().lose_answer.insert("SandboxCreate".into(), 1);
+    fake.st().lose_answer.insert("SandboxCreateV2".into(), 1);
     let sb = app.create_sandbox(&token, "retried").await;
-    assert_eq!(fake.count("SandboxCreate"), 2, "retried once");
-    assert_eq!(fake.count("SandboxGetFromName"), 1, "and found the first by name");
+    assert_eq!(fake.count("SandboxCreateV2"), 2, "retried once");
+    assert_eq!(fake.count("SandboxGetFromNameV2"), 1, "and found the first by name");
     assert_eq!(fake.st().sandboxes.len(), 1, "one Modal sandbox");
     let files =
         app.ok(&token, "query($id: ID!) { sandbox(id: $id) { files { totalCount } } }", json!({"id": sb})).await;
     assert_eq!(files["sandbox"]["files"]["totalCount"], 0);
 
-    fake.st().fail_always.insert("SandboxCreate".into());
+    fake.st().fail_always.insert("SandboxCreateV2".into());
     let (_, body) =
         app.post(Some(&token), "mutation { createSandbox(input: {name: \"ghost\"}) { id } }", json!({})).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "PROVIDER_UNAVAILABLE", "{body}");

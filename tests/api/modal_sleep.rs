@@ -71,7 +71,7 @@ async fn sleep_and_wake(kind: DbKind) {
     assert_eq!(app.ok(&token, STATUS, json!({"id": sb})).await["sandbox"]["status"], "SLEEPING");
     let again = app.ok(&token, q, json!({"id": sb})).await["sandbox"].clone();
     assert_eq!(again["fileContent"]["content"], "before the nap\n", "read at rest while asleep");
-    assert_eq!(fake.count("SandboxCreate"), 1, "reads never wake it");
+    assert_eq!(fake.count("SandboxCreateV2"), 1, "reads never wake it");
     assert!(fake.count("VolumeListFiles2") >= 2 && fake.count("VolumeGetFile2") >= 2);
 
     // One run and four writes at once: one wake, one SandboxCreate.
@@ -92,7 +92,7 @@ async fn sleep_and_wake(kind: DbKind) {
         });
     }
     let ids = futures::future::join_all(calls).await;
-    assert_eq!(fake.count("SandboxCreate"), 2, "exactly one wake");
+    assert_eq!(fake.count("SandboxCreateV2"), 2, "exactly one wake");
     let run = run_done(&app, &token, &sb, &ids[0]).await;
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
     assert_eq!(run["claudeSessionId"], session, "the run resumed the same Claude session");

@@ -104,7 +104,7 @@ async fn playground_shows_a_sleeping_sandbox_and_a_message_wakes_it() {
     let envs =
         vec![("PLAYGROUND_URL", format!("http://{}", app.addr)), ("PLAYGROUND_TOKEN", token), ("SANDBOX_ID", sb)];
     node::run("browser/sleeping.mjs", envs, "sleeping browser test passed").await;
-    assert_eq!(fake.count("SandboxCreate"), 2, "the message woke it once");
+    assert_eq!(fake.count("SandboxCreateV2"), 2, "the message woke it once");
 }
 
 /// GraphiQL works offline: served from the binary, nothing fetched from elsewhere, no CSP

@@ -26,12 +26,22 @@ pub const TOKEN_SECRET: &str = "as-test-token-secret";
 
 /// A sandbox of the fake.
 pub struct FakeSandbox {
+    /// Its own files: `tmp/`, `root/`, and links `workspace` and `home` to the volume
+    /// directories mounted at /mnt/workspace and /mnt/home.
     pub dir: PathBuf,
+    /// (host directory, mount path) of each volume mount.
+    pub mounts: Vec<(PathBuf, String)>,
+    /// Made by `SandboxCreateV2` (spoken to with the V2 calls only), else by `SandboxCreate`.
+    pub v2: bool,
+    /// Where execs start unless they say.
+    pub workdir: String,
     pub tags: Vec<SandboxTag>,
     pub name: Option<String>,
     pub terminated: bool,
     /// How it ended (a `GenericStatus`), once terminated.
     pub end_status: i32,
+    /// Its entrypoint's exit code, when that ended it.
+    pub exitcode: i32,
     pub task_id: String,
     pub execs: Vec<Arc<FakeExec>>,
 }
@@ -60,6 +70,9 @@ pub struct State {
     pub secrets: HashMap<String, HashMap<String, String>>,
     pub images: HashSet<String>,
     pub volumes: HashMap<String, String>,
+    /// A volume's VolumeFS version as created (0: made without one, which clients treat
+    /// as v1).
+    pub volume_versions: HashMap<String, i32>,
     pub sandboxes: HashMap<String, FakeSandbox>,
     pub execs: HashMap<String, Arc<FakeExec>>,
     /// Method → how many next calls fail with UNAVAILABLE.
@@ -72,9 +85,16 @@ pub struct State {
     pub output_drops: u32,
     /// Create sandboxes but answer UNAVAILABLE, as when a reply is lost.
     pub ghost_creates: bool,
+    /// Every n-th router call fails UNAVAILABLE, as a dropped call.
+    pub drop_router_every: Option<usize>,
+    /// Router calls so far (for `drop_router_every`).
+    pub router_calls: usize,
     /// Fake time: each `TaskExecWait` call of a running command ends DEADLINE_EXCEEDED
     /// after this many milliseconds, standing for its 60 s deadline.
     pub wait_call_ms: Option<u64>,
+    /// Sandboxes by the `x-idempotency-key` of the create that made them: a retried
+    /// create gets the same sandbox, as on Modal.
+    pub created_by_key: HashMap<String, (String, String)>,
     pub(super) next_id: u64,
 }
 
@@ -86,6 +106,9 @@ pub struct FakeModal {
     pub addr: SocketAddr,
     /// Where volume file links point (the fake's blob server).
     pub blobs: SocketAddr,
+    /// The command router's own address, behind a proxy that `restart_router` cuts.
+    pub router: Arc<tokio::sync::Mutex<super::proxy::Proxy>>,
+    pub router_addr: SocketAddr,
 }
 
 impl FakeModal {
@@ -102,14 +125,34 @@ impl FakeModal {
         let root = Arc::new(root);
         let blobs = super::fake_modal_volume::serve_blobs(root.path().join("volumes")).await;
         let state = State { auth_ttl_secs: 3600, ..Default::default() };
-        let fake = FakeModal { state: Arc::new(Mutex::new(state)), root, addr, blobs };
+        // The router listens apart from the control plane, as on Modal (a URL of its own).
+        let router_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake router");
+        let proxy = super::proxy::Proxy::start(router_listener.local_addr().expect("addr")).await;
+        let router_addr = proxy.addr;
+        let router = Arc::new(tokio::sync::Mutex::new(proxy));
+        let fake = FakeModal { state: Arc::new(Mutex::new(state)), root, addr, blobs, router, router_addr };
         let svc = ModalClientServer::new(fake.clone());
-        let router = TaskCommandRouterServer::new(fake.clone());
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-        tokio::spawn(
-            tonic::transport::Server::builder().add_service(svc).add_service(router).serve_with_incoming(incoming),
-        );
+        tokio::spawn(tonic::transport::Server::builder().add_service(svc).serve_with_incoming(incoming));
+        let router = TaskCommandRouterServer::new(fake.clone());
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(router_listener);
+        tokio::spawn(tonic::transport::Server::builder().add_service(router).serve_with_incoming(incoming));
         fake
+    }
+
+    /// Restarts the command router: every connection to it is cut, it is away for
+    /// `down`, then back at the same URL with its execs (their processes and output
+    /// live on in the task).
+    pub async fn restart_router(&self, down: std::time::Duration) {
+        let mut proxy = self.router.lock().await;
+        proxy.cut();
+        tokio::time::sleep(down).await;
+        proxy.restore().await;
+    }
+
+    /// The router's URL, as access calls answer it.
+    pub fn router_url(&self) -> String {
+        format!("http://{}", self.router_addr)
     }
 
     /// Ends a sandbox as Modal would on its own (idle timeout, lifetime, eviction): its
@@ -145,24 +188,29 @@ impl FakeModal {
         format!("{prefix}-{}", st.next_id)
     }
 
-    /// Metadata as libmodal sends it (identity, and the auth token on every call but
-    /// `AuthTokenGet`), then the fault plan.
+    /// Metadata as Modal's clients send it: token id and secret on every call; libmodal
+    /// (client type 8 or 9, version 1.0.0, with its own version header) sends the auth
+    /// token on every call but `AuthTokenGet`; the official Python client (type 1,
+    /// version 1.6.4) only on the V2 sandbox calls. A token sent must be one issued and
+    /// unexpired. Then the fault plan.
     pub(super) fn enter<T>(&self, method: &str, req: &Request<T>) -> Result<(), Status> {
         let md = req.metadata();
         let get = |k: &str| md.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         if get("x-modal-token-id") != TOKEN_ID || get("x-modal-token-secret") != TOKEN_SECRET {
             return Err(Status::unauthenticated("bad token"));
         }
-        if !["8", "9"].contains(&get("x-modal-client-type").as_str())
-            || get("x-modal-client-version") != "1.0.0"
-            || get("x-modal-libmodal-version").is_empty()
-        {
-            return Err(Status::failed_precondition("libmodal client type, version and libmodal version required"));
+        let libmodal = ["8", "9"].contains(&get("x-modal-client-type").as_str())
+            && get("x-modal-client-version") == "1.0.0"
+            && !get("x-modal-libmodal-version").is_empty();
+        let python = get("x-modal-client-type") == "1" && get("x-modal-client-version") == "1.6.4";
+        if !(libmodal || python) {
+            return Err(Status::failed_precondition("an official client's type and version required"));
         }
         let mut st = self.st();
         st.calls.push(method.to_string());
-        if method != "AuthTokenGet" {
-            let token = get("x-modal-auth-token");
+        let v2_sandbox_call = method.ends_with("V2") || method == "SandboxGetCommandRouterAccess";
+        let token = get("x-modal-auth-token");
+        if method != "AuthTokenGet" && (libmodal || v2_sandbox_call || !token.is_empty()) {
             let now = chrono::Utc::now().timestamp();
             if !st.auth_tokens.iter().any(|(t, exp)| *t == token && *exp > now) {
                 st.unauthenticated.push(method.to_string());
@@ -199,6 +247,10 @@ impl FakeModal {
         let auth = md.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
         let mut st = self.st();
         st.calls.push(method.to_string());
+        st.router_calls += 1;
+        if st.drop_router_every.is_some_and(|n| st.router_calls % n == 0) {
+            return Err(Status::unavailable("injected: the call was dropped"));
+        }
         if !auth.strip_prefix("Bearer ").is_some_and(|j| st.router_jwts.contains(j)) {
             return Err(Status::unauthenticated("bad router JWT"));
         }
@@ -215,4 +267,16 @@ impl FakeModal {
     pub(super) fn exec(&self, id: &str) -> Result<Arc<FakeExec>, Status> {
         self.st().execs.get(id).cloned().ok_or_else(|| Status::not_found("no such exec"))
     }
+}
+
+/// The environment an exec request carries in its inline secret sources.
+pub fn exec_env(req: &TaskExecStartRequest) -> HashMap<String, String> {
+    use sandboxql::backend::modal::proto::secret_source::Source;
+    let mut env = HashMap::new();
+    for s in &req.secret_sources {
+        if let Some(Source::Env(map)) = &s.source {
+            env.extend(map.contents.clone());
+        }
+    }
+    env
 }

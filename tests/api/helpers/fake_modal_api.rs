@@ -7,10 +7,7 @@ use futures::Stream;
 use sandboxql::backend::modal::proto::{modal_client_server::ModalClient, *};
 use tonic::{Request, Response, Status};
 
-use super::{
-    fake_modal::{FakeModal, FakeSandbox},
-    fake_modal_volume,
-};
+use super::{fake_modal::FakeModal, fake_modal_volume};
 
 type Res<T> = Result<Response<T>, Status>;
 pub(super) type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
@@ -21,6 +18,30 @@ fn valid_name(n: &str) -> bool {
 
 fn bad(msg: &str) -> Status {
     Status::invalid_argument(msg.to_string())
+}
+
+impl FakeModal {
+    /// A created sandbox's answer may be lost, as the fault plan says.
+    fn after_create(&self, method: &str) -> Result<(), Status> {
+        if self.st().ghost_creates {
+            return Err(Status::unavailable("injected: created, but the answer was lost"));
+        }
+        self.lose_answer(method)
+    }
+
+    /// Refuses a listing call of the other VolumeFS version (`v2` for `VolumeListFiles2`).
+    fn listing_call(&self, volume_id: &str, v2: bool) -> Result<(), Status> {
+        let st = self.st();
+        if !st.volumes.contains_key(volume_id) {
+            return Err(Status::not_found("no such volume"));
+        }
+        let is_v2 = st.volume_versions.get(volume_id) == Some(&(VolumeFsVersion::V2 as i32));
+        match (is_v2, v2) {
+            (true, false) => Err(Status::failed_precondition("VolumeListFiles on a v2 volume: use VolumeListFiles2")),
+            (false, true) => Err(Status::failed_precondition("VolumeListFiles2 on a v1 volume: use VolumeListFiles")),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[tonic::async_trait]
@@ -78,11 +99,15 @@ impl ModalClient for FakeModal {
             return Err(bad("volume name and CREATE_IF_MISSING (or a lookup) required"));
         }
         let id = format!("vo-{}", r.deployment_name);
-        if lookup && !self.st().volumes.contains_key(&id) {
+        let mut st = self.st();
+        if lookup && !st.volumes.contains_key(&id) {
             return Err(Status::not_found("no such volume"));
         }
-        self.st().volumes.insert(id.clone(), r.deployment_name);
-        Ok(Response::new(VolumeGetOrCreateResponse { volume_id: id }))
+        // An existing volume keeps the version it was made with.
+        let version = *st.volume_versions.entry(id.clone()).or_insert(r.version);
+        st.volumes.insert(id.clone(), r.deployment_name.clone());
+        let metadata = VolumeMetadata { version, name: r.deployment_name };
+        Ok(Response::new(VolumeGetOrCreateResponse { volume_id: id, version, metadata: Some(metadata) }))
     }
 
     async fn secret_get_or_create(&self, req: Request<SecretGetOrCreateRequest>) -> Res<SecretGetOrCreateResponse> {
@@ -100,119 +125,84 @@ impl ModalClient for FakeModal {
         self.enter("SandboxCreate", &req)?;
         let r = req.into_inner();
         let d = r.definition.clone().ok_or_else(|| bad("definition required"))?;
-        let mount = d
-            .volume_mounts
-            .iter()
-            .find(|m| m.mount_path == "/mnt/workspace")
-            .cloned()
-            .ok_or_else(|| bad("a volume mount at /mnt/workspace required"))?;
-        let home_mount = d.volume_mounts.iter().find(|m| m.mount_path == "/mnt/home").cloned();
-        {
-            let st = self.st();
-            if r.app_id != "ap-fake" || !st.images.contains(&d.image_id) || !st.volumes.contains_key(&mount.volume_id) {
-                return Err(bad("unknown app, image or volume"));
-            }
-        }
-        if d.timeout_secs == 0 || d.workdir.as_deref() != Some("/mnt/workspace") || mount.mount_path != "/mnt/workspace"
-        {
-            return Err(bad("timeout and workdir /mnt/workspace with the volume there required"));
-        }
-        // Every official client sends it (`_build_outbound_network_access`).
-        if d.network_access.is_none() {
-            return Err(bad("network_access required"));
-        }
-        if d.entrypoint_args.is_empty() || r.tags.is_empty() {
-            return Err(bad("entrypoint and tags required"));
-        }
-        if let Some(name) = d.name.as_deref().filter(|n| !n.is_empty()) {
-            let st = self.st();
-            if st.sandboxes.values().any(|s| !s.terminated && s.name.as_deref() == Some(name)) {
-                return Err(Status::already_exists(format!("a running sandbox named {name} exists")));
-            }
-        }
-        let id = self.id("sb");
-        let dir = self.root.path().join(&id);
-        let ws = self.root.path().join("volumes").join(&mount.volume_id).join(mount.sub_path.unwrap_or_default());
-        std::fs::create_dir_all(&ws).map_err(|e| Status::internal(e.to_string()))?;
-        std::fs::create_dir_all(dir.join("tmp")).map_err(|e| Status::internal(e.to_string()))?;
-        let home = match &home_mount {
-            Some(m) => self.root.path().join("volumes").join(&m.volume_id).join(m.sub_path.clone().unwrap_or_default()),
-            None => dir.join("home-local"),
-        };
-        std::fs::create_dir_all(&home).map_err(|e| Status::internal(e.to_string()))?;
-        std::os::unix::fs::symlink(&ws, dir.join("workspace")).map_err(|e| Status::internal(e.to_string()))?;
-        std::os::unix::fs::symlink(&home, dir.join("home")).map_err(|e| Status::internal(e.to_string()))?;
-        let task_id = self.id("ta");
-        let mut st = self.st();
-        st.creates.push(r.clone());
-        let sandbox = FakeSandbox {
-            dir,
-            tags: r.tags,
-            name: d.name.filter(|n| !n.is_empty()),
-            terminated: false,
-            end_status: 0,
-            task_id,
-            execs: Vec::new(),
-        };
-        st.sandboxes.insert(id.clone(), sandbox);
-        if st.ghost_creates {
-            return Err(Status::unavailable("injected: created, but the answer was lost"));
-        }
-        drop(st);
-        self.lose_answer("SandboxCreate")?;
+        let (id, _) = self.create_sandbox(&r.app_id, d, r.tags.clone(), false)?;
+        self.st().creates.push(r);
+        self.after_create("SandboxCreate")?;
         Ok(Response::new(SandboxCreateResponse { sandbox_id: id }))
+    }
+
+    async fn sandbox_create_v2(&self, req: Request<SandboxCreateV2Request>) -> Res<SandboxCreateV2Response> {
+        self.enter("SandboxCreateV2", &req)?;
+        let key = req.metadata().get("x-idempotency-key").and_then(|v| v.to_str().ok()).map(String::from);
+        let r = req.into_inner();
+        let d = r.definition.clone().ok_or_else(|| bad("definition required"))?;
+        let known = key.as_ref().and_then(|k| self.st().created_by_key.get(k).cloned());
+        let (id, task_id) = match known {
+            Some(made) => made,
+            None => self.create_sandbox(&r.app_id, d.clone(), r.tags.clone(), true)?,
+        };
+        if let Some(k) = key {
+            self.st().created_by_key.insert(k, (id.clone(), task_id.clone()));
+        }
+        self.st().creates.push(SandboxCreateRequest { app_id: r.app_id.clone(), definition: Some(d), tags: r.tags });
+        self.after_create("SandboxCreateV2")?;
+        let access = self.router_access(&task_id, true)?;
+        Ok(Response::new(SandboxCreateV2Response {
+            sandbox_id: id,
+            task_id,
+            command_router_access: Some(access),
+            sandbox_token: String::new(),
+        }))
     }
 
     async fn sandbox_get_task_id(&self, req: Request<SandboxGetTaskIdRequest>) -> Res<SandboxGetTaskIdResponse> {
         self.enter("SandboxGetTaskId", &req)?;
-        let st = self.st();
-        let sb = st.sandboxes.get(&req.get_ref().sandbox_id).ok_or_else(|| Status::not_found("no such sandbox"))?;
-        if sb.terminated {
-            let done = GenericResult { status: sb.end_status, ..Default::default() };
-            return Ok(Response::new(SandboxGetTaskIdResponse { task_id: None, task_result: Some(done) }));
-        }
-        Ok(Response::new(SandboxGetTaskIdResponse { task_id: Some(sb.task_id.clone()), task_result: None }))
+        self.task_of(req.into_inner(), false).map(Response::new)
+    }
+
+    async fn sandbox_get_task_id_v2(&self, req: Request<SandboxGetTaskIdRequest>) -> Res<SandboxGetTaskIdResponse> {
+        self.enter("SandboxGetTaskIdV2", &req)?;
+        self.task_of(req.into_inner(), true).map(Response::new)
     }
 
     async fn sandbox_terminate(&self, req: Request<SandboxTerminateRequest>) -> Res<SandboxTerminateResponse> {
         self.enter("SandboxTerminate", &req)?;
-        let mut st = self.st();
-        let sb = st.sandboxes.get_mut(&req.get_ref().sandbox_id).ok_or_else(|| Status::not_found("no such sandbox"))?;
-        sb.terminated = true;
-        sb.end_status = generic_result::GenericStatus::Terminated as i32;
-        for e in &sb.execs {
-            if let Some(pid) = e.pid {
-                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            }
-        }
-        Ok(Response::new(SandboxTerminateResponse { existing_result: None }))
+        self.terminate_sandbox(req.into_inner(), false).map(Response::new)
+    }
+
+    async fn sandbox_terminate_v2(&self, req: Request<SandboxTerminateRequest>) -> Res<SandboxTerminateResponse> {
+        self.enter("SandboxTerminateV2", &req)?;
+        self.terminate_sandbox(req.into_inner(), true).map(Response::new)
     }
 
     async fn sandbox_wait(&self, req: Request<SandboxWaitRequest>) -> Res<SandboxWaitResponse> {
         self.enter("SandboxWait", &req)?;
-        let st = self.st();
-        let sb = st.sandboxes.get(&req.get_ref().sandbox_id).ok_or_else(|| Status::not_found("no such sandbox"))?;
-        let result = sb.terminated.then(|| GenericResult { status: sb.end_status, ..Default::default() });
-        Ok(Response::new(SandboxWaitResponse { result }))
+        self.wait_sandbox(req.into_inner(), false).await.map(Response::new)
+    }
+
+    async fn sandbox_wait_v2(&self, req: Request<SandboxWaitRequest>) -> Res<SandboxWaitResponse> {
+        self.enter("SandboxWaitV2", &req)?;
+        self.wait_sandbox(req.into_inner(), true).await.map(Response::new)
     }
 
     async fn sandbox_list(&self, req: Request<SandboxListRequest>) -> Res<SandboxListResponse> {
         self.enter("SandboxList", &req)?;
-        let r = req.into_inner();
-        let st = self.st();
-        let sandboxes = st
-            .sandboxes
-            .iter()
-            .filter(|(_, s)| r.include_finished || !s.terminated)
-            .filter(|(_, s)| r.tags.iter().all(|t| s.tags.contains(t)))
-            .map(|(id, s)| SandboxInfo {
-                id: id.clone(),
-                created_at: 0.0,
-                app_id: "ap-fake".into(),
-                tags: s.tags.clone(),
-            })
-            .collect();
-        Ok(Response::new(SandboxListResponse { sandboxes }))
+        Ok(Response::new(self.list_sandboxes(req.into_inner(), false)))
+    }
+
+    async fn sandbox_list_v2(&self, req: Request<SandboxListRequest>) -> Res<SandboxListResponse> {
+        self.enter("SandboxListV2", &req)?;
+        Ok(Response::new(self.list_sandboxes(req.into_inner(), true)))
+    }
+
+    async fn environment_get_or_create(
+        &self,
+        req: Request<EnvironmentGetOrCreateRequest>,
+    ) -> Res<EnvironmentGetOrCreateResponse> {
+        self.enter("EnvironmentGetOrCreate", &req)?;
+        let settings = EnvironmentSettings { image_builder_version: "2025.06".into() };
+        let metadata = EnvironmentMetadata { name: "main".into(), settings: Some(settings) };
+        Ok(Response::new(EnvironmentGetOrCreateResponse { environment_id: "en-fake".into(), metadata: Some(metadata) }))
     }
 
     async fn auth_token_get(&self, req: Request<AuthTokenGetRequest>) -> Res<AuthTokenGetResponse> {
@@ -232,15 +222,15 @@ impl ModalClient for FakeModal {
 
     async fn sandbox_get_from_name(&self, req: Request<SandboxGetFromNameRequest>) -> Res<SandboxGetFromNameResponse> {
         self.enter("SandboxGetFromName", &req)?;
-        let r = req.into_inner();
-        let st = self.st();
-        let found = st.sandboxes.iter().find(|(_, s)| !s.terminated && s.name.as_deref() == Some(&r.sandbox_name));
-        match found {
-            Some((id, _)) if !r.app_name.is_empty() => {
-                Ok(Response::new(SandboxGetFromNameResponse { sandbox_id: id.clone() }))
-            }
-            _ => Err(Status::not_found("no running sandbox with that name")),
-        }
+        self.by_name(req.into_inner(), false).map(Response::new)
+    }
+
+    async fn sandbox_get_from_name_v2(
+        &self,
+        req: Request<SandboxGetFromNameRequest>,
+    ) -> Res<SandboxGetFromNameResponse> {
+        self.enter("SandboxGetFromNameV2", &req)?;
+        self.by_name(req.into_inner(), true).map(Response::new)
     }
 
     async fn task_get_command_router_access(
@@ -248,14 +238,27 @@ impl ModalClient for FakeModal {
         req: Request<TaskGetCommandRouterAccessRequest>,
     ) -> Res<TaskGetCommandRouterAccessResponse> {
         self.enter("TaskGetCommandRouterAccess", &req)?;
-        let task = req.into_inner().task_id;
-        let mut st = self.st();
-        if !st.sandboxes.values().any(|s| s.task_id == task) {
-            return Err(Status::not_found("no such task"));
-        }
-        let jwt = fake_modal_volume::jwt(chrono::Utc::now().timestamp() + 3600, 1000 + st.router_jwts.len());
-        st.router_jwts.insert(jwt.clone());
-        Ok(Response::new(TaskGetCommandRouterAccessResponse { jwt, url: self.url() }))
+        let a = self.router_access(&req.into_inner().task_id, false)?;
+        Ok(Response::new(TaskGetCommandRouterAccessResponse { jwt: a.jwt, url: a.url }))
+    }
+
+    async fn sandbox_get_command_router_access(
+        &self,
+        req: Request<SandboxGetCommandRouterAccessRequest>,
+    ) -> Res<SandboxGetCommandRouterAccessResponse> {
+        use sandbox_get_command_router_access_request::Target;
+        self.enter("SandboxGetCommandRouterAccess", &req)?;
+        let task = match req.into_inner().target {
+            Some(Target::TaskId(t)) => t,
+            Some(Target::SandboxId(id)) => {
+                self.generation(&id, true)?;
+                let st = self.st();
+                st.sandboxes.get(&id).map(|s| s.task_id.clone()).ok_or_else(|| Status::not_found("no such sandbox"))?
+            }
+            None => return Err(bad("a sandbox or task id required")),
+        };
+        let a = self.router_access(&task, true)?;
+        Ok(Response::new(SandboxGetCommandRouterAccessResponse { jwt: a.jwt, url: a.url }))
     }
 
     async fn volume_delete(&self, req: Request<VolumeDeleteRequest>) -> Res<()> {
@@ -281,10 +284,24 @@ impl ModalClient for FakeModal {
     async fn volume_list_files2(&self, req: Request<VolumeListFiles2Request>) -> Res<Self::VolumeListFiles2Stream> {
         self.enter("VolumeListFiles2", &req)?;
         let r = req.into_inner();
-        if !self.st().volumes.contains_key(&r.volume_id) {
-            return Err(Status::not_found("no such volume"));
-        }
+        self.listing_call(&r.volume_id, true)?;
         let pages = fake_modal_volume::list(&self.root.path().join("volumes"), &r)?;
         Ok(Response::new(Box::pin(futures::stream::iter(pages.into_iter().map(Ok)))))
+    }
+
+    type VolumeListFilesStream = BoxStream<VolumeListFilesResponse>;
+    async fn volume_list_files(&self, req: Request<VolumeListFilesRequest>) -> Res<Self::VolumeListFilesStream> {
+        self.enter("VolumeListFiles", &req)?;
+        let r = req.into_inner();
+        self.listing_call(&r.volume_id, false)?;
+        let r2 = VolumeListFiles2Request {
+            volume_id: r.volume_id,
+            path: r.path,
+            recursive: r.recursive,
+            max_entries: r.max_entries,
+        };
+        let pages = fake_modal_volume::list(&self.root.path().join("volumes"), &r2)?;
+        let pages = pages.into_iter().map(|p| Ok(VolumeListFilesResponse { entries: p.entries }));
+        Ok(Response::new(Box::pin(futures::stream::iter(pages))))
     }
 }

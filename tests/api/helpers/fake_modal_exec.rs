@@ -1,7 +1,7 @@
-//! The process side of the fake Modal: each `TaskExecStart` runs for real, under
-//! bubblewrap, with the sandbox's directory mounted at /mnt/workspace (as Modal mounts
-//! the volume), a private /tmp and /root, and only the image-like environment plus the
-//! exec's own variables. Output is kept as one byte log per descriptor, as the command
+//! The process side of the fake Modal: each `TaskExecStart` (and a sandbox's own
+//! entrypoint when it is not `sleep infinity`) runs for real, under bubblewrap, with the
+//! sandbox's volume mounts bound where it asked for them, a private /tmp and /root, and
+//! only the image-like environment plus the exec's own variables. Output is kept as one byte log per descriptor, as the command
 //! router serves it, so clients can resume from any byte offset.
 
 use std::{path::Path, process::Stdio, sync::Mutex};
@@ -34,29 +34,27 @@ impl FakeExec {
     }
 }
 
-/// Starts `command` for a sandbox whose files live in `dir`.
+/// Starts `command` for a sandbox whose own files live in `dir`, with `mounts` (host
+/// directory, path) bound.
 pub fn spawn(
     dir: &Path,
+    mounts: &[(std::path::PathBuf, String)],
     command: &[String],
     workdir: &str,
     env: Vec<(String, String)>,
 ) -> std::io::Result<std::sync::Arc<FakeExec>> {
-    let ws = dir.join("workspace");
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
     let mut cmd = Command::new("bwrap");
-    cmd.args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/mnt"])
-        .arg("--bind")
-        .arg(&ws)
-        .arg("/mnt/workspace")
-        .arg("--bind")
+    cmd.args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/mnt"]);
+    for (host, path) in mounts {
+        cmd.arg("--bind").arg(host).arg(path);
+    }
+    cmd.arg("--bind")
         .arg(dir.join("tmp"))
         .arg("/tmp")
         .arg("--bind")
-        .arg(dir.join("home"))
+        .arg(dir.join("root"))
         .arg("/root")
-        .arg("--bind")
-        .arg(dir.join("home"))
-        .arg("/mnt/home")
         // The stand-in claude stays reachable even when the checkout is under /tmp.
         .arg("--ro-bind")
         .arg(fixtures)

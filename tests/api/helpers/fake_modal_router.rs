@@ -22,12 +22,12 @@ impl TaskCommandRouter for FakeModal {
     async fn task_exec_start(&self, req: Request<TaskExecStartRequest>) -> Res<TaskExecStartResponse> {
         self.enter_router("TaskExecStart", &req)?;
         let r = req.into_inner();
-        if r.command_args.is_empty()
-            || r.exec_id.is_empty()
-            || r.stdout_config != TaskExecStdoutConfig::Pipe as i32
-            || r.workdir.is_none()
-        {
-            return Err(Status::invalid_argument("command, exec id, piped stdout and workdir required"));
+        if r.command_args.is_empty() || r.exec_id.is_empty() || r.stdout_config != TaskExecStdoutConfig::Pipe as i32 {
+            return Err(Status::invalid_argument("command, exec id and piped stdout required"));
+        }
+        // The official client passes `env=` as an inline secret source, never in `env`.
+        if !r.env.is_empty() {
+            return Err(Status::invalid_argument("TaskExecStartRequest.env: no official client sends it"));
         }
         let dir = {
             let mut st = self.st();
@@ -36,10 +36,11 @@ impl TaskCommandRouter for FakeModal {
                 return Ok(Response::new(TaskExecStartResponse {})); // idempotent: already started
             }
             let sb = st.sandboxes.values().find(|s| s.task_id == r.task_id && !s.terminated);
-            sb.map(|s| s.dir.clone()).ok_or_else(|| Status::not_found("no such task"))?
+            let sb = sb.ok_or_else(|| Status::not_found("no such task"))?;
+            (sb.dir.clone(), sb.mounts.clone(), r.workdir.clone().unwrap_or_else(|| sb.workdir.clone()))
         };
-        let env: Vec<(String, String)> = r.env.clone().into_iter().collect();
-        let exec = fake_modal_exec::spawn(&dir, &r.command_args, r.workdir.as_deref().unwrap_or("/"), env)
+        let env = secret_env(&r.secret_sources)?;
+        let exec = fake_modal_exec::spawn(&dir.0, &dir.1, &r.command_args, &dir.2, env)
             .map_err(|e| Status::internal(e.to_string()))?;
         {
             let mut st = self.st();
@@ -150,6 +151,19 @@ impl TaskCommandRouter for FakeModal {
         let code = *exec.exit.lock().unwrap();
         Ok(Response::new(TaskExecPollResponse { exit_status: code.map(task_exec_poll_response::ExitStatus::Code) }))
     }
+}
+
+/// The variables of inline secret sources (this fake stores no named secrets for execs).
+fn secret_env(sources: &[sandboxql::backend::modal::proto::SecretSource]) -> Result<Vec<(String, String)>, Status> {
+    use sandboxql::backend::modal::proto::secret_source::Source;
+    let mut env = Vec::new();
+    for s in sources {
+        match &s.source {
+            Some(Source::Env(map)) => env.extend(map.contents.clone()),
+            _ => return Err(Status::invalid_argument("only inline secret sources here")),
+        }
+    }
+    Ok(env)
 }
 
 /// A `grpc-timeout` header value (`60S`, `59999m`, …) as a duration.

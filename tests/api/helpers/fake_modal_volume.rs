@@ -39,6 +39,10 @@ pub fn list(volumes: &Path, r: &VolumeListFiles2Request) -> Result<Vec<VolumeLis
     let root = volumes.join(&r.volume_id);
     let start = resolve(volumes, &r.volume_id, &r.path)?;
     if !start.exists() {
+        // A new volume's root exists before anything is written to it.
+        if r.path.trim_matches('/').is_empty() {
+            return Ok(Vec::new());
+        }
         return Err(Status::not_found("no such path"));
     }
     let (mut entries, mut todo) = (Vec::new(), vec![start]);

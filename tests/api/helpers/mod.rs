@@ -12,6 +12,7 @@ pub mod fake_modal;
 pub mod fake_modal_api;
 pub mod fake_modal_exec;
 pub mod fake_modal_router;
+pub mod fake_modal_sandbox;
 pub mod fake_modal_volume;
 pub mod jwks;
 pub mod node;

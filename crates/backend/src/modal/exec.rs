@@ -1,4 +1,5 @@
-//! Commands in a Modal sandbox through its task command router, as libmodal runs them:
+//! Commands in a Modal sandbox through its task command router, as the official client
+//! runs them:
 //! `TaskExecStart` with an exec id chosen here (so a retried start starts one process),
 //! one `TaskExecStdioRead` stream per descriptor re-opened from the byte offset reached
 //! after any drop (nothing lost or repeated), `TaskExecStdinWrite` at increasing offsets
@@ -11,6 +12,7 @@ use uuid::Uuid;
 
 use super::{
     client::is_transient,
+    proto::{SecretSource, StringMap, secret_source},
     router::Router,
     router_proto::{
         TaskExecStartRequest, TaskExecStderrConfig, TaskExecStdinWriteRequest, TaskExecStdioFileDescriptor,
@@ -64,7 +66,18 @@ pub(super) struct Started {
     pub stdin: tokio::task::JoinHandle<AppResult<()>>,
 }
 
-/// Starts `command` in the router's task with `env` set for it alone.
+/// `env` as the one inline secret source the official client's `_secret_sources` makes
+/// of it (none when empty).
+fn env_source(env: HashMap<String, String>) -> Vec<SecretSource> {
+    if env.is_empty() {
+        return Vec::new();
+    }
+    vec![SecretSource { source: Some(secret_source::Source::Env(StringMap { contents: env })) }]
+}
+
+/// Starts `command` in the router's task with `env` set for it alone, passed the way the
+/// official client passes an exec's `env=` (`secret_sources=[{env: …}]`; the request's
+/// own `env` field is never sent by it).
 pub(super) async fn start(
     router: &Arc<Router>,
     command: Vec<String>,
@@ -83,7 +96,8 @@ pub(super) async fn start(
         workdir: Some(workdir.to_string()),
         secret_ids: Vec::new(),
         container_id: String::new(),
-        env,
+        env: HashMap::new(),
+        secret_sources: env_source(env),
     };
     // The same request, exec id included, on every attempt: Modal starts it once.
     router

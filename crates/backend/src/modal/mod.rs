@@ -9,6 +9,8 @@ mod capabilities;
 mod client;
 mod exec;
 mod files;
+mod home_move;
+mod ids;
 mod network;
 mod provision;
 mod records;
@@ -16,22 +18,27 @@ mod router;
 mod runs;
 mod sandboxes;
 mod spool;
+mod versioned;
 mod volume_files;
+mod volumes;
 
-/// Code generated at build time from `proto/modal_api.proto` (the subset of Modal's public
-/// API sandboxql uses). The server half exists so contract tests can stand up a fake Modal
+/// Code generated at build time from `proto/` (the subset of Modal's API sandboxql uses),
+/// one module per protobuf package so the router's messages can use the control plane's
+/// (`SecretSource`). The server halves exist so contract tests can stand up a fake Modal
 /// that speaks exactly the same messages.
 #[allow(missing_docs, clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used)]
-pub mod proto {
-    tonic::include_proto!("modal.client");
+pub mod pb {
+    /// `modal.client`: the control plane.
+    pub mod client {
+        tonic::include_proto!("modal.client");
+    }
+    /// `modal.task_command_router`: exec in a task, the way the official clients do it.
+    pub mod task_command_router {
+        tonic::include_proto!("modal.task_command_router");
+    }
 }
 
-/// Code generated from `proto/task_command_router.proto`: exec in a task, the way libmodal
-/// does it (client and, for the contract tests' fake, server).
-#[allow(missing_docs, clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used)]
-pub mod router_proto {
-    tonic::include_proto!("modal.task_command_router");
-}
+pub use pb::{client as proto, task_command_router as router_proto};
 
 use std::{
     collections::HashMap,
@@ -41,9 +48,9 @@ use std::{
 use async_trait::async_trait;
 
 use self::{
-    client::{ModalClient, rpc},
+    client::ModalClient,
     exec::Stdin,
-    proto::{SandboxTerminateRequest, SandboxWaitRequest, generic_result::GenericStatus},
+    proto::generic_result::GenericStatus,
     provision::Provisioner,
     router::Router,
 };
@@ -59,7 +66,7 @@ use crate::{
 
 /// Where the workspace volume is mounted and commands start.
 pub const WORKDIR: &str = "/mnt/workspace";
-/// Claude's HOME: on the sandbox's volume too, so `--resume` finds its conversation in
+/// Claude's HOME: on the sandbox's home volume, so `--resume` finds its conversation in
 /// whichever Modal sandbox mounts the volume next.
 pub const HOME_DIR: &str = "/mnt/home";
 /// Tag holding sandboxql's sandbox id (found again by `SandboxList` to clean up orphans).
@@ -132,33 +139,31 @@ impl Lifecycle for ModalBackend {
     }
 
     async fn destroy(&self, sandbox_id: uuid::Uuid, _external_id: &ExternalId) -> AppResult<()> {
-        self.provision.delete_volume(sandbox_id).await
+        self.provision.delete_volumes(sandbox_id).await
     }
 
     async fn forget(&self, sandbox_id: uuid::Uuid) {
         if let Ok(app_id) = self.provision.app_id().await {
             self.remove_orphans(sandbox_id, &app_id).await;
         }
-        if let Err(e) = self.provision.delete_volume(sandbox_id).await {
+        if let Err(e) = self.provision.delete_volumes(sandbox_id).await {
             tracing::error!(%sandbox_id, error = ?e.log_detail(), "could not delete the volume of an unfinished create");
         }
     }
 
     async fn terminate(&self, external_id: &ExternalId) -> AppResult<()> {
-        let req = SandboxTerminateRequest { sandbox_id: external_id.to_string() };
         let task = self.tasks().remove(external_id.as_str());
         if let Some(task) = task {
             self.routers.lock().await.remove(&task);
         }
-        match rpc!(self.client, "SandboxTerminate", sandbox_terminate, req.clone()).await {
+        match self.terminate_call(external_id.as_str()).await {
             Ok(_) | Err(AppError::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }
 
     async fn status(&self, external_id: &ExternalId) -> AppResult<BackendStatus> {
-        let req = SandboxWaitRequest { sandbox_id: external_id.to_string(), timeout: 0.0 };
-        match rpc!(self.client, "SandboxWait", sandbox_wait, req.clone()).await {
+        match self.wait_call(external_id.as_str(), 0.0).await {
             Ok(resp) => match resp.result {
                 Some(r) if r.status != GenericStatus::Unspecified as i32 => Ok(BackendStatus::Terminated),
                 _ => Ok(BackendStatus::Running),

@@ -1,8 +1,7 @@
 //! The Modal objects a sandbox needs before it can start: the app that owns it, the
-//! template's image (built by Modal, waited for) and the sandbox's own volume (its
-//! workspace and Claude's HOME, so they outlive every Modal sandbox that mounts them, and
-//! no sandbox shares a volume's file cap). No Anthropic secret: runs get a per-run gateway
-//! token in their exec environment. Each is get-or-create on Modal's side and cached.
+//! template's image (built by Modal, waited for) and the sandbox's own volumes (see
+//! `volumes`). No Anthropic secret: runs get a per-run gateway token in their exec
+//! environment. Each is get-or-create on Modal's side and cached.
 
 use std::collections::HashMap;
 
@@ -13,7 +12,7 @@ use super::{
     client::{ModalClient, rpc},
     proto::{
         AppGetOrCreateRequest, GenericResult, Image, ImageGetOrCreateRequest, ImageJoinStreamingRequest,
-        ObjectCreationType, VolumeGetOrCreateRequest, generic_result::GenericStatus,
+        ObjectCreationType, generic_result::GenericStatus,
     },
 };
 use crate::{
@@ -24,14 +23,17 @@ use crate::{
 
 /// Caches of Modal object ids.
 pub(super) struct Provisioner {
-    client: ModalClient,
+    pub(super) client: ModalClient,
+    pub(super) environment: String,
     app_name: String,
-    environment: String,
     builder_version: String,
     app: OnceCell<String>,
     /// Image ids by their Dockerfile commands (templates may share an image).
     images: Mutex<HashMap<Vec<String>, String>>,
-    volumes: Mutex<HashMap<Uuid, String>>,
+    /// Volumes by name.
+    pub(super) volumes: Mutex<HashMap<String, super::volumes::Volume>>,
+    /// Sandboxes whose HOME is known to be on its own volume (see `volumes::migrate`).
+    pub(super) homes_moved: Mutex<std::collections::HashSet<Uuid>>,
 }
 
 /// The name of sandbox `id`'s volume (and of its Modal sandboxes): stable, so a wake or a
@@ -50,6 +52,7 @@ impl Provisioner {
             app: OnceCell::new(),
             images: Mutex::new(HashMap::new()),
             volumes: Mutex::new(HashMap::new()),
+            homes_moved: Mutex::default(),
         }
     }
 
@@ -131,40 +134,6 @@ impl Provisioner {
                 }
             }
         }
-    }
-
-    /// The sandbox's persistent volume, created when `create` (else NOT_FOUND if missing).
-    pub(super) async fn volume_id(&self, sandbox_id: Uuid, create: bool) -> AppResult<String> {
-        let mut volumes = self.volumes.lock().await;
-        if let Some(id) = volumes.get(&sandbox_id) {
-            return Ok(id.clone());
-        }
-        let kind = if create { ObjectCreationType::CreateIfMissing } else { ObjectCreationType::Unspecified };
-        let req = VolumeGetOrCreateRequest {
-            deployment_name: name_of(sandbox_id),
-            environment_name: self.environment.clone(),
-            object_creation_type: kind as i32,
-            app_id: String::new(),
-        };
-        let resp = rpc!(self.client, "VolumeGetOrCreate", volume_get_or_create, req.clone()).await?;
-        volumes.insert(sandbox_id, resp.volume_id.clone());
-        Ok(resp.volume_id)
-    }
-
-    /// Deletes the sandbox's volume, for good (a missing one is fine).
-    pub(super) async fn delete_volume(&self, sandbox_id: Uuid) -> AppResult<()> {
-        let id = match self.volume_id(sandbox_id, false).await {
-            Ok(id) => id,
-            Err(AppError::NotFound(_)) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let req = super::proto::VolumeDeleteRequest { volume_id: id };
-        match rpc!(self.client, "VolumeDelete", volume_delete, req.clone()).await {
-            Ok(()) | Err(AppError::NotFound(_)) => {}
-            Err(e) => return Err(e),
-        }
-        self.volumes.lock().await.remove(&sandbox_id);
-        Ok(())
     }
 
     /// The app's name (sandbox names are unique within it).

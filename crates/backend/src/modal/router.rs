@@ -1,7 +1,9 @@
 //! The task command router of one Modal task (container): where execs start and stream,
-//! as libmodal drives it. `TaskGetCommandRouterAccess` gives its URL and a JWT; calls carry
-//! only `authorization: Bearer <jwt>`; an UNAUTHENTICATED answer refreshes the JWT once
-//! and retries; transient failures are retried with a short backoff.
+//! as the official client drives it. Its URL and a JWT come from
+//! `SandboxGetCommandRouterAccess` for a V2 sandbox (or with `SandboxCreateV2`'s answer,
+//! good for the first connection) and `TaskGetCommandRouterAccess` for a V1 one; calls
+//! carry only `authorization: Bearer <jwt>`; an UNAUTHENTICATED answer refreshes the JWT
+//! once and retries; transient failures are retried with a short backoff.
 
 use std::{
     future::Future,
@@ -19,7 +21,10 @@ use tonic::{
 use super::{
     auth_token::jwt_expiry,
     client::{ModalClient, is_transient, rpc, to_app_error},
-    proto::TaskGetCommandRouterAccessRequest,
+    proto::{
+        CommandRouterAccess, SandboxGetCommandRouterAccessRequest, TaskGetCommandRouterAccessRequest,
+        sandbox_get_command_router_access_request::Target,
+    },
     router_proto::task_command_router_client::TaskCommandRouterClient,
 };
 use crate::error::{AppError, AppResult};
@@ -50,7 +55,22 @@ pub(super) struct Router {
     jwt: Arc<RwLock<AsciiMetadataValue>>,
     url: String,
     client: ModalClient,
+    /// Access comes from `SandboxGetCommandRouterAccess` (a V2 sandbox's task).
+    v2: bool,
     refresh: tokio::sync::Mutex<()>,
+}
+
+/// Fresh access to task `task_id`'s router, by the call its sandbox's version takes.
+async fn fetch_access(client: &ModalClient, task_id: &str, v2: bool) -> AppResult<CommandRouterAccess> {
+    if v2 {
+        let req = SandboxGetCommandRouterAccessRequest { target: Some(Target::TaskId(task_id.to_string())) };
+        let r = rpc!(client, "SandboxGetCommandRouterAccess", sandbox_get_command_router_access, req.clone()).await?;
+        Ok(CommandRouterAccess { jwt: r.jwt, url: r.url })
+    } else {
+        let req = TaskGetCommandRouterAccessRequest { task_id: task_id.to_string() };
+        let r = rpc!(client, "TaskGetCommandRouterAccess", task_get_command_router_access, req.clone()).await?;
+        Ok(CommandRouterAccess { jwt: r.jwt, url: r.url })
+    }
 }
 
 fn bearer(jwt: &str) -> AppResult<AsciiMetadataValue> {
@@ -64,12 +84,20 @@ fn unavailable(detail: String) -> AppError {
 }
 
 impl Router {
-    /// Asks Modal where task `task_id`'s router is and connects to it. The router is
-    /// reached over TLS; plaintext only when the control plane itself is plaintext (a
-    /// local test server), as libmodal allows for localhost.
-    pub(super) async fn connect(client: &ModalClient, task_id: &str) -> AppResult<Self> {
-        let req = TaskGetCommandRouterAccessRequest { task_id: task_id.to_string() };
-        let access = rpc!(client, "TaskGetCommandRouterAccess", task_get_command_router_access, req.clone()).await?;
+    /// Connects to task `task_id`'s router with `initial` access (a V2 create's answer) or
+    /// access asked for now. The router is reached over TLS; plaintext only when the
+    /// control plane itself is plaintext (a local test server), as the official client
+    /// allows for localhost.
+    pub(super) async fn connect(
+        client: &ModalClient,
+        task_id: &str,
+        v2: bool,
+        initial: Option<CommandRouterAccess>,
+    ) -> AppResult<Self> {
+        let access = match initial {
+            Some(a) => a,
+            None => fetch_access(client, task_id, v2).await?,
+        };
         let secure = access.url.starts_with("https://");
         let local_plaintext = client.insecure && access.url.starts_with("http://");
         if !(secure || local_plaintext) {
@@ -95,6 +123,7 @@ impl Router {
             jwt,
             url: access.url,
             client: client.clone(),
+            v2,
             refresh: tokio::sync::Mutex::new(()),
         })
     }
@@ -108,9 +137,7 @@ impl Router {
         if left.is_some_and(|s| s > 30) {
             return Ok(());
         }
-        let req = TaskGetCommandRouterAccessRequest { task_id: self.task_id.clone() };
-        let access =
-            rpc!(self.client, "TaskGetCommandRouterAccess", task_get_command_router_access, req.clone()).await?;
+        let access = fetch_access(&self.client, &self.task_id, self.v2).await?;
         if access.url != self.url {
             tracing::warn!(task = %self.task_id, "Modal moved this task's command router; keeping the old URL");
         }

@@ -1,5 +1,5 @@
 //! Long-running commands (Claude runs) in a Modal sandbox: output as lines, the run's
-//! gateway token in the exec's own environment (`TaskExecStartRequest.env`, never argv),
+//! gateway token in the exec's own environment (an inline secret source, never argv),
 //! and cancellation by killing the command's process group, which the router has no
 //! call for.
 

@@ -1,6 +1,7 @@
-//! The Modal sandbox of a sandboxql sandbox: made on the sandbox's volume under a stable
-//! name (so a retried create or a concurrent wake finds the one that exists), its task
-//! and command router found and kept, orphans of failed creates found by tag.
+//! The Modal sandbox of a sandboxql sandbox: a V2 sandbox (`SandboxCreateV2`, the official
+//! client's default) made on the sandbox's two volumes under a stable name (so a retried
+//! create or a concurrent wake finds the one that exists), its task and command router
+//! found and kept, orphans of failed creates found by tag.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -8,12 +9,11 @@ use super::{
     HOME_DIR, ModalBackend, TAG_ACCOUNT, TAG_SANDBOX, WORKDIR,
     client::rpc,
     exec::{self, Started, Stdin},
-    proto::{
-        Resources, Sandbox, SandboxCreateRequest, SandboxGetFromNameRequest, SandboxGetTaskIdRequest,
-        SandboxListRequest, SandboxTag, VolumeMount,
-    },
+    ids,
+    proto::{Resources, Sandbox, SandboxCreateV2Request, SandboxListRequest, SandboxTag, VolumeMount},
     provision,
     router::Router,
+    volumes::Which,
 };
 use crate::{
     error::{AppError, AppResult},
@@ -30,13 +30,8 @@ impl ModalBackend {
         if let Some(t) = self.tasks().get(sandbox_id) {
             return Ok(t.clone());
         }
-        let req = SandboxGetTaskIdRequest {
-            sandbox_id: sandbox_id.to_string(),
-            timeout: Some(55.0),
-            wait_until_ready: false,
-        };
         loop {
-            let resp = rpc!(self.client, "SandboxGetTaskId", sandbox_get_task_id, req.clone()).await?;
+            let resp = self.task_id_call(sandbox_id, 55.0).await?;
             if let Some(task) = resp.task_id.filter(|t| !t.is_empty()) {
                 self.tasks().insert(sandbox_id.to_string(), task.clone());
                 return Ok(task);
@@ -57,7 +52,7 @@ impl ModalBackend {
         if let Some(r) = routers.get(&task) {
             return Ok(r.clone());
         }
-        let r = Arc::new(Router::connect(&self.client, &task).await?);
+        let r = Arc::new(Router::connect(&self.client, &task, !ids::is_v1(sandbox_id), None).await?);
         routers.insert(task, r.clone());
         Ok(r)
     }
@@ -82,7 +77,7 @@ impl ModalBackend {
             tags: vec![SandboxTag { tag_name: TAG_SANDBOX.into(), tag_value: sandbox_id.to_string() }],
             ..Default::default()
         };
-        match rpc!(self.client, "SandboxList", sandbox_list, req.clone()).await {
+        match self.list_call(req).await {
             Ok(list) => {
                 for sb in list.sandboxes {
                     tracing::warn!(modal_sandbox = %sb.id, %sandbox_id, "terminating orphaned Modal sandbox");
@@ -95,31 +90,22 @@ impl ModalBackend {
         }
     }
 
-    /// The running Modal sandbox with our stable name: what an earlier attempt of this
-    /// create (or a concurrent wake) made.
-    pub(super) async fn by_name(&self, name: &str) -> AppResult<String> {
-        let req = SandboxGetFromNameRequest {
-            sandbox_name: name.to_string(),
-            environment_name: self.environment.clone(),
-            app_name: self.provision.app_name().to_string(),
-        };
-        Ok(rpc!(self.client, "SandboxGetFromName", sandbox_get_from_name, req.clone()).await?.sandbox_id)
-    }
-
     /// Creates the Modal sandbox of `spec` on its volume, under its stable name; a name
     /// already taken means an earlier attempt (or a concurrent wake) made it: that one is
     /// used, never a second.
     pub(super) async fn create_sandbox(&self, spec: &SandboxSpec) -> AppResult<String> {
         let app_id = self.provision.app_id().await?;
         let image_id = self.provision.image_id(&spec.template).await?;
-        let volume_id = self.provision.volume_id(spec.sandbox_id, true).await?;
+        let workspace = self.provision.volume(spec.sandbox_id, Which::Workspace, true).await?;
+        let home = self.provision.volume(spec.sandbox_id, Which::Home, true).await?;
+        self.move_home(spec, &app_id, &image_id, &workspace, &home).await?;
         let name = provision::name_of(spec.sandbox_id);
-        let mount = |path: &str, sub: &str| VolumeMount {
-            volume_id: volume_id.clone(),
+        let mount = |volume_id: &str, path: &str, sub_path: Option<&str>| VolumeMount {
+            volume_id: volume_id.to_string(),
             mount_path: path.into(),
             allow_background_commits: true,
             read_only: false,
-            sub_path: Some(sub.into()),
+            sub_path: sub_path.map(String::from),
         };
         let definition = Sandbox {
             entrypoint_args: vec!["sleep".into(), "infinity".into()],
@@ -128,24 +114,36 @@ impl ModalBackend {
             resources: Some(resources(&spec.template.resources)),
             timeout_secs: spec.template.timeout_secs,
             workdir: Some(WORKDIR.into()),
-            volume_mounts: vec![mount(WORKDIR, "workspace"), mount(HOME_DIR, "home")],
+            // One mount per volume; the workspace keeps its place in its volume.
+            volume_mounts: vec![mount(&workspace.id, WORKDIR, Some("workspace")), mount(&home.id, HOME_DIR, None)],
             network_access: Some(super::network::allowlist(self.gateway_url.as_deref(), &self.egress)),
             name: Some(name.clone()),
             idle_timeout_secs: Some(spec.template.idle_timeout_secs),
         };
-        let req = SandboxCreateRequest {
+        let req = SandboxCreateV2Request {
             app_id: app_id.clone(),
             definition: Some(definition),
             tags: vec![
                 SandboxTag { tag_name: TAG_SANDBOX.into(), tag_value: spec.sandbox_id.to_string() },
                 SandboxTag { tag_name: TAG_ACCOUNT.into(), tag_value: spec.account_id.to_string() },
             ],
+            secret_sources: Vec::new(),
         };
-        match rpc!(self.client, "SandboxCreate", sandbox_create, req.clone()).await {
-            Ok(resp) => Ok(resp.sandbox_id),
+        match rpc!(self.client, "SandboxCreateV2", sandbox_create_v2, req.clone()).await {
+            Ok(resp) => {
+                if !resp.task_id.is_empty() {
+                    self.tasks().insert(resp.sandbox_id.clone(), resp.task_id.clone());
+                    // The access that comes with the create is good for the first connection.
+                    if let Some(access) = resp.command_router_access.filter(|a| !a.url.is_empty()) {
+                        let router = Router::connect(&self.client, &resp.task_id, true, Some(access)).await?;
+                        self.routers.lock().await.insert(resp.task_id, Arc::new(router));
+                    }
+                }
+                Ok(resp.sandbox_id)
+            }
             // The name is taken: an earlier attempt whose answer was lost, or a concurrent
             // wake, made it. Use that one; never a second.
-            Err(AppError::Conflict { .. }) => self.by_name(&name).await,
+            Err(AppError::Conflict { .. }) => self.from_name_call(&name).await,
             Err(e) => {
                 // A create that timed out may still have happened on Modal's side.
                 self.remove_orphans(spec.sandbox_id, &app_id).await;

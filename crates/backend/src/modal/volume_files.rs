@@ -1,6 +1,7 @@
-//! A sleeping sandbox's files, read from its volume without any Modal sandbox:
-//! `VolumeListFiles2` for listings and metadata, `VolumeGetFile2` for content (links the
-//! server fetches itself, block by block, up to the bytes asked for). The volume API
+//! A sleeping sandbox's files, read from its workspace volume without any Modal sandbox:
+//! listings and metadata with the listing call of the volume's version (see `volumes`),
+//! `VolumeGetFile2` for content (links the server fetches itself, block by block, up to
+//! the bytes asked for). The volume API
 //! reports no permission bits or link targets: files show as 0644, directories as 0755.
 
 use uuid::Uuid;
@@ -8,7 +9,8 @@ use uuid::Uuid;
 use super::{
     ModalBackend,
     client::rpc,
-    proto::{VolumeGetFile2Request, VolumeListFiles2Request, file_entry::FileType},
+    proto::{VolumeGetFile2Request, file_entry::FileType},
+    volumes::Which,
 };
 use crate::{
     error::{AppError, AppResult},
@@ -38,32 +40,26 @@ fn entry(e: &super::proto::FileEntry) -> Option<FileEntry> {
 
 /// Entries under `start`, in display order, at most `opts.max_entries` (more: truncated).
 pub(super) async fn walk(b: &ModalBackend, id: Uuid, start: &WorkspacePath, opts: WalkOptions) -> AppResult<Walk> {
-    let volume_id = b.provision.volume_id(id, false).await?;
+    let volume = b.provision.volume(id, Which::Workspace, false).await?;
     let depth = opts.max_depth.min(opts.depth_cap).max(1) as usize;
     let base = start.components().count();
-    let req = VolumeListFiles2Request {
-        volume_id,
-        path: in_volume(start),
-        recursive: depth > 1,
-        max_entries: u32::try_from(opts.max_entries.saturating_add(1)).ok(),
-    };
-    let mut stream = rpc!(b.client, "VolumeListFiles2", volume_list_files2, req.clone()).await?;
+    let max = u32::try_from(opts.max_entries.saturating_add(1)).ok();
     let (mut entries, mut truncated) = (Vec::new(), false);
-    while let Some(page) = stream.message().await.map_err(|s| super::client::to_app_error("VolumeListFiles2", &s))? {
-        for e in page.entries.iter().filter_map(entry) {
-            if e.path.components().count() - base > depth || !e.path.as_str().starts_with(start.as_str()) {
-                continue;
+    b.provision
+        .list(&volume, in_volume(start), depth > 1, max, |page| {
+            for e in page.iter().filter_map(entry) {
+                if e.path.components().count() - base > depth || !e.path.as_str().starts_with(start.as_str()) {
+                    continue;
+                }
+                if entries.len() == opts.max_entries {
+                    truncated = true;
+                    return false;
+                }
+                entries.push(e);
             }
-            if entries.len() == opts.max_entries {
-                truncated = true;
-                break;
-            }
-            entries.push(e);
-        }
-        if truncated {
-            break;
-        }
-    }
+            true
+        })
+        .await?;
     crate::order::sort_preorder(&mut entries);
     Ok(Walk { entries, truncated, skipped: 0 })
 }
@@ -83,7 +79,7 @@ pub(super) async fn stat(b: &ModalBackend, id: Uuid, path: &WorkspacePath) -> Ap
 
 /// Up to `max` bytes from the start of a file.
 pub(super) async fn read(b: &ModalBackend, id: Uuid, path: &WorkspacePath, max: u64) -> AppResult<FileBytes> {
-    let volume_id = b.provision.volume_id(id, false).await?;
+    let volume_id = b.provision.volume(id, Which::Workspace, false).await?.id;
     let req = VolumeGetFile2Request { volume_id, path: in_volume(path), start: 0, len: max.max(1) };
     let got = rpc!(b.client, "VolumeGetFile2", volume_get_file2, req.clone()).await?;
     let mut data = Vec::with_capacity(usize::try_from(got.len.min(max)).unwrap_or(0));
