@@ -33,6 +33,7 @@ mod modal_bulk;
 mod modal_interactive;
 mod modal_live;
 mod modal_long_wait;
+mod modal_official;
 mod modal_proto;
 mod modal_reconcile;
 mod modal_resilience;

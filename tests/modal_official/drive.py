@@ -1,10 +1,10 @@
 """Drive the fake Modal server with Modal's official Python client (`modal` 1.6.4).
 
-The fake (tests/api/helpers/fake_modal*.rs) is written from libmodal's behaviour; this script
-checks that the official client, which differs in metadata, V2 sandbox RPCs, exec env and
-volume metadata, can also run the whole sandbox life cycle against it, through public API only:
-app lookup, two v2 volumes, sandbox create, exec with stdin/stdout/env, lookup by name,
-terminate and wait, then the file the exec wrote, read back from the volume at rest.
+The fake (tests/api/helpers/fake_modal*.rs) is only trusted because the official client runs
+its whole sandbox life cycle against it, through public API only: app lookup, two v2 volumes,
+sandbox create (V2), exec with stdin/stdout/env, lookup by name, terminate and wait, the file
+the exec wrote read back from the volume at rest, and a v1 volume listed with the v1 call.
+tests/api/modal_official.rs runs it.
 
 Usage (with the client's venv python):
     MODAL_SERVER_URL=http://127.0.0.1:PORT MODAL_TOKEN_ID=... MODAL_TOKEN_SECRET=... \
@@ -109,6 +109,12 @@ def main() -> None:
     data = b"".join(ws_vol.read_file("hello.txt"))
     check(data == b"hi from stdin", f"hello.txt holds {data!r}")
     report("volume", paths=paths, content=data.decode())
+
+    _step = "volume_v1"
+    # A v1 volume is listed with the v1 call (`_is_v1`); the fake refuses the other one.
+    v1 = modal.Volume.from_name(f"{vol_name}-v1", create_if_missing=True, version=1)
+    check(v1.listdir("/") == [], "a new v1 volume lists empty")
+    report("volume_v1", volume=v1.object_id)
 
 
 if __name__ == "__main__":

@@ -248,7 +248,7 @@ impl FakeModal {
         let mut st = self.st();
         st.calls.push(method.to_string());
         st.router_calls += 1;
-        if st.drop_router_every.is_some_and(|n| st.router_calls % n == 0) {
+        if st.drop_router_every.is_some_and(|n| st.router_calls.is_multiple_of(n)) {
             return Err(Status::unavailable("injected: the call was dropped"));
         }
         if !auth.strip_prefix("Bearer ").is_some_and(|j| st.router_jwts.contains(j)) {

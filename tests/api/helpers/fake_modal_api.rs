@@ -20,30 +20,6 @@ fn bad(msg: &str) -> Status {
     Status::invalid_argument(msg.to_string())
 }
 
-impl FakeModal {
-    /// A created sandbox's answer may be lost, as the fault plan says.
-    fn after_create(&self, method: &str) -> Result<(), Status> {
-        if self.st().ghost_creates {
-            return Err(Status::unavailable("injected: created, but the answer was lost"));
-        }
-        self.lose_answer(method)
-    }
-
-    /// Refuses a listing call of the other VolumeFS version (`v2` for `VolumeListFiles2`).
-    fn listing_call(&self, volume_id: &str, v2: bool) -> Result<(), Status> {
-        let st = self.st();
-        if !st.volumes.contains_key(volume_id) {
-            return Err(Status::not_found("no such volume"));
-        }
-        let is_v2 = st.volume_versions.get(volume_id) == Some(&(VolumeFsVersion::V2 as i32));
-        match (is_v2, v2) {
-            (true, false) => Err(Status::failed_precondition("VolumeListFiles on a v2 volume: use VolumeListFiles2")),
-            (false, true) => Err(Status::failed_precondition("VolumeListFiles2 on a v1 volume: use VolumeListFiles")),
-            _ => Ok(()),
-        }
-    }
-}
-
 #[tonic::async_trait]
 impl ModalClient for FakeModal {
     async fn app_get_or_create(&self, req: Request<AppGetOrCreateRequest>) -> Res<AppGetOrCreateResponse> {

@@ -29,6 +29,14 @@ pub fn is_v1(id: &str) -> bool {
 }
 
 impl FakeModal {
+    /// A created sandbox's answer may be lost, as the fault plan says.
+    pub(super) fn after_create(&self, method: &str) -> Result<(), Status> {
+        if self.st().ghost_creates {
+            return Err(Status::unavailable("injected: created, but the answer was lost"));
+        }
+        self.lose_answer(method)
+    }
+
     /// Refuses a call of the wrong generation for sandbox `id`.
     pub(super) fn generation(&self, id: &str, v2_call: bool) -> Result<(), Status> {
         match (is_v1(id), v2_call) {
@@ -40,7 +48,13 @@ impl FakeModal {
 
     /// `SandboxCreate` / `SandboxCreateV2`: checks the definition, makes the sandbox and
     /// its task; returns (sandbox id, task id).
-    pub(super) fn create_sandbox(&self, app_id: &str, d: Sandbox, tags: Vec<SandboxTag>, v2: bool) -> Result<(String, String), Status> {
+    pub(super) fn create_sandbox(
+        &self,
+        app_id: &str,
+        d: Sandbox,
+        tags: Vec<SandboxTag>,
+        v2: bool,
+    ) -> Result<(String, String), Status> {
         let mut seen = std::collections::HashSet::new();
         if let Some(m) = d.volume_mounts.iter().find(|m| !seen.insert(m.volume_id.clone())) {
             // What the official client refuses before sending (`validate_volumes`).
@@ -151,7 +165,11 @@ impl FakeModal {
     }
 
     /// `SandboxTerminate[V2]`.
-    pub(super) fn terminate_sandbox(&self, r: SandboxTerminateRequest, v2: bool) -> Result<SandboxTerminateResponse, Status> {
+    pub(super) fn terminate_sandbox(
+        &self,
+        r: SandboxTerminateRequest,
+        v2: bool,
+    ) -> Result<SandboxTerminateResponse, Status> {
         self.generation(&r.sandbox_id, v2)?;
         if !self.st().sandboxes.contains_key(&r.sandbox_id) {
             return Err(Status::not_found("no such sandbox"));

@@ -16,6 +16,23 @@ use sandboxql::backend::modal::proto::{
 };
 use tonic::Status;
 
+impl super::fake_modal::FakeModal {
+    /// Refuses a listing call of the other VolumeFS version (`v2` for `VolumeListFiles2`).
+    pub(super) fn listing_call(&self, volume_id: &str, v2: bool) -> Result<(), Status> {
+        let st = self.st();
+        if !st.volumes.contains_key(volume_id) {
+            return Err(Status::not_found("no such volume"));
+        }
+        let is_v2 =
+            st.volume_versions.get(volume_id) == Some(&(sandboxql::backend::modal::proto::VolumeFsVersion::V2 as i32));
+        match (is_v2, v2) {
+            (true, false) => Err(Status::failed_precondition("VolumeListFiles on a v2 volume: use VolumeListFiles2")),
+            (false, true) => Err(Status::failed_precondition("VolumeListFiles2 on a v1 volume: use VolumeListFiles")),
+            _ => Ok(()),
+        }
+    }
+}
+
 const BLOCK: u64 = 8 * 1024 * 1024;
 
 /// A JWT-shaped token expiring at `exp` (unix seconds), unique by `n`.

@@ -221,6 +221,11 @@ impl ModalClient {
         self.max_attempts
     }
 
+    /// The longest backoff delay.
+    pub(super) fn max_delay(&self) -> Duration {
+        self.max_delay
+    }
+
     /// The first backoff delay.
     pub(super) fn base_delay(&self) -> Duration {
         self.base_delay
@@ -230,6 +235,14 @@ impl ModalClient {
 /// Failures worth another attempt: the service or the network hiccuped.
 pub(super) fn is_transient(status: &Status) -> bool {
     matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded)
+}
+
+/// Failures after which the official client asks the router again for an idempotent
+/// read (an output stream re-opened at its offset, an exit-status wait): the transient
+/// ones, and the codes a cut connection surfaces as (UNKNOWN for a broken HTTP/2 body,
+/// INTERNAL, CANCELLED) — `_task_command_router_client.py`'s retryable set.
+pub(super) fn is_retryable_read(status: &Status) -> bool {
+    is_transient(status) || matches!(status.code(), Code::Unknown | Code::Internal | Code::Cancelled)
 }
 
 /// NOT_FOUND stays NOT_FOUND; everything else is PROVIDER_UNAVAILABLE. Modal's message

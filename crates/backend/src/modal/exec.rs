@@ -7,30 +7,29 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use tokio::{io::AsyncReadExt, sync::mpsc};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
+pub(super) use super::stdin::Stdin;
+
 use super::{
-    client::is_transient,
+    client::is_retryable_read,
     proto::{SecretSource, StringMap, secret_source},
     router::Router,
     router_proto::{
-        TaskExecStartRequest, TaskExecStderrConfig, TaskExecStdinWriteRequest, TaskExecStdioFileDescriptor,
-        TaskExecStdioReadRequest, TaskExecStdoutConfig, TaskExecWaitRequest, task_exec_wait_response::ExitStatus,
+        TaskExecStartRequest, TaskExecStderrConfig, TaskExecStdioFileDescriptor, TaskExecStdioReadRequest,
+        TaskExecStdoutConfig, TaskExecWaitRequest, task_exec_wait_response::ExitStatus,
     },
+    stdin::send_stdin,
 };
-use crate::{
-    error::{AppError, AppResult},
-    storage::Upload,
-};
+use crate::error::{AppError, AppResult};
 
 /// How long one `TaskExecWait` may block (the official client's per-call deadline).
 const WAIT_CALL: std::time::Duration = std::time::Duration::from_secs(60);
 /// Pause before asking again after a router that did not answer (the official client's).
 const WAIT_AGAIN: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Size of one stdin message (well under gRPC's 4 MiB default limit).
-const STDIN_CHUNK: usize = 1024 * 1024;
+/// How long an output stream must have stayed open for its drop to count as progress.
+const HELD: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What a running remote command produces, in arrival order per stream.
 #[derive(Debug)]
@@ -43,19 +42,6 @@ pub(super) enum RawOutput {
     Exited(Option<i32>),
     /// The connection to Modal was lost for good; the command's fate is unknown.
     Lost(AppError),
-}
-
-/// Input for a command.
-pub(super) enum Stdin {
-    /// Closed at once.
-    Closed,
-    /// These bytes, then closed.
-    Bytes(Vec<u8>),
-    /// A stream, then closed.
-    Stream(Upload),
-    /// Chunks sent as each arrives (an interactive conversation), closed when the sender
-    /// is dropped.
-    Chunks(mpsc::Receiver<Vec<u8>>),
 }
 
 /// A started remote command.
@@ -154,7 +140,9 @@ async fn follow(router: Arc<Router>, exec_id: String, tx: mpsc::Sender<RawOutput
 }
 
 /// Follows one descriptor to its end, re-opening at the byte offset reached whenever the
-/// stream drops; gives up after the configured number of drops in a row with no data.
+/// stream drops; gives up after the configured number of drops in a row that brought no
+/// data and lasted less than [`HELD`] (a quiet stream that stayed open, as stderr of a
+/// command that writes none, was fine until its router restarted).
 async fn read_fd(
     router: &Router,
     exec_id: &str,
@@ -177,6 +165,7 @@ async fn read_fd(
             })
             .await;
         let mut stream = opened.map_err(|(_, e)| e)?;
+        let opened_at = tokio::time::Instant::now();
         let mut progressed = false;
         loop {
             match stream.message().await {
@@ -194,13 +183,14 @@ async fn read_fd(
                 }
                 // A stream that ends normally is the end of the output (libmodal's EOF).
                 Ok(None) => return Ok(()),
-                Err(s) if is_transient(&s) => {
+                Err(s) if is_retryable_read(&s) => {
                     tracing::debug!(exec_id, offset, code = ?s.code(), "Modal exec output dropped; resuming");
                     break;
                 }
                 Err(s) => return Err(super::client::to_app_error("TaskExecStdioRead", &s)),
             }
         }
+        progressed |= opened_at.elapsed() >= HELD;
         fruitless = if progressed { 0 } else { fruitless + 1 };
         if fruitless >= client.max_attempts() {
             return Err(AppError::provider(
@@ -217,15 +207,18 @@ async fn read_fd(
 }
 
 /// Waits for the exit status as Modal's official client does
-/// (`_task_command_router_client.py`): each `TaskExecWait` bounded by [`WAIT_CALL`], asked
-/// again until the command exits, however long it runs; a router that is away (restarting,
-/// dropping calls) is asked again after [`WAIT_AGAIN`]. Only an answer that is not
-/// transient (NOT_FOUND: the router forgot the command) ends the wait without an exit.
+/// (`_task_command_router_client.py`, `exec_wait`): one `TaskExecWait` at a time, each
+/// bounded by [`WAIT_CALL`], asked again after a fixed pause ([`WAIT_AGAIN`], or the
+/// configured backoff cap if shorter) whenever it ends without an exit — its deadline
+/// passed, the router dropped it or was away — however long the command runs. Only an
+/// answer that is not retryable (NOT_FOUND: the task is gone) ends the wait without an
+/// exit.
 async fn wait(router: &Router, exec_id: &str) -> AppResult<Option<i32>> {
     let req = TaskExecWaitRequest { task_id: router.task_id.clone(), exec_id: exec_id.to_string() };
+    let pause = WAIT_AGAIN.min(router.client().max_delay());
     loop {
         let answer = router
-            .call_raw("TaskExecWait", |mut api| {
+            .call_attempts("TaskExecWait", 1, |mut api| {
                 let mut call = tonic::Request::new(req.clone());
                 call.set_timeout(WAIT_CALL);
                 async move { api.task_exec_wait(call).await }
@@ -235,64 +228,11 @@ async fn wait(router: &Router, exec_id: &str) -> AppResult<Option<i32>> {
             Ok(resp) => match resp.exit_status {
                 Some(ExitStatus::Code(c)) => return Ok(Some(c)),
                 Some(ExitStatus::Signal(s)) => return Ok(Some(128 + s)),
-                None => tokio::time::sleep(WAIT_AGAIN).await,
+                None => {}
             },
-            // The call's own deadline: the command still runs.
-            Err((s, _)) if s.code() == tonic::Code::DeadlineExceeded => {}
-            Err((s, _)) if is_transient(&s) => tokio::time::sleep(WAIT_AGAIN).await,
+            Err((s, _)) if is_retryable_read(&s) => {}
             Err((_, e)) => return Err(e),
         }
+        tokio::time::sleep(pause).await;
     }
-}
-
-/// Writes stdin at increasing byte offsets, then EOF.
-async fn send_stdin(router: &Router, exec_id: &str, stdin: Stdin) -> AppResult<()> {
-    let mut offset = 0u64;
-    match stdin {
-        Stdin::Closed => {}
-        Stdin::Bytes(data) => {
-            for chunk in data.chunks(STDIN_CHUNK) {
-                put(router, exec_id, chunk.to_vec(), offset, false).await?;
-                offset += chunk.len() as u64;
-            }
-        }
-        Stdin::Chunks(mut rx) => {
-            while let Some(data) = rx.recv().await {
-                for chunk in data.chunks(STDIN_CHUNK) {
-                    put(router, exec_id, chunk.to_vec(), offset, false).await?;
-                    offset += chunk.len() as u64;
-                }
-            }
-        }
-        Stdin::Stream(mut body) => loop {
-            let mut buf = vec![0u8; STDIN_CHUNK];
-            let mut filled = 0;
-            while filled < buf.len() {
-                let n = body.read(&mut buf[filled..]).await?;
-                if n == 0 {
-                    break;
-                }
-                filled += n;
-            }
-            if filled == 0 {
-                break;
-            }
-            buf.truncate(filled);
-            put(router, exec_id, buf, offset, false).await?;
-            offset += filled as u64;
-        },
-    }
-    put(router, exec_id, Vec::new(), offset, true).await
-}
-
-async fn put(router: &Router, exec_id: &str, data: Vec<u8>, offset: u64, eof: bool) -> AppResult<()> {
-    let req =
-        TaskExecStdinWriteRequest { task_id: router.task_id.clone(), exec_id: exec_id.to_string(), offset, data, eof };
-    router
-        .call("TaskExecStdinWrite", |mut api| {
-            let req = req.clone();
-            async move { api.task_exec_stdin_write(req).await }
-        })
-        .await?;
-    Ok(())
 }

@@ -46,7 +46,8 @@ impl ModalBackend {
         let listed = self
             .provision
             .list(workspace, String::new(), false, None, |page| {
-                old_home |= page.iter().any(|e| e.path.trim_matches('/') == "home" && e.r#type == FileType::Directory as i32);
+                old_home |=
+                    page.iter().any(|e| e.path.trim_matches('/') == "home" && e.r#type == FileType::Directory as i32);
                 !old_home
             })
             .await;

@@ -9,8 +9,7 @@ const V1_SUFFIX_LEN: usize = 22;
 
 /// Whether `id` names a V1 sandbox.
 pub(super) fn is_v1(id: &str) -> bool {
-    id.strip_prefix("sb-")
-        .is_some_and(|s| s.len() == V1_SUFFIX_LEN && s.bytes().all(|c| c.is_ascii_alphanumeric()))
+    id.strip_prefix("sb-").is_some_and(|s| s.len() == V1_SUFFIX_LEN && s.bytes().all(|c| c.is_ascii_alphanumeric()))
 }
 
 #[cfg(test)]

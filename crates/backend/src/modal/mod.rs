@@ -18,6 +18,7 @@ mod router;
 mod runs;
 mod sandboxes;
 mod spool;
+mod stdin;
 mod versioned;
 mod volume_files;
 mod volumes;
@@ -48,11 +49,7 @@ use std::{
 use async_trait::async_trait;
 
 use self::{
-    client::ModalClient,
-    exec::Stdin,
-    proto::generic_result::GenericStatus,
-    provision::Provisioner,
-    router::Router,
+    client::ModalClient, exec::Stdin, proto::generic_result::GenericStatus, provision::Provisioner, router::Router,
 };
 use super::{
     AtRest, Backend, BackendStatus, Bulk, Exec, ExternalId, Lifecycle, SandboxSpec,

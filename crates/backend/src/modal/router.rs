@@ -147,7 +147,22 @@ impl Router {
 
     /// Calls `f` with retries on transient failures and one JWT refresh on
     /// UNAUTHENTICATED. Returns the raw status so streaming callers can tell a drop.
-    pub(super) async fn call_raw<T, F, Fut>(&self, rpc: &'static str, mut f: F) -> Result<T, (Status, AppError)>
+    pub(super) async fn call_raw<T, F, Fut>(&self, rpc: &'static str, f: F) -> Result<T, (Status, AppError)>
+    where
+        F: FnMut(RouterApi) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+    {
+        self.call_attempts(rpc, ROUTER_ATTEMPTS, f).await
+    }
+
+    /// [`Router::call_raw`] with at most `attempts` tries on transient failures (1: the
+    /// caller has its own retry policy, as the exit-status wait does).
+    pub(super) async fn call_attempts<T, F, Fut>(
+        &self,
+        rpc: &'static str,
+        attempts: u32,
+        mut f: F,
+    ) -> Result<T, (Status, AppError)>
     where
         F: FnMut(RouterApi) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
@@ -163,7 +178,7 @@ impl Router {
                         return Err((s, e));
                     }
                 }
-                Err(s) if is_transient(&s) && attempt < ROUTER_ATTEMPTS => {
+                Err(s) if is_transient(&s) && attempt < attempts => {
                     tracing::debug!(rpc, attempt, code = ?s.code(), "Modal router call failed; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(1));

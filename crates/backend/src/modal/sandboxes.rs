@@ -143,7 +143,7 @@ impl ModalBackend {
             }
             // The name is taken: an earlier attempt whose answer was lost, or a concurrent
             // wake, made it. Use that one; never a second.
-            Err(AppError::Conflict { .. }) => self.from_name_call(&name).await,
+            Err(AppError::Conflict { .. }) => self.by_name_call(&name).await,
             Err(e) => {
                 // A create that timed out may still have happened on Modal's side.
                 self.remove_orphans(spec.sandbox_id, &app_id).await;

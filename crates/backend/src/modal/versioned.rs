@@ -38,8 +38,11 @@ impl ModalBackend {
 
     /// `SandboxGetTaskId[V2]`, long-polling up to `timeout` seconds.
     pub(super) async fn task_id_call(&self, sandbox_id: &str, timeout: f32) -> AppResult<SandboxGetTaskIdResponse> {
-        let req =
-            SandboxGetTaskIdRequest { sandbox_id: sandbox_id.to_string(), timeout: Some(timeout), wait_until_ready: false };
+        let req = SandboxGetTaskIdRequest {
+            sandbox_id: sandbox_id.to_string(),
+            timeout: Some(timeout),
+            wait_until_ready: false,
+        };
         if ids::is_v1(sandbox_id) {
             rpc!(self.client, "SandboxGetTaskId", sandbox_get_task_id, req.clone()).await
         } else {
@@ -55,7 +58,7 @@ impl ModalBackend {
 
     /// The running sandbox named `name` in our app: `SandboxGetFromNameV2` (what we
     /// create), then `SandboxGetFromName` for one a V1 create of an earlier release made.
-    pub(super) async fn from_name_call(&self, name: &str) -> AppResult<String> {
+    pub(super) async fn by_name_call(&self, name: &str) -> AppResult<String> {
         let req = SandboxGetFromNameRequest {
             sandbox_name: name.to_string(),
             environment_name: self.environment.clone(),

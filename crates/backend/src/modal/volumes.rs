@@ -106,7 +106,9 @@ impl Provisioner {
         if volume.v2 {
             let req = VolumeListFiles2Request { volume_id, path, recursive, max_entries };
             let mut pages = rpc!(self.client, "VolumeListFiles2", volume_list_files2, req.clone()).await?;
-            while let Some(p) = pages.message().await.map_err(|s| super::client::to_app_error("VolumeListFiles2", &s))? {
+            while let Some(p) =
+                pages.message().await.map_err(|s| super::client::to_app_error("VolumeListFiles2", &s))?
+            {
                 if !each(&p.entries) {
                     break;
                 }
