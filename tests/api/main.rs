@@ -31,6 +31,7 @@ mod limits;
 mod modal_backend;
 mod modal_bulk;
 mod modal_interactive;
+mod modal_layout;
 mod modal_live;
 mod modal_long_wait;
 mod modal_official;

@@ -49,6 +49,17 @@ impl Waker {
         }
     }
 
+    /// The sandbox ready for a run: as [`Self::awake`], but where backend sandboxes end on
+    /// their own (Modal) it first asks whether a RUNNING one's still runs (one status
+    /// call), so a run does not fail in a sandbox that ended while nobody looked: that
+    /// one sleeps and is woken here.
+    pub async fn ready(&self, sb: &VisibleSandbox) -> AppResult<VisibleSandbox> {
+        if self.gone(sb).await {
+            return self.awake(&self.reload(sb).await?).await;
+        }
+        self.awake(sb).await
+    }
+
     /// Wakes a sandbox whose lease the caller already holds (a delete's final sync).
     pub async fn awake_under_lease(&self, sb: &VisibleSandbox) -> AppResult<VisibleSandbox> {
         match sb.status {

@@ -79,8 +79,9 @@ impl Runs {
         validate(&input, &self.limits)?;
         let (this, viewer, sandbox) = (self.clone(), viewer.clone(), sandbox.clone());
         work::detached(async move {
-            // A sleeping sandbox is woken (once, however many starts and writes ask).
-            let sandbox = this.waker.awake(&sandbox).await?;
+            // A sleeping sandbox (or one whose backend sandbox ended unnoticed) is woken,
+            // once, however many starts and writes ask.
+            let sandbox = this.waker.ready(&sandbox).await?;
             let (run, token) = this.record_start(&viewer, &sandbox, input).await?;
             this.manager.launch(run.clone(), &sandbox, token).await;
             Ok(run)
