@@ -75,3 +75,31 @@ async fn the_egress_hosts_join_the_gateway_on_modals_allow_list() {
     assert_eq!(net.allowed_domains, ["gateway.sandboxql.test", "registry.npmjs.org", "*.pythonhosted.org"]);
     assert_eq!(net.allowed_cidrs, ["198.51.100.9/32"]);
 }
+
+/// With no egress hosts a Modal sandbox may reach the gateway only; a sandbox made before
+/// a restart under another allow-list gets the new one (`TaskSetNetworkAccess`) before
+/// anything runs in it, without being recreated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_egress_means_the_gateway_only_and_a_new_list_reaches_running_sandboxes() {
+    let fake = FakeModal::start().await;
+    let app = spawn_tweaked(DbKind::Sqlite, &fake, |_| {}).await;
+    let (_, token) = app.new_user("modal-closed").await;
+    let sb = app.create_sandbox(&token, "closed").await;
+    let net = fake.st().creates[0].definition.clone().unwrap().network_access.unwrap();
+    assert_eq!((net.network_access_type, net.allowed_cidrs.len()), (3, 0), "ALLOWLIST, no addresses");
+    assert_eq!(net.allowed_domains, ["gateway.sandboxql.test"], "the gateway only");
+    assert!(fake.st().network_changes.is_empty(), "its own create set the policy");
+
+    let mut config = app.config.clone();
+    config.gateway.sandbox_egress = vec!["pypi.org".into()];
+    let app = app.restart_with(config).await;
+    let before = fake.st().calls.len();
+    let write = "mutation($id: ID!) { writeFile(sandboxId: $id, path: \"a.txt\", content: \"a\") { size } }";
+    app.ok(&token, write, json!({"id": sb})).await;
+    let changes = fake.st().network_changes.clone();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].1.allowed_domains, ["gateway.sandboxql.test", "pypi.org"]);
+    assert_eq!(fake.st().creates.len(), 1, "not recreated");
+    let at = |m: &str| fake.st().calls[before..].iter().position(|c| c == m).unwrap();
+    assert!(at("TaskSetNetworkAccess") < at("TaskExecStart"), "before anything runs");
+}

@@ -52,6 +52,8 @@ pub struct State {
     pub calls: Vec<String>,
     pub creates: Vec<SandboxCreateRequest>,
     pub execs_requested: Vec<TaskExecStartRequest>,
+    /// (task, policy) of each `TaskSetNetworkAccess`.
+    pub network_changes: Vec<(String, sandboxql::backend::modal::proto::NetworkAccess)>,
     /// Processes actually started (a retried start with a known exec id starts none).
     pub spawned: usize,
     /// Lifetime of the auth tokens it issues, in seconds.

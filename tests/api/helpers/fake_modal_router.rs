@@ -145,6 +145,21 @@ impl TaskCommandRouter for FakeModal {
         }
     }
 
+    async fn task_set_network_access(
+        &self,
+        req: Request<TaskSetNetworkAccessRequest>,
+    ) -> Res<TaskSetNetworkAccessResponse> {
+        self.enter_router("TaskSetNetworkAccess", &req)?;
+        let r = req.into_inner();
+        let access = r.network_access.ok_or_else(|| Status::invalid_argument("network_access required"))?;
+        let mut st = self.st();
+        if !st.sandboxes.values().any(|s| s.task_id == r.task_id && !s.terminated) {
+            return Err(Status::not_found("no such task"));
+        }
+        st.network_changes.push((r.task_id, access));
+        Ok(Response::new(TaskSetNetworkAccessResponse {}))
+    }
+
     async fn task_exec_poll(&self, req: Request<TaskExecPollRequest>) -> Res<TaskExecPollResponse> {
         self.enter_router("TaskExecPoll", &req)?;
         let exec = self.exec(&req.get_ref().exec_id)?;

@@ -142,8 +142,14 @@ impl TestApp {
 
     /// Stops this server and starts a new one on the same database and data dir.
     pub async fn restart(self) -> TestApp {
+        let config = self.config.clone();
+        self.restart_with(config).await
+    }
+
+    /// [`Self::restart`] under changed settings (same database and data dir).
+    pub async fn restart_with(self, config: Config) -> TestApp {
         self.server.abort();
-        let mut app = Self::start(self.config.clone(), self.data_dir.clone(), None).await;
+        let mut app = Self::start(config, self.data_dir.clone(), None).await;
         assert!(app.admin_token.is_empty(), "a restart must not bootstrap a second admin");
         app.admin_token = self.admin_token.clone();
         app

@@ -13,6 +13,7 @@ use super::{
     proto::{Resources, Sandbox, SandboxCreateV2Request, SandboxListRequest, SandboxTag, VolumeMount},
     provision,
     router::Router,
+    router_proto::TaskSetNetworkAccessRequest,
     volumes::Which,
 };
 use crate::{
@@ -45,7 +46,12 @@ impl ModalBackend {
         }
     }
 
-    /// The command router of a sandbox's task, connected once and kept.
+    /// The command router of a sandbox's task, connected once and kept. A sandbox this
+    /// process did not create (made before a restart, perhaps under another
+    /// `--sandbox-egress`) first gets today's network policy (`TaskSetNetworkAccess`, as
+    /// the official client's `set_network_access`): a changed allow-list applies without
+    /// recreating it. Until that succeeds the router is not kept, so nothing runs under
+    /// an older policy unnoticed.
     pub(super) async fn router(&self, sandbox_id: &str) -> AppResult<Arc<Router>> {
         let task = self.task_id(sandbox_id).await?;
         let mut routers = self.routers.lock().await;
@@ -53,6 +59,15 @@ impl ModalBackend {
             return Ok(r.clone());
         }
         let r = Arc::new(Router::connect(&self.client, &task, !ids::is_v1(sandbox_id), None).await?);
+        let req = TaskSetNetworkAccessRequest {
+            task_id: task.clone(),
+            network_access: Some(super::network::allowlist(self.gateway_url.as_deref(), &self.egress)),
+        };
+        r.call("TaskSetNetworkAccess", |mut api| {
+            let req = req.clone();
+            async move { api.task_set_network_access(req).await }
+        })
+        .await?;
         routers.insert(task, r.clone());
         Ok(r)
     }
