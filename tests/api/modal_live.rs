@@ -1,7 +1,9 @@
 //! The same flow against Modal itself. Ignored unless run on purpose with credentials:
 //! `MODAL_TOKEN_ID=… MODAL_TOKEN_SECRET=… cargo nextest run --run-ignored only modal_live`
-//! (`scripts/test.sh` does this when MODAL_TOKEN_ID is set). With ANTHROPIC_API_KEY set
-//! it also runs Claude for real; without, it checks create, files, sync and delete.
+//! (`scripts/test.sh` does this when MODAL_TOKEN_ID is set). It checks create, files,
+//! sync, sleep (its Modal sandbox ended from outside with Modal's official client, as
+//! an idle timeout would), reads at rest, wake, and delete; with ANTHROPIC_API_KEY set it
+//! also runs Claude for real, before and after the wake (the session resumes).
 
 use serde_json::json;
 
@@ -44,11 +46,41 @@ async fn modal_live_flow() {
     assert_eq!(data["sandbox"]["fileContent"]["content"], "from sandboxql\n");
     let sync = "mutation($id: ID!) { syncSandbox(id: $id) { snapshot { fileCount } } }";
     assert_eq!(app.ok(&token, sync, json!({"id": sb})).await["syncSandbox"]["snapshot"]["fileCount"], 1);
-    if anthropic.is_some() {
-        let run = app.start_run(&token, &sb, "Reply with the single word: pong").await;
-        app.wait_idle(&token, &sb).await;
-        let r = app.ok(&token, "query($id: ID!) { run(id: $id) { status error } }", json!({"id": run})).await;
-        assert_eq!(r["run"]["status"], "SUCCEEDED", "{r}");
+    let session = match anthropic {
+        Some(_) => Some(pong(&app, &token, &sb).await),
+        None => None,
+    };
+
+    // Sleep: its Modal sandbox ends from outside, as an idle timeout would end it.
+    let name = format!("sandboxql-{}", uuid::Uuid::parse_str(&sb).unwrap().simple());
+    let ended = std::process::Command::new("/var/tmp/sandboxql-tools/modal/bin/python")
+        .args(["-c", "import modal, sys; modal.Sandbox.from_name(sys.argv[1], sys.argv[2]).terminate()"])
+        .args(["sandboxql-live-test", &name])
+        .status()
+        .expect("Modal's official client (scripts/install-test-deps.sh)");
+    assert!(ended.success(), "terminating {name} with the official client");
+    // A read notices, sleeps it, and answers from the volume without waking it.
+    let data = app.ok(&token, q, json!({"id": sb})).await;
+    assert_eq!(data["sandbox"]["fileContent"]["content"], "from sandboxql\n", "read at rest");
+    let status = "query($id: ID!) { sandbox(id: $id) { status } }";
+    assert_eq!(app.ok(&token, status, json!({"id": sb})).await["sandbox"]["status"], "SLEEPING");
+    // A write wakes it on the same volumes.
+    app.ok(&token, w, json!({"id": sb, "p": "hello/again.txt", "c": "awake\n"})).await;
+    assert_eq!(app.ok(&token, status, json!({"id": sb})).await["sandbox"]["status"], "RUNNING");
+    let data = app.ok(&token, q, json!({"id": sb})).await;
+    assert_eq!(data["sandbox"]["files"]["entries"].as_array().unwrap().len(), 3, "{data}");
+    if let Some(session) = session {
+        assert_eq!(pong(&app, &token, &sb).await, session, "the session resumed after the wake");
     }
     app.ok(&token, "mutation($id: ID!) { deleteSandbox(id: $id) { id } }", json!({"id": sb})).await;
+}
+
+/// A real Claude run answering "pong"; its session id.
+async fn pong(app: &TestApp, token: &str, sb: &str) -> serde_json::Value {
+    let run = app.start_run(token, sb, "Reply with the single word: pong").await;
+    app.wait_idle(token, sb).await;
+    let q = "query($id: ID!) { run(id: $id) { status error claudeSessionId } }";
+    let r = app.ok(token, q, json!({"id": run})).await;
+    assert_eq!(r["run"]["status"], "SUCCEEDED", "{r}");
+    r["run"]["claudeSessionId"].clone()
 }
