@@ -1,6 +1,6 @@
 //! A Modal sandbox that ends while nobody calls (its idle timeout) is listed SLEEPING
-//! within one reconcile interval, without any request touching it; a running one stays
-//! RUNNING.
+//! within one reconcile interval, without any request touching it; running ones stay
+//! RUNNING, found in a paged `SandboxListV2` rather than asked about one by one.
 
 use std::time::Duration;
 
@@ -18,6 +18,9 @@ async fn ended_sandboxes_sleep_without_being_touched(kind: DbKind) {
     let (_, token) = app.new_user("idle").await;
     let ended = app.create_sandbox(&token, "ends").await;
     let stays = app.create_sandbox(&token, "stays").await;
+    for n in 0..3 {
+        app.create_sandbox(&token, &format!("also-stays-{n}")).await;
+    }
     let modal_id = {
         let st = fake.st();
         let tag = |id: &str| {
@@ -42,6 +45,10 @@ async fn ended_sandboxes_sleep_without_being_touched(kind: DbKind) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(seen["status"], "SLEEPING", "listed SLEEPING within a reconcile interval: {seen}");
+    // Only the one missing from the listing (pages of two) was asked about.
+    let waits = fake.count("SandboxWaitV2");
+    assert!(fake.count("SandboxListV2") >= 3, "paged: {:?}", fake.st().calls);
+    assert!((1..=2).contains(&waits), "asked about the ended one only (once per pass): {waits}");
     assert!(seen["statusReason"].as_str().unwrap().contains("wakes it"), "{seen}");
 }
 

@@ -39,6 +39,13 @@ pub trait Lifecycle: Send + Sync + 'static {
 
     /// Current state of a sandbox.
     async fn status(&self, id: &ExternalId) -> AppResult<BackendStatus>;
+
+    /// The ids of this deployment's sandboxes the backend says are running, from one
+    /// listing of at most `max` (None: it cannot list, or there are more; then callers ask
+    /// sandbox by sandbox). Lets a background pass ask about only those that ended.
+    async fn running(&self, _max: usize) -> AppResult<Option<std::collections::HashSet<String>>> {
+        Ok(None)
+    }
 }
 
 /// Commands in a sandbox.

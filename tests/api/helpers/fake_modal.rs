@@ -42,6 +42,8 @@ pub struct FakeSandbox {
     pub end_status: i32,
     /// Its entrypoint's exit code, when that ended it.
     pub exitcode: i32,
+    /// When it was made (unix seconds; listings page by it).
+    pub created_at: f64,
     pub task_id: String,
     pub execs: Vec<Arc<FakeExec>>,
 }

@@ -14,6 +14,9 @@ use super::{
     fake_modal_exec,
 };
 
+/// Sandboxes in one page of a listing.
+const PAGE: usize = 2;
+
 fn bad(msg: &str) -> Status {
     Status::invalid_argument(msg.to_string())
 }
@@ -117,6 +120,7 @@ impl FakeModal {
             terminated: false,
             end_status: 0,
             exitcode: 0,
+            created_at: 1_700_000_000.0 + self.st().sandboxes.len() as f64,
             task_id: task_id.clone(),
             execs: Vec::new(),
         };
@@ -190,22 +194,26 @@ impl FakeModal {
         Ok(SandboxGetTaskIdResponse { task_id: Some(sb.task_id.clone()), task_result: None })
     }
 
-    /// `SandboxList` (V1 sandboxes) / `SandboxListV2` (both).
+    /// `SandboxList` (V1 sandboxes) / `SandboxListV2` (both): newest first, a page of
+    /// [`PAGE`] at a time, each page before `before_timestamp` when one is given.
     pub(super) fn list_sandboxes(&self, r: SandboxListRequest, v2: bool) -> SandboxListResponse {
         let st = self.st();
-        let sandboxes = st
+        let mut sandboxes: Vec<SandboxInfo> = st
             .sandboxes
             .iter()
             .filter(|(_, s)| (v2 || !s.v2) && (r.include_finished || !s.terminated))
             .filter(|(_, s)| r.tags.iter().all(|t| s.tags.contains(t)))
+            .filter(|(_, s)| r.before_timestamp == 0.0 || s.created_at < r.before_timestamp)
             .map(|(id, s)| SandboxInfo {
                 id: id.clone(),
-                created_at: 0.0,
+                created_at: s.created_at,
                 app_id: "ap-fake".into(),
                 tags: s.tags.clone(),
                 name: s.name.clone().unwrap_or_default(),
             })
             .collect();
+        sandboxes.sort_by(|a, b| b.created_at.total_cmp(&a.created_at));
+        sandboxes.truncate(PAGE);
         SandboxListResponse { sandboxes }
     }
 

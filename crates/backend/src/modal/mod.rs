@@ -159,6 +159,10 @@ impl Lifecycle for ModalBackend {
         }
     }
 
+    async fn running(&self, max: usize) -> AppResult<Option<std::collections::HashSet<String>>> {
+        self.running_ids(max).await
+    }
+
     async fn status(&self, external_id: &ExternalId) -> AppResult<BackendStatus> {
         match self.wait_call(external_id.as_str(), 0.0).await {
             Ok(resp) => match resp.result {

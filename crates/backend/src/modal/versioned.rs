@@ -56,6 +56,35 @@ impl ModalBackend {
         rpc!(self.client, "SandboxListV2", sandbox_list_v2, req.clone()).await
     }
 
+    /// Every running sandbox of our app, V1 and V2, page by page as the official client's
+    /// `Sandbox.list` asks (each page before the last one's creation time), at most `max`
+    /// (None beyond).
+    pub(super) async fn running_ids(&self, max: usize) -> AppResult<Option<std::collections::HashSet<String>>> {
+        let app_id = self.provision.app_id().await?;
+        let mut ids = std::collections::HashSet::new();
+        let mut before = 0.0;
+        loop {
+            let req = SandboxListRequest {
+                app_id: app_id.clone(),
+                before_timestamp: before,
+                environment_name: self.environment.clone(),
+                include_finished: false,
+                tags: Vec::new(),
+            };
+            let page = self.list_call(req).await?.sandboxes;
+            let Some(last) = page.last().map(|s| s.created_at) else { return Ok(Some(ids)) };
+            ids.extend(page.into_iter().map(|s| s.id));
+            if ids.len() > max {
+                return Ok(None);
+            }
+            // A page that does not move back in time would be asked for forever.
+            if before != 0.0 && last >= before {
+                return Ok(None);
+            }
+            before = last;
+        }
+    }
+
     /// The running sandbox named `name` in our app: `SandboxGetFromNameV2` (what we
     /// create), then `SandboxGetFromName` for one a V1 create of an earlier release made.
     pub(super) async fn by_name_call(&self, name: &str) -> AppResult<String> {

@@ -1,7 +1,8 @@
 //! Sandboxes whose provider ended them while nobody called (Modal: their lifetime or
 //! idle timeout) are found by a background pass and listed SLEEPING, instead of RUNNING
-//! until someone touches them. Each sandbox is asked about once per pass, the longest
-//! unchanged first; the change is conditional on the row still being RUNNING with the
+//! until someone touches them. One listing of the backend's running sandboxes (Modal:
+//! `SandboxListV2`) leaves only those missing from it to be asked about, one by one, the
+//! longest unchanged first (all of them when the backend cannot list); the change is conditional on the row still being RUNNING with the
 //! same backend id, so passes on several instances and a concurrent wake never conflict.
 
 use std::time::Duration;
@@ -52,9 +53,18 @@ impl Lifecycle {
             .limit(self.limits.io.reconcile_max_sandboxes)
             .all(&self.db)
             .await?;
+        let max = usize::try_from(self.limits.io.reconcile_max_sandboxes).unwrap_or(usize::MAX);
+        let running = match self.backend.running(max).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = ?e.log_detail(), "could not list the backend's sandboxes; asking one by one");
+                None
+            }
+        };
         let mut slept = 0;
         for row in rows {
-            if self.waker.gone(&row).await {
+            let listed = running.as_ref().zip(row.external_id.as_deref()).is_some_and(|(r, ext)| r.contains(ext));
+            if !listed && self.waker.gone(&row).await {
                 slept += 1;
             }
         }
