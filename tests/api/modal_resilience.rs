@@ -47,8 +47,9 @@ async fn transient_failures_are_retried() {
     assert_eq!(fake.st().sandboxes.len(), 1);
 }
 
-/// A create whose answer was lost is retried and finds the sandbox it made (by its stable
-/// name): one Modal sandbox. A provider that keeps failing: PROVIDER_UNAVAILABLE without
+/// A create whose answer was lost is retried with the same idempotency key and gets the
+/// sandbox it made: one Modal sandbox (a concurrent create under another key finds it by
+/// its stable name). A provider that keeps failing: PROVIDER_UNAVAILABLE without
 /// detail, nothing left running.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn persistent_failure_is_provider_unavailable_and_leaves_no_orphan() {
@@ -58,7 +59,7 @@ async fn persistent_failure_is_provider_unavailable_and_leaves_no_orphan() {
     fake.st().lose_answer.insert("SandboxCreateV2".into(), 1);
     let sb = app.create_sandbox(&token, "retried").await;
     assert_eq!(fake.count("SandboxCreateV2"), 2, "retried once");
-    assert_eq!(fake.count("SandboxGetFromNameV2"), 1, "and found the first by name");
+    assert_eq!(fake.count("SandboxGetFromNameV2"), 0, "the key found the first");
     assert_eq!(fake.st().sandboxes.len(), 1, "one Modal sandbox");
     let files =
         app.ok(&token, "query($id: ID!) { sandbox(id: $id) { files { totalCount } } }", json!({"id": sb})).await;

@@ -8,7 +8,6 @@
 
 use super::{
     ModalBackend, TAG_SANDBOX,
-    client::rpc,
     proto::{
         NetworkAccess, Sandbox, SandboxCreateV2Request, SandboxTag, VolumeMount, file_entry::FileType,
         generic_result::GenericStatus, network_access::NetworkAccessType,
@@ -96,7 +95,7 @@ impl ModalBackend {
             tags: vec![SandboxTag { tag_name: TAG_SANDBOX.into(), tag_value: spec.sandbox_id.to_string() }],
             secret_sources: Vec::new(),
         };
-        let created = rpc!(self.client, "SandboxCreateV2", sandbox_create_v2, req.clone()).await?;
+        let created = self.create_v2(req).await?;
         let status = loop {
             let resp = self.wait_call(&created.sandbox_id, WAIT_SECS).await?;
             if let Some(r) = resp.result.filter(|r| r.status != GenericStatus::Unspecified as i32) {

@@ -7,7 +7,6 @@ use std::{collections::HashMap, sync::Arc};
 
 use super::{
     HOME_DIR, ModalBackend, TAG_ACCOUNT, TAG_SANDBOX, WORKDIR,
-    client::rpc,
     exec::{self, Started, Stdin},
     ids,
     proto::{Resources, Sandbox, SandboxCreateV2Request, SandboxListRequest, SandboxTag, VolumeMount},
@@ -144,7 +143,7 @@ impl ModalBackend {
             ],
             secret_sources: Vec::new(),
         };
-        match rpc!(self.client, "SandboxCreateV2", sandbox_create_v2, req.clone()).await {
+        match self.create_v2(req).await {
             Ok(resp) => {
                 if !resp.task_id.is_empty() {
                     self.tasks().insert(resp.sandbox_id.clone(), resp.task_id.clone());

@@ -8,13 +8,29 @@ use super::{
     client::rpc,
     ids,
     proto::{
-        SandboxGetFromNameRequest, SandboxGetTaskIdRequest, SandboxGetTaskIdResponse, SandboxListRequest,
-        SandboxListResponse, SandboxTerminateRequest, SandboxWaitRequest, SandboxWaitResponse,
+        SandboxCreateV2Request, SandboxCreateV2Response, SandboxGetFromNameRequest, SandboxGetTaskIdRequest,
+        SandboxGetTaskIdResponse, SandboxListRequest, SandboxListResponse, SandboxTerminateRequest, SandboxWaitRequest,
+        SandboxWaitResponse,
     },
 };
 use crate::error::{AppError, AppResult};
 
 impl ModalBackend {
+    /// `SandboxCreateV2` with one `x-idempotency-key` on every attempt, as the official
+    /// client sends it: a retry after a lost answer gets the sandbox the first made.
+    pub(super) async fn create_v2(&self, req: SandboxCreateV2Request) -> AppResult<SandboxCreateV2Response> {
+        let key = tonic::metadata::AsciiMetadataValue::try_from(uuid::Uuid::new_v4().to_string()).ok();
+        self.client
+            .call("SandboxCreateV2", move |mut api| {
+                let mut call = tonic::Request::new(req.clone());
+                if let Some(k) = key.clone() {
+                    call.metadata_mut().insert("x-idempotency-key", k);
+                }
+                async move { api.sandbox_create_v2(call).await }
+            })
+            .await
+    }
+
     /// `SandboxWait[V2]`: how the sandbox ended, waiting up to `timeout` seconds (0: just
     /// ask).
     pub(super) async fn wait_call(&self, sandbox_id: &str, timeout: f32) -> AppResult<SandboxWaitResponse> {
