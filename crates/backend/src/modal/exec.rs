@@ -164,11 +164,16 @@ async fn read_fd(
                 async move { api.task_exec_stdio_read(req).await }
             })
             .await;
-        let mut stream = opened.map_err(|(_, e)| e)?;
         let opened_at = tokio::time::Instant::now();
         let mut progressed = false;
-        loop {
-            match stream.message().await {
+        let mut stream = match opened {
+            Ok(stream) => Some(stream),
+            // A router restarting can fail an open in ways a single call does not retry.
+            Err((s, _)) if is_retryable_read(&s) => None,
+            Err((_, e)) => return Err(e),
+        };
+        while let Some(open) = stream.as_mut() {
+            match open.message().await {
                 Ok(Some(msg)) if msg.data.is_empty() => {}
                 Ok(Some(msg)) => {
                     progressed = true;
