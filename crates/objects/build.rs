@@ -5,8 +5,12 @@
 use std::{fmt::Write, path::Path};
 
 /// The files that define `Limits` and the groups flattened into it.
-const SOURCES: &[&str] =
-    &["../core/src/config/limits.rs", "../core/src/config/request_limits.rs", "../core/src/config/io_limits.rs"];
+const SOURCES: &[&str] = &[
+    "../core/src/config/limits.rs",
+    "../core/src/config/request_limits.rs",
+    "../core/src/config/io_limits.rs",
+    "../core/src/config/warm_limits.rs",
+];
 
 fn docs(attrs: &[syn::Attribute]) -> Vec<String> {
     attrs

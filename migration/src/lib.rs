@@ -10,6 +10,7 @@ mod m20261124_000004_accounts_tokens;
 mod m20261125_000005_usage_budgets;
 mod m20261126_000006_run_inputs;
 mod m20261202_000007_sandbox_templates;
+mod m20261202_000008_warm_claudes;
 
 /// All migrations in the order they apply.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_usage_budgets::Migration),
             Box::new(m20261126_000006_run_inputs::Migration),
             Box::new(m20261202_000007_sandbox_templates::Migration),
+            Box::new(m20261202_000008_warm_claudes::Migration),
         ]
     }
 }

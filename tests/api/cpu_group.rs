@@ -34,7 +34,16 @@ async fn a_runs_processes_start_in_the_idle_cgroup() {
         return;
     };
     let dir = group.display().to_string();
-    let app = TestApp::spawn_with(DbKind::Sqlite, |c| c.sandbox.sandbox_cgroup = dir, None).await;
+    // No warm Claude: the group must be empty once the run is cancelled.
+    let app = TestApp::spawn_with(
+        DbKind::Sqlite,
+        |c| {
+            c.sandbox.sandbox_cgroup = dir;
+            c.limits.warm.warm_starts = false;
+        },
+        None,
+    )
+    .await;
     let idle = std::fs::read_to_string(group.join("cpu.idle")).unwrap_or_default();
     let shares = std::fs::read_to_string(group.join("cpu.shares")).unwrap_or_default();
     assert!(idle.trim() == "1" || shares.trim() == "2", "cpu.idle {idle:?}, cpu.shares {shares:?}");

@@ -62,5 +62,6 @@ mod sync;
 mod sync_outage;
 mod token_scopes;
 mod tools;
+mod warm;
 mod websocket;
 mod workspace_changes;

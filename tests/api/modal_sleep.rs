@@ -106,7 +106,12 @@ async fn sleep_and_wake(kind: DbKind) {
         (new_id, std::fs::read_to_string(home).unwrap())
     };
     assert_ne!(new_id, modal_id);
-    let calls: Vec<Value> = calls.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // The runs' records (a warm Claude waiting for a prompt has no `--` argument).
+    let calls: Vec<Value> = calls
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|c| c["argv"].as_array().unwrap().iter().any(|a| a == "--"))
+        .collect();
     assert_eq!(calls.len(), 2, "both runs' records are in the one HOME on the volume");
     let resumed: Vec<String> = serde_json::from_value(calls[1]["argv"].clone()).unwrap();
     assert!(resumed.windows(2).any(|w| w[0] == "--resume" && w[1] == session), "{resumed:?}");

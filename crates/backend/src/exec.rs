@@ -24,6 +24,11 @@ pub struct ExecRequest {
     /// How much lower the command's scheduling priority is than the server's (a nice
     /// value; backends that share the server's CPU apply it).
     pub nice: i32,
+    /// The command waits for its first line of input (a warm Claude): when none comes
+    /// within this many seconds its input is closed, even with the server gone. The local
+    /// backend's commands die with the server and the server times the wait itself;
+    /// backends whose commands outlive it (Modal) put a wrapper in front.
+    pub first_input_within_secs: Option<u64>,
 }
 
 /// One piece of output of a running command.

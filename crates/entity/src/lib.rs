@@ -23,6 +23,7 @@ pub mod run_input;
 pub mod sandbox;
 pub mod snapshot;
 pub mod usage_record;
+pub mod warm_claude;
 
 /// A new time-ordered id: UUID v7 sorts by creation time, which keyset paging relies on.
 pub fn new_id() -> uuid::Uuid {

@@ -144,6 +144,19 @@ impl SandboxMutation {
         Ok(svc.sync.sync(viewer, &sb).await?.into())
     }
 
+    /// Gets the sandbox ready for its next message: a warm Claude (with the sandbox's
+    /// session resumed) waits for the next run, so its first words come without the CLI's
+    /// start-up. Returns at once; a no-op when one waits already, a run is active, the
+    /// sandbox is not running or the account has all the warm processes it may
+    /// (`limits.warmPerAccount`).
+    #[graphql(complexity = "cost::CREATE + child_complexity")]
+    async fn prepare_sandbox(&self, ctx: &Context<'_>, id: ID) -> Result<Sandbox> {
+        let (svc, viewer) = scope(ctx)?;
+        let sb = sandboxes::require(&svc.db, viewer, parse_id(&id, "id")?).await?;
+        svc.runs.prepare(&sb);
+        Ok(Sandbox(sb))
+    }
+
     /// Terminates a sandbox and removes it from every list. With `sync` (the default) its
     /// workspace is snapshotted first; if that fails nothing is deleted.
     #[graphql(complexity = "cost::CREATE + if sync { cost::SYNC } else { 0 } + child_complexity")]

@@ -20,4 +20,6 @@ pub mod pg_bridge;
 pub mod recovery;
 pub mod store;
 pub mod supervisor;
+pub mod token;
+pub mod warm;
 pub mod writer;

@@ -17,6 +17,7 @@ use super::{
     notify::{self, Notice},
     outcome::Stop,
     supervisor,
+    warm::Claimed,
 };
 use crate::{
     backend::{Backend, exec::ExecRequest, template::Templates},
@@ -61,6 +62,8 @@ pub struct RunManager {
     /// Cancels that arrived for runs not (yet) executing here: a run recorded but not
     /// launched when its sandbox's delete cancelled it is stopped as soon as it starts.
     precancelled: Mutex<HashMap<Uuid, std::time::Instant>>,
+    /// Warm Claude processes started here, waiting for their sandbox's next run.
+    pub warm: super::warm::Pool,
 }
 
 impl RunManager {
@@ -75,17 +78,39 @@ impl RunManager {
     ) -> Arc<Self> {
         let hub = Arc::new(RunHub::new(limits.live_events_buffer));
         let (active, shutdown, precancelled) = (Mutex::default(), Mutex::default(), Mutex::default());
-        Arc::new(Self { db, backend, hub, config, limits, templates, instance_id, active, shutdown, precancelled })
+        let warm = super::warm::Pool::default();
+        Arc::new(Self { db, backend, hub, config, limits, templates, instance_id, active, shutdown, precancelled, warm })
     }
 
-    /// Starts `claude` for a freshly inserted RUNNING run and supervises it in the
-    /// background; the run outlives any subscriber.
-    pub async fn launch(self: &Arc<Self>, run: agent_run::Model, sandbox: &sandbox::Model, token: Secret) {
+    /// The sandbox's warm process, if one waits here and fits a run with these settings
+    /// (one that does not fit is stopped).
+    pub fn claim_warm(&self, sandbox: &sandbox::Model, model: Option<&str>, max_turns: Option<i64>, ask: bool) -> Option<Claimed> {
+        let template = self.templates.of_sandbox(sandbox.template.as_deref()).ok()?;
+        let key = self.warm_key(sandbox, &template, sandbox.claude_session_id.as_deref(), model, max_turns, ask);
+        self.warm.claim(&self.db, sandbox.id, &key)
+    }
+
+    /// Starts `claude` for a freshly inserted RUNNING run (or takes over the `warm`
+    /// process it was recorded for) and supervises it in the background; the run
+    /// outlives any subscriber.
+    pub async fn launch(
+        self: &Arc<Self>,
+        run: agent_run::Model,
+        sandbox: &sandbox::Model,
+        token: Secret,
+        warm: Option<Claimed>,
+    ) {
         let cancel = CancellationToken::new();
         let wake = Arc::new(Notify::new());
         self.lock().insert(run.id, Live { cancel: cancel.clone(), wake: wake.clone() });
         if self.precancelled.lock().unwrap_or_else(|p| p.into_inner()).remove(&run.id).is_some() {
             cancel.cancel();
+        }
+        if let Some(w) = warm {
+            let me = self.clone();
+            let io = supervisor::RunIo { cancel, stdin: Some(w.stdin), wake };
+            tokio::spawn(async move { supervisor::supervise(me, run, Ok(w.handle), io).await });
+            return;
         }
         // Interactive and ASK runs talk to Claude over stdin (stream-json messages).
         let talks = run.interactive || run.permission_mode == RunPermissionMode::Ask;
@@ -114,6 +139,7 @@ impl RunManager {
                     stdin: stdin_rx.take(),
                     max_line_bytes: self.limits.max_output_line_bytes,
                     nice: self.limits.background_nice as i32,
+                    first_input_within_secs: None,
                 };
                 self.backend.exec(&ext.as_str().into(), req).await
             }
@@ -225,6 +251,7 @@ impl RunManager {
     /// `wait` for them to be recorded.
     pub async fn interrupt_all(&self, reason: &str, wait: Duration) {
         *self.shutdown.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_string());
+        self.warm.discard_all(&self.db);
         for live in self.lock().values() {
             live.cancel.cancel();
         }

@@ -88,6 +88,10 @@ pub async fn supervise(mgr: Arc<RunManager>, run: agent_run::Model, handle: AppR
         tracing::error!(run_id = %run.id, error = ?e, "could not record the end of a run");
     }
     mgr.finished(run.id);
+    // The sandbox's next run starts warm, unless the server is stopping.
+    if mgr.stop_reason().is_none() {
+        mgr.prepare_warm(run.sandbox_id).await;
+    }
 }
 
 /// What the output loop works with.

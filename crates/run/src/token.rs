@@ -6,10 +6,15 @@ use base64::Engine;
 use rand::RngCore;
 use uuid::Uuid;
 
-use super::hash_token;
+use sha2::{Digest, Sha256};
 
 /// Prefix that makes a leaked run token recognisable.
 const PREFIX: &str = "sgw_";
+
+/// SHA-256 of a token, hex: what is stored (the same hash as every other token's).
+pub fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
 
 /// A new token for `run_id` and the hash to store.
 pub fn issue(run_id: Uuid) -> (String, String) {
@@ -17,8 +22,8 @@ pub fn issue(run_id: Uuid) -> (String, String) {
     rand::rng().fill_bytes(&mut bytes);
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let token = format!("{PREFIX}{}_{secret}", run_id.simple());
-    let hash = hash_token(&token);
-    (token, hash)
+    let stored = hash(&token);
+    (token, stored)
 }
 
 /// The run a token names, if it has the shape of one (the secret is checked against the
@@ -35,7 +40,7 @@ pub fn run_of(token: &str) -> Option<Uuid> {
 /// Whether `token` is the one whose hash is `stored`, comparing every byte (no early
 /// exit a timing probe could measure).
 pub fn matches(token: &str, stored: &str) -> bool {
-    let h = hash_token(token);
+    let h = hash(token);
     h.len() == stored.len() && h.bytes().zip(stored.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 

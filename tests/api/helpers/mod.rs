@@ -149,6 +149,9 @@ impl TestApp {
     /// [`Self::restart`] under changed settings (same database and data dir).
     pub async fn restart_with(self, config: Config) -> TestApp {
         self.server.abort();
+        // A real server's processes die with it (the jail's --die-with-parent); this one
+        // shares the test's process, so its warm Claudes are stopped by hand.
+        self.services.runs.manager.warm.discard_all(&self.services.db);
         let mut app = Self::start(config, self.data_dir.clone(), None).await;
         assert!(app.admin_token.is_empty(), "a restart must not bootstrap a second admin");
         app.admin_token = self.admin_token.clone();

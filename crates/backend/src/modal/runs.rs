@@ -22,6 +22,10 @@ use crate::{
 /// Records the shell's pid (a new session: pid = process group) in `$0`, then becomes
 /// the command. Fixed text: the command and paths arrive as separate argv elements.
 const WRAPPER: &str = r#"echo $$ > "$0" && exec "$@""#;
+/// Passes the first line of stdin on to the command and then everything else, or ends
+/// the command's input when none comes within `$0` seconds (a warm Claude on Modal, whose
+/// exec outlives a server that dies). Fixed text; the command follows as arguments.
+const FIRST_INPUT: &str = r#"{ IFS= read -r -t "$0" line || exit 0; printf '%s\n' "$line"; exec cat; } | exec "$@""#;
 /// Stops the recorded process group: TERM, a grace period, then KILL.
 const KILL: &str = r#"p=$(cat -- "$0" 2>/dev/null) || exit 0; kill -s TERM -- "-$p" 2>/dev/null; sleep 3; kill -s KILL -- "-$p" 2>/dev/null; rm -f -- "$0""#;
 
@@ -32,6 +36,10 @@ pub(super) async fn exec(b: &ModalBackend, ext: &str, req: ExecRequest) -> AppRe
     let pidfile = format!("/tmp/.sandboxql-exec-{}.pid", Uuid::new_v4());
     let mut command: Vec<String> = ["setsid", "-w", "/bin/sh", "-c", WRAPPER].map(String::from).to_vec();
     command.push(pidfile.clone());
+    if let Some(secs) = req.first_input_within_secs {
+        // Gives up waiting by itself: nothing closes its input if this server dies.
+        command.extend(["bash".to_string(), "-c".into(), FIRST_INPUT.into(), secs.to_string()]);
+    }
     command.extend(req.argv);
     let mut env: HashMap<String, String> = req.env.into_iter().collect();
     env.extend(req.secret_env.into_iter().map(|(k, v)| (k, v.0)));

@@ -40,6 +40,9 @@ pub struct Limits {
     /// Limits on what the server takes in from its peers and on per-caller tables.
     #[command(flatten)]
     pub io: super::io_limits::IoLimits,
+    /// Bounds on warm Claude processes.
+    #[command(flatten)]
+    pub warm: super::warm_limits::WarmLimits,
     /// Largest request body in bytes (room for a base64 file of max-file-write-bytes).
     #[arg(long, env = "SANDBOXQL_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -8,6 +8,7 @@ mod auth;
 mod commands;
 mod gateway;
 mod io_limits;
+mod warm_limits;
 mod limits;
 mod modal;
 mod request_limits;
@@ -26,6 +27,7 @@ pub use self::{
     modal::ModalConfig,
     request_limits::RequestLimits,
     sandbox::{BoundsMode, JailMode, SandboxConfig},
+    warm_limits::WarmLimits,
 };
 
 /// Where the server keeps its state; shared by `serve` and the admin commands.

@@ -3,7 +3,8 @@
 
 mod authenticator;
 pub mod jwt;
-pub mod run_token;
+/// Per-run gateway tokens (made where runs are, so warm processes can hold one).
+pub use crate::run::token as run_token;
 mod token;
 
 pub use authenticator::Authenticator;

@@ -82,6 +82,7 @@ impl Runs {
 
     /// Cancels every active run of a sandbox (before it is deleted).
     pub async fn cancel_all_in(&self, sb: &VisibleSandbox) -> AppResult<()> {
+        self.manager.warm.discard(&self.db, sb.id);
         let active = agent_run::Entity::find()
             .filter(agent_run::Column::SandboxId.eq(sb.id))
             .filter(agent_run::Column::Status.eq(RunStatus::Running))
@@ -92,6 +93,14 @@ impl Runs {
             self.manager.wait_finished(run.id, self.stop_wait()).await?;
         }
         Ok(())
+    }
+
+    /// Starts a warm Claude for the sandbox's next run (a client that opens a sandbox
+    /// expects to talk to it), within the warm bounds; a no-op when warm starts are off,
+    /// one waits already, a run is active or no place is free. Returns at once.
+    pub fn prepare(&self, sb: &VisibleSandbox) {
+        let (manager, id) = (self.manager.clone(), sb.id);
+        tokio::spawn(async move { manager.prepare_warm(id).await });
     }
 
     /// Runs of a sandbox, newest first.

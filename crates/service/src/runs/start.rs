@@ -4,6 +4,8 @@
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 
+use uuid::Uuid;
+
 use super::Runs;
 use crate::{
     auth::{Viewer, run_token},
@@ -14,7 +16,7 @@ use crate::{
         constraints,
         enums::{RunPermissionMode, RunStatus, SandboxStatus},
         lease::Term,
-        new_id, now, sandbox,
+        new_id, now, sandbox, warm_claude,
     },
     error::{AppError, AppResult, reasons},
     run::{events::EventBody, store},
@@ -82,8 +84,20 @@ impl Runs {
             // A sleeping sandbox (or one whose backend sandbox ended unnoticed) is woken,
             // once, however many starts and writes ask.
             let sandbox = this.waker.ready(&sandbox).await?;
-            let (run, token) = this.record_start(&viewer, &sandbox, input).await?;
-            this.manager.launch(run.clone(), &sandbox, token).await;
+            // A warm Claude that fits takes the run: its token becomes the run's.
+            let ask = input.permission_mode == RunPermissionMode::Ask;
+            let warm = this.manager.claim_warm(&sandbox, input.model.as_deref(), input.max_turns, ask);
+            let preset = warm.as_ref().map(|w| (w.run_id, w.token.clone()));
+            let (run, token) = match this.record_start(&viewer, &sandbox, input, preset).await {
+                Ok(started) => started,
+                Err(e) => {
+                    if let Some(w) = warm {
+                        w.handle.cancel.cancel();
+                    }
+                    return Err(e);
+                }
+            };
+            this.manager.launch(run.clone(), &sandbox, token, warm).await;
             Ok(run)
         })
         .await
@@ -94,6 +108,7 @@ impl Runs {
         viewer: &Viewer,
         sandbox: &VisibleSandbox,
         input: StartRun,
+        preset: Option<(Uuid, Secret)>,
     ) -> AppResult<(agent_run::Model, Secret)> {
         let t = now();
         let txn = crate::entity::db::write_txn(&self.db).await?;
@@ -116,8 +131,19 @@ impl Runs {
                 "the sandbox is not running (it may be being deleted)",
             ));
         }
-        let id = new_id();
-        let (token, token_hash) = run_token::issue(id);
+        let (id, token, token_hash) = match preset {
+            // A warm process's: its place is given up with this insert.
+            Some((id, token)) => {
+                warm_claude::Entity::delete_by_id(id).exec(&txn).await?;
+                let hash = run_token::hash(&token.0);
+                (id, token.0, hash)
+            }
+            None => {
+                let id = new_id();
+                let (token, hash) = run_token::issue(id);
+                (id, token, hash)
+            }
+        };
         let row = agent_run::ActiveModel {
             id: Set(id),
             sandbox_id: Set(sandbox.id),
