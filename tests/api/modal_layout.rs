@@ -71,7 +71,12 @@ async fn a_sandbox_from_before_the_split_moves_its_home_once_and_resumes() {
     assert_eq!(wake.volume_mounts.len(), 2);
     assert!(!ws_root.join("home").exists(), "the old home/ is gone from the workspace volume");
     let calls = std::fs::read_to_string(home_dir.join("standin-calls.jsonl")).unwrap();
-    let calls: Vec<Value> = calls.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // The runs' records (a warm Claude waiting for a prompt has no `--` argument).
+    let calls: Vec<Value> = calls
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|c| c["argv"].as_array().unwrap().iter().any(|a| a == "--"))
+        .collect();
     assert_eq!(calls.len(), 2, "both runs' records, in the moved HOME");
 
     // Moved once: the next wake starts the sandbox directly.

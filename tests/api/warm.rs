@@ -38,9 +38,12 @@ fn warm_calls(app: &TestApp, sb: &str) -> Vec<Value> {
 /// of their own namespace, so they are found by what only they hold).
 fn alive(token: &str) -> bool {
     let Ok(dir) = std::fs::read_dir("/proc") else { return false };
-    dir.filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
-        .any(|e| std::fs::read(e.path().join("environ")).is_ok_and(|env| env.windows(token.len()).any(|w| w == token.as_bytes())))
+    dir.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit())).any(
+        |e| {
+            std::fs::read(e.path().join("environ"))
+                .is_ok_and(|env| env.windows(token.len()).any(|w| w == token.as_bytes()))
+        },
+    )
 }
 
 fn token_of(call: &Value) -> String {
@@ -107,7 +110,8 @@ async fn the_next_run_takes_over_the_warm_claude_with_the_same_events_and_sessio
     assert!(eventually(10, || warm_calls(&app, &sb).len() >= 2).await, "warm again after the second run");
     let waiting = token_of(&warm_calls(&app, &sb).pop().unwrap());
     assert!(alive(&waiting));
-    let start = "mutation($s: ID!) { startRun(input: {sandboxId: $s, prompt: \"other\", model: \"claude-other\"}) { id } }";
+    let start =
+        "mutation($s: ID!) { startRun(input: {sandboxId: $s, prompt: \"other\", model: \"claude-other\"}) { id } }";
     app.ok(&token, start, json!({"s": sb})).await;
     app.wait_idle(&token, &sb).await;
     assert!(eventually(10, || !alive(&waiting)).await, "the unfit warm claude was stopped");
@@ -156,4 +160,70 @@ async fn warm_claudes_keep_to_their_bounds_and_idle_time() {
     off.ok(&token, PREPARE, json!({"id": sb})).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(warm_calls(&off, &sb).is_empty(), "warm starts off: every run starts cold");
+}
+
+/// A server killed with SIGKILL leaves no warm Claude running (they die with it, as
+/// every jailed process does), and after a restart the sandbox gets one again once the
+/// dead instance's place has lapsed (one lease term).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_with_sigkill_leaves_no_warm_claude_behind() {
+    use crate::helpers::{
+        process::serve,
+        remote::{create, gql},
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/warm.db?mode=rwc", dir.path().display());
+    let standin = crate::helpers::standin_claude();
+    let envs = [("DATABASE_URL", db.as_str()), ("CLAUDE_BIN", standin.as_str()), ("SANDBOXQL_LEASE_SECS", "3")];
+    let served = serve(dir.path(), &[], &envs);
+    let token = served.token.clone().unwrap();
+    let sb = create(&served.addr, &token).await;
+    let home = dir
+        .path()
+        .join("data/sandboxes")
+        .join(uuid::Uuid::parse_str(&sb).unwrap().simple().to_string())
+        .join("disk/home");
+    let warm_tokens = || -> Vec<String> {
+        let text = std::fs::read_to_string(home.join("standin-calls.jsonl")).unwrap_or_default();
+        text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).map(|c| token_of(&c)).collect()
+    };
+    gql(&served.addr, &token, PREPARE, json!({"id": sb})).await;
+    assert!(eventually(10, || warm_tokens().len() == 1).await, "a warm claude started");
+    let first = warm_tokens()[0].clone();
+    assert!(alive(&first));
+
+    served.kill9();
+    assert!(eventually(10, || !alive(&first)).await, "the warm claude died with its server");
+    let served = serve(dir.path(), &[], &envs);
+    let mut again = false;
+    for _ in 0..40 {
+        gql(&served.addr, &token, PREPARE, json!({"id": sb})).await;
+        if warm_tokens().len() == 2 {
+            again = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(again, "a warm claude again once the dead instance's place lapsed");
+    assert!(!alive(&first) && alive(&warm_tokens()[1]));
+}
+
+/// A warm Claude lives inside its sandbox's bounds: its processes are in the sandbox's
+/// own pids (and memory) cgroup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_claude_counts_against_its_sandboxs_bounds() {
+    use crate::bounds::{bounded_app, cgroups_of, templates_file};
+    let dir = tempfile::tempdir().unwrap();
+    let templates = templates_file(dir.path(), "256 MiB", "64 MiB", 64, "16 MiB");
+    let app = bounded_app(&templates, |c| c.limits.warm.warm_starts = true).await;
+    let (_, token) = app.new_user("bounded-warm").await;
+    let sb = app.create_sandbox(&token, "in-bounds").await;
+    app.ok(&token, PREPARE, json!({"id": sb})).await;
+    assert!(eventually(10, || warm_calls(&app, &sb).len() == 1).await, "a warm claude started");
+    let pids = cgroups_of(&sb).into_iter().find(|p| p.display().to_string().contains("/pids/")).expect("a pids cgroup");
+    let count =
+        || std::fs::read_to_string(pids.join("pids.current")).unwrap_or_default().trim().parse::<u64>().unwrap_or(0);
+    assert!(count() > 0, "the warm claude's processes are counted in the sandbox's pids cgroup");
+    app.ok(&token, "mutation($id: ID!) { deleteSandbox(id: $id, sync: false) { id } }", json!({"id": sb})).await;
+    assert!(cgroups_of(&sb).is_empty(), "nothing left once deleted");
 }

@@ -79,12 +79,30 @@ impl RunManager {
         let hub = Arc::new(RunHub::new(limits.live_events_buffer));
         let (active, shutdown, precancelled) = (Mutex::default(), Mutex::default(), Mutex::default());
         let warm = super::warm::Pool::default();
-        Arc::new(Self { db, backend, hub, config, limits, templates, instance_id, active, shutdown, precancelled, warm })
+        Arc::new(Self {
+            db,
+            backend,
+            hub,
+            config,
+            limits,
+            templates,
+            instance_id,
+            active,
+            shutdown,
+            precancelled,
+            warm,
+        })
     }
 
     /// The sandbox's warm process, if one waits here and fits a run with these settings
     /// (one that does not fit is stopped).
-    pub fn claim_warm(&self, sandbox: &sandbox::Model, model: Option<&str>, max_turns: Option<i64>, ask: bool) -> Option<Claimed> {
+    pub fn claim_warm(
+        &self,
+        sandbox: &sandbox::Model,
+        model: Option<&str>,
+        max_turns: Option<i64>,
+        ask: bool,
+    ) -> Option<Claimed> {
         let template = self.templates.of_sandbox(sandbox.template.as_deref()).ok()?;
         let key = self.warm_key(sandbox, &template, sandbox.claude_session_id.as_deref(), model, max_turns, ask);
         self.warm.claim(&self.db, sandbox.id, &key)

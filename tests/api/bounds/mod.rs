@@ -39,6 +39,9 @@ pub async fn bounded_app(templates: &Path, tweak: impl FnOnce(&mut sandboxql::co
             // Tests run side by side with data dirs of their own: a range each.
             c.sandbox.jail_uid_base = 710_000_000 + (uuid::Uuid::new_v4().as_u128() % 10_000) as u32 * 1000;
             c.sandbox.jail_uid_count = 1000;
+            // The bounds tests count what runs in a sandbox between runs; warm Claudes
+            // (which live inside the same bounds) have their own test in warm.rs.
+            c.limits.warm.warm_starts = false;
             tweak(c);
         },
         None,

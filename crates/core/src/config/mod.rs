@@ -8,11 +8,11 @@ mod auth;
 mod commands;
 mod gateway;
 mod io_limits;
-mod warm_limits;
 mod limits;
 mod modal;
 mod request_limits;
 mod sandbox;
+mod warm_limits;
 
 use std::{net::SocketAddr, path::PathBuf};
 

@@ -5,9 +5,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -68,7 +66,8 @@ impl RunManager {
             return Ok(false);
         }
         let Some(sb) = sandbox::Entity::find_by_id(sandbox_id).one(&self.db).await? else { return Ok(false) };
-        let Some(ext) = sb.external_id.clone().filter(|_| sb.status == SandboxStatus::Running && sb.deleted_at.is_none())
+        let Some(ext) =
+            sb.external_id.clone().filter(|_| sb.status == SandboxStatus::Running && sb.deleted_at.is_none())
         else {
             return Ok(false);
         };
