@@ -122,3 +122,39 @@ async fn pump(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{io::Write, process::Stdio, time::Instant};
+
+    use super::FIRST_INPUT;
+
+    fn wrapped(secs: &str) -> std::process::Child {
+        std::process::Command::new("bash")
+            .args(["-c", FIRST_INPUT, secs, "cat"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_first_input_wrapper_gives_up_without_a_line_and_passes_everything_through() {
+        // No line within a second: the command's input ends (though ours stays open).
+        let mut idle = wrapped("1");
+        let held = idle.stdin.take();
+        let started = Instant::now();
+        let status = idle.wait().unwrap();
+        let waited = started.elapsed();
+        assert!(status.success(), "{status:?}");
+        assert!(waited.as_millis() >= 900 && waited.as_secs() < 5, "gave up after its second: {waited:?}");
+        drop(held);
+        // A first line in time: it and everything after reach the command.
+        let mut busy = wrapped("5");
+        let mut stdin = busy.stdin.take().unwrap();
+        stdin.write_all(b"{\"first\": 1}\nsecond\n").unwrap();
+        drop(stdin);
+        let out = busy.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"first\": 1}\nsecond\n");
+    }
+}

@@ -45,6 +45,9 @@ pub struct Talk {
     asked: Vec<Asked>,
     /// Requests Claude withdrew, to mark in the database.
     withdrawn: Vec<String>,
+    /// Each turn's end is an event (interactive and ASK runs); a one-shot run handed to
+    /// a warm process records what a cold one does: none.
+    turns: bool,
 }
 
 impl Talk {
@@ -59,6 +62,7 @@ impl Talk {
             max_pending: limits.max_pending,
             asked: Vec::new(),
             withdrawn: Vec::new(),
+            turns: interactive || ask,
         };
         let steps = t.conv.start(prompt);
         t.apply_io(steps);
@@ -145,12 +149,14 @@ impl Talk {
 
     /// Claude's turn ended.
     pub fn on_result(&mut self, r: &ClaudeResult, w: &mut EventWriter) {
-        w.push(EventBody::TurnFinished {
-            is_error: r.is_error,
-            result: r.result.clone(),
-            subtype: r.subtype.clone(),
-            interrupted: self.conv.last_turn_interrupted(),
-        });
+        if self.turns {
+            w.push(EventBody::TurnFinished {
+                is_error: r.is_error,
+                result: r.result.clone(),
+                subtype: r.subtype.clone(),
+                interrupted: self.conv.last_turn_interrupted(),
+            });
+        }
         let steps = self.conv.on_result(Instant::now());
         self.apply(steps, w);
     }
