@@ -1,0 +1,153 @@
+//! First words of a message: the real Claude Code CLI (jailed) against a fake Anthropic
+//! API that answers at once, started warm (the next run takes over the Claude that the
+//! previous run's end left waiting) vs started cold (a server with warm starts off), vs
+//! the same CLI started directly (no server, no jail), in one process, rounds
+//! alternating. Each figure is the time from asking (`claudeStream`, or spawning the CLI)
+//! to the first text delta.
+//!
+//! Run: `cargo bench --bench warm_start` (needs the CLI of `scripts/install-test-deps.sh`
+//! or `SANDBOXQL_TEST_CLAUDE`).
+
+#[allow(dead_code)]
+#[path = "common.rs"]
+mod common;
+#[allow(dead_code)]
+#[path = "../tests/api/helpers/fake_anthropic.rs"]
+mod fake_anthropic;
+#[allow(dead_code)]
+#[path = "ws_client.rs"]
+mod ws_client;
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use sandboxql::startup::Application;
+use serde_json::json;
+
+const ROUNDS: usize = 12;
+/// Between two messages to one sandbox: time for the next warm Claude to get ready.
+const PAUSE: Duration = Duration::from_millis(2500);
+
+fn cli() -> String {
+    std::env::var("SANDBOXQL_TEST_CLAUDE")
+        .unwrap_or_else(|_| "/var/tmp/sandboxql-tools/claude/node_modules/.bin/claude".into())
+}
+
+struct Server {
+    name: &'static str,
+    addr: String,
+    token: String,
+    sandbox: String,
+    first_text: Vec<Duration>,
+    _dir: tempfile::TempDir,
+}
+
+async fn server(name: &'static str, warm: bool, upstream: &str) -> anyhow::Result<Server> {
+    let dir = tempfile::tempdir()?;
+    let mut config = common::config_for(dir.path().to_path_buf());
+    config.runs.claude_bin = cli();
+    config.gateway.anthropic_base_url = upstream.to_string();
+    config.gateway.anthropic_api_key = Some(sandboxql::config::Secret("sk-ant-bench".into()));
+    config.limits.warm.warm_starts = warm;
+    let app = Application::build(config).await?;
+    let addr = app.local_addr()?.to_string();
+    let token = app.bootstrap_token.clone().unwrap_or_default();
+    tokio::spawn(app.run_until_stopped());
+    let mut s = Server { name, addr, token, sandbox: String::new(), first_text: Vec::new(), _dir: dir };
+    let http = reqwest::Client::new();
+    let body = json!({"query": "mutation { createSandbox(input: {}) { id } }"});
+    let v: serde_json::Value =
+        http.post(format!("http://{}/graphql", s.addr)).bearer_auth(&s.token).json(&body).send().await?.json().await?;
+    s.sandbox = v["data"]["createSandbox"]["id"].as_str().unwrap_or_default().to_string();
+    anyhow::ensure!(!s.sandbox.is_empty(), "{v}");
+    Ok(s)
+}
+
+impl Server {
+    /// One message; the time to its first text delta.
+    async fn message(&mut self) -> anyhow::Result<Duration> {
+        let mut ws = ws_client::connect(&self.addr, &self.token).await?;
+        let q = "subscription($s: ID!) { claudeStream(sandboxId: $s, prompt: \"Say hi.\") { __typename } }";
+        let t = Instant::now();
+        ws_client::start(&mut ws, q, json!({"s": self.sandbox})).await?;
+        let mut first = None;
+        while let Some(ev) = ws_client::next_event(&mut ws).await? {
+            if first.is_none() && ev["__typename"] == "TextDelta" {
+                first = Some(t.elapsed());
+            }
+            if ev["__typename"] == "RunFinished" {
+                anyhow::ensure!(first.is_some(), "no text: {ev}");
+                break;
+            }
+        }
+        first.ok_or_else(|| anyhow::anyhow!("the stream ended early"))
+    }
+}
+
+/// The CLI started directly, as a developer would run it, to its first text delta.
+fn direct(upstream: &str, home: &std::path::Path) -> anyhow::Result<Duration> {
+    let t = Instant::now();
+    let mut child = Command::new(cli())
+        .args(["-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages"])
+        .args(["--dangerously-skip-permissions", "--", "Say hi."])
+        .env("ANTHROPIC_BASE_URL", upstream)
+        .env("ANTHROPIC_API_KEY", "sk-ant-bench")
+        .env("HOME", home)
+        .env("IS_SANDBOX", "1")
+        .current_dir(home)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let out = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let mut first = None;
+    for line in BufReader::new(out).lines() {
+        let line = line?;
+        if first.is_none() && line.contains("\"text_delta\"") {
+            first = Some(t.elapsed());
+        }
+    }
+    child.wait()?;
+    first.ok_or_else(|| anyhow::anyhow!("no text from the CLI"))
+}
+
+fn p(v: &mut [Duration], q: f64) -> f64 {
+    v.sort();
+    v[((v.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> anyhow::Result<()> {
+    let fake = fake_anthropic::start().await;
+    let upstream = format!("http://{}", fake.addr);
+    let mut servers = vec![server("warm", true, &upstream).await?, server("cold", false, &upstream).await?];
+    let home = tempfile::tempdir()?;
+    let mut directs = Vec::new();
+    // Warm-up: each sandbox's first message (its session starts; not counted).
+    for s in servers.iter_mut() {
+        s.message().await?;
+    }
+    direct(&upstream, home.path())?;
+    tokio::time::sleep(PAUSE).await;
+    for _ in 0..ROUNDS {
+        for s in servers.iter_mut() {
+            let d = s.message().await?;
+            s.first_text.push(d);
+        }
+        let up = upstream.clone();
+        let h = home.path().to_path_buf();
+        directs.push(tokio::task::spawn_blocking(move || direct(&up, &h)).await??);
+        tokio::time::sleep(PAUSE).await;
+    }
+    println!("warm_start: {ROUNDS} rounds, alternating; real Claude Code CLI, jailed; fake API answering at once; SQLite; ms to first text");
+    let (d50, d90) = (p(&mut directs, 0.5), p(&mut directs, 0.9));
+    println!("{:<26} p50 {d50:>7.1} p90 {d90:>7.1}", "CLI started directly");
+    for s in servers.iter_mut() {
+        let (m50, m90) = (p(&mut s.first_text, 0.5), p(&mut s.first_text, 0.9));
+        let name = format!("sandboxql, {}", s.name);
+        println!("{name:<26} p50 {m50:>7.1} p90 {m90:>7.1}   vs direct: {:>+7.1} ms ({:.2}×)", m50 - d50, m50 / d50);
+    }
+    Ok(())
+}
