@@ -141,7 +141,9 @@ async fn main() -> anyhow::Result<()> {
         directs.push(tokio::task::spawn_blocking(move || direct(&up, &h)).await??);
         tokio::time::sleep(PAUSE).await;
     }
-    println!("warm_start: {ROUNDS} rounds, alternating; real Claude Code CLI, jailed; fake API answering at once; SQLite; ms to first text");
+    println!(
+        "warm_start: {ROUNDS} rounds, alternating; real Claude Code CLI, jailed; fake API answering at once; SQLite; ms to first text"
+    );
     let (d50, d90) = (p(&mut directs, 0.5), p(&mut directs, 0.9));
     println!("{:<26} p50 {d50:>7.1} p90 {d90:>7.1}", "CLI started directly");
     for s in servers.iter_mut() {
