@@ -122,7 +122,7 @@ fn p(v: &mut [Duration], q: f64) -> f64 {
 async fn main() -> anyhow::Result<()> {
     let fake = fake_anthropic::start().await;
     let upstream = format!("http://{}", fake.addr);
-    let mut servers = vec![server("warm", true, &upstream).await?, server("cold", false, &upstream).await?];
+    let mut servers = [server("warm", true, &upstream).await?, server("cold", false, &upstream).await?];
     let home = tempfile::tempdir()?;
     let mut directs = Vec::new();
     // Warm-up: each sandbox's first message (its session starts; not counted).
