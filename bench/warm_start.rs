@@ -113,6 +113,43 @@ fn direct(upstream: &str, home: &std::path::Path) -> anyhow::Result<Duration> {
     first.ok_or_else(|| anyhow::anyhow!("no text from the CLI"))
 }
 
+/// The CLI started directly in stream-json input mode and left waiting (as a warm
+/// process is): from writing the message on its stdin to the first text delta — the floor
+/// of any warm start.
+fn direct_warm(upstream: &str, home: &std::path::Path) -> anyhow::Result<Duration> {
+    use std::io::Write;
+    let mut child = Command::new(cli())
+        .args(["-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages"])
+        .args(["--input-format", "stream-json", "--dangerously-skip-permissions"])
+        .env("ANTHROPIC_BASE_URL", upstream)
+        .env("ANTHROPIC_API_KEY", "sk-ant-bench")
+        .env("HOME", home)
+        .env("IS_SANDBOX", "1")
+        .current_dir(home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut stdin = child.stdin.take();
+    let msg = json!({"type": "user", "message": {"role": "user", "content": "Say hi."}, "parent_tool_use_id": null, "session_id": ""});
+    let t = Instant::now();
+    if let Some(w) = stdin.as_mut() {
+        writeln!(w, "{msg}")?;
+    }
+    let out = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let mut first = None;
+    for line in BufReader::new(out).lines() {
+        let line = line?;
+        if first.is_none() && line.contains("\"text_delta\"") {
+            first = Some(t.elapsed());
+            drop(stdin.take()); // one turn is enough: closing stdin ends the CLI after it
+        }
+    }
+    child.wait()?;
+    first.ok_or_else(|| anyhow::anyhow!("no text from the waiting CLI"))
+}
+
 fn p(v: &mut [Duration], q: f64) -> f64 {
     v.sort();
     v[((v.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3
@@ -124,7 +161,7 @@ async fn main() -> anyhow::Result<()> {
     let upstream = format!("http://{}", fake.addr);
     let mut servers = [server("warm", true, &upstream).await?, server("cold", false, &upstream).await?];
     let home = tempfile::tempdir()?;
-    let mut directs = Vec::new();
+    let (mut directs, mut waiting) = (Vec::new(), Vec::new());
     // Warm-up: each sandbox's first message (its session starts; not counted).
     for s in servers.iter_mut() {
         s.message().await?;
@@ -139,6 +176,8 @@ async fn main() -> anyhow::Result<()> {
         let up = upstream.clone();
         let h = home.path().to_path_buf();
         directs.push(tokio::task::spawn_blocking(move || direct(&up, &h)).await??);
+        let (up, h) = (upstream.clone(), home.path().to_path_buf());
+        waiting.push(tokio::task::spawn_blocking(move || direct_warm(&up, &h)).await??);
         tokio::time::sleep(PAUSE).await;
     }
     println!(
@@ -146,6 +185,8 @@ async fn main() -> anyhow::Result<()> {
     );
     let (d50, d90) = (p(&mut directs, 0.5), p(&mut directs, 0.9));
     println!("{:<26} p50 {d50:>7.1} p90 {d90:>7.1}", "CLI started directly");
+    let (w50, w90) = (p(&mut waiting, 0.5), p(&mut waiting, 0.9));
+    println!("{:<26} p50 {w50:>7.1} p90 {w90:>7.1}   (message to a waiting CLI)", "CLI waiting, directly");
     for s in servers.iter_mut() {
         let (m50, m90) = (p(&mut s.first_text, 0.5), p(&mut s.first_text, 0.9));
         let name = format!("sandboxql, {}", s.name);
