@@ -56,6 +56,7 @@ mod runs_security;
 mod runs_stream;
 mod saga;
 mod sandbox_crud;
+mod sandbox_processes;
 mod schema;
 mod source_rules;
 mod sse;

@@ -227,3 +227,28 @@ async fn a_warm_claude_counts_against_its_sandboxs_bounds() {
     app.ok(&token, "mutation($id: ID!) { deleteSandbox(id: $id, sync: false) { id } }", json!({"id": sb})).await;
     assert!(cgroups_of(&sb).is_empty(), "nothing left once deleted");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watching_a_sandbox_prepares_a_warm_claude_unless_the_token_is_read_only() {
+    let app = spawn(|_| {}).await;
+    let (account, token) = app.new_user("watcher").await;
+    let sb = app.create_sandbox(&token, "open").await;
+    let sub = "subscription($s: ID!) { workspaceChanges(sandboxId: $s) { kind path } }";
+    // A read-only client looks on: nothing is started for it.
+    let q = "mutation($a: ID!) { createToken(accountId: $a, readOnly: true) { token } }";
+    let ro =
+        app.ok(&app.admin_token, q, json!({"a": account})).await["createToken"]["token"].as_str().unwrap().to_string();
+    let mut look = crate::helpers::ws::WsClient::connect(app.addr, Some(&ro)).await.expect("ack");
+    look.subscribe("1", sub, json!({"s": sb})).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(warm_calls(&app, &sb).is_empty(), "a read-only watcher warms nothing");
+    // A client that may write opens the sandbox: a Claude waits for its first message.
+    let mut open = crate::helpers::ws::WsClient::connect(app.addr, Some(&token)).await.expect("ack");
+    open.subscribe("1", sub, json!({"s": sb})).await;
+    assert!(eventually(10, || warm_calls(&app, &sb).len() == 1).await, "opening the sandbox warmed one");
+    let (_, r) = run_done(&app, &token, &sb, "hello").await;
+    assert_eq!(r["status"], "SUCCEEDED");
+    let cold =
+        app.standin_calls(&sb).iter().filter(|c| c["argv"].as_array().unwrap().iter().any(|a| a == "--")).count();
+    assert_eq!(cold, 0, "the run took over the warm Claude");
+}

@@ -63,6 +63,17 @@ pub trait Exec: Send + Sync + 'static {
     fn gateway_env(&self) -> Vec<(String, String)>;
 }
 
+/// Long-lived processes and terminals a user starts in a sandbox (not Claude's runs).
+#[async_trait]
+pub trait Processes: Send + Sync + 'static {
+    /// Starts `req` in the sandbox as its commands run: same jail, bounds and network.
+    async fn start_process(
+        &self,
+        id: &ExternalId,
+        req: crate::process::ProcessRequest,
+    ) -> AppResult<crate::process::ProcessHandle>;
+}
+
 /// A running sandbox's workspace files.
 #[async_trait]
 pub trait Files: Send + Sync + 'static {

@@ -18,11 +18,12 @@ pub mod files;
 pub mod local;
 pub mod modal;
 pub mod order;
+pub mod process;
 pub mod template;
 pub mod watch;
 
 pub use self::{
-    capabilities::{AtRest, Bulk, Exec, Files, Lifecycle, ResourceUsage, Usage, Watch},
+    capabilities::{AtRest, Bulk, Exec, Files, Lifecycle, Processes, ResourceUsage, Usage, Watch},
     watch::{RawChange, WorkspaceWatch},
 };
 pub use sandboxql_entity::external_id::ExternalId;
@@ -89,6 +90,11 @@ pub trait Backend: Lifecycle + Exec + Files {
 
     /// Watching a workspace as it changes; None: callers poll with [`Files::walk`].
     fn watcher(&self) -> Option<&dyn Watch> {
+        None
+    }
+
+    /// Processes and terminals users start (None: this backend has none yet).
+    fn processes(&self) -> Option<&dyn Processes> {
         None
     }
 

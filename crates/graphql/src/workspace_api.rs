@@ -73,14 +73,19 @@ impl WorkspaceSubscription {
     /// one short window are coalesced per path, and a window with more than
     /// `limits.workspaceChangesMaxPaths` paths is sent as one OVERFLOW (list again). Read
     /// access is enough. Starts empty: list the workspace, then apply what arrives.
+    /// A client that may write and watches a sandbox has it open: a warm Claude is
+    /// started for its next message (as `prepareSandbox` does).
     #[graphql(complexity = "cost::QUERY + cost::RECURSIVE_WALK + child_complexity")]
     async fn workspace_changes(
         &self,
         ctx: &Context<'_>,
         sandbox_id: ID,
     ) -> Result<impl Stream<Item = Result<WorkspaceChange>> + use<>> {
-        let (svc, _) = scope(ctx)?;
+        let (svc, viewer) = scope(ctx)?;
         let sb = require_sandbox(ctx, &sandbox_id, "sandboxId").await?;
+        if !viewer.read_only {
+            svc.runs.prepare(&sb);
+        }
         let changes = svc.files.workspace_changes(sb).await?;
         Ok(changes.map(|r| r.map(WorkspaceChange::from).map_err(Into::into)))
     }

@@ -63,35 +63,13 @@ pub fn spawn(
     if super::jail::resolve_program(&req.argv[0]).is_none() {
         return Err(AppError::NotFound("program"));
     }
-    let who = Occupant { uid: place.uid, tmp_bytes: place.resources.map(|r| r.tmp_bytes) };
-    let mut argv = jail.wrap(&req.argv, sandbox_dir, workspace, home, who)?;
-    // Lower priority through `nice` rather than a pre-exec hook: a hook forces fork() of
-    // this (large, multi-threaded) process, whose page-table copy stalls every thread,
-    // where without one the standard library spawns with posix_spawn (vfork-like).
-    if req.nice > 0 && Path::new(NICE).exists() {
-        argv.splice(0..0, [NICE.to_string(), "-n".to_string(), req.nice.to_string()]);
-    }
-    // Root drops to the sandbox's uid before the jail starts.
-    argv = jail.as_user(place.uid, argv);
-    // Into the sandbox's cgroups (or the sandboxes' idle-CPU one) before anything of the
-    // sandbox runs (see `cpu_group`).
-    match (&place.cgroup, jail.cpu_group()) {
-        (Some(own), _) => argv = super::cpu_group::enter(&own.dirs(), argv),
-        (None, Some(group)) => argv = group.wrap(argv),
-        (None, None) => {}
-    }
+    let argv = sandboxed_argv(jail, sandbox_dir, workspace, home, place, &req.argv, req.nice)?;
     let oom = place.cgroup.clone().map(|g| (g.oom_kills(), g));
     let max_line = req.max_line_bytes;
-    let (_, inner_home) = jail.inner_paths(workspace, home);
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
         .env_clear()
-        .env("PATH", BASE_PATH)
-        .env("HOME", &inner_home)
-        .env("LANG", "C.UTF-8")
-        .env("TERM", "dumb")
-        .env("USER", "sandbox")
-        .env("TMPDIR", "/tmp")
+        .envs(base_env(jail, workspace, home))
         .envs(req.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .envs(req.secret_env.iter().map(|(k, v)| (k.as_str(), v.0.as_str())))
         .current_dir(workspace)
@@ -143,6 +121,50 @@ pub fn spawn(
         let _ = tx.send(ExecOutput::Exited(code)).await;
     });
     Ok((ExecHandle { output: rx, cancel }, group))
+}
+
+/// The argv that starts `argv` in the sandbox: jailed, as its uid, in its cgroups, at
+/// `nice` lower priority.
+pub(super) fn sandboxed_argv(
+    jail: &Jail,
+    sandbox_dir: &Path,
+    workspace: &Path,
+    home: &Path,
+    place: &Place,
+    argv: &[String],
+    nice: i32,
+) -> AppResult<Vec<String>> {
+    let who = Occupant { uid: place.uid, tmp_bytes: place.resources.map(|r| r.tmp_bytes) };
+    let mut argv = jail.wrap(argv, sandbox_dir, workspace, home, who)?;
+    // Lower priority through `nice` rather than a pre-exec hook: a hook forces fork() of
+    // this (large, multi-threaded) process, whose page-table copy stalls every thread,
+    // where without one the standard library spawns with posix_spawn (vfork-like).
+    if nice > 0 && Path::new(NICE).exists() {
+        argv.splice(0..0, [NICE.to_string(), "-n".to_string(), nice.to_string()]);
+    }
+    // Root drops to the sandbox's uid before the jail starts.
+    argv = jail.as_user(place.uid, argv);
+    // Into the sandbox's cgroups (or the sandboxes' idle-CPU one) before anything of the
+    // sandbox runs (see `cpu_group`).
+    match (&place.cgroup, jail.cpu_group()) {
+        (Some(own), _) => argv = super::cpu_group::enter(&own.dirs(), argv),
+        (None, Some(group)) => argv = group.wrap(argv),
+        (None, None) => {}
+    }
+    Ok(argv)
+}
+
+/// The environment every sandboxed process starts from (nothing of the server's).
+pub(super) fn base_env(jail: &Jail, workspace: &Path, home: &Path) -> Vec<(&'static str, String)> {
+    let (_, inner_home) = jail.inner_paths(workspace, home);
+    vec![
+        ("PATH", BASE_PATH.to_string()),
+        ("HOME", inner_home.display().to_string()),
+        ("LANG", "C.UTF-8".to_string()),
+        ("TERM", "dumb".to_string()),
+        ("USER", "sandbox".to_string()),
+        ("TMPDIR", "/tmp".to_string()),
+    ]
 }
 
 /// Resolves when the kernel's OOM killer kills a process of the sandbox (its count past

@@ -154,6 +154,15 @@ impl Jail {
         out
     }
 
+    /// How many processes stand above a jailed command (bubblewrap, its pid-namespace
+    /// init, the network relay): signals for the command go below them.
+    pub fn wrapper_depth(&self) -> usize {
+        match self.bwrap {
+            Some(_) => 2 + usize::from(self.network.is_some()),
+            None => 0,
+        }
+    }
+
     /// Whether commands are jailed.
     pub fn enabled(&self) -> bool {
         self.bwrap.is_some()

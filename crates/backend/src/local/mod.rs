@@ -24,15 +24,18 @@ mod jail_files;
 mod layout;
 mod processes;
 mod remove;
+mod tree;
 mod usage;
+mod user_process;
 mod walk;
 mod watch;
 mod workspace;
 
 use self::{bounds::Bounds, jail::Jail};
 use super::{
-    Backend, BackendStatus, Exec, ExternalId, Lifecycle, SandboxSpec, Usage, Watch, WorkspaceWatch,
+    Backend, BackendStatus, Exec, ExternalId, Lifecycle, Processes, SandboxSpec, Usage, Watch, WorkspaceWatch,
     exec::{ExecHandle, ExecRequest},
+    process::{ProcessHandle, ProcessRequest},
 };
 use crate::{
     entity::enums::BackendName,
@@ -211,6 +214,35 @@ impl Exec for LocalBackend {
 }
 
 #[async_trait]
+impl Processes for LocalBackend {
+    async fn start_process(&self, external_id: &ExternalId, req: ProcessRequest) -> AppResult<ProcessHandle> {
+        let dir = self.sandbox_dir(external_id)?;
+        let place = self.ready(external_id).await?;
+        let procs = self.groups_of(external_id);
+        let mut guard = procs.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.terminated {
+            return Err(AppError::conflict_because(crate::error::reasons::NOT_RUNNING, "the sandbox is not running"));
+        }
+        let (ws, home) = (self.workspace(external_id)?, self.home(external_id)?);
+        let dirs = user_process::Dirs { sandbox: &dir, workspace: &ws, home: &home };
+        let (mut handle, pid) = user_process::start(&self.jail, dirs, &place, req)?;
+        // The sandbox's stop kills it with everything else; its exit forgets it.
+        guard.groups.insert(pid);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let exit = std::mem::replace(&mut handle.exit, rx);
+        let groups = procs.clone();
+        tokio::spawn(async move {
+            let ended = exit.await;
+            groups.lock().unwrap_or_else(|p| p.into_inner()).groups.remove(&pid);
+            if let Ok(e) = ended {
+                let _ = tx.send(e);
+            }
+        });
+        Ok(handle)
+    }
+}
+
+#[async_trait]
 impl Watch for LocalBackend {
     async fn watch(&self, external_id: &ExternalId, capacity: usize) -> AppResult<WorkspaceWatch> {
         watch::start(self.workspace(external_id)?, capacity).await
@@ -220,6 +252,10 @@ impl Watch for LocalBackend {
 /// Local sandboxes can be watched (inotify); they never sleep and have no bulk path.
 impl Backend for LocalBackend {
     fn watcher(&self) -> Option<&dyn Watch> {
+        Some(self)
+    }
+
+    fn processes(&self) -> Option<&dyn Processes> {
         Some(self)
     }
 
