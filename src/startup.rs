@@ -96,6 +96,7 @@ impl Application {
         let services = Services::new(db, limits, backend, blobs, runs, prices);
         services.lifecycle.recover(true).await.map_err(|e| anyhow::anyhow!("recovering interrupted work: {e:?}"))?;
         services.lifecycle.spawn_recovery();
+        services.processes.spawn_reaper();
         services.lifecycle.spawn_usage_sampler();
         services.lifecycle.spawn_reconcile();
         let shutdown = CancellationToken::new();

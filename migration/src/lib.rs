@@ -11,6 +11,7 @@ mod m20261125_000005_usage_budgets;
 mod m20261126_000006_run_inputs;
 mod m20261202_000007_sandbox_templates;
 mod m20261202_000008_warm_claudes;
+mod m20261202_000009_processes;
 
 /// All migrations in the order they apply.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_run_inputs::Migration),
             Box::new(m20261202_000007_sandbox_templates::Migration),
             Box::new(m20261202_000008_warm_claudes::Migration),
+            Box::new(m20261202_000009_processes::Migration),
         ]
     }
 }

@@ -48,6 +48,7 @@ mod paging;
 mod persisted;
 mod persistence;
 mod playground;
+mod processes;
 mod promises;
 mod real_claude;
 mod restore;

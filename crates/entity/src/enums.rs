@@ -83,6 +83,21 @@ pub enum RunStatus {
     Interrupted,
 }
 
+/// Lifecycle of a user's process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum ProcessStatus {
+    /// It runs (or ran last its instance knew).
+    #[sea_orm(string_value = "RUNNING")]
+    Running,
+    /// It ended: its exit code says how.
+    #[sea_orm(string_value = "EXITED")]
+    Exited,
+    /// Its instance died while it ran; it is gone with it.
+    #[sea_orm(string_value = "INTERRUPTED")]
+    Interrupted,
+}
+
 /// How a run's tool calls are permitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize, Default)]
 #[sea_orm(rs_type = "String", db_type = "Text")]

@@ -20,6 +20,7 @@ mod admin_api;
 pub mod executor;
 mod file_api;
 mod node_api;
+mod process_api;
 mod run_api;
 mod sandbox_api;
 mod workspace_api;
@@ -31,7 +32,13 @@ use crate::service::Services;
 /// All queries.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(sandbox_api::SandboxQuery, run_api::RunQuery, admin_api::AdminQuery, node_api::NodeQuery);
+pub struct QueryRoot(
+    sandbox_api::SandboxQuery,
+    run_api::RunQuery,
+    admin_api::AdminQuery,
+    node_api::NodeQuery,
+    process_api::ProcessQuery,
+);
 
 /// All mutations.
 #[derive(MergedObject, Default)]
@@ -41,12 +48,17 @@ pub struct MutationRoot(
     run_api::RunMutation,
     file_api::FileMutation,
     admin_api::AdminMutation,
+    process_api::ProcessMutation,
 );
 
 /// All subscriptions.
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(run_api::RunSubscription, workspace_api::WorkspaceSubscription);
+pub struct SubscriptionRoot(
+    run_api::RunSubscription,
+    workspace_api::WorkspaceSubscription,
+    process_api::ProcessSubscription,
+);
 
 /// The schema type every handler and test uses.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

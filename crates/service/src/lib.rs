@@ -23,6 +23,7 @@ pub mod billing;
 pub mod files;
 pub mod lifecycle;
 pub mod paging;
+pub mod processes;
 pub mod quotas;
 pub mod runs;
 pub mod sandboxes;
@@ -56,6 +57,8 @@ pub struct Services {
     pub sync: snapshots::sync::Syncer,
     /// Claude runs.
     pub runs: runs::Runs,
+    /// Users' processes in their sandboxes.
+    pub processes: processes::Processes,
     /// Creating, deleting and restoring sandboxes.
     pub lifecycle: lifecycle::Lifecycle,
     /// The gateway's run authorisation and usage charging.
@@ -94,6 +97,7 @@ impl Services {
             limits.clone(),
             waker.clone(),
         );
+        let processes = processes::Processes::new(db.clone(), backend.clone(), limits.clone(), &manager.instance_id);
         let runs = runs::Runs::new(db.clone(), manager, limits.clone(), waker.clone());
         let lifecycle = lifecycle::Lifecycle {
             db: db.clone(),
@@ -108,6 +112,6 @@ impl Services {
             templates: templates.clone(),
             waker,
         };
-        Self { db, limits, backend, files, snapshots, sync, runs, lifecycle, meter, quotas, templates }
+        Self { db, limits, backend, files, snapshots, sync, runs, processes, lifecycle, meter, quotas, templates }
     }
 }

@@ -10,6 +10,7 @@ mod gateway;
 mod io_limits;
 mod limits;
 mod modal;
+mod process_limits;
 mod request_limits;
 mod sandbox;
 mod warm_limits;
@@ -25,6 +26,7 @@ pub use self::{
     io_limits::IoLimits,
     limits::Limits,
     modal::ModalConfig,
+    process_limits::ProcessLimits,
     request_limits::RequestLimits,
     sandbox::{BoundsMode, JailMode, SandboxConfig},
     warm_limits::WarmLimits,

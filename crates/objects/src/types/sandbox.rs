@@ -210,6 +210,12 @@ impl Sandbox {
         let items = svc.runs.list(&self.0, page).await?;
         Ok(AgentRunConnection::new(items, page.after.is_some(), self.0.clone()))
     }
+    /// Processes started in this sandbox (`startProcess`), newest first (at most 100).
+    #[graphql(complexity = "cost::QUERY + 100 * child_complexity")]
+    async fn processes(&self, ctx: &Context<'_>) -> Result<Vec<super::process::Process>> {
+        let (svc, _) = scope(ctx)?;
+        Ok(svc.processes.list(&self.0).await?.into_iter().map(super::process::Process).collect())
+    }
     /// The run in progress, if any (loaded for a whole list in one query).
     #[graphql(complexity = "cost::QUERY / 10 + child_complexity")]
     async fn active_run(&self, ctx: &Context<'_>) -> Result<Option<AgentRun>> {

@@ -1,0 +1,26 @@
+//! Bounds on the processes users start in their sandboxes (dev servers, scripts): how
+//! many, and how much of their output is kept. Part of [`Limits`](super::Limits),
+//! flattened.
+
+use clap::Args;
+
+/// How many processes there may be and how much output each keeps.
+#[derive(Debug, Clone, Args)]
+pub struct ProcessLimits {
+    /// Processes running at once in one sandbox (`startProcess`).
+    #[arg(long, env = "SANDBOXQL_PROCESSES_PER_SANDBOX", default_value_t = 8)]
+    pub processes_per_sandbox: u64,
+    /// Processes running at once over all of one account's sandboxes.
+    #[arg(long, env = "SANDBOXQL_PROCESSES_PER_ACCOUNT", default_value_t = 32)]
+    pub processes_per_account: u64,
+    /// Bytes of output kept per process (the newest; older output is cut, and a replay
+    /// says how much).
+    #[arg(long, env = "SANDBOXQL_PROCESS_LOG_BYTES", default_value_t = 1024 * 1024)]
+    pub process_log_bytes: u64,
+    /// Arguments of a process's command line, and environment variables it is given.
+    #[arg(long, env = "SANDBOXQL_PROCESS_MAX_ARGS", default_value_t = 256)]
+    pub process_max_args: usize,
+    /// Bytes of a process's command line and environment together.
+    #[arg(long, env = "SANDBOXQL_PROCESS_MAX_ARGV_BYTES", default_value_t = 64 * 1024)]
+    pub process_max_argv_bytes: usize,
+}
