@@ -23,6 +23,7 @@ mod node_api;
 mod process_api;
 mod run_api;
 mod sandbox_api;
+mod terminal_api;
 mod workspace_api;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, dataloader::DataLoader};
@@ -49,6 +50,7 @@ pub struct MutationRoot(
     file_api::FileMutation,
     admin_api::AdminMutation,
     process_api::ProcessMutation,
+    terminal_api::TerminalMutation,
 );
 
 /// All subscriptions.

@@ -28,6 +28,7 @@ pub mod quotas;
 pub mod runs;
 pub mod sandboxes;
 pub mod snapshots;
+pub mod terminals;
 
 use std::sync::Arc;
 
@@ -59,6 +60,8 @@ pub struct Services {
     pub runs: runs::Runs,
     /// Users' processes in their sandboxes.
     pub processes: processes::Processes,
+    /// Terminals open on this instance.
+    pub terminals: terminals::Terminals,
     /// Creating, deleting and restoring sandboxes.
     pub lifecycle: lifecycle::Lifecycle,
     /// The gateway's run authorisation and usage charging.
@@ -98,6 +101,7 @@ impl Services {
             waker.clone(),
         );
         let processes = processes::Processes::new(db.clone(), backend.clone(), limits.clone(), &manager.instance_id);
+        let terminals = terminals::Terminals::new(backend.clone(), limits.clone());
         let runs = runs::Runs::new(db.clone(), manager, limits.clone(), waker.clone());
         let lifecycle = lifecycle::Lifecycle {
             db: db.clone(),
@@ -112,6 +116,20 @@ impl Services {
             templates: templates.clone(),
             waker,
         };
-        Self { db, limits, backend, files, snapshots, sync, runs, processes, lifecycle, meter, quotas, templates }
+        Self {
+            db,
+            limits,
+            backend,
+            files,
+            snapshots,
+            sync,
+            runs,
+            processes,
+            terminals,
+            lifecycle,
+            meter,
+            quotas,
+            templates,
+        }
     }
 }

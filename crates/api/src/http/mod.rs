@@ -14,6 +14,7 @@ pub(crate) use crate::service::quotas::rate;
 pub mod serve;
 pub mod session;
 mod sse_single;
+mod terminal_ws;
 
 use axum::{
     Router,
@@ -88,6 +89,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
                 .get(graphql_sse::open)
                 .delete(graphql_sse::stop),
         )
+        .route("/terminal/{id}", get(terminal_ws::upgrade))
         .route("/graphiql", get(playground::graphiql))
         .route("/graphiql/{*path}", get(playground::graphiql_file))
         .route("/", get(playground::index))

@@ -23,4 +23,10 @@ pub struct ProcessLimits {
     /// Bytes of a process's command line and environment together.
     #[arg(long, env = "SANDBOXQL_PROCESS_MAX_ARGV_BYTES", default_value_t = 64 * 1024)]
     pub process_max_argv_bytes: usize,
+    /// Terminals open at once in one sandbox (`openTerminal`).
+    #[arg(long, env = "SANDBOXQL_TERMINALS_PER_SANDBOX", default_value_t = 4)]
+    pub terminals_per_sandbox: u64,
+    /// Bytes of a terminal's recent output kept for a client that (re)attaches.
+    #[arg(long, env = "SANDBOXQL_TERMINAL_SCROLLBACK_BYTES", default_value_t = 256 * 1024)]
+    pub terminal_scrollback_bytes: usize,
 }

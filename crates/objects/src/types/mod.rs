@@ -15,4 +15,5 @@ pub mod sandbox;
 pub mod snapshot;
 pub mod stream_event;
 pub mod template;
+pub mod terminal;
 pub mod usage;

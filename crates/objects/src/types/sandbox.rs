@@ -216,6 +216,12 @@ impl Sandbox {
         let (svc, _) = scope(ctx)?;
         Ok(svc.processes.list(&self.0).await?.into_iter().map(super::process::Process).collect())
     }
+    /// Terminals open in this sandbox on the instance answering, oldest first.
+    #[graphql(complexity = "cost::QUERY + 10 * child_complexity")]
+    async fn terminals(&self, ctx: &Context<'_>) -> Result<Vec<super::terminal::Terminal>> {
+        let (svc, _) = scope(ctx)?;
+        Ok(svc.terminals.of_sandbox(&self.0).into_iter().map(super::terminal::Terminal).collect())
+    }
     /// The run in progress, if any (loaded for a whole list in one query).
     #[graphql(complexity = "cost::QUERY / 10 + child_complexity")]
     async fn active_run(&self, ctx: &Context<'_>) -> Result<Option<AgentRun>> {

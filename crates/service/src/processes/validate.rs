@@ -81,6 +81,8 @@ mod tests {
             process_log_bytes: 1,
             process_max_args: 4,
             process_max_argv_bytes: 64,
+            terminals_per_sandbox: 1,
+            terminal_scrollback_bytes: 1,
         }
     }
 
