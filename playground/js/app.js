@@ -5,6 +5,7 @@ import { Chat } from './chat.js';
 import { Files } from './files.js';
 import { Accounts } from './accounts.js';
 import { Usage } from './usage.js';
+import { TerminalPane } from './terminal.js';
 
 const TOKEN_KEY = 'sandboxql.token';
 const SANDBOX_FIELDS = 'id name status statusReason createdAt lastSyncAt syncStats { filesProcessed bytesTransferred durationMs }';
@@ -28,6 +29,7 @@ const files = new Files(() => state.client, notify, () => loadSandboxes(), async
   location.hash = `#/sandbox/${sb.id}`;
 });
 const accounts = new Accounts(() => state.client, notify);
+const terminal = new TerminalPane(() => state.client, notify);
 
 export function notify(message) {
   const box = $('notice');
@@ -205,7 +207,7 @@ async function route() {
   badge.className = `badge ${sb.status.toLowerCase()}`;
   badge.title = sb.status === 'SLEEPING' ? 'Asleep: its files are readable; the next message or write wakes it.' : '';
   show($('panes'), true);
-  await Promise.all([chat.open(sb), files.open(sb), usage.open(sb)]);
+  await Promise.all([chat.open(sb), files.open(sb), usage.open(sb), terminal.open(sb).catch((e) => notify(plain(e)))]);
 }
 
 // At narrow widths the chat and the files are tabs; each tab shows its pane.

@@ -138,3 +138,15 @@ async fn newcomer_flows_in_chromium() {
     ];
     node::run("browser/newcomer.mjs", envs, "newcomer browser test passed").await;
 }
+
+/// The playground's terminal (tests/browser/terminal.mjs): a command typed in it shows
+/// its output, and after a reload the same terminal is back with its scrollback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playground_terminal_types_shows_and_survives_a_reload() {
+    let app = TestApp::spawn(DbKind::Sqlite).await;
+    let (_, token) = app.new_user("tess").await;
+    let sb = app.create_sandbox(&token, "term").await;
+    let envs =
+        vec![("PLAYGROUND_URL", format!("http://{}", app.addr)), ("PLAYGROUND_TOKEN", token), ("SANDBOX_ID", sb)];
+    node::run("browser/terminal.mjs", envs, "terminal browser test passed").await;
+}

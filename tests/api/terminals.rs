@@ -32,6 +32,8 @@ async fn attach(app: &TestApp, id: &str, token: &str, from: u64) -> Socket {
 #[derive(Default, Debug)]
 struct Seen {
     bytes: Vec<u8>,
+    /// Output and cuts in arrival order (Err: a cut of that many bytes).
+    order: Vec<Result<Vec<u8>, u64>>,
     control: Vec<Value>,
     closed: Option<u16>,
 }
@@ -46,8 +48,17 @@ async fn read_until(ws: &mut Socket, seen: &mut Seen, done: impl Fn(&Seen) -> bo
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !done(seen) {
         match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Binary(b)))) => seen.bytes.extend_from_slice(&b),
-            Ok(Some(Ok(Message::Text(t)))) => seen.control.push(serde_json::from_str(t.as_str()).unwrap()),
+            Ok(Some(Ok(Message::Binary(b)))) => {
+                seen.bytes.extend_from_slice(&b);
+                seen.order.push(Ok(b.to_vec()));
+            }
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                if v["type"] == "cut" {
+                    seen.order.push(Err(v["bytes"].as_u64().unwrap()));
+                }
+                seen.control.push(v);
+            }
             Ok(Some(Ok(Message::Close(frame)))) => {
                 seen.closed = Some(frame.map(|f| u16::from(f.code)).unwrap_or(1005));
                 return;
@@ -142,14 +153,23 @@ async fn a_client_that_reattaches_gets_a_cut_then_the_scrollback_and_live_output
     let mut again = Seen::default();
     read_until(&mut ws, &mut again, |s| s.closed.is_some()).await;
     assert_eq!(again.control[0]["type"], "ready");
-    let cut = again.control.iter().find(|c| c["type"] == "cut").expect("an explicit cut before the scrollback");
-    let cut = cut["bytes"].as_u64().unwrap();
-    assert!(cut > 0);
-    // A pty turns each \n into \r\n: the whole output, and what the two attachments saw.
+    assert!(matches!(again.order.first(), Some(Err(n)) if *n > 0), "an explicit cut before the scrollback");
+    // A pty turns each \n into \r\n. Every byte that came is where the expected output
+    // has it, counting the cuts (another comes if this client falls behind the shell).
     let expected: String = (1..=200_000).map(|i| format!("{i}\r\n")).collect::<String>() + "done-42\r\n";
-    let start = first.bytes.len() + cut as usize;
-    assert_eq!(first.bytes, expected.as_bytes()[..first.bytes.len()], "the first attachment saw the start");
-    assert_eq!(again.bytes, expected.as_bytes()[start..], "after the cut: exactly the rest, nothing lost");
+    let expected = expected.as_bytes();
+    assert_eq!(first.bytes, expected[..first.bytes.len()], "the first attachment saw the start");
+    let mut at = first.bytes.len();
+    for piece in &again.order {
+        match piece {
+            Err(cut) => at += *cut as usize,
+            Ok(bytes) => {
+                assert!(bytes[..] == expected[at..at + bytes.len()], "bytes at {at} are not the output's");
+                at += bytes.len();
+            }
+        }
+    }
+    assert_eq!(at, expected.len(), "it ends with the output's end: nothing lost but the cuts");
     assert!(again.bytes.len() >= 60 * 1024, "the kept scrollback came whole");
     assert_eq!(again.control.iter().find(|c| c["type"] == "exit").unwrap()["code"], 0);
 }

@@ -34,12 +34,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("js/render.js", "text/javascript; charset=utf-8", asset!("js/render.js")),
     ("js/runview.js", "text/javascript; charset=utf-8", asset!("js/runview.js")),
     ("js/snapshots.js", "text/javascript; charset=utf-8", asset!("js/snapshots.js")),
+    ("js/terminal.js", "text/javascript; charset=utf-8", asset!("js/terminal.js")),
     ("js/usage.js", "text/javascript; charset=utf-8", asset!("js/usage.js")),
     // Vendored releases (playground/vendor/README.md says which, LICENSES.txt their terms).
     ("vendor/marked.esm.js", "text/javascript; charset=utf-8", asset!("vendor/marked.esm.js")),
     ("vendor/purify.es.mjs", "text/javascript; charset=utf-8", asset!("vendor/purify.es.mjs")),
     ("vendor/highlight.min.js", "text/javascript; charset=utf-8", asset!("vendor/highlight.min.js")),
     ("vendor/highlight-github.min.css", "text/css; charset=utf-8", asset!("vendor/highlight-github.min.css")),
+    ("vendor/xterm.mjs", "text/javascript; charset=utf-8", asset!("vendor/xterm.mjs")),
+    ("vendor/addon-fit.mjs", "text/javascript; charset=utf-8", asset!("vendor/addon-fit.mjs")),
+    ("vendor/xterm.css", "text/css; charset=utf-8", asset!("vendor/xterm.css")),
     ("vendor/LICENSES.txt", "text/plain; charset=utf-8", asset!("vendor/LICENSES.txt")),
 ];
 
