@@ -55,7 +55,13 @@ impl Scrollback {
         let cut = self.start.saturating_sub(from);
         let at = from.max(self.start);
         let skip = (at - self.start) as usize;
-        let data: Vec<u8> = self.buf.iter().skip(skip).take(max).copied().collect();
+        // Copied slice by slice (the ring's two halves), not byte by byte.
+        let (a, b) = self.buf.as_slices();
+        let mut data = Vec::with_capacity(max.min(self.buf.len() - skip));
+        let (first, second) = if skip < a.len() { (&a[skip..], b) } else { (&b[skip - a.len()..], &[][..]) };
+        data.extend_from_slice(&first[..first.len().min(max)]);
+        let room = max - data.len();
+        data.extend_from_slice(&second[..second.len().min(room)]);
         let next = at + data.len() as u64;
         Read { cut, data, next }
     }
