@@ -58,8 +58,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve(config) => serve(*config).await,
         Command::Accounts { action } => cli::accounts(action).await,
         Command::Tokens { action } => cli::tokens(action).await,
-        Command::Relay { forward, max_connections, command } => {
-            std::process::exit(sandboxql::relay::run(&forward, max_connections, &command).await?)
+        Command::Relay(r) => {
+            std::process::exit(sandboxql::relay::run(&r.forward, r.max_connections, &r.command).await?)
         }
         Command::Schema => {
             print!("{}", sandboxql::graphql::sdl());

@@ -66,26 +66,13 @@ pub async fn run(forwards: &[String], connections: usize, command: &[String]) ->
     Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(9)))
 }
 
-/// The relay's own command line (`sandboxql relay …`, documented with the others in
-/// `sandboxql --help`), parsed without the server's hundreds of flags.
-#[derive(Debug, clap::Parser)]
-#[command(name = "relay")]
-struct RelayArgs {
-    #[arg(long)]
-    forward: Vec<String>,
-    #[arg(long, default_value_t = 1)]
-    max_connections: usize,
-    #[arg(last = true, required = true)]
-    command: Vec<String>,
-}
-
 /// Runs `sandboxql relay …` from `main` before anything of the server starts: it comes
 /// before every jailed command, so its start is part of every run's start. No server
 /// command line, no logging set-up, a single-threaded runtime (it carries a handful of
 /// connections); returns the status to exit with.
 pub fn main_fast() -> anyhow::Result<i32> {
     use clap::Parser;
-    let args = RelayArgs::parse_from(std::env::args_os().skip(1));
+    let args = crate::config::RelayArgs::parse_from(std::env::args_os().skip(1));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(run(&args.forward, args.max_connections, &args.command))
 }

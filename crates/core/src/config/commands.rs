@@ -53,17 +53,23 @@ pub enum Command {
     /// Inside a jail: forward loopback ports to host sockets and run a command (started
     /// by the local backend, not by hand).
     #[command(hide = true)]
-    Relay {
-        /// `127.0.0.1:PORT=/path/to/socket`, repeatable.
-        #[arg(long)]
-        forward: Vec<String>,
-        /// Connections carried at once (`Limits::jail_max_connections`).
-        #[arg(long, default_value_t = 1)]
-        max_connections: usize,
-        /// The command and its arguments.
-        #[arg(last = true, required = true)]
-        command: Vec<String>,
-    },
+    Relay(RelayArgs),
+}
+
+/// `sandboxql relay …`: what the jail's relay forwards and runs. Parsed on its own too
+/// (`relay::main_fast`), before anything of the server starts.
+#[derive(Debug, clap::Parser)]
+#[command(name = "relay")]
+pub struct RelayArgs {
+    /// `127.0.0.1:PORT=/path/to/socket`, repeatable.
+    #[arg(long)]
+    pub forward: Vec<String>,
+    /// Connections carried at once (`Limits::jail_max_connections`).
+    #[arg(long, default_value_t = 1)]
+    pub max_connections: usize,
+    /// The command and its arguments.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
 }
 
 /// `sandboxql accounts …`

@@ -21,7 +21,7 @@ use clap::{Args, ValueEnum};
 
 pub use self::{
     auth::JwtConfig,
-    commands::{AccountsCommand, Cli, Command, LogFormat, TokensCommand},
+    commands::{AccountsCommand, Cli, Command, LogFormat, RelayArgs, TokensCommand},
     gateway::GatewayConfig,
     io_limits::IoLimits,
     limits::Limits,
