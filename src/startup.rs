@@ -97,6 +97,7 @@ impl Application {
         services.lifecycle.recover(true).await.map_err(|e| anyhow::anyhow!("recovering interrupted work: {e:?}"))?;
         services.lifecycle.spawn_recovery();
         services.processes.spawn_reaper();
+        services.terminals.spawn_sweeper();
         services.lifecycle.spawn_usage_sampler();
         services.lifecycle.spawn_reconcile();
         let shutdown = CancellationToken::new();

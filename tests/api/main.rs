@@ -63,6 +63,7 @@ mod source_rules;
 mod sse;
 mod sync;
 mod sync_outage;
+mod terminal_limits;
 mod terminal_network;
 mod terminals;
 mod token_scopes;

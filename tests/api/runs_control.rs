@@ -69,15 +69,16 @@ async fn resume(kind: DbKind) {
         "the second run continues the first's session"
     );
 
+    // The first run started cold; the second either cold or handed to a warm Claude
+    // started after the first (stream-json input, no prompt argument); either way it
+    // resumes the first's session. Another warm one may already wait for a third.
     let calls = app.standin_calls(&sb);
-    // The two runs; after the second a warm Claude may already wait for a third (stream-json
-    // input, no prompt argument).
-    assert!(calls.len() >= 2, "{calls:?}");
-    for waiting in &calls[2..] {
-        assert!(waiting["argv"].as_array().unwrap().iter().all(|a| a != "--"), "only a warm one more: {waiting}");
-    }
-    let argv0: Vec<String> = serde_json::from_value(calls[0]["argv"].clone()).unwrap();
-    let argv1: Vec<String> = serde_json::from_value(calls[1]["argv"].clone()).unwrap();
+    let argv_of = |c: &Value| -> Vec<String> { serde_json::from_value(c["argv"].clone()).unwrap() };
+    let (cold, warm): (Vec<Vec<String>>, Vec<Vec<String>>) =
+        calls.iter().map(argv_of).partition(|a| a.iter().any(|x| x == "--"));
+    assert!(!cold.is_empty() && cold.len() <= 2, "{calls:?}");
+    let argv0 = cold[0].clone();
+    let argv1 = cold.get(1).or(warm.first()).cloned().expect("the second run's process");
     assert!(!argv0.contains(&"--resume".to_string()), "{argv0:?}");
     let i = argv1.iter().position(|a| a == "--resume").expect("--resume passed");
     assert_eq!(argv1[i + 1], session);

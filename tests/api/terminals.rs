@@ -15,11 +15,11 @@ use tokio_tungstenite::{
 
 use crate::helpers::{DbKind, TestApp};
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-const OPEN: &str = "mutation($s: ID!, $c: [String!]) { openTerminal(sandboxId: $s, cols: 80, rows: 24, command: $c) { id status cols rows } }";
+pub(crate) const OPEN: &str = "mutation($s: ID!, $c: [String!]) { openTerminal(sandboxId: $s, cols: 80, rows: 24, command: $c) { id status cols rows } }";
 
-async fn attach(app: &TestApp, id: &str, token: &str, from: u64) -> Socket {
+pub(crate) async fn attach(app: &TestApp, id: &str, token: &str, from: u64) -> Socket {
     let mut req = format!("ws://{}/terminal/{id}", app.addr).into_client_request().unwrap();
     req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("sandboxql.terminal"));
     let (mut ws, _) = connect_async(req).await.expect("connect");
@@ -30,21 +30,21 @@ async fn attach(app: &TestApp, id: &str, token: &str, from: u64) -> Socket {
 
 /// What came: bytes of output, control messages, and the close code if it closed.
 #[derive(Default, Debug)]
-struct Seen {
-    bytes: Vec<u8>,
+pub(crate) struct Seen {
+    pub(crate) bytes: Vec<u8>,
     /// Output and cuts in arrival order (Err: a cut of that many bytes).
-    order: Vec<Result<Vec<u8>, u64>>,
-    control: Vec<Value>,
-    closed: Option<u16>,
+    pub(crate) order: Vec<Result<Vec<u8>, u64>>,
+    pub(crate) control: Vec<Value>,
+    pub(crate) closed: Option<u16>,
 }
 
 impl Seen {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.bytes).into_owned()
     }
 }
 
-async fn read_until(ws: &mut Socket, seen: &mut Seen, done: impl Fn(&Seen) -> bool) {
+pub(crate) async fn read_until(ws: &mut Socket, seen: &mut Seen, done: impl Fn(&Seen) -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !done(seen) {
         match tokio::time::timeout_at(deadline, ws.next()).await {
@@ -69,7 +69,7 @@ async fn read_until(ws: &mut Socket, seen: &mut Seen, done: impl Fn(&Seen) -> bo
     }
 }
 
-async fn type_in(ws: &mut Socket, s: &str) {
+pub(crate) async fn type_in(ws: &mut Socket, s: &str) {
     ws.send(Message::Binary(s.as_bytes().to_vec().into())).await.unwrap();
 }
 

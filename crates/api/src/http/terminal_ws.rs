@@ -67,6 +67,7 @@ async fn serve(mut socket: WebSocket, state: AppState, id: String) {
 /// leaves.
 async fn attach(socket: WebSocket, term: &Terminal, cursor: &mut u64, read_only: bool) {
     let (mut sink, mut source) = socket.split();
+    let _attached = term.activity.attach();
     let mut changed = term.watch();
     let mut warned = false;
     loop {

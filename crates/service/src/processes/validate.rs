@@ -82,6 +82,9 @@ mod tests {
             process_max_args: 4,
             process_max_argv_bytes: 64,
             terminals_per_sandbox: 1,
+            terminals_per_account: 1,
+            terminal_idle_secs: 1,
+            terminal_input_bytes_per_sec: 1,
             terminal_scrollback_bytes: 1,
         }
     }

@@ -3,18 +3,20 @@
 //! show it — until it exits, is closed, or its sandbox stops — and keeps a bounded
 //! scrollback so a client that reattaches gets the recent screen, then live output.
 
+pub mod idle;
 pub mod screen;
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
-use self::screen::Scrollback;
+use self::{idle::Activity, screen::Scrollback};
 use crate::{
     auth::Viewer,
     backend::{
@@ -32,6 +34,8 @@ use crate::{
 const DEFAULT_SHELL: &[&str] = &["bash", "-l"];
 /// Nice value of terminals (as Claude's runs: below the server).
 const TERMINAL_NICE: i32 = 10;
+/// Longest time between two sweeps for idle terminals.
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// Largest terminal, in cells each way.
 const TTY_CELLS: u16 = 1000;
 
@@ -59,6 +63,8 @@ pub struct Terminal {
     end: watch::Sender<u64>,
     input: Option<mpsc::Sender<Vec<u8>>>,
     control: mpsc::Sender<ProcessControl>,
+    /// Attachments, last use and the input rate.
+    pub activity: Activity,
 }
 
 impl Terminal {
@@ -77,12 +83,11 @@ impl Terminal {
         self.end.subscribe()
     }
 
-    /// Types `bytes` into it; false once it has ended.
+    /// Types `bytes` into it at no more than its input rate; false once it has ended.
     pub async fn type_in(&self, bytes: Vec<u8>) -> bool {
-        match &self.input {
-            Some(tx) => tx.send(bytes).await.is_ok(),
-            None => false,
-        }
+        let Some(tx) = &self.input else { return false };
+        self.activity.admit(bytes.len()).await;
+        tx.send(bytes).await.is_ok()
     }
 
     /// Sets its size.
@@ -143,10 +148,14 @@ impl Terminals {
         if argv.len() > l.process_max_args || argv.iter().map(String::len).sum::<usize>() > l.process_max_argv_bytes {
             return Err(AppError::bad_input("command: too long"));
         }
-        let running = self.list_where(|t| t.info().sandbox_id == sb.id && t.info().exit.is_none()).len();
-        if running as u64 >= l.terminals_per_sandbox {
+        let running = |t: &Terminal| t.info().exit.is_none();
+        if self.list_where(|t| running(t) && t.info().sandbox_id == sb.id).len() as u64 >= l.terminals_per_sandbox {
             let n = l.terminals_per_sandbox;
             return Err(AppError::conflict(format!("a sandbox may have {n} terminals open; close one first")));
+        }
+        if self.list_where(|t| running(t) && t.account_id == sb.account_id).len() as u64 >= l.terminals_per_account {
+            let n = l.terminals_per_account;
+            return Err(AppError::conflict(format!("an account may have {n} terminals open; close one first")));
         }
         let req =
             ProcessRequest { argv, env: vec![], cwd: WorkspacePath::root(), tty: Some(size), nice: TERMINAL_NICE };
@@ -159,6 +168,7 @@ impl Terminals {
             end: watch::channel(0).0,
             input: handle.input.take(),
             control: handle.control.clone(),
+            activity: Activity::new(l.terminal_input_bytes_per_sec),
         });
         self.open.lock().unwrap_or_else(|p| p.into_inner()).insert(info.id, term.clone());
         tokio::spawn(async move {
@@ -172,6 +182,7 @@ impl Terminals {
             }
             let code = handle.exit.await.ok().and_then(|e| e.code);
             term.info.lock().unwrap_or_else(|p| p.into_inner()).exit = Some(code);
+            term.activity.touch();
             term.end.send_modify(|_| {});
         });
         Ok(info)
@@ -200,6 +211,33 @@ impl Terminals {
         let _ = t.control.send(ProcessControl::Signal(libc::SIGKILL)).await;
         self.open.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
         Ok(t.info())
+    }
+
+    /// Closes the terminals idle past `limits.terminalIdleSecs` (no client, nothing
+    /// typed) and forgets ended ones as long idle; returns how many went.
+    pub async fn sweep(&self) -> usize {
+        let idle = Duration::from_secs(self.limits.processes.terminal_idle_secs);
+        let gone = self.list_where(|t| t.activity.idle_for(idle));
+        for t in &gone {
+            if t.info().exit.is_none() {
+                let _ = t.control.send(ProcessControl::Signal(libc::SIGKILL)).await;
+            }
+            self.open.lock().unwrap_or_else(|p| p.into_inner()).remove(&t.info().id);
+        }
+        gone.len()
+    }
+
+    /// Sweeps idle terminals for as long as the server runs.
+    pub fn spawn_sweeper(&self) {
+        let me = self.clone();
+        let idle = Duration::from_secs(self.limits.processes.terminal_idle_secs);
+        let every = (idle / 4).clamp(Duration::from_secs(1), SWEEP_EVERY);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                me.sweep().await;
+            }
+        });
     }
 
     fn list_where(&self, keep: impl Fn(&Terminal) -> bool) -> Vec<Arc<Terminal>> {
