@@ -25,10 +25,10 @@ fn allocated_bytes(dir: &std::path::Path) -> u64 {
             continue;
         }
         total += meta.blocks() * 512;
-        if meta.is_dir() {
-            if let Ok(entries) = std::fs::read_dir(&path) {
-                stack.extend(entries.flatten().map(|e| e.path()));
-            }
+        if meta.is_dir()
+            && let Ok(entries) = std::fs::read_dir(&path)
+        {
+            stack.extend(entries.flatten().map(|e| e.path()));
         }
     }
     total
