@@ -4,8 +4,11 @@
 //!   server builds (bubblewrap, its binds and identity files), with the jail's network
 //!   relay in front (the shape a run has), and dropped to a sandbox uid first (`setpriv`,
 //!   when root);
+//! - shared network (a root server): the same jail joining the sandbox's network
+//!   namespace (`nsenter`) whose gateway port this process serves, instead of a relay;
 //! - relay: one HTTP request from inside the jail through the relay to a Unix socket vs
-//!   the same request over loopback TCP outside, each on a new connection.
+//!   the same request over loopback TCP outside, each on a new connection (and through
+//!   the shared namespace's in-process port, when root).
 //!
 //! The other parts have their own benches, quoted beside these figures in
 //! `bench/README.md`: gateway (`gateway`), cgroups (`run_start`), database and websocket
@@ -20,7 +23,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sandboxql::backend::local::jail::{Jail, JailMode, JailNetwork, Occupant};
+use sandboxql::backend::local::{
+    jail::{Jail, JailMode, JailNetwork, Occupant},
+    sandbox_net::SandboxNet,
+};
 
 const ROUNDS: usize = 40;
 /// Requests per jailed client run.
@@ -92,10 +98,24 @@ impl Place {
     }
 
     fn argv(&self, jail: &Jail, uid: Option<u32>, argv: &[String]) -> anyhow::Result<Vec<String>> {
+        self.argv_in(jail, uid, argv, None)
+    }
+
+    fn argv_in(
+        &self,
+        jail: &Jail,
+        uid: Option<u32>,
+        argv: &[String],
+        net: Option<&str>,
+    ) -> anyhow::Result<Vec<String>> {
         let p = self.dir.path();
         let who = Occupant { uid, tmp_bytes: None };
-        let wrapped = jail.wrap(argv, p, &p.join("workspace"), &p.join("home"), who)?;
-        Ok(jail.as_user(uid, wrapped))
+        let wrapped = jail.wrap(argv, p, &p.join("workspace"), &p.join("home"), who, net)?;
+        let user = jail.as_user(uid, wrapped);
+        Ok(match net {
+            Some(path) => jail.in_net(path, user),
+            None => user,
+        })
     }
 }
 
@@ -134,12 +154,23 @@ fn main() -> anyhow::Result<()> {
     let root = bare.gives_uids();
     let (plain, owned) = (Place::new(None)?, Place::new(root.then_some(SANDBOX_UID))?);
     let t = vec!["/usr/bin/true".to_string()];
-    let forms: Vec<(&str, Vec<String>)> = vec![
+    // The shared namespace's port is served by this process, on a runtime of its own.
+    let rt = tokio::runtime::Runtime::new()?;
+    let shared = match with_net.shares_network() {
+        true => Some(rt.block_on(async { SandboxNet::start(with_net.network()) })?),
+        false => None,
+    };
+    let net_path = shared.as_ref().map(|n| n.path());
+    let mut forms: Vec<(&str, Vec<String>)> = vec![
         ("true, directly", t.clone()),
         ("true, in the jail", plain.argv(&bare, None, &t)?),
         ("true, in the jail with its relay", plain.argv(&with_net, None, &t)?),
         ("  … as the sandbox uid (setpriv)", owned.argv(&with_net, root.then_some(SANDBOX_UID), &t)?),
     ];
+    if let Some(path) = &net_path {
+        let argv = owned.argv_in(&with_net, Some(SANDBOX_UID), &t, Some(path))?;
+        forms.push(("  … on the shared network (nsenter)", argv));
+    }
     let mut spawn: Vec<Vec<f64>> = vec![Vec::new(); forms.len()];
     for _ in 0..ROUNDS {
         for (i, (_, argv)) in forms.iter().enumerate() {
@@ -149,11 +180,16 @@ fn main() -> anyhow::Result<()> {
     let client_argv = |addr: &str| vec![me.display().to_string(), "--client".into(), addr.to_string()];
     let mut direct = Vec::new();
     let mut relayed = Vec::new();
+    let mut in_process = Vec::new();
     for _ in 0..3 {
         let (_, out) = run(&client_argv(&tcp))?;
         direct.extend(out.lines().filter_map(|l| l.parse::<f64>().ok()));
         let (_, out) = run(&plain.argv(&with_net, None, &client_argv("127.0.0.1:4000"))?)?;
         relayed.extend(out.lines().filter_map(|l| l.parse::<f64>().ok()));
+        if let Some(path) = &net_path {
+            let (_, out) = run(&plain.argv_in(&with_net, None, &client_argv("127.0.0.1:4000"), Some(path))?)?;
+            in_process.extend(out.lines().filter_map(|l| l.parse::<f64>().ok()));
+        }
     }
     println!("cold_parts: {ROUNDS} rounds alternating; {} requests each way; root: {root}", direct.len());
     let base = p(&mut spawn[0], 0.5);
@@ -163,5 +199,9 @@ fn main() -> anyhow::Result<()> {
     let b = p(&mut direct, 0.5);
     println!("{}", row("HTTP request, loopback TCP", &mut direct, None, "µs"));
     println!("{}", row("HTTP request, jail → relay → socket", &mut relayed, Some(b), "µs"));
+    if !in_process.is_empty() {
+        println!("{}", row("HTTP request, shared net → socket", &mut in_process, Some(b), "µs"));
+    }
+    drop(shared);
     Ok(())
 }

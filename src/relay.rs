@@ -8,10 +8,8 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use anyhow::Context;
-use tokio::{
-    net::{TcpListener, UnixStream},
-    sync::Semaphore,
-};
+use sandboxql_backend::local::forward;
+use tokio::{net::TcpListener, sync::Semaphore};
 
 /// One forwarded port: `listen` inside the jail to the Unix socket at `socket`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,21 +28,6 @@ pub fn parse_forward(spec: &str) -> anyhow::Result<Forward> {
     Ok(Forward { listen, socket: PathBuf::from(socket) })
 }
 
-async fn serve(listener: TcpListener, socket: PathBuf, slots: Arc<Semaphore>) {
-    loop {
-        let Ok((mut tcp, _)) = listener.accept().await else { continue };
-        let Ok(permit) = slots.clone().acquire_owned().await else { return };
-        let socket = socket.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            if let Ok(mut unix) = UnixStream::connect(&socket).await {
-                let _ = tcp.set_nodelay(true);
-                let _ = tokio::io::copy_bidirectional(&mut tcp, &mut unix).await;
-            }
-        });
-    }
-}
-
 /// Binds every forward, then runs `command` and returns the exit status to exit with
 /// (128 + signal when it was killed). At most `connections` are carried at once.
 pub async fn run(forwards: &[String], connections: usize, command: &[String]) -> anyhow::Result<i32> {
@@ -54,7 +37,7 @@ pub async fn run(forwards: &[String], connections: usize, command: &[String]) ->
         let f = parse_forward(spec)?;
         // Bound before the command starts, so its first connection finds the port open.
         let listener = TcpListener::bind(f.listen).await.with_context(|| format!("relay: binding {}", f.listen))?;
-        tokio::spawn(serve(listener, f.socket, slots.clone()));
+        tokio::spawn(forward::serve(listener, f.socket, slots.clone()));
     }
     let status = match tokio::process::Command::new(program).args(args).status().await {
         Ok(status) => status,

@@ -57,6 +57,7 @@ mod runs_security;
 mod runs_stream;
 mod saga;
 mod sandbox_crud;
+mod sandbox_network;
 mod sandbox_processes;
 mod schema;
 mod source_rules;

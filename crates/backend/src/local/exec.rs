@@ -135,15 +135,19 @@ pub(super) fn sandboxed_argv(
     nice: i32,
 ) -> AppResult<Vec<String>> {
     let who = Occupant { uid: place.uid, tmp_bytes: place.resources.map(|r| r.tmp_bytes) };
-    let mut argv = jail.wrap(argv, sandbox_dir, workspace, home, who)?;
+    let net = place.net.as_ref().map(|n| n.path());
+    let mut argv = jail.wrap(argv, sandbox_dir, workspace, home, who, net.as_deref())?;
     // Lower priority through `nice` rather than a pre-exec hook: a hook forces fork() of
     // this (large, multi-threaded) process, whose page-table copy stalls every thread,
     // where without one the standard library spawns with posix_spawn (vfork-like).
     if nice > 0 && Path::new(NICE).exists() {
         argv.splice(0..0, [NICE.to_string(), "-n".to_string(), nice.to_string()]);
     }
-    // Root drops to the sandbox's uid before the jail starts.
+    // Root drops to the sandbox's uid before the jail starts, after joining its network.
     argv = jail.as_user(place.uid, argv);
+    if let Some(path) = &net {
+        argv = jail.in_net(path, argv);
+    }
     // Into the sandbox's cgroups (or the sandboxes' idle-CPU one) before anything of the
     // sandbox runs (see `cpu_group`).
     match (&place.cgroup, jail.cpu_group()) {

@@ -6,9 +6,12 @@
 //! A server running as root drops to that uid *before* bubblewrap (`setpriv`): bubblewrap
 //! started by root with `--uid` would map the sandbox's processes to host root in a user
 //! namespace, and their files would be root's. Started as the uid, it makes an
-//! unprivileged user namespace and the uid is the same inside and out. Its network namespace is its own and
-//! empty: `sandboxql relay` inside it forwards a loopback port to the gateway's socket
-//! (and one to the egress proxy when hosts are allowed), and nothing else is reachable.
+//! unprivileged user namespace and the uid is the same inside and out. A root server
+//! starts it in the sandbox's own network namespace, shared by the sandbox's commands
+//! (`sandbox_net`: the gateway's port served by the server on its loopback); otherwise its
+//! network namespace is its own and empty but for `sandboxql relay`, which forwards a
+//! loopback port to the gateway's socket (and one to the egress proxy when hosts are
+//! allowed). Either way nothing else is reachable.
 
 use std::path::{Path, PathBuf};
 
@@ -59,6 +62,9 @@ pub struct Jail {
     bwrap: Option<PathBuf>,
     /// `setpriv`, to drop from root to the sandbox's uid (None: the server is not root).
     setpriv: Option<PathBuf>,
+    /// `nsenter`, to join a sandbox's shared network namespace (None: not root, or
+    /// missing; then each command has a namespace of its own).
+    nsenter: Option<PathBuf>,
     network: Option<JailNetwork>,
     cpu_group: Option<CpuGroup>,
 }
@@ -78,7 +84,7 @@ const ETC_FILES: &[&str] = &[
 impl Jail {
     /// No jail: commands run as the server's user.
     pub fn unjailed() -> Self {
-        Self { bwrap: None, setpriv: None, network: None, cpu_group: None }
+        Self { bwrap: None, setpriv: None, nsenter: None, network: None, cpu_group: None }
     }
 
     /// This jail with its network reaching the gateway (and the egress proxy).
@@ -135,7 +141,33 @@ impl Jail {
                 )
             })?),
         };
-        Ok(Self { bwrap, setpriv, network: None, cpu_group: None })
+        let nsenter = setpriv.as_ref().and_then(|_| find_on_path("nsenter"));
+        if setpriv.is_some() && nsenter.is_none() {
+            tracing::warn!(
+                "nsenter (util-linux) is missing: each sandbox command gets a network of its own, \
+                 so a sandbox's processes cannot reach each other's ports"
+            );
+        }
+        Ok(Self { bwrap, setpriv, nsenter, network: None, cpu_group: None })
+    }
+
+    /// Whether a sandbox's commands share one network namespace (jailed by a root server
+    /// with `nsenter`): then a process's port is reachable from its other commands.
+    pub fn shares_network(&self) -> bool {
+        self.bwrap.is_some() && self.setpriv.is_some() && self.nsenter.is_some()
+    }
+
+    /// What a sandbox's shared namespace serves on its loopback (None: nothing).
+    pub fn network(&self) -> Option<&JailNetwork> {
+        self.network.as_ref()
+    }
+
+    /// `argv` started in the network namespace at `path` (see [`Self::shares_network`]).
+    pub fn in_net(&self, path: &str, argv: Vec<String>) -> Vec<String> {
+        let Some(nsenter) = &self.nsenter else { return argv };
+        let mut out = vec![nsenter.display().to_string(), format!("--net={path}"), "--".to_string()];
+        out.extend(argv);
+        out
     }
 
     /// Whether each sandbox gets a uid of its own (jailed by a root server).
@@ -155,10 +187,11 @@ impl Jail {
     }
 
     /// How many processes stand above a jailed command (bubblewrap, its pid-namespace
-    /// init, the network relay): signals for the command go below them.
+    /// init, the network relay of a jail with a namespace of its own): signals for the
+    /// command go below them.
     pub fn wrapper_depth(&self) -> usize {
         match self.bwrap {
-            Some(_) => 2 + usize::from(self.network.is_some()),
+            Some(_) => 2 + usize::from(self.network.is_some() && !self.shares_network()),
             None => 0,
         }
     }
@@ -185,7 +218,9 @@ impl Jail {
         }
     }
 
-    /// The full argv to run `argv` in this jail as `who` (unchanged when unjailed).
+    /// The full argv to run `argv` in this jail as `who` (unchanged when unjailed), in
+    /// the network namespace it is started in when `shared_net` names one (the caller
+    /// starts it there, see [`Self::in_net`]), else in a new one of its own.
     pub fn wrap(
         &self,
         argv: &[String],
@@ -193,14 +228,19 @@ impl Jail {
         workspace: &Path,
         home: &Path,
         who: Occupant,
+        shared_net: Option<&str>,
     ) -> std::io::Result<Vec<String>> {
         let Some(bwrap) = &self.bwrap else { return Ok(argv.to_vec()) };
         let uid_n = who.uid.unwrap_or_else(|| rustix::process::geteuid().as_raw());
         let uid = uid_n.to_string();
         let mut out: Vec<String> = vec![bwrap.display().to_string()];
         let mut arg = |a: &[&str]| out.extend(a.iter().map(|s| s.to_string()));
-        // --unshare-all includes the network: the jail's own namespace, loopback only.
+        // --unshare-all includes the network: the jail's own namespace, loopback only;
+        // or the sandbox's shared one, which it was started in.
         arg(&["--die-with-parent", "--new-session", "--unshare-all"]);
+        if shared_net.is_some() {
+            arg(&["--share-net"]);
+        }
         arg(&["--uid", &uid, "--gid", &uid, "--ro-bind", "/usr", "/usr"]);
         out.extend(system_dirs());
         let mut arg = |a: &[&str]| out.extend(a.iter().map(|s| s.to_string()));
@@ -227,10 +267,9 @@ impl Jail {
             }
             program = path.display().to_string();
         }
-        if let Some(net) = &self.network {
-            out.extend(relay_prefix(net));
-        } else {
-            out.push("--".into());
+        match &self.network {
+            Some(net) if shared_net.is_none() => out.extend(relay_prefix(net)),
+            _ => out.push("--".into()),
         }
         out.push(program);
         out.extend(argv.iter().skip(1).cloned());

@@ -29,6 +29,8 @@ pub struct Place {
     pub resources: Option<Resources>,
     /// Its cgroup, when the host gives one.
     pub cgroup: Option<SandboxCgroup>,
+    /// Its shared network namespace (None: each command gets one of its own).
+    pub net: Option<std::sync::Arc<super::sandbox_net::SandboxNet>>,
 }
 
 fn mode(p: &Path, m: u32) -> std::io::Result<()> {
@@ -103,7 +105,9 @@ impl LocalBackend {
         let dir = self.sandbox_dir(external_id)?;
         let me = self.clone();
         let id = external_id.to_string();
-        work::blocking(move |_| me.ready_now(&id, &dir)).await
+        let mut place = work::blocking(move |_| me.ready_now(&id, &dir)).await?;
+        place.net = self.net_of(external_id)?;
+        Ok(place)
     }
 
     fn ready_now(&self, id: &str, dir: &Path) -> AppResult<Place> {
@@ -133,7 +137,7 @@ impl LocalBackend {
                 None => Some(self.adopt(uids, dir)?),
             },
         };
-        Ok(Place { uid, resources, cgroup })
+        Ok(Place { uid, resources, cgroup, net: None })
     }
 
     /// Gives a sandbox made before uids per sandbox a uid of its own and its files to it.

@@ -15,13 +15,16 @@ use uuid::Uuid;
 
 pub mod bounds;
 pub mod cpu_group;
+pub mod forward;
 pub mod jail;
+pub mod sandbox_net;
 
 mod errno;
 mod exec;
 mod files;
 mod jail_files;
 mod layout;
+mod netns;
 mod processes;
 mod remove;
 mod tree;
@@ -62,6 +65,8 @@ pub struct LocalBackend {
     gateway_url: Option<String>,
     /// The process groups of each sandbox's running commands.
     groups: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, exec::Groups>>>,
+    /// Each sandbox's shared network namespace, when commands share one (see `netns`).
+    nets: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<sandbox_net::SandboxNet>>>>,
 }
 
 const RUNNING: &str = "running";
@@ -86,6 +91,7 @@ impl LocalBackend {
             refilling: Default::default(),
             gateway_url: None,
             groups: Default::default(),
+            nets: Default::default(),
         }
     }
 
