@@ -8,7 +8,7 @@
 //! start-up checks ([`preflight`]) and the jail's relay ([`relay`]); it re-exports the
 //! layers under their names for the binary and the tests.
 
-pub use sandboxql_api::{gateway, http};
+pub use sandboxql_api::{gateway, http, preview};
 pub use sandboxql_backend as backend;
 pub use sandboxql_core::{config, error, metrics, work};
 pub use sandboxql_entity::{self as entity, db};
@@ -20,6 +20,7 @@ pub use sandboxql_storage as storage;
 
 pub mod cli;
 pub mod data_dir;
+pub mod parts;
 pub mod preflight;
 pub mod relay;
 pub mod startup;

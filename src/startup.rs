@@ -9,17 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::{Authenticator, jwt::JwtVerifier},
-    backend::{
-        Backend,
-        local::{
-            LocalBackend,
-            bounds::{Bounds, uids::Uids},
-            cpu_group::CpuGroup,
-            jail::{Jail, JailNetwork},
-        },
-        template::{Templates, parse_size},
-    },
-    config::{BackendKind, Config, StorageKind},
+    backend::Backend,
+    config::Config,
     db,
     gateway::{GatewayListeners, GatewayState},
     graphql::{
@@ -30,13 +21,10 @@ use crate::{
         AppState, router,
         serve::{ConnectionLimits, serve},
     },
+    parts::{load_templates, make_backend, make_blob_store},
+    preview::{PreviewListener, PreviewState},
     run::{manager::RunManager, pg_bridge},
     service::{Services, accounts, billing::pricing::PriceTable, quotas::rate::RateLimiter},
-    storage::{
-        BlobStore,
-        fs::FsBlobStore,
-        s3::{S3BlobStore, S3Settings},
-    },
     work::CpuPool,
 };
 
@@ -46,6 +34,7 @@ pub struct Application {
     metrics_listener: Option<TcpListener>,
     router: axum::Router,
     connections: ConnectionLimits,
+    preview: (TcpListener, axum::Router, ConnectionLimits),
     /// The services it runs on (tests read the database through them).
     pub services: Services,
     /// Token of the admin created on first start of an empty database, if that happened.
@@ -54,6 +43,8 @@ pub struct Application {
     pub shutdown: CancellationToken,
     /// Where the Anthropic gateway listens.
     pub gateway_addr: SocketAddr,
+    /// Where previews are served.
+    pub preview_addr: SocketAddr,
 }
 
 impl Application {
@@ -93,7 +84,9 @@ impl Application {
             pg_bridge::spawn(db.clone(), runs.hub.clone(), runs.clone());
         }
         let blobs = make_blob_store(&config, &pool).await?;
-        let services = Services::new(db, limits, backend, blobs, runs, prices);
+        let previews = PreviewListener::bind(&config.preview, config.listen).await?;
+        let preview_addr = previews.listener.local_addr()?;
+        let services = Services::new(db, limits, backend, blobs, runs, prices, previews.urls);
         services.lifecycle.recover(true).await.map_err(|e| anyhow::anyhow!("recovering interrupted work: {e:?}"))?;
         services.lifecycle.spawn_recovery();
         services.processes.spawn_reaper();
@@ -153,7 +146,20 @@ impl Application {
             per_address = connections.max_per_address,
             "client connections capped"
         );
-        Ok(Self { listener, metrics_listener, router, connections, services, bootstrap_token, shutdown, gateway_addr })
+        let preview_router = crate::preview::router(PreviewState::new(services.clone()));
+        let preview = (previews.listener, preview_router, crate::preview::connection_limits(&config.limits));
+        Ok(Self {
+            listener,
+            metrics_listener,
+            router,
+            connections,
+            preview,
+            services,
+            bootstrap_token,
+            shutdown,
+            gateway_addr,
+            preview_addr,
+        })
     }
 
     /// The address actually bound (port 0 resolved).
@@ -170,6 +176,8 @@ impl Application {
         let (token, runs) = (self.shutdown.clone(), self.services.runs.manager.clone());
         let stop_accepting = CancellationToken::new();
         let mut server = tokio::spawn(serve(self.listener, self.router, self.connections, stop_accepting.clone()));
+        let (preview, preview_router, preview_limits) = self.preview;
+        tokio::spawn(serve(preview, preview_router, preview_limits, stop_accepting.clone()));
         if let Some(listener) = self.metrics_listener {
             tokio::spawn(serve(listener, crate::http::metrics_router(), self.connections, stop_accepting.clone()));
         }
@@ -202,84 +210,6 @@ fn instance_id(config: &Config) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let dir = std::path::absolute(&config.store.data_dir).unwrap_or_else(|_| config.store.data_dir.clone());
     format!("{}:{}", host.trim(), dir.display())
-}
-
-async fn make_blob_store(config: &Config, pool: &CpuPool) -> anyhow::Result<Arc<dyn BlobStore>> {
-    let s = &config.storage;
-    Ok(match s.storage {
-        StorageKind::Fs => Arc::new(FsBlobStore::new(&config.store.data_dir).with_pool(pool.clone())),
-        StorageKind::S3 => {
-            let bucket = s
-                .s3_bucket
-                .clone()
-                .filter(|b| b.len() >= 3)
-                .context("--storage s3 needs --s3-bucket (3+ characters)")?;
-            let settings = S3Settings {
-                bucket,
-                region: s.s3_region.clone(),
-                endpoint: s.s3_endpoint.clone(),
-                path_style: s.s3_path_style,
-            };
-            Arc::new(S3BlobStore::new(&settings).await.with_pool(pool.clone()))
-        }
-    })
-}
-
-/// The operator's templates, or the built-in one.
-fn load_templates(config: &Config) -> anyhow::Result<Templates> {
-    let version = &config.sandbox.claude_code_version;
-    match &config.sandbox.templates {
-        Some(path) => Templates::load(path, version),
-        None => Ok(Templates::builtin(version)),
-    }
-}
-
-async fn make_backend(
-    config: &Config,
-    pool: &CpuPool,
-    gateway: &GatewayListeners,
-    templates: &Templates,
-) -> anyhow::Result<Arc<dyn Backend>> {
-    match config.backend {
-        BackendKind::Local => {
-            let relay_bin = match &config.gateway.relay_bin {
-                Some(p) => p.clone(),
-                None => std::env::current_exe().context("locating this executable (the jail's relay)")?,
-            };
-            let network = JailNetwork {
-                relay_bin,
-                gateway_socket: gateway.socket.clone(),
-                egress_socket: gateway.egress_socket.clone(),
-                max_connections: config.limits.jail_max_connections,
-            };
-            let s = &config.sandbox;
-            let group = CpuGroup::prepare(&s.sandbox_cgroup)?;
-            let parent = group.as_ref().map(|g| g.dir().to_path_buf());
-            let jail = Jail::probe(s.jail)?.with_network(network).with_cpu_group(group);
-            let data = &config.store.data_dir;
-            let min_free = parse_size(&s.min_free_disk).map_err(|e| anyhow::anyhow!("--min-free-disk: {e}"))?;
-            let bounds = Bounds::prepare(s.sandbox_bounds, data, parent.as_deref(), min_free, s.disk_pool)?;
-            let uids = match jail.gives_uids() {
-                true => Some(Uids::new(data, s.jail_uid_base, s.jail_uid_count)?),
-                false => None,
-            };
-            let mut sizes: Vec<u64> = templates.all().iter().map(|t| t.resources.disk_bytes).collect();
-            sizes.sort_unstable();
-            sizes.dedup();
-            let steps = config.limits.max_delete_steps;
-            let local = LocalBackend::new(data, jail, pool.clone(), steps).with_bounds(bounds, sizes, uids);
-            local.restore_bounds().await;
-            Ok(Arc::new(local.with_gateway_url(gateway.local_url())))
-        }
-        BackendKind::Modal => {
-            let url = config.gateway.gateway_public_url.clone().context(
-                "--backend modal needs --gateway-public-url: the URL at which Modal sandboxes reach this \
-                 server's Anthropic gateway (--gateway-listen)",
-            )?;
-            let modal = crate::backend::modal::ModalBackend::new(&config.modal, &config.limits)?;
-            Ok(Arc::new(modal.with_gateway_url(url).with_egress(config.gateway.sandbox_egress.clone())))
-        }
-    }
 }
 
 async fn shutdown_signal() {

@@ -11,6 +11,7 @@ const SOURCES: &[&str] = &[
     "../core/src/config/io_limits.rs",
     "../core/src/config/warm_limits.rs",
     "../core/src/config/process_limits.rs",
+    "../core/src/config/preview_limits.rs",
 ];
 
 fn docs(attrs: &[syn::Attribute]) -> Vec<String> {

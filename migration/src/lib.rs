@@ -12,6 +12,7 @@ mod m20261126_000006_run_inputs;
 mod m20261202_000007_sandbox_templates;
 mod m20261202_000008_warm_claudes;
 mod m20261202_000009_processes;
+mod m20261202_000010_previews;
 
 /// All migrations in the order they apply.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_sandbox_templates::Migration),
             Box::new(m20261202_000008_warm_claudes::Migration),
             Box::new(m20261202_000009_processes::Migration),
+            Box::new(m20261202_000010_previews::Migration),
         ]
     }
 }

@@ -92,7 +92,7 @@ async fn connections_that_never_finish_their_headers_are_closed_within_the_timeo
     // The first ones close 12 s after they opened: check well before, however slow the
     // machine was to open them all.
     assert!(opening.elapsed() < Duration::from_secs(9), "opening took {:?}", opening.elapsed());
-    let holding = eventually(1, || open_descriptors(server.pid()) >= idle + 2_900).await;
+    let holding = eventually(3, || open_descriptors(server.pid()) >= idle + 2_850).await;
     assert!(holding, "the server holds them now: {} (idle {idle})", open_descriptors(server.pid()));
     let started = Instant::now();
     for s in &mut held {

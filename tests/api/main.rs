@@ -48,6 +48,7 @@ mod paging;
 mod persisted;
 mod persistence;
 mod playground;
+mod previews;
 mod processes;
 mod promises;
 mod real_claude;

@@ -13,7 +13,7 @@ use tokio_tungstenite::{
     tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
 };
 
-use crate::helpers::{DbKind, TestApp};
+use crate::helpers::{DbKind, TestApp, process::eventually};
 
 pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -140,7 +140,7 @@ async fn a_client_that_reattaches_gets_a_cut_then_the_scrollback_and_live_output
         TestApp::spawn_with(DbKind::Sqlite, |c| c.limits.processes.terminal_scrollback_bytes = 64 * 1024, None).await;
     let (_, token) = app.new_user("seq").await;
     let sb = app.create_sandbox(&token, "seq").await;
-    let script = "sleep 0.5; seq 1 200000; sleep 0.5; echo done-$((40+2))";
+    let script = "sleep 0.5; seq 1 200000; touch seq-done; sleep 1; echo done-$((40+2))";
     let t = app.ok(&token, OPEN, json!({"s": sb, "c": ["sh", "-c", script]})).await["openTerminal"].clone();
     let id = t["id"].as_str().unwrap().to_string();
     // Watch the start, then drop the websocket while seq runs.
@@ -148,7 +148,9 @@ async fn a_client_that_reattaches_gets_a_cut_then_the_scrollback_and_live_output
     let mut first = Seen::default();
     read_until(&mut ws, &mut first, |s| s.bytes.len() > 1000).await;
     drop(ws);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Reattach once seq is through: far more than the scrollback came meanwhile.
+    let done = app.sandbox_dir(&sb).join("disk/workspace/seq-done");
+    assert!(eventually(30, || done.exists()).await, "seq ended");
     let mut ws = attach(&app, &id, &token, first.bytes.len() as u64).await;
     let mut again = Seen::default();
     read_until(&mut ws, &mut again, |s| s.closed.is_some()).await;

@@ -8,9 +8,10 @@
 
 /// The layers below, under the names the code uses.
 pub(crate) use sandboxql_core::{config, error, metrics};
-pub(crate) use sandboxql_entity::db;
+pub(crate) use sandboxql_entity::{db, enums};
 pub(crate) use sandboxql_gql as gql;
 pub(crate) use sandboxql_service::{self as service, auth};
 
 pub mod gateway;
 pub mod http;
+pub mod preview;

@@ -74,6 +74,15 @@ pub trait Processes: Send + Sync + 'static {
     ) -> AppResult<crate::process::ProcessHandle>;
 }
 
+/// The ports a sandbox's own processes listen on, reached from the server (previews)
+/// without giving the sandbox any network.
+#[async_trait]
+pub trait Ports: Send + Sync + 'static {
+    /// A new connection to `port` on the sandbox's loopback; a port nothing listens on
+    /// is CONFLICT `PORT_CLOSED`.
+    async fn dial(&self, id: &ExternalId, port: u16) -> AppResult<tokio::net::TcpStream>;
+}
+
 /// A running sandbox's workspace files.
 #[async_trait]
 pub trait Files: Send + Sync + 'static {

@@ -23,7 +23,7 @@ pub mod template;
 pub mod watch;
 
 pub use self::{
-    capabilities::{AtRest, Bulk, Exec, Files, Lifecycle, Processes, ResourceUsage, Usage, Watch},
+    capabilities::{AtRest, Bulk, Exec, Files, Lifecycle, Ports, Processes, ResourceUsage, Usage, Watch},
     watch::{RawChange, WorkspaceWatch},
 };
 pub use sandboxql_entity::external_id::ExternalId;
@@ -95,6 +95,11 @@ pub trait Backend: Lifecycle + Exec + Files {
 
     /// Processes and terminals users start (None: this backend has none yet).
     fn processes(&self) -> Option<&dyn Processes> {
+        None
+    }
+
+    /// Connections to the ports of a sandbox's processes (None: not on this backend).
+    fn ports(&self) -> Option<&dyn Ports> {
         None
     }
 

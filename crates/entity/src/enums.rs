@@ -83,6 +83,18 @@ pub enum RunStatus {
     Interrupted,
 }
 
+/// Who may open a preview URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum PreviewVisibility {
+    /// Only a browser that opened a signed link from the API (its cookie).
+    #[sea_orm(string_value = "PRIVATE")]
+    Private,
+    /// Anyone with the URL.
+    #[sea_orm(string_value = "PUBLIC")]
+    Public,
+}
+
 /// Lifecycle of a user's process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "Text")]

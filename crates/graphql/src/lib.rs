@@ -20,6 +20,7 @@ mod admin_api;
 pub mod executor;
 mod file_api;
 mod node_api;
+mod preview_api;
 mod process_api;
 mod run_api;
 mod sandbox_api;
@@ -51,6 +52,7 @@ pub struct MutationRoot(
     admin_api::AdminMutation,
     process_api::ProcessMutation,
     terminal_api::TerminalMutation,
+    preview_api::PreviewMutation,
 );
 
 /// All subscriptions.

@@ -23,6 +23,7 @@ pub mod billing;
 pub mod files;
 pub mod lifecycle;
 pub mod paging;
+pub mod previews;
 pub mod processes;
 pub mod quotas;
 pub mod runs;
@@ -62,6 +63,8 @@ pub struct Services {
     pub processes: processes::Processes,
     /// Terminals open on this instance.
     pub terminals: terminals::Terminals,
+    /// Preview URLs of sandbox ports.
+    pub previews: previews::Previews,
     /// Creating, deleting and restoring sandboxes.
     pub lifecycle: lifecycle::Lifecycle,
     /// The gateway's run authorisation and usage charging.
@@ -81,6 +84,7 @@ impl Services {
         blobs: Arc<dyn BlobStore>,
         manager: Arc<RunManager>,
         prices: Arc<billing::pricing::PriceTable>,
+        preview_urls: previews::host::PreviewUrls,
     ) -> Self {
         let templates = manager.templates.clone();
         let meter = billing::meter::Meter::new(db.clone(), prices);
@@ -102,6 +106,7 @@ impl Services {
         );
         let processes = processes::Processes::new(db.clone(), backend.clone(), limits.clone(), &manager.instance_id);
         let terminals = terminals::Terminals::new(backend.clone(), limits.clone());
+        let previews = previews::Previews::new(db.clone(), limits.clone(), preview_urls);
         let runs = runs::Runs::new(db.clone(), manager, limits.clone(), waker.clone());
         let lifecycle = lifecycle::Lifecycle {
             db: db.clone(),
@@ -126,6 +131,7 @@ impl Services {
             runs,
             processes,
             terminals,
+            previews,
             lifecycle,
             meter,
             quotas,

@@ -62,6 +62,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// Where its Anthropic gateway listens.
     pub gateway_addr: SocketAddr,
+    /// Where previews are served.
+    pub preview_addr: SocketAddr,
     /// Token of the bootstrap admin.
     pub admin_token: String,
     /// Direct access to its database and backend.
@@ -120,12 +122,23 @@ impl TestApp {
         let app = Application::build_with_backend(config.clone(), backend).await.expect("build app");
         let addr = app.local_addr().expect("addr");
         let gateway_addr = app.gateway_addr;
+        let preview_addr = app.preview_addr;
         let services = app.services.clone();
         let admin_token = app.bootstrap_token.clone().unwrap_or_default();
         let server = tokio::spawn(async move {
             let _ = app.run_until_stopped().await;
         });
-        Self { addr, gateway_addr, admin_token, services, config, data_dir, http: reqwest::Client::new(), server }
+        Self {
+            addr,
+            gateway_addr,
+            preview_addr,
+            admin_token,
+            services,
+            config,
+            data_dir,
+            http: reqwest::Client::new(),
+            server,
+        }
     }
 
     /// Another server instance on the same database and data dir (a second replica).

@@ -41,6 +41,8 @@ pub struct ConnectionLimits {
     /// Time to send a request's headers, and to start the next request on a kept-alive
     /// connection.
     pub header_timeout: Duration,
+    /// Largest request head buffered (None: hyper's default, ~400 KB).
+    pub max_head_bytes: Option<usize>,
 }
 
 impl ConnectionLimits {
@@ -53,6 +55,7 @@ impl ConnectionLimits {
             max_connections: max.max(1),
             max_per_address: l.requests.max_connections_per_address as usize,
             header_timeout: Duration::from_millis(l.requests.header_timeout_ms),
+            max_head_bytes: None,
         }
     }
 }
@@ -205,24 +208,25 @@ pub fn serve(
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
             let io = Admitted { stream, _admission: admission };
-            tracker.spawn(connection(io, peer, router.clone(), limits.header_timeout, stop.clone()));
+            tracker.spawn(connection(io, peer, router.clone(), limits, stop.clone()));
         }
         tracker.close();
         tracker.wait().await;
     }
 }
 
-async fn connection(io: Admitted, peer: SocketAddr, router: Router, header_timeout: Duration, stop: CancellationToken) {
+async fn connection(io: Admitted, peer: SocketAddr, router: Router, limits: ConnectionLimits, stop: CancellationToken) {
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
         router.clone().oneshot(req)
     });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(io), service)
-        .with_upgrades();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+    if let Some(n) = limits.max_head_bytes {
+        // hyper needs room for at least 8 KiB.
+        builder.max_buf_size(n.max(8192));
+    }
+    let conn = builder.serve_connection(TokioIo::new(io), service).with_upgrades();
     tokio::pin!(conn);
     let done = tokio::select! {
         r = conn.as_mut() => Some(r),

@@ -21,6 +21,8 @@ use super::{
 };
 
 pub use super::jail_files::resolve_program;
+use super::jail_net::relay_prefix;
+pub use super::jail_net::{EGRESS_PORT, GATEWAY_PORT, JailNetwork};
 
 pub use crate::config::JailMode;
 
@@ -28,10 +30,6 @@ pub use crate::config::JailMode;
 pub const JAILED_WORKSPACE: &str = "/mnt/workspace";
 /// Where HOME appears inside the jail.
 pub const JAILED_HOME: &str = "/home/sandbox";
-/// The gateway's port on the jail's loopback.
-pub const GATEWAY_PORT: u16 = 4000;
-/// The egress proxy's port on the jail's loopback.
-pub const EGRESS_PORT: u16 = 3128;
 
 /// Who a jailed command runs as and what its `/tmp` may hold.
 #[derive(Debug, Clone, Copy, Default)]
@@ -40,19 +38,6 @@ pub struct Occupant {
     pub uid: Option<u32>,
     /// Bytes of its `/tmp` (None: unsized).
     pub tmp_bytes: Option<u64>,
-}
-
-/// What a jail's network reaches: host sockets forwarded by the relay.
-#[derive(Debug, Clone)]
-pub struct JailNetwork {
-    /// The `sandboxql` executable (run as `relay` inside the jail).
-    pub relay_bin: PathBuf,
-    /// The gateway's Unix socket.
-    pub gateway_socket: PathBuf,
-    /// The egress proxy's Unix socket, when any host is allowed.
-    pub egress_socket: Option<PathBuf>,
-    /// Connections the relay carries at once.
-    pub max_connections: u64,
 }
 
 /// A resolved jail: the `bwrap` to use (None when unjailed), the uid inside, and what
@@ -293,26 +278,4 @@ impl Jail {
             _ => vec![("ANTHROPIC_BASE_URL".into(), gateway_url_outside.to_string())],
         }
     }
-}
-
-/// The binds of the relay and its sockets, then `-- relay … --` before the program.
-fn relay_prefix(net: &JailNetwork) -> Vec<String> {
-    const RELAY: &str = "/run/sandboxql/relay";
-    const GATEWAY: &str = "/run/sandboxql/gateway.sock";
-    const EGRESS: &str = "/run/sandboxql/egress.sock";
-    let mut out: Vec<String> = Vec::new();
-    let mut arg = |a: &[&str]| out.extend(a.iter().map(|s| s.to_string()));
-    arg(&["--ro-bind", &net.relay_bin.display().to_string(), RELAY]);
-    arg(&["--bind", &net.gateway_socket.display().to_string(), GATEWAY]);
-    if let Some(e) = &net.egress_socket {
-        arg(&["--bind", &e.display().to_string(), EGRESS]);
-    }
-    let connections = net.max_connections.to_string();
-    arg(&["--", RELAY, "relay", "--max-connections", &connections]);
-    arg(&["--forward", &format!("127.0.0.1:{GATEWAY_PORT}={GATEWAY}")]);
-    if net.egress_socket.is_some() {
-        arg(&["--forward", &format!("127.0.0.1:{EGRESS_PORT}={EGRESS}")]);
-    }
-    arg(&["--"]);
-    out
 }

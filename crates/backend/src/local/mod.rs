@@ -23,8 +23,10 @@ mod errno;
 mod exec;
 mod files;
 mod jail_files;
+mod jail_net;
 mod layout;
 mod netns;
+mod ports;
 mod processes;
 mod remove;
 mod tree;
@@ -36,7 +38,7 @@ mod workspace;
 
 use self::{bounds::Bounds, jail::Jail};
 use super::{
-    Backend, BackendStatus, Exec, ExternalId, Lifecycle, Processes, SandboxSpec, Usage, Watch, WorkspaceWatch,
+    Backend, BackendStatus, Exec, ExternalId, Lifecycle, Ports, Processes, SandboxSpec, Usage, Watch, WorkspaceWatch,
     exec::{ExecHandle, ExecRequest},
     process::{ProcessHandle, ProcessRequest},
 };
@@ -262,6 +264,10 @@ impl Backend for LocalBackend {
     }
 
     fn processes(&self) -> Option<&dyn Processes> {
+        Some(self)
+    }
+
+    fn ports(&self) -> Option<&dyn Ports> {
         Some(self)
     }
 

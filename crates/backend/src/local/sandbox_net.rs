@@ -62,12 +62,11 @@ impl SandboxNet {
 
     /// A connection to `port` on the sandbox's loopback (a preview's upstream).
     pub async fn dial(&self, port: u16) -> std::io::Result<tokio::net::TcpStream> {
-        let stream = self.ns.enter(|| {
-            let s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-            s.set_nonblocking(true)?;
-            s.set_nodelay(true)?;
-            Ok(s)
-        })?;
-        tokio::net::TcpStream::from_std(stream)
+        // Only the socket is made inside (it belongs to the namespace from then on); the
+        // connect is the runtime's, like any other.
+        let socket = self.ns.enter(tokio::net::TcpSocket::new_v4)?;
+        let stream = socket.connect((std::net::Ipv4Addr::LOCALHOST, port).into()).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
     }
 }

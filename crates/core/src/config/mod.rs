@@ -10,6 +10,8 @@ mod gateway;
 mod io_limits;
 mod limits;
 mod modal;
+mod preview;
+mod preview_limits;
 mod process_limits;
 mod request_limits;
 mod sandbox;
@@ -26,6 +28,8 @@ pub use self::{
     io_limits::IoLimits,
     limits::Limits,
     modal::ModalConfig,
+    preview::PreviewConfig,
+    preview_limits::PreviewLimits,
     process_limits::ProcessLimits,
     request_limits::RequestLimits,
     sandbox::{BoundsMode, JailMode, SandboxConfig},
@@ -101,6 +105,9 @@ pub struct Config {
     /// The Anthropic gateway between sandboxes and the API.
     #[command(flatten)]
     pub gateway: GatewayConfig,
+    /// Preview URLs of sandbox ports.
+    #[command(flatten)]
+    pub preview: PreviewConfig,
     /// Name of this server instance; runs it left RUNNING are marked INTERRUPTED when an
     /// instance of the same name starts. Default: host name and data dir.
     #[arg(long, env = "SANDBOXQL_INSTANCE_ID")]

@@ -59,6 +59,8 @@ pub mod reasons {
     /// The sandbox is not RUNNING (stopped, failed, being created or deleted), so it takes
     /// no runs and no writes.
     pub const NOT_RUNNING: &str = "NOT_RUNNING";
+    /// Nothing in the sandbox listens on the port (a preview's upstream is not up yet).
+    pub const PORT_CLOSED: &str = "PORT_CLOSED";
     /// The sandbox is asleep and another request is still waking it; retry shortly.
     pub const SANDBOX_ASLEEP: &str = "SANDBOX_ASLEEP";
     /// The workspace holds more entries than `limits.maxSnapshotEntries`; a snapshot of it

@@ -94,3 +94,14 @@ pub enum PermissionStatus {
     /// Withdrawn by Claude (its turn was interrupted) or the run ended first.
     Withdrawn,
 }
+
+/// Who may open a preview URL.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "enums::PreviewVisibility")]
+pub enum PreviewVisibility {
+    /// Only a browser that opened the preview's signed `link` (it sets a cookie for that
+    /// preview's host); anyone else gets 401.
+    Private,
+    /// Anyone with the URL.
+    Public,
+}

@@ -8,6 +8,7 @@ pub mod interaction_event;
 pub mod limits;
 pub mod page;
 pub mod permission;
+pub mod preview;
 pub mod process;
 pub mod run;
 pub mod run_event;

@@ -216,6 +216,12 @@ impl Sandbox {
         let (svc, _) = scope(ctx)?;
         Ok(svc.processes.list(&self.0).await?.into_iter().map(super::process::Process).collect())
     }
+    /// Its exposed ports (`exposePort`), by port.
+    #[graphql(complexity = "cost::QUERY + 10 * child_complexity")]
+    async fn previews(&self, ctx: &Context<'_>) -> Result<Vec<super::preview::Preview>> {
+        let (svc, _) = scope(ctx)?;
+        Ok(svc.previews.of_sandbox(self.0.id).await?.into_iter().map(super::preview::Preview).collect())
+    }
     /// Terminals open in this sandbox on the instance answering, oldest first.
     #[graphql(complexity = "cost::QUERY + 10 * child_complexity")]
     async fn terminals(&self, ctx: &Context<'_>) -> Result<Vec<super::terminal::Terminal>> {

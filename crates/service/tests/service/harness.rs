@@ -70,7 +70,12 @@ impl Harness {
         let manager =
             RunManager::new(db.clone(), backend.clone(), settings.runs, limits.clone(), templates, "test-1".into());
         let prices = Arc::new(PriceTable::new(&[]).unwrap());
-        let services = Services::new(db.clone(), limits, backend, blobs, manager, prices);
+        let urls = sandboxql_service::previews::host::PreviewUrls {
+            domain: "localhost".into(),
+            scheme: "http".into(),
+            port: None,
+        };
+        let services = Services::new(db.clone(), limits, backend, blobs, manager, prices, urls);
         Self { services, db, dir }
     }
 

@@ -1,0 +1,168 @@
+//! The preview listener (`--preview-listen`): serves `{port}-{sandboxId}.{previewDomain}`
+//! by proxying to that port inside the sandbox (HTTP/1.1, websockets, SSE), on a listener
+//! and an origin of its own, so no preview page shares an origin with the API or the
+//! playground. PRIVATE previews need the cookie a signed link from the API sets (no
+//! cookie: 401); a host naming no live preview, or a link that does not verify, is 404.
+
+mod proxy;
+
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use axum::{
+    Router,
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use tokio::{net::TcpListener, sync::Semaphore};
+use uuid::Uuid;
+
+use crate::{
+    config::{Limits, PreviewConfig},
+    http::serve::ConnectionLimits,
+    service::{
+        Services,
+        previews::{LINK_PATH, Route, host::PreviewUrls},
+    },
+};
+
+/// The cookie an opened link sets (host-only: it goes to that one preview).
+const COOKIE: &str = "sandboxql_preview";
+
+/// The bound preview listener and how its URLs are written.
+pub struct PreviewListener {
+    /// The listener.
+    pub listener: TcpListener,
+    /// How preview URLs are written (the listener's port unless configured otherwise).
+    pub urls: PreviewUrls,
+}
+
+impl PreviewListener {
+    /// Binds beside an API at `api`.
+    pub async fn bind(cfg: &PreviewConfig, api: SocketAddr) -> anyhow::Result<Self> {
+        let addr = cfg.listen_beside(api);
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("binding previews to {addr}"))?;
+        let bound = listener.local_addr()?.port();
+        let port = match cfg.preview_public_port {
+            Some(0) => None,
+            Some(p) => Some(p),
+            None => Some(bound),
+        };
+        let domain = cfg.preview_domain.trim_matches('.').to_ascii_lowercase();
+        Ok(Self { listener, urls: PreviewUrls { domain, scheme: cfg.preview_scheme.clone(), port } })
+    }
+}
+
+/// What preview requests need.
+#[derive(Clone)]
+pub struct PreviewState {
+    services: Services,
+    /// Connections carried to each preview at once.
+    slots: Arc<std::sync::Mutex<HashMap<Uuid, Arc<Semaphore>>>>,
+}
+
+impl PreviewState {
+    /// The state over `services`.
+    pub fn new(services: Services) -> Self {
+        Self { services, slots: Arc::default() }
+    }
+
+    fn limits(&self) -> &Limits {
+        &self.services.limits
+    }
+
+    fn slots_of(&self, preview: Uuid) -> Arc<Semaphore> {
+        let mut map = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        // Previews come and go: forget the idle ones so the map stays as small as the live set.
+        if map.len() > 4096 {
+            let max = self.limits().previews.preview_max_connections;
+            map.retain(|_, s| s.available_permits() < max);
+        }
+        let max = self.limits().previews.preview_max_connections.max(1);
+        map.entry(preview).or_insert_with(|| Arc::new(Semaphore::new(max))).clone()
+    }
+}
+
+/// The connection limits of the preview listener: the API's, with its own head size.
+pub fn connection_limits(l: &Limits) -> ConnectionLimits {
+    ConnectionLimits { max_head_bytes: Some(l.previews.preview_max_head_bytes), ..ConnectionLimits::from_limits(l) }
+}
+
+/// Every request goes to [`handle`].
+pub fn router(state: PreviewState) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+fn text(status: StatusCode, msg: &'static str) -> Response {
+    let mut r = (status, msg).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn handle(State(state): State<PreviewState>, req: Request) -> Response {
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().to_string();
+    let route = match state.services.previews.route(&host).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return text(StatusCode::NOT_FOUND, "no such preview"),
+        Err(e) => {
+            tracing::warn!(error = ?e.log_detail(), "looking up a preview failed");
+            return text(StatusCode::SERVICE_UNAVAILABLE, "previews are unavailable; try again");
+        }
+    };
+    if req.uri().path() == LINK_PATH {
+        // The token is URL-safe base64 and digits: it needs no decoding.
+        let token = req.uri().query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")));
+        return open_link(&state, &route, token.unwrap_or_default().to_string()).await;
+    }
+    let held = cookies(&req);
+    if route.visibility == crate::enums::PreviewVisibility::Private && !has_cookie(&state, &route, held).await {
+        return text(StatusCode::UNAUTHORIZED, "this preview is private: open it from the app's preview link");
+    }
+    proxy::forward(&state, &route, req).await
+}
+
+/// A signed link: sets the cookie and sends the browser to the clean URL.
+async fn open_link(state: &PreviewState, route: &Route, token: String) -> Response {
+    let previews = &state.services.previews;
+    if !previews.link_opens(route, &token).await.unwrap_or(false) {
+        return text(StatusCode::NOT_FOUND, "this preview link is not valid (expired, or not this preview's)");
+    }
+    let Ok((value, secs)) = previews.cookie_for(route).await else {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "previews are unavailable; try again");
+    };
+    let secure = if previews.urls().scheme == "https" { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={value}; Path=/; Max-Age={secs}; HttpOnly; SameSite=Lax{secure}");
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::FOUND;
+    let h = r.headers_mut();
+    h.insert(header::LOCATION, HeaderValue::from_static("/"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        h.insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// Whether one of the request's cookies opens this preview.
+async fn has_cookie(state: &PreviewState, route: &Route, values: Vec<String>) -> bool {
+    for value in values {
+        if state.services.previews.cookie_opens(route, &value).await.unwrap_or(false) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The values of this server's cookie in the request.
+fn cookies(req: &Request) -> Vec<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().strip_prefix(COOKIE).and_then(|r| r.strip_prefix('=')))
+        .map(str::to_string)
+        .collect()
+}

@@ -1,0 +1,31 @@
+//! Bounds on preview URLs: how many ports a sandbox exposes, how much one preview carries
+//! at once, and how long its links and cookies open it. Part of
+//! [`Limits`](super::Limits), flattened.
+
+use clap::Args;
+
+/// Bounds of previews.
+#[derive(Debug, Clone, Args)]
+pub struct PreviewLimits {
+    /// Ports one sandbox may expose at once.
+    #[arg(long, env = "SANDBOXQL_PREVIEWS_PER_SANDBOX", default_value_t = 8)]
+    pub previews_per_sandbox: u64,
+    /// Connections carried to one preview at once (the rest wait to be served).
+    #[arg(long, env = "SANDBOXQL_PREVIEW_MAX_CONNECTIONS", default_value_t = 64)]
+    pub preview_max_connections: usize,
+    /// Largest request body sent to a preview, in bytes (larger: 413).
+    #[arg(long, env = "SANDBOXQL_PREVIEW_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub preview_max_body_bytes: u64,
+    /// Largest request head (request line and headers) a preview takes, in bytes.
+    #[arg(long, env = "SANDBOXQL_PREVIEW_MAX_HEAD_BYTES", default_value_t = 64 * 1024)]
+    pub preview_max_head_bytes: usize,
+    /// Seconds a proxied connection (or websocket) may carry nothing before it is closed.
+    #[arg(long, env = "SANDBOXQL_PREVIEW_IDLE_SECS", default_value_t = 300)]
+    pub preview_idle_secs: u64,
+    /// Seconds a signed preview link from `previewLink` may be opened.
+    #[arg(long, env = "SANDBOXQL_PREVIEW_LINK_SECS", default_value_t = 300)]
+    pub preview_link_secs: u64,
+    /// Seconds the cookie an opened link sets lets its browser in.
+    #[arg(long, env = "SANDBOXQL_PREVIEW_COOKIE_SECS", default_value_t = 12 * 3600)]
+    pub preview_cookie_secs: u64,
+}

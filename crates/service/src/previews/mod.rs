@@ -1,0 +1,241 @@
+//! Preview URLs (`exposePort`): a port a sandbox's own process listens on, served at
+//! `{port}-{sandboxId}.{previewDomain}` by the preview listener, PRIVATE (a signed link
+//! from the API sets a cookie for that host only) or PUBLIC. The sandbox gets no network
+//! for it: the proxy dials the port through the backend. Rows go with their sandbox.
+
+pub mod host;
+pub mod signing;
+
+use std::sync::Arc;
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use self::{
+    host::PreviewUrls,
+    signing::{Kind, Signer, Target},
+};
+use crate::{
+    config::Limits,
+    entity::{
+        enums::{PreviewVisibility, SandboxStatus},
+        new_id, now, sandbox, sandbox_preview, server_key,
+    },
+    error::{AppError, AppResult},
+    sandboxes::VisibleSandbox,
+};
+
+/// Name of the signing key in `server_keys`.
+const KEY_NAME: &str = "preview-signing";
+/// Bytes of a new signing key.
+const KEY_BYTES: usize = 32;
+
+/// Where a preview request goes, as the proxy needs it.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// What its credentials must open.
+    pub target: Target,
+    /// Who may open it.
+    pub visibility: PreviewVisibility,
+    /// The sandbox's state (only a RUNNING one is served).
+    pub status: SandboxStatus,
+    /// The backend's id of the sandbox (None: it never got a workspace).
+    pub external_id: Option<String>,
+}
+
+/// A signed link and when it stops opening.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// The URL to open (it sets the cookie and redirects to the preview).
+    pub url: String,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The path of a preview host that takes a signed link.
+pub const LINK_PATH: &str = "/__sandboxql/open";
+
+/// Exposed ports, their URLs and credentials.
+#[derive(Clone)]
+pub struct Previews {
+    db: DatabaseConnection,
+    limits: Arc<Limits>,
+    urls: Arc<PreviewUrls>,
+    signer: Arc<OnceCell<Signer>>,
+}
+
+impl Previews {
+    /// Previews written as `urls` says.
+    pub fn new(db: DatabaseConnection, limits: Arc<Limits>, urls: PreviewUrls) -> Self {
+        Self { db, limits, urls: Arc::new(urls), signer: Arc::default() }
+    }
+
+    /// How URLs are written.
+    pub fn urls(&self) -> &PreviewUrls {
+        &self.urls
+    }
+
+    /// Exposes `port` of a sandbox (or changes its visibility); at most
+    /// `limits.previewsPerSandbox` per sandbox.
+    pub async fn expose(
+        &self,
+        sb: &VisibleSandbox,
+        port: u16,
+        visibility: PreviewVisibility,
+    ) -> AppResult<sandbox_preview::Model> {
+        if port == 0 {
+            return Err(AppError::bad_input("port: 1 to 65535"));
+        }
+        if matches!(sb.status, SandboxStatus::Deleting | SandboxStatus::Error) {
+            return Err(AppError::conflict_because(crate::error::reasons::NOT_RUNNING, "the sandbox is not running"));
+        }
+        if let Some(row) = self.find(sb.id, port).await? {
+            let mut active: sandbox_preview::ActiveModel = row.into();
+            active.visibility = Set(visibility);
+            active.updated_at = Set(now());
+            return Ok(sandbox_preview::Entity::update(active).exec(&self.db).await?);
+        }
+        let n = sandbox_preview::Entity::find()
+            .filter(sandbox_preview::Column::SandboxId.eq(sb.id))
+            .count(&self.db)
+            .await?;
+        let max = self.limits.previews.previews_per_sandbox;
+        if n >= max {
+            return Err(AppError::conflict(format!("a sandbox may expose {max} ports; unexpose one first")));
+        }
+        let t = now();
+        let row = sandbox_preview::ActiveModel {
+            id: Set(new_id()),
+            sandbox_id: Set(sb.id),
+            account_id: Set(sb.account_id),
+            port: Set(i64::from(port)),
+            visibility: Set(visibility),
+            created_at: Set(t),
+            updated_at: Set(t),
+        };
+        // Two exposing the same port at once: the unique index keeps one, both see it.
+        sandbox_preview::Entity::insert(row)
+            .on_conflict_do_nothing_on([sandbox_preview::Column::SandboxId, sandbox_preview::Column::Port])
+            .exec_without_returning(&self.db)
+            .await?;
+        let row = self.find(sb.id, port).await?.ok_or(AppError::NotFound("preview"))?;
+        if row.visibility != visibility {
+            return Box::pin(self.expose(sb, port, visibility)).await;
+        }
+        Ok(row)
+    }
+
+    /// Stops serving `port`; whether it was exposed. Its links and cookies open nothing
+    /// from now on, even if it is exposed again.
+    pub async fn unexpose(&self, sb: &VisibleSandbox, port: u16) -> AppResult<bool> {
+        let gone = sandbox_preview::Entity::delete_many()
+            .filter(sandbox_preview::Column::SandboxId.eq(sb.id))
+            .filter(sandbox_preview::Column::Port.eq(i64::from(port)))
+            .exec(&self.db)
+            .await?;
+        Ok(gone.rows_affected > 0)
+    }
+
+    /// The sandbox's previews by port.
+    pub async fn of_sandbox(&self, sandbox_id: Uuid) -> AppResult<Vec<sandbox_preview::Model>> {
+        Ok(sandbox_preview::Entity::find()
+            .filter(sandbox_preview::Column::SandboxId.eq(sandbox_id))
+            .order_by_asc(sandbox_preview::Column::Port)
+            .all(&self.db)
+            .await?)
+    }
+
+    async fn find(&self, sandbox_id: Uuid, port: u16) -> AppResult<Option<sandbox_preview::Model>> {
+        Ok(sandbox_preview::Entity::find()
+            .filter(sandbox_preview::Column::SandboxId.eq(sandbox_id))
+            .filter(sandbox_preview::Column::Port.eq(i64::from(port)))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// A short-lived link that lets a browser into the preview (`limits.previewLinkSecs`).
+    pub async fn link(&self, row: &sandbox_preview::Model) -> AppResult<Link> {
+        let expires = now() + chrono::Duration::seconds(self.limits.previews.preview_link_secs as i64);
+        let token = self.signer().await?.sign(Kind::Link, &target_of(row), expires.timestamp());
+        let url = format!("{}{}?token={token}", self.url_of(row).trim_end_matches('/'), LINK_PATH);
+        Ok(Link { url, expires_at: expires })
+    }
+
+    /// The URL of a preview.
+    pub fn url_of(&self, row: &sandbox_preview::Model) -> String {
+        self.urls.url(row.sandbox_id, u16::try_from(row.port).unwrap_or(0))
+    }
+
+    /// Where a request for `host` goes (None: no such preview, or no longer one).
+    pub async fn route(&self, host: &str) -> AppResult<Option<Route>> {
+        let Some((sandbox_id, port)) = self.urls.parse(host) else { return Ok(None) };
+        let Some(row) = self.find(sandbox_id, port).await? else { return Ok(None) };
+        let Some(sb) = sandbox::Entity::find_by_id(sandbox_id).one(&self.db).await? else { return Ok(None) };
+        if sb.deleted_at.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(Route {
+            target: target_of(&row),
+            visibility: row.visibility,
+            status: sb.status,
+            external_id: sb.external_id,
+        }))
+    }
+
+    /// Whether `token` is a live link to `route`'s preview.
+    pub async fn link_opens(&self, route: &Route, token: &str) -> AppResult<bool> {
+        Ok(self.signer().await?.verify(Kind::Link, &route.target, token, now().timestamp()))
+    }
+
+    /// The cookie value an opened link sets, and for how many seconds.
+    pub async fn cookie_for(&self, route: &Route) -> AppResult<(String, u64)> {
+        let secs = self.limits.previews.preview_cookie_secs;
+        let expires = now().timestamp() + secs as i64;
+        Ok((self.signer().await?.sign(Kind::Cookie, &route.target, expires), secs))
+    }
+
+    /// Whether a cookie value lets its browser into `route`'s preview.
+    pub async fn cookie_opens(&self, route: &Route, value: &str) -> AppResult<bool> {
+        Ok(self.signer().await?.verify(Kind::Cookie, &route.target, value, now().timestamp()))
+    }
+
+    /// The key all instances sign with: read, or made by whichever instance is first.
+    async fn signer(&self) -> AppResult<&Signer> {
+        self.signer
+            .get_or_try_init(|| async {
+                let t = now();
+                let mut key = vec![0u8; KEY_BYTES];
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+                let row = server_key::ActiveModel {
+                    id: Set(new_id()),
+                    name: Set(KEY_NAME.into()),
+                    value: Set(STANDARD.encode(&key)),
+                    created_at: Set(t),
+                    updated_at: Set(t),
+                };
+                server_key::Entity::insert(row)
+                    .on_conflict_do_nothing_on([server_key::Column::Name])
+                    .exec_without_returning(&self.db)
+                    .await?;
+                let stored = server_key::Entity::find()
+                    .filter(server_key::Column::Name.eq(KEY_NAME))
+                    .one(&self.db)
+                    .await?
+                    .ok_or(AppError::NotFound("signing key"))?;
+                let key = STANDARD
+                    .decode(stored.value.as_bytes())
+                    .map_err(|e| AppError::Internal(anyhow::anyhow!("the stored preview key is not base64: {e}")))?;
+                Ok(Signer::new(key))
+            })
+            .await
+    }
+}
+
+fn target_of(row: &sandbox_preview::Model) -> Target {
+    Target { preview_id: row.id, sandbox_id: row.sandbox_id, port: u16::try_from(row.port).unwrap_or(0) }
+}
