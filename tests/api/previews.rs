@@ -173,3 +173,65 @@ async fn a_preview_page_gets_no_grant_from_the_api_and_the_jail_reaches_nothing_
     assert!(!said.contains("reached"), "{out}");
     assert_eq!(said.matches("refused").count(), 2, "{out}");
 }
+
+/// The cookie the preview's signed link sets.
+async fn cookie_via_link(app: &TestApp, token: &str, sb: &str, client: &reqwest::Client) -> String {
+    let link = previews(app, token, sb).await[0]["link"]["url"].as_str().unwrap().to_string();
+    let resp = client.get(&link).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    resp.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websockets_and_server_sent_events_go_through_a_preview() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+    let app = TestApp::spawn(DbKind::Sqlite).await;
+    let (_, token) = app.new_user("live").await;
+    let sb = app.create_sandbox(&token, "live").await;
+    let script = include_str!("../fixtures/preview-app.py");
+    app.ok(&token, WRITE, json!({"s": sb, "p": "app.py", "c": script})).await;
+    app.ok(&token, START, json!({"s": sb, "argv": ["python3", "app.py", "5173"]})).await;
+    let url = app.ok(&token, EXPOSE, json!({"s": sb, "p": 5173, "v": "PRIVATE"})).await["exposePort"]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let client = browser(&app, &[host_of(&url)]);
+    let cookie = cookie_via_link(&app, &token, &sb, &client).await;
+    assert_eq!(get(&client, &url, Some(&cookie)).await.0, StatusCode::OK, "the app is up");
+
+    // SSE: the events arrive as the app writes them, not all at the end.
+    let resp = client.get(format!("{url}events")).header(header::COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let mut body = resp.bytes_stream();
+    let mut pieces = vec![];
+    while let Some(chunk) = body.next().await {
+        pieces.push(String::from_utf8(chunk.unwrap().to_vec()).unwrap());
+    }
+    let all = pieces.concat();
+    assert_eq!(all.matches("data: tick").count(), 3, "{all}");
+    assert!(pieces.len() >= 3, "streamed event by event, not buffered: {pieces:?}");
+
+    // A websocket (a dev server's hot reload), with the preview's cookie on the upgrade.
+    let ws_url = url.replacen("http://", "ws://", 1) + "echo";
+    let mut req = ws_url.into_client_request().unwrap();
+    req.headers_mut().insert(header::COOKIE, cookie.parse().unwrap());
+    let tcp = tokio::net::TcpStream::connect(app.preview_addr).await.unwrap();
+    let (mut ws, resp) = tokio_tungstenite::client_async(req, tcp).await.expect("upgraded through the preview");
+    assert_eq!(resp.status(), StatusCode::SWITCHING_PROTOCOLS);
+    ws.send(Message::Text("ping from the browser".into())).await.unwrap();
+    let echoed = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(echoed.into_text().unwrap().as_str(), "ping from the browser");
+    ws.send(Message::Binary(vec![0u8, 1, 2, 255].into())).await.unwrap();
+    let echoed = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(echoed.into_data().to_vec(), vec![0u8, 1, 2, 255]);
+    // Without the cookie the upgrade is refused like any request.
+    let bare = (url.replacen("http://", "ws://", 1) + "echo").into_client_request().unwrap();
+    let tcp = tokio::net::TcpStream::connect(app.preview_addr).await.unwrap();
+    let refused = tokio_tungstenite::client_async(bare, tcp).await;
+    assert!(
+        matches!(refused, Err(tokio_tungstenite::tungstenite::Error::Http(ref r)) if r.status() == StatusCode::UNAUTHORIZED),
+        "{refused:?}"
+    );
+}
