@@ -150,3 +150,20 @@ async fn playground_terminal_types_shows_and_survives_a_reload() {
         vec![("PLAYGROUND_URL", format!("http://{}", app.addr)), ("PLAYGROUND_TOKEN", token), ("SANDBOX_ID", sb)];
     node::run("browser/terminal.mjs", envs, "terminal browser test passed").await;
 }
+
+/// The playground's previews (tests/browser/preview.mjs): a server the sandbox runs is
+/// exposed, shown in the pane and opened in a new tab, and renders in both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playground_preview_shows_the_page_the_sandbox_serves() {
+    let app = TestApp::spawn(DbKind::Sqlite).await;
+    let (_, token) = app.new_user("pia").await;
+    let sb = app.create_sandbox(&token, "web").await;
+    let write = "mutation($s: ID!, $c: String!) { writeFile(sandboxId: $s, path: \"app.py\", content: $c) { size } }";
+    app.ok(&token, write, serde_json::json!({"s": sb, "c": include_str!("../fixtures/preview-app.py")})).await;
+    let start =
+        "mutation($s: ID!) { startProcess(input: {sandboxId: $s, argv: [\"python3\", \"app.py\", \"5173\"]}) { id } }";
+    app.ok(&token, start, serde_json::json!({"s": sb})).await;
+    let envs =
+        vec![("PLAYGROUND_URL", format!("http://{}", app.addr)), ("PLAYGROUND_TOKEN", token), ("SANDBOX_ID", sb)];
+    node::run("browser/preview.mjs", envs, "preview browser test passed").await;
+}

@@ -93,7 +93,7 @@ async fn private_preview(kind: DbKind) {
     assert_eq!(resp.status(), StatusCode::FOUND);
     assert_eq!(resp.headers()[header::LOCATION], "/");
     let set = resp.headers()[header::SET_COOKIE].to_str().unwrap().to_string();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && !set.contains("Domain"), "{set}");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=") && !set.contains("Domain"), "{set}");
     let cookie = set.split(';').next().unwrap().to_string();
     let (status, body, _) = get(&client, &url, Some(&cookie)).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "hello-preview"), "the workspace file, through sandboxql");

@@ -4,13 +4,21 @@
 // collected by `pageErrors` (a test ends by asserting there were none).
 
 export async function guard(page, offsite) {
+  guardRequests(page, offsite);
   await page.addInitScript(() => {
     window.__csp = [];
     document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
   });
-  page.on('request', (req) => {
+}
+
+// Pushes every request of `target` (a page, or a whole browser context) that leaves
+// localhost to `offsite`.
+export function guardRequests(target, offsite) {
+  target.on('request', (req) => {
     const u = new URL(req.url());
-    if (!['127.0.0.1', 'localhost'].includes(u.hostname) && !['data:', 'blob:'].includes(u.protocol)) offsite.push(req.url());
+    // `*.localhost` (previews) is loopback too: Chromium resolves it there itself.
+    const local = ['127.0.0.1', 'localhost'].includes(u.hostname) || u.hostname.endsWith('.localhost');
+    if (!local && !['data:', 'blob:', 'about:'].includes(u.protocol)) offsite.push(req.url());
   });
 }
 

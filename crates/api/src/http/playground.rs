@@ -31,6 +31,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("js/files.js", "text/javascript; charset=utf-8", asset!("js/files.js")),
     ("js/gql.js", "text/javascript; charset=utf-8", asset!("js/gql.js")),
     ("js/permissions.js", "text/javascript; charset=utf-8", asset!("js/permissions.js")),
+    ("js/previews.js", "text/javascript; charset=utf-8", asset!("js/previews.js")),
     ("js/render.js", "text/javascript; charset=utf-8", asset!("js/render.js")),
     ("js/runview.js", "text/javascript; charset=utf-8", asset!("js/runview.js")),
     ("js/snapshots.js", "text/javascript; charset=utf-8", asset!("js/snapshots.js")),
@@ -102,8 +103,16 @@ pub async fn graphiql_file(Path(path): Path<String>) -> Response {
 }
 
 /// GET /: the playground.
-pub async fn index() -> Response {
-    page("text/html; charset=utf-8", asset!("index.html"))
+pub async fn index(axum::extract::State(state): axum::extract::State<super::AppState>) -> Response {
+    let mut res = page("text/html; charset=utf-8", asset!("index.html"));
+    // The page frames previews, which live on their own origin (and only there).
+    let urls = state.services.previews.urls();
+    let at = urls.port.map(|p| format!(":{p}")).unwrap_or_default();
+    let csp = format!("{CSP}; frame-src {}://*.{}{at}", urls.scheme, urls.domain);
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
 }
 
 /// GET /playground/{*path}: its styles and modules.

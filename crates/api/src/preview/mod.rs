@@ -132,8 +132,7 @@ async fn open_link(state: &PreviewState, route: &Route, token: String) -> Respon
     let Ok((value, secs)) = previews.cookie_for(route).await else {
         return text(StatusCode::SERVICE_UNAVAILABLE, "previews are unavailable; try again");
     };
-    let secure = if previews.urls().scheme == "https" { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE}={value}; Path=/; Max-Age={secs}; HttpOnly; SameSite=Lax{secure}");
+    let cookie = format!("{COOKIE}={value}; Path=/; Max-Age={secs}; HttpOnly{}", same_site(previews.urls()));
     let mut r = Response::new(Body::empty());
     *r.status_mut() = StatusCode::FOUND;
     let h = r.headers_mut();
@@ -143,6 +142,15 @@ async fn open_link(state: &PreviewState, route: &Route, token: String) -> Respon
         h.insert(header::SET_COOKIE, v);
     }
     r
+}
+
+/// Where the browser keeps the cookie: a preview is framed by the app (another site), so
+/// where browsers take a `Secure` cookie (https, or `localhost`, a secure context over
+/// http too) it is `SameSite=None` and partitioned by the framing site; elsewhere `Lax`
+/// (the preview opens in a tab of its own, not in a frame).
+fn same_site(urls: &PreviewUrls) -> &'static str {
+    let localhost = urls.domain == "localhost" || urls.domain.ends_with(".localhost");
+    if urls.scheme == "https" || localhost { "; SameSite=None; Secure; Partitioned" } else { "; SameSite=Lax" }
 }
 
 /// Whether one of the request's cookies opens this preview.
