@@ -4,6 +4,7 @@
 //! playground. PRIVATE previews need the cookie a signed link from the API sets (no
 //! cookie: 401); a host naming no live preview, or a link that does not verify, is 404.
 
+mod pool;
 mod proxy;
 
 use std::{collections::HashMap, net::SocketAddr, sync::Arc};
@@ -61,12 +62,14 @@ pub struct PreviewState {
     services: Services,
     /// Connections carried to each preview at once.
     slots: Arc<std::sync::Mutex<HashMap<Uuid, Arc<Semaphore>>>>,
+    /// Kept-alive connections to the apps.
+    pool: Arc<pool::Pool>,
 }
 
 impl PreviewState {
     /// The state over `services`.
     pub fn new(services: Services) -> Self {
-        Self { services, slots: Arc::default() }
+        Self { services, slots: Arc::default(), pool: Arc::default() }
     }
 
     fn limits(&self) -> &Limits {

@@ -15,7 +15,13 @@ use http_body_util::Limited;
 use hyper_util::rt::TokioIo;
 use tokio_io_timeout::TimeoutStream;
 
-use super::{COOKIE, PreviewState, text};
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::{
+    COOKIE, PreviewState,
+    pool::{Returning, Sender},
+    text,
+};
 use crate::{error::AppError, service::previews::Route};
 
 /// Headers that belong to one hop, not to the app (RFC 9110 §7.6.1).
@@ -33,48 +39,43 @@ pub(super) async fn forward(state: &PreviewState, route: &Route, mut req: Reques
     if too_big {
         return text(StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than previews take");
     }
-    let Some(ports) = state.services.backend.ports() else {
-        return text(StatusCode::NOT_IMPLEMENTED, "this deployment's sandboxes have no previews yet");
-    };
     let Some(ext) = route.external_id.clone() else { return text(StatusCode::NOT_FOUND, "no such preview") };
     if route.status != crate::enums::SandboxStatus::Running {
         return text(StatusCode::SERVICE_UNAVAILABLE, "the sandbox is not running (asleep or stopped)");
     }
-    let Ok(permit) = state.slots_of(route.target.preview_id).acquire_owned().await else {
-        return text(StatusCode::SERVICE_UNAVAILABLE, "the preview is busy");
-    };
-    let permit = Arc::new(permit);
-    let stream = match ports.dial(&ext.into(), route.target.port).await {
-        Ok(s) => s,
-        Err(AppError::Conflict { reason: Some(r), .. }) if r == crate::error::reasons::PORT_CLOSED => {
-            return text(StatusCode::BAD_GATEWAY, "nothing in the sandbox listens on this port yet");
-        }
-        Err(e) => {
-            tracing::warn!(error = ?e.log_detail(), "dialling a preview's port failed");
-            return text(StatusCode::BAD_GATEWAY, "the sandbox's port could not be reached");
-        }
-    };
-    let idle = Some(Duration::from_secs(limits.preview_idle_secs.max(1)));
-    let mut io = TimeoutStream::new(stream);
-    io.set_read_timeout(idle);
-    io.set_write_timeout(idle);
-    let io = TokioIo::new(Box::pin(io));
-    let (mut sender, conn) = match hyper::client::conn::http1::handshake(io).await {
-        Ok(c) => c,
-        Err(_) => return text(StatusCode::BAD_GATEWAY, "the sandbox's port could not be reached"),
-    };
-    let held = permit.clone();
-    tokio::spawn(async move {
-        let _held = held;
-        let _ = conn.with_upgrades().await;
-    });
     let upgrade = wants_upgrade(req.headers());
     let client_side = upgrade.then(|| hyper::upgrade::on(&mut req));
     clean(req.headers_mut(), upgrade);
     let req = req.map(|b| Limited::new(b, usize::try_from(limits.preview_max_body_bytes).unwrap_or(usize::MAX)));
-    let mut resp = match sender.send_request(req).await {
-        Ok(r) => r,
-        Err(_) => return text(StatusCode::BAD_GATEWAY, "the app in the sandbox closed the connection"),
+    let preview = route.target.preview_id;
+    // An upgraded connection is the client's for good: never a pooled one.
+    let kept = if upgrade { None } else { state.pool.take(preview) };
+    let reused = kept.is_some();
+    let (mut sender, permit) = match kept {
+        Some(s) => (s, None),
+        None => match connect(state, route, &ext).await {
+            Ok((s, p)) => (s, Some(p)),
+            Err(r) => return r,
+        },
+    };
+    let sent = match sender.try_send_request(req).await {
+        Ok(r) => Ok(r),
+        // A kept connection the app closed meanwhile: the request never left, so it
+        // goes on a new one.
+        Err(mut e) if reused => match e.take_message() {
+            Some(req) => match connect(state, route, &ext).await {
+                Ok((s, _)) => {
+                    sender = s;
+                    sender.send_request(req).await.map_err(|_| ())
+                }
+                Err(r) => return r,
+            },
+            None => Err(()),
+        },
+        Err(_) => Err(()),
+    };
+    let Ok(mut resp) = sent else {
+        return text(StatusCode::BAD_GATEWAY, "the app in the sandbox closed the connection");
     };
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS
         && let Some(client_side) = client_side
@@ -90,7 +91,50 @@ pub(super) async fn forward(state: &PreviewState, route: &Route, mut req: Reques
     for h in HOP_BY_HOP {
         resp.headers_mut().remove(*h);
     }
-    resp.map(Body::new)
+    if upgrade {
+        return resp.map(Body::new);
+    }
+    let pool = state.pool.clone();
+    resp.map(|b| Body::new(Returning::new(b, pool, preview, sender)))
+}
+
+/// A new connection to the preview's port, holding one of its connection slots for as
+/// long as it is open.
+async fn connect(
+    state: &PreviewState,
+    route: &Route,
+    ext: &str,
+) -> Result<(Sender, Arc<OwnedSemaphorePermit>), Response> {
+    let Some(ports) = state.services.backend.ports() else {
+        return Err(text(StatusCode::NOT_IMPLEMENTED, "this deployment's sandboxes have no previews yet"));
+    };
+    let Ok(permit) = state.slots_of(route.target.preview_id).acquire_owned().await else {
+        return Err(text(StatusCode::SERVICE_UNAVAILABLE, "the preview is busy"));
+    };
+    let permit = Arc::new(permit);
+    let stream = match ports.dial(&ext.to_string().into(), route.target.port).await {
+        Ok(s) => s,
+        Err(AppError::Conflict { reason: Some(r), .. }) if r == crate::error::reasons::PORT_CLOSED => {
+            return Err(text(StatusCode::BAD_GATEWAY, "nothing in the sandbox listens on this port yet"));
+        }
+        Err(e) => {
+            tracing::warn!(error = ?e.log_detail(), "dialling a preview's port failed");
+            return Err(text(StatusCode::BAD_GATEWAY, "the sandbox's port could not be reached"));
+        }
+    };
+    let idle = Some(Duration::from_secs(state.limits().previews.preview_idle_secs.max(1)));
+    let mut io = TimeoutStream::new(stream);
+    io.set_read_timeout(idle);
+    io.set_write_timeout(idle);
+    let Ok((sender, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(Box::pin(io))).await else {
+        return Err(text(StatusCode::BAD_GATEWAY, "the sandbox's port could not be reached"));
+    };
+    let held = permit.clone();
+    tokio::spawn(async move {
+        let _held = held;
+        let _ = conn.with_upgrades().await;
+    });
+    Ok((sender, permit))
 }
 
 fn wants_upgrade(h: &HeaderMap) -> bool {

@@ -22,7 +22,16 @@ pub struct PreviewLimits {
     /// Seconds a proxied connection (or websocket) may carry nothing before it is closed.
     #[arg(long, env = "SANDBOXQL_PREVIEW_IDLE_SECS", default_value_t = 300)]
     pub preview_idle_secs: u64,
-    /// Seconds a signed preview link from `previewLink` may be opened.
+    /// Milliseconds a preview request may use what an earlier one found of its preview
+    /// (exposed? visible to whom? is the sandbox running?) instead of asking the database;
+    /// a change on another instance holds here within this time, on this one at once.
+    #[arg(long, env = "SANDBOXQL_PREVIEW_ROUTE_CACHE_MS", default_value_t = 1000)]
+    pub preview_route_cache_ms: u64,
+    /// Preview hosts whose routes are remembered (found or not: a flood of made-up hosts
+    /// costs one lookup each per period, then none).
+    #[arg(long, env = "SANDBOXQL_PREVIEW_ROUTE_CACHE_ENTRIES", default_value_t = 10_000)]
+    pub preview_route_cache_entries: usize,
+    /// Seconds a signed preview link from `Preview.link` may be opened.
     #[arg(long, env = "SANDBOXQL_PREVIEW_LINK_SECS", default_value_t = 300)]
     pub preview_link_secs: u64,
     /// Seconds the cookie an opened link sets lets its browser in.

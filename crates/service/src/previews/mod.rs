@@ -21,6 +21,7 @@ use self::{
     signing::{Kind, Signer, Target},
 };
 use crate::{
+    cache::Bounded,
     config::Limits,
     entity::{
         enums::{PreviewVisibility, SandboxStatus},
@@ -67,12 +68,19 @@ pub struct Previews {
     limits: Arc<Limits>,
     urls: Arc<PreviewUrls>,
     signer: Arc<OnceCell<Signer>>,
+    /// Recent answers of [`Self::route`], found or not (`limits.previewRouteCacheMs`).
+    routes: Arc<Bounded<(Uuid, u16), Option<Route>>>,
+    /// Bumped by every change this instance makes, so a lookup that raced one is not kept.
+    changes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Previews {
     /// Previews written as `urls` says.
     pub fn new(db: DatabaseConnection, limits: Arc<Limits>, urls: PreviewUrls) -> Self {
-        Self { db, limits, urls: Arc::new(urls), signer: Arc::default() }
+        let l = &limits.previews;
+        let ttl = std::time::Duration::from_millis(l.preview_route_cache_ms);
+        let routes = Arc::new(Bounded::by_count(l.preview_route_cache_entries.max(1), Some(ttl)));
+        Self { db, limits, urls: Arc::new(urls), signer: Arc::default(), routes, changes: Arc::default() }
     }
 
     /// How URLs are written.
@@ -83,6 +91,17 @@ impl Previews {
     /// Exposes `port` of a sandbox (or changes its visibility); at most
     /// `limits.previewsPerSandbox` per sandbox.
     pub async fn expose(
+        &self,
+        sb: &VisibleSandbox,
+        port: u16,
+        visibility: PreviewVisibility,
+    ) -> AppResult<sandbox_preview::Model> {
+        let done = self.expose_now(sb, port, visibility).await;
+        self.forget_route(sb.id, port);
+        done
+    }
+
+    async fn expose_now(
         &self,
         sb: &VisibleSandbox,
         port: u16,
@@ -125,7 +144,7 @@ impl Previews {
             .await?;
         let row = self.find(sb.id, port).await?.ok_or(AppError::NotFound("preview"))?;
         if row.visibility != visibility {
-            return Box::pin(self.expose(sb, port, visibility)).await;
+            return Box::pin(self.expose_now(sb, port, visibility)).await;
         }
         Ok(row)
     }
@@ -137,8 +156,9 @@ impl Previews {
             .filter(sandbox_preview::Column::SandboxId.eq(sb.id))
             .filter(sandbox_preview::Column::Port.eq(i64::from(port)))
             .exec(&self.db)
-            .await?;
-        Ok(gone.rows_affected > 0)
+            .await;
+        self.forget_route(sb.id, port);
+        Ok(gone?.rows_affected > 0)
     }
 
     /// The sandbox's previews by port.
@@ -171,9 +191,28 @@ impl Previews {
         self.urls.url(row.sandbox_id, u16::try_from(row.port).unwrap_or(0))
     }
 
-    /// Where a request for `host` goes (None: no such preview, or no longer one).
+    /// Where a request for `host` goes (None: no such preview, or no longer one), as the
+    /// database said at most `limits.previewRouteCacheMs` ago.
     pub async fn route(&self, host: &str) -> AppResult<Option<Route>> {
         let Some((sandbox_id, port)) = self.urls.parse(host) else { return Ok(None) };
+        if let Some(known) = self.routes.get(&(sandbox_id, port)) {
+            return Ok(known);
+        }
+        let before = self.changes.load(std::sync::atomic::Ordering::Acquire);
+        let found = self.route_now(sandbox_id, port).await?;
+        // A change this instance made meanwhile wins over what was read before it.
+        if self.changes.load(std::sync::atomic::Ordering::Acquire) == before {
+            self.routes.insert((sandbox_id, port), found.clone());
+        }
+        Ok(found)
+    }
+
+    fn forget_route(&self, sandbox_id: Uuid, port: u16) {
+        self.changes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.routes.remove(&(sandbox_id, port));
+    }
+
+    async fn route_now(&self, sandbox_id: Uuid, port: u16) -> AppResult<Option<Route>> {
         let Some(row) = self.find(sandbox_id, port).await? else { return Ok(None) };
         let Some(sb) = sandbox::Entity::find_by_id(sandbox_id).one(&self.db).await? else { return Ok(None) };
         if sb.deleted_at.is_some() {
