@@ -69,7 +69,8 @@ pub struct PreviewState {
 impl PreviewState {
     /// The state over `services`.
     pub fn new(services: Services) -> Self {
-        Self { services, slots: Arc::default(), pool: Arc::default() }
+        let idle = services.limits.previews.preview_idle_connections;
+        Self { services, slots: Arc::default(), pool: Arc::new(pool::Pool::new(idle)) }
     }
 
     fn limits(&self) -> &Limits {

@@ -2,7 +2,7 @@
 //! connection whose response was read to its end goes back to its preview's idle list and
 //! carries the next request, so the app is not dialled (and does not accept, or spawn a
 //! thread) per request. Idle connections close by the preview idle timeout, or when the
-//! app closes them; at most [`MAX_IDLE`] wait per preview.
+//! app closes them; at most `limits.previewIdleConnections` wait per preview.
 
 use std::{
     collections::HashMap,
@@ -20,19 +20,21 @@ use hyper::{
 };
 use uuid::Uuid;
 
-/// Idle connections kept per preview.
-const MAX_IDLE: usize = 8;
-
 /// A connection to an app, ready for a request.
 pub(super) type Sender = SendRequest<Limited<Body>>;
 
 /// The idle connections of every preview.
-#[derive(Default)]
 pub(super) struct Pool {
     idle: Mutex<HashMap<Uuid, Vec<Sender>>>,
+    max_idle: usize,
 }
 
 impl Pool {
+    /// Keeping at most `max_idle` idle connections per preview.
+    pub(super) fn new(max_idle: usize) -> Self {
+        Self { idle: Mutex::default(), max_idle }
+    }
+
     /// An idle connection of `preview` that is still open.
     pub(super) fn take(&self, preview: Uuid) -> Option<Sender> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
@@ -54,7 +56,7 @@ impl Pool {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let list = idle.entry(preview).or_default();
         list.retain(|s| !s.is_closed());
-        if list.len() < MAX_IDLE {
+        if list.len() < self.max_idle {
             list.push(s);
         }
     }

@@ -13,6 +13,9 @@ pub struct PreviewLimits {
     /// Connections carried to one preview at once (the rest wait to be served).
     #[arg(long, env = "SANDBOXQL_PREVIEW_MAX_CONNECTIONS", default_value_t = 64)]
     pub preview_max_connections: usize,
+    /// Idle kept-alive connections to one preview's app, kept for its next requests.
+    #[arg(long, env = "SANDBOXQL_PREVIEW_IDLE_CONNECTIONS", default_value_t = 8)]
+    pub preview_idle_connections: usize,
     /// Largest request body sent to a preview, in bytes (larger: 413).
     #[arg(long, env = "SANDBOXQL_PREVIEW_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub preview_max_body_bytes: u64,
