@@ -37,7 +37,7 @@ async fn the_official_client_runs_its_whole_sequence_against_the_fake() {
     let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["app", "volumes", "create", "exec", "exec_env", "from_name", "terminate", "volume", "volume_v1"]
+        ["app", "volumes", "create", "exec", "exec_env", "exec_pty", "from_name", "terminate", "volume", "volume_v1"]
     );
     assert!(steps.iter().all(|s| s["ok"] == true), "{stdout}");
 

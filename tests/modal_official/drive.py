@@ -91,6 +91,18 @@ def main() -> None:
     check(p2.wait() == 0 and out2 == "V", f"env exec gave {out2!r}, exit {p2.returncode}")
     report("exec_env", stdout=out2)
 
+    _step = "exec_pty"
+    # A terminal as the client makes one: PTYInfo on TaskExecStart, input on stdin, all
+    # output on stdout, stderr empty.
+    p3 = sb.exec("sh", "-c", 'read line; echo "got=$line tty=$(tty) term=$TERM"', pty=True)
+    p3.stdin.write(b"typed\n")
+    p3.stdin.drain()
+    out3 = p3.stdout.read()
+    out3 = out3 if isinstance(out3, str) else out3.decode()
+    check(p3.wait() == 0, f"pty exec exit {p3.returncode}")
+    check("got=typed" in out3 and "tty=/dev/pts/" in out3, f"pty exec gave {out3!r}")
+    report("exec_pty", stdout=out3)
+
     _step = "from_name"
     found = modal.Sandbox.from_name(app_name, sb_name)
     check(found.object_id == sb.object_id, f"from_name gave {found.object_id}, want {sb.object_id}")

@@ -39,8 +39,16 @@ impl TaskCommandRouter for FakeModal {
             let sb = sb.ok_or_else(|| Status::not_found("no such task"))?;
             (sb.dir.clone(), sb.mounts.clone(), r.workdir.clone().unwrap_or_else(|| sb.workdir.clone()))
         };
-        let env = secret_env(&r.secret_sources)?;
-        let exec = fake_modal_exec::spawn(&dir.0, &dir.1, &r.command_args, &dir.2, env)
+        let mut env = secret_env(&r.secret_sources)?;
+        // As Modal does for a `pty=True` exec: TERM (and COLORTERM) from its PTYInfo.
+        if let Some(p) = r.pty_info.as_ref().filter(|p| p.enabled) {
+            env.push(("TERM".into(), p.env_term.clone()));
+            if !p.env_colorterm.is_empty() {
+                env.push(("COLORTERM".into(), p.env_colorterm.clone()));
+            }
+        }
+        let pty = r.pty_info.as_ref().filter(|p| p.enabled).map(|p| (p.winsz_rows as u16, p.winsz_cols as u16));
+        let exec = fake_modal_exec::spawn(&dir.0, &dir.1, &r.command_args, &dir.2, env, pty)
             .map_err(|e| Status::internal(e.to_string()))?;
         {
             let mut st = self.st();
@@ -111,7 +119,8 @@ impl TaskCommandRouter for FakeModal {
         {
             w.write_all(&r.data[skip..]).await.map_err(|e| Status::internal(e.to_string()))?;
         }
-        if r.eof {
+        // A terminal's input is its master: closing it would hang the terminal up.
+        if r.eof && !exec.pty {
             *stdin = None;
         }
         Ok(Response::new(TaskExecStdinWriteResponse {}))

@@ -126,7 +126,7 @@ impl FakeModal {
         };
         self.st().sandboxes.insert(id.clone(), sandbox);
         if let Some(argv) = entry {
-            let exec = fake_modal_exec::spawn(&dir, &mounts, &argv, &workdir, Vec::new()).map_err(internal)?;
+            let exec = fake_modal_exec::spawn(&dir, &mounts, &argv, &workdir, Vec::new(), None).map_err(internal)?;
             self.st().sandboxes.get_mut(&id).expect("just made").execs.push(exec.clone());
             let (me, id) = (self.clone(), id.clone());
             tokio::spawn(async move {

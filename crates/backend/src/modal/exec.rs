@@ -14,7 +14,7 @@ pub(super) use super::stdin::Stdin;
 
 use super::{
     client::is_retryable_read,
-    proto::{SecretSource, StringMap, secret_source},
+    proto::{PtyInfo, SecretSource, StringMap, secret_source},
     router::Router,
     router_proto::{
         TaskExecStartRequest, TaskExecStderrConfig, TaskExecStdioFileDescriptor, TaskExecStdioReadRequest,
@@ -71,6 +71,19 @@ pub(super) async fn start(
     env: HashMap<String, String>,
     stdin: Stdin,
 ) -> AppResult<Started> {
+    start_on(router, command, workdir, env, stdin, None).await
+}
+
+/// [`start`] on a terminal of `pty` (as `Sandbox.exec(..., pty=True)` starts it): all
+/// output comes on stdout.
+pub(super) async fn start_on(
+    router: &Arc<Router>,
+    command: Vec<String>,
+    workdir: &str,
+    env: HashMap<String, String>,
+    stdin: Stdin,
+    pty: Option<PtyInfo>,
+) -> AppResult<Started> {
     let exec_id = Uuid::new_v4().to_string();
     let req = TaskExecStartRequest {
         task_id: router.task_id.clone(),
@@ -81,6 +94,7 @@ pub(super) async fn start(
         timeout_secs: None,
         workdir: Some(workdir.to_string()),
         secret_ids: Vec::new(),
+        pty_info: pty,
         container_id: String::new(),
         env: HashMap::new(),
         secret_sources: env_source(env),

@@ -12,6 +12,7 @@ mod files;
 mod home_move;
 mod ids;
 mod network;
+mod processes;
 mod provision;
 mod records;
 mod router;
@@ -190,10 +191,14 @@ impl Exec for ModalBackend {
     }
 }
 
-/// Modal sandboxes sleep (their files stay on the volume) and move files in bulk; they
-/// cannot be watched (callers poll).
+/// Modal sandboxes sleep (their files stay on the volume), move files in bulk and run
+/// users' processes and terminals; they cannot be watched (callers poll).
 impl Backend for ModalBackend {
     fn at_rest(&self) -> Option<&dyn AtRest> {
+        Some(self)
+    }
+
+    fn processes(&self) -> Option<&dyn crate::Processes> {
         Some(self)
     }
 
