@@ -167,3 +167,15 @@ async fn playground_preview_shows_the_page_the_sandbox_serves() {
         vec![("PLAYGROUND_URL", format!("http://{}", app.addr)), ("PLAYGROUND_TOKEN", token), ("SANDBOX_ID", sb)];
     node::run("browser/preview.mjs", envs, "preview browser test passed").await;
 }
+
+/// The playground's Processes list (tests/browser/processes.mjs): a background command's
+/// output live and again after a reload, then Stop ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playground_processes_show_live_output_and_stop() {
+    let app = TestApp::spawn(DbKind::Sqlite).await;
+    let (_, token) = app.new_user("pat").await;
+    let sb = app.create_sandbox(&token, "procs").await;
+    let envs =
+        vec![("PLAYGROUND_URL", format!("http://{}", app.addr)), ("PLAYGROUND_TOKEN", token), ("SANDBOX_ID", sb)];
+    node::run("browser/processes.mjs", envs, "processes browser test passed").await;
+}

@@ -32,6 +32,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("js/gql.js", "text/javascript; charset=utf-8", asset!("js/gql.js")),
     ("js/permissions.js", "text/javascript; charset=utf-8", asset!("js/permissions.js")),
     ("js/previews.js", "text/javascript; charset=utf-8", asset!("js/previews.js")),
+    ("js/processes.js", "text/javascript; charset=utf-8", asset!("js/processes.js")),
     ("js/render.js", "text/javascript; charset=utf-8", asset!("js/render.js")),
     ("js/runview.js", "text/javascript; charset=utf-8", asset!("js/runview.js")),
     ("js/snapshots.js", "text/javascript; charset=utf-8", asset!("js/snapshots.js")),
