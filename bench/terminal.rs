@@ -166,7 +166,8 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let remote_secs = t.elapsed().as_secs_f64();
-    println!("terminal: {KEYSTROKES} keystrokes alternating; cat of {} MB; debug-profile server, jailed", BIG >> 20);
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    println!("terminal: {KEYSTROKES} keystrokes alternating; cat of {} MB; {profile} build, jailed", BIG >> 20);
     let (r50, r99, l50, l99) = (p(&mut remote, 0.5), p(&mut remote, 0.99), p(&mut local, 0.5), p(&mut local, 0.99));
     println!("keystroke → echo, local pty      p50 {l50:8.1} µs  p99 {l99:8.1} µs");
     println!("keystroke → echo, sandboxql      p50 {r50:8.1} µs  p99 {r99:8.1} µs   added p99 {:+.1} µs", r99 - l99);

@@ -35,17 +35,25 @@ impl Pool {
         Self { idle: Mutex::default(), max_idle }
     }
 
-    /// An idle connection of `preview` that is still open.
-    pub(super) fn take(&self, preview: Uuid) -> Option<Sender> {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let list = idle.get_mut(&preview)?;
-        while let Some(s) = list.pop() {
-            if !s.is_closed() && s.is_ready() {
+    /// An idle connection of `preview` that is still open and ready for a request (one
+    /// whose last response just ended may need a moment to be).
+    pub(super) async fn take(&self, preview: Uuid) -> Option<Sender> {
+        loop {
+            let mut s = {
+                let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+                let list = idle.get_mut(&preview)?;
+                match list.pop() {
+                    Some(s) => s,
+                    None => {
+                        idle.remove(&preview);
+                        return None;
+                    }
+                }
+            };
+            if !s.is_closed() && s.ready().await.is_ok() {
                 return Some(s);
             }
         }
-        idle.remove(&preview);
-        None
     }
 
     /// Keeps a connection whose last response ended, if it is still open and there is room.

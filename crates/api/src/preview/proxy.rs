@@ -49,7 +49,7 @@ pub(super) async fn forward(state: &PreviewState, route: &Route, mut req: Reques
     let req = req.map(|b| Limited::new(b, usize::try_from(limits.preview_max_body_bytes).unwrap_or(usize::MAX)));
     let preview = route.target.preview_id;
     // An upgraded connection is the client's for good: never a pooled one.
-    let kept = if upgrade { None } else { state.pool.take(preview) };
+    let kept = if upgrade { None } else { state.pool.take(preview).await };
     let reused = kept.is_some();
     let (mut sender, permit) = match kept {
         Some(s) => (s, None),
