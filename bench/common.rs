@@ -6,6 +6,22 @@ use std::time::{Duration, Instant};
 mod config;
 pub use config::config_for;
 
+/// A GraphQL request to the server at `addr` as `token`; its `data`, or an error with the
+/// response when it has errors.
+pub async fn gql(addr: &str, token: &str, query: &str, vars: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+    let body = serde_json::json!({"query": query, "variables": vars});
+    let v: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await?
+        .json()
+        .await?;
+    anyhow::ensure!(v["errors"].is_null(), "{v}");
+    Ok(v["data"].clone())
+}
+
 /// Latency samples of one measured run and its wall time.
 pub struct Run {
     /// Per-operation latencies.

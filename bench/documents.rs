@@ -8,6 +8,7 @@
 
 #[path = "../tests/common/abuse_documents.rs"]
 mod abuse_documents;
+#[allow(dead_code)]
 #[path = "common.rs"]
 mod common;
 

@@ -4,6 +4,7 @@
 //! Run: `cargo bench --bench list_sandboxes` (SQLite) or with
 //! `BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db>` for Postgres.
 
+#[allow(dead_code)]
 #[path = "common.rs"]
 mod common;
 

@@ -6,6 +6,7 @@
 //! Run: `cargo bench --bench noisy_neighbour` (data dir on /dev/shm when it exists; the
 //! stand-in claude of tests/fixtures plays Claude).
 
+#[allow(dead_code)]
 #[path = "common.rs"]
 mod common;
 

@@ -16,30 +16,17 @@ mod common;
 use std::time::Instant;
 
 use bytes::Bytes;
+use common::gql;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use sandboxql::startup::Application;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const ROUNDS: usize = 300;
 const BIG: usize = 100 * 1024 * 1024;
 const PORT: u16 = 5173;
 /// Downloads of the big file each way (the median counts: the app's own speed varies).
 const DOWNLOADS: usize = 7;
-
-async fn gql(addr: &str, token: &str, query: &str, vars: Value) -> anyhow::Result<Value> {
-    let body = json!({"query": query, "variables": vars});
-    let v: Value = reqwest::Client::new()
-        .post(format!("http://{addr}/graphql"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await?
-        .json()
-        .await?;
-    anyhow::ensure!(v["errors"].is_null(), "{v}");
-    Ok(v["data"].clone())
-}
 
 fn p(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(f64::total_cmp);

@@ -19,6 +19,7 @@ use std::{
     time::Instant,
 };
 
+use common::gql;
 use futures::{SinkExt, StreamExt};
 use sandboxql::startup::Application;
 use serde_json::{Value, json};
@@ -51,20 +52,6 @@ fn local_pty(argv: &[&str]) -> anyhow::Result<(std::fs::File, std::process::Chil
         .stderr(Stdio::from(slave))
         .spawn()?;
     Ok((std::fs::File::from(master), child))
-}
-
-async fn gql(addr: &str, token: &str, query: &str, vars: Value) -> anyhow::Result<Value> {
-    let body = json!({"query": query, "variables": vars});
-    let v: Value = reqwest::Client::new()
-        .post(format!("http://{addr}/graphql"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await?
-        .json()
-        .await?;
-    anyhow::ensure!(v["errors"].is_null(), "{v}");
-    Ok(v["data"].clone())
 }
 
 async fn terminal(addr: &str, token: &str, sb: &str, argv: &[&str]) -> anyhow::Result<Socket> {

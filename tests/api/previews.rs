@@ -16,10 +16,6 @@ use crate::{
     helpers::{DbKind, TestApp},
 };
 
-const START: &str =
-    "mutation($s: ID!, $argv: [String!]!) { startProcess(input: {sandboxId: $s, argv: $argv}) { id status } }";
-const WRITE: &str =
-    "mutation($s: ID!, $p: String!, $c: String!) { writeFile(sandboxId: $s, path: $p, content: $c) { size } }";
 const EXPOSE: &str = "mutation($s: ID!, $p: Int!, $v: PreviewVisibility!) { exposePort(sandboxId: $s, port: $p, visibility: $v) { port url visibility } }";
 const LIST: &str = "query($s: ID!) { sandbox(id: $s) { previews { port url visibility link { url expiresAt } } } }";
 
@@ -37,10 +33,8 @@ fn host_of(url: &str) -> String {
 }
 
 async fn serve_workspace(app: &TestApp, token: &str, sb: &str, port: u16, text: &str) {
-    app.ok(token, WRITE, json!({"s": sb, "p": "index.html", "c": text})).await;
-    let argv = ["python3", "-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"];
-    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
-    app.ok(token, START, json!({"s": sb, "argv": argv})).await;
+    app.write_file(token, sb, "index.html", text).await;
+    app.start_process(token, sb, &["python3", "-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"]).await;
 }
 
 async fn get(client: &reqwest::Client, url: &str, cookie: Option<&str>) -> (StatusCode, String, Option<String>) {
@@ -191,8 +185,8 @@ async fn websockets_and_server_sent_events_go_through_a_preview() {
     let (_, token) = app.new_user("live").await;
     let sb = app.create_sandbox(&token, "live").await;
     let script = include_str!("../fixtures/preview-app.py");
-    app.ok(&token, WRITE, json!({"s": sb, "p": "app.py", "c": script})).await;
-    app.ok(&token, START, json!({"s": sb, "argv": ["python3", "app.py", "5173"]})).await;
+    app.write_file(&token, &sb, "app.py", script).await;
+    app.start_process(&token, &sb, &["python3", "app.py", "5173"]).await;
     let url = app.ok(&token, EXPOSE, json!({"s": sb, "p": 5173, "v": "PRIVATE"})).await["exposePort"]["url"]
         .as_str()
         .unwrap()

@@ -5,26 +5,17 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
 use crate::{
     bounds::sh,
     helpers::{DbKind, TestApp},
 };
 
-const START: &str =
-    "mutation($s: ID!, $argv: [String!]!) { startProcess(input: {sandboxId: $s, argv: $argv}) { id status } }";
-const WRITE: &str =
-    "mutation($s: ID!, $p: String!, $c: String!) { writeFile(sandboxId: $s, path: $p, content: $c) { size } }";
-
 /// Fetches `/hello.txt` from port 8123 of the sandbox's loopback, from inside it.
 const FETCH: &str = "python3 -c 'import urllib.request as u\ntry:\n    print(u.urlopen(\"http://127.0.0.1:8123/hello.txt\", timeout=5).read().decode())\nexcept Exception as e:\n    print(\"failed\", type(e).__name__)'";
 
 async fn serve(app: &TestApp, token: &str, sb: &str, text: &str) {
-    app.ok(token, WRITE, json!({"s": sb, "p": "hello.txt", "c": text})).await;
-    let argv = ["python3", "-m", "http.server", "8123", "--bind", "127.0.0.1"];
-    let p = app.ok(token, START, json!({"s": sb, "argv": argv})).await;
-    assert_eq!(p["startProcess"]["status"], "RUNNING", "{p}");
+    app.write_file(token, sb, "hello.txt", text).await;
+    app.start_process(token, sb, &["python3", "-m", "http.server", "8123", "--bind", "127.0.0.1"]).await;
 }
 
 async fn fetch_until(app: &TestApp, token: &str, sb: &str, want: &str) -> String {

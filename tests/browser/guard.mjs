@@ -1,7 +1,31 @@
-// What the playground's browser tests check of every page: no request leaves localhost
+// What the playground's browser tests share: a headless Chromium, signing in and opening a
+// sandbox, and what they check of every page: no request leaves localhost
 // (each offsite URL is pushed to `offsite`), Content-Security-Policy violations are
 // collected in the page for `cspViolations` to return, and uncaught page errors are
 // collected by `pageErrors` (a test ends by asserting there were none).
+
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+// Headless Chromium through the playwright-core of PLAYWRIGHT_DIR (CHROMIUM: its binary).
+export async function launch() {
+  const require = createRequire(path.join(process.env.PLAYWRIGHT_DIR, 'node_modules', '/'));
+  const { chromium } = require('playwright-core');
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  });
+}
+
+// Signs in at `base` with `token` and opens sandbox `sb` (its panes shown).
+export async function openSandbox(page, base, token, sb) {
+  await page.goto(`${base}/`);
+  await page.fill('#token', token);
+  await page.click('#signin-form button');
+  await page.waitForSelector(`#sandbox-list li[data-id="${sb}"]`);
+  await page.click(`#sandbox-list li[data-id="${sb}"] .open`);
+  await page.waitForSelector('#panes:not([hidden])');
+}
 
 export async function guard(page, offsite) {
   guardRequests(page, offsite);

@@ -3,20 +3,13 @@
 // sandbox serves, through the signed link and its cookie; after a reload the preview is
 // still listed. No request leaves localhost (previews are `*.localhost`). Started by
 // tests/api/playground.rs with PLAYGROUND_URL, PLAYGROUND_TOKEN, SANDBOX_ID, PLAYWRIGHT_DIR.
-import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { guard, guardRequests, cspViolations, pageErrors } from './guard.mjs';
+import { guard, guardRequests, cspViolations, pageErrors, launch, openSandbox } from './guard.mjs';
 
-const require = createRequire(path.join(process.env.PLAYWRIGHT_DIR, 'node_modules', '/'));
-const { chromium } = require('playwright-core');
 const BASE = process.env.PLAYGROUND_URL;
 const SB = process.env.SANDBOX_ID;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-});
+const browser = await launch();
 const errors = [];
 const offsite = [];
 try {
@@ -26,12 +19,7 @@ try {
   page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
   pageErrors(page, errors);
   await guard(page, offsite);
-  await page.goto(`${BASE}/`);
-  await page.fill('#token', process.env.PLAYGROUND_TOKEN);
-  await page.click('#signin-form button');
-  await page.waitForSelector(`#sandbox-list li[data-id="${SB}"]`);
-  await page.click(`#sandbox-list li[data-id="${SB}"] .open`);
-  await page.waitForSelector('#panes:not([hidden])');
+  await openSandbox(page, BASE, process.env.PLAYGROUND_TOKEN, SB);
   await page.fill('#preview-port', '5173');
   await page.click('#preview-form button[type=submit]');
   await page.waitForSelector('#previews li[data-port="5173"]');

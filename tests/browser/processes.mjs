@@ -2,20 +2,13 @@
 // output live, reload and see it again (it is kept on the server), Stop it and see it
 // EXITED. Started by tests/api/playground.rs with PLAYGROUND_URL, PLAYGROUND_TOKEN,
 // SANDBOX_ID, PLAYWRIGHT_DIR.
-import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { guard, cspViolations, pageErrors } from './guard.mjs';
+import { guard, cspViolations, pageErrors, launch, openSandbox } from './guard.mjs';
 
-const require = createRequire(path.join(process.env.PLAYWRIGHT_DIR, 'node_modules', '/'));
-const { chromium } = require('playwright-core');
 const BASE = process.env.PLAYGROUND_URL;
 const SB = process.env.SANDBOX_ID;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-});
+const browser = await launch();
 const errors = [];
 const offsite = [];
 const output = (page) => page.evaluate(() => document.querySelector('#process-output').textContent);
@@ -24,12 +17,7 @@ try {
   page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
   pageErrors(page, errors);
   await guard(page, offsite);
-  await page.goto(`${BASE}/`);
-  await page.fill('#token', process.env.PLAYGROUND_TOKEN);
-  await page.click('#signin-form button');
-  await page.waitForSelector(`#sandbox-list li[data-id="${SB}"]`);
-  await page.click(`#sandbox-list li[data-id="${SB}"] .open`);
-  await page.waitForSelector('#panes:not([hidden])');
+  await openSandbox(page, BASE, process.env.PLAYGROUND_TOKEN, SB);
   await page.fill('#process-command', 'echo first-$((20+1)); sleep 1; echo second-$((40+2)); sleep 1000');
   await page.click('#process-form button[type=submit]');
   await page.waitForFunction(() => /second-42/.test(document.querySelector('#process-output').textContent), null, { timeout: 15000 });

@@ -2,20 +2,13 @@
 // reload the page and the same terminal comes back with its scrollback, and still takes
 // input. Started by tests/api/playground.rs with PLAYGROUND_URL, PLAYGROUND_TOKEN,
 // SANDBOX_ID, PLAYWRIGHT_DIR.
-import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { guard, cspViolations, pageErrors } from './guard.mjs';
+import { guard, cspViolations, pageErrors, launch, openSandbox } from './guard.mjs';
 
-const require = createRequire(path.join(process.env.PLAYWRIGHT_DIR, 'node_modules', '/'));
-const { chromium } = require('playwright-core');
 const BASE = process.env.PLAYGROUND_URL;
 const SB = process.env.SANDBOX_ID;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-});
+const browser = await launch();
 const errors = [];
 const offsite = [];
 const screen = (page) => page.evaluate(() => document.querySelector('#term .xterm-rows')?.textContent || '');
@@ -24,12 +17,7 @@ try {
   page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
   pageErrors(page, errors);
   await guard(page, offsite);
-  await page.goto(`${BASE}/`);
-  await page.fill('#token', process.env.PLAYGROUND_TOKEN);
-  await page.click('#signin-form button');
-  await page.waitForSelector(`#sandbox-list li[data-id="${SB}"]`);
-  await page.click(`#sandbox-list li[data-id="${SB}"] .open`);
-  await page.waitForSelector('#panes:not([hidden])');
+  await openSandbox(page, BASE, process.env.PLAYGROUND_TOKEN, SB);
   await page.click('#term-open');
   await page.waitForSelector('#term .xterm-rows', { timeout: 8000 }).catch(async (e) => {
     console.log('TERM DEBUG', await page.evaluate(() => document.querySelector('#terminal-box').outerHTML.slice(0, 800)), errors);

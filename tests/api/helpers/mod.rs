@@ -239,6 +239,22 @@ impl TestApp {
         data["createSandbox"]["id"].as_str().expect("id").to_string()
     }
 
+    /// Writes `content` to `path` in the sandbox's workspace through the API.
+    pub async fn write_file(&self, token: &str, sb: &str, path: &str, content: &str) {
+        let q =
+            "mutation($s: ID!, $p: String!, $c: String!) { writeFile(sandboxId: $s, path: $p, content: $c) { size } }";
+        self.ok(token, q, json!({"s": sb, "p": path, "c": content})).await;
+    }
+
+    /// Starts `argv` in the sandbox as a background process through the API; its id.
+    pub async fn start_process(&self, token: &str, sb: &str, argv: &[&str]) -> String {
+        let q =
+            "mutation($s: ID!, $argv: [String!]!) { startProcess(input: {sandboxId: $s, argv: $argv}) { id status } }";
+        let p = self.ok(token, q, json!({"s": sb, "argv": argv})).await["startProcess"].clone();
+        assert_eq!(p["status"], "RUNNING", "{p}");
+        p["id"].as_str().expect("id").to_string()
+    }
+
     /// Runs a raw SQL query returning one integer (counts for "nothing changed" checks).
     pub async fn count(&self, sql: &str) -> i64 {
         use sea_orm::ConnectionTrait;
