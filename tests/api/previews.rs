@@ -195,6 +195,21 @@ async fn websockets_and_server_sent_events_go_through_a_preview() {
     let cookie = cookie_via_link(&app, &token, &sb, &client).await;
     assert_eq!(get(&client, &url, Some(&cookie)).await.0, StatusCode::OK, "the app is up");
 
+    // What the app sees: the browser's own cookies, never the preview's; where the
+    // request came from, set by the proxy and not by the browser.
+    let resp = client
+        .get(format!("{url}headers"))
+        .header(header::COOKIE, format!("{cookie}; theme=dark"))
+        .header("x-forwarded-host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    let seen: Value = resp.json().await.unwrap();
+    assert_eq!(seen["cookie"], "theme=dark", "{seen}");
+    assert_eq!(seen["x-forwarded-host"], json!(format!("{}:{}", host_of(&url), app.preview_addr.port())), "{seen}");
+    assert_eq!(seen["x-forwarded-proto"], "http");
+    assert_eq!(seen["x-forwarded-for"], "127.0.0.1");
+
     // SSE: the events arrive as the app writes them, not all at the end.
     let resp = client.get(format!("{url}events")).header(header::COOKIE, &cookie).send().await.unwrap();
     assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/event-stream");

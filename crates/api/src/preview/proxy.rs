@@ -46,6 +46,7 @@ pub(super) async fn forward(state: &PreviewState, route: &Route, mut req: Reques
     let upgrade = wants_upgrade(req.headers());
     let client_side = upgrade.then(|| hyper::upgrade::on(&mut req));
     clean(req.headers_mut(), upgrade);
+    forwarded(&mut req, &state.services.previews.urls().scheme);
     let req = req.map(|b| Limited::new(b, usize::try_from(limits.preview_max_body_bytes).unwrap_or(usize::MAX)));
     let preview = route.target.preview_id;
     // An upgraded connection is the client's for good: never a pooled one.
@@ -142,6 +143,27 @@ fn wants_upgrade(h: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
         && h.contains_key(header::UPGRADE)
+}
+
+/// Tells the app where the request came from (`X-Forwarded-For`, `-Host`, `-Proto`), as a
+/// reverse proxy does, so it can write absolute URLs of its own host. What the browser
+/// sent under those names is replaced, never trusted.
+fn forwarded(req: &mut Request, scheme: &str) {
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let host = req.headers().get(header::HOST).cloned();
+    let h = req.headers_mut();
+    for name in ["x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "forwarded"] {
+        h.remove(name);
+    }
+    if let Some(ip) = peer.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
+        h.insert("x-forwarded-for", ip);
+    }
+    if let Some(host) = host {
+        h.insert("x-forwarded-host", host);
+    }
+    if let Ok(v) = HeaderValue::from_str(scheme) {
+        h.insert("x-forwarded-proto", v);
+    }
 }
 
 /// Drops hop-by-hop headers (keeping `Connection: upgrade` for an upgrade) and this
