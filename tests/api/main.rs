@@ -35,6 +35,7 @@ mod modal_layout;
 mod modal_live;
 mod modal_long_wait;
 mod modal_official;
+mod modal_previews;
 mod modal_processes;
 mod modal_proto;
 mod modal_reconcile;

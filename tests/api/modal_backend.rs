@@ -25,6 +25,7 @@ pub(crate) async fn spawn_tweaked(
     tweak: impl FnOnce(&mut sandboxql::config::Config),
 ) -> TestApp {
     let url = fake.url();
+    let ca = fake.ca.pem_path();
     TestApp::spawn_with(
         kind,
         move |c| {
@@ -32,6 +33,7 @@ pub(crate) async fn spawn_tweaked(
             c.modal.modal_token_id = Some(sandboxql::config::Secret(TOKEN_ID.into()));
             c.modal.modal_token_secret = Some(sandboxql::config::Secret(TOKEN_SECRET.into()));
             c.modal.modal_server_url = url;
+            c.modal.modal_tunnel_ca = Some(ca);
             c.modal.modal_retry_base_ms = 10;
             c.modal.modal_max_attempts = 4;
             c.gateway.anthropic_api_key = Some(sandboxql::config::Secret(API_KEY.into()));

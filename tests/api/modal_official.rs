@@ -1,7 +1,8 @@
 //! The fake Modal is trusted only because Modal's official Python client (`modal` 1.6.4,
 //! installed by `scripts/install-test-deps.sh`) drives it through a whole sandbox life
 //! cycle (`tests/modal_official/drive.py`): app, v2 volumes, a V2 sandbox with two
-//! volume mounts and an allow-list, exec with stdin, stdout and env, from-name,
+//! volume mounts, an allow-list and an encrypted port, exec with stdin, stdout, env and a
+//! pty, from-name, a server reached through the port's tunnel over TLS,
 //! terminate and wait, and at-rest listing and reads by volume version. The test fails
 //! loudly when the client is missing.
 
@@ -20,6 +21,7 @@ async fn the_official_client_runs_its_whole_sequence_against_the_fake() {
     assert!(std::path::Path::new(PYTHON).exists(), "{PYTHON} missing: run scripts/install-test-deps.sh");
     let fake = FakeModal::start().await;
     let config = tempfile::tempdir().unwrap();
+    let tunnel_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/modal_official/drive.py");
     let out = tokio::process::Command::new(PYTHON)
         .args([script, "sandboxql-official", "official-vol", "official-sb"])
@@ -27,6 +29,8 @@ async fn the_official_client_runs_its_whole_sequence_against_the_fake() {
         .env("MODAL_TOKEN_ID", TOKEN_ID)
         .env("MODAL_TOKEN_SECRET", TOKEN_SECRET)
         .env("MODAL_CONFIG_PATH", config.path().join("modal.toml"))
+        .env("DRIVE_TUNNEL_PORT", tunnel_port.to_string())
+        .env("DRIVE_TUNNEL_CA", fake.ca.pem_path())
         .env("HOME", config.path())
         .output()
         .await
@@ -37,7 +41,19 @@ async fn the_official_client_runs_its_whole_sequence_against_the_fake() {
     let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["app", "volumes", "create", "exec", "exec_env", "exec_pty", "from_name", "terminate", "volume", "volume_v1"]
+        [
+            "app",
+            "volumes",
+            "create",
+            "exec",
+            "exec_env",
+            "exec_pty",
+            "from_name",
+            "tunnel",
+            "terminate",
+            "volume",
+            "volume_v1"
+        ]
     );
     assert!(steps.iter().all(|s| s["ok"] == true), "{stdout}");
 
@@ -47,6 +63,7 @@ async fn the_official_client_runs_its_whole_sequence_against_the_fake() {
         "SandboxGetFromNameV2",
         "SandboxTerminateV2",
         "SandboxWaitV2",
+        "SandboxGetTunnelsV2",
         "TaskExecStart",
         "TaskExecStdinWrite",
         "TaskExecStdioRead",
@@ -61,6 +78,10 @@ async fn the_official_client_runs_its_whole_sequence_against_the_fake() {
     let create = fake.st().creates[0].definition.clone().unwrap();
     let access = create.network_access.unwrap();
     assert_eq!((access.network_access_type, access.allowed_domains), (3, vec!["gateway.example".to_string()]));
+    let ports = create.open_ports.unwrap().ports;
+    assert_eq!(ports.len(), 1);
+    assert_eq!((ports[0].port, ports[0].unencrypted, ports[0].tunnel_type), (u32::from(tunnel_port), false, None));
+    assert!(fake.st().tunnel_connections >= 1);
 }
 
 /// The fake's refusals the official client never triggers: the v1 listing call on a v2

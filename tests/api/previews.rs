@@ -16,11 +16,12 @@ use crate::{
     helpers::{DbKind, TestApp},
 };
 
-const EXPOSE: &str = "mutation($s: ID!, $p: Int!, $v: PreviewVisibility!) { exposePort(sandboxId: $s, port: $p, visibility: $v) { port url visibility } }";
-const LIST: &str = "query($s: ID!) { sandbox(id: $s) { previews { port url visibility link { url expiresAt } } } }";
+pub(crate) const EXPOSE: &str = "mutation($s: ID!, $p: Int!, $v: PreviewVisibility!) { exposePort(sandboxId: $s, port: $p, visibility: $v) { port url visibility } }";
+pub(crate) const LIST: &str =
+    "query($s: ID!) { sandbox(id: $s) { previews { port url visibility link { url expiresAt } } } }";
 
 /// A client that sends every `*.localhost` preview host to the preview listener.
-fn browser(app: &TestApp, hosts: &[String]) -> reqwest::Client {
+pub(crate) fn browser(app: &TestApp, hosts: &[String]) -> reqwest::Client {
     let mut b = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
     for h in hosts {
         b = b.resolve(h, app.preview_addr);
@@ -28,16 +29,20 @@ fn browser(app: &TestApp, hosts: &[String]) -> reqwest::Client {
     b.build().unwrap()
 }
 
-fn host_of(url: &str) -> String {
+pub(crate) fn host_of(url: &str) -> String {
     url.split("://").nth(1).unwrap().split(['/', ':']).next().unwrap().to_string()
 }
 
-async fn serve_workspace(app: &TestApp, token: &str, sb: &str, port: u16, text: &str) {
+pub(crate) async fn serve_workspace(app: &TestApp, token: &str, sb: &str, port: u16, text: &str) {
     app.write_file(token, sb, "index.html", text).await;
     app.start_process(token, sb, &["python3", "-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"]).await;
 }
 
-async fn get(client: &reqwest::Client, url: &str, cookie: Option<&str>) -> (StatusCode, String, Option<String>) {
+pub(crate) async fn get(
+    client: &reqwest::Client,
+    url: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, String, Option<String>) {
     for _ in 0..40 {
         let mut req = client.get(url);
         if let Some(c) = cookie {
@@ -56,7 +61,7 @@ async fn get(client: &reqwest::Client, url: &str, cookie: Option<&str>) -> (Stat
     panic!("{url}: the sandbox's server never came up");
 }
 
-async fn previews(app: &TestApp, token: &str, sb: &str) -> Vec<Value> {
+pub(crate) async fn previews(app: &TestApp, token: &str, sb: &str) -> Vec<Value> {
     app.ok(token, LIST, json!({"s": sb})).await["sandbox"]["previews"].as_array().unwrap().clone()
 }
 

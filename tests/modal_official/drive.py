@@ -2,21 +2,26 @@
 
 The fake (tests/api/helpers/fake_modal*.rs) is only trusted because the official client runs
 its whole sandbox life cycle against it, through public API only: app lookup, two v2 volumes,
-sandbox create (V2), exec with stdin/stdout/env, lookup by name, terminate and wait, the file
+sandbox create (V2) with an encrypted port, exec with stdin/stdout/env and a pty, lookup by
+name, the port served through its tunnel over TLS, terminate and wait, the file
 the exec wrote read back from the volume at rest, and a v1 volume listed with the v1 call.
 tests/api/modal_official.rs runs it.
 
 Usage (with the client's venv python):
     MODAL_SERVER_URL=http://127.0.0.1:PORT MODAL_TOKEN_ID=... MODAL_TOKEN_SECRET=... \
-        python drive.py APP_NAME VOLUME_NAME [SANDBOX_NAME]
+        DRIVE_TUNNEL_PORT=N DRIVE_TUNNEL_CA=ca.pem python drive.py APP_NAME VOLUME_NAME [SANDBOX_NAME]
 (or DRIVE_APP / DRIVE_VOLUME / DRIVE_SANDBOX). Volumes are VOLUME_NAME-ws and VOLUME_NAME-home.
 Prints one JSON line per step; exits 1 with {"ok": false, ...} on the first failure.
 """
 
 import json
 import os
+import ssl
 import sys
+import time
 import traceback
+import urllib.error
+import urllib.request
 
 import modal
 
@@ -40,6 +45,9 @@ def main() -> None:
     vol_name = args[1] if len(args) > 1 else os.environ.get("DRIVE_VOLUME", "")
     sb_name = args[2] if len(args) > 2 else os.environ.get("DRIVE_SANDBOX", f"{app_name}-sb")
     check(bool(app_name and vol_name), "usage: drive.py APP_NAME VOLUME_NAME [SANDBOX_NAME]")
+    # The port the sandbox opens through a tunnel, and the CA the fake's tunnels use.
+    tunnel_port = int(os.environ["DRIVE_TUNNEL_PORT"])
+    tunnel_ca = os.environ["DRIVE_TUNNEL_CA"]
 
     global _step
     _step = "app"  # the step a failure is reported under
@@ -70,6 +78,7 @@ def main() -> None:
         outbound_domain_allowlist=["gateway.example"],
         cpu=1.0,
         memory=512,
+        encrypted_ports=[tunnel_port],
     )
     report("create", sandbox_id=sb.object_id, image_id=image.object_id)
 
@@ -107,6 +116,24 @@ def main() -> None:
     found = modal.Sandbox.from_name(app_name, sb_name)
     check(found.object_id == sb.object_id, f"from_name gave {found.object_id}, want {sb.object_id}")
     report("from_name", sandbox_id=found.object_id)
+
+    _step = "tunnel"
+    # A server in the sandbox, reached through the tunnel `tunnels()` names: the create's
+    # answer on the created handle, `SandboxGetTunnelsV2` on the one found by name.
+    sb.exec("python3", "-m", "http.server", str(tunnel_port), "--bind", "127.0.0.1")
+    created, looked_up = sb.tunnels()[tunnel_port], found.tunnels()[tunnel_port]
+    check((created.host, created.port) == (looked_up.host, looked_up.port), f"{created} vs {looked_up}")
+    context = ssl.create_default_context(cafile=tunnel_ca)
+    body = b""
+    for _ in range(50):
+        try:
+            with urllib.request.urlopen(f"{looked_up.url}/hello.txt", context=context, timeout=5) as resp:
+                body = resp.read()
+                break
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    check(body == b"hi from stdin", f"the tunnel served {body!r}")
+    report("tunnel", url=looked_up.url)
 
     _step = "terminate"
     sb.terminate()

@@ -78,10 +78,25 @@ pub trait Processes: Send + Sync + 'static {
 /// without giving the sandbox any network.
 #[async_trait]
 pub trait Ports: Send + Sync + 'static {
-    /// A new connection to `port` on the sandbox's loopback; a port nothing listens on
-    /// is CONFLICT `PORT_CLOSED`.
-    async fn dial(&self, id: &ExternalId, port: u16) -> AppResult<tokio::net::TcpStream>;
+    /// Whether `port` can be previewed at all, asked before it is exposed: a backend whose
+    /// sandboxes open their ports when they are made (Modal) says which (BAD_INPUT
+    /// `PORT_NOT_OPENED`). The default takes any.
+    fn exposable(&self, _port: u16) -> AppResult<()> {
+        Ok(())
+    }
+
+    /// A new connection to `port` on the sandbox's loopback, plain or through the
+    /// backend's encrypted tunnel; a port nothing listens on is CONFLICT `PORT_CLOSED`.
+    async fn dial(&self, id: &ExternalId, port: u16) -> AppResult<PortStream>;
 }
+
+/// A connection to a sandbox's port, whatever carries it (a socket, TLS over a tunnel).
+pub trait PortIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> PortIo for T {}
+
+/// What [`Ports::dial`] returns.
+pub type PortStream = Box<dyn PortIo>;
 
 /// A running sandbox's workspace files.
 #[async_trait]

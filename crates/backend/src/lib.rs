@@ -23,7 +23,9 @@ pub mod template;
 pub mod watch;
 
 pub use self::{
-    capabilities::{AtRest, Bulk, Exec, Files, Lifecycle, Ports, Processes, ResourceUsage, Usage, Watch},
+    capabilities::{
+        AtRest, Bulk, Exec, Files, Lifecycle, PortIo, PortStream, Ports, Processes, ResourceUsage, Usage, Watch,
+    },
     watch::{RawChange, WorkspaceWatch},
 };
 pub use sandboxql_entity::external_id::ExternalId;

@@ -106,7 +106,8 @@ impl Services {
         );
         let processes = processes::Processes::new(db.clone(), backend.clone(), limits.clone(), &manager.instance_id);
         let terminals = terminals::Terminals::new(backend.clone(), limits.clone());
-        let previews = previews::Previews::new(db.clone(), limits.clone(), preview_urls);
+        let previews =
+            previews::Previews::new(db.clone(), backend.clone(), waker.clone(), limits.clone(), preview_urls);
         let runs = runs::Runs::new(db.clone(), manager, limits.clone(), waker.clone());
         let lifecycle = lifecycle::Lifecycle {
             db: db.clone(),

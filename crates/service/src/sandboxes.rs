@@ -48,6 +48,15 @@ impl VisibleSandbox {
         }
     }
 
+    /// A row reached by a credential that names it, not by a viewer (a preview's signed
+    /// cookie, or a preview its owner made PUBLIC): admitted while undeleted.
+    pub(crate) fn by_credential(row: sandbox::Model) -> AppResult<Self> {
+        match row.deleted_at {
+            None => Ok(Self(row)),
+            Some(_) => Err(AppError::NotFound("sandbox")),
+        }
+    }
+
     /// A fresh copy of this sandbox's row (same id and owner), still visible.
     pub(super) fn reloaded(&self, row: sandbox::Model) -> AppResult<Self> {
         if row.id == self.0.id && row.account_id == self.0.account_id && row.deleted_at.is_none() {

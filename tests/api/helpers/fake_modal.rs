@@ -46,6 +46,9 @@ pub struct FakeSandbox {
     pub created_at: f64,
     pub task_id: String,
     pub execs: Vec<Arc<FakeExec>>,
+    /// Where its open ports are reached (see `fake_modal_tunnel`), and their listeners.
+    pub tunnels: Vec<sandboxql::backend::modal::proto::TunnelData>,
+    pub tunnel_tasks: Vec<tokio::task::AbortHandle>,
 }
 
 /// Everything the fake knows and did.
@@ -99,6 +102,10 @@ pub struct State {
     /// Sandboxes by the `x-idempotency-key` of the create that made them: a retried
     /// create gets the same sandbox, as on Modal.
     pub created_by_key: HashMap<String, (String, String)>,
+    /// Answer creates without their tunnels, as when they are not ready yet.
+    pub tunnels_late: bool,
+    /// Connections accepted by the sandboxes' tunnels.
+    pub tunnel_connections: usize,
     pub(super) next_id: u64,
 }
 
@@ -113,6 +120,8 @@ pub struct FakeModal {
     /// The command router's own address, behind a proxy that `restart_router` cuts.
     pub router: Arc<tokio::sync::Mutex<super::proxy::Proxy>>,
     pub router_addr: SocketAddr,
+    /// Signs the tunnels' certificates; sandboxql trusts it by `--modal-tunnel-ca`.
+    pub ca: Arc<super::tls::TestCa>,
 }
 
 impl FakeModal {
@@ -134,7 +143,8 @@ impl FakeModal {
         let proxy = super::proxy::Proxy::start(router_listener.local_addr().expect("addr")).await;
         let router_addr = proxy.addr;
         let router = Arc::new(tokio::sync::Mutex::new(proxy));
-        let fake = FakeModal { state: Arc::new(Mutex::new(state)), root, addr, blobs, router, router_addr };
+        let ca = Arc::new(super::tls::TestCa::new());
+        let fake = FakeModal { state: Arc::new(Mutex::new(state)), root, addr, blobs, router, router_addr, ca };
         let svc = ModalClientServer::new(fake.clone());
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
         tokio::spawn(tonic::transport::Server::builder().add_service(svc).serve_with_incoming(incoming));
@@ -166,6 +176,9 @@ impl FakeModal {
         let sb = st.sandboxes.get_mut(id).expect("fake sandbox");
         sb.terminated = true;
         sb.end_status = status;
+        for t in &sb.tunnel_tasks {
+            t.abort();
+        }
         for e in &sb.execs {
             if let Some(pid) = e.pid {
                 unsafe { libc::kill(pid as i32, libc::SIGKILL) };

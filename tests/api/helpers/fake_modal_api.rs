@@ -123,8 +123,13 @@ impl ModalClient for FakeModal {
         self.st().creates.push(SandboxCreateRequest { app_id: r.app_id.clone(), definition: Some(d), tags: r.tags });
         self.after_create("SandboxCreateV2")?;
         let access = self.router_access(&task_id, true)?;
+        let tunnels = match self.st() {
+            st if st.tunnels_late => Vec::new(),
+            st => st.sandboxes.get(&id).map(|s| s.tunnels.clone()).unwrap_or_default(),
+        };
         Ok(Response::new(SandboxCreateV2Response {
             sandbox_id: id,
+            tunnels,
             task_id,
             command_router_access: Some(access),
             sandbox_token: String::new(),
@@ -139,6 +144,16 @@ impl ModalClient for FakeModal {
     async fn sandbox_get_task_id_v2(&self, req: Request<SandboxGetTaskIdRequest>) -> Res<SandboxGetTaskIdResponse> {
         self.enter("SandboxGetTaskIdV2", &req)?;
         self.task_of(req.into_inner(), true).map(Response::new)
+    }
+
+    async fn sandbox_get_tunnels(&self, req: Request<SandboxGetTunnelsRequest>) -> Res<SandboxGetTunnelsResponse> {
+        self.enter("SandboxGetTunnels", &req)?;
+        self.tunnels_of(req.into_inner(), false).map(Response::new)
+    }
+
+    async fn sandbox_get_tunnels_v2(&self, req: Request<SandboxGetTunnelsRequest>) -> Res<SandboxGetTunnelsResponse> {
+        self.enter("SandboxGetTunnelsV2", &req)?;
+        self.tunnels_of(req.into_inner(), true).map(Response::new)
     }
 
     async fn sandbox_terminate(&self, req: Request<SandboxTerminateRequest>) -> Res<SandboxTerminateResponse> {

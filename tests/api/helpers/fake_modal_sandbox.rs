@@ -108,6 +108,7 @@ impl FakeModal {
             mounts.push((host, m.mount_path.clone()));
         }
         let task_id = self.id("ta");
+        let (tunnels, tunnel_tasks) = self.open_tunnels(d.open_ports.as_ref())?;
         let entry = (d.entrypoint_args != ["sleep", "infinity"]).then(|| d.entrypoint_args.clone());
         let workdir = d.workdir.clone().unwrap_or_default();
         let sandbox = FakeSandbox {
@@ -123,6 +124,8 @@ impl FakeModal {
             created_at: 1_700_000_000.0 + self.st().sandboxes.len() as f64,
             task_id: task_id.clone(),
             execs: Vec::new(),
+            tunnels,
+            tunnel_tasks,
         };
         self.st().sandboxes.insert(id.clone(), sandbox);
         if let Some(argv) = entry {

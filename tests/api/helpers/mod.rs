@@ -13,6 +13,7 @@ pub mod fake_modal_api;
 pub mod fake_modal_exec;
 pub mod fake_modal_router;
 pub mod fake_modal_sandbox;
+pub mod fake_modal_tunnel;
 pub mod fake_modal_volume;
 pub mod jwks;
 pub mod node;
@@ -21,6 +22,7 @@ pub mod proxy;
 pub mod remote;
 pub mod runs;
 pub mod s3;
+pub mod tls;
 pub mod ws;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};

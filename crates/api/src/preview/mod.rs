@@ -124,6 +124,19 @@ async fn handle(State(state): State<PreviewState>, req: Request) -> Response {
     if route.visibility == crate::enums::PreviewVisibility::Private && !has_cookie(&state, &route, held).await {
         return text(StatusCode::UNAUTHORIZED, "this preview is private: open it from the app's preview link");
     }
+    let route = match route.status {
+        crate::enums::SandboxStatus::Sleeping if state.limits().previews.preview_wakes => {
+            match state.services.previews.wake(&route).await {
+                Ok(Some(r)) => r,
+                Ok(None) => return text(StatusCode::NOT_FOUND, "no such preview"),
+                Err(e) => {
+                    tracing::warn!(error = ?e.log_detail(), "waking a preview's sandbox failed");
+                    return text(StatusCode::SERVICE_UNAVAILABLE, "the sandbox is asleep and could not be woken");
+                }
+            }
+        }
+        _ => route,
+    };
     proxy::forward(&state, &route, req).await
 }
 

@@ -40,8 +40,12 @@ pub(super) async fn forward(state: &PreviewState, route: &Route, mut req: Reques
         return text(StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than previews take");
     }
     let Some(ext) = route.external_id.clone() else { return text(StatusCode::NOT_FOUND, "no such preview") };
-    if route.status != crate::enums::SandboxStatus::Running {
-        return text(StatusCode::SERVICE_UNAVAILABLE, "the sandbox is not running (asleep or stopped)");
+    match route.status {
+        crate::enums::SandboxStatus::Running => {}
+        crate::enums::SandboxStatus::Sleeping => {
+            return text(StatusCode::SERVICE_UNAVAILABLE, "the sandbox is asleep: a run or a file operation wakes it");
+        }
+        _ => return text(StatusCode::SERVICE_UNAVAILABLE, "the sandbox is not running"),
     }
     let upgrade = wants_upgrade(req.headers());
     let client_side = upgrade.then(|| hyper::upgrade::on(&mut req));

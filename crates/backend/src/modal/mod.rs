@@ -20,6 +20,7 @@ mod runs;
 mod sandboxes;
 mod spool;
 mod stdin;
+mod tunnels;
 mod versioned;
 mod volume_files;
 mod volumes;
@@ -87,6 +88,8 @@ pub struct ModalBackend {
     http: reqwest::Client,
     /// Files spooled for running syncs.
     spools: spool::Spools,
+    /// The ports sandboxes open for previews, and where their tunnels end.
+    tunnels: tunnels::Tunnels,
 }
 
 impl ModalBackend {
@@ -109,6 +112,7 @@ impl ModalBackend {
                 .timeout(std::time::Duration::from_secs(120))
                 .build()?,
             spools: Default::default(),
+            tunnels: tunnels::Tunnels::new(cfg)?,
         })
     }
 
@@ -150,6 +154,7 @@ impl Lifecycle for ModalBackend {
     }
 
     async fn terminate(&self, external_id: &ExternalId) -> AppResult<()> {
+        self.tunnels.forget(external_id.as_str());
         let task = self.tasks().remove(external_id.as_str());
         if let Some(task) = task {
             self.routers.lock().await.remove(&task);
@@ -191,8 +196,9 @@ impl Exec for ModalBackend {
     }
 }
 
-/// Modal sandboxes sleep (their files stay on the volume), move files in bulk and run
-/// users' processes and terminals; they cannot be watched (callers poll).
+/// Modal sandboxes sleep (their files stay on the volume), move files in bulk, run
+/// users' processes and terminals and serve previews through Modal's tunnels; they
+/// cannot be watched (callers poll).
 impl Backend for ModalBackend {
     fn at_rest(&self) -> Option<&dyn AtRest> {
         Some(self)
@@ -203,6 +209,10 @@ impl Backend for ModalBackend {
     }
 
     fn bulk(&self) -> Option<&dyn Bulk> {
+        Some(self)
+    }
+
+    fn ports(&self) -> Option<&dyn crate::Ports> {
         Some(self)
     }
 }

@@ -130,6 +130,7 @@ impl ModalBackend {
             workdir: Some(WORKDIR.into()),
             // One mount per volume; the workspace keeps its place in its volume.
             volume_mounts: vec![mount(&workspace.id, WORKDIR, Some("workspace")), mount(&home.id, HOME_DIR, None)],
+            open_ports: self.tunnels.open_ports(),
             network_access: Some(super::network::allowlist(self.gateway_url.as_deref(), &self.egress)),
             name: Some(name.clone()),
             idle_timeout_secs: Some(spec.template.idle_timeout_secs),
@@ -145,6 +146,7 @@ impl ModalBackend {
         };
         match self.create_v2(req).await {
             Ok(resp) => {
+                self.tunnels.remember(&resp.sandbox_id, &resp.tunnels);
                 if !resp.task_id.is_empty() {
                     self.tasks().insert(resp.sandbox_id.clone(), resp.task_id.clone());
                     // The access that comes with the create is good for the first connection.

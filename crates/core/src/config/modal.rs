@@ -35,4 +35,20 @@ pub struct ModalConfig {
     /// Longest delay between two attempts, in milliseconds.
     #[arg(long, env = "SANDBOXQL_MODAL_RETRY_CAP_MS", default_value_t = 5000)]
     pub modal_retry_cap_ms: u64,
+    /// Container ports every Modal sandbox opens, each through a Modal tunnel, when it is
+    /// made (as `Sandbox.create(encrypted_ports=…)` does): the ports `exposePort` can
+    /// preview there. Modal fixes a sandbox's ports at create, so a changed list reaches a
+    /// sandbox at its next wake. Empty (`--modal-preview-ports=`): no tunnels, no previews.
+    #[arg(
+        long,
+        env = "SANDBOXQL_MODAL_PREVIEW_PORTS",
+        value_delimiter = ',',
+        num_args = 0..,
+        default_values_t = [3000u16, 5173, 8000, 8080]
+    )]
+    pub modal_preview_ports: Vec<u16>,
+    /// A root certificate (PEM) trusted for Modal's tunnels besides the public web roots:
+    /// a private Modal deployment, or a test's fake.
+    #[arg(long, env = "SANDBOXQL_MODAL_TUNNEL_CA")]
+    pub modal_tunnel_ca: Option<std::path::PathBuf>,
 }

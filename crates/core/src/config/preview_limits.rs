@@ -40,4 +40,9 @@ pub struct PreviewLimits {
     /// Seconds the cookie an opened link sets lets its browser in.
     #[arg(long, env = "SANDBOXQL_PREVIEW_COOKIE_SECS", default_value_t = 12 * 3600)]
     pub preview_cookie_secs: u64,
+    /// A request that may open a sleeping sandbox's preview wakes the sandbox (and waits
+    /// up to `wakeWaitSecs`) instead of answering 503. Off by default: a PUBLIC preview's
+    /// visitors would keep its sandbox, and its bill, awake.
+    #[arg(long, env = "SANDBOXQL_PREVIEW_WAKES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub preview_wakes: bool,
 }

@@ -52,6 +52,9 @@ pub mod reasons {
     pub const SYNTAX_ERROR: &str = "SYNTAX_ERROR";
     /// `createSandbox` names a template the server does not offer (`templates` lists them).
     pub const UNKNOWN_TEMPLATE: &str = "UNKNOWN_TEMPLATE";
+    /// `exposePort` names a port this deployment's sandboxes do not open (on Modal, ports
+    /// are opened when a sandbox is made: `--modal-preview-ports`).
+    pub const PORT_NOT_OPENED: &str = "PORT_NOT_OPENED";
 
     // CONFLICT: valid input that clashes with the current state.
     /// The sandbox already has a RUNNING run (one at a time per sandbox).

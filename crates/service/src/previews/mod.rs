@@ -4,6 +4,7 @@
 //! for it: the proxy dials the port through the backend. Rows go with their sandbox.
 
 pub mod host;
+mod routes;
 pub mod signing;
 
 use std::sync::Arc;
@@ -21,13 +22,15 @@ use self::{
     signing::{Kind, Signer, Target},
 };
 use crate::{
+    backend::Backend,
     cache::Bounded,
     config::Limits,
     entity::{
         enums::{PreviewVisibility, SandboxStatus},
-        new_id, now, sandbox, sandbox_preview, server_key,
+        new_id, now, sandbox_preview, server_key,
     },
     error::{AppError, AppResult},
+    lifecycle::waker::Waker,
     sandboxes::VisibleSandbox,
 };
 
@@ -65,6 +68,10 @@ pub const LINK_PATH: &str = "/__sandboxql/open";
 #[derive(Clone)]
 pub struct Previews {
     db: DatabaseConnection,
+    /// Asked which ports can be previewed.
+    backend: Arc<dyn Backend>,
+    /// Wakes a sleeping sandbox for a preview request (`limits.previewWakes`).
+    waker: Waker,
     limits: Arc<Limits>,
     urls: Arc<PreviewUrls>,
     signer: Arc<OnceCell<Signer>>,
@@ -76,11 +83,18 @@ pub struct Previews {
 
 impl Previews {
     /// Previews written as `urls` says.
-    pub fn new(db: DatabaseConnection, limits: Arc<Limits>, urls: PreviewUrls) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        backend: Arc<dyn Backend>,
+        waker: Waker,
+        limits: Arc<Limits>,
+        urls: PreviewUrls,
+    ) -> Self {
         let l = &limits.previews;
         let ttl = std::time::Duration::from_millis(l.preview_route_cache_ms);
         let routes = Arc::new(Bounded::by_count(l.preview_route_cache_entries.max(1), Some(ttl)));
-        Self { db, limits, urls: Arc::new(urls), signer: Arc::default(), routes, changes: Arc::default() }
+        let (signer, changes) = (Arc::default(), Arc::default());
+        Self { db, backend, waker, limits, urls: Arc::new(urls), signer, routes, changes }
     }
 
     /// How URLs are written.
@@ -110,42 +124,47 @@ impl Previews {
         if port == 0 {
             return Err(AppError::bad_input("port: 1 to 65535"));
         }
+        match self.backend.ports() {
+            Some(ports) => ports.exposable(port)?,
+            None => return Err(AppError::bad_input("this deployment's sandboxes have no previews")),
+        }
         if matches!(sb.status, SandboxStatus::Deleting | SandboxStatus::Error) {
             return Err(AppError::conflict_because(crate::error::reasons::NOT_RUNNING, "the sandbox is not running"));
         }
-        if let Some(row) = self.find(sb.id, port).await? {
-            let mut active: sandbox_preview::ActiveModel = row.into();
-            active.visibility = Set(visibility);
-            active.updated_at = Set(now());
-            return Ok(sandbox_preview::Entity::update(active).exec(&self.db).await?);
-        }
-        let n = sandbox_preview::Entity::find()
-            .filter(sandbox_preview::Column::SandboxId.eq(sb.id))
-            .count(&self.db)
-            .await?;
-        let max = self.limits.previews.previews_per_sandbox;
-        if n >= max {
-            return Err(AppError::conflict(format!("a sandbox may expose {max} ports; unexpose one first")));
-        }
+        // Counted and written under the account's lock: two at once cannot both take the
+        // last place, and the same port exposed twice is one row.
+        let txn = crate::entity::db::write_txn(&self.db).await?;
+        crate::accounts::lock_account(&txn, sb.account_id).await?;
         let t = now();
-        let row = sandbox_preview::ActiveModel {
-            id: Set(new_id()),
-            sandbox_id: Set(sb.id),
-            account_id: Set(sb.account_id),
-            port: Set(i64::from(port)),
-            visibility: Set(visibility),
-            created_at: Set(t),
-            updated_at: Set(t),
+        let row = match self.find_in(&txn, sb.id, port).await? {
+            Some(row) => {
+                let mut active: sandbox_preview::ActiveModel = row.into();
+                active.visibility = Set(visibility);
+                active.updated_at = Set(t);
+                sandbox_preview::Entity::update(active).exec(&txn).await?
+            }
+            None => {
+                let n = sandbox_preview::Entity::find()
+                    .filter(sandbox_preview::Column::SandboxId.eq(sb.id))
+                    .count(&txn)
+                    .await?;
+                let max = self.limits.previews.previews_per_sandbox;
+                if n >= max {
+                    return Err(AppError::conflict(format!("a sandbox may expose {max} ports; unexpose one first")));
+                }
+                let row = sandbox_preview::ActiveModel {
+                    id: Set(new_id()),
+                    sandbox_id: Set(sb.id),
+                    account_id: Set(sb.account_id),
+                    port: Set(i64::from(port)),
+                    visibility: Set(visibility),
+                    created_at: Set(t),
+                    updated_at: Set(t),
+                };
+                sea_orm::ActiveModelTrait::insert(row, &txn).await?
+            }
         };
-        // Two exposing the same port at once: the unique index keeps one, both see it.
-        sandbox_preview::Entity::insert(row)
-            .on_conflict_do_nothing_on([sandbox_preview::Column::SandboxId, sandbox_preview::Column::Port])
-            .exec_without_returning(&self.db)
-            .await?;
-        let row = self.find(sb.id, port).await?.ok_or(AppError::NotFound("preview"))?;
-        if row.visibility != visibility {
-            return Box::pin(self.expose_now(sb, port, visibility)).await;
-        }
+        txn.commit().await?;
         Ok(row)
     }
 
@@ -170,11 +189,16 @@ impl Previews {
             .await?)
     }
 
-    async fn find(&self, sandbox_id: Uuid, port: u16) -> AppResult<Option<sandbox_preview::Model>> {
+    async fn find_in<C: sea_orm::ConnectionTrait>(
+        &self,
+        db: &C,
+        sandbox_id: Uuid,
+        port: u16,
+    ) -> AppResult<Option<sandbox_preview::Model>> {
         Ok(sandbox_preview::Entity::find()
             .filter(sandbox_preview::Column::SandboxId.eq(sandbox_id))
             .filter(sandbox_preview::Column::Port.eq(i64::from(port)))
-            .one(&self.db)
+            .one(db)
             .await?)
     }
 
@@ -189,41 +213,6 @@ impl Previews {
     /// The URL of a preview.
     pub fn url_of(&self, row: &sandbox_preview::Model) -> String {
         self.urls.url(row.sandbox_id, u16::try_from(row.port).unwrap_or(0))
-    }
-
-    /// Where a request for `host` goes (None: no such preview, or no longer one), as the
-    /// database said at most `limits.previewRouteCacheMs` ago.
-    pub async fn route(&self, host: &str) -> AppResult<Option<Route>> {
-        let Some((sandbox_id, port)) = self.urls.parse(host) else { return Ok(None) };
-        if let Some(known) = self.routes.get(&(sandbox_id, port)) {
-            return Ok(known);
-        }
-        let before = self.changes.load(std::sync::atomic::Ordering::Acquire);
-        let found = self.route_now(sandbox_id, port).await?;
-        // A change this instance made meanwhile wins over what was read before it.
-        if self.changes.load(std::sync::atomic::Ordering::Acquire) == before {
-            self.routes.insert((sandbox_id, port), found.clone());
-        }
-        Ok(found)
-    }
-
-    fn forget_route(&self, sandbox_id: Uuid, port: u16) {
-        self.changes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        self.routes.remove(&(sandbox_id, port));
-    }
-
-    async fn route_now(&self, sandbox_id: Uuid, port: u16) -> AppResult<Option<Route>> {
-        let Some(row) = self.find(sandbox_id, port).await? else { return Ok(None) };
-        let Some(sb) = sandbox::Entity::find_by_id(sandbox_id).one(&self.db).await? else { return Ok(None) };
-        if sb.deleted_at.is_some() {
-            return Ok(None);
-        }
-        Ok(Some(Route {
-            target: target_of(&row),
-            visibility: row.visibility,
-            status: sb.status,
-            external_id: sb.external_id,
-        }))
     }
 
     /// Whether `token` is a live link to `route`'s preview.
