@@ -51,6 +51,7 @@ mod persisted;
 mod persistence;
 mod playground;
 mod previews;
+mod previews_h2;
 mod processes;
 mod promises;
 mod real_claude;

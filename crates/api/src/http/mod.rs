@@ -5,6 +5,7 @@ pub mod credentials;
 mod graphql_http;
 mod graphql_sse;
 mod graphql_ws;
+mod h2;
 mod media;
 pub mod outbox;
 mod pages;

@@ -43,6 +43,9 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
     /// Largest request head buffered (None: hyper's default, ~400 KB).
     pub max_head_bytes: Option<usize>,
+    /// HTTP/2 (with prior knowledge, as a TLS-terminating balancer speaks it) besides
+    /// HTTP/1.1, with at most this many streams per connection; None: HTTP/1.1 only.
+    pub http2_streams: Option<u32>,
 }
 
 impl ConnectionLimits {
@@ -56,6 +59,7 @@ impl ConnectionLimits {
             max_per_address: l.requests.max_connections_per_address as usize,
             header_timeout: Duration::from_millis(l.requests.header_timeout_ms),
             max_head_bytes: None,
+            http2_streams: None,
         }
     }
 }
@@ -136,8 +140,8 @@ impl Gate {
 
 /// A socket with its admission: the place is held as long as the socket is open, after a
 /// websocket upgrade too.
-struct Admitted {
-    stream: TcpStream,
+pub(super) struct Admitted {
+    pub(super) stream: TcpStream,
     _admission: Admission,
 }
 
@@ -216,10 +220,39 @@ pub fn serve(
 }
 
 async fn connection(io: Admitted, peer: SocketAddr, router: Router, limits: ConnectionLimits, stop: CancellationToken) {
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        req.extensions_mut().insert(ConnectInfo(peer));
-        router.clone().oneshot(req)
-    });
+    let service = Peered { router, peer };
+    let result = match limits.http2_streams {
+        Some(streams) => match super::h2::sniff(&io.stream, limits.header_timeout).await {
+            None => return,
+            Some(true) => super::h2::serve(io, service, streams, limits, stop).await,
+            Some(false) => http1(io, service, limits, stop).await,
+        },
+        None => http1(io, service, limits, stop).await,
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, %peer, "connection ended with an error");
+    }
+}
+
+/// The router, told which peer each request came from.
+#[derive(Clone)]
+pub(super) struct Peered {
+    router: Router,
+    peer: SocketAddr,
+}
+
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Peered {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = tower::util::Oneshot<Router, hyper::Request<hyper::body::Incoming>>;
+
+    fn call(&self, mut req: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        req.extensions_mut().insert(ConnectInfo(self.peer));
+        self.router.clone().oneshot(req)
+    }
+}
+
+async fn http1(io: Admitted, service: Peered, limits: ConnectionLimits, stop: CancellationToken) -> hyper::Result<()> {
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
     if let Some(n) = limits.max_head_bytes {
@@ -228,20 +261,12 @@ async fn connection(io: Admitted, peer: SocketAddr, router: Router, limits: Conn
     }
     let conn = builder.serve_connection(TokioIo::new(io), service).with_upgrades();
     tokio::pin!(conn);
-    let done = tokio::select! {
-        r = conn.as_mut() => Some(r),
-        _ = stop.cancelled() => None,
-    };
-    let result = match done {
-        Some(r) => r,
-        None => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
-    };
-    if let Err(e) = result {
-        tracing::debug!(error = %e, %peer, "connection ended with an error");
+    tokio::select! {
+        r = conn.as_mut() => return r,
+        _ = stop.cancelled() => {}
     }
+    conn.as_mut().graceful_shutdown();
+    conn.await
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The preview listener (`--preview-listen`): serves `{port}-{sandboxId}.{previewDomain}`
-//! by proxying to that port inside the sandbox (HTTP/1.1, websockets, SSE), on a listener
+//! by proxying to that port inside the sandbox (HTTP/1.1 or HTTP/2 from the client;
+//! HTTP/1.1 to the app; websockets, SSE), on a listener
 //! and an origin of its own, so no preview page shares an origin with the API or the
 //! playground. PRIVATE previews need the cookie a signed link from the API sets (no
 //! cookie: 401); a host naming no live preview, or a link that does not verify, is 404.
@@ -91,7 +92,11 @@ impl PreviewState {
 
 /// The connection limits of the preview listener: the API's, with its own head size.
 pub fn connection_limits(l: &Limits) -> ConnectionLimits {
-    ConnectionLimits { max_head_bytes: Some(l.previews.preview_max_head_bytes), ..ConnectionLimits::from_limits(l) }
+    ConnectionLimits {
+        max_head_bytes: Some(l.previews.preview_max_head_bytes),
+        http2_streams: Some(l.previews.preview_max_streams.max(1)),
+        ..ConnectionLimits::from_limits(l)
+    }
 }
 
 /// Every request goes to [`handle`].
@@ -106,7 +111,11 @@ fn text(status: StatusCode, msg: &'static str) -> Response {
 }
 
 async fn handle(State(state): State<PreviewState>, req: Request) -> Response {
-    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().to_string();
+    // HTTP/1.1 names the host in `Host`, HTTP/2 in the `:authority` of the URI.
+    let host = match req.headers().get(header::HOST).and_then(|h| h.to_str().ok()) {
+        Some(h) => h.to_string(),
+        None => req.uri().authority().map(|a| a.to_string()).unwrap_or_default(),
+    };
     let route = match state.services.previews.route(&host).await {
         Ok(Some(r)) => r,
         Ok(None) => return text(StatusCode::NOT_FOUND, "no such preview"),

@@ -47,6 +47,8 @@ pub(super) async fn forward(state: &PreviewState, route: &Route, mut req: Reques
         }
         _ => return text(StatusCode::SERVICE_UNAVAILABLE, "the sandbox is not running"),
     }
+    let from_h2 = req.version() == axum::http::Version::HTTP_2;
+    to_origin_form(&mut req);
     let upgrade = wants_upgrade(req.headers());
     let client_side = upgrade.then(|| hyper::upgrade::on(&mut req));
     clean(req.headers_mut(), upgrade);
@@ -96,6 +98,11 @@ pub(super) async fn forward(state: &PreviewState, route: &Route, mut req: Reques
     for h in HOP_BY_HOP {
         resp.headers_mut().remove(*h);
     }
+    if from_h2 {
+        // HTTP/2 has no connection-specific headers (RFC 9113 §8.2.2).
+        resp.headers_mut().remove(header::CONNECTION);
+        resp.headers_mut().remove(header::UPGRADE);
+    }
     if upgrade {
         return resp.map(Body::new);
     }
@@ -140,6 +147,23 @@ async fn connect(
         let _ = conn.with_upgrades().await;
     });
     Ok((sender, permit))
+}
+
+/// An HTTP/1.1 request for the app whatever the client spoke: the path and query on the
+/// request line and the host in `Host` (HTTP/2 carries it as the URI's authority).
+fn to_origin_form(req: &mut Request) {
+    if let Some(authority) = req.uri().authority().map(|a| a.as_str().to_string()) {
+        if !req.headers().contains_key(header::HOST)
+            && let Ok(v) = HeaderValue::from_str(&authority)
+        {
+            req.headers_mut().insert(header::HOST, v);
+        }
+        let path = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
+        if let Ok(uri) = path.parse() {
+            *req.uri_mut() = uri;
+        }
+    }
+    *req.version_mut() = axum::http::Version::HTTP_11;
 }
 
 fn wants_upgrade(h: &HeaderMap) -> bool {

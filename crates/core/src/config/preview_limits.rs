@@ -22,6 +22,9 @@ pub struct PreviewLimits {
     /// Largest request head (request line and headers) a preview takes, in bytes.
     #[arg(long, env = "SANDBOXQL_PREVIEW_MAX_HEAD_BYTES", default_value_t = 64 * 1024)]
     pub preview_max_head_bytes: usize,
+    /// Requests one HTTP/2 client connection carries at once (its concurrent streams).
+    #[arg(long, env = "SANDBOXQL_PREVIEW_MAX_STREAMS", default_value_t = 100)]
+    pub preview_max_streams: u32,
     /// Seconds a proxied connection (or websocket) may carry nothing before it is closed.
     #[arg(long, env = "SANDBOXQL_PREVIEW_IDLE_SECS", default_value_t = 300)]
     pub preview_idle_secs: u64,
