@@ -133,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
         agent_id: None,
         name: None,
         from_snapshot: None,
+        git: None,
     };
     let sb = svc.lifecycle.create(&viewer, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let ws = dir.path().join("sandboxes").join(sb.id.simple().to_string()).join("disk/workspace");

@@ -47,6 +47,7 @@ async fn main() -> anyhow::Result<()> {
             agent_id: None,
             name: Some(format!("bench-{i}")),
             from_snapshot: None,
+            git: None,
         };
         svc.lifecycle.create(&viewer, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }

@@ -86,7 +86,8 @@ impl Application {
         let blobs = make_blob_store(&config, &pool).await?;
         let previews = PreviewListener::bind(&config.preview, config.listen).await?;
         let preview_addr = previews.listener.local_addr()?;
-        let services = Services::new(db, limits, backend, blobs, runs, prices, previews.urls);
+        let sealer = crate::service::credentials::sealing::Sealer::from_config(&config.broker)?.map(Arc::new);
+        let services = Services::new(db, limits, backend, blobs, runs, prices, previews.urls).with_sealer(sealer);
         services.lifecycle.recover(true).await.map_err(|e| anyhow::anyhow!("recovering interrupted work: {e:?}"))?;
         services.lifecycle.spawn_recovery();
         services.processes.spawn_reaper();
@@ -95,7 +96,16 @@ impl Application {
         services.lifecycle.spawn_reconcile();
         let shutdown = CancellationToken::new();
         let gateway_addr = gateway.addr;
-        let gateway_state = GatewayState::new(&config.gateway, &config.limits, services.meter.clone())?;
+        let broker = services.start_broker().await.map_err(|e| anyhow::anyhow!("starting the broker: {e:?}"))?;
+        let rules = crate::gateway::egress_rules::parse_rules(&config.gateway.sandbox_egress)?;
+        let broker = crate::gateway::broker::BrokerState::new(broker, rules, &config.broker, &config.limits)?;
+        let gateway_state =
+            GatewayState::new(&config.gateway, &config.limits, services.meter.clone())?.with_broker(broker);
+        match services.credentials.reseal().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(credentials = n, "resealed credentials under the current --secrets-key"),
+            Err(e) => tracing::warn!(error = ?e.log_detail(), "resealing credentials failed"),
+        }
         gateway.spawn(gateway_state, ConnectionLimits::from_limits(&config.limits), shutdown.clone());
         let bootstrap_token = accounts::bootstrap_admin(&services.db)
             .await

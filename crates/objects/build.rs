@@ -12,6 +12,7 @@ const SOURCES: &[&str] = &[
     "../core/src/config/warm_limits.rs",
     "../core/src/config/process_limits.rs",
     "../core/src/config/preview_limits.rs",
+    "../core/src/config/git_limits.rs",
 ];
 
 fn docs(attrs: &[syn::Attribute]) -> Vec<String> {

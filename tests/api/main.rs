@@ -19,6 +19,7 @@ mod cpu_group;
 mod docs;
 mod document_bounds;
 mod gateway;
+mod git;
 mod http_audit;
 mod instances;
 mod interactive;

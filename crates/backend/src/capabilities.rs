@@ -61,6 +61,10 @@ pub trait Exec: Send + Sync + 'static {
     /// Environment that points Claude inside a sandbox at the Anthropic gateway
     /// (`ANTHROPIC_BASE_URL`, and proxy variables where egress goes through a proxy).
     fn gateway_env(&self) -> Vec<(String, String)>;
+
+    /// Hands the backend what every command in a sandbox gets besides its own
+    /// environment (the credential broker's address); set once at start-up.
+    fn set_sandbox_env(&self, env: std::sync::Arc<dyn crate::sandbox_env::SandboxEnv>);
 }
 
 /// Long-lived processes and terminals a user starts in a sandbox (not Claude's runs).

@@ -19,6 +19,7 @@ pub mod local;
 pub mod modal;
 pub mod order;
 pub mod process;
+pub mod sandbox_env;
 pub mod template;
 pub mod watch;
 

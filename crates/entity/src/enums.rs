@@ -95,6 +95,18 @@ pub enum PreviewVisibility {
     Public,
 }
 
+/// How the broker adds a credential to a request for its host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum CredentialKind {
+    /// Git over HTTPS: `Authorization: Basic` of the username and the secret (a token).
+    #[sea_orm(string_value = "GIT_HTTPS")]
+    GitHttps,
+    /// Any HTTPS API: the secret as the value of one header.
+    #[sea_orm(string_value = "HTTP_HEADER")]
+    HttpHeader,
+}
+
 /// Lifecycle of a user's process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "Text")]

@@ -10,6 +10,7 @@ pub mod db;
 
 pub mod account;
 pub mod account_budget;
+pub mod account_credential;
 pub mod agent_run;
 pub mod agent_run_event;
 pub mod api_token;

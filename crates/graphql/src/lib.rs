@@ -17,8 +17,10 @@ pub use sandboxql_gql::{documents, persisted, shape, validation};
 pub use sandboxql_objects::{context, cost, loaders, types};
 
 mod admin_api;
+mod credential_api;
 pub mod executor;
 mod file_api;
+mod git_api;
 mod node_api;
 mod preview_api;
 mod process_api;
@@ -40,6 +42,7 @@ pub struct QueryRoot(
     admin_api::AdminQuery,
     node_api::NodeQuery,
     process_api::ProcessQuery,
+    credential_api::CredentialQuery,
 );
 
 /// All mutations.
@@ -53,6 +56,8 @@ pub struct MutationRoot(
     process_api::ProcessMutation,
     terminal_api::TerminalMutation,
     preview_api::PreviewMutation,
+    credential_api::CredentialMutation,
+    git_api::GitMutation,
 );
 
 /// All subscriptions.

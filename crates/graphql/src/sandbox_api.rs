@@ -46,6 +46,21 @@ pub struct CreateSandboxInput {
     pub name: Option<String>,
     /// Start with the files of this snapshot (of any of the caller's sandboxes).
     pub from_snapshot: Option<ID>,
+    /// Start as a clone of this repository (through the credential broker: the
+    /// account's credential for the host is added outside the sandbox).
+    pub git: Option<GitSourceInput>,
+}
+
+/// A repository to clone into a new sandbox.
+#[derive(InputObject)]
+pub struct GitSourceInput {
+    /// `https://host/path` (no credentials in it: `setCredential` holds them).
+    pub url: String,
+    /// Branch or tag to check out (default: the remote's default branch).
+    #[graphql(name = "ref")]
+    pub reference: Option<String>,
+    /// A shallow clone of this many commits.
+    pub depth: Option<i32>,
 }
 
 /// The result of deleteSandbox.
@@ -131,6 +146,11 @@ impl SandboxMutation {
             agent_id: parse_opt_id(input.agent_id.as_ref(), "input.agentId")?,
             name: input.name,
             from_snapshot: parse_opt_id(input.from_snapshot.as_ref(), "input.fromSnapshot")?,
+            git: input.git.map(|g| crate::service::git::CloneSpec {
+                url: g.url,
+                reference: g.reference,
+                depth: g.depth.map(|d| u32::try_from(d).unwrap_or(0)),
+            }),
         };
         Ok(Sandbox(svc.lifecycle.create(viewer, input).await?))
     }

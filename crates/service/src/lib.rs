@@ -20,7 +20,9 @@ pub mod auth;
 
 pub mod accounts;
 pub mod billing;
+pub mod credentials;
 pub mod files;
+pub mod git;
 pub mod lifecycle;
 pub mod paging;
 pub mod previews;
@@ -28,6 +30,7 @@ pub mod processes;
 pub mod quotas;
 pub mod runs;
 pub mod sandboxes;
+pub mod server_keys;
 pub mod snapshots;
 pub mod terminals;
 
@@ -73,6 +76,10 @@ pub struct Services {
     pub quotas: quotas::Quotas,
     /// The templates sandboxes are made from.
     pub templates: Arc<Templates>,
+    /// Account credentials the broker adds to sandboxes' requests.
+    pub credentials: credentials::Credentials,
+    /// Git in workspaces.
+    pub git: git::Git,
 }
 
 impl Services {
@@ -86,6 +93,7 @@ impl Services {
         prices: Arc<billing::pricing::PriceTable>,
         preview_urls: previews::host::PreviewUrls,
     ) -> Self {
+        let credentials = credentials::Credentials::new(db.clone(), None, limits.clone());
         let templates = manager.templates.clone();
         let meter = billing::meter::Meter::new(db.clone(), prices);
         let quotas = quotas::Quotas::new(limits.clone());
@@ -109,6 +117,7 @@ impl Services {
         let previews =
             previews::Previews::new(db.clone(), backend.clone(), waker.clone(), limits.clone(), preview_urls);
         let runs = runs::Runs::new(db.clone(), manager, limits.clone(), waker.clone());
+        let git = git::Git::new(db.clone(), backend.clone(), limits.clone(), waker.clone());
         let lifecycle = lifecycle::Lifecycle {
             db: db.clone(),
             backend: backend.clone(),
@@ -121,6 +130,7 @@ impl Services {
             limits: limits.clone(),
             templates: templates.clone(),
             waker,
+            git: git.clone(),
         };
         Self {
             db,
@@ -137,6 +147,25 @@ impl Services {
             meter,
             quotas,
             templates,
+            credentials,
+            git,
         }
+    }
+
+    /// These services keeping credentials sealed by `sealer` (without one, none can be
+    /// set: `--secrets-key`).
+    pub fn with_sealer(mut self, sealer: Option<Arc<credentials::sealing::Sealer>>) -> Self {
+        self.credentials = credentials::Credentials::new(self.db.clone(), sealer, self.limits.clone());
+        self
+    }
+
+    /// Loads the broker's signing key, hands the backend the address every sandbox
+    /// command gets (git's rewrite, `SANDBOXQL_BROKER_URL`), and returns the broker the
+    /// gateway serves. Start-up only.
+    pub async fn start_broker(&self) -> error::AppResult<credentials::broker::Broker> {
+        let key = server_keys::shared(&self.db, credentials::broker::KEY_NAME).await?;
+        let tokens = credentials::broker::BrokerTokens::new(key);
+        self.backend.set_sandbox_env(Arc::new(tokens.clone()));
+        Ok(credentials::broker::Broker::new(self.db.clone(), tokens, self.credentials.clone()))
     }
 }

@@ -21,6 +21,9 @@ macro_rules! forward_to_inner {
             fn gateway_env(&self) -> Vec<(String, String)> {
                 self.inner.gateway_env()
             }
+            fn set_sandbox_env(&self, env: std::sync::Arc<dyn sandboxql::backend::sandbox_env::SandboxEnv>) {
+                self.inner.set_sandbox_env(env)
+            }
         }
 
         #[async_trait::async_trait]

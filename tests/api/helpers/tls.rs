@@ -35,6 +35,19 @@ impl TestCa {
         self.dir.path().join("ca.pem")
     }
 
+    /// A certificate for `names` signed by this CA and its key, as PEM files (for a
+    /// server of another process: chain first, then the key).
+    pub fn files(&self, names: &[&str]) -> (PathBuf, PathBuf) {
+        let key = KeyPair::generate().unwrap();
+        let params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let n = uuid::Uuid::new_v4().simple().to_string();
+        let (c, k) = (self.dir.path().join(format!("{n}.crt")), self.dir.path().join(format!("{n}.key")));
+        std::fs::write(&c, format!("{}{}", cert.pem(), self.issuer.pem())).unwrap();
+        std::fs::write(&k, key.serialize_pem()).unwrap();
+        (c, k)
+    }
+
     /// A TLS acceptor presenting a certificate for `names`, signed by this CA.
     pub fn acceptor(&self, names: &[&str]) -> TlsAcceptor {
         let key = KeyPair::generate().unwrap();

@@ -9,6 +9,7 @@
 //! `--gateway-public-url`) and on a Unix socket that local jails get bind-mounted and
 //! reach through `sandboxql relay`.
 
+pub mod broker;
 mod egress;
 pub mod egress_rules;
 mod proxy;
@@ -37,6 +38,8 @@ pub struct GatewayState {
     auth_token: Option<Secret>,
     max_request_bytes: u64,
     max_json_bytes: u64,
+    /// The credential broker (None: not started, as in tests of the gateway alone).
+    broker: Option<broker::BrokerState>,
 }
 
 impl GatewayState {
@@ -57,13 +60,25 @@ impl GatewayState {
             auth_token: cfg.anthropic_auth_token.clone(),
             max_request_bytes: limits.gateway_max_request_bytes,
             max_json_bytes: limits.gateway_max_json_bytes,
+            broker: None,
         })
+    }
+
+    /// This gateway also serving the credential broker.
+    pub fn with_broker(mut self, broker: broker::BrokerState) -> Self {
+        self.broker = Some(broker);
+        self
     }
 }
 
-/// The gateway's routes: `/v1/…` forwarded, everything else 404.
+/// The gateway's routes: `/v1/…` forwarded upstream, `/broker/…` to the hosts of
+/// sandboxes' credentials, everything else 404.
 pub fn router(state: GatewayState) -> Router {
-    Router::new().route("/v1/{*rest}", any(proxy::forward)).with_state(state)
+    Router::new()
+        .route("/v1/{*rest}", any(proxy::forward))
+        .route("/broker/{token}/{kind}/{host}", any(broker::forward_root))
+        .route("/broker/{token}/{kind}/{host}/{*rest}", any(broker::forward))
+        .with_state(state)
 }
 
 /// The gateway's listeners, bound before anything that needs their addresses.

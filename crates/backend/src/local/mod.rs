@@ -69,6 +69,8 @@ pub struct LocalBackend {
     groups: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, exec::Groups>>>,
     /// Each sandbox's shared network namespace, when commands share one (see `netns`).
     nets: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<sandbox_net::SandboxNet>>>>,
+    /// What every command gets besides its own environment (the broker's address).
+    extra_env: crate::sandbox_env::EnvSlot,
 }
 
 const RUNNING: &str = "running";
@@ -94,6 +96,7 @@ impl LocalBackend {
             gateway_url: None,
             groups: Default::default(),
             nets: Default::default(),
+            extra_env: Default::default(),
         }
     }
 
@@ -192,8 +195,9 @@ impl Lifecycle for LocalBackend {
 
 #[async_trait]
 impl Exec for LocalBackend {
-    async fn exec(&self, external_id: &ExternalId, req: ExecRequest) -> AppResult<ExecHandle> {
+    async fn exec(&self, external_id: &ExternalId, mut req: ExecRequest) -> AppResult<ExecHandle> {
         let dir = self.sandbox_dir(external_id)?;
+        req.env.splice(0..0, self.extra_env.vars(external_id, &self.gateway_env()));
         if self.status(external_id).await? != BackendStatus::Running {
             return Err(AppError::conflict_because(crate::error::reasons::NOT_RUNNING, "the sandbox is not running"));
         }
@@ -219,12 +223,17 @@ impl Exec for LocalBackend {
             None => Vec::new(),
         }
     }
+
+    fn set_sandbox_env(&self, env: std::sync::Arc<dyn crate::sandbox_env::SandboxEnv>) {
+        self.extra_env.set(env);
+    }
 }
 
 #[async_trait]
 impl Processes for LocalBackend {
-    async fn start_process(&self, external_id: &ExternalId, req: ProcessRequest) -> AppResult<ProcessHandle> {
+    async fn start_process(&self, external_id: &ExternalId, mut req: ProcessRequest) -> AppResult<ProcessHandle> {
         let dir = self.sandbox_dir(external_id)?;
+        req.env.splice(0..0, self.extra_env.vars(external_id, &self.gateway_env()));
         let place = self.ready(external_id).await?;
         let procs = self.groups_of(external_id);
         let mut guard = procs.lock().unwrap_or_else(|p| p.into_inner());

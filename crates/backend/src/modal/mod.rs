@@ -90,6 +90,8 @@ pub struct ModalBackend {
     spools: spool::Spools,
     /// The ports sandboxes open for previews, and where their tunnels end.
     tunnels: tunnels::Tunnels,
+    /// What every command gets besides its own environment (the broker's address).
+    extra_env: crate::sandbox_env::EnvSlot,
 }
 
 impl ModalBackend {
@@ -113,6 +115,7 @@ impl ModalBackend {
                 .build()?,
             spools: Default::default(),
             tunnels: tunnels::Tunnels::new(cfg)?,
+            extra_env: Default::default(),
         })
     }
 
@@ -183,7 +186,8 @@ impl Lifecycle for ModalBackend {
 
 #[async_trait]
 impl Exec for ModalBackend {
-    async fn exec(&self, external_id: &ExternalId, req: ExecRequest) -> AppResult<ExecHandle> {
+    async fn exec(&self, external_id: &ExternalId, mut req: ExecRequest) -> AppResult<ExecHandle> {
+        req.env.splice(0..0, self.extra_env.vars(external_id, &self.gateway_env()));
         runs::exec(self, external_id, req).await
     }
 
@@ -193,6 +197,10 @@ impl Exec for ModalBackend {
 
     fn gateway_env(&self) -> Vec<(String, String)> {
         self.gateway_url.iter().map(|u| ("ANTHROPIC_BASE_URL".to_string(), u.clone())).collect()
+    }
+
+    fn set_sandbox_env(&self, env: Arc<dyn crate::sandbox_env::SandboxEnv>) {
+        self.extra_env.set(env);
     }
 }
 

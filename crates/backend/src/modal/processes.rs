@@ -47,7 +47,9 @@ impl Processes for ModalBackend {
         };
         command.push(pidfile.clone());
         command.extend(req.argv);
-        let mut env: HashMap<String, String> = req.env.into_iter().collect();
+        let mut env: HashMap<String, String> =
+            self.extra_env.vars(id, &crate::capabilities::Exec::gateway_env(self)).into_iter().collect();
+        env.extend(req.env);
         env.insert("HOME".into(), HOME_DIR.into());
         let workdir = match req.cwd.is_root() {
             true => WORKDIR.to_string(),

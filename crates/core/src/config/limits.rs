@@ -49,6 +49,9 @@ pub struct Limits {
     /// Bounds on preview URLs.
     #[command(flatten)]
     pub previews: super::preview_limits::PreviewLimits,
+    /// Bounds on git and the credential broker.
+    #[command(flatten)]
+    pub git: super::git_limits::GitLimits,
     /// Largest request body in bytes (room for a base64 file of max-file-write-bytes).
     #[arg(long, env = "SANDBOXQL_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_body_bytes: usize,

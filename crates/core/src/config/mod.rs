@@ -5,8 +5,10 @@
 //! module, so lower layers (backends, runs, storage) depend on it and never the reverse.
 
 mod auth;
+mod broker;
 mod commands;
 mod gateway;
+mod git_limits;
 mod io_limits;
 mod limits;
 mod modal;
@@ -23,8 +25,10 @@ use clap::{Args, ValueEnum};
 
 pub use self::{
     auth::JwtConfig,
+    broker::BrokerConfig,
     commands::{AccountsCommand, Cli, Command, LogFormat, RelayArgs, TokensCommand},
     gateway::GatewayConfig,
+    git_limits::GitLimits,
     io_limits::IoLimits,
     limits::Limits,
     modal::ModalConfig,
@@ -108,6 +112,9 @@ pub struct Config {
     /// Preview URLs of sandbox ports.
     #[command(flatten)]
     pub preview: PreviewConfig,
+    /// Account credentials and the broker that adds them.
+    #[command(flatten)]
+    pub broker: BrokerConfig,
     /// Name of this server instance; runs it left RUNNING are marked INTERRUPTED when an
     /// instance of the same name starts. Default: host name and data dir.
     #[arg(long, env = "SANDBOXQL_INSTANCE_ID")]

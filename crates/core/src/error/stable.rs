@@ -91,4 +91,11 @@ pub mod reasons {
     pub const NOT_INTERACTIVE: &str = "NOT_INTERACTIVE";
     /// The permission request was already answered (or expired); the first answer stands.
     pub const ALREADY_ANSWERED: &str = "ALREADY_ANSWERED";
+    /// Credentials are off on this server: it has no `--secrets-key` to seal them with.
+    pub const CREDENTIALS_DISABLED: &str = "CREDENTIALS_DISABLED";
+    /// A git command in the sandbox failed (a rejected push, a missing ref, a conflict);
+    /// the message carries git's own words.
+    pub const GIT_FAILED: &str = "GIT_FAILED";
+    /// The workspace is not a git repository (`createSandbox(input: {git})` makes one).
+    pub const NOT_A_REPOSITORY: &str = "NOT_A_REPOSITORY";
 }

@@ -1,9 +1,11 @@
 //! GraphQL object types: thin wrappers over service results that only translate.
 
 pub mod account;
+pub mod credential;
 pub mod enums;
 pub mod event;
 pub mod file;
+pub mod git;
 pub mod interaction_event;
 pub mod limits;
 pub mod page;

@@ -222,6 +222,11 @@ impl Sandbox {
         let (svc, _) = scope(ctx)?;
         Ok(svc.previews.of_sandbox(self.0.id).await?.into_iter().map(super::preview::Preview).collect())
     }
+    /// The workspace's repository (null: the workspace is not one).
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
+    async fn git(&self, ctx: &Context<'_>) -> Result<Option<super::git::SandboxGit>> {
+        super::git::SandboxGit::of(scope(ctx)?.0, &self.0).await
+    }
     /// Terminals open in this sandbox on the instance answering, oldest first.
     #[graphql(complexity = "cost::QUERY + 10 * child_complexity")]
     async fn terminals(&self, ctx: &Context<'_>) -> Result<Vec<super::terminal::Terminal>> {

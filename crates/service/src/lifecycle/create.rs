@@ -34,6 +34,8 @@ pub struct CreateSandbox {
     pub name: Option<String>,
     /// A snapshot whose files the new workspace starts with.
     pub from_snapshot: Option<Uuid>,
+    /// A repository the new workspace is cloned from (through the broker).
+    pub git: Option<crate::git::CloneSpec>,
 }
 
 /// The display name to store: the given one checked, or one made from the id.
@@ -86,6 +88,11 @@ impl Lifecycle {
         let id = new_id();
         let name = validate_name(input.name.as_deref(), id, self.limits.max_name_chars)?;
         let template = self.templates.pick(input.template.as_deref(), input.provider)?;
+        let mut input = input;
+        input.git = input.git.map(crate::git::CloneSpec::checked).transpose()?;
+        if input.git.is_some() && input.from_snapshot.is_some() {
+            return Err(AppError::bad_input("a sandbox starts from a snapshot or a git repository, not both"));
+        }
         let (this, viewer) = (self.clone(), viewer.clone());
         work::detached(async move { this.create_now(&viewer, id, name, template, input).await }).await
     }
@@ -133,7 +140,7 @@ impl Lifecycle {
         };
         let row = self.insert_creating(viewer, row).await?;
         let lease = lease.hold();
-        let created = self.create_backend(viewer, row, template, snapshot.as_ref()).await;
+        let created = self.create_backend(viewer, row, template, snapshot.as_ref(), input.git.as_ref()).await;
         lease.release().await;
         created
     }
@@ -144,6 +151,7 @@ impl Lifecycle {
         row: sandbox::Model,
         template: Arc<SandboxTemplate>,
         snapshot: Option<&crate::snapshots::VisibleSnapshot>,
+        git: Option<&crate::git::CloneSpec>,
     ) -> AppResult<VisibleSandbox> {
         let id = row.id;
 
@@ -164,7 +172,17 @@ impl Lifecycle {
             self.mark_error(row, &e).await;
             return Err(e);
         }
-        VisibleSandbox::vouch(viewer, self.finish(row, external_id).await?)
+        let row = self.finish(row, external_id.clone()).await?;
+        if let Some(spec) = git
+            && let Err(e) = self.git.clone_into(&external_id, spec).await
+        {
+            if let Err(t) = self.discard(id, &external_id).await {
+                tracing::error!(error = ?t, %external_id, "could not stop a sandbox whose clone failed");
+            }
+            self.mark_error(row, &e).await;
+            return Err(e);
+        }
+        VisibleSandbox::vouch(viewer, row)
     }
 
     async fn finish(&self, row: sandbox::Model, external_id: ExternalId) -> AppResult<sandbox::Model> {

@@ -43,4 +43,5 @@ pub struct Lifecycle {
     pub(super) limits: Arc<Limits>,
     pub(super) templates: Arc<Templates>,
     pub(super) waker: waker::Waker,
+    pub(super) git: crate::git::Git,
 }

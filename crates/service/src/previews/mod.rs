@@ -9,7 +9,6 @@ pub mod signing;
 
 use std::sync::Arc;
 
-use base64::{Engine as _, engine::general_purpose::STANDARD};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -27,7 +26,7 @@ use crate::{
     config::Limits,
     entity::{
         enums::{PreviewVisibility, SandboxStatus},
-        new_id, now, sandbox_preview, server_key,
+        new_id, now, sandbox_preview,
     },
     error::{AppError, AppResult},
     lifecycle::waker::Waker,
@@ -36,8 +35,6 @@ use crate::{
 
 /// Name of the signing key in `server_keys`.
 const KEY_NAME: &str = "preview-signing";
-/// Bytes of a new signing key.
-const KEY_BYTES: usize = 32;
 
 /// Where a preview request goes, as the proxy needs it.
 #[derive(Debug, Clone)]
@@ -236,28 +233,7 @@ impl Previews {
     async fn signer(&self) -> AppResult<&Signer> {
         self.signer
             .get_or_try_init(|| async {
-                let t = now();
-                let mut key = vec![0u8; KEY_BYTES];
-                rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
-                let row = server_key::ActiveModel {
-                    id: Set(new_id()),
-                    name: Set(KEY_NAME.into()),
-                    value: Set(STANDARD.encode(&key)),
-                    created_at: Set(t),
-                    updated_at: Set(t),
-                };
-                server_key::Entity::insert(row)
-                    .on_conflict_do_nothing_on([server_key::Column::Name])
-                    .exec_without_returning(&self.db)
-                    .await?;
-                let stored = server_key::Entity::find()
-                    .filter(server_key::Column::Name.eq(KEY_NAME))
-                    .one(&self.db)
-                    .await?
-                    .ok_or(AppError::NotFound("signing key"))?;
-                let key = STANDARD
-                    .decode(stored.value.as_bytes())
-                    .map_err(|e| AppError::Internal(anyhow::anyhow!("the stored preview key is not base64: {e}")))?;
+                let key = crate::server_keys::shared(&self.db, KEY_NAME).await?;
                 Ok(Signer::new(key))
             })
             .await

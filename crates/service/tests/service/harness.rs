@@ -94,6 +94,7 @@ impl Harness {
             agent_id: None,
             name: None,
             from_snapshot: None,
+            git: None,
         };
         self.services.lifecycle.create(viewer, input).await.unwrap()
     }
