@@ -7,6 +7,7 @@
 //! gets no credential, a host not allowed is unreachable, and an HTTP_HEADER
 //! credential reaches its API host while the sandbox cannot read it.
 
+mod real_claude;
 mod server;
 
 use serde_json::{Value, json};
@@ -27,6 +28,12 @@ const GIT: &str = "query($s: ID!) { sandbox(id: $s) { git { branch head upstream
                    status { path state staged } log(first: 5) { subject authorName } } } }";
 
 async fn app_for(ca: &TestCa, allowed: &[u16]) -> TestApp {
+    app_with(ca, allowed, |_| {}).await
+}
+
+/// A server with a secrets key, trusting `ca` for the broker, allowing `127.0.0.1` at
+/// `allowed` ports, tweaked further by `more`.
+async fn app_with(ca: &TestCa, allowed: &[u16], more: impl FnOnce(&mut sandboxql::config::Config)) -> TestApp {
     let (pem, allowed): (_, Vec<String>) = (ca.pem_path(), allowed.iter().map(|p| format!("127.0.0.1:{p}")).collect());
     TestApp::spawn_with(
         DbKind::Sqlite,
@@ -34,6 +41,7 @@ async fn app_for(ca: &TestCa, allowed: &[u16]) -> TestApp {
             c.broker.secrets_key = Some(sandboxql::config::Secret(SECRETS_KEY.into()));
             c.broker.broker_ca = vec![pem];
             c.gateway.sandbox_egress = allowed;
+            more(c);
         },
         None,
     )
