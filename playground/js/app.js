@@ -7,6 +7,7 @@ import { Accounts } from './accounts.js';
 import { Usage } from './usage.js';
 import { TerminalPane } from './terminal.js';
 import { PreviewPane } from './previews.js';
+import { GitPane } from './git.js';
 import { ProcessPane } from './processes.js';
 
 const TOKEN_KEY = 'sandboxql.token';
@@ -33,6 +34,7 @@ const files = new Files(() => state.client, notify, () => loadSandboxes(), async
 const accounts = new Accounts(() => state.client, notify);
 const terminal = new TerminalPane(() => state.client, notify);
 const previews = new PreviewPane(() => state.client, notify);
+const git = new GitPane(() => state.client, notify, () => files.load());
 const processes = new ProcessPane(() => state.client, notify);
 
 export function notify(message) {
@@ -211,7 +213,7 @@ async function route() {
   badge.className = `badge ${sb.status.toLowerCase()}`;
   badge.title = sb.status === 'SLEEPING' ? 'Asleep: its files are readable; the next message or write wakes it.' : '';
   show($('panes'), true);
-  await Promise.all([chat.open(sb), files.open(sb), usage.open(sb), terminal.open(sb).catch((e) => notify(plain(e))), previews.open(sb).catch((e) => notify(plain(e))), processes.open(sb).catch((e) => notify(plain(e)))]);
+  await Promise.all([chat.open(sb), files.open(sb), usage.open(sb), terminal.open(sb).catch((e) => notify(plain(e))), previews.open(sb).catch((e) => notify(plain(e))), git.open(sb).catch((e) => notify(plain(e))), processes.open(sb).catch((e) => notify(plain(e)))]);
 }
 
 // At narrow widths the chat and the files are tabs; each tab shows its pane.

@@ -9,7 +9,7 @@ import { code, languageOf } from './render.js';
 import { Snapshots } from './snapshots.js';
 
 const LIST = `query($id: ID!, $p: String!, $s: FileSource!, $snap: ID) { sandbox(id: $id) {
-  files(path: $p, source: $s, snapshotId: $snap, first: 1000) { truncated entries { path name size isDirectory isSymlink symlinkTarget } } } }`;
+  files(path: $p, source: $s, snapshotId: $snap, first: 1000) { truncated entries { path name size isDirectory isSymlink symlinkTarget gitState } } } }`;
 const CONTENT = `query($id: ID!, $p: String!, $s: FileSource!, $snap: ID, $m: Int!) { sandbox(id: $id) {
   fileContent(path: $p, source: $s, snapshotId: $snap, maxBytes: $m) { path size mimeType encoding content truncated } } }`;
 const WRITE = `mutation($id: ID!, $p: String!, $c: String!, $e: FileEncoding!) {
@@ -139,10 +139,14 @@ export class Files {
   }
 
   node(entry) {
+    // Changed and untracked files (and the folders holding them) carry git's mark.
+    const mark = entry.gitState
+      ? h('span', { class: `git-mark git-${entry.gitState.toLowerCase()}`, title: entry.gitState }, entry.gitState[0])
+      : '';
     if (!entry.isDirectory) {
       const label = entry.isSymlink ? `${entry.name} → ${entry.symlinkTarget}` : entry.name;
-      return h('li', { role: 'treeitem', class: 'file', dataset: { path: entry.path } },
-        h('button', { class: 'entry', onclick: () => this.view(entry) }, label, h('span', { class: 'muted small' }, bytes(entry.size))));
+      return h('li', { role: 'treeitem', class: 'file', dataset: { path: entry.path, git: entry.gitState || '' } },
+        h('button', { class: 'entry', onclick: () => this.view(entry) }, label, mark, h('span', { class: 'muted small' }, bytes(entry.size))));
     }
     const children = h('ul', { role: 'group', hidden: true });
     const li = h('li', { role: 'treeitem', class: 'dir', 'aria-expanded': 'false', dataset: { path: entry.path } });
@@ -159,7 +163,7 @@ export class Files {
       this.folder = open ? '' : entry.path;
     };
     li.toggle = toggle;
-    li.append(h('button', { class: 'entry', onclick: toggle }, `${entry.name}/`), children);
+    li.append(h('button', { class: 'entry', onclick: toggle }, `${entry.name}/`, mark), children);
     return li;
   }
 

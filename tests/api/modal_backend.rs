@@ -125,6 +125,13 @@ async fn full_flow(kind: DbKind) {
     let run_token = call["env"]["ANTHROPIC_API_KEY"].as_str().unwrap();
     assert!(run_token.starts_with("sgw_"), "{run_token}");
     assert_eq!(call["env"]["ANTHROPIC_BASE_URL"], GATEWAY_URL);
+    // Git and brokered APIs reach the credential broker at the gateway's public URL.
+    let rewrite = call["env"]["GIT_CONFIG_KEY_0"].as_str().unwrap();
+    assert!(
+        rewrite.starts_with(&format!("url.{GATEWAY_URL}/broker/")) && rewrite.ends_with("/git/.insteadOf"),
+        "{rewrite}"
+    );
+    assert!(call["env"]["SANDBOXQL_BROKER_URL"].as_str().unwrap().starts_with(&format!("{GATEWAY_URL}/broker/")));
     assert_eq!(call["env"]["IS_SANDBOX"], "1");
     assert_eq!(call["cwd"], "/mnt/workspace");
     assert!(call["env"].get("MODAL_TOKEN_SECRET").is_none() && call["env"].get("DATABASE_URL").is_none());

@@ -84,6 +84,7 @@ pub fn build_schema(
     let builder = if introspection { builder } else { builder.disable_introspection() };
     builder
         .data(DataLoader::new(loaders::ActiveRunLoader(services.runs.clone()), tokio::spawn))
+        .data(DataLoader::new(loaders::GitMarksLoader(services.git.clone()), tokio::spawn))
         .data(services)
         .data(auth)
         // Depth and size are bounded before validation (documents.rs); the cost is

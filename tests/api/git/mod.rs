@@ -7,6 +7,7 @@
 //! gets no credential, a host not allowed is unreachable, and an HTTP_HEADER
 //! credential reaches its API host while the sandbox cannot read it.
 
+mod browser;
 mod real_claude;
 mod server;
 
@@ -111,6 +112,13 @@ async fn a_sandbox_clones_commits_and_pushes_through_the_broker_and_never_holds_
                {"path": "notes.md", "state": "UNTRACKED", "staged": false}]),
         "{git}"
     );
+    // The file explorer marks them, and the folder holding one.
+    let q = "query($s: ID!) { sandbox(id: $s) { files(first: 100) { entries { path gitState } } } }";
+    let listed = app.ok(&ann, q, json!({"s": sb})).await["sandbox"]["files"]["entries"].clone();
+    let mark = |p: &str| listed.as_array().unwrap().iter().find(|e| e["path"] == p).map(|e| e["gitState"].clone());
+    assert_eq!(mark("src"), Some(json!("MODIFIED")), "{listed}");
+    assert_eq!(mark("notes.md"), Some(json!("UNTRACKED")));
+    assert_eq!(mark("README.md"), Some(json!(null)));
     let q = "query($s: ID!, $p: String) { sandbox(id: $s) { git { diff(path: $p) { text truncated } } } }";
     let diff = app.ok(&ann, q, json!({"s": sb, "p": "src/app.txt"})).await["sandbox"]["git"]["diff"].clone();
     let text = diff["text"].as_str().unwrap();
@@ -220,4 +228,49 @@ async fn an_http_header_credential_reaches_its_host_only_and_the_sandbox_cannot_
     assert_eq!(got["headers"]["x-api-key"], key, "added on the way out: {got}");
     let other: Value = serde_json::from_str(plain.requests().lines().next().unwrap()).unwrap();
     assert!(other["headers"].get("x-api-key").is_none(), "a host without the credential gets none: {other}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_set_anyones_credentials_every_change_is_audited_and_a_new_key_reseals_them() {
+    let ca = TestCa::new();
+    let server = git_server(&ca);
+    let app = app_for(&ca, &[server.port]).await;
+    let (bob_id, bob) = app.new_user("bob").await;
+    let host = format!("127.0.0.1:{}", server.port);
+    // An admin sets Bob's credential; Bob sees it and his clone gets it.
+    let set =
+        json!({"host": host, "kind": "GIT_HTTPS", "username": GIT_USER, "secret": GIT_TOKEN, "accountId": bob_id});
+    app.ok(&app.admin_token, SET, json!({"i": set})).await;
+    assert_eq!(app.ok(&bob, "{ credentials { host } }", json!({})).await["credentials"][0]["host"], json!(host));
+    let (_, body) = app.post(Some(&bob), CREATE, json!({"n": "b", "g": {"url": server.url()}})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    // Bad input and no key: clear codes.
+    let bad = json!({"host": "not a host", "kind": "GIT_HTTPS", "secret": "x"});
+    let (_, body) = app.post(Some(&bob), SET, json!({"i": bad})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    let audited = "SELECT COUNT(*) FROM change_logs WHERE entity = 'account_credentials'";
+    assert_eq!(app.count(audited).await, 1);
+    let secret_logged = "SELECT COUNT(*) FROM change_logs WHERE CAST(after AS TEXT) LIKE '%SECRET%'";
+    assert_eq!(app.count(secret_logged).await, 0, "the audit row holds no secret");
+
+    // Rotation: a new key with the old one kept; at start-up the row is resealed.
+    let mut config = app.config.clone();
+    config.broker.secrets_key = Some(sandboxql::config::Secret("HxseHRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE=".into()));
+    config.broker.secrets_old_keys = vec![sandboxql::config::Secret(SECRETS_KEY.into())];
+    let old_id = {
+        use sea_orm::EntityTrait;
+        let rows = sandboxql::entity::account_credential::Entity::find().all(&app.services.db).await.unwrap();
+        rows[0].key_id.clone()
+    };
+    let app = app.restart_with(config).await;
+    let rows = {
+        use sea_orm::EntityTrait;
+        sandboxql::entity::account_credential::Entity::find().all(&app.services.db).await.unwrap()
+    };
+    assert_ne!(rows[0].key_id, old_id, "resealed under the new key");
+    let (_, body) = app.post(Some(&bob), CREATE, json!({"n": "c", "g": {"url": server.url()}})).await;
+    assert!(body["errors"].is_null(), "the resealed credential still opens: {body}");
+    let q = "mutation($h: String!) { deleteCredential(host: $h) }";
+    assert_eq!(app.ok(&bob, q, json!({"h": host})).await["deleteCredential"], true);
+    assert_eq!(app.count(audited).await, 2);
 }

@@ -112,7 +112,7 @@ pub async fn forward(
         "http" => CredentialKind::HttpHeader,
         _ => return refuse(StatusCode::NOT_FOUND, "paths are /git/{host}/… or /http/{host}/…"),
     };
-    let Ok(_slot) = st.slots.clone().try_acquire_owned() else {
+    let Ok(slot) = st.slots.clone().try_acquire_owned() else {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "busy; retry");
     };
     let caller = match st.broker.caller(&token).await {
@@ -181,7 +181,12 @@ pub async fn forward(
     for (n, v) in upstream.headers().iter().filter(|(n, _)| !DROPPED.contains(&n.as_str())) {
         res = res.header(n, v);
     }
-    res.body(Body::from_stream(upstream.bytes_stream()))
+    // The slot is held until the answer has been passed on, not only until it starts.
+    let body = upstream.bytes_stream().map(move |chunk| {
+        let _held = &slot;
+        chunk
+    });
+    res.body(Body::from_stream(body))
         .unwrap_or_else(|_| refuse(StatusCode::BAD_GATEWAY, "the host's answer could not be passed on"))
 }
 

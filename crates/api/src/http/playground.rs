@@ -29,6 +29,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("js/dom.js", "text/javascript; charset=utf-8", asset!("js/dom.js")),
     ("js/events.js", "text/javascript; charset=utf-8", asset!("js/events.js")),
     ("js/files.js", "text/javascript; charset=utf-8", asset!("js/files.js")),
+    ("js/git.js", "text/javascript; charset=utf-8", asset!("js/git.js")),
     ("js/gql.js", "text/javascript; charset=utf-8", asset!("js/gql.js")),
     ("js/permissions.js", "text/javascript; charset=utf-8", asset!("js/permissions.js")),
     ("js/previews.js", "text/javascript; charset=utf-8", asset!("js/previews.js")),

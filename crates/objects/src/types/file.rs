@@ -99,6 +99,21 @@ impl FileEntry {
     async fn mode(&self) -> u32 {
         self.entry.mode
     }
+    /// How git sees it in the live workspace: its change, MODIFIED for a directory holding
+    /// one, null when unchanged (or in a snapshot, a sandbox not running, or a workspace
+    /// that is not a repository). One `git status` per sandbox per request.
+    #[graphql(complexity = "cost::QUERY / 10")]
+    async fn git_state(&self, ctx: &Context<'_>) -> Result<Option<super::git::GitFileState>> {
+        if !matches!(self.source, Source::Workspace) {
+            return Ok(None);
+        }
+        let loader = ctx.data_unchecked::<async_graphql::dataloader::DataLoader<crate::loaders::GitMarksLoader>>();
+        let marks = loader
+            .load_one(self.sandbox.visible_id())
+            .await
+            .map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!(e)))?;
+        Ok(marks.and_then(|m| m.of_path(self.entry.path.as_str())).map(Into::into))
+    }
     /// Content type by content, as `file --mime-type` would say (reads the first bytes).
     #[graphql(complexity = "cost::SNIFF")]
     async fn mime_type(&self, ctx: &Context<'_>) -> Result<&'static str> {

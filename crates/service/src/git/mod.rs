@@ -6,6 +6,7 @@
 //! CONFLICT `GIT_FAILED` with git's words (the broker's address taken out).
 
 pub mod command;
+pub mod marks;
 pub mod parse;
 mod validate;
 
@@ -84,6 +85,22 @@ impl Git {
         let id = self.ready(sb).await?;
         let out = self.run(&id, &["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"]).await?;
         Ok(parse::status(&out.stdout))
+    }
+
+    /// What the file explorer marks: each changed path's state, and the directories
+    /// holding one. None when the sandbox is not RUNNING (a listing never wakes it) or
+    /// its workspace is not a repository.
+    pub async fn marks(&self, id: crate::sandboxes::VisibleId) -> AppResult<Option<marks::Marks>> {
+        use sea_orm::EntityTrait;
+        let row = crate::entity::sandbox::Entity::find_by_id(id.id()).one(&self.db).await?;
+        let Some(ext) =
+            row.filter(|r| r.status == crate::entity::enums::SandboxStatus::Running).and_then(|r| r.backend_id())
+        else {
+            return Ok(None);
+        };
+        let args = ["status", "--porcelain=v2", "-z", "--untracked-files=all"];
+        let out = git(self.backend.as_ref(), &ext, &args, &self.limits.git).await?;
+        Ok((out.code == Some(0)).then(|| marks::Marks::of(&parse::status(&out.stdout))))
     }
 
     /// The newest `first` commits of HEAD (none before the first commit).
