@@ -2,9 +2,7 @@
 //! cloned through the broker, a changed file marked in the tree and listed with its
 //! diff, Commit and Push from the page landing on the real git server.
 
-use serde_json::json;
-
-use super::{CREATE, SET, app_for, server::GIT_TOKEN, server::GIT_USER, server::git_server};
+use super::{app_for, cloned, server::git_server};
 use crate::helpers::{node, tls::TestCa};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -13,12 +11,7 @@ async fn the_playground_marks_changes_shows_the_diff_and_commits_and_pushes() {
     let server = git_server(&ca);
     let app = app_for(&ca, &[server.port]).await;
     let (_, token) = app.new_user("gia").await;
-    let set = json!({"host": format!("127.0.0.1:{}", server.port), "kind": "GIT_HTTPS", "username": GIT_USER, "secret": GIT_TOKEN});
-    app.ok(&token, SET, json!({"i": set})).await;
-    let sb = app.ok(&token, CREATE, json!({"n": "repo", "g": {"url": server.url()}})).await["createSandbox"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let sb = cloned(&app, &token, &server).await;
     app.write_file(&token, &sb, "src/app.txt", "line one\nchanged in the browser test\n").await;
     let before = server.rev("main");
     let envs =

@@ -49,6 +49,17 @@ async fn app_with(ca: &TestCa, allowed: &[u16], more: impl FnOnce(&mut sandboxql
     .await
 }
 
+/// A sandbox of `token`'s account cloned from `server`, with the account's credential
+/// for it set first.
+async fn cloned(app: &TestApp, token: &str, server: &server::Served) -> String {
+    let host = format!("127.0.0.1:{}", server.port);
+    let set = json!({"host": host, "kind": "GIT_HTTPS", "username": GIT_USER, "secret": GIT_TOKEN});
+    app.ok(token, SET, json!({"i": set})).await;
+    let sb = app.ok(token, CREATE, json!({"n": "repo", "g": {"url": server.url()}})).await["createSandbox"].clone();
+    assert_eq!(sb["status"], "RUNNING", "{sb}");
+    sb["id"].as_str().unwrap().to_string()
+}
+
 async fn git_of(app: &TestApp, token: &str, sb: &str) -> Value {
     app.ok(token, GIT, json!({"s": sb})).await["sandbox"]["git"].clone()
 }

@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use super::{CREATE, SET, app_with, git_of, server::GIT_TOKEN, server::GIT_USER, server::git_server};
+use super::{app_with, cloned, git_of, server::GIT_TOKEN, server::git_server};
 use crate::{
     helpers::{
         fake_anthropic,
@@ -31,12 +31,7 @@ async fn the_real_cli_edits_and_pushes_through_the_broker_and_a_terminal_finds_n
     })
     .await;
     let (_, ann) = app.new_user("ann").await;
-    let set = json!({"host": format!("127.0.0.1:{}", server.port), "kind": "GIT_HTTPS", "username": GIT_USER, "secret": GIT_TOKEN});
-    app.ok(&ann, SET, json!({"i": set})).await;
-    let sb = app.ok(&ann, CREATE, json!({"n": "repo", "g": {"url": server.url()}})).await["createSandbox"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let sb = cloned(&app, &ann, &server).await;
 
     // Claude edits a tracked file with its Bash tool.
     let mut ws = WsClient::connect(app.addr, Some(&ann)).await.unwrap();

@@ -30,18 +30,7 @@ use crate::{
 
 mod resolve;
 
-/// Headers of one hop, or the broker's own to set.
-const DROPPED: &[&str] = &[
-    "host",
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
+use super::HOP_BY_HOP as DROPPED;
 
 /// What the broker holds.
 #[derive(Clone)]
@@ -160,17 +149,7 @@ pub async fn forward(
     if let Some((n, v)) = set {
         out = out.header(n, v);
     }
-    let max = st.max_request_bytes;
-    let mut sent = 0u64;
-    let limited = body.into_data_stream().map(move |chunk| {
-        let chunk = chunk.map_err(std::io::Error::other)?;
-        sent += chunk.len() as u64;
-        if sent > max {
-            return Err(std::io::Error::other(format!("request body over {max} bytes")));
-        }
-        Ok::<_, std::io::Error>(chunk)
-    });
-    let upstream = match out.body(reqwest::Body::wrap_stream(limited)).send().await {
+    let upstream = match out.body(super::limited(body, st.max_request_bytes)).send().await {
         Ok(r) => r,
         Err(e) => {
             tracing::info!(sandbox_id = %caller.sandbox_id, %host, error = %e, "the broker could not reach a host");

@@ -81,6 +81,36 @@ pub fn router(state: GatewayState) -> Router {
         .with_state(state)
 }
 
+/// Headers that belong to one connection (and the proxy's), not to the message: never
+/// passed on either way.
+const HOP_BY_HOP: &[&str] = &[
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// A request body streamed on upstream, failing once more than `max` bytes came (the
+/// upstream then sees a broken request, never a cut one that looks whole).
+fn limited(body: axum::body::Body, max: u64) -> reqwest::Body {
+    use futures::StreamExt;
+    let mut sent = 0u64;
+    let stream = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        sent += chunk.len() as u64;
+        if sent > max {
+            return Err(std::io::Error::other(format!("request body over {max} bytes")));
+        }
+        Ok::<_, std::io::Error>(chunk)
+    });
+    reqwest::Body::wrap_stream(stream)
+}
+
 /// The gateway's listeners, bound before anything that needs their addresses.
 pub struct GatewayListeners {
     tcp: TcpListener,

@@ -17,24 +17,12 @@ use serde_json::json;
 use super::{GatewayState, tap::UsageTap};
 use crate::{error::AppError, service::billing::meter::Grant};
 
-/// Headers that belong to one connection, not to the message, plus the credentials the
-/// gateway replaces.
-const DROPPED: &[&str] = &[
-    "host",
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "x-api-key",
-    "authorization",
-];
+/// The credentials the gateway replaces.
+const REPLACED: &[&str] = &["x-api-key", "authorization"];
 
+/// Whether a header goes on: not one of the hop, nor a credential the gateway replaces.
 fn kept(name: &HeaderName) -> bool {
-    !DROPPED.contains(&name.as_str())
+    !super::HOP_BY_HOP.contains(&name.as_str()) && !REPLACED.contains(&name.as_str())
 }
 
 /// An error in the Anthropic API's own shape, so Claude Code reports it as it would one
@@ -98,17 +86,7 @@ pub async fn forward(State(st): State<GatewayState>, req: Request) -> Response {
     } else if let Some(tok) = &st.auth_token {
         out = out.bearer_auth(tok.0.as_str());
     }
-    let max = st.max_request_bytes;
-    let mut sent = 0u64;
-    let limited = body.into_data_stream().map(move |chunk| {
-        let chunk = chunk.map_err(std::io::Error::other)?;
-        sent += chunk.len() as u64;
-        if sent > max {
-            return Err(std::io::Error::other(format!("request body over {max} bytes")));
-        }
-        Ok::<_, std::io::Error>(chunk)
-    });
-    let upstream = match out.body(reqwest::Body::wrap_stream(limited)).send().await {
+    let upstream = match out.body(super::limited(body, st.max_request_bytes)).send().await {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(run_id = %grant.run_id, error = %e, "gateway could not reach the upstream API");

@@ -69,14 +69,7 @@ pub(super) async fn serve(
     if let Some(n) = limits.max_head_bytes {
         b.max_header_list_size(u32::try_from(n).unwrap_or(u32::MAX));
     }
-    let conn = b.serve_connection(TokioIo::new(io), service);
-    tokio::pin!(conn);
-    tokio::select! {
-        r = conn.as_mut() => return r,
-        _ = stop.cancelled() => {}
-    }
-    conn.as_mut().graceful_shutdown();
-    conn.await
+    super::serve::until_stopped!(b.serve_connection(TokioIo::new(io), service), stop)
 }
 
 #[cfg(test)]

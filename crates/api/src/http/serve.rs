@@ -234,6 +234,22 @@ async fn connection(io: Admitted, peer: SocketAddr, router: Router, limits: Conn
     }
 }
 
+/// Drives a hyper connection until it ends, or until `stop`: then it finishes the
+/// requests in flight and closes (HTTP/1.1 and HTTP/2 connections alike).
+macro_rules! until_stopped {
+    ($conn:expr, $stop:expr) => {{
+        let conn = $conn;
+        tokio::pin!(conn);
+        tokio::select! {
+            r = conn.as_mut() => return r,
+            _ = $stop.cancelled() => {}
+        }
+        conn.as_mut().graceful_shutdown();
+        conn.await
+    }};
+}
+pub(super) use until_stopped;
+
 /// The router, told which peer each request came from.
 #[derive(Clone)]
 pub(super) struct Peered {
@@ -259,14 +275,7 @@ async fn http1(io: Admitted, service: Peered, limits: ConnectionLimits, stop: Ca
         // hyper needs room for at least 8 KiB.
         builder.max_buf_size(n.max(8192));
     }
-    let conn = builder.serve_connection(TokioIo::new(io), service).with_upgrades();
-    tokio::pin!(conn);
-    tokio::select! {
-        r = conn.as_mut() => return r,
-        _ = stop.cancelled() => {}
-    }
-    conn.as_mut().graceful_shutdown();
-    conn.await
+    until_stopped!(builder.serve_connection(TokioIo::new(io), service).with_upgrades(), stop)
 }
 
 #[cfg(test)]
