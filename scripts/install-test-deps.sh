@@ -42,6 +42,14 @@ if ! "$TOOLS/modal/bin/python" -c "import modal, grpc_tools; assert modal.__vers
   "$TOOLS/modal/bin/pip" install -q "modal==$MODAL_VERSION" grpcio-tools >/dev/null
 fi
 
+# Standard Webhooks' reference library (PyPI): the webhook tests' receiver verifies every
+# delivery with it.
+if ! "$TOOLS/webhooks/bin/python" -c "import standardwebhooks" 2>/dev/null; then
+  echo "pip: installing standardwebhooks"
+  python3 -m venv "$TOOLS/webhooks"
+  "$TOOLS/webhooks/bin/pip" install -q standardwebhooks >/dev/null
+fi
+
 # graphql-http's auditServer: the GraphQL-over-HTTP spec's reference audit.
 if [ ! -f "$TOOLS/audit/node_modules/graphql-http/package.json" ]; then
   echo "npm: installing graphql-http"

@@ -94,6 +94,7 @@ impl Application {
         services.terminals.spawn_sweeper();
         services.lifecycle.spawn_usage_sampler();
         services.lifecycle.spawn_reconcile();
+        services.start_webhooks(config.webhook_allow_private)?;
         let shutdown = CancellationToken::new();
         let gateway_addr = gateway.addr;
         let broker = services.start_broker().await.map_err(|e| anyhow::anyhow!("starting the broker: {e:?}"))?;

@@ -13,6 +13,7 @@ const SOURCES: &[&str] = &[
     "../core/src/config/process_limits.rs",
     "../core/src/config/preview_limits.rs",
     "../core/src/config/git_limits.rs",
+    "../core/src/config/webhook_limits.rs",
 ];
 
 fn docs(attrs: &[syn::Attribute]) -> Vec<String> {
@@ -61,9 +62,11 @@ fn view(item: &syn::ItemStruct, out: &mut String) -> Result<(), Box<dyn std::err
             writeln!(out, "    #[graphql(flatten)]\n    pub {id}: {group}View,")?;
             writeln!(conv, "            {id}: (&l.{id}).into(),")?;
         } else {
-            let ty = &f.ty;
-            writeln!(out, "    pub {id}: {},", quote_type(ty))?;
-            writeln!(conv, "            {id}: l.{id},")?;
+            let ty = quote_type(&f.ty);
+            writeln!(out, "    pub {id}: {ty},")?;
+            // A list (the retry schedule) is cloned; everything else is Copy.
+            let clone = if ty.contains('<') { ".clone()" } else { "" };
+            writeln!(conv, "            {id}: l.{id}{clone},")?;
         }
     }
     out.push_str("}\n\n");
@@ -74,7 +77,26 @@ fn view(item: &syn::ItemStruct, out: &mut String) -> Result<(), Box<dyn std::err
 
 fn quote_type(ty: &syn::Type) -> String {
     match ty {
-        syn::Type::Path(p) => p.path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::"),
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .iter()
+            .map(|s| match &s.arguments {
+                syn::PathArguments::AngleBracketed(a) => {
+                    let args: Vec<String> = a
+                        .args
+                        .iter()
+                        .map(|g| match g {
+                            syn::GenericArgument::Type(t) => quote_type(t),
+                            _ => "()".into(),
+                        })
+                        .collect();
+                    format!("{}<{}>", s.ident, args.join(", "))
+                }
+                _ => s.ident.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("::"),
         _ => "()".into(),
     }
 }

@@ -14,6 +14,7 @@ mod m20261202_000008_warm_claudes;
 mod m20261202_000009_processes;
 mod m20261202_000010_previews;
 mod m20261203_000011_credentials;
+mod m20261203_000012_webhooks;
 
 /// All migrations in the order they apply.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_processes::Migration),
             Box::new(m20261202_000010_previews::Migration),
             Box::new(m20261203_000011_credentials::Migration),
+            Box::new(m20261203_000012_webhooks::Migration),
         ]
     }
 }

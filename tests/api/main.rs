@@ -76,5 +76,6 @@ mod token_scopes;
 mod tools;
 mod warm;
 mod warm_real;
+mod webhooks;
 mod websocket;
 mod workspace_changes;

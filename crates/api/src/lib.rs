@@ -7,7 +7,7 @@
 //! only layer that knows async-graphql and axum.
 
 /// The layers below, under the names the code uses.
-pub(crate) use sandboxql_core::{config, error, metrics};
+pub(crate) use sandboxql_core::{config, error, metrics, net};
 pub(crate) use sandboxql_entity::{db, enums};
 pub(crate) use sandboxql_gql as gql;
 pub(crate) use sandboxql_service::{self as service, auth};

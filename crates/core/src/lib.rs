@@ -9,4 +9,5 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod metrics;
+pub mod net;
 pub mod work;

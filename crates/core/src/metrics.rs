@@ -29,6 +29,8 @@ struct Metrics {
     connections: IntGauge,
     connections_refused: IntCounter,
     sandbox_usage: GaugeVec,
+    webhook_attempts: IntCounterVec,
+    webhook_lag: prometheus::Histogram,
     names: Mutex<HashSet<String>>,
     max_names: std::sync::atomic::AtomicUsize,
 }
@@ -68,8 +70,21 @@ fn build() -> Metrics {
         &["template", "resource"],
     )
     .expect("metric");
+    let webhook_attempts = IntCounterVec::new(
+        Opts::new("sandboxql_webhook_attempts_total", "Webhook delivery attempts by result (ok, failed)"),
+        &["result"],
+    )
+    .expect("metric");
+    let lag_buckets = vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0, 3600.0];
+    let webhook_lag = prometheus::Histogram::with_opts(
+        HistogramOpts::new("sandboxql_webhook_lag_seconds", "From an event's commit to its delivery (2xx)")
+            .buckets(lag_buckets),
+    )
+    .expect("metric");
     for m in [
         Box::new(sandbox_usage.clone()) as Box<dyn prometheus::core::Collector>,
+        Box::new(webhook_attempts.clone()),
+        Box::new(webhook_lag.clone()),
         Box::new(connections.clone()),
         Box::new(connections_refused.clone()),
         Box::new(operations.clone()),
@@ -96,6 +111,8 @@ fn build() -> Metrics {
         connections,
         connections_refused,
         sandbox_usage,
+        webhook_attempts,
+        webhook_lag,
         names: Mutex::new(HashSet::new()),
         max_names: std::sync::atomic::AtomicUsize::new(200),
     }
@@ -163,6 +180,16 @@ pub fn connection() -> Open {
 /// A connection closed at once because a cap was reached.
 pub fn connection_refused() {
     METRICS.connections_refused.inc();
+}
+
+/// A webhook delivery attempt: whether the endpoint took it.
+pub fn webhook_attempt(ok: bool) {
+    METRICS.webhook_attempts.with_label_values(&[if ok { "ok" } else { "failed" }]).inc();
+}
+
+/// Seconds from an event's commit to its delivery.
+pub fn webhook_lag(secs: f64) {
+    METRICS.webhook_lag.observe(secs);
 }
 
 /// A run executing here, until the guard drops.

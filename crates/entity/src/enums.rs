@@ -107,6 +107,21 @@ pub enum CredentialKind {
     HttpHeader,
 }
 
+/// Where a webhook delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum DeliveryStatus {
+    /// Not answered 2xx yet; attempted again at `next_attempt_at`.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    /// Answered 2xx.
+    #[sea_orm(string_value = "DELIVERED")]
+    Delivered,
+    /// Its retries ran out.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+}
+
 /// Lifecycle of a user's process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "Text")]

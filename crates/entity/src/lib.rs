@@ -29,6 +29,9 @@ pub mod server_key;
 pub mod snapshot;
 pub mod usage_record;
 pub mod warm_claude;
+pub mod webhook;
+pub mod webhook_delivery;
+pub mod webhook_event;
 
 /// A new time-ordered id: UUID v7 sorts by creation time, which keyset paging relies on.
 pub fn new_id() -> uuid::Uuid {

@@ -27,6 +27,7 @@ mod process_api;
 mod run_api;
 mod sandbox_api;
 mod terminal_api;
+mod webhook_api;
 mod workspace_api;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, dataloader::DataLoader};
@@ -43,6 +44,7 @@ pub struct QueryRoot(
     node_api::NodeQuery,
     process_api::ProcessQuery,
     credential_api::CredentialQuery,
+    webhook_api::WebhookQuery,
 );
 
 /// All mutations.
@@ -58,6 +60,7 @@ pub struct MutationRoot(
     preview_api::PreviewMutation,
     credential_api::CredentialMutation,
     git_api::GitMutation,
+    webhook_api::WebhookMutation,
 );
 
 /// All subscriptions.

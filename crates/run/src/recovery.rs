@@ -75,6 +75,10 @@ impl RunManager {
         let after = agent_run::Entity::find_by_id(run_id).one(&txn).await?;
         let change = Change { actor: None, entity: "agent_runs", entity_id: run_id, action: "run_interrupted" };
         change_log::record(&txn, change, Some(&before), after.as_ref()).await?;
+        if let Some(run) = &after {
+            let ev = crate::entity::webhook_event::RUN_FINISHED;
+            crate::entity::webhook_event::of_run(&txn, ev, run, Some(run_reasons::INTERRUPTED)).await?;
+        }
         txn.commit().await?;
         self.announce(stored).await;
         Ok(after)

@@ -97,6 +97,8 @@ impl EventWriter {
         }
         let stored = store::append(&txn, self.run_id, &batch).await?;
         let model = row.update(&txn).await?;
+        let ev = crate::entity::webhook_event::RUN_FINISHED;
+        crate::entity::webhook_event::of_run(&txn, ev, &model, model.error.as_deref()).await?;
         txn.commit().await?;
         self.publish(stored).await;
         Ok(Some(model))

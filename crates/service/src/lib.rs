@@ -11,7 +11,7 @@
 
 /// The layers below, under the names the code uses.
 pub(crate) use sandboxql_backend as backend;
-pub(crate) use sandboxql_core::{cache, config, error, metrics, work};
+pub(crate) use sandboxql_core::{cache, config, error, metrics, net, work};
 pub(crate) use sandboxql_entity as entity;
 pub(crate) use sandboxql_run as run;
 pub(crate) use sandboxql_storage as storage;
@@ -33,6 +33,7 @@ pub mod sandboxes;
 pub mod server_keys;
 pub mod snapshots;
 pub mod terminals;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -80,6 +81,8 @@ pub struct Services {
     pub credentials: credentials::Credentials,
     /// Git in workspaces.
     pub git: git::Git,
+    /// Webhook endpoints and their deliveries.
+    pub webhooks: webhooks::Webhooks,
 }
 
 impl Services {
@@ -117,6 +120,7 @@ impl Services {
         let previews =
             previews::Previews::new(db.clone(), backend.clone(), waker.clone(), limits.clone(), preview_urls);
         let runs = runs::Runs::new(db.clone(), manager, limits.clone(), waker.clone());
+        let webhooks = webhooks::Webhooks::new(db.clone(), limits.clone());
         let git = git::Git::new(db.clone(), backend.clone(), limits.clone(), waker.clone());
         let lifecycle = lifecycle::Lifecycle {
             db: db.clone(),
@@ -149,6 +153,7 @@ impl Services {
             templates,
             credentials,
             git,
+            webhooks,
         }
     }
 
@@ -167,5 +172,17 @@ impl Services {
         let tokens = credentials::broker::BrokerTokens::new(key);
         self.backend.set_sandbox_env(Arc::new(tokens.clone()));
         Ok(credentials::broker::Broker::new(self.db.clone(), tokens, self.credentials.clone()))
+    }
+
+    /// Starts this instance's webhook deliverer (`allow_private`: `--webhook-allow-private`).
+    pub fn start_webhooks(&self, allow_private: bool) -> anyhow::Result<()> {
+        let d = webhooks::deliverer::Deliverer::new(
+            self.db.clone(),
+            self.limits.clone(),
+            allow_private,
+            self.webhooks.waker(),
+        )?;
+        d.spawn();
+        Ok(())
     }
 }

@@ -28,8 +28,6 @@ use crate::{
     service::credentials::{Opened, broker::Broker, validate},
 };
 
-mod resolve;
-
 use super::HOP_BY_HOP as DROPPED;
 
 /// What the broker holds.
@@ -57,7 +55,7 @@ impl BrokerState {
         let client = reqwest::Client::builder()
             .tls_certs_merge(extra)
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(resolve::PublicOnly))
+            .dns_resolver(Arc::new(crate::net::PublicOnly))
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(Duration::from_secs(limits.git.git_timeout_secs.max(1)))
             .pool_idle_timeout(Duration::from_secs(60))

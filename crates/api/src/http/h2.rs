@@ -13,7 +13,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use super::serve::{Admitted, ConnectionLimits, Peered};
+use super::{
+    conn::Peered,
+    serve::{Admitted, ConnectionLimits},
+};
 
 /// What every HTTP/2 connection starts with (RFC 9113 §3.4).
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -69,7 +72,7 @@ pub(super) async fn serve(
     if let Some(n) = limits.max_head_bytes {
         b.max_header_list_size(u32::try_from(n).unwrap_or(u32::MAX));
     }
-    super::serve::until_stopped!(b.serve_connection(TokioIo::new(io), service), stop)
+    super::conn::until_stopped!(b.serve_connection(TokioIo::new(io), service), stop)
 }
 
 #[cfg(test)]

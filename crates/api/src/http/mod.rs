@@ -1,6 +1,7 @@
 //! The HTTP surface: `/graphql` (POST, GET, websocket), `/graphiql`, `/healthz` (alive),
 //! `/readyz` (taking traffic).
 
+mod conn;
 pub mod credentials;
 mod graphql_http;
 mod graphql_sse;

@@ -21,15 +21,13 @@ use std::{
     time::Duration,
 };
 
-use axum::{Router, extract::ConnectInfo};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use axum::Router;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
     sync::{OwnedSemaphorePermit, Semaphore},
 };
 use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
 
 /// How many connections a listener admits and how long their headers may take.
 #[derive(Debug, Clone, Copy)]
@@ -220,62 +218,18 @@ pub fn serve(
 }
 
 async fn connection(io: Admitted, peer: SocketAddr, router: Router, limits: ConnectionLimits, stop: CancellationToken) {
-    let service = Peered { router, peer };
+    let service = super::conn::Peered::new(router, peer);
     let result = match limits.http2_streams {
         Some(streams) => match super::h2::sniff(&io.stream, limits.header_timeout).await {
             None => return,
             Some(true) => super::h2::serve(io, service, streams, limits, stop).await,
-            Some(false) => http1(io, service, limits, stop).await,
+            Some(false) => super::conn::http1(io, service, limits, stop).await,
         },
-        None => http1(io, service, limits, stop).await,
+        None => super::conn::http1(io, service, limits, stop).await,
     };
     if let Err(e) = result {
         tracing::debug!(error = %e, %peer, "connection ended with an error");
     }
-}
-
-/// Drives a hyper connection until it ends, or until `stop`: then it finishes the
-/// requests in flight and closes (HTTP/1.1 and HTTP/2 connections alike).
-macro_rules! until_stopped {
-    ($conn:expr, $stop:expr) => {{
-        let conn = $conn;
-        tokio::pin!(conn);
-        tokio::select! {
-            r = conn.as_mut() => return r,
-            _ = $stop.cancelled() => {}
-        }
-        conn.as_mut().graceful_shutdown();
-        conn.await
-    }};
-}
-pub(super) use until_stopped;
-
-/// The router, told which peer each request came from.
-#[derive(Clone)]
-pub(super) struct Peered {
-    router: Router,
-    peer: SocketAddr,
-}
-
-impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Peered {
-    type Response = axum::response::Response;
-    type Error = std::convert::Infallible;
-    type Future = tower::util::Oneshot<Router, hyper::Request<hyper::body::Incoming>>;
-
-    fn call(&self, mut req: hyper::Request<hyper::body::Incoming>) -> Self::Future {
-        req.extensions_mut().insert(ConnectInfo(self.peer));
-        self.router.clone().oneshot(req)
-    }
-}
-
-async fn http1(io: Admitted, service: Peered, limits: ConnectionLimits, stop: CancellationToken) -> hyper::Result<()> {
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
-    if let Some(n) = limits.max_head_bytes {
-        // hyper needs room for at least 8 KiB.
-        builder.max_buf_size(n.max(8192));
-    }
-    until_stopped!(builder.serve_connection(TokioIo::new(io), service).with_upgrades(), stop)
 }
 
 #[cfg(test)]

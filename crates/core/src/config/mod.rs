@@ -18,6 +18,7 @@ mod process_limits;
 mod request_limits;
 mod sandbox;
 mod warm_limits;
+mod webhook_limits;
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -38,6 +39,7 @@ pub use self::{
     request_limits::RequestLimits,
     sandbox::{BoundsMode, JailMode, SandboxConfig},
     warm_limits::WarmLimits,
+    webhook_limits::WebhookLimits,
 };
 
 /// Where the server keeps its state; shared by `serve` and the admin commands.
@@ -115,6 +117,11 @@ pub struct Config {
     /// Account credentials and the broker that adds them.
     #[command(flatten)]
     pub broker: BrokerConfig,
+    /// Deliver webhooks to private, loopback and link-local addresses too (development
+    /// and tests only: in production an endpoint there could reach the server's own
+    /// network).
+    #[arg(long, env = "SANDBOXQL_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
     /// Name of this server instance; runs it left RUNNING are marked INTERRUPTED when an
     /// instance of the same name starts. Default: host name and data dir.
     #[arg(long, env = "SANDBOXQL_INSTANCE_ID")]

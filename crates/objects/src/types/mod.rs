@@ -20,3 +20,4 @@ pub mod stream_event;
 pub mod template;
 pub mod terminal;
 pub mod usage;
+pub mod webhook;

@@ -191,10 +191,18 @@ impl Lifecycle {
         am.external_id = Set(Some(external_id.to_string()));
         am.status = Set(SandboxStatus::Running);
         am.updated_at = Set(now());
-        match am.clone().update(&self.db).await {
+        // RUNNING and `sandbox.created` commit together.
+        let saved = async {
+            let txn = crate::entity::db::write_txn(&self.db).await?;
+            let row = am.clone().update(&txn).await?;
+            crate::entity::webhook_event::of_sandbox(&txn, crate::entity::webhook_event::SANDBOX_CREATED, &row).await?;
+            txn.commit().await?;
+            Ok::<_, AppError>(row)
+        };
+        match saved.await {
             Ok(row) => Ok(row),
             Err(db_err) => {
-                tracing::error!(error = %db_err, %external_id, "sandbox row not saved after backend create; terminating it");
+                tracing::error!(error = ?db_err, %external_id, "sandbox row not saved after backend create; terminating it");
                 if let Err(e) = self.discard(id, &external_id).await {
                     tracing::error!(error = ?e, %external_id, "could not terminate orphaned backend sandbox");
                 }
@@ -203,7 +211,7 @@ impl Lifecycle {
                 if let Err(e) = am.update(&self.db).await {
                     tracing::error!(error = %e, "could not mark sandbox ERROR");
                 }
-                Err(db_err.into())
+                Err(db_err)
             }
         }
     }

@@ -116,6 +116,7 @@ impl Lifecycle {
         let after = sandbox::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("sandbox"))?;
         let change = Change { actor, entity: "sandboxes", entity_id: id, action: "delete" };
         change_log::record(&txn, change, Some(before), Some(&after)).await?;
+        crate::entity::webhook_event::of_sandbox(&txn, crate::entity::webhook_event::SANDBOX_DELETED, &after).await?;
         txn.commit().await?;
         Ok(after)
     }

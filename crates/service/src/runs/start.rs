@@ -178,6 +178,7 @@ impl Runs {
         change_log::record(&txn, change, None::<&()>, Some(&run)).await?;
         let first = EventBody::RunStarted { model: input.model, resume_session_id: sandbox.claude_session_id.clone() };
         store::append(&txn, run.id, &[(1, first)]).await?;
+        crate::entity::webhook_event::of_run(&txn, crate::entity::webhook_event::RUN_STARTED, &run, None).await?;
         txn.commit().await?;
         Ok((run, Secret(token)))
     }

@@ -1,0 +1,156 @@
+//! `webhook_events`: the outbox. An event is written by [`record`] in the same
+//! transaction as the change it tells of, so it exists exactly when the change does; the
+//! deliverer fans it out to the endpoints that hear it (`fanned_out`), once. The event
+//! types are stable names (README); payloads carry ids and figures, never secrets or
+//! file content.
+
+use sea_orm::{ActiveValue::Set, ConnectionTrait, entity::prelude::*};
+use serde_json::json;
+
+use crate::{agent_run, sandbox};
+
+/// One event.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "webhook_events")]
+pub struct Model {
+    /// Its id (time-ordered: events of one sandbox are delivered in this order).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Whose.
+    pub account_id: Uuid,
+    /// The sandbox it is about, if any (deliveries are ordered per sandbox).
+    pub sandbox_id: Option<Uuid>,
+    /// Its type (`run.finished`…).
+    pub event_type: String,
+    /// `{type, timestamp, data}`, as delivered.
+    pub payload: Json,
+    /// Whether its deliveries are made.
+    pub fanned_out: bool,
+    /// When it happened.
+    pub created_at: DateTimeUtc,
+    /// When last changed.
+    pub updated_at: DateTimeUtc,
+}
+
+/// No navigable relations are needed.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// Writes an event of `event_type` with `data` on `db` (pass the transaction of the
+/// change it tells of).
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    sandbox_id: Option<Uuid>,
+    event_type: &str,
+    data: serde_json::Value,
+) -> Result<(), DbErr> {
+    insert(db, account_id, sandbox_id, event_type, data, false).await.map(|_| ())
+}
+
+/// Writes an event whose one delivery the caller makes itself (`testWebhook`'s).
+pub async fn record_fanned<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    event_type: &str,
+    data: serde_json::Value,
+) -> Result<Model, DbErr> {
+    insert(db, account_id, None, event_type, data, true).await
+}
+
+async fn insert<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    sandbox_id: Option<Uuid>,
+    event_type: &str,
+    data: serde_json::Value,
+    fanned_out: bool,
+) -> Result<Model, DbErr> {
+    let t = super::now();
+    let payload = json!({"type": event_type, "timestamp": t.to_rfc3339(), "data": data});
+    ActiveModel {
+        id: Set(super::new_id()),
+        account_id: Set(account_id),
+        sandbox_id: Set(sandbox_id),
+        event_type: Set(event_type.to_string()),
+        payload: Set(payload),
+        fanned_out: Set(fanned_out),
+        created_at: Set(t),
+        updated_at: Set(t),
+    }
+    .insert(db)
+    .await
+}
+
+/// A sandbox was made and is RUNNING.
+pub const SANDBOX_CREATED: &str = "sandbox.created";
+/// A sandbox was deleted.
+pub const SANDBOX_DELETED: &str = "sandbox.deleted";
+/// A sandbox went RUNNING, SLEEPING or ERROR.
+pub const SANDBOX_STATUS_CHANGED: &str = "sandbox.status_changed";
+/// A run started.
+pub const RUN_STARTED: &str = "run.started";
+/// A run ended (with its status, cost, turns and error reason).
+pub const RUN_FINISHED: &str = "run.finished";
+/// A run in ASK mode waits for a tool's approval.
+pub const RUN_PERMISSION_REQUESTED: &str = "run.permission_requested";
+/// A snapshot of a sandbox completed.
+pub const SYNC_COMPLETED: &str = "sync.completed";
+/// An endpoint's deliveries ran out of retries: it is disabled (sent to the account's
+/// other endpoints).
+pub const WEBHOOK_DISABLED: &str = "webhook.disabled";
+/// `testWebhook`'s event, to that endpoint only.
+pub const WEBHOOK_TEST: &str = "webhook.test";
+
+/// Every type an endpoint may ask for.
+pub const ALL: &[&str] = &[
+    SANDBOX_CREATED,
+    SANDBOX_DELETED,
+    SANDBOX_STATUS_CHANGED,
+    RUN_STARTED,
+    RUN_FINISHED,
+    RUN_PERMISSION_REQUESTED,
+    SYNC_COMPLETED,
+    WEBHOOK_DISABLED,
+];
+
+fn sandbox_data(sb: &sandbox::Model) -> serde_json::Value {
+    json!({"sandboxId": sb.id, "name": sb.name, "status": sb.status.to_value(), "template": sb.template})
+}
+
+/// Records `event_type` about `sb` (created, deleted, status changed).
+pub async fn of_sandbox<C: ConnectionTrait>(
+    db: &C,
+    event_type: &str,
+    sb: &sandbox::Model,
+) -> Result<(), sea_orm::DbErr> {
+    record(db, sb.account_id, Some(sb.id), event_type, sandbox_data(sb)).await
+}
+
+/// Records `event_type` about `run` (started, finished), with the reason it failed.
+pub async fn of_run<C: ConnectionTrait>(
+    db: &C,
+    event_type: &str,
+    run: &agent_run::Model,
+    error: Option<&str>,
+) -> Result<(), sea_orm::DbErr> {
+    let mut data = run_data(run);
+    data["error"] = json!(error);
+    record(db, run.account_id, Some(run.sandbox_id), event_type, data).await
+}
+
+/// What a run event says of its run.
+pub fn run_data(run: &agent_run::Model) -> serde_json::Value {
+    json!({
+        "runId": run.id,
+        "sandboxId": run.sandbox_id,
+        "status": run.status.to_value(),
+        "costUsd": run.cost_usd,
+        "numTurns": run.num_turns,
+        "durationMs": run.duration_ms,
+        "stopReason": run.stop_reason,
+        "model": run.model,
+    })
+}
