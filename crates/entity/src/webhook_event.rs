@@ -7,7 +7,7 @@
 use sea_orm::{ActiveValue::Set, ConnectionTrait, entity::prelude::*};
 use serde_json::json;
 
-use crate::{agent_run, sandbox};
+use crate::{agent_run, sandbox, snapshot};
 
 /// One event.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -98,6 +98,8 @@ pub const RUN_FINISHED: &str = "run.finished";
 pub const RUN_PERMISSION_REQUESTED: &str = "run.permission_requested";
 /// A snapshot of a sandbox completed.
 pub const SYNC_COMPLETED: &str = "sync.completed";
+/// An account's spend cap stopped a run's model calls.
+pub const BUDGET_EXCEEDED: &str = "budget.exceeded";
 /// An endpoint's deliveries ran out of retries: it is disabled (sent to the account's
 /// other endpoints).
 pub const WEBHOOK_DISABLED: &str = "webhook.disabled";
@@ -113,6 +115,7 @@ pub const ALL: &[&str] = &[
     RUN_FINISHED,
     RUN_PERMISSION_REQUESTED,
     SYNC_COMPLETED,
+    BUDGET_EXCEEDED,
     WEBHOOK_DISABLED,
 ];
 
@@ -139,6 +142,45 @@ pub async fn of_run<C: ConnectionTrait>(
     let mut data = run_data(run);
     data["error"] = json!(error);
     record(db, run.account_id, Some(run.sandbox_id), event_type, data).await
+}
+
+/// Records `sandbox.status_changed` of a sandbox that went to `status` (RUNNING,
+/// SLEEPING, ERROR) for `reason`.
+pub async fn status_changed<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    sandbox_id: Uuid,
+    status: crate::enums::SandboxStatus,
+    reason: Option<&str>,
+) -> Result<(), sea_orm::DbErr> {
+    let data = json!({"sandboxId": sandbox_id, "status": status.to_value(), "reason": reason});
+    record(db, account_id, Some(sandbox_id), SANDBOX_STATUS_CHANGED, data).await
+}
+
+/// Records `run.permission_requested`: which tool waits (never its input, which may hold
+/// file content).
+pub async fn permission_requested<C: ConnectionTrait>(
+    db: &C,
+    run: &agent_run::Model,
+    request_id: &str,
+    tool_name: &str,
+    tool_use_id: &str,
+) -> Result<(), sea_orm::DbErr> {
+    let data = json!({"runId": run.id, "sandboxId": run.sandbox_id, "requestId": request_id,
+                      "toolName": tool_name, "toolUseId": tool_use_id});
+    record(db, run.account_id, Some(run.sandbox_id), RUN_PERMISSION_REQUESTED, data).await
+}
+
+/// Records `sync.completed` of a snapshot just taken.
+pub async fn sync_completed<C: ConnectionTrait>(
+    db: &C,
+    snap: &snapshot::Model,
+    bytes_transferred: u64,
+    duration_ms: u64,
+) -> Result<(), sea_orm::DbErr> {
+    let data = json!({"sandboxId": snap.sandbox_id, "snapshotId": snap.id, "files": snap.file_count,
+                      "bytes": snap.total_bytes, "bytesTransferred": bytes_transferred, "durationMs": duration_ms});
+    record(db, snap.account_id, Some(snap.sandbox_id), SYNC_COMPLETED, data).await
 }
 
 /// What a run event says of its run.

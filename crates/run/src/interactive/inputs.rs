@@ -159,7 +159,11 @@ pub async fn record_request(db: &DatabaseConnection, run: &agent_run::Model, ask
         created_at: Set(t),
         updated_at: Set(t),
     };
-    row.insert(db).await?;
+    let txn = crate::entity::db::write_txn(db).await?;
+    row.insert(&txn).await?;
+    let (req, tool, use_id) = (&asked.request_id, &asked.tool_name, &asked.tool_use_id);
+    crate::entity::webhook_event::permission_requested(&txn, run, req, tool, use_id).await?;
+    txn.commit().await?;
     Ok(())
 }
 

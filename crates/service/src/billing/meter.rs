@@ -60,12 +60,20 @@ impl Meter {
             let (today, month) = usage::spend(&self.db, run.account_id, now()).await?;
             if let Some(why) = budgets::over_spend(&budget, today, month) {
                 let reason = format!("BUDGET_EXCEEDED: {why}");
-                agent_run::Entity::update_many()
+                // The run's stop reason and `budget.exceeded` commit together, once a run.
+                let txn = crate::entity::db::write_txn(&self.db).await?;
+                let stopped = agent_run::Entity::update_many()
                     .col_expr(agent_run::Column::StopReason, Expr::value(reason))
                     .filter(agent_run::Column::Id.eq(run_id))
                     .filter(agent_run::Column::StopReason.is_null())
-                    .exec(&self.db)
+                    .exec(&txn)
                     .await?;
+                if stopped.rows_affected == 1 {
+                    let data = serde_json::json!({"runId": run_id, "sandboxId": run.sandbox_id, "reason": why});
+                    let ev = crate::entity::webhook_event::BUDGET_EXCEEDED;
+                    crate::entity::webhook_event::record(&txn, run.account_id, Some(run.sandbox_id), ev, data).await?;
+                }
+                txn.commit().await?;
                 return Err(AppError::BudgetExceeded(why));
             }
         }

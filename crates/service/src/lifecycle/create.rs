@@ -224,11 +224,20 @@ impl Lifecycle {
 
     async fn mark_error(&self, row: sandbox::Model, cause: &AppError) {
         let mut am: sandbox::ActiveModel = row.into();
+        let reason = format!("creation failed: {}", cause.public_message());
         am.status = Set(SandboxStatus::Error);
-        am.status_reason = Set(Some(format!("creation failed: {}", cause.public_message())));
+        am.status_reason = Set(Some(reason.clone()));
         am.updated_at = Set(now());
-        if let Err(e) = am.update(&self.db).await {
-            tracing::error!(error = %e, "could not mark sandbox ERROR after backend failure");
+        let marked = async {
+            let txn = crate::entity::db::write_txn(&self.db).await?;
+            let row = am.update(&txn).await?;
+            let error = SandboxStatus::Error;
+            crate::entity::webhook_event::status_changed(&txn, row.account_id, row.id, error, Some(&reason)).await?;
+            txn.commit().await?;
+            Ok::<_, AppError>(())
+        };
+        if let Err(e) = marked.await {
+            tracing::error!(error = ?e, "could not mark sandbox ERROR after backend failure");
         }
     }
 }

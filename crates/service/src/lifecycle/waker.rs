@@ -118,15 +118,21 @@ impl Waker {
         let spec = SandboxSpec { sandbox_id: row.id, account_id: row.account_id, template };
         tracing::info!(sandbox_id = %row.id, "waking a sleeping sandbox");
         let ext = self.backend.create(&spec).await?;
-        sandbox::Entity::update_many()
+        let txn = crate::entity::db::write_txn(&self.db).await?;
+        let woke = sandbox::Entity::update_many()
             .col_expr(sandbox::Column::Status, Expr::value(SandboxStatus::Running))
             .col_expr(sandbox::Column::ExternalId, Expr::value(ext))
             .col_expr(sandbox::Column::StatusReason, Expr::value(Option::<String>::None))
             .col_expr(sandbox::Column::UpdatedAt, Expr::value(now()))
             .filter(sandbox::Column::Id.eq(row.id))
             .filter(sandbox::Column::Status.eq(SandboxStatus::Sleeping))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        if woke.rows_affected == 1 {
+            let running = SandboxStatus::Running;
+            crate::entity::webhook_event::status_changed(&txn, row.account_id, row.id, running, Some("woken")).await?;
+        }
+        txn.commit().await?;
         self.reload(&row).await
     }
 
@@ -142,18 +148,26 @@ impl Waker {
             Ok(BackendStatus::Terminated | BackendStatus::Missing) => {}
             _ => return false,
         }
-        let slept = sandbox::Entity::update_many()
-            .col_expr(sandbox::Column::Status, Expr::value(SandboxStatus::Sleeping))
-            .col_expr(
-                sandbox::Column::StatusReason,
-                Expr::value("its Modal sandbox ended; the next run or write wakes it"),
-            )
-            .col_expr(sandbox::Column::UpdatedAt, Expr::value(now()))
-            .filter(sandbox::Column::Id.eq(sb.id))
-            .filter(sandbox::Column::Status.eq(SandboxStatus::Running))
-            .filter(sandbox::Column::ExternalId.eq(ext.as_str()))
-            .exec(&self.db)
-            .await;
+        let why = "its Modal sandbox ended; the next run or write wakes it";
+        let slept = async {
+            let txn = crate::entity::db::write_txn(&self.db).await?;
+            let done = sandbox::Entity::update_many()
+                .col_expr(sandbox::Column::Status, Expr::value(SandboxStatus::Sleeping))
+                .col_expr(sandbox::Column::StatusReason, Expr::value(why))
+                .col_expr(sandbox::Column::UpdatedAt, Expr::value(now()))
+                .filter(sandbox::Column::Id.eq(sb.id))
+                .filter(sandbox::Column::Status.eq(SandboxStatus::Running))
+                .filter(sandbox::Column::ExternalId.eq(ext.as_str()))
+                .exec(&txn)
+                .await?;
+            if done.rows_affected == 1 {
+                let sleeping = SandboxStatus::Sleeping;
+                crate::entity::webhook_event::status_changed(&txn, sb.account_id, sb.id, sleeping, Some(why)).await?;
+            }
+            txn.commit().await?;
+            Ok::<_, AppError>(())
+        }
+        .await;
         match slept {
             Ok(_) => {
                 tracing::info!(sandbox_id = %sb.id, external_id = %ext, "backend sandbox ended; the sandbox sleeps");

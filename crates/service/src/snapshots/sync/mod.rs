@@ -293,6 +293,7 @@ impl Syncer {
         am.update(&txn).await?;
         let change = Change { actor: Some(viewer.account_id), entity: "sandboxes", entity_id: sb.id, action: "sync" };
         change_log::record(&txn, change, None::<&()>, Some(&row)).await?;
+        crate::entity::webhook_event::sync_completed(&txn, &row, totals.transferred, duration_ms).await?;
         txn.commit().await?;
         Ok(row)
     }
