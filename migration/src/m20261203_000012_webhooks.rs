@@ -50,6 +50,8 @@ impl MigrationTrait for Migration {
         m.create_table(table("webhook_deliveries", deliveries, &[("webhook_id", "webhooks")])).await?;
         m.create_index(index("webhook_deliveries", &["webhook_id", "event_id"], true)).await?;
         m.create_index(index("webhook_deliveries", &["status", "next_attempt_at"], false)).await?;
+        // The turn check: an earlier PENDING delivery of the same endpoint and sandbox.
+        m.create_index(index("webhook_deliveries", &["webhook_id", "sandbox_id", "status", "event_id"], false)).await?;
         Ok(())
     }
 

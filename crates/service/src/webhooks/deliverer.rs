@@ -10,60 +10,32 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveEnum, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Alias, Expr, Query, SelectStatement},
 };
 use tokio::sync::{Notify, Semaphore};
 
 use super::sender::{self, Attempt};
 use crate::{
     config::Limits,
-    entity::{enums::DeliveryStatus, new_id, now, webhook, webhook_delivery, webhook_event},
+    entity::{enums::DeliveryStatus, now, webhook, webhook_delivery, webhook_event},
     error::AppResult,
 };
 
-/// Events fanned out per pass.
-const FAN_OUT_BATCH: u64 = 500;
-
-/// Makes `event`'s delivery to `hook` (None when it exists already).
-pub async fn insert_delivery<C: ConnectionTrait>(
-    db: &C,
-    hook: &webhook::Model,
-    event: &webhook_event::Model,
-) -> AppResult<Option<webhook_delivery::Model>> {
-    let t = now();
-    let row = webhook_delivery::ActiveModel {
-        id: Set(new_id()),
-        webhook_id: Set(hook.id),
-        event_id: Set(event.id),
-        sandbox_id: Set(event.sandbox_id),
-        event_type: Set(event.event_type.clone()),
-        status: Set(DeliveryStatus::Pending),
-        attempts: Set(0),
-        next_attempt_at: Set(t),
-        leased_until: Set(None),
-        last_status: Set(None),
-        last_latency_ms: Set(None),
-        last_error: Set(None),
-        response_excerpt: Set(None),
-        delivered_at: Set(None),
-        created_at: Set(t),
-        updated_at: Set(t),
-    };
-    let id = row.id.clone().unwrap();
-    let done = webhook_delivery::Entity::insert(row)
-        .on_conflict_do_nothing_on([webhook_delivery::Column::WebhookId, webhook_delivery::Column::EventId])
-        .exec_without_returning(db)
-        .await?;
-    if !matches!(done, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
-        return Ok(None);
-    }
-    Ok(webhook_delivery::Entity::find_by_id(id).one(db).await?)
-}
-
-fn hears(hook: &webhook::Model, event: &webhook_event::Model) -> bool {
-    let types = hook.event_types.as_array().cloned().unwrap_or_default();
-    types.is_empty() || types.iter().any(|t| t.as_str() == Some(event.event_type.as_str()))
+/// An earlier PENDING delivery of the outer one's endpoint and sandbox (it is not in
+/// turn while one exists).
+fn earlier_pending() -> SelectStatement {
+    use sea_orm::sea_query::ExprTrait;
+    use webhook_delivery::{Column as D, Entity as Deliveries};
+    let e = Alias::new("earlier");
+    Query::select()
+        .expr(Expr::val(1))
+        .from_as(Deliveries, e.clone())
+        .and_where(Expr::col((e.clone(), D::WebhookId)).equals((Deliveries, D::WebhookId)))
+        .and_where(Expr::col((e.clone(), D::SandboxId)).equals((Deliveries, D::SandboxId)))
+        .and_where(Expr::col((e.clone(), D::Status)).eq(DeliveryStatus::Pending.to_value()))
+        .and_where(Expr::col((e.clone(), D::EventId)).lt(Expr::col((Deliveries, D::EventId))))
+        .to_owned()
 }
 
 /// The deliverer of this instance.
@@ -98,7 +70,7 @@ impl Deliverer {
         tokio::spawn(async move {
             let poll = Duration::from_millis(this.limits.webhooks.webhook_poll_ms.max(10));
             loop {
-                if let Err(e) = this.fan_out().await {
+                if let Err(e) = super::fanout::fan_out(&this.db, &this.wake).await {
                     tracing::warn!(error = ?e.log_detail(), "fanning out webhook events failed");
                 }
                 match this.clone().deliver_due().await {
@@ -109,50 +81,6 @@ impl Deliverer {
                 let _ = tokio::time::timeout(poll, this.wake.notified()).await;
             }
         });
-    }
-
-    async fn fan_out(&self) -> AppResult<()> {
-        let events = webhook_event::Entity::find()
-            .filter(webhook_event::Column::FannedOut.eq(false))
-            .order_by_asc(webhook_event::Column::Id)
-            .limit(FAN_OUT_BATCH)
-            .all(&self.db)
-            .await?;
-        for event in events {
-            let hooks = webhook::Entity::find()
-                .filter(
-                    Condition::any()
-                        .add(webhook::Column::AccountId.eq(event.account_id))
-                        .add(webhook::Column::AccountId.is_null()),
-                )
-                .filter(webhook::Column::DisabledAt.is_null())
-                .all(&self.db)
-                .await?;
-            let txn = crate::entity::db::write_txn(&self.db).await?;
-            for hook in hooks.iter().filter(|h| hears(h, &event)) {
-                insert_delivery(&txn, hook, &event).await?;
-            }
-            webhook_event::Entity::update_many()
-                .col_expr(webhook_event::Column::FannedOut, Expr::value(true))
-                .filter(webhook_event::Column::Id.eq(event.id))
-                .exec(&txn)
-                .await?;
-            txn.commit().await?;
-        }
-        Ok(())
-    }
-
-    /// Whether `d` may go now: no earlier delivery of its endpoint and sandbox is pending.
-    async fn in_turn(&self, d: &webhook_delivery::Model) -> AppResult<bool> {
-        let Some(sb) = d.sandbox_id else { return Ok(true) };
-        let earlier = webhook_delivery::Entity::find()
-            .filter(webhook_delivery::Column::WebhookId.eq(d.webhook_id))
-            .filter(webhook_delivery::Column::SandboxId.eq(sb))
-            .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending))
-            .filter(webhook_delivery::Column::EventId.lt(d.event_id))
-            .one(&self.db)
-            .await?;
-        Ok(earlier.is_none())
     }
 
     /// Within the endpoint's rate for this second.
@@ -167,42 +95,66 @@ impl Deliverer {
         e.1 <= self.limits.webhooks.webhook_per_endpoint_per_sec.max(1)
     }
 
+    /// Claims what is due and in turn (no earlier delivery of its endpoint and sandbox
+    /// pending: one query), within each endpoint's rate, under one lease value, and
+    /// attempts each in a task of its own.
     async fn deliver_due(self: Arc<Self>) -> AppResult<usize> {
+        use webhook_delivery::{Column as D, Entity as Deliveries};
         let t = now();
-        let lease =
-            chrono::Duration::seconds(i64::try_from(self.limits.webhooks.webhook_lease_secs.max(1)).unwrap_or(60));
-        let free = Condition::any()
-            .add(webhook_delivery::Column::LeasedUntil.is_null())
-            .add(webhook_delivery::Column::LeasedUntil.lt(t));
-        let due = webhook_delivery::Entity::find()
-            .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending))
-            .filter(webhook_delivery::Column::NextAttemptAt.lte(t))
+        let lease_ms = i64::try_from(self.limits.webhooks.webhook_lease_secs.max(1)).unwrap_or(60) * 1000;
+        // The lease value is also this pass's mark: what carries it was claimed here.
+        let mark = t
+            + chrono::Duration::milliseconds(lease_ms)
+            + chrono::Duration::microseconds(rand::random_range(0..1_000_000));
+        let free = Condition::any().add(D::LeasedUntil.is_null()).add(D::LeasedUntil.lt(t));
+        let earlier = earlier_pending();
+        let due = Deliveries::find()
+            .filter(D::Status.eq(DeliveryStatus::Pending))
+            .filter(D::NextAttemptAt.lte(t))
             .filter(free.clone())
-            .order_by_asc(webhook_delivery::Column::EventId)
+            .filter(sea_orm::sea_query::ExprTrait::not(Expr::exists(earlier)))
+            .order_by_asc(D::EventId)
             .limit(self.limits.webhooks.webhook_concurrency.max(1) * 2)
             .all(&self.db)
             .await?;
+        let ids: Vec<uuid::Uuid> = due.iter().filter(|d| self.rate_allows(d.webhook_id)).map(|d| d.id).collect();
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        Deliveries::update_many()
+            .col_expr(D::LeasedUntil, Expr::value(Some(mark)))
+            .filter(D::Id.is_in(ids.clone()))
+            .filter(D::Status.eq(DeliveryStatus::Pending))
+            .filter(free)
+            .exec(&self.db)
+            .await?;
+        let claimed = Deliveries::find().filter(D::Id.is_in(ids)).filter(D::LeasedUntil.eq(mark)).all(&self.db).await?;
+        let hooks: HashMap<_, _> = webhook::Entity::find()
+            .filter(webhook::Column::Id.is_in(claimed.iter().map(|d| d.webhook_id)))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|h| (h.id, Arc::new(h)))
+            .collect();
+        let events: HashMap<_, _> = webhook_event::Entity::find()
+            .filter(webhook_event::Column::Id.is_in(claimed.iter().map(|d| d.event_id)))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
         let mut started = 0;
-        for d in due {
-            if !self.in_turn(&d).await? || !self.rate_allows(d.webhook_id) {
+        for d in claimed {
+            let (Some(hook), Some(event)) = (hooks.get(&d.webhook_id).cloned(), events.get(&d.event_id).cloned())
+            else {
                 continue;
-            }
-            let claimed = webhook_delivery::Entity::update_many()
-                .col_expr(webhook_delivery::Column::LeasedUntil, Expr::value(Some(t + lease)))
-                .filter(webhook_delivery::Column::Id.eq(d.id))
-                .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending))
-                .filter(free.clone())
-                .exec(&self.db)
-                .await?;
-            if claimed.rows_affected != 1 {
-                continue;
-            }
+            };
             let Ok(permit) = self.slots.clone().acquire_owned().await else { break };
             started += 1;
             let this = self.clone();
             tokio::spawn(async move {
                 let _permit = permit;
-                if let Err(e) = this.deliver(d).await {
+                if let Err(e) = this.deliver(d, &hook, event).await {
                     tracing::warn!(error = ?e.log_detail(), "recording a webhook delivery failed");
                 }
                 this.wake.notify_one();
@@ -211,17 +163,19 @@ impl Deliverer {
         Ok(started)
     }
 
-    async fn deliver(&self, d: webhook_delivery::Model) -> AppResult<()> {
-        let hook = webhook::Entity::find_by_id(d.webhook_id).one(&self.db).await?;
-        let event = webhook_event::Entity::find_by_id(d.event_id).one(&self.db).await?;
-        let (Some(hook), Some(event)) = (hook, event) else { return Ok(()) };
+    async fn deliver(
+        &self,
+        d: webhook_delivery::Model,
+        hook: &webhook::Model,
+        event: webhook_event::Model,
+    ) -> AppResult<()> {
         let limits = &self.limits.webhooks;
-        let attempt = sender::attempt(&self.client, &hook, &d, &event.payload, limits, self.allow_private).await;
+        let attempt = sender::attempt(&self.client, hook, &d, &event.payload, limits, self.allow_private).await;
         crate::metrics::webhook_attempt(attempt.ok());
         if attempt.ok() {
             crate::metrics::webhook_lag((now() - event.created_at).num_milliseconds() as f64 / 1000.0);
         }
-        self.record(d, &hook, attempt).await
+        self.record(d, hook, attempt).await
     }
 
     async fn record(&self, d: webhook_delivery::Model, hook: &webhook::Model, a: Attempt) -> AppResult<()> {
@@ -236,8 +190,7 @@ impl Deliverer {
         } else {
             (DeliveryStatus::Failed, t)
         };
-        let txn = crate::entity::db::write_txn(&self.db).await?;
-        webhook_delivery::Entity::update_many()
+        let update = webhook_delivery::Entity::update_many()
             .col_expr(webhook_delivery::Column::Status, Expr::value(status))
             .col_expr(webhook_delivery::Column::Attempts, Expr::value(attempts))
             .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(next))
@@ -248,19 +201,23 @@ impl Deliverer {
             .col_expr(webhook_delivery::Column::ResponseExcerpt, Expr::value(a.excerpt.clone()))
             .col_expr(webhook_delivery::Column::DeliveredAt, Expr::value(a.ok().then_some(t)))
             .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(t))
-            .filter(webhook_delivery::Column::Id.eq(d.id))
+            .filter(webhook_delivery::Column::Id.eq(d.id));
+        if status != DeliveryStatus::Failed || hook.disabled_at.is_some() {
+            update.exec(&self.db).await?;
+            return Ok(());
+        }
+        // Out of retries: the delivery fails, its endpoint is disabled and the account's
+        // other endpoints are told, together.
+        let txn = crate::entity::db::write_txn(&self.db).await?;
+        update.exec(&txn).await?;
+        webhook::Entity::update_many()
+            .col_expr(webhook::Column::DisabledAt, Expr::value(Some(t)))
+            .filter(webhook::Column::Id.eq(hook.id))
             .exec(&txn)
             .await?;
-        if status == DeliveryStatus::Failed && hook.disabled_at.is_none() {
-            webhook::Entity::update_many()
-                .col_expr(webhook::Column::DisabledAt, Expr::value(Some(t)))
-                .filter(webhook::Column::Id.eq(hook.id))
-                .exec(&txn)
-                .await?;
-            if let Some(account) = hook.account_id {
-                let data = serde_json::json!({"webhookId": hook.id, "url": hook.url, "lastStatus": a.status});
-                webhook_event::record(&txn, account, None, webhook_event::WEBHOOK_DISABLED, data).await?;
-            }
+        if let Some(account) = hook.account_id {
+            let data = serde_json::json!({"webhookId": hook.id, "url": hook.url, "lastStatus": a.status});
+            webhook_event::record(&txn, account, None, webhook_event::WEBHOOK_DISABLED, data).await?;
         }
         txn.commit().await?;
         Ok(())

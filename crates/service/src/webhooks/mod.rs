@@ -5,6 +5,7 @@
 //! (admins, no account) hear every account.
 
 pub mod deliverer;
+mod fanout;
 mod sender;
 pub mod signing;
 mod validate;
@@ -179,7 +180,7 @@ impl Webhooks {
         let data = serde_json::json!({"webhookId": hook.id});
         let account = hook.account_id.unwrap_or(viewer.account_id);
         let event = webhook_event::record_fanned(&txn, account, webhook_event::WEBHOOK_TEST, data).await?;
-        let delivery = deliverer::insert_delivery(&txn, &hook, &event).await?;
+        let delivery = fanout::insert_delivery(&txn, &hook, &event).await?;
         txn.commit().await?;
         self.wake.notify_one();
         delivery.ok_or_else(|| AppError::Internal(anyhow::anyhow!("the test delivery was not made")))
