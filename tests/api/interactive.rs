@@ -15,7 +15,7 @@ pub(crate) const START: &str = "mutation($s: ID!, $p: String!, $m: PermissionMod
 pub(crate) const ANSWER: &str = "mutation($r: ID!, $q: String!, $a: Boolean!, $msg: String) {
   answerPermission(runId: $r, requestId: $q, allow: $a, message: $msg) { id status } }";
 
-async fn app_with_claude(
+pub(crate) async fn app_with_claude(
     fake: &fake_anthropic::FakeAnthropic,
     tweak: impl FnOnce(&mut sandboxql::config::Config),
 ) -> TestApp {
@@ -34,13 +34,13 @@ async fn app_with_claude(
     .await
 }
 
-async fn start(app: &TestApp, token: &str, sb: &str, prompt: &str, mode: &str, interactive: bool) -> String {
+pub(crate) async fn start(app: &TestApp, token: &str, sb: &str, prompt: &str, mode: &str, interactive: bool) -> String {
     let data = app.ok(token, START, json!({"s": sb, "p": prompt, "m": mode, "i": interactive})).await;
     assert_eq!(data["startRun"]["permissionMode"], mode);
     data["startRun"]["id"].as_str().unwrap().to_string()
 }
 
-async fn follow(app: &TestApp, token: &str, run: &str) -> WsClient {
+pub(crate) async fn follow(app: &TestApp, token: &str, run: &str) -> WsClient {
     let mut ws = WsClient::connect(app.addr, Some(token)).await.unwrap();
     let q = format!("subscription($r: ID!) {{ runEvents(runId: $r) {{ {EVENT_FIELDS} }} }}");
     ws.subscribe("e", &q, json!({"r": run})).await;

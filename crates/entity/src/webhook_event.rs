@@ -94,6 +94,8 @@ pub const SANDBOX_STATUS_CHANGED: &str = "sandbox.status_changed";
 pub const RUN_STARTED: &str = "run.started";
 /// A run ended (with its status, cost, turns and error reason).
 pub const RUN_FINISHED: &str = "run.finished";
+/// One turn of an interactive run ended (it waits for the next message).
+pub const RUN_TURN_FINISHED: &str = "run.turn_finished";
 /// A run in ASK mode waits for a tool's approval.
 pub const RUN_PERMISSION_REQUESTED: &str = "run.permission_requested";
 /// A snapshot of a sandbox completed.
@@ -113,6 +115,7 @@ pub const ALL: &[&str] = &[
     SANDBOX_STATUS_CHANGED,
     RUN_STARTED,
     RUN_FINISHED,
+    RUN_TURN_FINISHED,
     RUN_PERMISSION_REQUESTED,
     SYNC_COMPLETED,
     BUDGET_EXCEEDED,

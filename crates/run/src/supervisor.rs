@@ -46,7 +46,8 @@ pub async fn supervise(mgr: Arc<RunManager>, run: agent_run::Model, handle: AppR
     let started = std::time::Instant::now();
     let _active = crate::metrics::run();
     // Seq 1 is the RunStarted event stored with the run row.
-    let mut w = EventWriter::new(mgr.db.clone(), mgr.hub.clone(), run.id, 1, is_postgres(&mgr.db));
+    let mut w = EventWriter::new(mgr.db.clone(), mgr.hub.clone(), run.id, 1, is_postgres(&mgr.db))
+        .with_owner(run.account_id, run.sandbox_id);
     let mut out = Outcome::default();
     let mut session: Option<String> = None;
     match handle {

@@ -25,12 +25,21 @@ pub struct EventWriter {
     notify: bool,
     last_seq: i64,
     pending: Vec<(i64, EventBody)>,
+    /// The run's account and sandbox, for the webhook events of its turns.
+    owner: Option<(Uuid, Uuid)>,
 }
 
 impl EventWriter {
     /// A writer continuing after `last_seq`; `notify` announces batches to other instances.
     pub fn new(db: DatabaseConnection, hub: Arc<RunHub>, run_id: Uuid, last_seq: i64, notify: bool) -> Self {
-        Self { db, hub, run_id, notify, last_seq, pending: Vec::new() }
+        Self { db, hub, run_id, notify, last_seq, pending: Vec::new(), owner: None }
+    }
+
+    /// This writer also recording `run.turn_finished` for each turn that ends, with the
+    /// turn's event, for the run of `account` in `sandbox`.
+    pub fn with_owner(mut self, account: Uuid, sandbox: Uuid) -> Self {
+        self.owner = Some((account, sandbox));
+        self
     }
 
     /// Queues an event under the next seq.
@@ -60,11 +69,35 @@ impl EventWriter {
             return Ok(());
         }
         let batch = std::mem::take(&mut self.pending);
-        let stored = store::append(&self.db, self.run_id, &batch).await.inspect_err(|e| {
+        let stored = self.store(&batch).await.inspect_err(|e| {
             tracing::error!(run_id = %self.run_id, error = ?e, "could not store run events");
         })?;
         self.publish(stored).await;
         Ok(())
+    }
+
+    /// Stores a batch; a turn's end and its `run.turn_finished` commit together.
+    async fn store(&self, batch: &[(i64, EventBody)]) -> AppResult<Vec<StoredEvent>> {
+        let turns: Vec<_> = batch
+            .iter()
+            .filter_map(|(seq, e)| match e {
+                EventBody::TurnFinished { is_error, interrupted, .. } => Some((*seq, *is_error, *interrupted)),
+                _ => None,
+            })
+            .collect();
+        let Some((account, sandbox)) = self.owner.filter(|_| !turns.is_empty()) else {
+            return store::append(&self.db, self.run_id, batch).await;
+        };
+        let txn = crate::entity::db::write_txn(&self.db).await?;
+        let stored = store::append(&txn, self.run_id, batch).await?;
+        for (seq, is_error, interrupted) in turns {
+            let data = serde_json::json!({"runId": self.run_id, "sandboxId": sandbox, "seq": seq,
+                                          "isError": is_error, "interrupted": interrupted});
+            let ev = crate::entity::webhook_event::RUN_TURN_FINISHED;
+            crate::entity::webhook_event::record(&txn, account, Some(sandbox), ev, data).await?;
+        }
+        txn.commit().await?;
+        Ok(stored)
     }
 
     /// Drops events that could not be stored (their seqs are reused by what follows).

@@ -5,6 +5,7 @@
 //! refused without `--webhook-allow-private` and redirects are not followed; another
 //! account sees and hears none of it.
 
+mod claude;
 mod instances;
 mod receiver;
 
