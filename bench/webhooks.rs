@@ -4,8 +4,7 @@
 //! its receipt at p50/p99, and the throughput. Baseline: the same receiver's lag for a
 //! bare POST from this process (no outbox, lease or signature), in the same run.
 //!
-//! Run: `cargo bench --bench webhooks` (SQLite; `BENCH_DATABASE_URL=postgres://…` for
-//! Postgres).
+//! Run: `cargo bench --bench webhooks` (SQLite).
 
 #[allow(dead_code)]
 #[path = "common.rs"]
