@@ -160,7 +160,8 @@ impl Services {
     /// These services keeping credentials sealed by `sealer` (without one, none can be
     /// set: `--secrets-key`).
     pub fn with_sealer(mut self, sealer: Option<Arc<credentials::sealing::Sealer>>) -> Self {
-        self.credentials = credentials::Credentials::new(self.db.clone(), sealer, self.limits.clone());
+        self.credentials = credentials::Credentials::new(self.db.clone(), sealer.clone(), self.limits.clone());
+        self.webhooks = self.webhooks.with_secrets(webhooks::signing::SecretBox::new(sealer));
         self
     }
 
@@ -181,7 +182,8 @@ impl Services {
             self.limits.clone(),
             allow_private,
             self.webhooks.waker(),
-        )?;
+        )?
+        .with_secrets(self.webhooks.secrets());
         d.spawn();
         Ok(())
     }

@@ -23,6 +23,9 @@ async fn app(allow_private: bool, retry: Vec<u64>) -> TestApp {
         DbKind::Sqlite,
         move |c| {
             c.webhook_allow_private = allow_private;
+            // Secrets rest sealed under a key, as in production.
+            c.broker.secrets_key =
+                Some(sandboxql::config::Secret("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()));
             c.limits.webhooks.webhook_retry_secs = retry;
             c.limits.webhooks.webhook_poll_ms = 100;
         },
@@ -76,6 +79,17 @@ async fn a_run_is_heard_as_started_then_finished_verified_by_the_reference_libra
     // testWebhook: to this endpoint only, signed the same way.
     app.ok(&token, "mutation($w: ID!) { testWebhook(id: $w) { id } }", json!({"w": hook})).await;
     rx.until("webhook.test", |t| t.iter().any(|p| p["type"] == "webhook.test")).await;
+    // The secret rests sealed; after a rotation the new one verifies (the old one still
+    // signs beside it through the overlap).
+    assert_eq!(app.count("SELECT COUNT(*) FROM webhooks WHERE secret LIKE '%whsec_%'").await, 0);
+    let q = "mutation($w: ID!) { rotateWebhookSecret(id: $w) { secret webhook { previousSecretUntil } } }";
+    let rotated = app.ok(&token, q, json!({"w": hook})).await["rotateWebhookSecret"].clone();
+    assert!(rotated["webhook"]["previousSecretUntil"].is_string());
+    rx.secret(rotated["secret"].as_str().unwrap());
+    app.ok(&token, "mutation($w: ID!) { testWebhook(id: $w) { id } }", json!({"w": hook})).await;
+    rx.until("a delivery under the new secret", |t| t.iter().filter(|p| p["type"] == "webhook.test").count() == 2)
+        .await;
+    assert!(rx.seen().iter().all(|e| e["verified"] == true), "{:?}", rx.seen());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -46,6 +46,8 @@ pub struct Deliverer {
     allow_private: bool,
     wake: Arc<Notify>,
     slots: Arc<Semaphore>,
+    /// Opens the endpoints' secrets.
+    secrets: super::signing::SecretBox,
     /// Deliveries started per endpoint in the current second.
     sent: std::sync::Mutex<HashMap<uuid::Uuid, (i64, u64)>>,
 }
@@ -60,7 +62,22 @@ impl Deliverer {
     ) -> anyhow::Result<Self> {
         let client = sender::client(&limits.webhooks, allow_private)?;
         let slots = Arc::new(Semaphore::new(limits.webhooks.webhook_concurrency.max(1) as usize));
-        Ok(Self { db, limits, client, allow_private, wake, slots, sent: Default::default() })
+        Ok(Self {
+            db,
+            limits,
+            client,
+            allow_private,
+            wake,
+            slots,
+            secrets: Default::default(),
+            sent: Default::default(),
+        })
+    }
+
+    /// This deliverer opening sealed secrets from `secrets`.
+    pub fn with_secrets(mut self, secrets: super::signing::SecretBox) -> Self {
+        self.secrets = secrets;
+        self
     }
 
     /// Runs for ever in its own task: fan out, deliver what is due, wait for an event or
@@ -170,12 +187,17 @@ impl Deliverer {
         event: webhook_event::Model,
     ) -> AppResult<()> {
         let limits = &self.limits.webhooks;
-        let attempt = sender::attempt(&self.client, hook, &d, &event.payload, limits, self.allow_private).await;
+        let mut hook = hook.clone();
+        hook.secret = self.secrets.open(hook.id, &hook.secret)?;
+        if let Some(prev) = &hook.previous_secret {
+            hook.previous_secret = Some(self.secrets.open(hook.id, prev)?);
+        }
+        let attempt = sender::attempt(&self.client, &hook, &d, &event.payload, limits, self.allow_private).await;
         crate::metrics::webhook_attempt(attempt.ok());
         if attempt.ok() {
             crate::metrics::webhook_lag((now() - event.created_at).num_milliseconds() as f64 / 1000.0);
         }
-        self.record(d, hook, attempt).await
+        self.record(d, &hook, attempt).await
     }
 
     async fn record(&self, d: webhook_delivery::Model, hook: &webhook::Model, a: Attempt) -> AppResult<()> {

@@ -46,6 +46,8 @@ pub struct Webhooks {
     limits: Arc<Limits>,
     /// Wakes this instance's deliverer (a test delivery or a redelivery is due now).
     wake: Arc<tokio::sync::Notify>,
+    /// How secrets rest.
+    secrets: signing::SecretBox,
 }
 
 fn audit(viewer: &Viewer, id: Uuid, action: &'static str) -> Change<'static> {
@@ -55,7 +57,18 @@ fn audit(viewer: &Viewer, id: Uuid, action: &'static str) -> Change<'static> {
 impl Webhooks {
     /// Webhooks kept in `db`.
     pub fn new(db: DatabaseConnection, limits: Arc<Limits>) -> Self {
-        Self { db, limits, wake: Arc::default() }
+        Self { db, limits, wake: Arc::default(), secrets: signing::SecretBox::default() }
+    }
+
+    /// These webhooks sealing their secrets in `secrets`.
+    pub fn with_secrets(mut self, secrets: signing::SecretBox) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// How secrets rest (the deliverer opens them).
+    pub fn secrets(&self) -> signing::SecretBox {
+        self.secrets.clone()
     }
 
     /// What wakes the deliverer.
@@ -88,14 +101,14 @@ impl Webhooks {
         if account.is_some() && n >= max {
             return Err(AppError::conflict(format!("an account keeps at most {max} webhooks")));
         }
-        let (t, secret) = (now(), signing::new_secret());
+        let (t, secret, id) = (now(), signing::new_secret(), new_id());
         let row = webhook::ActiveModel {
-            id: Set(new_id()),
+            id: Set(id),
             account_id: Set(account),
             url: Set(new.url),
             event_types: Set(serde_json::json!(new.event_types)),
             description: Set(new.description),
-            secret: Set(secret.clone()),
+            secret: Set(self.secrets.seal(id, &secret)?),
             previous_secret: Set(None),
             previous_until: Set(None),
             disabled_at: Set(None),
@@ -151,7 +164,7 @@ impl Webhooks {
         let mut am: webhook::ActiveModel = row.clone().into();
         am.previous_secret = Set(Some(row.secret));
         am.previous_until = Set(Some(now() + Duration::seconds(overlap)));
-        am.secret = Set(secret.clone());
+        am.secret = Set(self.secrets.seal(id, &secret)?);
         am.updated_at = Set(now());
         let txn = crate::entity::db::write_txn(&self.db).await?;
         let row = am.update(&txn).await?;

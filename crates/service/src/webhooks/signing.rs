@@ -6,6 +6,49 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+/// How signing secrets rest in the database: sealed under `--secrets-key` (AES-256-GCM,
+/// the endpoint's id as associated data) when the server has one, as they are otherwise.
+#[derive(Clone, Default)]
+pub struct SecretBox(Option<std::sync::Arc<crate::credentials::sealing::Sealer>>);
+
+/// The prefix of a sealed secret: `sealed:{key id}:{nonce and ciphertext}`.
+const SEALED: &str = "sealed:";
+
+impl SecretBox {
+    /// A box sealing with `sealer` (None: secrets are stored as they are).
+    pub fn new(sealer: Option<std::sync::Arc<crate::credentials::sealing::Sealer>>) -> Self {
+        Self(sealer)
+    }
+
+    fn aad(webhook_id: uuid::Uuid) -> String {
+        format!("sandboxql-webhook|{webhook_id}")
+    }
+
+    /// What to store for endpoint `webhook_id`'s `secret`.
+    pub fn seal(&self, webhook_id: uuid::Uuid, secret: &str) -> crate::error::AppResult<String> {
+        match &self.0 {
+            Some(s) => {
+                let (key, sealed) = s.seal(&Self::aad(webhook_id), secret.as_bytes())?;
+                Ok(format!("{SEALED}{key}:{sealed}"))
+            }
+            None => Ok(secret.to_string()),
+        }
+    }
+
+    /// The secret a stored value holds.
+    pub fn open(&self, webhook_id: uuid::Uuid, stored: &str) -> crate::error::AppResult<String> {
+        let Some(rest) = stored.strip_prefix(SEALED) else { return Ok(stored.to_string()) };
+        let (Some(s), Some((key, sealed))) = (&self.0, rest.split_once(':')) else {
+            return Err(crate::error::AppError::Internal(anyhow::anyhow!(
+                "a webhook secret is sealed but no --secrets-key opens it"
+            )));
+        };
+        let plain = s.open(key, &Self::aad(webhook_id), sealed)?;
+        String::from_utf8(plain)
+            .map_err(|_| crate::error::AppError::Internal(anyhow::anyhow!("an opened webhook secret is not text")))
+    }
+}
+
 /// Bytes of a new secret (the specification asks for 24 to 64).
 const SECRET_BYTES: usize = 32;
 
