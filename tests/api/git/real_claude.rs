@@ -60,14 +60,7 @@ async fn the_real_cli_edits_and_pushes_through_the_broker_and_a_terminal_finds_n
     let events = collect(&mut ws, "2").await;
     let result = events.iter().find(|e| e["__typename"] == "ToolResult").expect("a tool result");
     assert_eq!(result["isError"], false, "{result}");
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(server.bare())
-        .args(["log", "-1", "--format=%s", "main"])
-        .output()
-        .unwrap();
-    let said = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(said.trim(), "Claude commits", "Claude's own push landed");
+    assert_eq!(server.subject("main"), "Claude commits", "Claude's own push landed");
     assert!(!serde_json::to_string(&events).unwrap().contains(GIT_TOKEN));
 
     // A terminal looks everywhere a process could.

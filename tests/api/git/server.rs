@@ -61,6 +61,11 @@ impl Served {
         git(&self.bare(), &["rev-parse", branch])
     }
 
+    /// The subject of the commit a branch of the bare repository points at.
+    pub fn subject(&self, branch: &str) -> String {
+        git(&self.bare(), &["log", "-1", "--format=%s", branch])
+    }
+
     /// Every request line logged so far.
     pub fn requests(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -40,6 +40,18 @@ async fn endpoint(app: &TestApp, token: &str, url: &str, types: &[&str]) -> (Str
     (made["webhook"]["id"].as_str().unwrap().to_string(), made["secret"].as_str().unwrap().to_string())
 }
 
+/// The endpoint's newest delivery once its first attempt is recorded.
+async fn first_attempt(app: &TestApp, token: &str, hook: &str) -> Value {
+    for _ in 0..100 {
+        let last = app.ok(token, DELIVERIES, json!({"w": hook})).await["webhookDeliveries"][0].clone();
+        if last["attempts"] == 1 {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{hook}: no attempt was recorded");
+}
+
 fn types(taken: &[Value]) -> Vec<String> {
     taken.iter().map(|p| p["type"].as_str().unwrap().to_string()).collect()
 }
@@ -148,14 +160,7 @@ async fn private_addresses_are_refused_and_redirects_are_not_followed() {
     for url in &urls {
         let (hook, _) = endpoint(&app, &token, url, &[]).await;
         app.ok(&token, "mutation($w: ID!) { testWebhook(id: $w) { id } }", json!({"w": hook})).await;
-        let mut last = Value::Null;
-        for _ in 0..100 {
-            last = app.ok(&token, DELIVERIES, json!({"w": hook})).await["webhookDeliveries"][0].clone();
-            if last["attempts"] == 1 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        let last = first_attempt(&app, &token, &hook).await;
         assert_eq!(last["status"], "PENDING", "{url}: {last}");
         assert!(last["responseStatus"].is_null(), "{url}: never reached: {last}");
         let why = last["error"].as_str().unwrap_or_default();
@@ -171,14 +176,7 @@ async fn private_addresses_are_refused_and_redirects_are_not_followed() {
     let (hook, secret) = endpoint(&app, &token, &rx.url(), &[]).await;
     rx.secret(&secret);
     app.ok(&token, "mutation($w: ID!) { testWebhook(id: $w) { id } }", json!({"w": hook})).await;
-    let mut last = Value::Null;
-    for _ in 0..100 {
-        last = app.ok(&token, DELIVERIES, json!({"w": hook})).await["webhookDeliveries"][0].clone();
-        if last["attempts"] == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let last = first_attempt(&app, &token, &hook).await;
     assert_eq!((last["status"].as_str(), last["responseStatus"].as_i64()), (Some("PENDING"), Some(302)), "{last}");
     assert!(rx.seen().iter().all(|e| e["path"] != "/elsewhere"), "the redirect was not followed");
 }
