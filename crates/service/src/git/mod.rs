@@ -98,6 +98,11 @@ impl Git {
         else {
             return Ok(None);
         };
+        // No repository, no git: a stat, not a process, for the many workspaces without one.
+        let dot_git = crate::backend::files::WorkspacePath::parse(".git")?;
+        if self.backend.stat(&ext, &dot_git).await?.is_none() {
+            return Ok(None);
+        }
         let args = ["status", "--porcelain=v2", "-z", "--untracked-files=all"];
         let out = git(self.backend.as_ref(), &ext, &args, &self.limits.git).await?;
         Ok((out.code == Some(0)).then(|| marks::Marks::of(&parse::status(&out.stdout))))
