@@ -98,6 +98,8 @@ pub const RUN_FINISHED: &str = "run.finished";
 pub const RUN_TURN_FINISHED: &str = "run.turn_finished";
 /// A run in ASK mode waits for a tool's approval.
 pub const RUN_PERMISSION_REQUESTED: &str = "run.permission_requested";
+/// A process started with `startProcess` exited (with its code).
+pub const PROCESS_EXITED: &str = "process.exited";
 /// A snapshot of a sandbox completed.
 pub const SYNC_COMPLETED: &str = "sync.completed";
 /// An account's spend cap stopped a run's model calls.
@@ -118,6 +120,7 @@ pub const ALL: &[&str] = &[
     RUN_TURN_FINISHED,
     RUN_PERMISSION_REQUESTED,
     SYNC_COMPLETED,
+    PROCESS_EXITED,
     BUDGET_EXCEEDED,
     WEBHOOK_DISABLED,
 ];

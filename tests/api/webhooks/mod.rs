@@ -102,6 +102,12 @@ async fn a_run_is_heard_as_started_then_finished_verified_by_the_reference_libra
     rx.until("a delivery under the new secret", |t| t.iter().filter(|p| p["type"] == "webhook.test").count() == 2)
         .await;
     assert!(rx.seen().iter().all(|e| e["verified"] == true), "{:?}", rx.seen());
+    // A process's exit, with its code and never its command line.
+    let process = app.start_process(&token, &sb, &["sh", "-c", "exit 3 # argv-marker"]).await;
+    let taken = rx.until("process.exited", |t| t.iter().any(|p| p["type"] == "process.exited")).await;
+    let exited = taken.iter().find(|p| p["type"] == "process.exited").unwrap();
+    assert_eq!((exited["data"]["processId"].clone(), exited["data"]["exitCode"].clone()), (json!(process), json!(3)));
+    assert!(!exited.to_string().contains("argv-marker"), "{exited}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

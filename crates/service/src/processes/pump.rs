@@ -130,8 +130,11 @@ async fn store(svc: &Processes, id: Uuid, mut offset: i64, pending: &mut Vec<u8>
     offset
 }
 
+/// Marks the process EXITED (only while this instance holds it) with its
+/// `process.exited` event, together.
 async fn finish(svc: &Processes, id: Uuid, code: Option<i32>) -> AppResult<()> {
-    sandbox_process::Entity::update_many()
+    let txn = crate::entity::db::write_txn(&svc.db).await?;
+    let done = sandbox_process::Entity::update_many()
         .col_expr(sandbox_process::Column::Status, Expr::value(ProcessStatus::Exited))
         .col_expr(sandbox_process::Column::ExitCode, Expr::value(code.map(i64::from)))
         .col_expr(sandbox_process::Column::EndedAt, Expr::value(now()))
@@ -140,7 +143,16 @@ async fn finish(svc: &Processes, id: Uuid, code: Option<i32>) -> AppResult<()> {
         .col_expr(sandbox_process::Column::UpdatedAt, Expr::value(now()))
         .filter(sandbox_process::Column::Id.eq(id))
         .filter(sandbox_process::Column::LeaseOwner.eq(svc.instance_id.as_str()))
-        .exec(&svc.db)
+        .exec(&txn)
         .await?;
+    if done.rows_affected == 1
+        && let Some(p) = sandbox_process::Entity::find_by_id(id).one(&txn).await?
+    {
+        // Its id and exit code only: a command line may hold what should not leave.
+        let data = serde_json::json!({"processId": id, "sandboxId": p.sandbox_id, "exitCode": code});
+        let ev = crate::entity::webhook_event::PROCESS_EXITED;
+        crate::entity::webhook_event::record(&txn, p.account_id, Some(p.sandbox_id), ev, data).await?;
+    }
+    txn.commit().await?;
     Ok(())
 }
