@@ -77,6 +77,8 @@ async fn private_preview(kind: DbKind) {
     let p = app.ok(&token, EXPOSE, json!({"s": sb, "p": 5173, "v": "PRIVATE"})).await["exposePort"].clone();
     let url = p["url"].as_str().unwrap().to_string();
     assert_eq!(url, format!("http://5173-{sb}.localhost:{}/", app.preview_addr.port()));
+    let exposed = "SELECT COUNT(*) FROM webhook_events WHERE event_type = 'preview.exposed'";
+    assert_eq!(app.count(exposed).await, 1, "exposePort is an event for webhooks");
     app.ok(&other, EXPOSE, json!({"s": theirs, "p": 5173, "v": "PRIVATE"})).await;
     let their_url = previews(&app, &other, &theirs).await[0]["url"].as_str().unwrap().to_string();
     let nobody = format!("5173-{}.localhost", uuid::Uuid::now_v7());

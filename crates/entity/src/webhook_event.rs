@@ -100,6 +100,10 @@ pub const RUN_TURN_FINISHED: &str = "run.turn_finished";
 pub const RUN_PERMISSION_REQUESTED: &str = "run.permission_requested";
 /// A process started with `startProcess` exited (with its code).
 pub const PROCESS_EXITED: &str = "process.exited";
+/// A port of a sandbox was exposed, or its visibility changed (`exposePort`).
+pub const PREVIEW_EXPOSED: &str = "preview.exposed";
+/// `gitPush` landed a branch on its remote.
+pub const GIT_PUSHED: &str = "git.pushed";
 /// A snapshot of a sandbox completed.
 pub const SYNC_COMPLETED: &str = "sync.completed";
 /// An account's spend cap stopped a run's model calls.
@@ -121,6 +125,8 @@ pub const ALL: &[&str] = &[
     RUN_PERMISSION_REQUESTED,
     SYNC_COMPLETED,
     PROCESS_EXITED,
+    PREVIEW_EXPOSED,
+    GIT_PUSHED,
     BUDGET_EXCEEDED,
     WEBHOOK_DISABLED,
 ];

@@ -140,6 +140,8 @@ async fn a_sandbox_clones_commits_and_pushes_through_the_broker_and_never_holds_
     let q = "mutation($s: ID!) { gitPush(sandboxId: $s) { id } }";
     app.ok(&ann, q, json!({"s": sb})).await;
     assert_eq!(server.rev("main"), hash, "the API's commit is on the server");
+    let pushed = "SELECT COUNT(*) FROM webhook_events WHERE event_type = 'git.pushed'";
+    assert_eq!(app.count(pushed).await, 1, "gitPush is an event for webhooks");
     let log = git_of(&app, &ann, &sb).await["log"][0].clone();
     assert_eq!(log, json!({"subject": "from the API", "authorName": "ann"}));
 

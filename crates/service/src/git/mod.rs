@@ -163,7 +163,13 @@ impl Git {
         let id = self.ready(sb).await?;
         let remote = validate::name(remote.unwrap_or("origin"), "remote")?;
         let branch = validate::name(branch.unwrap_or("HEAD"), "branch")?;
-        self.run(&id, &["push", "--quiet", "--set-upstream", &remote, &branch]).await.map(|_| ())
+        self.run(&id, &["push", "--quiet", "--set-upstream", &remote, &branch]).await?;
+        // What was pushed (the remote's name and the commit), never the remote's URL.
+        let head = self.run(&id, &["rev-parse", "HEAD"]).await?.stdout.trim().to_string();
+        let data = serde_json::json!({"sandboxId": sb.id, "remote": remote, "branch": branch, "head": head});
+        let ev = crate::entity::webhook_event::GIT_PUSHED;
+        crate::entity::webhook_event::record(&self.db, sb.account_id, Some(sb.id), ev, data).await?;
+        Ok(())
     }
 
     /// Checks out `reference`, first making it a new branch when `create`.

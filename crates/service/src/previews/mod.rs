@@ -161,6 +161,10 @@ impl Previews {
                 sea_orm::ActiveModelTrait::insert(row, &txn).await?
             }
         };
+        // The port and its visibility, never its link.
+        let data = serde_json::json!({"sandboxId": sb.id, "port": port, "visibility": sea_orm::ActiveEnum::to_value(&row.visibility)});
+        let ev = crate::entity::webhook_event::PREVIEW_EXPOSED;
+        crate::entity::webhook_event::record(&txn, sb.account_id, Some(sb.id), ev, data).await?;
         txn.commit().await?;
         Ok(row)
     }
