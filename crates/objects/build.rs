@@ -14,6 +14,7 @@ const SOURCES: &[&str] = &[
     "../core/src/config/preview_limits.rs",
     "../core/src/config/git_limits.rs",
     "../core/src/config/webhook_limits.rs",
+    "../core/src/config/checkpoint_limits.rs",
 ];
 
 fn docs(attrs: &[syn::Attribute]) -> Vec<String> {

@@ -15,6 +15,7 @@ mod m20261202_000009_processes;
 mod m20261202_000010_previews;
 mod m20261203_000011_credentials;
 mod m20261203_000012_webhooks;
+mod m20261203_000013_checkpoints;
 
 /// All migrations in the order they apply.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_previews::Migration),
             Box::new(m20261203_000011_credentials::Migration),
             Box::new(m20261203_000012_webhooks::Migration),
+            Box::new(m20261203_000013_checkpoints::Migration),
         ]
     }
 }

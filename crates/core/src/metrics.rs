@@ -31,6 +31,7 @@ struct Metrics {
     sandbox_usage: GaugeVec,
     webhook_attempts: IntCounterVec,
     webhook_lag: prometheus::Histogram,
+    checkpoints: prometheus::Histogram,
     names: Mutex<HashSet<String>>,
     max_names: std::sync::atomic::AtomicUsize,
 }
@@ -81,8 +82,14 @@ fn build() -> Metrics {
             .buckets(lag_buckets),
     )
     .expect("metric");
+    let cp_buckets = vec![0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+    let checkpoints = prometheus::Histogram::with_opts(
+        HistogramOpts::new("sandboxql_checkpoint_seconds", "Time to take a checkpoint").buckets(cp_buckets),
+    )
+    .expect("metric");
     for m in [
         Box::new(sandbox_usage.clone()) as Box<dyn prometheus::core::Collector>,
+        Box::new(checkpoints.clone()),
         Box::new(webhook_attempts.clone()),
         Box::new(webhook_lag.clone()),
         Box::new(connections.clone()),
@@ -113,6 +120,7 @@ fn build() -> Metrics {
         sandbox_usage,
         webhook_attempts,
         webhook_lag,
+        checkpoints,
         names: Mutex::new(HashSet::new()),
         max_names: std::sync::atomic::AtomicUsize::new(200),
     }
@@ -200,6 +208,11 @@ pub fn run() -> Open {
 /// Run events written to the store.
 pub fn events_stored(n: usize) {
     METRICS.events_stored.inc_by(n as u64);
+}
+
+/// A checkpoint taken, and how long it took.
+pub fn checkpoint(took: std::time::Duration) {
+    METRICS.checkpoints.observe(took.as_secs_f64());
 }
 
 /// Bytes a sync uploaded.

@@ -34,6 +34,9 @@ pub struct Model {
     pub status_reason: Option<String>,
     /// Claude's conversation id; the next run resumes it.
     pub claude_session_id: Option<String>,
+    /// After a rewind or fork: the message of that session the next run resumes at (it
+    /// forks the session there, so later turns are not seen); cleared once it has.
+    pub claude_resume_at: Option<String>,
     /// Sync bookkeeping, with the seed system's field names.
     pub meta_data: MetaData,
     /// Set on delete; deleted rows are invisible to the API.

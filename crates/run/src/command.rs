@@ -12,6 +12,10 @@ pub struct ClaudeInvocation<'a> {
     pub prompt: &'a str,
     /// Session to continue, from the sandbox's previous run.
     pub resume: Option<&'a str>,
+    /// After a rewind or fork: the message of `resume` to continue from. The session is
+    /// forked there (`--fork-session`), so later turns stay out of the conversation and
+    /// the original session is left as it was.
+    pub resume_at: Option<&'a str>,
     /// Model override.
     pub model: Option<&'a str>,
     /// Turn limit.
@@ -38,6 +42,9 @@ pub fn argv(cfg: &RunConfig, template: &SandboxTemplate, inv: &ClaudeInvocation<
     }
     if let Some(session) = inv.resume {
         a.extend(["--resume".to_string(), session.to_string()]);
+        if let Some(at) = inv.resume_at {
+            a.extend(["--resume-session-at".to_string(), at.to_string(), "--fork-session".to_string()]);
+        }
     }
     if let Some(model) = inv.model {
         a.extend(["--model".to_string(), model.to_string()]);
@@ -108,6 +115,7 @@ mod tests {
         let inv = ClaudeInvocation {
             prompt: "--help; rm -rf /",
             resume: Some("s1"),
+            resume_at: None,
             model: Some("m"),
             max_turns: Some(3),
             stdin_json: false,
@@ -121,13 +129,17 @@ mod tests {
         assert_eq!(opt("--resume").as_deref(), Some("s1"));
         assert_eq!(opt("--max-turns").as_deref(), Some("3"));
         assert!(a.contains(&"--dangerously-skip-permissions".to_string()));
+        assert!(!a.contains(&"--fork-session".to_string()));
+        let at = ClaudeInvocation { resume_at: Some("u1"), ..inv };
+        let a = argv(&cfg(), &t, &at);
+        assert!(a.windows(3).any(|w| w == ["--resume-session-at", "u1", "--fork-session"]), "{a:?}");
     }
 
     #[test]
     fn the_run_token_stays_out_of_argv_and_plain_env() {
         let t = claude_code("2.1.332");
         let inv =
-            ClaudeInvocation { prompt: "p", resume: None, model: None, max_turns: None, stdin_json: false, ask: false };
+            ClaudeInvocation { prompt: "p", resume: None, resume_at: None, model: None, max_turns: None, stdin_json: false, ask: false };
         let gw = || vec![("ANTHROPIC_BASE_URL".to_string(), "http://127.0.0.1:4000".to_string())];
         assert!(!argv(&cfg(), &t, &inv).iter().any(|x| x.contains("sgw_")));
         let e = env(&t, true, false, gw());

@@ -64,6 +64,8 @@ pub struct RunManager {
     precancelled: Mutex<HashMap<Uuid, std::time::Instant>>,
     /// Warm Claude processes started here, waiting for their sandbox's next run.
     pub warm: super::warm::Pool,
+    /// What is done at each turn's end (checkpoints), once set.
+    pub turn_hook: super::turns::SharedHook,
 }
 
 impl RunManager {
@@ -91,6 +93,7 @@ impl RunManager {
             shutdown,
             precancelled,
             warm,
+            turn_hook: Default::default(),
         })
     }
 
@@ -145,6 +148,7 @@ impl RunManager {
                 let inv = ClaudeInvocation {
                     prompt: &run.prompt,
                     resume: sandbox.claude_session_id.as_deref(),
+                    resume_at: sandbox.claude_resume_at.as_deref(),
                     model: run.model.as_deref(),
                     max_turns: run.max_turns,
                     stdin_json: stdin_tx.is_some(),

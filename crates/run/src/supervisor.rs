@@ -3,24 +3,24 @@
 
 use std::{sync::Arc, time::Duration};
 
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::{EntityTrait, Set};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    events::{EventBody, Parsed, parse_line},
+    events::EventBody,
     interactive::driver::{Talk, TalkLimits},
     manager::RunManager,
     writer::EventWriter,
 };
 use crate::{
-    backend::exec::{ExecHandle, ExecOutput},
+    backend::exec::ExecHandle,
     db::is_postgres,
     entity::{
         agent_run,
         change_log::{self, Change},
         enums::{RunPermissionMode, RunStatus},
-        now, sandbox,
+        now,
     },
     error::{AppError, AppResult},
 };
@@ -28,6 +28,7 @@ use crate::{
 /// Events stored per INSERT statement (batching for throughput, not a limit).
 const EVENTS_PER_INSERT: usize = 256;
 
+use super::output::{first_session, remember_session, take};
 use super::outcome::{Outcome, Stop, finish_event};
 
 /// How the supervisor reaches a run: its cancel, its stdin (interactive and ASK runs)
@@ -60,12 +61,24 @@ pub async fn supervise(mgr: Arc<RunManager>, run: agent_run::Model, handle: AppR
                     permission_timeout: Duration::from_secs(l.permission_timeout_secs),
                     idle: Duration::from_secs(l.run_idle_secs),
                     max_pending: l.max_pending_run_inputs as usize,
+                    hold_at_turn_end: mgr.turn_hook.get().is_some(),
                 };
                 let ask = run.permission_mode == RunPermissionMode::Ask;
                 Talk::start(&run.prompt, tx, run.interactive, ask, limits)
             });
-            let mut ctx = Pump { mgr: &mgr, run: &run, cancel: &io.cancel, wake: &io.wake, talk: talk.as_mut() };
+            let mut ctx = Pump {
+                mgr: &mgr,
+                run: &run,
+                cancel: &io.cancel,
+                wake: &io.wake,
+                talk: talk.as_mut(),
+                turns: Turns { kept: 0, open: true, last_uuid: None },
+            };
             ctx.pump(h, &mut w, &mut out, &mut session).await;
+            // A turn still open when Claude stopped (a one-shot run, a cancel) is kept now.
+            if ctx.turns.open {
+                ctx.keep_turn(&session).await;
+            }
             if let Some(t) = &talk {
                 out.interrupted_last_turn = t.last_turn_interrupted();
             }
@@ -95,6 +108,16 @@ pub async fn supervise(mgr: Arc<RunManager>, run: agent_run::Model, handle: AppR
     }
 }
 
+/// Where the run's turns stand, for the turn hook.
+struct Turns {
+    /// Turns kept so far.
+    kept: i64,
+    /// Whether Claude has had a message since the last turn was kept.
+    open: bool,
+    /// The last message Claude wrote.
+    last_uuid: Option<String>,
+}
+
 /// What the output loop works with.
 struct Pump<'a> {
     mgr: &'a RunManager,
@@ -102,9 +125,29 @@ struct Pump<'a> {
     cancel: &'a CancellationToken,
     wake: &'a Notify,
     talk: Option<&'a mut Talk>,
+    turns: Turns,
 }
 
 impl Pump<'_> {
+    /// Hands the turn that just ended to the turn hook (bounded by the checkpoint timeout).
+    async fn keep_turn(&mut self, session: &Option<String>) {
+        self.turns.open = false;
+        let Some(hook) = self.mgr.turn_hook.get() else { return };
+        self.turns.kept += 1;
+        let end = super::turns::TurnEnd {
+            run_id: self.run.id,
+            account_id: self.run.account_id,
+            sandbox_id: self.run.sandbox_id,
+            turn: self.turns.kept,
+            session_id: session.clone().or_else(|| self.run.claude_session_id.clone()),
+            resume_at: self.turns.last_uuid.clone(),
+        };
+        let wait = Duration::from_millis(self.mgr.limits.checkpoints.checkpoint_timeout_ms);
+        if tokio::time::timeout(wait, hook.turn_ended(end)).await.is_err() {
+            tracing::warn!(run_id = %self.run.id, "a turn's checkpoint took too long; the run goes on without it");
+        }
+    }
+
     async fn pump(&mut self, mut h: ExecHandle, w: &mut EventWriter, out: &mut Outcome, session: &mut Option<String>) {
         let (mgr, run, cancel) = (self.mgr, self.run, self.cancel);
         let deadline = tokio::time::sleep(Duration::from_secs(mgr.limits.run_timeout_secs));
@@ -136,14 +179,22 @@ impl Pump<'_> {
                 msg = h.output.recv() => msg,
             };
             let Some(msg) = first else { break };
-            let mut ended = take(msg, w, out, self.talk.as_deref_mut());
+            let last_uuid = &mut self.turns.last_uuid;
+            let mut ended = take(msg, w, out, self.talk.as_deref_mut(), last_uuid);
             while !ended && w.pending() < EVENTS_PER_INSERT {
                 match h.output.try_recv() {
-                    Ok(msg) => ended = take(msg, w, out, self.talk.as_deref_mut()),
+                    Ok(msg) => ended = take(msg, w, out, self.talk.as_deref_mut(), last_uuid),
                     Err(_) => break,
                 }
             }
             let new_session = first_session(w, session);
+            // A turn ended: it is kept before its end is published or Claude hears more.
+            if self.talk.as_deref().is_some_and(Talk::holding) {
+                self.keep_turn(session).await;
+                if let Some(t) = self.talk.as_deref_mut() {
+                    self.turns.open = t.release();
+                }
+            }
             // Permission requests exist in the database before anyone can see them.
             if let Some(t) = self.talk.as_deref_mut()
                 && let Err(e) = t.record(&mgr.db, run).await
@@ -180,74 +231,6 @@ impl Pump<'_> {
             out.stop = Some(Stop::StoreFailed);
             h.cancel.cancel();
         }
-    }
-}
-
-/// Turns one piece of process output into queued events; true when the process exited.
-fn take(msg: ExecOutput, w: &mut EventWriter, out: &mut Outcome, talk: Option<&mut Talk>) -> bool {
-    match msg {
-        ExecOutput::Stdout(line) if line.trim().is_empty() => {}
-        ExecOutput::Stdout(line) => {
-            let mut talk = talk;
-            for p in parse_line(&line) {
-                match p {
-                    Parsed::Event(e) => w.push(e),
-                    Parsed::Result(r) => {
-                        if let Some(t) = talk.as_deref_mut() {
-                            t.on_result(&r, w);
-                        }
-                        out.result = Some(r);
-                    }
-                    Parsed::Control(c) => {
-                        if let Some(t) = talk.as_deref_mut() {
-                            t.on_control(c, w);
-                        }
-                    }
-                }
-            }
-        }
-        ExecOutput::Stderr(line) => {
-            out.last_stderr = Some(line.chars().take(500).collect());
-            w.push(EventBody::raw("stderr", &line, None));
-        }
-        ExecOutput::OutOfMemory => {
-            if out.stop.is_none() {
-                out.stop = Some(Stop::OutOfMemory);
-            }
-        }
-        ExecOutput::Exited(code) => {
-            out.exit = Some(code);
-            return true;
-        }
-    }
-    false
-}
-
-/// The session id of a SessionStarted among the queued events, the first time one appears.
-fn first_session(w: &EventWriter, known: &mut Option<String>) -> Option<String> {
-    if known.is_some() {
-        return None;
-    }
-    let sid = w.pending_session()?;
-    *known = Some(sid.clone());
-    Some(sid)
-}
-
-/// Stores the session id on the run and the sandbox as soon as Claude reports it, so the
-/// next run resumes it even if this one is interrupted.
-async fn remember_session(mgr: &RunManager, run: &agent_run::Model, sid: &str) {
-    let r =
-        agent_run::ActiveModel { id: Set(run.id), claude_session_id: Set(Some(sid.to_string())), ..Default::default() };
-    let s = sandbox::ActiveModel {
-        id: Set(run.sandbox_id),
-        claude_session_id: Set(Some(sid.to_string())),
-        ..Default::default()
-    };
-    if let Err(e) = r.update(&mgr.db).await {
-        tracing::warn!(run_id = %run.id, error = %e, "could not store session id on run");
-    }
-    if let Err(e) = s.update(&mgr.db).await {
-        tracing::warn!(run_id = %run.id, error = %e, "could not store session id on sandbox");
     }
 }
 

@@ -20,6 +20,7 @@ pub mod auth;
 
 pub mod accounts;
 pub mod billing;
+pub mod checkpoints;
 pub mod credentials;
 pub mod files;
 pub mod git;
@@ -114,6 +115,7 @@ impl Services {
             leases.clone(),
             limits.clone(),
             waker.clone(),
+            snapshots::gate::BlobGate::new(db.clone(), &manager.instance_id, &limits),
         );
         let processes = processes::Processes::new(db.clone(), backend.clone(), limits.clone(), &manager.instance_id);
         let terminals = terminals::Terminals::new(backend.clone(), limits.clone());

@@ -94,6 +94,13 @@ impl BlobStore for FsBlobStore {
         Ok(tokio::fs::try_exists(self.path(key)?).await?)
     }
 
+    async fn delete(&self, key: &str) -> AppResult<()> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
     async fn get_stream(&self, key: &str) -> AppResult<Upload> {
         match tokio::fs::File::open(self.path(key)?).await {
             Ok(f) => Ok(Box::pin(f)),

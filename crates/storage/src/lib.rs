@@ -48,6 +48,10 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Whether an object exists (blobs stored before the `blobs` table knew them).
     async fn exists(&self, key: &str) -> AppResult<bool>;
+
+    /// Deletes an object (a reclaimed blob, an expired manifest); deleting a missing one
+    /// succeeds.
+    async fn delete(&self, key: &str) -> AppResult<()>;
 }
 
 /// Copies `body` into the file at `dest` on a blocking thread (hashing is CPU work that
@@ -104,6 +108,11 @@ pub async fn spool_verified(
 /// Key of a blob: content-addressed per account.
 pub fn blob_key(account: uuid::Uuid, sha256_hex: &str) -> String {
     format!("accounts/{account}/blobs/{sha256_hex}")
+}
+
+/// Key of a checkpoint's manifest or session transcript (`what`: `files` or `session`).
+pub fn checkpoint_key(account: uuid::Uuid, sandbox: uuid::Uuid, checkpoint: uuid::Uuid, what: &str) -> String {
+    format!("accounts/{account}/sandboxes/{sandbox}/checkpoints/{checkpoint}.{what}")
 }
 
 /// Prefix of an account's blobs.

@@ -120,6 +120,13 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    async fn delete(&self, key: &str) -> AppResult<()> {
+        match self.client.delete_object().bucket(&self.bucket).key(key).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(unavailable(aws_sdk_s3::error::DisplayErrorContext(e))),
+        }
+    }
+
     async fn get_stream(&self, key: &str) -> AppResult<Upload> {
         match self.client.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(r) => Ok(Box::pin(r.body.into_async_read())),

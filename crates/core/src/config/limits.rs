@@ -55,6 +55,9 @@ pub struct Limits {
     /// Bounds on webhooks.
     #[command(flatten)]
     pub webhooks: super::webhook_limits::WebhookLimits,
+    /// Bounds on checkpoints and blob reclaim.
+    #[command(flatten)]
+    pub checkpoints: super::checkpoint_limits::CheckpointLimits,
     /// Largest request body in bytes (room for a base64 file of max-file-write-bytes).
     #[arg(long, env = "SANDBOXQL_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_body_bytes: usize,

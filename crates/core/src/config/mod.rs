@@ -6,6 +6,7 @@
 
 mod auth;
 mod broker;
+mod checkpoint_limits;
 mod commands;
 mod gateway;
 mod git_limits;
@@ -27,6 +28,7 @@ use clap::{Args, ValueEnum};
 pub use self::{
     auth::JwtConfig,
     broker::BrokerConfig,
+    checkpoint_limits::CheckpointLimits,
     commands::{AccountsCommand, Cli, Command, LogFormat, RelayArgs, TokensCommand},
     gateway::GatewayConfig,
     git_limits::GitLimits,

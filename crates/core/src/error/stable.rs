@@ -98,4 +98,7 @@ pub mod reasons {
     pub const GIT_FAILED: &str = "GIT_FAILED";
     /// The workspace is not a git repository (`createSandbox(input: {git})` makes one).
     pub const NOT_A_REPOSITORY: &str = "NOT_A_REPOSITORY";
+    /// The account's stored blobs are being reclaimed and the wait for it ran out
+    /// (`--reclaim-wait-ms`); retry shortly.
+    pub const RECLAIM_IN_PROGRESS: &str = "RECLAIM_IN_PROGRESS";
 }

@@ -31,6 +31,15 @@ pub struct TalkLimits {
     /// Permission requests open at once; more are denied unasked (a process in the
     /// sandbox can write fake requests into Claude's output).
     pub max_pending: usize,
+    /// Hold what would go to Claude after a turn ends until [`Talk::release`] (while the
+    /// turn's checkpoint is taken, so the next message cannot change the workspace first).
+    pub hold_at_turn_end: bool,
+}
+
+/// What waits for [`Talk::release`].
+enum Held {
+    Write(Vec<u8>),
+    Close,
 }
 
 /// The live conversation of a run whose stdin stays open.
@@ -48,6 +57,9 @@ pub struct Talk {
     /// Each turn's end is an event (interactive and ASK runs); a one-shot run handed to
     /// a warm process records what a cold one does: none.
     turns: bool,
+    hold_at_turn_end: bool,
+    /// While a turn's end is being kept: what is to go to Claude after it.
+    held: Option<Vec<Held>>,
 }
 
 impl Talk {
@@ -63,6 +75,8 @@ impl Talk {
             asked: Vec::new(),
             withdrawn: Vec::new(),
             turns: interactive || ask,
+            hold_at_turn_end: limits.hold_at_turn_end,
+            held: None,
         };
         let steps = t.conv.start(prompt);
         t.apply_io(steps);
@@ -78,7 +92,7 @@ impl Talk {
         for s in steps {
             match s {
                 Step::Write(bytes) => self.write(bytes),
-                Step::Close => self.stdin = None,
+                Step::Close => self.close(),
                 Step::Emit(_) => {}
             }
         }
@@ -88,13 +102,46 @@ impl Talk {
         for s in steps {
             match s {
                 Step::Write(bytes) => self.write(bytes),
-                Step::Close => self.stdin = None,
+                Step::Close => self.close(),
                 Step::Emit(e) => w.push(e),
             }
         }
     }
 
+    fn close(&mut self) {
+        match self.held.as_mut() {
+            Some(held) => held.push(Held::Close),
+            None => self.stdin = None,
+        }
+    }
+
+    /// Whether a turn ended and its input is held.
+    pub fn holding(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// Sends what was held since the turn ended; true when a new message went to Claude
+    /// (a new turn began).
+    pub fn release(&mut self) -> bool {
+        let Some(held) = self.held.take() else { return false };
+        let mut sent = false;
+        for h in held {
+            match h {
+                Held::Write(bytes) => {
+                    sent = true;
+                    self.write(bytes)
+                }
+                Held::Close => self.stdin = None,
+            }
+        }
+        sent
+    }
+
     fn write(&mut self, bytes: Vec<u8>) {
+        if let Some(held) = self.held.as_mut() {
+            held.push(Held::Write(bytes));
+            return;
+        }
         // Claude reads its stdin promptly; one that stops reading loses further input
         // rather than stalling the supervisor that drains its output.
         if let Some(tx) = &self.stdin
@@ -156,6 +203,9 @@ impl Talk {
                 subtype: r.subtype.clone(),
                 interrupted: self.conv.last_turn_interrupted(),
             });
+            if self.hold_at_turn_end && self.held.is_none() {
+                self.held = Some(Vec::new());
+            }
         }
         let steps = self.conv.on_result(Instant::now());
         self.apply(steps, w);

@@ -41,7 +41,8 @@ impl RunManager {
         max_turns: Option<i64>,
         ask: bool,
     ) -> Key {
-        let inv = ClaudeInvocation { prompt: "", resume, model, max_turns, stdin_json: true, ask };
+        let resume_at = sandbox.claude_resume_at.as_deref();
+        let inv = ClaudeInvocation { prompt: "", resume, resume_at, model, max_turns, stdin_json: true, ask };
         Key {
             external_id: sandbox.external_id.clone(),
             argv: command::argv(&self.config, template, &inv),

@@ -8,6 +8,7 @@ pub mod changes;
 pub mod listing_cache;
 pub mod mime;
 mod reads;
+mod stored;
 mod tree;
 pub mod writes;
 
@@ -31,7 +32,6 @@ use crate::{
     quotas::{Expensive, Quotas},
     sandboxes::VisibleSandbox,
     snapshots::Snapshots,
-    snapshots::manifest::ManifestEntry,
 };
 
 pub use crate::files::tree::FileNode;
@@ -43,6 +43,8 @@ pub enum FileSource {
     Workspace,
     /// A snapshot in object storage: the given one, or the newest.
     Snapshot(Option<Uuid>),
+    /// A checkpoint of this sandbox.
+    Checkpoint(Uuid),
 }
 
 /// Browsing and changing files of sandboxes the viewer may see.
@@ -113,29 +115,6 @@ impl Files {
         WalkOptions { max_depth, depth_cap: self.limits.max_walk_depth as u32, max_entries: max_entries as usize }
     }
 
-    /// Metadata of a path in the named snapshot of this sandbox (or its newest one).
-    async fn snapshot_stat(
-        &self,
-        sb: &VisibleSandbox,
-        id: Option<Uuid>,
-        path: &WorkspacePath,
-    ) -> AppResult<Option<FileEntry>> {
-        let snap = self.snapshots.of_sandbox(sb, id).await?;
-        if path.is_root() {
-            let modified = snap.created_at;
-            let root = FileEntry {
-                path: WorkspacePath::root(),
-                kind: FileKind::Directory,
-                size: 0,
-                modified,
-                mode: 0o755,
-                symlink_target: None,
-            };
-            return Ok(Some(root));
-        }
-        Ok(self.snapshots.find(&snap, path).await?.as_ref().and_then(ManifestEntry::to_entry))
-    }
-
     async fn walk(
         &self,
         sb: &VisibleSandbox,
@@ -145,17 +124,16 @@ impl Files {
     ) -> AppResult<Walk> {
         // A deep walk is expensive: an account runs only so many at once.
         let _slot = if opts.max_depth > 1 { Some(self.quotas.acquire(sb.account_id, Expensive::Walk)?) } else { None };
-        let id = match source {
-            FileSource::Workspace => return self.workspace_walk(sb, path, opts).await,
-            FileSource::Snapshot(id) => id,
-        };
-        match self.snapshot_stat(sb, id, path).await? {
+        if source == FileSource::Workspace {
+            return self.workspace_walk(sb, path, opts).await;
+        }
+        match self.snapshot_stat(sb, source, path).await? {
             None => Err(AppError::NotFound("file")),
             Some(e) if e.kind != FileKind::Directory => {
                 Err(AppError::bad_input("a component of the path is not a directory"))
             }
             Some(_) => {
-                let snap = self.snapshots.of_sandbox(sb, id).await?;
+                let snap = self.stored(sb, source).await?;
                 self.snapshots.walk(&snap, path, opts.max_depth, opts.max_entries).await
             }
         }
@@ -203,7 +181,7 @@ impl Files {
         let path = WorkspacePath::parse(path)?;
         match source {
             FileSource::Workspace => self.workspace_stat(sb, &path).await,
-            FileSource::Snapshot(id) => self.snapshot_stat(sb, id, &path).await,
+            stored => self.snapshot_stat(sb, stored, &path).await,
         }
     }
 
@@ -216,8 +194,8 @@ impl Files {
     ) -> AppResult<FileBytes> {
         match source {
             FileSource::Workspace => self.workspace_read(sb, path, max).await,
-            FileSource::Snapshot(id) => {
-                let snap = self.snapshots.of_sandbox(sb, id).await?;
+            stored => {
+                let snap = self.stored(sb, stored).await?;
                 let entry = self.snapshots.find(&snap, path).await?.ok_or(AppError::NotFound("file"))?;
                 let sha = match entry.kind.as_str() {
                     "file" => entry.sha256.as_deref().ok_or(AppError::NotFound("file"))?,
@@ -282,7 +260,7 @@ impl Files {
         let path = WorkspacePath::parse(path)?;
         let root = match source {
             FileSource::Workspace => self.workspace_stat(sb, &path).await?,
-            FileSource::Snapshot(id) => self.snapshot_stat(sb, id, &path).await?,
+            stored => self.snapshot_stat(sb, stored, &path).await?,
         }
         .ok_or(AppError::NotFound("file"))?;
         if root.kind != FileKind::Directory {

@@ -130,6 +130,7 @@ impl Lifecycle {
             status: Set(SandboxStatus::Creating),
             status_reason: Set(None),
             claude_session_id: Set(None),
+            claude_resume_at: Set(None),
             meta_data: Set(MetaData::default()),
             deleted_at: Set(None),
             lease_owner: Set(Some(lease.owner().to_string())),

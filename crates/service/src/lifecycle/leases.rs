@@ -30,6 +30,10 @@ pub enum LeaseKind {
     Delete,
     /// The sandbox being woken (a new backend sandbox on its volume).
     Wake,
+    /// A checkpoint being taken on demand.
+    Checkpoint,
+    /// The workspace being rewound to a checkpoint (no run may start meanwhile).
+    Rewind,
 }
 
 impl LeaseKind {
@@ -40,6 +44,8 @@ impl LeaseKind {
             LeaseKind::Create => "create",
             LeaseKind::Delete => "delete",
             LeaseKind::Wake => "wake",
+            LeaseKind::Checkpoint => "checkpoint",
+            LeaseKind::Rewind => "rewind",
         }
     }
 }

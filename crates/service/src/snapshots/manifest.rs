@@ -131,6 +131,11 @@ impl ManifestCache {
         self.map.get(&id)
     }
 
+    /// Entries a manifest may have and still be cached (each weighs at least 160 bytes).
+    pub fn capacity_entries(&self) -> usize {
+        self.capacity_bytes / 4 / 160
+    }
+
     /// Whether a manifest of `weight` bytes may be cached at all.
     pub fn fits(&self, weight: usize) -> bool {
         weight <= self.capacity_bytes / 4

@@ -1,6 +1,7 @@
 //! Reading snapshots: their rows (scoped like sandboxes) and their manifests from the
 //! blob store, cached because a manifest never changes once written.
 
+pub mod gate;
 pub mod manifest;
 pub mod manifest_io;
 pub mod sync;
@@ -14,7 +15,7 @@ use crate::{
     auth::Viewer,
     backend::files::{Walk, WorkspacePath},
     config::Limits,
-    entity::snapshot,
+    entity::{checkpoint, snapshot},
     error::{AppError, AppResult},
     storage::BlobStore,
 };
@@ -39,6 +40,27 @@ impl VisibleSnapshot {
     /// The row, for callers that need to own it.
     pub fn into_row(self) -> snapshot::Model {
         self.0
+    }
+
+    /// A snapshot row read by the reclaim, which reads every manifest of an account
+    /// (nothing of it reaches a client).
+    pub(crate) fn vouched_for_reclaim(row: snapshot::Model) -> Self {
+        Self(row)
+    }
+
+    /// A checkpoint's files read as a snapshot's (same manifest format and blob store);
+    /// only from a checkpoint row a lookup already scoped.
+    pub(crate) fn of_checkpoint(cp: &checkpoint::Model) -> Self {
+        Self(snapshot::Model {
+            id: cp.id,
+            sandbox_id: cp.sandbox_id,
+            account_id: cp.account_id,
+            manifest_key: cp.manifest_key.clone(),
+            file_count: cp.file_count,
+            total_bytes: cp.total_bytes,
+            created_at: cp.created_at,
+            updated_at: cp.updated_at,
+        })
     }
 }
 
@@ -79,6 +101,30 @@ impl Snapshots {
             None => q.order_by_desc(snapshot::Column::Id).one(&self.db).await?,
         };
         row.map(VisibleSnapshot).ok_or(AppError::NotFound("snapshot"))
+    }
+
+    /// A checkpoint of this sandbox, as a snapshot to read files from; NOT_FOUND otherwise.
+    pub async fn checkpoint_of_sandbox(&self, sb: &VisibleSandbox, id: Uuid) -> AppResult<VisibleSnapshot> {
+        let row = checkpoint::Entity::find_by_id(id).filter(checkpoint::Column::SandboxId.eq(sb.id)).one(&self.db).await?;
+        row.map(|cp| VisibleSnapshot::of_checkpoint(&cp)).ok_or(AppError::NotFound("checkpoint"))
+    }
+
+    /// A cursor over a manifest in walk order (the cached copy when there is one).
+    pub async fn cursor(&self, snap: &VisibleSnapshot) -> AppResult<sync::previous::Previous> {
+        match self.small(snap).await? {
+            Some(m) => Ok(sync::previous::Previous::cached(m)),
+            None => Ok(sync::previous::Previous::streamed(self.reader(snap).await?)),
+        }
+    }
+
+    /// Keeps a manifest just written in the cache (a checkpoint's, read back by the next).
+    pub fn remember(&self, id: Uuid, m: Arc<Manifest>) {
+        self.manifests.put(id, m);
+    }
+
+    /// How many entries a manifest may have to be worth keeping in the cache.
+    pub fn cacheable_entries(&self) -> usize {
+        self.manifests.capacity_entries()
     }
 
     /// The newest snapshot of a sandbox, if it has one.

@@ -1,5 +1,4 @@
-//! One file of a sync: reuse the previous hash or hash it, and upload its content when
-//! the account's store lacks it; plus the cursor over the previous manifest.
+//! One file of a sync: hash it and upload its content when the account's store lacks it.
 
 use std::sync::Arc;
 
@@ -9,12 +8,11 @@ use uuid::Uuid;
 
 use super::Syncer;
 use crate::{
-    backend::order::preorder_cmp,
     backend::{ExternalId, files::WorkspacePath},
     entity::{blob, new_id, now},
     error::{AppError, AppResult},
     storage,
-    {snapshots::manifest::ManifestEntry, snapshots::manifest_io::ManifestReader, snapshots::storage_error},
+    {snapshots::manifest::ManifestEntry, snapshots::storage_error},
 };
 
 /// What became of one walked entry.
@@ -45,45 +43,6 @@ impl InFlight {
     /// Stored and recorded: later files find it in the `blobs` table.
     fn forget(&self, sha: &str) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(sha);
-    }
-}
-
-/// The previous manifest as a cursor moving in walk order alongside the new walk.
-pub(super) struct Previous {
-    reader: Option<ManifestReader>,
-    head: Option<ManifestEntry>,
-}
-
-impl Previous {
-    /// A cursor over `reader` (None: no previous snapshot).
-    pub(super) fn new(reader: Option<ManifestReader>) -> Self {
-        Self { reader, head: None }
-    }
-
-    /// The previous hash of `e` when its size and mtime are unchanged. Calls come in walk
-    /// order, so the cursor only ever moves forward.
-    pub(super) async fn hash_of(&mut self, e: &ManifestEntry) -> AppResult<Option<String>> {
-        loop {
-            if self.head.is_none() {
-                let Some(reader) = self.reader.as_mut() else { return Ok(None) };
-                match reader.next().await.map_err(storage_error)? {
-                    Some(next) => self.head = Some(next),
-                    None => {
-                        self.reader = None;
-                        return Ok(None);
-                    }
-                }
-            }
-            let Some(head) = self.head.as_ref() else { return Ok(None) };
-            match preorder_cmp(&head.path, head.is_dir(), &e.path, e.is_dir()) {
-                std::cmp::Ordering::Less => self.head = None,
-                std::cmp::Ordering::Greater => return Ok(None),
-                std::cmp::Ordering::Equal => {
-                    let same = head.kind == e.kind && head.size == e.size && head.mtime_ns == e.mtime_ns;
-                    return Ok(if same { head.sha256.clone() } else { None });
-                }
-            }
-        }
     }
 }
 

@@ -1,30 +1,26 @@
 //! Snapshots: an incremental, content-addressed, crash-safe copy of a workspace in object
 //! storage, taken by the server (no storage credential ever enters a sandbox).
 //!
-//! A sync streams: the walk arrives in display order in chunks, is merged with the
-//! previous manifest (also a stream, in the same order) to reuse the hash of every file
-//! whose size and mtime are unchanged, hashes the rest on the CPU pool, uploads only blobs
-//! the account's store lacks (the `blobs` table says which), and writes the manifest line
-//! by line to a spool file. Memory depends on the limits (parallelism, chunk size), not
-//! on the workspace. The manifest is stored last and only then the snapshot row, so a
-//! crash or a storage outage leaves no half snapshot.
+//! A sync streams (see [`pass`]): the walk arrives in display order in chunks, is merged
+//! with the previous manifest (also a stream, in the same order) to reuse the hash of
+//! every file whose size and mtime are unchanged, hashes the rest on the CPU pool, uploads
+//! only blobs the account's store lacks (the `blobs` table says which), and writes the
+//! manifest line by line to a spool file. The manifest is stored last and only then the
+//! snapshot row, so a crash or a storage outage leaves no half snapshot.
 
 mod files;
+pub mod pass;
+pub mod previous;
 
 use std::{sync::Arc, time::Instant};
 
-use futures::{FutureExt, StreamExt, stream::FuturesOrdered};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
-use tokio_util::task::AbortOnDropHandle;
 use uuid::Uuid;
 
-use self::files::{FileOutcome, InFlight, Previous};
+use self::{pass::Totals, previous::Previous};
 use crate::{
     auth::Viewer,
-    backend::{
-        Backend,
-        files::{FileEntry, FileKind, WalkChunk, WalkOptions, WorkspacePath},
-    },
+    backend::Backend,
     config::Limits,
     entity::{
         change_log::{self, Change},
@@ -32,7 +28,7 @@ use crate::{
         sandbox::{self, SyncStats},
         snapshot,
     },
-    error::{AppError, AppResult, reasons},
+    error::{AppError, AppResult},
     storage, work,
 };
 use crate::{
@@ -40,13 +36,8 @@ use crate::{
     lifecycle::waker::Waker,
     quotas::{Expensive, Quotas},
     sandboxes::VisibleSandbox,
-    snapshots::manifest::ManifestEntry,
-    snapshots::manifest_io::ManifestWriter,
-    snapshots::{Snapshots, storage_error},
+    snapshots::{Snapshots, gate::BlobGate, storage_error},
 };
-
-/// Manifest entries written per batch.
-const WRITE_BATCH: usize = 512;
 
 /// What a sync did.
 #[derive(Debug, Clone)]
@@ -74,24 +65,17 @@ pub struct Syncer {
     pub(crate) db: DatabaseConnection,
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) snapshots: Snapshots,
-    quotas: Quotas,
-    leases: Leases,
-    limits: Arc<Limits>,
-    waker: Waker,
-}
-
-/// Running totals of a sync.
-#[derive(Default)]
-struct Totals {
-    files: i64,
-    bytes: i64,
-    uploaded: u64,
-    transferred: u64,
-    changed: u64,
+    pub(crate) quotas: Quotas,
+    pub(crate) leases: Leases,
+    pub(crate) limits: Arc<Limits>,
+    pub(crate) waker: Waker,
+    /// The accounts' blob gates every pass enters.
+    pub gate: BlobGate,
 }
 
 impl Syncer {
     /// A syncer writing to `snapshots`' store.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         db: DatabaseConnection,
         backend: Arc<dyn Backend>,
@@ -100,8 +84,9 @@ impl Syncer {
         leases: Leases,
         limits: Arc<Limits>,
         waker: Waker,
+        gate: BlobGate,
     ) -> Self {
-        Self { db, backend, snapshots, quotas, leases, limits, waker }
+        Self { db, backend, snapshots, quotas, leases, limits, waker, gate }
     }
 
     /// Takes a snapshot of the sandbox's workspace: one sync per sandbox at a time across
@@ -120,129 +105,31 @@ impl Syncer {
         .await
     }
 
+    /// The cursor over the newest snapshot's manifest (from the cache when it is there).
+    async fn previous_snapshot(&self, sb: &VisibleSandbox) -> AppResult<Previous> {
+        let Some(snap) = self.snapshots.latest(sb).await? else { return Ok(Previous::none()) };
+        self.snapshots.cursor(&snap).await
+    }
+
     /// Takes a snapshot while the caller holds the sandbox's lease (a delete does).
     pub(crate) async fn sync_under_lease(&self, viewer: &Viewer, sb: &VisibleSandbox) -> AppResult<SyncOutcome> {
         let started = Instant::now();
         let sb = &self.waker.awake_under_lease(sb).await?;
-        let ext = sb.external_id()?;
         let _quota = self.quotas.acquire(sb.account_id, Expensive::Sync)?;
-        let max_entries = self.limits.max_snapshot_entries as usize;
-        let opts = WalkOptions { max_depth: u32::MAX, depth_cap: self.limits.max_walk_depth as u32, max_entries };
-        let mut walk = self.backend.walk_stream(&ext, &WorkspacePath::root(), opts).await?;
-        let previous = match self.snapshots.latest(sb).await? {
-            Some(snap) => Some(self.snapshots.reader(&snap).await?),
-            None => None,
-        };
-        let mut previous = Previous::new(previous);
+        let inside = self.gate.enter(sb.account_id).await?;
+        let previous = self.previous_snapshot(sb).await?;
         let t = now();
-        let mut manifest = ManifestWriter::new(sb.id, t).await?;
-        let parallel = self.limits.sync_parallelism.max(1) as usize;
-        let mut pending = FuturesOrdered::new();
-        let mut batch: Vec<ManifestEntry> = Vec::with_capacity(WRITE_BATCH);
-        let mut totals = Totals::default();
-        let mut walk_done: Option<(bool, u64)> = None;
-        // Entries to process, each with its previous hash when already looked up.
-        let mut queued: std::collections::VecDeque<(FileEntry, Option<Option<String>>)> = Default::default();
-        // A backend that reads many files far cheaper at once (Modal: one exec, not one per
-        // file) gets the whole list of files to read before the work starts.
-        let _prefetched = if let Some(bulk) = self.backend.bulk() {
-            let mut wanted = Vec::new();
-            while walk_done.is_none() {
-                match walk.recv().await {
-                    Some(Ok(WalkChunk::Entries(entries))) => {
-                        for entry in entries {
-                            let known = match ManifestEntry::from_entry(&entry) {
-                                Some(e) => previous.hash_of(&e).await?,
-                                None => None,
-                            };
-                            if entry.kind == FileKind::File && known.is_none() {
-                                wanted.push(entry.path.clone());
-                            }
-                            queued.push_back((entry, Some(known)));
-                        }
-                    }
-                    Some(Ok(WalkChunk::Done { truncated, skipped })) => walk_done = Some((truncated, skipped)),
-                    Some(Err(e)) => return Err(e),
-                    None => return Err(AppError::Internal(anyhow::anyhow!("the walk ended without a result"))),
-                }
-            }
-            if walk_done.is_some_and(|(truncated, _)| truncated) {
-                return Err(AppError::conflict_because(
-                    reasons::TOO_MANY_ENTRIES,
-                    format!("the workspace holds more than {max_entries} entries"),
-                ));
-            }
-            Some(bulk.prefetch(&ext, wanted).await?)
-        } else {
-            None
-        };
-        let in_flight = Arc::new(InFlight::default());
-        loop {
-            // Keep up to `parallel` entries in flight, in walk order.
-            while pending.len() < parallel && (walk_done.is_none() || !queued.is_empty()) {
-                let Some((entry, looked_up)) = queued.pop_front() else {
-                    match walk.recv().await {
-                        Some(Ok(WalkChunk::Entries(entries))) => queued.extend(entries.into_iter().map(|e| (e, None))),
-                        Some(Ok(WalkChunk::Done { truncated, skipped })) => walk_done = Some((truncated, skipped)),
-                        Some(Err(e)) => return Err(e),
-                        None => return Err(AppError::Internal(anyhow::anyhow!("the walk ended without a result"))),
-                    }
-                    continue;
-                };
-                let Some(mut e) = ManifestEntry::from_entry(&entry) else { continue };
-                let known = match looked_up {
-                    Some(known) => known,
-                    None => previous.hash_of(&e).await?,
-                };
-                if e.kind != "file" || known.is_some() {
-                    e.sha256 = known;
-                    let kept = FileOutcome::Kept { entry: e, uploaded: None, changed: false };
-                    pending.push_back(futures::future::ready(Ok(kept)).boxed());
-                    continue;
-                }
-                // Hashing and uploading run in their own tasks (aborted if the sync fails).
-                let job = self.clone().file(ext.clone(), sb.account_id, e, in_flight.clone());
-                let job = AbortOnDropHandle::new(tokio::spawn(job));
-                let job = job.map(|r| r.map_err(|e| AppError::Internal(anyhow::anyhow!("sync task: {e}")))?);
-                pending.push_back(job.boxed());
-            }
-            let Some(done) = pending.next().await else { break };
-            let outcome = done?;
-            match outcome {
-                FileOutcome::Kept { entry, uploaded, changed } => {
-                    if entry.kind == "file" {
-                        totals.files += 1;
-                        totals.bytes += entry.size as i64;
-                    }
-                    if let Some(bytes) = uploaded {
-                        totals.uploaded += 1;
-                        totals.transferred += bytes;
-                    }
-                    totals.changed += changed as u64;
-                    batch.push(entry);
-                }
-                FileOutcome::Dropped => totals.changed += 1,
-            }
-            if batch.len() >= WRITE_BATCH {
-                manifest.write(std::mem::replace(&mut batch, Vec::with_capacity(WRITE_BATCH))).await?;
-            }
-        }
-        let (truncated, skipped) = walk_done.unwrap_or((false, 0));
-        if truncated {
-            return Err(AppError::conflict_because(
-                reasons::TOO_MANY_ENTRIES,
-                format!("the workspace holds more than {max_entries} entries"),
-            ));
-        }
-        manifest.write(batch).await?;
-        let written = manifest.finish().await?;
+        let pass = self.pass(sb, previous, t, 0).await?;
         let snapshot_id = new_id();
         let key = storage::manifest_key(sb.account_id, sb.id, t.timestamp(), snapshot_id);
-        let body = Box::pin(tokio::fs::File::open(&written.path).await?);
-        self.snapshots.blobs.put_verified(&key, body, written.size, &written.sha256).await.map_err(storage_error)?;
+        let w = &pass.written;
+        let body = Box::pin(tokio::fs::File::open(&w.path).await?);
+        self.snapshots.blobs.put_verified(&key, body, w.size, &w.sha256).await.map_err(storage_error)?;
         let duration_ms = started.elapsed().as_millis() as u64;
+        let totals = pass.totals;
         crate::metrics::sync_bytes(totals.transferred);
         let row = self.record(viewer, sb, snapshot_id, key, t, &totals, duration_ms).await?;
+        inside.leave().await;
         Ok(SyncOutcome {
             snapshot: row,
             files_processed: totals.files as u64,
@@ -250,7 +137,7 @@ impl Syncer {
             bytes_transferred: totals.transferred,
             duration_ms,
             files_changed_during_sync: totals.changed,
-            files_skipped: skipped,
+            files_skipped: pass.skipped,
         })
     }
 
