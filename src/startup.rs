@@ -95,6 +95,7 @@ impl Application {
         services.lifecycle.spawn_usage_sampler();
         services.lifecycle.spawn_reconcile();
         services.start_webhooks(config.webhook_allow_private)?;
+        services.checkpoints.spawn_reclaimer();
         let shutdown = CancellationToken::new();
         let gateway_addr = gateway.addr;
         let broker = services.start_broker().await.map_err(|e| anyhow::anyhow!("starting the broker: {e:?}"))?;

@@ -13,6 +13,7 @@ mod admin;
 mod bad_input;
 mod bounds;
 mod budgets;
+mod checkpoints;
 mod cli;
 mod connections;
 mod cpu_group;

@@ -17,6 +17,7 @@ pub use sandboxql_gql::{documents, persisted, shape, validation};
 pub use sandboxql_objects::{context, cost, loaders, types};
 
 mod admin_api;
+mod checkpoint_api;
 mod credential_api;
 pub mod executor;
 mod file_api;
@@ -45,6 +46,7 @@ pub struct QueryRoot(
     process_api::ProcessQuery,
     credential_api::CredentialQuery,
     webhook_api::WebhookQuery,
+    checkpoint_api::CheckpointQuery,
 );
 
 /// All mutations.
@@ -61,6 +63,7 @@ pub struct MutationRoot(
     credential_api::CredentialMutation,
     git_api::GitMutation,
     webhook_api::WebhookMutation,
+    checkpoint_api::CheckpointMutation,
 );
 
 /// All subscriptions.

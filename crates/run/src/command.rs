@@ -138,8 +138,15 @@ mod tests {
     #[test]
     fn the_run_token_stays_out_of_argv_and_plain_env() {
         let t = claude_code("2.1.332");
-        let inv =
-            ClaudeInvocation { prompt: "p", resume: None, resume_at: None, model: None, max_turns: None, stdin_json: false, ask: false };
+        let inv = ClaudeInvocation {
+            prompt: "p",
+            resume: None,
+            resume_at: None,
+            model: None,
+            max_turns: None,
+            stdin_json: false,
+            ask: false,
+        };
         let gw = || vec![("ANTHROPIC_BASE_URL".to_string(), "http://127.0.0.1:4000".to_string())];
         assert!(!argv(&cfg(), &t, &inv).iter().any(|x| x.contains("sgw_")));
         let e = env(&t, true, false, gw());

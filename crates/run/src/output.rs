@@ -10,7 +10,10 @@ use super::{
     outcome::{Outcome, Stop},
     writer::EventWriter,
 };
-use crate::{backend::exec::ExecOutput, entity::{agent_run, sandbox}};
+use crate::{
+    backend::exec::ExecOutput,
+    entity::{agent_run, sandbox},
+};
 
 /// Turns one piece of process output into queued events; true when the process exited.
 pub(super) fn take(
@@ -90,4 +93,3 @@ pub(super) async fn remember_session(mgr: &RunManager, run: &agent_run::Model, s
         tracing::warn!(run_id = %run.id, error = %e, "could not store session id on sandbox");
     }
 }
-

@@ -28,8 +28,8 @@ use crate::{
 /// Events stored per INSERT statement (batching for throughput, not a limit).
 const EVENTS_PER_INSERT: usize = 256;
 
-use super::output::{first_session, remember_session, take};
 use super::outcome::{Outcome, Stop, finish_event};
+use super::output::{first_session, remember_session, take};
 
 /// How the supervisor reaches a run: its cancel, its stdin (interactive and ASK runs)
 /// and the signal that inputs wait for it.
@@ -76,7 +76,11 @@ pub async fn supervise(mgr: Arc<RunManager>, run: agent_run::Model, handle: AppR
             };
             ctx.pump(h, &mut w, &mut out, &mut session).await;
             // A turn still open when Claude stopped (a one-shot run, a cancel) is kept now.
-            if ctx.turns.open {
+            let open = match ctx.talk.as_deref() {
+                Some(t) if t.has_turns() => t.turn_open(),
+                _ => ctx.turns.open,
+            };
+            if open {
                 ctx.keep_turn(&session).await;
             }
             if let Some(t) = &talk {
@@ -112,7 +116,7 @@ pub async fn supervise(mgr: Arc<RunManager>, run: agent_run::Model, handle: AppR
 struct Turns {
     /// Turns kept so far.
     kept: i64,
-    /// Whether Claude has had a message since the last turn was kept.
+    /// Whether a one-shot run's turn is still to be kept (runs that talk ask their Talk).
     open: bool,
     /// The last message Claude wrote.
     last_uuid: Option<String>,
@@ -192,7 +196,7 @@ impl Pump<'_> {
             if self.talk.as_deref().is_some_and(Talk::holding) {
                 self.keep_turn(session).await;
                 if let Some(t) = self.talk.as_deref_mut() {
-                    self.turns.open = t.release();
+                    t.release();
                 }
             }
             // Permission requests exist in the database before anyone can see them.

@@ -84,6 +84,8 @@ pub struct Services {
     pub git: git::Git,
     /// Webhook endpoints and their deliveries.
     pub webhooks: webhooks::Webhooks,
+    /// Checkpoints, rewinds, forks and the reclaim of blobs only old ones held.
+    pub checkpoints: checkpoints::Checkpoints,
 }
 
 impl Services {
@@ -121,6 +123,11 @@ impl Services {
         let terminals = terminals::Terminals::new(backend.clone(), limits.clone());
         let previews =
             previews::Previews::new(db.clone(), backend.clone(), waker.clone(), limits.clone(), preview_urls);
+        let checkpoints = checkpoints::Checkpoints::new(db.clone(), backend.clone(), sync.clone(), manager.clone());
+        if limits.checkpoints.checkpoint_turns {
+            let hook: Arc<dyn run::turns::TurnHook> = Arc::new(checkpoints::hook::CheckpointHook(checkpoints.clone()));
+            let _ = manager.turn_hook.set(hook);
+        }
         let runs = runs::Runs::new(db.clone(), manager, limits.clone(), waker.clone());
         let webhooks = webhooks::Webhooks::new(db.clone(), limits.clone());
         let git = git::Git::new(db.clone(), backend.clone(), limits.clone(), waker.clone());
@@ -156,6 +163,7 @@ impl Services {
             credentials,
             git,
             webhooks,
+            checkpoints,
         }
     }
 

@@ -25,6 +25,8 @@ pub enum FileSource {
     Workspace,
     /// A snapshot in object storage (the newest, or the one named by `snapshotId`).
     Snapshot,
+    /// A checkpoint of the sandbox (named by `checkpointId`).
+    Checkpoint,
 }
 
 /// How `FileContent.content` is encoded.
@@ -48,10 +50,14 @@ impl From<ContentEncoding> for FileEncoding {
 }
 
 /// The service's source from the GraphQL arguments.
-pub fn source(source: FileSource, snapshot_id: Option<&ID>) -> Result<Source> {
+pub fn source(source: FileSource, snapshot_id: Option<&ID>, checkpoint_id: Option<&ID>) -> Result<Source> {
     Ok(match source {
         FileSource::Workspace => Source::Workspace,
         FileSource::Snapshot => Source::Snapshot(parse_opt_id(snapshot_id, "snapshotId")?),
+        FileSource::Checkpoint => match parse_opt_id(checkpoint_id, "checkpointId")? {
+            Some(id) => Source::Checkpoint(id),
+            None => return Err(crate::error::AppError::bad_input("`source: CHECKPOINT` needs a `checkpointId`").into()),
+        },
     })
 }
 

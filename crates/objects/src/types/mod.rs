@@ -1,6 +1,7 @@
 //! GraphQL object types: thin wrappers over service results that only translate.
 
 pub mod account;
+pub mod checkpoint;
 pub mod credential;
 pub mod enums;
 pub mod event;

@@ -54,6 +54,18 @@ impl AgentRun {
         let (svc, _) = scope(ctx)?;
         super::usage::totals(&svc.db, crate::service::billing::usage::UsageScope::Run(self.0.id), None, None).await
     }
+    /// The checkpoints taken after this run's turns, in turn order.
+    #[graphql(complexity = "cost::page(first as i64, child_complexity)")]
+    async fn checkpoints(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> Result<Vec<super::checkpoint::Checkpoint>> {
+        let (svc, _) = scope(ctx)?;
+        let page = crate::service::paging::PageRequest::new(first.into(), None, svc.limits.max_page_size)?;
+        let rows = svc.checkpoints.of_run(self.0.id, page.first).await?;
+        Ok(rows.into_iter().map(super::checkpoint::Checkpoint).collect())
+    }
     /// Duration in milliseconds, once finished.
     async fn duration_ms(&self) -> Option<i64> {
         self.0.duration_ms

@@ -122,13 +122,14 @@ impl Sandbox {
         ctx: &Context<'_>,
         #[graphql(default)] source: FileSource,
         snapshot_id: Option<ID>,
+        checkpoint_id: Option<ID>,
         #[graphql(default)] path: String,
         #[graphql(default = false)] recursive: bool,
         #[graphql(default = 100, desc = "Page size, 0 to 1000.")] first: i64,
         #[graphql(default = 0)] offset: i64,
     ) -> Result<FileList> {
         let (svc, _) = scope(ctx)?;
-        let src = file::source(source, snapshot_id.as_ref())?;
+        let src = file::source(source, snapshot_id.as_ref(), checkpoint_id.as_ref())?;
         let listing =
             svc.files.list(&self.0, src, &path, recursive, first, offset).await.map_err(|e| e.at_path(&path))?;
         let sandbox = Arc::new(self.0.clone());
@@ -146,10 +147,11 @@ impl Sandbox {
         ctx: &Context<'_>,
         #[graphql(default)] source: FileSource,
         snapshot_id: Option<ID>,
+        checkpoint_id: Option<ID>,
         path: String,
     ) -> Result<Option<FileEntry>> {
         let (svc, _) = scope(ctx)?;
-        let src = file::source(source, snapshot_id.as_ref())?;
+        let src = file::source(source, snapshot_id.as_ref(), checkpoint_id.as_ref())?;
         let entry = svc.files.stat(&self.0, src, &path).await?;
         Ok(entry.map(|entry| FileEntry { sandbox: Arc::new(self.0.clone()), source: src, entry }))
     }
@@ -160,11 +162,12 @@ impl Sandbox {
         ctx: &Context<'_>,
         #[graphql(default)] source: FileSource,
         snapshot_id: Option<ID>,
+        checkpoint_id: Option<ID>,
         path: String,
         #[graphql(default = 1048576)] max_bytes: i64,
     ) -> Result<Option<FileContent>> {
         let (svc, _) = scope(ctx)?;
-        let src = file::source(source, snapshot_id.as_ref())?;
+        let src = file::source(source, snapshot_id.as_ref(), checkpoint_id.as_ref())?;
         let c = svc.files.content(&self.0, src, &path, max_bytes).await.map_err(|e| e.at_path(&path))?;
         Ok(Some(FileContent {
             path: c.path.as_str().to_string(),
@@ -182,11 +185,12 @@ impl Sandbox {
         ctx: &Context<'_>,
         #[graphql(default)] source: FileSource,
         snapshot_id: Option<ID>,
+        checkpoint_id: Option<ID>,
         #[graphql(default)] path: String,
         #[graphql(default = 3)] depth: i64,
     ) -> Result<FileNode> {
         let (svc, _) = scope(ctx)?;
-        let src = file::source(source, snapshot_id.as_ref())?;
+        let src = file::source(source, snapshot_id.as_ref(), checkpoint_id.as_ref())?;
         let tree = svc.files.tree(&self.0, src, &path, depth).await.map_err(|e| e.at_path(&path))?;
         Ok(FileNode::new(&Arc::new(self.0.clone()), src, tree))
     }
@@ -196,6 +200,19 @@ impl Sandbox {
         let (svc, _) = scope(ctx)?;
         let page = PageRequest::new(first.into(), None, svc.limits.max_page_size)?;
         Ok(svc.snapshots.list(&self.0, page.first).await?.into_iter().map(Snapshot::from).collect())
+    }
+    /// Checkpoints of this sandbox, newest first: one after every turn of its runs, and
+    /// those `checkpointSandbox` took.
+    #[graphql(complexity = "cost::page(first as i64, child_complexity)")]
+    async fn checkpoints(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> Result<Vec<super::checkpoint::Checkpoint>> {
+        let (svc, _) = scope(ctx)?;
+        let page = PageRequest::new(first.into(), None, svc.limits.max_page_size)?;
+        let rows = svc.checkpoints.list(&self.0, page.first).await?;
+        Ok(rows.into_iter().map(super::checkpoint::Checkpoint).collect())
     }
     /// Runs in this sandbox, newest first.
     #[graphql(complexity = "cost::page(first as i64, child_complexity)")]

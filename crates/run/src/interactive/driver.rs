@@ -60,6 +60,8 @@ pub struct Talk {
     hold_at_turn_end: bool,
     /// While a turn's end is being kept: what is to go to Claude after it.
     held: Option<Vec<Held>>,
+    /// Whether Claude has been sent something since its last turn ended.
+    turn_open: bool,
 }
 
 impl Talk {
@@ -77,6 +79,7 @@ impl Talk {
             turns: interactive || ask,
             hold_at_turn_end: limits.hold_at_turn_end,
             held: None,
+            turn_open: false,
         };
         let steps = t.conv.start(prompt);
         t.apply_io(steps);
@@ -115,26 +118,29 @@ impl Talk {
         }
     }
 
+    /// Whether each turn's end is an event (interactive and ASK runs).
+    pub fn has_turns(&self) -> bool {
+        self.turns
+    }
+
+    /// Whether Claude was sent something since its last turn ended (a turn is under way).
+    pub fn turn_open(&self) -> bool {
+        self.turn_open
+    }
+
     /// Whether a turn ended and its input is held.
     pub fn holding(&self) -> bool {
         self.held.is_some()
     }
 
-    /// Sends what was held since the turn ended; true when a new message went to Claude
-    /// (a new turn began).
-    pub fn release(&mut self) -> bool {
-        let Some(held) = self.held.take() else { return false };
-        let mut sent = false;
-        for h in held {
+    /// Sends what was held since the turn ended.
+    pub fn release(&mut self) {
+        for h in self.held.take().unwrap_or_default() {
             match h {
-                Held::Write(bytes) => {
-                    sent = true;
-                    self.write(bytes)
-                }
+                Held::Write(bytes) => self.write(bytes),
                 Held::Close => self.stdin = None,
             }
         }
-        sent
     }
 
     fn write(&mut self, bytes: Vec<u8>) {
@@ -144,11 +150,14 @@ impl Talk {
         }
         // Claude reads its stdin promptly; one that stops reading loses further input
         // rather than stalling the supervisor that drains its output.
-        if let Some(tx) = &self.stdin
-            && tx.try_send(bytes).is_err()
-        {
-            tracing::warn!("claude is not reading its input; closing it");
-            self.stdin = None;
+        if let Some(tx) = &self.stdin {
+            match tx.try_send(bytes) {
+                Ok(()) => self.turn_open = true,
+                Err(_) => {
+                    tracing::warn!("claude is not reading its input; closing it");
+                    self.stdin = None;
+                }
+            }
         }
     }
 
@@ -196,6 +205,7 @@ impl Talk {
 
     /// Claude's turn ended.
     pub fn on_result(&mut self, r: &ClaudeResult, w: &mut EventWriter) {
+        self.turn_open = false;
         if self.turns {
             w.push(EventBody::TurnFinished {
                 is_error: r.is_error,

@@ -22,8 +22,12 @@ impl TurnHook for CheckpointHook {
             Ok(sb) => sb,
             Err(e) => return tracing::warn!(run_id = %end.run_id, error = ?e.log_detail(), "no checkpoint: sandbox"),
         };
-        let point =
-            Point { run_id: Some(end.run_id), turn: Some(end.turn), session_id: end.session_id, resume_at: end.resume_at };
+        let point = Point {
+            run_id: Some(end.run_id),
+            turn: Some(end.turn),
+            session_id: end.session_id,
+            resume_at: end.resume_at,
+        };
         if let Err(e) = self.0.take(&sb, point).await {
             tracing::warn!(run_id = %end.run_id, turn = end.turn, error = ?e.log_detail(), "a turn's checkpoint failed");
         }

@@ -79,7 +79,8 @@ impl Checkpoints {
 
     /// A checkpoint of this sandbox, or NOT_FOUND.
     pub async fn of_sandbox(&self, sb: &VisibleSandbox, id: Uuid) -> AppResult<VisibleCheckpoint> {
-        let row = checkpoint::Entity::find_by_id(id).filter(checkpoint::Column::SandboxId.eq(sb.id)).one(&self.db).await?;
+        let row =
+            checkpoint::Entity::find_by_id(id).filter(checkpoint::Column::SandboxId.eq(sb.id)).one(&self.db).await?;
         row.map(VisibleCheckpoint).ok_or(AppError::NotFound("checkpoint"))
     }
 

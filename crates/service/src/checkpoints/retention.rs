@@ -35,7 +35,8 @@ impl Checkpoints {
             .await?;
         let l = &self.limits.checkpoints;
         let keep = row.as_ref().and_then(|r| r.checkpoints_keep).map_or(l.checkpoints_keep, |v| v.max(1) as u64);
-        let hours = row.and_then(|r| r.checkpoints_max_age_hours).map_or(l.checkpoints_max_age_hours, |v| v.max(0) as u64);
+        let hours =
+            row.and_then(|r| r.checkpoints_max_age_hours).map_or(l.checkpoints_max_age_hours, |v| v.max(0) as u64);
         Ok(Retention { keep: keep.max(1), max_age_hours: hours })
     }
 
@@ -65,7 +66,9 @@ impl Checkpoints {
             account_retention::Column::CheckpointsMaxAgeHours,
             account_retention::Column::UpdatedAt,
         ];
-        let on = sea_orm::sea_query::OnConflict::column(account_retention::Column::AccountId).update_columns(cols).to_owned();
+        let on = sea_orm::sea_query::OnConflict::column(account_retention::Column::AccountId)
+            .update_columns(cols)
+            .to_owned();
         account_retention::Entity::insert(row).on_conflict(on).exec(&self.db).await?;
         self.retention(account).await
     }
@@ -79,7 +82,8 @@ impl Checkpoints {
             let cutoff = now() - chrono::Duration::hours(r.max_age_hours as i64);
             let newest = rows().order_by_desc(checkpoint::Column::Id).one(&self.db).await?.map(|c| c.id);
             let old = rows().filter(checkpoint::Column::CreatedAt.lt(cutoff));
-            let old = old.filter(checkpoint::Column::Id.ne(newest.unwrap_or_default())).limit(PAGE).all(&self.db).await?;
+            let old =
+                old.filter(checkpoint::Column::Id.ne(newest.unwrap_or_default())).limit(PAGE).all(&self.db).await?;
             doomed.extend(old.into_iter().filter(|o| !doomed.iter().any(|d| d.id == o.id)).collect::<Vec<_>>());
         }
         if doomed.is_empty() {

@@ -50,7 +50,12 @@ impl Checkpoints {
     /// Rewinds `sb` to checkpoint `cp` (of the same sandbox): CONFLICT `RUN_ACTIVE` while
     /// a run is active. Runs in its own task, so a client that goes away does not leave a
     /// half-rewound workspace behind a still-held lease.
-    pub async fn rewind(&self, viewer: &Viewer, sb: &VisibleSandbox, cp: &VisibleCheckpoint) -> AppResult<RewindOutcome> {
+    pub async fn rewind(
+        &self,
+        viewer: &Viewer,
+        sb: &VisibleSandbox,
+        cp: &VisibleCheckpoint,
+    ) -> AppResult<RewindOutcome> {
         viewer.require_writer()?;
         if cp.sandbox_id != sb.id {
             return Err(AppError::NotFound("checkpoint"));
@@ -64,7 +69,8 @@ impl Checkpoints {
             lease.release().await;
             let (written, deleted) = done?;
             let row = sandbox::Entity::find_by_id(sb.id).one(&this.db).await?.ok_or(AppError::NotFound("sandbox"))?;
-            let change = Change { actor: Some(viewer.account_id), entity: "sandboxes", entity_id: sb.id, action: "rewind" };
+            let change =
+                Change { actor: Some(viewer.account_id), entity: "sandboxes", entity_id: sb.id, action: "rewind" };
             change_log::record(&this.db, change, None::<&()>, Some(&*cp)).await?;
             let duration_ms = started.elapsed().as_millis() as u64;
             Ok(RewindOutcome { sandbox: row, files_written: written, paths_deleted: deleted, duration_ms })
@@ -140,7 +146,9 @@ impl Checkpoints {
                     _ if !same_kind => true,
                     "file" if looked.reuse.is_some() => false,
                     "file" if want.size != now.size => true,
-                    "file" => self.backend.hash_file(ext, &entry.path).await?.0 != want.sha256.clone().unwrap_or_default(),
+                    "file" => {
+                        self.backend.hash_file(ext, &entry.path).await?.0 != want.sha256.clone().unwrap_or_default()
+                    }
                     "symlink" => want.target != now.target,
                     _ => false,
                 };
@@ -184,8 +192,12 @@ impl Checkpoints {
                             modes.push((path, e.mode));
                         }
                         "file" => {
-                            let sha = e.sha256.as_deref().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no hash")))?;
-                            let body = blobs.get_stream(&storage::blob_key(sb.account_id, sha)).await.map_err(storage_error)?;
+                            let sha =
+                                e.sha256.as_deref().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no hash")))?;
+                            let body = blobs
+                                .get_stream(&storage::blob_key(sb.account_id, sha))
+                                .await
+                                .map_err(storage_error)?;
                             b.write_stream(ext, &path, body).await?;
                             b.set_mode(ext, &path, e.mode).await?;
                             written += 1;

@@ -6,8 +6,8 @@
 use std::io::Write;
 
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
 use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::{

@@ -10,6 +10,7 @@ use super::Lifecycle;
 use crate::{
     auth::Viewer,
     backend::{ExternalId, SandboxSpec, template::SandboxTemplate},
+    checkpoints::VisibleCheckpoint,
     entity::{
         change_log::{self, Change},
         enums::{Provider, SandboxStatus},
@@ -94,21 +95,26 @@ impl Lifecycle {
             return Err(AppError::bad_input("a sandbox starts from a snapshot or a git repository, not both"));
         }
         let (this, viewer) = (self.clone(), viewer.clone());
-        work::detached(async move { this.create_now(&viewer, id, name, template, input).await }).await
+        work::detached(async move { this.create_now(&viewer, id, name, template, input, None).await }).await
     }
 
-    async fn create_now(
+    pub(super) async fn create_now(
         &self,
         viewer: &Viewer,
         id: Uuid,
         name: String,
         template: Arc<SandboxTemplate>,
         input: CreateSandbox,
+        fork: Option<&VisibleCheckpoint>,
     ) -> AppResult<VisibleSandbox> {
-        let snapshot = match input.from_snapshot {
-            Some(id) => Some(self.snapshots.require(viewer, id).await?),
-            None => None,
+        let snapshot = match (input.from_snapshot, fork) {
+            (_, Some(cp)) => Some(cp.files()),
+            (Some(id), None) => Some(self.snapshots.require(viewer, id).await?),
+            (None, None) => None,
         };
+        // A fork goes on with the checkpoint's conversation when it carries one.
+        let session = fork.filter(|cp| cp.session_key.is_some()).and_then(|cp| cp.session_id.clone());
+        let resume_at = fork.filter(|_| session.is_some()).and_then(|cp| cp.resume_at.clone());
         let _restoring = match &snapshot {
             Some(_) => Some(self.quotas.acquire(viewer.account_id, Expensive::Restore)?),
             None => None,
@@ -129,8 +135,8 @@ impl Lifecycle {
             name: Set(name),
             status: Set(SandboxStatus::Creating),
             status_reason: Set(None),
-            claude_session_id: Set(None),
-            claude_resume_at: Set(None),
+            claude_session_id: Set(session),
+            claude_resume_at: Set(resume_at),
             meta_data: Set(MetaData::default()),
             deleted_at: Set(None),
             lease_owner: Set(Some(lease.owner().to_string())),
@@ -141,7 +147,7 @@ impl Lifecycle {
         };
         let row = self.insert_creating(viewer, row).await?;
         let lease = lease.hold();
-        let created = self.create_backend(viewer, row, template, snapshot.as_ref(), input.git.as_ref()).await;
+        let created = self.create_backend(viewer, row, template, snapshot.as_ref(), input.git.as_ref(), fork).await;
         lease.release().await;
         created
     }
@@ -153,6 +159,7 @@ impl Lifecycle {
         template: Arc<SandboxTemplate>,
         snapshot: Option<&crate::snapshots::VisibleSnapshot>,
         git: Option<&crate::git::CloneSpec>,
+        fork: Option<&VisibleCheckpoint>,
     ) -> AppResult<VisibleSandbox> {
         let id = row.id;
 
@@ -165,7 +172,7 @@ impl Lifecycle {
             }
         };
         if let Some(snap) = snapshot
-            && let Err(e) = self.restore(snap, &external_id).await
+            && let Err(e) = self.restore(snap, &external_id, fork).await
         {
             if let Err(t) = self.discard(id, &external_id).await {
                 tracing::error!(error = ?t, %external_id, "could not stop a sandbox whose restore failed");

@@ -4,6 +4,7 @@
 
 mod create;
 mod delete;
+mod fork;
 pub mod leases;
 mod reconcile;
 mod recovery;

@@ -1,20 +1,41 @@
-//! Restoring a snapshot into a new sandbox's workspace: directories, files (content,
-//! mode) and symlinks, byte for byte.
+//! Restoring a snapshot (or a forked checkpoint) into a new sandbox's workspace:
+//! directories, files (content, mode) and symlinks, byte for byte; and a fork's session.
 
 use super::Lifecycle;
 use crate::{
     backend::{ExternalId, files::WorkspacePath},
+    checkpoints::{VisibleCheckpoint, session},
     error::{AppError, AppResult},
-    snapshots::VisibleSnapshot,
+    snapshots::{VisibleSnapshot, storage_error},
     storage,
 };
 
 impl Lifecycle {
-    /// Writes every entry of the snapshot into the workspace of `external_id`.
-    pub(super) async fn restore(&self, snap: &VisibleSnapshot, external_id: &ExternalId) -> AppResult<()> {
-        if let Some(bulk) = self.backend.bulk() {
-            return self.restore_as_archive(bulk, snap, external_id).await;
+    /// Writes every entry of the snapshot (or the forked checkpoint's files) into the
+    /// workspace of `external_id`, then the checkpoint's session into its HOME; inside the
+    /// account's blob gate, so no blob it reads is reclaimed meanwhile.
+    pub(super) async fn restore(
+        &self,
+        snap: &VisibleSnapshot,
+        external_id: &ExternalId,
+        fork: Option<&VisibleCheckpoint>,
+    ) -> AppResult<()> {
+        let inside = self.sync.gate.enter(snap.account_id).await?;
+        match self.backend.bulk() {
+            Some(bulk) => self.restore_as_archive(bulk, snap, external_id).await?,
+            None => self.restore_files(snap, external_id).await?,
         }
+        if let Some(cp) = fork
+            && let (Some(key), Some(path)) = (&cp.session_key, &cp.session_path)
+        {
+            let body = self.snapshots.blobs.get_stream(key).await.map_err(storage_error)?;
+            session::install(self.backend.as_ref(), external_id, path, body).await?;
+        }
+        inside.leave().await;
+        Ok(())
+    }
+
+    async fn restore_files(&self, snap: &VisibleSnapshot, external_id: &ExternalId) -> AppResult<()> {
         let mut manifest = self.snapshots.reader(snap).await?;
         let backend = &self.backend;
         // Directory modes are set last (a read-only directory must not block its own

@@ -123,9 +123,17 @@ impl Runs {
             .filter(sandbox::Column::Id.eq(sandbox.id))
             .filter(sandbox::Column::Status.eq(SandboxStatus::Running))
             .filter(sandbox::Column::DeletedAt.is_null())
+            .filter(not_rewinding(t))
             .exec(&txn)
             .await?;
         if running.rows_affected == 0 {
+            let row = sandbox::Entity::find_by_id(sandbox.id).one(&txn).await?;
+            if row.is_some_and(|r| r.status == SandboxStatus::Running && r.lease_kind.as_deref() == Some("rewind")) {
+                return Err(AppError::conflict_because(
+                    reasons::LEASE_HELD,
+                    "the sandbox is being rewound; retry shortly",
+                ));
+            }
             return Err(AppError::conflict_because(
                 reasons::NOT_RUNNING,
                 "the sandbox is not running (it may be being deleted)",
@@ -224,4 +232,13 @@ mod tests {
         assert!(validate(&with(None, Some(0)), &l).is_err());
         assert!(validate(&with(None, Some(6)), &l).is_err());
     }
+}
+
+/// No rewind holds the sandbox now (a run must not start on a half-rewound workspace).
+fn not_rewinding(t: chrono::DateTime<chrono::Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::any()
+        .add(sandbox::Column::LeaseKind.is_null())
+        .add(sandbox::Column::LeaseKind.ne("rewind"))
+        .add(sandbox::Column::LeaseUntil.is_null())
+        .add(sandbox::Column::LeaseUntil.lt(t))
 }

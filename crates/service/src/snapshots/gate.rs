@@ -6,7 +6,9 @@
 
 use std::{sync::Arc, time::Duration};
 
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set, sea_query::Expr, sea_query::ExprTrait};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set, sea_query::Expr, sea_query::ExprTrait,
+};
 use tokio_util::task::AbortOnDropHandle;
 use uuid::Uuid;
 

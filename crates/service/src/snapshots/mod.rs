@@ -105,7 +105,8 @@ impl Snapshots {
 
     /// A checkpoint of this sandbox, as a snapshot to read files from; NOT_FOUND otherwise.
     pub async fn checkpoint_of_sandbox(&self, sb: &VisibleSandbox, id: Uuid) -> AppResult<VisibleSnapshot> {
-        let row = checkpoint::Entity::find_by_id(id).filter(checkpoint::Column::SandboxId.eq(sb.id)).one(&self.db).await?;
+        let row =
+            checkpoint::Entity::find_by_id(id).filter(checkpoint::Column::SandboxId.eq(sb.id)).one(&self.db).await?;
         row.map(|cp| VisibleSnapshot::of_checkpoint(&cp)).ok_or(AppError::NotFound("checkpoint"))
     }
 

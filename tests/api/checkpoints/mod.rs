@@ -1,0 +1,5 @@
+//! Checkpoints: at every turn, rewind and fork with the real Claude Code CLI, another
+//! account's view, retention and the reclaim racing syncs.
+
+mod real_claude;
+mod retention;
