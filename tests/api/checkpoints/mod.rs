@@ -1,5 +1,6 @@
 //! Checkpoints: at every turn, rewind and fork with the real Claude Code CLI, another
 //! account's view, retention and the reclaim racing syncs.
 
+mod modal;
 mod real_claude;
 mod retention;

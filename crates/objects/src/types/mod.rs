@@ -16,6 +16,7 @@ pub mod process;
 pub mod run;
 pub mod run_event;
 pub mod sandbox;
+pub mod sandbox_connection;
 pub mod snapshot;
 pub mod stream_event;
 pub mod template;

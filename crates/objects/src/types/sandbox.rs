@@ -2,22 +2,18 @@
 
 use std::sync::Arc;
 
-use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject, dataloader::DataLoader};
+use async_graphql::{Context, ID, Object, Result, SimpleObject, dataloader::DataLoader};
 use chrono::{DateTime, Utc};
 
 use super::{
     enums::{Backend, Provider, SandboxStatus},
     file::{self, FileContent, FileEntry, FileList, FileNode, FileSource},
-    page::PageInfo,
     run::{AgentRun, AgentRunConnection},
     snapshot::Snapshot,
 };
 use crate::{
     error::AppError,
-    service::{
-        paging::{Page, PageRequest, encode_cursor},
-        sandboxes::{self, SandboxFilter, VisibleSandbox},
-    },
+    service::{paging::PageRequest, sandboxes::VisibleSandbox},
     {context::scope, cost, loaders::ActiveRunLoader},
 };
 
@@ -264,51 +260,5 @@ impl Sandbox {
             bytes_transferred: s.bytes_transferred,
             duration_ms: s.duration_ms,
         })
-    }
-}
-
-/// One sandbox in a list, with its cursor.
-#[derive(SimpleObject)]
-pub struct SandboxEdge {
-    /// Opaque position; pass as `after`.
-    pub cursor: String,
-    /// The sandbox.
-    pub node: Sandbox,
-}
-
-/// A page of sandboxes; `totalCount` is counted only when asked for.
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct SandboxConnection {
-    /// Sandboxes with cursors.
-    pub edges: Vec<SandboxEdge>,
-    /// Where this page sits.
-    pub page_info: PageInfo,
-    /// The filter the page was made with, kept to count the whole list on demand.
-    #[graphql(skip)]
-    pub filter: SandboxFilter,
-}
-
-#[ComplexObject]
-impl SandboxConnection {
-    /// Sandboxes on this page, without cursors.
-    async fn nodes(&self) -> Vec<Sandbox> {
-        self.edges.iter().map(|e| Sandbox(e.node.0.clone())).collect()
-    }
-    /// All sandboxes matching the filter, across pages.
-    #[graphql(complexity = "cost::QUERY")]
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        let (svc, viewer) = scope(ctx)?;
-        Ok(sandboxes::count(&svc.db, viewer, &self.filter).await?)
-    }
-}
-
-impl SandboxConnection {
-    /// Wraps a service page.
-    pub fn new(page: Page<VisibleSandbox>, had_after: bool, filter: SandboxFilter) -> Self {
-        let page_info = PageInfo::of(&page, had_after, |s| s.id);
-        let edges =
-            page.items.into_iter().map(|s| SandboxEdge { cursor: encode_cursor(s.id), node: Sandbox(s) }).collect();
-        Self { edges, page_info, filter }
     }
 }

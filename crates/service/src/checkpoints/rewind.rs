@@ -20,7 +20,10 @@ use crate::{
         now, sandbox,
     },
     error::{AppError, AppResult, reasons},
-    lifecycle::leases::LeaseKind,
+    lifecycle::{
+        leases::LeaseKind,
+        restore_archive::{Entries, extract},
+    },
     sandboxes::VisibleSandbox,
     snapshots::{manifest::ManifestEntry, storage_error},
     storage, work,
@@ -181,6 +184,27 @@ impl Checkpoints {
                     Err(e) => return Err(e),
                 }
             }
+        }
+        // Where each command is a round trip (Modal), what is made goes as one archive, the
+        // way a restore does.
+        if let Some(bulk) = b.bulk() {
+            let mut made = Vec::new();
+            for s in steps {
+                match s {
+                    Step::Make(e) => {
+                        written += (e.kind != "dir") as u64;
+                        made.push(e);
+                    }
+                    Step::Mode(path, mode) => modes.push((path, mode)),
+                    Step::Delete(_) => {}
+                }
+            }
+            let made = Entries::Listed(made.into_iter());
+            extract(bulk, blobs.clone(), sb.account_id, ext, made).await?;
+            for (path, mode) in modes.into_iter().rev() {
+                b.set_mode(ext, &path, mode).await?;
+            }
+            return Ok((written, deleted));
         }
         for s in steps {
             match s {

@@ -10,7 +10,7 @@ mod reconcile;
 mod recovery;
 mod resources;
 mod restore;
-mod restore_archive;
+pub mod restore_archive;
 pub mod waker;
 
 use std::sync::Arc;

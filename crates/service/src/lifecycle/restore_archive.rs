@@ -7,11 +7,15 @@ use tokio::sync::mpsc;
 use tokio_util::io::SyncIoBridge;
 
 use super::Lifecycle;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
 use crate::{
     backend::{Bulk, ExternalId, files::WorkspacePath},
     error::{AppError, AppResult},
-    snapshots::VisibleSnapshot,
-    storage::{self, Upload},
+    snapshots::{VisibleSnapshot, manifest::ManifestEntry, manifest_io::ManifestReader},
+    storage::{self, BlobStore, Upload},
 };
 
 /// One archive member, handed from the manifest reader to the archive writer.
@@ -56,6 +60,23 @@ fn write_archive(mut members: mpsc::Receiver<Member>, out: tokio::io::DuplexStre
     out.shutdown().map_err(io)
 }
 
+/// Where the entries to extract come from.
+pub enum Entries {
+    /// A whole manifest (a restore).
+    Manifest(ManifestReader),
+    /// Some entries (the files a rewind writes back).
+    Listed(std::vec::IntoIter<ManifestEntry>),
+}
+
+impl Entries {
+    async fn next(&mut self) -> AppResult<Option<ManifestEntry>> {
+        match self {
+            Entries::Manifest(r) => r.next().await,
+            Entries::Listed(l) => Ok(l.next()),
+        }
+    }
+}
+
 impl Lifecycle {
     /// Restores `snap` into `external_id` with one archive and one extracting command.
     pub(super) async fn restore_as_archive(
@@ -64,42 +85,49 @@ impl Lifecycle {
         snap: &VisibleSnapshot,
         external_id: &ExternalId,
     ) -> AppResult<()> {
-        let mut manifest = self.snapshots.reader(snap).await?;
-        let (reader, writer) = tokio::io::duplex(256 * 1024);
-        let (tx, rx) = mpsc::channel::<Member>(1);
-        let blobs = self.snapshots.blobs.clone();
-        let (account, snap_id) = (snap.account_id, snap.id);
-        let feed = async move {
-            while let Some(e) = manifest.next().await? {
-                if WorkspacePath::parse(&e.path).is_err() {
-                    tracing::warn!(snapshot = %snap_id, "skipping an unrepresentable path while restoring");
-                    continue;
-                }
-                let member = match e.kind.as_str() {
-                    "dir" => Member::Dir { path: e.path, mode: e.mode },
-                    "file" => {
-                        let sha = e
-                            .sha256
-                            .as_deref()
-                            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("file without hash")))?;
-                        let body = blobs.get_stream(&storage::blob_key(account, sha)).await?;
-                        Member::File { path: e.path, mode: e.mode, size: e.size, body }
-                    }
-                    "symlink" => match e.target {
-                        Some(target) => Member::Link { path: e.path, target },
-                        None => continue,
-                    },
-                    _ => continue,
-                };
-                if tx.send(member).await.is_err() {
-                    break;
-                }
-            }
-            Ok::<(), AppError>(())
-        };
-        let build = crate::work::blocking(move |_cancel| write_archive(rx, writer));
-        let extract = bulk.extract_archive(external_id, Box::pin(reader));
-        tokio::try_join!(feed, build, extract)?;
-        Ok(())
+        let manifest = Entries::Manifest(self.snapshots.reader(snap).await?);
+        extract(bulk, self.snapshots.blobs.clone(), snap.account_id, external_id, manifest).await
     }
+}
+
+/// Streams `entries` of `account`'s store as one archive into one extracting command.
+pub async fn extract(
+    bulk: &dyn Bulk,
+    blobs: Arc<dyn BlobStore>,
+    account: Uuid,
+    external_id: &ExternalId,
+    mut manifest: Entries,
+) -> AppResult<()> {
+    let (reader, writer) = tokio::io::duplex(256 * 1024);
+    let (tx, rx) = mpsc::channel::<Member>(1);
+    let feed = async move {
+        while let Some(e) = manifest.next().await? {
+            if WorkspacePath::parse(&e.path).is_err() {
+                tracing::warn!(%account, "skipping an unrepresentable path while restoring");
+                continue;
+            }
+            let member = match e.kind.as_str() {
+                "dir" => Member::Dir { path: e.path, mode: e.mode },
+                "file" => {
+                    let sha =
+                        e.sha256.as_deref().ok_or_else(|| AppError::Internal(anyhow::anyhow!("file without hash")))?;
+                    let body = blobs.get_stream(&storage::blob_key(account, sha)).await?;
+                    Member::File { path: e.path, mode: e.mode, size: e.size, body }
+                }
+                "symlink" => match e.target {
+                    Some(target) => Member::Link { path: e.path, target },
+                    None => continue,
+                },
+                _ => continue,
+            };
+            if tx.send(member).await.is_err() {
+                break;
+            }
+        }
+        Ok::<(), AppError>(())
+    };
+    let build = crate::work::blocking(move |_cancel| write_archive(rx, writer));
+    let extract = bulk.extract_archive(external_id, Box::pin(reader));
+    tokio::try_join!(feed, build, extract)?;
+    Ok(())
 }

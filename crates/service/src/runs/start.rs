@@ -192,6 +192,15 @@ impl Runs {
     }
 }
 
+/// No rewind holds the sandbox now (a run must not start on a half-rewound workspace).
+fn not_rewinding(t: chrono::DateTime<chrono::Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::any()
+        .add(sandbox::Column::LeaseKind.is_null())
+        .add(sandbox::Column::LeaseKind.ne("rewind"))
+        .add(sandbox::Column::LeaseUntil.is_null())
+        .add(sandbox::Column::LeaseUntil.lt(t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,13 +241,4 @@ mod tests {
         assert!(validate(&with(None, Some(0)), &l).is_err());
         assert!(validate(&with(None, Some(6)), &l).is_err());
     }
-}
-
-/// No rewind holds the sandbox now (a run must not start on a half-rewound workspace).
-fn not_rewinding(t: chrono::DateTime<chrono::Utc>) -> sea_orm::Condition {
-    sea_orm::Condition::any()
-        .add(sandbox::Column::LeaseKind.is_null())
-        .add(sandbox::Column::LeaseKind.ne("rewind"))
-        .add(sandbox::Column::LeaseUntil.is_null())
-        .add(sandbox::Column::LeaseUntil.lt(t))
 }
