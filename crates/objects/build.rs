@@ -15,6 +15,7 @@ const SOURCES: &[&str] = &[
     "../core/src/config/git_limits.rs",
     "../core/src/config/webhook_limits.rs",
     "../core/src/config/checkpoint_limits.rs",
+    "../core/src/config/storage_limits.rs",
 ];
 
 fn docs(attrs: &[syn::Attribute]) -> Vec<String> {

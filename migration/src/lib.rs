@@ -16,6 +16,7 @@ mod m20261202_000010_previews;
 mod m20261203_000011_credentials;
 mod m20261203_000012_webhooks;
 mod m20261203_000013_checkpoints;
+mod m20261203_000014_storage_policy;
 
 /// All migrations in the order they apply.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_credentials::Migration),
             Box::new(m20261203_000012_webhooks::Migration),
             Box::new(m20261203_000013_checkpoints::Migration),
+            Box::new(m20261203_000014_storage_policy::Migration),
         ]
     }
 }

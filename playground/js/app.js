@@ -18,6 +18,7 @@ const state = { client: null, sandboxes: [], selected: null, admin: false };
 const usage = new Usage(() => state.client);
 const chat = new Chat(() => state.client, notify, () => {
   loadSpend();
+  files.timeline.load();
   usage.refresh();
   loadSandboxes().then(() => {
     const sb = state.selected && state.sandboxes.find((s) => s.id === state.selected.id);

@@ -7,11 +7,12 @@ import { $, h, show, when, bytes } from './dom.js';
 import { plain } from './gql.js';
 import { code, languageOf } from './render.js';
 import { Snapshots } from './snapshots.js';
+import { Timeline } from './checkpoints.js';
 
-const LIST = `query($id: ID!, $p: String!, $s: FileSource!, $snap: ID) { sandbox(id: $id) {
-  files(path: $p, source: $s, snapshotId: $snap, first: 1000) { truncated entries { path name size isDirectory isSymlink symlinkTarget gitState } } } }`;
-const CONTENT = `query($id: ID!, $p: String!, $s: FileSource!, $snap: ID, $m: Int!) { sandbox(id: $id) {
-  fileContent(path: $p, source: $s, snapshotId: $snap, maxBytes: $m) { path size mimeType encoding content truncated } } }`;
+const LIST = `query($id: ID!, $p: String!, $s: FileSource!, $snap: ID, $cp: ID) { sandbox(id: $id) {
+  files(path: $p, source: $s, snapshotId: $snap, checkpointId: $cp, first: 1000) { truncated entries { path name size isDirectory isSymlink symlinkTarget gitState } } } }`;
+const CONTENT = `query($id: ID!, $p: String!, $s: FileSource!, $snap: ID, $cp: ID, $m: Int!) { sandbox(id: $id) {
+  fileContent(path: $p, source: $s, snapshotId: $snap, checkpointId: $cp, maxBytes: $m) { path size mimeType encoding content truncated } } }`;
 const WRITE = `mutation($id: ID!, $p: String!, $c: String!, $e: FileEncoding!) {
   writeFile(sandboxId: $id, path: $p, content: $c, encoding: $e) { path size } }`;
 const VIEW_BYTES = 1024 * 1024;
@@ -31,6 +32,7 @@ export class Files {
     this.notify = notify;
     this.onSynced = onSynced;
     this.snapshots = new Snapshots(client, notify, (snap) => this.browse(snap), onRestored);
+    this.timeline = new Timeline(client, notify, (cp) => this.browseCheckpoint(cp), () => this.load(), onRestored);
     $('refresh').addEventListener('click', () => this.load());
     $('source').addEventListener('change', () => {
       this.snapshotId = null;
@@ -46,7 +48,7 @@ export class Files {
     this.watch(sb);
     $('source').value = 'WORKSPACE';
     $('sync-stats').textContent = sb.lastSyncAt ? `Last sync ${when(sb.lastSyncAt)}` : 'Never synced';
-    await Promise.all([this.load(), this.snapshots.load(sb)]);
+    await Promise.all([this.load(), this.snapshots.load(sb), this.timeline.load(sb)]);
   }
 
   source() {
@@ -54,7 +56,16 @@ export class Files {
   }
 
   where() {
-    return { id: this.sandbox.id, s: this.source(), snap: this.source() === 'SNAPSHOT' ? this.snapshotId : null };
+    const s = this.source();
+    return { id: this.sandbox.id, s, snap: s === 'SNAPSHOT' ? this.snapshotId : null, cp: s === 'CHECKPOINT' ? this.checkpointId : null };
+  }
+
+  // Shows the files of one checkpoint of the timeline.
+  async browseCheckpoint(cp) {
+    $('source').value = 'CHECKPOINT';
+    this.checkpointId = cp.id;
+    $('source-note').textContent = `${cp.turn ? `Turn ${cp.turn}` : 'Checkpoint'} of ${when(cp.createdAt)}`;
+    await this.load();
   }
 
   // Shows the files of one snapshot of the history.
@@ -102,7 +113,7 @@ export class Files {
   // re-opens the directories that were open.
   async load(keepViewer = false) {
     if (!keepViewer) show($('viewer'), false);
-    if (this.source() !== 'SNAPSHOT' || !this.snapshotId) $('source-note').textContent = '';
+    if ((this.source() !== 'SNAPSHOT' || !this.snapshotId) && this.source() !== 'CHECKPOINT') $('source-note').textContent = '';
     $('upload-label').hidden = this.source() !== 'WORKSPACE';
     const asked = this.sandbox;
     const items = await this.list('');

@@ -16,6 +16,12 @@ pub struct Model {
     pub checkpoints_keep: Option<i64>,
     /// Hours a checkpoint is kept (0: no age limit).
     pub checkpoints_max_age_hours: Option<i64>,
+    /// Snapshots kept per sandbox (0: all).
+    pub snapshots_keep: Option<i64>,
+    /// Hours a snapshot is kept (0: no age limit).
+    pub snapshots_max_age_hours: Option<i64>,
+    /// Bytes of distinct content the account may store (0: no quota).
+    pub storage_quota_bytes: Option<i64>,
     /// When made.
     pub created_at: DateTimeUtc,
     /// When last changed.

@@ -83,6 +83,21 @@ pub enum RunStatus {
     Interrupted,
 }
 
+/// Whether a snapshot's stored content was read back and found whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum SnapshotStatus {
+    /// Not read back yet.
+    #[sea_orm(string_value = "UNVERIFIED")]
+    Unverified,
+    /// Every blob was there with the right bytes when last read.
+    #[sea_orm(string_value = "VERIFIED")]
+    Verified,
+    /// Some blob was damaged or missing (the paths are on the row).
+    #[sea_orm(string_value = "CORRUPT")]
+    Corrupt,
+}
+
 /// Who may open a preview URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "Text")]

@@ -20,6 +20,13 @@ pub struct Model {
     pub file_count: i64,
     /// Sum of file sizes.
     pub total_bytes: i64,
+    /// Whether its blobs were read back and found whole.
+    pub status: super::enums::SnapshotStatus,
+    /// When they last were.
+    pub verified_at: Option<DateTimeUtc>,
+    /// What the last verification found damaged: `{"paths": [...], "total": n, "blobs":
+    /// [sha256...], "blobsTotal": n}` (lists bounded by `verifyMaxListedPaths`).
+    pub corrupt_paths: Option<Json>,
     /// When taken.
     pub created_at: DateTimeUtc,
     /// When last changed.

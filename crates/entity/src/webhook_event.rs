@@ -106,6 +106,8 @@ pub const PREVIEW_EXPOSED: &str = "preview.exposed";
 pub const GIT_PUSHED: &str = "git.pushed";
 /// A snapshot of a sandbox completed.
 pub const SYNC_COMPLETED: &str = "sync.completed";
+/// A verification found a snapshot's stored content damaged or missing.
+pub const SNAPSHOT_CORRUPT: &str = "snapshot.corrupt";
 /// An account's spend cap stopped a run's model calls.
 pub const BUDGET_EXCEEDED: &str = "budget.exceeded";
 /// An endpoint's deliveries ran out of retries: it is disabled (sent to the account's
@@ -124,6 +126,7 @@ pub const ALL: &[&str] = &[
     RUN_TURN_FINISHED,
     RUN_PERMISSION_REQUESTED,
     SYNC_COMPLETED,
+    SNAPSHOT_CORRUPT,
     PROCESS_EXITED,
     PREVIEW_EXPOSED,
     GIT_PUSHED,

@@ -58,6 +58,9 @@ pub struct Limits {
     /// Bounds on checkpoints and blob reclaim.
     #[command(flatten)]
     pub checkpoints: super::checkpoint_limits::CheckpointLimits,
+    /// Bounds on stored snapshots and their verification.
+    #[command(flatten)]
+    pub storage: super::storage_limits::StorageLimits,
     /// Largest request body in bytes (room for a base64 file of max-file-write-bytes).
     #[arg(long, env = "SANDBOXQL_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -18,6 +18,7 @@ mod preview_limits;
 mod process_limits;
 mod request_limits;
 mod sandbox;
+mod storage_limits;
 mod warm_limits;
 mod webhook_limits;
 
@@ -40,6 +41,7 @@ pub use self::{
     process_limits::ProcessLimits,
     request_limits::RequestLimits,
     sandbox::{BoundsMode, JailMode, SandboxConfig},
+    storage_limits::StorageLimits,
     warm_limits::WarmLimits,
     webhook_limits::WebhookLimits,
 };

@@ -3,13 +3,13 @@
 //! with their manifests and transcripts; the content blobs only they held are left to
 //! the reclaim, which the account is marked for.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
 use super::Checkpoints;
 use crate::{
     auth::Viewer,
-    entity::{account_retention, blob_gate, checkpoint, new_id, now},
+    entity::{account_retention, checkpoint, new_id, now},
     error::{AppError, AppResult},
     sandboxes::VisibleSandbox,
 };
@@ -58,6 +58,9 @@ impl Checkpoints {
             account_id: Set(account),
             checkpoints_keep: Set(keep),
             checkpoints_max_age_hours: Set(max_age_hours),
+            snapshots_keep: Set(None),
+            snapshots_max_age_hours: Set(None),
+            storage_quota_bytes: Set(None),
             created_at: Set(t),
             updated_at: Set(t),
         };
@@ -91,7 +94,7 @@ impl Checkpoints {
         }
         let ids: Vec<Uuid> = doomed.iter().map(|c| c.id).collect();
         checkpoint::Entity::delete_many().filter(checkpoint::Column::Id.is_in(ids)).exec(&self.db).await?;
-        self.want_reclaim(sb.account_id).await?;
+        crate::snapshots::gate::want_reclaim(&self.db, sb.account_id).await?;
         for c in doomed {
             for key in std::iter::once(&c.manifest_key).chain(c.session_key.as_ref()) {
                 if let Err(e) = self.sync.snapshots.blobs.delete(key).await {
@@ -99,16 +102,6 @@ impl Checkpoints {
                 }
             }
         }
-        Ok(())
-    }
-
-    /// Marks the account for the next reclaim pass.
-    pub(crate) async fn want_reclaim(&self, account: Uuid) -> AppResult<()> {
-        blob_gate::Entity::update_many()
-            .col_expr(blob_gate::Column::ReclaimWantedAt, Expr::value(now()))
-            .filter(blob_gate::Column::Id.eq(account))
-            .exec(&self.db)
-            .await?;
         Ok(())
     }
 }

@@ -148,6 +148,16 @@ impl BlobGate {
     }
 }
 
+/// Marks `account` for the next reclaim pass (snapshots or checkpoints were removed).
+pub async fn want_reclaim(db: &DatabaseConnection, account: Uuid) -> AppResult<()> {
+    blob_gate::Entity::update_many()
+        .col_expr(blob_gate::Column::ReclaimWantedAt, Expr::value(now()))
+        .filter(blob_gate::Column::Id.eq(account))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 impl Inside {
     /// Leaves the gate now (dropping leaves it too, in the background).
     pub async fn leave(self) {

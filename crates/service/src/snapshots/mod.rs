@@ -2,6 +2,8 @@
 //! blob store, cached because a manifest never changes once written.
 
 pub mod gate;
+pub mod retention;
+pub mod verify;
 pub mod manifest;
 pub mod manifest_io;
 pub mod sync;
@@ -58,6 +60,9 @@ impl VisibleSnapshot {
             manifest_key: cp.manifest_key.clone(),
             file_count: cp.file_count,
             total_bytes: cp.total_bytes,
+            status: crate::entity::enums::SnapshotStatus::Unverified,
+            verified_at: None,
+            corrupt_paths: None,
             created_at: cp.created_at,
             updated_at: cp.updated_at,
         })
@@ -71,6 +76,7 @@ pub struct Snapshots {
     /// The blob store holding manifests and file contents.
     pub blobs: Arc<dyn BlobStore>,
     manifests: Arc<ManifestCache>,
+    limits: Arc<Limits>,
 }
 
 /// Storage failures are the provider's, not ours: PROVIDER_UNAVAILABLE with detail logged.
@@ -84,7 +90,8 @@ pub fn storage_error(e: AppError) -> AppError {
 impl Snapshots {
     /// Snapshots over `blobs`, caching up to the configured number of manifests.
     pub fn new(db: DatabaseConnection, blobs: Arc<dyn BlobStore>, limits: Arc<Limits>) -> Self {
-        Self { db, blobs, manifests: Arc::new(ManifestCache::new(limits.manifest_cache_bytes as usize)) }
+        let manifests = Arc::new(ManifestCache::new(limits.manifest_cache_bytes as usize));
+        Self { db, blobs, manifests, limits }
     }
 
     /// A snapshot the viewer may see (e.g. to restore from), or NOT_FOUND.

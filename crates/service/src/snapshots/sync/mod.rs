@@ -161,6 +161,9 @@ impl Syncer {
             manifest_key: Set(key),
             file_count: Set(totals.files),
             total_bytes: Set(totals.bytes),
+            status: Set(crate::entity::enums::SnapshotStatus::Unverified),
+            verified_at: Set(None),
+            corrupt_paths: Set(None),
             created_at: Set(t),
             updated_at: Set(t),
         }
