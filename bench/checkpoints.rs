@@ -83,6 +83,7 @@ async fn run() -> anyhow::Result<()> {
         name: None,
         from_snapshot,
         git: None,
+        allow_partial: false,
     };
     let sb = svc.lifecycle.create(&viewer, input(None)).await.map_err(e)?;
     let ws = dir.path().join("sandboxes").join(sb.id.simple().to_string()).join("disk/workspace");

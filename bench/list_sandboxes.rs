@@ -48,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
             name: Some(format!("bench-{i}")),
             from_snapshot: None,
             git: None,
+            allow_partial: false,
         };
         svc.lifecycle.create(&viewer, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }

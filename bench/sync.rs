@@ -123,6 +123,7 @@ async fn run() -> anyhow::Result<()> {
         name: None,
         from_snapshot: None,
         git: None,
+        allow_partial: false,
     };
     let sb = svc.lifecycle.create(&viewer, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let ws = dir.path().join("sandboxes").join(sb.id.simple().to_string()).join("disk/workspace");

@@ -19,7 +19,8 @@ impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let status = ColumnDef::new(Alias::new("status")).text().not_null().default("UNVERIFIED").to_owned();
         add(m, "snapshots", status).await?;
-        add(m, "snapshots", ColumnDef::new(Alias::new("verified_at")).timestamp_with_time_zone().null().to_owned()).await?;
+        add(m, "snapshots", ColumnDef::new(Alias::new("verified_at")).timestamp_with_time_zone().null().to_owned())
+            .await?;
         add(m, "snapshots", ColumnDef::new(Alias::new("corrupt_paths")).json_binary().null().to_owned()).await?;
         for col in ["snapshots_keep", "snapshots_max_age_hours", "storage_quota_bytes"] {
             add(m, "account_retention", ColumnDef::new(Alias::new(col)).big_integer().null().to_owned()).await?;

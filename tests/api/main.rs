@@ -68,6 +68,7 @@ mod sandbox_processes;
 mod schema;
 mod source_rules;
 mod sse;
+mod storage;
 mod sync;
 mod sync_outage;
 mod terminal_limits;

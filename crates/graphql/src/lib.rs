@@ -27,6 +27,7 @@ mod preview_api;
 mod process_api;
 mod run_api;
 mod sandbox_api;
+mod storage_api;
 mod terminal_api;
 mod webhook_api;
 mod workspace_api;
@@ -64,6 +65,7 @@ pub struct MutationRoot(
     git_api::GitMutation,
     webhook_api::WebhookMutation,
     checkpoint_api::CheckpointMutation,
+    storage_api::StorageMutation,
 );
 
 /// All subscriptions.

@@ -50,6 +50,10 @@ pub struct CreateSandboxInput {
     /// Start as a clone of this repository (through the credential broker: the
     /// account's credential for the host is added outside the sandbox).
     pub git: Option<GitSourceInput>,
+    /// With `fromSnapshot` of a snapshot found CORRUPT: restore everything that is whole
+    /// (the damaged files are left out) instead of refusing.
+    #[graphql(default)]
+    pub allow_partial: bool,
 }
 
 /// A repository to clone into a new sandbox.
@@ -152,6 +156,7 @@ impl SandboxMutation {
                 reference: g.reference,
                 depth: g.depth.map(|d| u32::try_from(d).unwrap_or(0)),
             }),
+            allow_partial: input.allow_partial,
         };
         Ok(Sandbox(svc.lifecycle.create(viewer, input).await?))
     }

@@ -26,6 +26,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("js/accounts.js", "text/javascript; charset=utf-8", asset!("js/accounts.js")),
     ("js/app.js", "text/javascript; charset=utf-8", asset!("js/app.js")),
     ("js/chat.js", "text/javascript; charset=utf-8", asset!("js/chat.js")),
+    ("js/checkpoints.js", "text/javascript; charset=utf-8", asset!("js/checkpoints.js")),
     ("js/dom.js", "text/javascript; charset=utf-8", asset!("js/dom.js")),
     ("js/events.js", "text/javascript; charset=utf-8", asset!("js/events.js")),
     ("js/files.js", "text/javascript; charset=utf-8", asset!("js/files.js")),

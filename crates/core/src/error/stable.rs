@@ -101,4 +101,9 @@ pub mod reasons {
     /// The account's stored blobs are being reclaimed and the wait for it ran out
     /// (`--reclaim-wait-ms`); retry shortly.
     pub const RECLAIM_IN_PROGRESS: &str = "RECLAIM_IN_PROGRESS";
+    /// The snapshot's stored content is damaged or missing (the message names the paths);
+    /// `allowPartial` restores everything else.
+    pub const SNAPSHOT_CORRUPT: &str = "SNAPSHOT_CORRUPT";
+    /// The account stores as much as its quota allows; delete snapshots or ask an admin.
+    pub const STORAGE_QUOTA_EXCEEDED: &str = "STORAGE_QUOTA_EXCEEDED";
 }

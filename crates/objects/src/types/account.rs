@@ -77,6 +77,17 @@ impl Account {
         }
         usage_totals(&svc.db, UsageScope::Account(self.0.id), since, until).await
     }
+    /// What it stores: distinct content, blobs and snapshots.
+    #[graphql(complexity = "cost::QUERY * 2")]
+    async fn storage(&self, ctx: &Context<'_>) -> Result<super::storage::StorageUsage> {
+        let (svc, viewer) = scope(ctx)?;
+        if !viewer.can_see(self.0.id) {
+            return Err(crate::error::AppError::NotFound("account").into());
+        }
+        let u = svc.snapshots.usage(self.0.id).await?;
+        let quota = svc.snapshots.policy(self.0.id).await?.quota_bytes;
+        Ok(super::storage::StorageUsage { bytes: u.bytes, blobs: u.blobs, snapshots: u.snapshots, quota_bytes: quota })
+    }
     /// Its spending caps and what it spent today and this month (UTC).
     #[graphql(complexity = "cost::QUERY * 2")]
     async fn budget(&self, ctx: &Context<'_>) -> Result<Budget> {

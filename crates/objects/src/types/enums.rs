@@ -105,3 +105,25 @@ pub enum PreviewVisibility {
     /// Anyone with the URL.
     Public,
 }
+
+/// Whether a snapshot's stored content was read back and found whole.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum SnapshotStatus {
+    /// Not read back yet.
+    Unverified,
+    /// Every blob was there with the right bytes when last read.
+    Verified,
+    /// Some content is damaged or missing (`corruptPaths`).
+    Corrupt,
+}
+
+impl From<crate::entity::enums::SnapshotStatus> for SnapshotStatus {
+    fn from(s: crate::entity::enums::SnapshotStatus) -> Self {
+        use crate::entity::enums::SnapshotStatus as S;
+        match s {
+            S::Unverified => SnapshotStatus::Unverified,
+            S::Verified => SnapshotStatus::Verified,
+            S::Corrupt => SnapshotStatus::Corrupt,
+        }
+    }
+}

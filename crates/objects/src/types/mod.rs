@@ -18,6 +18,7 @@ pub mod run_event;
 pub mod sandbox;
 pub mod sandbox_connection;
 pub mod snapshot;
+pub mod storage;
 pub mod stream_event;
 pub mod template;
 pub mod terminal;

@@ -37,6 +37,9 @@ pub struct CreateSandbox {
     pub from_snapshot: Option<Uuid>,
     /// A repository the new workspace is cloned from (through the broker).
     pub git: Option<crate::git::CloneSpec>,
+    /// Restore what is whole of a snapshot a verification found damaged (its damaged
+    /// files are left out); without it such a restore is refused, naming them.
+    pub allow_partial: bool,
 }
 
 /// The display name to store: the given one checked, or one made from the id.
@@ -51,6 +54,14 @@ pub fn validate_name(name: Option<&str>, id: Uuid, max_chars: u64) -> AppResult<
         return Err(AppError::bad_input("`name` must not contain control characters"));
     }
     Ok(name.to_string())
+}
+
+/// What a new sandbox starts from.
+struct Origin<'a> {
+    snapshot: Option<&'a crate::snapshots::VisibleSnapshot>,
+    git: Option<&'a crate::git::CloneSpec>,
+    fork: Option<&'a VisibleCheckpoint>,
+    skip: &'a std::collections::HashSet<String>,
 }
 
 impl Lifecycle {
@@ -112,6 +123,10 @@ impl Lifecycle {
             (Some(id), None) => Some(self.snapshots.require(viewer, id).await?),
             (None, None) => None,
         };
+        let skip = match &snapshot {
+            Some(snap) => super::restore::damaged(snap, input.allow_partial)?,
+            None => Default::default(),
+        };
         // A fork goes on with the checkpoint's conversation when it carries one.
         let session = fork.filter(|cp| cp.session_key.is_some()).and_then(|cp| cp.session_id.clone());
         let resume_at = fork.filter(|_| session.is_some()).and_then(|cp| cp.resume_at.clone());
@@ -147,7 +162,8 @@ impl Lifecycle {
         };
         let row = self.insert_creating(viewer, row).await?;
         let lease = lease.hold();
-        let created = self.create_backend(viewer, row, template, snapshot.as_ref(), input.git.as_ref(), fork).await;
+        let origin = Origin { snapshot: snapshot.as_ref(), git: input.git.as_ref(), fork, skip: &skip };
+        let created = self.create_backend(viewer, row, template, origin).await;
         lease.release().await;
         created
     }
@@ -157,10 +173,9 @@ impl Lifecycle {
         viewer: &Viewer,
         row: sandbox::Model,
         template: Arc<SandboxTemplate>,
-        snapshot: Option<&crate::snapshots::VisibleSnapshot>,
-        git: Option<&crate::git::CloneSpec>,
-        fork: Option<&VisibleCheckpoint>,
+        origin: Origin<'_>,
     ) -> AppResult<VisibleSandbox> {
+        let Origin { snapshot, git, fork, skip } = origin;
         let id = row.id;
 
         let spec = SandboxSpec { sandbox_id: id, account_id: viewer.account_id, template };
@@ -172,7 +187,7 @@ impl Lifecycle {
             }
         };
         if let Some(snap) = snapshot
-            && let Err(e) = self.restore(snap, &external_id, fork).await
+            && let Err(e) = self.restore(snap, &external_id, fork, skip).await
         {
             if let Err(t) = self.discard(id, &external_id).await {
                 tracing::error!(error = ?t, %external_id, "could not stop a sandbox whose restore failed");

@@ -37,6 +37,7 @@ impl Lifecycle {
             name: Some(name.clone()),
             from_snapshot: None,
             git: None,
+            allow_partial: false,
         };
         let (this, viewer, cp) = (self.clone(), viewer.clone(), cp.clone());
         work::detached(async move { this.create_now(&viewer, id, name, template, input, Some(&cp)).await }).await

@@ -2,13 +2,52 @@
 //! directories, files (content, mode) and symlinks, byte for byte; and a fork's session.
 
 use super::Lifecycle;
+use std::collections::HashSet;
+
 use crate::{
     backend::{ExternalId, files::WorkspacePath},
     checkpoints::{VisibleCheckpoint, session},
-    error::{AppError, AppResult},
-    snapshots::{VisibleSnapshot, storage_error},
+    entity::enums::SnapshotStatus,
+    error::{AppError, AppResult, reasons},
+    snapshots::{VisibleSnapshot, storage_error, verify::damage},
     storage,
 };
+
+/// A blob a restore needs is gone from the store: the snapshot is damaged, by name.
+pub(super) fn missing(e: AppError, path: &str) -> AppError {
+    match e {
+        AppError::NotFound(_) => AppError::conflict_because(
+            reasons::SNAPSHOT_CORRUPT,
+            format!("the snapshot is damaged: the stored content of {path} is missing"),
+        ),
+        other => storage_error(other),
+    }
+}
+
+/// The blobs a restore of `snap` leaves out: none for a sound snapshot; for a CORRUPT one,
+/// its damaged blobs when the caller allows a partial restore, else CONFLICT
+/// `SNAPSHOT_CORRUPT` naming the damaged paths.
+pub(super) fn damaged(snap: &VisibleSnapshot, allow_partial: bool) -> AppResult<HashSet<String>> {
+    if snap.status != SnapshotStatus::Corrupt {
+        return Ok(HashSet::new());
+    }
+    let (paths, total, blobs, blobs_total) = damage(snap);
+    let named = paths.iter().take(20).cloned().collect::<Vec<_>>().join(", ");
+    let more = if total > 20 { format!(" and {} more", total - 20) } else { String::new() };
+    if !allow_partial {
+        return Err(AppError::conflict_because(
+            reasons::SNAPSHOT_CORRUPT,
+            format!("the snapshot is damaged ({named}{more}); pass allowPartial to restore everything else"),
+        ));
+    }
+    if blobs_total > blobs.len() as u64 {
+        return Err(AppError::conflict_because(
+            reasons::SNAPSHOT_CORRUPT,
+            format!("the snapshot is damaged in more places ({total}) than it lists; it cannot be restored in part"),
+        ));
+    }
+    Ok(blobs.into_iter().collect())
+}
 
 impl Lifecycle {
     /// Writes every entry of the snapshot (or the forked checkpoint's files) into the
@@ -19,11 +58,12 @@ impl Lifecycle {
         snap: &VisibleSnapshot,
         external_id: &ExternalId,
         fork: Option<&VisibleCheckpoint>,
+        skip: &HashSet<String>,
     ) -> AppResult<()> {
         let inside = self.sync.gate.enter(snap.account_id).await?;
         match self.backend.bulk() {
-            Some(bulk) => self.restore_as_archive(bulk, snap, external_id).await?,
-            None => self.restore_files(snap, external_id).await?,
+            Some(bulk) => self.restore_as_archive(bulk, snap, external_id, skip.clone()).await?,
+            None => self.restore_files(snap, external_id, skip).await?,
         }
         if let Some(cp) = fork
             && let (Some(key), Some(path)) = (&cp.session_key, &cp.session_path)
@@ -35,7 +75,12 @@ impl Lifecycle {
         Ok(())
     }
 
-    async fn restore_files(&self, snap: &VisibleSnapshot, external_id: &ExternalId) -> AppResult<()> {
+    async fn restore_files(
+        &self,
+        snap: &VisibleSnapshot,
+        external_id: &ExternalId,
+        skip: &HashSet<String>,
+    ) -> AppResult<()> {
         let mut manifest = self.snapshots.reader(snap).await?;
         let backend = &self.backend;
         // Directory modes are set last (a read-only directory must not block its own
@@ -54,7 +99,11 @@ impl Lifecycle {
                 "file" => {
                     let sha =
                         e.sha256.as_deref().ok_or_else(|| AppError::Internal(anyhow::anyhow!("file without hash")))?;
-                    let body = self.snapshots.blobs.get_stream(&storage::blob_key(snap.account_id, sha)).await?;
+                    if skip.contains(sha) {
+                        continue;
+                    }
+                    let body = self.snapshots.blobs.get_stream(&storage::blob_key(snap.account_id, sha)).await;
+                    let body = body.map_err(|err| missing(err, &e.path))?;
                     backend.write_stream(external_id, &path, body).await?;
                     backend.set_mode(external_id, &path, e.mode).await?;
                 }

@@ -62,8 +62,8 @@ fn write_archive(mut members: mpsc::Receiver<Member>, out: tokio::io::DuplexStre
 
 /// Where the entries to extract come from.
 pub enum Entries {
-    /// A whole manifest (a restore).
-    Manifest(ManifestReader),
+    /// A whole manifest (a restore), but for the blobs named (damaged ones).
+    Manifest(ManifestReader, std::collections::HashSet<String>),
     /// Some entries (the files a rewind writes back).
     Listed(std::vec::IntoIter<ManifestEntry>),
 }
@@ -71,7 +71,12 @@ pub enum Entries {
 impl Entries {
     async fn next(&mut self) -> AppResult<Option<ManifestEntry>> {
         match self {
-            Entries::Manifest(r) => r.next().await,
+            Entries::Manifest(r, skip) => loop {
+                match r.next().await? {
+                    Some(e) if e.sha256.as_ref().is_some_and(|s| skip.contains(s)) => continue,
+                    other => return Ok(other),
+                }
+            },
             Entries::Listed(l) => Ok(l.next()),
         }
     }
@@ -84,8 +89,9 @@ impl Lifecycle {
         bulk: &dyn Bulk,
         snap: &VisibleSnapshot,
         external_id: &ExternalId,
+        skip: std::collections::HashSet<String>,
     ) -> AppResult<()> {
-        let manifest = Entries::Manifest(self.snapshots.reader(snap).await?);
+        let manifest = Entries::Manifest(self.snapshots.reader(snap).await?, skip);
         extract(bulk, self.snapshots.blobs.clone(), snap.account_id, external_id, manifest).await
     }
 }
@@ -111,7 +117,8 @@ pub async fn extract(
                 "file" => {
                     let sha =
                         e.sha256.as_deref().ok_or_else(|| AppError::Internal(anyhow::anyhow!("file without hash")))?;
-                    let body = blobs.get_stream(&storage::blob_key(account, sha)).await?;
+                    let body = blobs.get_stream(&storage::blob_key(account, sha)).await;
+                    let body = body.map_err(|err| super::restore::missing(err, &e.path))?;
                     Member::File { path: e.path, mode: e.mode, size: e.size, body }
                 }
                 "symlink" => match e.target {

@@ -2,11 +2,11 @@
 //! blob store, cached because a manifest never changes once written.
 
 pub mod gate;
-pub mod retention;
-pub mod verify;
 pub mod manifest;
 pub mod manifest_io;
+pub mod retention;
 pub mod sync;
+pub mod verify;
 
 use std::{ops::Deref, sync::Arc};
 

@@ -14,6 +14,17 @@ use crate::{
     error::AppResult,
 };
 
+/// What an account stores.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StorageUsage {
+    /// Bytes of distinct content.
+    pub bytes: u64,
+    /// Distinct blobs.
+    pub blobs: u64,
+    /// Snapshots.
+    pub snapshots: u64,
+}
+
 /// Rows removed per pruning statement.
 const PAGE: u64 = 500;
 
@@ -50,6 +61,69 @@ impl Snapshots {
             max_age_hours: pick(row.as_ref().and_then(|r| r.snapshots_max_age_hours), l.snapshots_max_age_hours),
             quota_bytes: pick(row.as_ref().and_then(|r| r.storage_quota_bytes), l.storage_quota_bytes),
         })
+    }
+
+    /// What the account stores now (its distinct blobs, its snapshots).
+    pub async fn usage(&self, account: Uuid) -> AppResult<StorageUsage> {
+        use sea_orm::{FromQueryResult, PaginatorTrait, sea_query::Expr};
+        #[derive(FromQueryResult)]
+        struct Sum {
+            bytes: Option<i64>,
+            blobs: i64,
+        }
+        // Postgres answers NUMERIC for SUM of BIGINT: cast back.
+        let sum = crate::entity::blob::Entity::find()
+            .select_only()
+            .expr_as(Expr::cust("CAST(COALESCE(SUM(size), 0) AS BIGINT)"), "bytes")
+            .expr_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "blobs")
+            .filter(crate::entity::blob::Column::AccountId.eq(account))
+            .into_model::<Sum>()
+            .one(&self.db)
+            .await?;
+        let snapshots =
+            snapshot::Entity::find().filter(snapshot::Column::AccountId.eq(account)).count(&self.db).await?;
+        let (bytes, blobs) = sum.map_or((0, 0), |s| (s.bytes.unwrap_or(0).max(0) as u64, s.blobs.max(0) as u64));
+        Ok(StorageUsage { bytes, blobs, snapshots })
+    }
+
+    /// Sets (None: back to the server's setting) an account's snapshot retention and
+    /// storage quota. Admins only.
+    pub async fn set_policy(
+        &self,
+        viewer: &Viewer,
+        account: Uuid,
+        keep: Option<i64>,
+        max_age_hours: Option<i64>,
+        quota_bytes: Option<i64>,
+    ) -> AppResult<SnapshotPolicy> {
+        use sea_orm::Set;
+        viewer.require_admin()?;
+        if [keep, max_age_hours, quota_bytes].iter().any(|v| v.is_some_and(|v| v < 0)) {
+            return Err(crate::error::AppError::bad_input("retention and quota settings must not be negative"));
+        }
+        let t = now();
+        let row = account_retention::ActiveModel {
+            id: Set(crate::entity::new_id()),
+            account_id: Set(account),
+            checkpoints_keep: Set(None),
+            checkpoints_max_age_hours: Set(None),
+            snapshots_keep: Set(keep),
+            snapshots_max_age_hours: Set(max_age_hours),
+            storage_quota_bytes: Set(quota_bytes),
+            created_at: Set(t),
+            updated_at: Set(t),
+        };
+        let cols = [
+            account_retention::Column::SnapshotsKeep,
+            account_retention::Column::SnapshotsMaxAgeHours,
+            account_retention::Column::StorageQuotaBytes,
+            account_retention::Column::UpdatedAt,
+        ];
+        let on = sea_orm::sea_query::OnConflict::column(account_retention::Column::AccountId)
+            .update_columns(cols)
+            .to_owned();
+        account_retention::Entity::insert(row).on_conflict(on).exec(&self.db).await?;
+        self.policy(account).await
     }
 
     /// Removes the sandbox's snapshots past its account's policy; how many went.

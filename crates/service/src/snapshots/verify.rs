@@ -24,6 +24,11 @@ pub struct Verdict {
     pub corrupt: Vec<String>,
     /// How many paths are damaged or missing.
     pub corrupt_total: u64,
+    /// The damaged or missing blobs (the first `max_listed`), which a partial restore
+    /// leaves out.
+    pub bad_blobs: Vec<String>,
+    /// How many blobs are damaged or missing.
+    pub bad_blobs_total: u64,
     /// Distinct blobs read.
     pub blobs: u64,
     /// Their bytes.
@@ -43,7 +48,59 @@ async fn check(snaps: Snapshots, account: uuid::Uuid, sha: String, size: u64) ->
     Ok((sha, ok))
 }
 
+/// What a snapshot row says its last verification found damaged: (paths, total, bad blobs,
+/// bad blobs total).
+pub fn damage(row: &snapshot::Model) -> (Vec<String>, u64, Vec<String>, u64) {
+    let Some(j) = row.corrupt_paths.as_ref() else { return Default::default() };
+    let list = |k: &str| -> Vec<String> {
+        j[k].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    };
+    (list("paths"), j["total"].as_u64().unwrap_or(0), list("blobs"), j["blobsTotal"].as_u64().unwrap_or(0))
+}
+
 impl Snapshots {
+    /// Verifies `snap` with the configured parallelism and listing bound.
+    pub async fn verify_now(&self, snap: &VisibleSnapshot) -> AppResult<Verdict> {
+        let l = &self.limits.storage;
+        self.verify(snap, l.verify_parallelism as usize, l.verify_max_listed_paths as usize).await
+    }
+
+    /// Every `scrubEverySecs`, verifies the snapshot verified longest ago (never-verified
+    /// first), so damage in the store is found before a restore needs the snapshot.
+    pub fn spawn_scrubber(&self) {
+        let every = self.limits.storage.scrub_every_secs;
+        if every == 0 {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = this.scrub_one().await {
+                    tracing::warn!(error = ?e.log_detail(), "scrub pass failed");
+                }
+            }
+        });
+    }
+
+    async fn scrub_one(&self) -> AppResult<()> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let never =
+            snapshot::Entity::find().filter(snapshot::Column::VerifiedAt.is_null()).order_by_asc(snapshot::Column::Id);
+        let row = match never.one(&self.db).await? {
+            Some(r) => Some(r),
+            None => snapshot::Entity::find().order_by_asc(snapshot::Column::VerifiedAt).one(&self.db).await?,
+        };
+        let Some(row) = row else { return Ok(()) };
+        let v = self.verify_now(&VisibleSnapshot::vouched_for_reclaim(row)).await?;
+        if v.corrupt_total > 0 {
+            tracing::warn!(paths = v.corrupt_total, "scrub found a damaged snapshot");
+        }
+        Ok(())
+    }
+
     /// Reads back every blob of `snap` and records the verdict on its row.
     pub async fn verify(&self, snap: &VisibleSnapshot, parallel: usize, max_listed: usize) -> AppResult<Verdict> {
         let mut manifest = self.reader(snap).await?;
@@ -70,6 +127,10 @@ impl Snapshots {
             let Some(done) = pending.next().await else { break };
             let (sha, ok) = done?;
             if !ok {
+                v.bad_blobs_total += 1;
+                if v.bad_blobs.len() < max_listed {
+                    v.bad_blobs.push(sha.clone());
+                }
                 for path in by_blob.remove(&sha).unwrap_or_default() {
                     v.corrupt_total += 1;
                     if v.corrupt.len() < max_listed {
@@ -90,7 +151,10 @@ impl Snapshots {
             id: Set(snap.id),
             status: Set(status),
             verified_at: Set(Some(now())),
-            corrupt_paths: Set((!v.corrupt.is_empty()).then(|| serde_json::json!(v.corrupt))),
+            corrupt_paths: Set((v.corrupt_total > 0).then(|| {
+                serde_json::json!({"paths": v.corrupt, "total": v.corrupt_total,
+                                   "blobs": v.bad_blobs, "blobsTotal": v.bad_blobs_total})
+            })),
             ..Default::default()
         };
         am.update(&txn).await?;

@@ -95,6 +95,7 @@ impl Harness {
             name: None,
             from_snapshot: None,
             git: None,
+            allow_partial: false,
         };
         self.services.lifecycle.create(viewer, input).await.unwrap()
     }

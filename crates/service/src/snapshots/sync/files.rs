@@ -33,9 +33,30 @@ pub(super) enum FileOutcome {
 /// Uploads in flight in one sync, by hash: a second file with the same new content waits
 /// for the first upload instead of sending the same bytes again.
 #[derive(Default)]
-pub(super) struct InFlight(std::sync::Mutex<std::collections::HashMap<String, Arc<OnceCell<()>>>>);
+pub(super) struct InFlight(
+    std::sync::Mutex<std::collections::HashMap<String, Arc<OnceCell<()>>>>,
+    /// Bytes the account may still store under its quota (None: no quota).
+    Option<std::sync::atomic::AtomicI64>,
+);
 
 impl InFlight {
+    /// Uploads of one pass, with `room` bytes left under the account's quota.
+    pub(super) fn with_room(room: Option<i64>) -> Self {
+        Self(Default::default(), room.map(std::sync::atomic::AtomicI64::new))
+    }
+
+    /// Takes `n` bytes of the room left, before they are uploaded.
+    fn reserve(&self, n: u64) -> AppResult<()> {
+        let Some(room) = &self.1 else { return Ok(()) };
+        if room.fetch_sub(n as i64, std::sync::atomic::Ordering::Relaxed) < n as i64 {
+            return Err(AppError::conflict_because(
+                crate::error::reasons::STORAGE_QUOTA_EXCEEDED,
+                "the account's storage quota is used up; delete snapshots or ask an admin for more",
+            ));
+        }
+        Ok(())
+    }
+
     fn cell(&self, sha: &str) -> Arc<OnceCell<()>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).entry(sha.to_string()).or_default().clone()
     }
@@ -104,6 +125,7 @@ impl Syncer {
         }
         // The first file with this content uploads it; the others wait for that. When the
         // first fails (its file changed), the next one tries with its own bytes.
+        in_flight.reserve(n)?;
         let cell = in_flight.cell(&sha);
         let mut sent = None;
         let stored = cell

@@ -130,6 +130,7 @@ impl Syncer {
         crate::metrics::sync_bytes(totals.transferred);
         let row = self.record(viewer, sb, snapshot_id, key, t, &totals, duration_ms).await?;
         inside.leave().await;
+        self.snapshots.prune(sb.id, sb.account_id).await?;
         Ok(SyncOutcome {
             snapshot: row,
             files_processed: totals.files as u64,

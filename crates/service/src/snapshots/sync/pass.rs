@@ -66,6 +66,16 @@ fn ended_early() -> AppError {
 }
 
 impl Syncer {
+    /// Bytes the account may still store (None: no quota).
+    async fn room(&self, account: uuid::Uuid) -> AppResult<Option<i64>> {
+        let quota = self.snapshots.policy(account).await?.quota_bytes;
+        if quota == 0 {
+            return Ok(None);
+        }
+        let used = self.snapshots.usage(account).await?.bytes;
+        Ok(Some(quota as i64 - used as i64))
+    }
+
     /// Walks `sb`'s workspace against `previous` and spools the new manifest; `keep`
     /// keeps the entries in memory too when there are at most that many.
     pub(crate) async fn pass(
@@ -117,7 +127,7 @@ impl Syncer {
         } else {
             None
         };
-        let in_flight = Arc::new(InFlight::default());
+        let in_flight = Arc::new(InFlight::with_room(self.room(sb.account_id).await?));
         loop {
             // Keep up to `parallel` entries in flight, in walk order.
             while pending.len() < parallel && (walk_done.is_none() || !queued.is_empty()) {
