@@ -187,8 +187,12 @@ both_dbs!(modal_create_run_files_sync_delete, full_flow);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_exec_stream_resumes_without_loss_or_repeat() {
     let fake = FakeModal::start().await;
-    // The run's own execs only: no warm Claude started after it.
-    let app = spawn_tweaked(DbKind::Sqlite, &fake, |c| c.limits.warm.warm_starts = false).await;
+    // The run's own execs only: no warm Claude started after it, no checkpoint taken.
+    let app = spawn_tweaked(DbKind::Sqlite, &fake, |c| {
+        c.limits.warm.warm_starts = false;
+        c.limits.checkpoints.checkpoint_turns = false;
+    })
+    .await;
     let (_, token) = app.new_user("rex").await;
     let sb = app.create_sandbox(&token, "flaky").await;
     fake.st().drop_output_after = Some(2);
