@@ -1,5 +1,6 @@
 //! Stored data bounded by policy and verified: snapshot retention with the reclaim, a
 //! flipped byte found and named, a partial restore, the storage quota and accounting.
 
+mod purge;
 mod retention;
 mod verify;

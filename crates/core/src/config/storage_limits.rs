@@ -18,6 +18,10 @@ pub struct StorageLimits {
     /// is refused before it starts (CONFLICT `STORAGE_QUOTA_EXCEEDED`).
     #[arg(long, env = "SANDBOXQL_STORAGE_QUOTA_BYTES", default_value_t = 0)]
     pub storage_quota_bytes: u64,
+    /// Hours after its delete that a sandbox's snapshots, checkpoints and run events are
+    /// removed (0: kept); the blobs only they held are then reclaimed.
+    #[arg(long, env = "SANDBOXQL_PURGE_DELETED_AFTER_HOURS", default_value_t = 720)]
+    pub purge_deleted_after_hours: u64,
     /// Seconds between background scrub passes (0: no scrub); each pass verifies the
     /// snapshot verified longest ago.
     #[arg(long, env = "SANDBOXQL_SCRUB_EVERY_SECS", default_value_t = 600)]

@@ -8,6 +8,7 @@
 
 pub mod diff;
 pub mod hook;
+pub mod purge;
 pub mod reclaim;
 pub mod retention;
 pub mod rewind;

@@ -141,6 +141,9 @@ impl Checkpoints {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
+                if let Err(e) = this.purge_deleted().await {
+                    tracing::warn!(error = ?e.log_detail(), "purging deleted sandboxes failed");
+                }
                 let wanted = blob_gate::Entity::find()
                     .filter(blob_gate::Column::ReclaimWantedAt.is_not_null())
                     .limit(ROWS)
