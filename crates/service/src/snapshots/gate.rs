@@ -34,6 +34,7 @@ pub struct BlobGate {
 pub struct Inside {
     db: DatabaseConnection,
     account: Uuid,
+    left: bool,
     _renew: AbortOnDropHandle<()>,
 }
 
@@ -126,7 +127,7 @@ impl BlobGate {
                 }
             }
         });
-        Ok(Inside { db: self.db.clone(), account, _renew: AbortOnDropHandle::new(renew) })
+        Ok(Inside { db: self.db.clone(), account, left: false, _renew: AbortOnDropHandle::new(renew) })
     }
 
     /// Closes `account`'s gate for a reclaim when nobody is inside; None when someone is
@@ -159,8 +160,9 @@ pub async fn want_reclaim(db: &DatabaseConnection, account: Uuid) -> AppResult<(
 }
 
 impl Inside {
-    /// Leaves the gate now (dropping leaves it too, in the background).
-    pub async fn leave(self) {
+    /// Leaves the gate now (dropping leaves it too, in the background); once.
+    pub async fn leave(mut self) {
+        self.left = true;
         leave(&self.db, self.account).await;
     }
 }
@@ -179,6 +181,9 @@ async fn leave(db: &DatabaseConnection, account: Uuid) {
 
 impl Drop for Inside {
     fn drop(&mut self) {
+        if self.left {
+            return;
+        }
         let (db, account) = (self.db.clone(), self.account);
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move { leave(&db, account).await });

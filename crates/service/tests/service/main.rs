@@ -7,6 +7,7 @@ mod harness;
 
 mod budgets;
 mod constraints;
+mod gates;
 mod inputs;
 mod leases;
 mod quotas;
