@@ -97,6 +97,7 @@ impl Application {
         services.start_webhooks(config.webhook_allow_private)?;
         services.checkpoints.spawn_reclaimer();
         services.snapshots.spawn_scrubber();
+        services.runs.spawn_compactor();
         let shutdown = CancellationToken::new();
         let gateway_addr = gateway.addr;
         let broker = services.start_broker().await.map_err(|e| anyhow::anyhow!("starting the broker: {e:?}"))?;

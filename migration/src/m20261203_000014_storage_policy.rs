@@ -4,8 +4,8 @@
 
 use sea_orm_migration::prelude::*;
 
-/// Adds `snapshots.status`, `verified_at`, `corrupt_paths`, and snapshot retention and the
-/// storage quota to `account_retention`.
+/// Adds `snapshots.status`, `verified_at`, `corrupt_paths`, `agent_runs.events_compacted_at`,
+/// and snapshot retention and the storage quota to `account_retention`.
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -22,6 +22,8 @@ impl MigrationTrait for Migration {
         add(m, "snapshots", ColumnDef::new(Alias::new("verified_at")).timestamp_with_time_zone().null().to_owned())
             .await?;
         add(m, "snapshots", ColumnDef::new(Alias::new("corrupt_paths")).json_binary().null().to_owned()).await?;
+        let compacted = ColumnDef::new(Alias::new("events_compacted_at")).timestamp_with_time_zone().null().to_owned();
+        add(m, "agent_runs", compacted).await?;
         for col in ["snapshots_keep", "snapshots_max_age_hours", "storage_quota_bytes"] {
             add(m, "account_retention", ColumnDef::new(Alias::new(col)).big_integer().null().to_owned()).await?;
         }

@@ -50,6 +50,8 @@ pub struct Model {
     pub permission_mode: RunPermissionMode,
     /// Whether the run stays open for follow-up messages after Claude's turn ends.
     pub interactive: bool,
+    /// When its token deltas were removed by retention (its typed events stay).
+    pub events_compacted_at: Option<DateTimeUtc>,
     /// When started.
     pub created_at: DateTimeUtc,
     /// When last changed.

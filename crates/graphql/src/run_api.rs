@@ -176,7 +176,9 @@ impl RunSubscription {
         }
         // A reconnecting SSE client resumes after the last event it saw.
         let after_seq = ctx.data_opt::<sandboxql_gql::LastEventId>().map_or(after_seq, |l| l.0.max(after_seq));
-        let events = svc.runs.follow(viewer, parse_id(&run_id, "runId")?, after_seq).await?;
+        let run_id = parse_id(&run_id, "runId")?;
+        let events = svc.runs.follow(viewer, run_id, after_seq).await?;
+        svc.runs.check_kinds(run_id, kinds.as_deref()).await?;
         let wanted =
             move |kind: &str| kind == "RunFinished" || kinds.as_ref().is_none_or(|k| k.iter().any(|w| w == kind));
         Ok(events

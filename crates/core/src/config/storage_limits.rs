@@ -22,6 +22,10 @@ pub struct StorageLimits {
     /// removed (0: kept); the blobs only they held are then reclaimed.
     #[arg(long, env = "SANDBOXQL_PURGE_DELETED_AFTER_HOURS", default_value_t = 720)]
     pub purge_deleted_after_hours: u64,
+    /// Hours after a run ends that its token deltas (`TextDelta`, `ToolInputDelta`,
+    /// `ThinkingDelta`) are removed, its typed events kept (0: kept forever).
+    #[arg(long, env = "SANDBOXQL_RUN_EVENTS_MAX_AGE_HOURS", default_value_t = 168)]
+    pub run_events_max_age_hours: u64,
     /// Seconds between background scrub passes (0: no scrub); each pass verifies the
     /// snapshot verified longest ago.
     #[arg(long, env = "SANDBOXQL_SCRUB_EVERY_SECS", default_value_t = 600)]

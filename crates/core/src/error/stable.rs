@@ -104,6 +104,9 @@ pub mod reasons {
     /// The snapshot's stored content is damaged or missing (the message names the paths);
     /// `allowPartial` restores everything else.
     pub const SNAPSHOT_CORRUPT: &str = "SNAPSHOT_CORRUPT";
+    /// `runEvents` asked for token deltas of a run whose deltas retention removed
+    /// (`AgentRun.eventsCompactedAt`); its typed events are all there.
+    pub const EVENTS_COMPACTED: &str = "EVENTS_COMPACTED";
     /// The account stores as much as its quota allows; delete snapshots or ask an admin.
     pub const STORAGE_QUOTA_EXCEEDED: &str = "STORAGE_QUOTA_EXCEEDED";
 }

@@ -66,6 +66,12 @@ impl AgentRun {
         let rows = svc.checkpoints.of_run(self.0.id, page.first).await?;
         Ok(rows.into_iter().map(super::checkpoint::Checkpoint).collect())
     }
+    /// When retention removed its token deltas (null: all its events are stored); a
+    /// replay then has every typed event but no `TextDelta`, `ToolInputDelta` or
+    /// `ThinkingDelta`.
+    async fn events_compacted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.events_compacted_at
+    }
     /// Duration in milliseconds, once finished.
     async fn duration_ms(&self) -> Option<i64> {
         self.0.duration_ms

@@ -21,6 +21,7 @@ use crate::{
 };
 
 mod interact;
+pub mod retention;
 mod start;
 
 pub use self::{

@@ -171,6 +171,7 @@ impl Runs {
             stop_reason: Set(None),
             permission_mode: Set(input.permission_mode),
             interactive: Set(input.interactive),
+            events_compacted_at: Set(None),
             created_at: Set(t),
             updated_at: Set(t),
         };

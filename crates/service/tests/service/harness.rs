@@ -128,6 +128,7 @@ impl Harness {
             stop_reason: Set(None),
             permission_mode: Set(RunPermissionMode::Bypass),
             interactive: Set(interactive),
+            events_compacted_at: Set(None),
             created_at: Set(t),
             updated_at: Set(t),
         }
