@@ -9,6 +9,9 @@
 #[allow(dead_code)]
 #[path = "common.rs"]
 mod common;
+#[path = "moto.rs"]
+#[allow(dead_code)]
+mod moto;
 
 use std::{
     path::Path,
@@ -27,26 +30,12 @@ const B_QUERY: &str = "{ viewer { id } sandboxes(first: 20) { edges { node { id 
 const PACE: Duration = Duration::from_millis(10);
 const IDLE_SAMPLES: usize = 1500;
 
-/// Deterministic incompressible bytes.
-fn noise(seed: u64, n: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let mut out = Vec::with_capacity(n + 8);
-    while out.len() < n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(n);
-    out
-}
-
 fn populate_big(ws: &Path) -> std::io::Result<u64> {
     let mut total = 0;
     for i in 0..500u64 {
         let dir = ws.join(format!("d{:02}", i / 20));
         std::fs::create_dir_all(&dir)?;
-        let data = noise(i, 1_000_000);
+        let data = moto::noise(i, 1_000_000);
         total += data.len() as u64;
         std::fs::write(dir.join(format!("f{i:03}.bin")), data)?;
     }

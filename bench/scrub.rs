@@ -4,13 +4,13 @@
 //!
 //! Needs moto_server (scripts/install-test-deps.sh). Run: `cargo bench --bench scrub`.
 
-use std::{
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::Instant;
 
 #[path = "../tests/common/config.rs"]
 mod common;
+#[path = "moto.rs"]
+#[allow(dead_code)]
+mod moto;
 
 use futures::{StreamExt, stream};
 use sandboxql::{
@@ -19,7 +19,6 @@ use sandboxql::{
     entity::enums::{Provider, Role},
     service::{accounts, lifecycle::CreateSandbox, sandboxes},
     startup::Application,
-    storage::s3::{S3BlobStore, S3Settings},
 };
 
 const BUCKET: &str = "bench-scrub";
@@ -30,51 +29,18 @@ const SIZE: usize = 50_000;
 /// Reads in flight at once, on both sides.
 const PARALLEL: usize = 8;
 
-fn noise(seed: u64, n: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let mut out = Vec::with_capacity(n + 8);
-    while out.len() < n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(n);
-    out
-}
-
 fn e(err: impl std::fmt::Debug) -> anyhow::Error {
     anyhow::anyhow!("{err:?}")
 }
 
 fn main() -> anyhow::Result<()> {
-    // SAFETY: set before any thread exists; the S3 client reads them from the environment.
-    unsafe {
-        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
-    }
+    moto::credentials();
     tokio::runtime::Runtime::new()?.block_on(run())
 }
 
 async fn run() -> anyhow::Result<()> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let moto =
-        std::env::var("SANDBOXQL_TEST_MOTO").unwrap_or_else(|_| "/var/tmp/sandboxql-tools/moto/bin/moto_server".into());
-    let mut moto = Command::new(moto)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let endpoint = format!("http://127.0.0.1:{port}");
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let settings = S3Settings {
-        bucket: BUCKET.into(),
-        region: "us-east-1".into(),
-        endpoint: Some(endpoint.clone()),
-        path_style: true,
-    };
-    let s3 = S3BlobStore::new(&settings).await;
-    s3.client().create_bucket().bucket(BUCKET).send().await?;
+    let moto = moto::start(BUCKET).await?;
+    let (endpoint, s3) = (moto.endpoint.clone(), &moto.store);
 
     let dir = tempfile::tempdir()?;
     let mut config = common::config_for(dir.path().to_path_buf());
@@ -102,7 +68,7 @@ async fn run() -> anyhow::Result<()> {
     for i in 0..FILES {
         let d = ws.join(format!("d{:02}", i / 100));
         std::fs::create_dir_all(&d)?;
-        std::fs::write(d.join(format!("f{i:05}.bin")), noise(i as u64, SIZE))?;
+        std::fs::write(d.join(format!("f{i:05}.bin")), moto::noise(i as u64, SIZE))?;
     }
     let sb = sandboxes::require(&svc.db, &viewer, sb.id).await.map_err(e)?;
     let snap = svc.sync.sync(&viewer, &sb).await.map_err(e)?.snapshot;
@@ -140,6 +106,5 @@ async fn run() -> anyhow::Result<()> {
     println!("verifySnapshot  {:>7.2} s  {:>6.1} MB/s", o.as_secs_f64(), mb / o.as_secs_f64());
     println!("plain GETs      {:>7.2} s  {:>6.1} MB/s", p.as_secs_f64(), mb / p.as_secs_f64());
     println!("ratio {:.2}x of plain GET throughput (goal >= 0.8x)", p.as_secs_f64() / o.as_secs_f64());
-    let _ = moto.kill();
     Ok(())
 }

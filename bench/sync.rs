@@ -13,6 +13,9 @@ use std::{
 
 #[path = "../tests/common/config.rs"]
 mod common;
+#[path = "moto.rs"]
+#[allow(dead_code)]
+mod moto;
 
 use sandboxql::{
     auth::Viewer,
@@ -20,24 +23,9 @@ use sandboxql::{
     entity::enums::{Provider, Role},
     service::{accounts, sandboxes},
     startup::Application,
-    storage::s3::{S3BlobStore, S3Settings},
 };
 
 const BUCKET: &str = "bench-sync";
-
-/// Deterministic incompressible bytes.
-fn noise(seed: u64, n: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let mut out = Vec::with_capacity(n + 8);
-    while out.len() < n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(n);
-    out
-}
 
 /// 9,000 small, 900 medium and 100 large files: about 500 MB.
 fn size_of(i: usize) -> usize {
@@ -53,7 +41,7 @@ fn populate(ws: &Path) -> std::io::Result<u64> {
     for i in 0..10_000 {
         let dir = ws.join(format!("d{:03}", i / 100));
         std::fs::create_dir_all(&dir)?;
-        let data = noise(i as u64, size_of(i));
+        let data = moto::noise(i as u64, size_of(i));
         total += data.len() as u64;
         std::fs::write(dir.join(format!("f{i:05}.dat")), data)?;
     }
@@ -78,32 +66,13 @@ fn rclone(ws: &Path, port: u16, dest: &str) -> anyhow::Result<Duration> {
 }
 
 fn main() -> anyhow::Result<()> {
-    // SAFETY: set before any thread exists; the S3 client reads them from the environment.
-    unsafe {
-        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
-    }
+    moto::credentials();
     tokio::runtime::Runtime::new()?.block_on(run())
 }
 
 async fn run() -> anyhow::Result<()> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let moto =
-        std::env::var("SANDBOXQL_TEST_MOTO").unwrap_or_else(|_| "/var/tmp/sandboxql-tools/moto/bin/moto_server".into());
-    let mut moto = Command::new(moto)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let endpoint = format!("http://127.0.0.1:{port}");
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let settings = S3Settings {
-        bucket: BUCKET.into(),
-        region: "us-east-1".into(),
-        endpoint: Some(endpoint.clone()),
-        path_style: true,
-    };
-    S3BlobStore::new(&settings).await.client().create_bucket().bucket(BUCKET).send().await?;
+    let moto = moto::start(BUCKET).await?;
+    let (port, endpoint) = (moto.port, moto.endpoint.clone());
 
     let dir = tempfile::tempdir()?;
     let mut config = common::config_for(dir.path().to_path_buf());
@@ -148,7 +117,7 @@ async fn run() -> anyhow::Result<()> {
 
     for i in (0..10_000).step_by(100) {
         let path = ws.join(format!("d{:03}/f{i:05}.dat", i / 100));
-        std::fs::write(path, noise(1_000_000 + i as u64, size_of(i + 37)))?;
+        std::fs::write(path, moto::noise(1_000_000 + i as u64, size_of(i + 37)))?;
     }
     let t = Instant::now();
     let inc = svc.sync.sync(&viewer, &sb).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -162,6 +131,5 @@ async fn run() -> anyhow::Result<()> {
         rclone_inc.as_secs_f64() / ours_inc.as_secs_f64()
     );
     println!("incremental vs full sandboxql: {:.1}x faster", ours_full.as_secs_f64() / ours_inc.as_secs_f64());
-    let _ = moto.kill();
     Ok(())
 }

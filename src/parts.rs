@@ -30,7 +30,11 @@ use crate::{
 pub async fn make_blob_store(config: &Config, pool: &CpuPool) -> anyhow::Result<Arc<dyn BlobStore>> {
     let s = &config.storage;
     Ok(match s.storage {
-        StorageKind::Fs => Arc::new(FsBlobStore::new(&config.store.data_dir).with_pool(pool.clone())),
+        StorageKind::Fs => {
+            let keep =
+                parse_size(&config.sandbox.min_free_disk).map_err(|e| anyhow::anyhow!("--min-free-disk: {e}"))?;
+            Arc::new(FsBlobStore::new(&config.store.data_dir).with_pool(pool.clone()).keeping_free(keep))
+        }
         StorageKind::S3 => {
             let bucket = s
                 .s3_bucket

@@ -13,13 +13,38 @@ use crate::error::{AppError, AppResult};
 pub struct FsBlobStore {
     root: PathBuf,
     pool: Option<crate::work::CpuPool>,
+    keep_free: u64,
 }
 
 impl FsBlobStore {
     /// A store rooted at `{data_dir}/blobs`.
     pub fn new(data_dir: &Path) -> Self {
         let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-        Self { root: data_dir.join("blobs"), pool: None }
+        Self { root: data_dir.join("blobs"), pool: None, keep_free: 0 }
+    }
+
+    /// Refuses a write that would leave less than `bytes` free on the store's filesystem
+    /// (it shares the data dir with the database: `--min-free-disk`), so automatic work
+    /// such as a checkpoint of a full sandbox disk cannot fill the host.
+    pub fn keeping_free(mut self, bytes: u64) -> Self {
+        self.keep_free = bytes;
+        self
+    }
+
+    fn room_for(&self, size: u64) -> AppResult<()> {
+        if self.keep_free == 0 {
+            return Ok(());
+        }
+        let at = if self.root.exists() { self.root.as_path() } else { self.root.parent().unwrap_or(&self.root) };
+        let s = rustix::fs::statvfs(at).map_err(|e| AppError::Internal(anyhow::anyhow!("statvfs: {e}")))?;
+        let free = s.f_bavail.saturating_mul(s.f_frsize);
+        if free < size.saturating_add(self.keep_free) {
+            return Err(AppError::conflict_because(
+                crate::error::reasons::OUT_OF_SPACE,
+                "the server's file store is full: it keeps its last --min-free-disk free",
+            ));
+        }
+        Ok(())
     }
 
     /// Hashes uploads on `pool` (lower priority than requests) instead of a plain
@@ -72,6 +97,7 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn put_bytes(&self, key: &str, data: Vec<u8>) -> AppResult<()> {
+        self.room_for(data.len() as u64)?;
         let path = self.path(key)?;
         let tmp = self.tmp_for(&path).await?;
         tokio::fs::write(&tmp, data).await?;
@@ -80,6 +106,7 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn put_verified(&self, key: &str, body: Upload, size: u64, sha256_hex: &str) -> AppResult<()> {
+        self.room_for(size)?;
         let path = self.path(key)?;
         let tmp = self.tmp_for(&path).await?;
         if let Err(e) = super::spool_verified(self.pool.as_ref(), body, tmp.clone(), size, sha256_hex).await {
@@ -119,5 +146,22 @@ impl BlobStore for FsBlobStore {
         let mut data = Vec::new();
         file.take(max).read_to_end(&mut data).await?;
         Ok(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_write_that_would_eat_the_reserve_is_refused_and_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::new(dir.path()).keeping_free(u64::MAX / 2);
+        let e = store.put_bytes("a/b", b"data".to_vec()).await.unwrap_err();
+        assert_eq!((e.code(), e.reason()), ("CONFLICT", Some(crate::error::reasons::OUT_OF_SPACE)));
+        assert!(!store.exists("a/b").await.unwrap());
+        let roomy = FsBlobStore::new(dir.path()).keeping_free(1);
+        roomy.put_bytes("a/b", b"data".to_vec()).await.unwrap();
+        assert_eq!(roomy.get("a/b").await.unwrap(), b"data");
     }
 }

@@ -139,8 +139,10 @@ impl Syncer {
                 in_flight.forget(&sha);
                 Ok(FileOutcome::Kept { entry: e, uploaded: sent, changed })
             }
-            // The file changed between hashing and upload: leave it out of this snapshot.
-            Err(AppError::Conflict { .. } | AppError::NotFound(_)) => Ok(FileOutcome::Dropped),
+            // The file changed between hashing and upload (or vanished): leave it out of
+            // this snapshot. Any other refusal (a full store) fails the whole pass.
+            Err(e) if e.reason() == Some(crate::error::reasons::CHANGED_WHILE_STORED) => Ok(FileOutcome::Dropped),
+            Err(AppError::NotFound(_)) => Ok(FileOutcome::Dropped),
             Err(err) => Err(err),
         }
     }
