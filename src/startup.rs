@@ -98,6 +98,7 @@ impl Application {
         services.checkpoints.spawn_reclaimer();
         services.snapshots.spawn_scrubber();
         services.runs.spawn_compactor();
+        services.erasure.spawn_sweeper();
         let shutdown = CancellationToken::new();
         let gateway_addr = gateway.addr;
         let broker = services.start_broker().await.map_err(|e| anyhow::anyhow!("starting the broker: {e:?}"))?;

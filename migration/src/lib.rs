@@ -17,6 +17,7 @@ mod m20261203_000011_credentials;
 mod m20261203_000012_webhooks;
 mod m20261203_000013_checkpoints;
 mod m20261203_000014_storage_policy;
+mod m20261204_000015_account_erasures;
 
 /// All migrations in the order they apply.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_webhooks::Migration),
             Box::new(m20261203_000013_checkpoints::Migration),
             Box::new(m20261203_000014_storage_policy::Migration),
+            Box::new(m20261204_000015_account_erasures::Migration),
         ]
     }
 }

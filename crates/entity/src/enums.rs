@@ -98,6 +98,22 @@ pub enum SnapshotStatus {
     Corrupt,
 }
 
+/// How far an account's erasure has come: its sandboxes first, then its stored objects,
+/// then its remaining rows. Each stage is idempotent, so whoever resumes redoes the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum ErasureStage {
+    /// Stopping and removing each sandbox: backend, workspace, volume and its rows.
+    #[sea_orm(string_value = "SANDBOXES")]
+    Sandboxes,
+    /// Deleting every object under the account's storage prefix.
+    #[sea_orm(string_value = "OBJECTS")]
+    Objects,
+    /// Deleting the account's remaining rows, then the account.
+    #[sea_orm(string_value = "ROWS")]
+    Rows,
+}
+
 /// Who may open a preview URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "Text")]

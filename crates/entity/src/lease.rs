@@ -141,6 +141,18 @@ impl Leased for crate::agent_run::Entity {
     }
 }
 
+impl Leased for crate::account_erasure::Entity {
+    fn id_column() -> Self::Column {
+        crate::account_erasure::Column::Id
+    }
+    fn owner_column() -> Self::Column {
+        crate::account_erasure::Column::LeaseOwner
+    }
+    fn until_column() -> Self::Column {
+        crate::account_erasure::Column::LeaseUntil
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

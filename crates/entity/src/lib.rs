@@ -11,6 +11,7 @@ pub mod db;
 pub mod account;
 pub mod account_budget;
 pub mod account_credential;
+pub mod account_erasure;
 pub mod account_retention;
 pub mod agent_run;
 pub mod agent_run_event;

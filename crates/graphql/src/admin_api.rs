@@ -10,6 +10,7 @@ use super::{
     types::{
         account::{Account, AccountConnection, ApiToken, IssuedToken},
         enums::Role,
+        storage::AccountErasure,
         usage::Budget,
     },
 };
@@ -88,6 +89,14 @@ impl AdminQuery {
         let (svc, viewer) = scope(ctx)?;
         Ok(accounts::get(&svc.db, viewer, parse_id(&id, "id")?).await?.map(Account))
     }
+
+    /// Where an account's erasure stands (ADMIN only); null when none was asked for.
+    #[graphql(complexity = "cost::QUERY + child_complexity")]
+    async fn account_erasure(&self, ctx: &Context<'_>, id: ID) -> Result<Option<AccountErasure>> {
+        let (svc, viewer) = scope(ctx)?;
+        let state = svc.erasure.state(Actor::Viewer(viewer), parse_id(&id, "id")?).await?;
+        Ok(state.map(AccountErasure::from))
+    }
 }
 
 /// Admin mutations.
@@ -160,6 +169,18 @@ impl AdminMutation {
         let set = budgets::set(&svc.db, Actor::Viewer(viewer), account, b).await?;
         let (today, month) = crate::service::billing::usage::spend(&svc.db, account, crate::entity::now()).await?;
         Ok(Budget::new(set, today, month))
+    }
+
+    /// Erases an account (ADMIN only, not your own): its tokens stop working at once; then
+    /// every sandbox, workspace, volume, stored object and row of it is removed in the
+    /// background (resumed by another instance if this one dies). One audit record keeps
+    /// its id. Watch it with `accountErasure(id)`.
+    #[graphql(complexity = "cost::SYNC + child_complexity")]
+    async fn delete_account(&self, ctx: &Context<'_>, id: ID) -> Result<AccountErasure> {
+        let (svc, viewer) = scope(ctx)?;
+        let state = svc.erasure.request(Actor::Viewer(viewer), parse_id(&id, "id")?).await?;
+        forget_answers(ctx);
+        Ok(AccountErasure::from(state))
     }
 
     /// Revokes a token (ADMIN only): refused from the next request on.

@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod billing;
 pub mod checkpoints;
 pub mod credentials;
+pub mod erasure;
 pub mod files;
 pub mod git;
 pub mod lifecycle;
@@ -86,6 +87,8 @@ pub struct Services {
     pub webhooks: webhooks::Webhooks,
     /// Checkpoints, rewinds, forks and the reclaim of blobs only old ones held.
     pub checkpoints: checkpoints::Checkpoints,
+    /// Erasing accounts on request.
+    pub erasure: erasure::Erasure,
 }
 
 impl Services {
@@ -128,6 +131,7 @@ impl Services {
             let hook: Arc<dyn run::turns::TurnHook> = Arc::new(checkpoints::hook::CheckpointHook(checkpoints.clone()));
             let _ = manager.turn_hook.set(hook);
         }
+        let instance = manager.instance_id.clone();
         let runs = runs::Runs::new(db.clone(), manager, limits.clone(), waker.clone());
         let webhooks = webhooks::Webhooks::new(db.clone(), limits.clone());
         let git = git::Git::new(db.clone(), backend.clone(), limits.clone(), waker.clone());
@@ -145,6 +149,8 @@ impl Services {
             waker,
             git: git.clone(),
         };
+        let gate = snapshots::gate::BlobGate::new(db.clone(), &instance, &limits);
+        let erasure = erasure::Erasure::new(lifecycle.clone(), snapshots.blobs.clone(), gate, &instance);
         Self {
             db,
             limits,
@@ -164,6 +170,7 @@ impl Services {
             git,
             webhooks,
             checkpoints,
+            erasure,
         }
     }
 

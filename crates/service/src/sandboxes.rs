@@ -57,6 +57,12 @@ impl VisibleSandbox {
         }
     }
 
+    /// A row its account's erasure reaches (an admin asked for it; deleted or not), so
+    /// the erasure can cancel its runs like a delete does.
+    pub(crate) fn for_erasure(row: sandbox::Model) -> Self {
+        Self(row)
+    }
+
     /// A fresh copy of this sandbox's row (same id and owner), still visible.
     pub(super) fn reloaded(&self, row: sandbox::Model) -> AppResult<Self> {
         if row.id == self.0.id && row.account_id == self.0.account_id && row.deleted_at.is_none() {

@@ -128,6 +128,14 @@ impl BlobStore for FsBlobStore {
         }
     }
 
+    async fn clear_prefix(&self, prefix: &str) -> AppResult<()> {
+        let dir = self.path(prefix.trim_end_matches('/'))?;
+        match tokio::fs::remove_dir_all(dir).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
     async fn get_stream(&self, key: &str) -> AppResult<Upload> {
         match tokio::fs::File::open(self.path(key)?).await {
             Ok(f) => Ok(Box::pin(f)),

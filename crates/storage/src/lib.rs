@@ -52,6 +52,18 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Deletes an object (a reclaimed blob, an expired manifest); deleting a missing one
     /// succeeds.
     async fn delete(&self, key: &str) -> AppResult<()>;
+
+    /// Removes what is left of `prefix` once its objects are deleted (a filesystem's
+    /// directories, unfinished uploads), so an erased account leaves no name behind. A
+    /// store without such leftovers (S3) has nothing to do.
+    async fn clear_prefix(&self, _prefix: &str) -> AppResult<()> {
+        Ok(())
+    }
+}
+
+/// Prefix of everything an account stores (blobs, manifests, checkpoints).
+pub fn account_prefix(account: uuid::Uuid) -> String {
+    format!("accounts/{account}/")
 }
 
 /// Copies `body` into the file at `dest` on a blocking thread (hashing is CPU work that

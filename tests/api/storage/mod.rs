@@ -1,6 +1,7 @@
 //! Stored data bounded by policy and verified: snapshot retention with the reclaim, a
 //! flipped byte found and named, a partial restore, the storage quota and accounting.
 
+mod erase;
 mod events;
 mod purge;
 mod retention;

@@ -1,6 +1,7 @@
 //! Bounds on what an account stores: how many snapshots a sandbox keeps and for how long
 //! (nothing expires unless one is set; an admin may set them per account), how much an
-//! account may store, and how fast the background scrub re-reads stored blobs.
+//! account may store, and how fast the background scrub re-reads stored blobs, and how hard an
+//! account's erasure presses on the database and the store.
 //! Part of [`Limits`](super::Limits), flattened.
 
 use clap::Args;
@@ -36,4 +37,11 @@ pub struct StorageLimits {
     /// Damaged paths listed on a snapshot (the count beyond is kept, the paths not).
     #[arg(long, env = "SANDBOXQL_VERIFY_MAX_LISTED_PATHS", default_value_t = 100)]
     pub verify_max_listed_paths: u64,
+    /// Rows or objects an account's erasure removes per statement or batch.
+    #[arg(long, env = "SANDBOXQL_ERASE_BATCH", default_value_t = 500)]
+    pub erase_batch: u64,
+    /// Milliseconds an erasure pauses between batches, so erasing a large account does not
+    /// crowd the database and the object store out for everyone else.
+    #[arg(long, env = "SANDBOXQL_ERASE_PAUSE_MS", default_value_t = 20)]
+    pub erase_pause_ms: u64,
 }

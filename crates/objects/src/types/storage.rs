@@ -1,7 +1,11 @@
-//! `StorageUsage`, `StoragePolicy` and `SnapshotVerification`: what an account stores,
-//! the policy that bounds it, and what a verification found.
+//! `StorageUsage`, `StoragePolicy`, `SnapshotVerification` and `AccountErasure`: what an
+//! account stores, the policy that bounds it, what a verification found, and how far the
+//! erasure of an account has come.
 
-use async_graphql::SimpleObject;
+use async_graphql::{Enum, ID, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::service::erasure::ErasureState;
 
 use super::snapshot::Snapshot;
 
@@ -42,4 +46,51 @@ pub struct SnapshotVerification {
     pub blobs_read: u64,
     /// Their bytes.
     pub bytes_read: u64,
+}
+
+/// How far an account's erasure has come.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ErasureStage {
+    /// Stopping each sandbox and removing its workspace, volume and rows.
+    Sandboxes,
+    /// Deleting every object the account stored.
+    Objects,
+    /// Deleting the account's remaining rows.
+    Rows,
+    /// Nothing of the account is left but the audit record of its erasure.
+    Done,
+}
+
+/// An account's erasure (`deleteAccount`): resumed by another instance if this one dies.
+#[derive(SimpleObject)]
+pub struct AccountErasure {
+    /// The account's id, the one thing of it kept (in the audit record).
+    pub account_id: ID,
+    /// Where it stands.
+    pub stage: ErasureStage,
+    /// Rows and objects removed so far (while it runs).
+    pub erased: i64,
+    /// When it was asked for.
+    pub requested_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<ErasureState> for AccountErasure {
+    fn from(s: ErasureState) -> Self {
+        use crate::entity::enums::ErasureStage as S;
+        let stage = match s.stage {
+            Some(S::Sandboxes) => ErasureStage::Sandboxes,
+            Some(S::Objects) => ErasureStage::Objects,
+            Some(S::Rows) => ErasureStage::Rows,
+            None => ErasureStage::Done,
+        };
+        Self {
+            account_id: ID(s.account_id.to_string()),
+            stage,
+            erased: s.erased,
+            requested_at: s.requested_at,
+            finished_at: s.finished_at,
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 mod create;
 mod delete;
+mod erase;
 mod fork;
 pub mod leases;
 mod reconcile;
