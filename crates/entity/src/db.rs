@@ -30,6 +30,9 @@ pub async fn connect(store: &StoreConfig) -> anyhow::Result<DatabaseConnection> 
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                // Deleted rows are overwritten, not only unlinked: an erased account's
+                // data must not linger in the file's free pages.
+                .pragma("secure_delete", "ON")
                 // Checkpoints (and their fsync) run in a background task, not inside
                 // whichever commit crosses the threshold — e.g. a live run's event insert.
                 .pragma("wal_autocheckpoint", "0")
@@ -84,6 +87,29 @@ pub fn spawn_wal_checkpointer(db: &DatabaseConnection) {
         }
     });
 }
+
+/// After an erasure, on SQLite, folds the WAL into the database and truncates it to
+/// nothing, so the old page versions it held (with the erased rows) leave the disk; with
+/// `secure_delete` the freed pages were already zeroed. Retries while readers hold it.
+/// Postgres keeps dead rows until VACUUM; that is the operator's (docs/storage.md).
+pub async fn scrub_freed(db: &DatabaseConnection) -> Result<bool, sea_orm::DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(true);
+    }
+    for _ in 0..SCRUB_TRIES {
+        let row =
+            db.query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(TRUNCATE)")).await?;
+        let busy: i32 = row.map(|r| r.try_get_by_index(0)).transpose()?.unwrap_or(1);
+        if busy == 0 {
+            return Ok(true);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(false)
+}
+
+/// Attempts of [`scrub_freed`] before it leaves the WAL to the next erasure.
+const SCRUB_TRIES: u32 = 25;
 
 /// Cheap liveness probe for `/healthz`.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {

@@ -35,7 +35,8 @@ async fn make_account(addr: &str, admin: &str, name: &str, hook_port: u16) -> Ma
     let q = "mutation($a: ID!) { createToken(accountId: $a, name: \"t\") { token info { id } } }";
     let v = gql(addr, admin, q, json!({"a": id})).await;
     let token = v["data"]["createToken"]["token"].as_str().unwrap().to_string();
-    let mut needles = vec![id.clone(), name.to_string(), v["data"]["createToken"]["info"]["id"].as_str().unwrap().into()];
+    let mut needles =
+        vec![id.clone(), name.to_string(), v["data"]["createToken"]["info"]["id"].as_str().unwrap().into()];
     let budget = "mutation($a: ID!) { setAccountBudget(accountId: $a, dailyUsd: 5) { dailyUsd } }";
     assert!(gql(addr, admin, budget, json!({"a": id})).await["errors"].is_null());
     let policy = "mutation($a: ID!) { setStoragePolicy(accountId: $a, snapshotsKeep: 9) { snapshotsKeep } }";
@@ -46,7 +47,8 @@ async fn make_account(addr: &str, admin: &str, name: &str, hook_port: u16) -> Ma
     let mut sandboxes = Vec::new();
     for i in 0..3 {
         let sb = create(addr, &token).await;
-        let write = "mutation($s: ID!, $p: String!, $c: String!) { writeFile(sandboxId: $s, path: $p, content: $c) { size } }";
+        let write =
+            "mutation($s: ID!, $p: String!, $c: String!) { writeFile(sandboxId: $s, path: $p, content: $c) { size } }";
         for f in 0..3 {
             let content = format!("{name} file {f} of sandbox {i}: secret-{name}-{i}-{f}\n");
             let v = gql(addr, &token, write, json!({"s": sb, "p": format!("dir/f{f}.txt"), "c": content})).await;
@@ -103,7 +105,7 @@ async fn every_row(db: &sea_orm::DatabaseConnection) -> Vec<(String, String)> {
 }
 
 /// Every path under `dir`, and whether a file's first MiB names any needle.
-fn files_naming(dir: &Path, needles: &[String]) -> Vec<String> {
+pub(super) fn files_naming(dir: &Path, needles: &[String]) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -212,7 +214,8 @@ async fn an_account_erased_over_two_instances_one_killed_midway_leaves_nothing_b
     // Nothing in the bucket or the data dir.
     assert!(store.list(&prefix(&doomed.id)).await.unwrap().is_empty());
     let everything = store.list("").await.unwrap();
-    let named: Vec<&String> = everything.iter().filter(|k| doomed.needles.iter().any(|n| k.contains(n.as_str()))).collect();
+    let named: Vec<&String> =
+        everything.iter().filter(|k| doomed.needles.iter().any(|n| k.contains(n.as_str()))).collect();
     assert!(named.is_empty(), "{named:?}");
     let on_disk = files_naming(dir.path(), &doomed.needles);
     assert!(on_disk.is_empty(), "{on_disk:#?}");
@@ -223,7 +226,11 @@ async fn an_account_erased_over_two_instances_one_killed_midway_leaves_nothing_b
     for (i, sb) in kept.sandboxes.iter().enumerate() {
         let v = gql(&survivor.addr, &kept.token, q, json!({"s": sb})).await;
         let s = &v["data"]["sandbox"];
-        assert_eq!(s["fileContent"]["content"], format!("kept-account file 1 of sandbox {i}: secret-kept-account-{i}-1\n"), "{v}");
+        assert_eq!(
+            s["fileContent"]["content"],
+            format!("kept-account file 1 of sandbox {i}: secret-kept-account-{i}-1\n"),
+            "{v}"
+        );
         assert_eq!(s["runs"]["totalCount"], 1, "{v}");
     }
     let rows = every_row(&pg).await;

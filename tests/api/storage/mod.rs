@@ -2,6 +2,7 @@
 //! flipped byte found and named, a partial restore, the storage quota and accounting.
 
 mod erase;
+mod erase_modal;
 mod events;
 mod purge;
 mod retention;

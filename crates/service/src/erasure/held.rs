@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr, sea_query::ExprTrait};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr, sea_query::ExprTrait,
+};
 use tokio_util::task::AbortOnDropHandle;
 use uuid::Uuid;
 
@@ -31,7 +33,12 @@ pub(super) struct Held {
 
 impl Held {
     /// Takes the erasure of `account` when nobody holds it; None when someone does.
-    pub async fn take(db: &DatabaseConnection, instance: &str, limits: &Limits, account: Uuid) -> AppResult<Option<Self>> {
+    pub async fn take(
+        db: &DatabaseConnection,
+        instance: &str,
+        limits: &Limits,
+        account: Uuid,
+    ) -> AppResult<Option<Self>> {
         let term = Term::of(limits);
         let owner = format!("{instance}#{}", Uuid::new_v4().simple());
         let taken =

@@ -150,7 +150,14 @@ impl Erasure {
 
     async fn resume_logged(&self, account: Uuid) {
         match self.resume(account).await {
-            Ok(true) => tracing::info!(%account, "erased an account"),
+            Ok(true) => {
+                tracing::info!(%account, "erased an account");
+                match crate::entity::db::scrub_freed(&self.db).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(%account, "the database log could not be truncated after an erasure"),
+                    Err(e) => tracing::warn!(%account, error = %e, "truncating the database log failed"),
+                }
+            }
             Ok(false) => {}
             Err(e) => tracing::warn!(%account, error = ?e.log_detail(), "erasing an account failed; retrying later"),
         }

@@ -14,8 +14,8 @@ use uuid::Uuid;
 use super::{ERASE_ACTION, Erasure, held::Held};
 use crate::{
     entity::{
-        account_budget, account_credential, account_retention, agent_run, agent_run_event, api_token, blob,
-        blob_gate, change_log, checkpoint, permission_request, process_output, run_input, sandbox, sandbox_preview,
+        account_budget, account_credential, account_retention, agent_run, agent_run_event, api_token, blob, blob_gate,
+        change_log, checkpoint, permission_request, process_output, run_input, sandbox, sandbox_preview,
         sandbox_process, snapshot, usage_record, warm_claude, webhook, webhook_delivery, webhook_event,
     },
     error::AppResult,
@@ -141,15 +141,16 @@ impl Erasure {
         self.purge::<checkpoint::Entity>(held, checkpoint::Column::Id, by).await?;
         let by = scope.by(snapshot::Column::SandboxId, snapshot::Column::AccountId);
         self.purge::<snapshot::Entity>(held, snapshot::Column::Id, by).await?;
-        let mut deliveries = Condition::any().add(webhook_delivery::Column::EventId.in_subquery(scope.webhook_events()));
+        let mut deliveries =
+            Condition::any().add(webhook_delivery::Column::EventId.in_subquery(scope.webhook_events()));
         deliveries = match scope {
             Scope::Sandbox(id) => deliveries.add(webhook_delivery::Column::SandboxId.eq(id)),
-            Scope::Account(a) => deliveries.add(webhook_delivery::Column::WebhookId.in_subquery(Scope::ids::<
-                webhook::Entity,
-            >(
-                webhook::Column::Id,
-                webhook::Column::AccountId.eq(a).into(),
-            ))),
+            Scope::Account(a) => {
+                deliveries.add(webhook_delivery::Column::WebhookId.in_subquery(Scope::ids::<webhook::Entity>(
+                    webhook::Column::Id,
+                    webhook::Column::AccountId.eq(a).into(),
+                )))
+            }
         };
         self.purge::<webhook_delivery::Entity>(held, webhook_delivery::Column::Id, deliveries).await?;
         let events = Condition::all().add(webhook_event::Column::Id.in_subquery(scope.webhook_events()));
