@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr, sea_query::ExprTrait,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, UpdateMany, sea_query::Expr,
+    sea_query::ExprTrait,
 };
 use tokio_util::task::AbortOnDropHandle;
 use uuid::Uuid;
@@ -66,11 +67,10 @@ impl Held {
             .add(account_erasure::Column::LeaseOwner.eq(self.owner.clone()))
     }
 
-    /// Counts `n` more removed after a batch and pauses before the next; fails when the
-    /// lease is no longer this instance's (it expired and another took over).
-    pub async fn step(&self, n: u64) -> AppResult<()> {
-        let r = account_erasure::Entity::update_many()
-            .col_expr(account_erasure::Column::Erased, Expr::col(account_erasure::Column::Erased).add(n as i64))
+    /// Applies `update` to the erasure row while the lease is this instance's; fails
+    /// when it is not (it expired and another took over).
+    async fn while_mine(&self, update: UpdateMany<account_erasure::Entity>) -> AppResult<()> {
+        let r = update
             .col_expr(account_erasure::Column::UpdatedAt, Expr::value(now()))
             .filter(self.mine())
             .exec(&self.db)
@@ -78,6 +78,15 @@ impl Held {
         if r.rows_affected == 0 {
             return Err(AppError::Internal(anyhow::anyhow!("lost the erasure lease of {}", self.account)));
         }
+        Ok(())
+    }
+
+    /// Counts `n` more removed after a batch and pauses before the next; fails when the
+    /// lease is no longer this instance's.
+    pub async fn step(&self, n: u64) -> AppResult<()> {
+        let erased = Expr::col(account_erasure::Column::Erased).add(n as i64);
+        self.while_mine(account_erasure::Entity::update_many().col_expr(account_erasure::Column::Erased, erased))
+            .await?;
         if !self.pause.is_zero() {
             tokio::time::sleep(self.pause).await;
         }
@@ -86,15 +95,8 @@ impl Held {
 
     /// Moves on to `stage`.
     pub async fn set_stage(&self, stage: ErasureStage) -> AppResult<()> {
-        let r = account_erasure::Entity::update_many()
-            .col_expr(account_erasure::Column::Stage, Expr::value(stage))
-            .col_expr(account_erasure::Column::UpdatedAt, Expr::value(now()))
-            .filter(self.mine())
-            .exec(&self.db)
-            .await?;
-        if r.rows_affected == 0 {
-            return Err(AppError::Internal(anyhow::anyhow!("lost the erasure lease of {}", self.account)));
-        }
+        let set = account_erasure::Entity::update_many().col_expr(account_erasure::Column::Stage, Expr::value(stage));
+        self.while_mine(set).await?;
         tracing::info!(account = %self.account, ?stage, "erasure moved on");
         Ok(())
     }
