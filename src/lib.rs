@@ -20,6 +20,7 @@ pub use sandboxql_storage as storage;
 
 pub mod cli;
 pub mod data_dir;
+pub mod hosts;
 pub mod parts;
 pub mod preflight;
 pub mod relay;

@@ -35,6 +35,7 @@ pub struct Application {
     router: axum::Router,
     connections: ConnectionLimits,
     preview: (TcpListener, axum::Router, ConnectionLimits),
+    internal: Option<crate::hosts::Internal>,
     /// The services it runs on (tests read the database through them).
     pub services: Services,
     /// Token of the admin created on first start of an empty database, if that happened.
@@ -72,6 +73,8 @@ impl Application {
             Some(b) => b,
             None => make_backend(&config, &pool, &gateway, &templates).await?,
         };
+        let (backend, internal) =
+            crate::hosts::wire(&config, &db, backend, templates.clone(), &instance_id(&config)).await?;
         let runs = RunManager::new(
             db.clone(),
             backend.clone(),
@@ -169,6 +172,7 @@ impl Application {
             router,
             connections,
             preview,
+            internal,
             services,
             bootstrap_token,
             shutdown,
@@ -193,6 +197,9 @@ impl Application {
         let mut server = tokio::spawn(serve(self.listener, self.router, self.connections, stop_accepting.clone()));
         let (preview, preview_router, preview_limits) = self.preview;
         tokio::spawn(serve(preview, preview_router, preview_limits, stop_accepting.clone()));
+        if let Some(internal) = self.internal {
+            tokio::spawn(serve(internal.listener, internal.router, self.connections, stop_accepting.clone()));
+        }
         if let Some(listener) = self.metrics_listener {
             tokio::spawn(serve(listener, crate::http::metrics_router(), self.connections, stop_accepting.clone()));
         }

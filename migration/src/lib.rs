@@ -18,6 +18,7 @@ mod m20261203_000012_webhooks;
 mod m20261203_000013_checkpoints;
 mod m20261203_000014_storage_policy;
 mod m20261204_000015_account_erasures;
+mod m20261204_000016_hosts;
 
 /// All migrations in the order they apply.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_checkpoints::Migration),
             Box::new(m20261203_000014_storage_policy::Migration),
             Box::new(m20261204_000015_account_erasures::Migration),
+            Box::new(m20261204_000016_hosts::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ mod docs;
 mod document_bounds;
 mod gateway;
 mod git;
+mod hosts;
 mod http_audit;
 mod instances;
 mod interactive;

@@ -14,4 +14,5 @@ pub(crate) use sandboxql_service::{self as service, auth};
 
 pub mod gateway;
 pub mod http;
+pub mod internal;
 pub mod preview;

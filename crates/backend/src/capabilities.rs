@@ -201,7 +201,7 @@ pub trait Watch: Send + Sync {
 
 /// What a sandbox uses now, against what its template allows: None where the backend
 /// cannot tell.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ResourceUsage {
     /// Memory in use (page cache included, as the limit counts it).
     pub memory_bytes: Option<u64>,

@@ -32,7 +32,7 @@ pub struct ExecRequest {
 }
 
 /// One piece of output of a running command.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ExecOutput {
     /// A line of standard output, without its newline.
     Stdout(String),

@@ -14,8 +14,23 @@ pub const MAX_PATH_BYTES: usize = 4096;
 pub const MAX_NAME_BYTES: usize = 255;
 
 /// A path relative to the workspace root, normalised (`a//./b/` → `a/b`); empty is the root.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct WorkspacePath(String);
+
+/// Paths from another instance (the internal channel) are checked like a client's.
+impl TryFrom<String> for WorkspacePath {
+    type Error = AppError;
+    fn try_from(raw: String) -> AppResult<Self> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<WorkspacePath> for String {
+    fn from(p: WorkspacePath) -> String {
+        p.0
+    }
+}
 
 impl WorkspacePath {
     /// Validates a client-supplied path; every refusal is BAD_USER_INPUT with the reason.
@@ -89,7 +104,7 @@ impl WorkspacePath {
 }
 
 /// What kind of file system object an entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FileKind {
     /// A regular file.
     File,
@@ -102,7 +117,7 @@ pub enum FileKind {
 }
 
 /// One entry of a listing, as `ls -l` / `stat` would describe it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileEntry {
     /// Path from the workspace root.
     pub path: WorkspacePath,
@@ -126,7 +141,7 @@ impl FileEntry {
 }
 
 /// How far a walk goes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct WalkOptions {
     /// Levels below the start directory the caller wants (1 = its direct children only).
     pub max_depth: u32,
@@ -139,7 +154,7 @@ pub struct WalkOptions {
 
 /// Entries under a directory in display order: pre-order, and within each directory
 /// subdirectories first, then by name. The start directory itself is not included.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Walk {
     /// The entries.
     pub entries: Vec<FileEntry>,
@@ -150,7 +165,7 @@ pub struct Walk {
 }
 
 /// A piece of a streamed walk.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub enum WalkChunk {
     /// The next entries, in display order.
     Entries(Vec<FileEntry>),
@@ -182,9 +197,10 @@ pub fn hash_reader(mut reader: impl std::io::Read, cancel: &std::sync::atomic::A
 }
 
 /// The start of a file's content.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FileBytes {
     /// Up to the requested number of bytes.
+    #[serde(with = "crate::remote::wire::b64")]
     pub data: Vec<u8>,
     /// The file's full size.
     pub size: u64,

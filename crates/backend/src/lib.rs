@@ -19,6 +19,7 @@ pub mod local;
 pub mod modal;
 pub mod order;
 pub mod process;
+pub mod remote;
 pub mod sandbox_env;
 pub mod template;
 pub mod watch;
@@ -65,7 +66,7 @@ pub struct SandboxSpec {
 }
 
 /// What the backend says about a sandbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BackendStatus {
     /// Accepting work.
     Running,

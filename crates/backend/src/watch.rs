@@ -6,7 +6,7 @@ use tokio::sync::mpsc;
 use crate::files::WorkspacePath;
 
 /// One change a backend saw in a watched workspace, before any coalescing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RawChange {
     /// A path appeared.
     Created(WorkspacePath),

@@ -22,6 +22,7 @@ pub mod change_log;
 pub mod checkpoint;
 pub mod enums;
 pub mod external_id;
+pub mod host_instance;
 pub mod lease;
 pub mod permission_request;
 pub mod process_output;

@@ -47,6 +47,9 @@ pub struct Model {
     pub lease_until: Option<DateTimeUtc>,
     /// What the lease is for: `sync`, `create` or `delete`.
     pub lease_kind: Option<String>,
+    /// The host whose disk holds its local workspace (None: any instance reaches it — a
+    /// Modal sandbox, or one made before hosts were recorded).
+    pub host_id: Option<String>,
     /// When created.
     pub created_at: DateTimeUtc,
     /// When last changed.

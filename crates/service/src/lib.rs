@@ -25,6 +25,7 @@ pub mod credentials;
 pub mod erasure;
 pub mod files;
 pub mod git;
+pub mod hosts;
 pub mod lifecycle;
 pub mod paging;
 pub mod previews;

@@ -20,6 +20,8 @@
 //! processes = 2048
 //! tmp = "512 MiB"    # counted in memory too
 //! ```
+//!
+//! `hosts = ["host-a", "host-b"]` limits where its local sandboxes are placed.
 
 use std::collections::BTreeMap;
 
@@ -49,6 +51,8 @@ struct Entry {
     env: Option<BTreeMap<String, String>>,
     #[serde(default)]
     resources: ResourceEntry,
+    #[serde(default)]
+    hosts: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -148,6 +152,7 @@ fn entry(e: Entry, version: &str) -> Result<SandboxTemplate, String> {
         idle_timeout_secs,
         permission_mode: e.permission_mode.unwrap_or(base.permission_mode),
         allowed_tools: e.allowed_tools.unwrap_or(base.allowed_tools),
+        hosts: e.hosts,
         env,
         resources,
     })

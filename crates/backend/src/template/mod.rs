@@ -83,6 +83,8 @@ pub struct SandboxTemplate {
     pub env: Vec<(String, String)>,
     /// What each sandbox may use.
     pub resources: Resources,
+    /// The hosts its local sandboxes may be placed on (empty: any live host).
+    pub hosts: Vec<String>,
 }
 
 /// The image lines of the built-in template, installing Claude Code `version`.
@@ -109,6 +111,7 @@ pub fn claude_code(version: &str) -> SandboxTemplate {
         allowed_tools: ["Bash", "Read", "Write", "Edit", "Glob", "Grep", "LS"].map(String::from).to_vec(),
         env: vec![("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".into(), "1".into())],
         resources: DEFAULT_RESOURCES,
+        hosts: Vec::new(),
     }
 }
 

@@ -10,6 +10,7 @@ mod checkpoint_limits;
 mod commands;
 mod gateway;
 mod git_limits;
+mod hosts;
 mod io_limits;
 mod limits;
 mod modal;
@@ -33,6 +34,7 @@ pub use self::{
     commands::{AccountsCommand, Cli, Command, LogFormat, RelayArgs, TokensCommand},
     gateway::GatewayConfig,
     git_limits::GitLimits,
+    hosts::HostsConfig,
     io_limits::IoLimits,
     limits::Limits,
     modal::ModalConfig,
@@ -121,6 +123,9 @@ pub struct Config {
     /// Account credentials and the broker that adds them.
     #[command(flatten)]
     pub broker: BrokerConfig,
+    /// The host of this instance's local sandboxes and the channel to other hosts.
+    #[command(flatten)]
+    pub hosts: HostsConfig,
     /// Deliver webhooks to private, loopback and link-local addresses too (development
     /// and tests only: in production an endpoint there could reach the server's own
     /// network).

@@ -7,8 +7,10 @@
 use std::fmt;
 
 mod stable;
+mod wire;
 
 pub use stable::{codes, reasons};
+pub use wire::WireError;
 
 /// Why an operation failed, in terms a client can act on.
 #[derive(Debug, thiserror::Error)]

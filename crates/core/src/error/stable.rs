@@ -71,6 +71,8 @@ pub mod reasons {
     pub const TOO_MANY_ENTRIES: &str = "TOO_MANY_ENTRIES";
     /// Another create, sync, wake or delete of this sandbox is in progress.
     pub const LEASE_HELD: &str = "LEASE_HELD";
+    /// The sandbox's workspace is on a host with no live instance (stopped, or gone).
+    pub const HOST_UNAVAILABLE: &str = "HOST_UNAVAILABLE";
     /// Something already exists there (a path, an account with that externalId).
     pub const ALREADY_EXISTS: &str = "ALREADY_EXISTS";
     /// The directory is not empty; pass `recursive: true`.

@@ -157,6 +157,8 @@ impl Lifecycle {
             lease_owner: Set(Some(lease.owner().to_string())),
             lease_until: Set(Some(lease.until())),
             lease_kind: Set(Some(LeaseKind::Create.name().to_string())),
+            // Placed by the backend when it makes the sandbox (several hosts: the least loaded).
+            host_id: Set(None),
             created_at: Set(t),
             updated_at: Set(t),
         };

@@ -1,0 +1,225 @@
+//! Local sandboxes on several hosts. [`RoutedBackend`] stands in front of this host's own
+//! local backend: work on a sandbox whose workspace is on this host goes to it, work on
+//! one on another host goes over the internal channel to a live instance there (which
+//! runs it with its own local backend), and a sandbox whose host has none answers
+//! CONFLICT `HOST_UNAVAILABLE`. Database-only work never comes here.
+//!
+//! Forwarded: create and the lifecycle, commands (Claude's runs, syncs' and restores'
+//! reads and writes), every file operation, workspace watches and usage. Not yet:
+//! processes, terminals and previews of a sandbox on another host (CONFLICT
+//! `HOST_UNAVAILABLE` says to reach it through its host).
+
+pub mod client;
+mod files_route;
+pub mod wire;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use self::{
+    client::Remote,
+    wire::{Call, ExecStart},
+};
+use crate::{
+    Backend, BackendStatus, ExternalId, SandboxSpec,
+    capabilities::{Exec, Lifecycle, PortStream, Ports, Processes, Usage, Watch},
+    entity::enums::BackendName,
+    error::{AppError, AppResult, reasons},
+    exec::{ExecHandle, ExecRequest},
+    process::{ProcessHandle, ProcessRequest},
+};
+
+/// Where a sandbox's work is done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// Here, by this instance's own backend.
+    Local,
+    /// By the instance at this internal URL.
+    Remote(String),
+}
+
+/// Which host holds each sandbox and where new ones go (kept in the database, by the
+/// service layer).
+#[async_trait]
+pub trait HostMap: Send + Sync + 'static {
+    /// Where the work on sandbox `id` goes, or CONFLICT `HOST_UNAVAILABLE`.
+    async fn route(&self, id: Uuid) -> AppResult<Route>;
+
+    /// Places new sandbox `id` on a host (among `allowed` when given) and records it.
+    async fn place(&self, id: Uuid, allowed: Option<&[String]>) -> AppResult<String>;
+}
+
+/// This host's local backend, and the way to the others.
+pub struct RoutedBackend {
+    local: Arc<dyn Backend>,
+    directory: Arc<dyn HostMap>,
+    remote: Remote,
+}
+
+impl RoutedBackend {
+    /// Routes by `directory`, doing this host's work with `local`.
+    pub fn new(local: Arc<dyn Backend>, directory: Arc<dyn HostMap>, remote: Remote) -> Self {
+        Self { local, directory, remote }
+    }
+
+    /// Where the work on the sandbox with backend id `ext` goes.
+    pub(super) async fn route(&self, ext: &ExternalId) -> AppResult<Route> {
+        match Uuid::parse_str(ext.as_str()) {
+            Ok(id) => self.directory.route(id).await,
+            Err(_) => Ok(Route::Local),
+        }
+    }
+
+    fn only_here(what: &str) -> AppError {
+        AppError::conflict_because(
+            reasons::HOST_UNAVAILABLE,
+            format!("{what} of a sandbox on another host are reached through an instance on that host"),
+        )
+    }
+}
+
+#[async_trait]
+impl Lifecycle for RoutedBackend {
+    fn name(&self) -> BackendName {
+        self.local.name()
+    }
+
+    async fn create(&self, spec: &SandboxSpec) -> AppResult<ExternalId> {
+        let allowed = (!spec.template.hosts.is_empty()).then_some(spec.template.hosts.as_slice());
+        let host = self.directory.place(spec.sandbox_id, allowed).await?;
+        match self.directory.route(spec.sandbox_id).await? {
+            Route::Local => self.local.create(spec).await,
+            Route::Remote(url) => {
+                tracing::info!(sandbox_id = %spec.sandbox_id, %host, "creating a sandbox on another host");
+                let call = Call::Create {
+                    sandbox_id: spec.sandbox_id,
+                    account_id: spec.account_id,
+                    template: spec.template.name.clone(),
+                };
+                Ok(ExternalId::from(self.remote.call::<String>(&url, &call).await?.as_str()))
+            }
+        }
+    }
+
+    async fn terminate(&self, id: &ExternalId) -> AppResult<()> {
+        match self.route(id).await? {
+            Route::Local => self.local.terminate(id).await,
+            Route::Remote(url) => self.remote.call(&url, &Call::Terminate { ext: id.as_str().into() }).await,
+        }
+    }
+
+    async fn destroy(&self, sandbox_id: Uuid, id: &ExternalId) -> AppResult<()> {
+        match self.route(id).await? {
+            Route::Local => self.local.destroy(sandbox_id, id).await,
+            Route::Remote(url) => self.remote.call(&url, &Call::Destroy { sandbox_id, ext: id.as_str().into() }).await,
+        }
+    }
+
+    async fn forget(&self, sandbox_id: Uuid) {
+        match self.directory.route(sandbox_id).await {
+            Ok(Route::Remote(url)) => {
+                if let Err(e) = self.remote.call::<()>(&url, &Call::Forget { sandbox_id }).await {
+                    tracing::warn!(%sandbox_id, error = ?e.log_detail(), "could not clean up on the sandbox's host");
+                }
+            }
+            _ => self.local.forget(sandbox_id).await,
+        }
+    }
+
+    async fn status(&self, id: &ExternalId) -> AppResult<BackendStatus> {
+        match self.route(id).await? {
+            Route::Local => self.local.status(id).await,
+            Route::Remote(url) => self.remote.call(&url, &Call::Status { ext: id.as_str().into() }).await,
+        }
+    }
+}
+
+#[async_trait]
+impl Exec for RoutedBackend {
+    async fn exec(&self, id: &ExternalId, req: ExecRequest) -> AppResult<ExecHandle> {
+        let url = match self.route(id).await? {
+            Route::Local => return self.local.exec(id, req).await,
+            Route::Remote(url) => url,
+        };
+        let start = ExecStart {
+            ext: id.as_str().into(),
+            argv: req.argv,
+            env: req.env,
+            secret_env: req.secret_env.into_iter().map(|(k, v)| (k, v.0)).collect(),
+            stdin: req.stdin.is_some(),
+            max_line_bytes: req.max_line_bytes,
+            nice: req.nice,
+            first_input_within_secs: req.first_input_within_secs,
+        };
+        self.remote.exec(&url, start, req.stdin).await
+    }
+
+    fn runs_as_root(&self) -> bool {
+        self.local.runs_as_root()
+    }
+
+    fn gateway_env(&self) -> Vec<(String, String)> {
+        self.local.gateway_env()
+    }
+
+    fn set_sandbox_env(&self, env: Arc<dyn crate::sandbox_env::SandboxEnv>) {
+        self.local.set_sandbox_env(env)
+    }
+}
+
+#[async_trait]
+impl Processes for RoutedBackend {
+    async fn start_process(&self, id: &ExternalId, req: ProcessRequest) -> AppResult<ProcessHandle> {
+        let local = self.local.processes().ok_or_else(|| AppError::bad_input("this backend has no processes"))?;
+        match self.route(id).await? {
+            Route::Local => local.start_process(id, req).await,
+            Route::Remote(_) => Err(Self::only_here("processes and terminals")),
+        }
+    }
+}
+
+#[async_trait]
+impl Ports for RoutedBackend {
+    async fn dial(&self, id: &ExternalId, port: u16) -> AppResult<PortStream> {
+        let local = self.local.ports().ok_or_else(|| AppError::bad_input("this backend has no ports"))?;
+        match self.route(id).await? {
+            Route::Local => local.dial(id, port).await,
+            Route::Remote(_) => Err(Self::only_here("previews")),
+        }
+    }
+}
+
+#[async_trait]
+impl Usage for RoutedBackend {
+    async fn usage(&self, id: &ExternalId) -> AppResult<crate::ResourceUsage> {
+        let local = self.local.usage().ok_or_else(|| AppError::bad_input("this backend cannot measure usage"))?;
+        match self.route(id).await? {
+            Route::Local => local.usage(id).await,
+            Route::Remote(url) => self.remote.call(&url, &Call::Usage { ext: id.as_str().into() }).await,
+        }
+    }
+}
+
+impl Backend for RoutedBackend {
+    fn watcher(&self) -> Option<&dyn Watch> {
+        self.local.watcher().map(|_| self as &dyn Watch)
+    }
+
+    fn processes(&self) -> Option<&dyn Processes> {
+        self.local.processes().map(|_| self as &dyn Processes)
+    }
+
+    fn ports(&self) -> Option<&dyn Ports> {
+        self.local.ports().map(|_| self as &dyn Ports)
+    }
+
+    fn bounds_report(&self) -> Option<crate::local::bounds::BoundsReport> {
+        self.local.bounds_report()
+    }
+
+    fn usage(&self) -> Option<&dyn Usage> {
+        self.local.usage().map(|_| self as &dyn Usage)
+    }
+}

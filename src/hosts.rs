@@ -1,0 +1,87 @@
+//! Wiring several hosts of local sandboxes at start-up: this instance's host id (set, or
+//! made once and kept in the data dir), the routed backend in front of the local one,
+//! the internal listener other instances forward to, and this instance's registration.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::{
+    backend::{
+        Backend,
+        remote::{RoutedBackend, client::Remote},
+        template::Templates,
+    },
+    config::{BackendKind, Config, Secret},
+    entity::lease::Term,
+    service::hosts::Directory,
+};
+
+/// The internal channel, bound, to be served with the application.
+pub struct Internal {
+    /// Its listener.
+    pub listener: TcpListener,
+    /// Its routes.
+    pub router: axum::Router,
+}
+
+/// This host's id: `--host-id`, or the one kept in `{data_dir}/host-id` (made at first
+/// start), so instances sharing a data dir share it and a restart keeps it.
+pub fn host_id(config: &Config) -> anyhow::Result<String> {
+    if let Some(id) = &config.hosts.host_id {
+        return Ok(id.clone());
+    }
+    let path = config.store.data_dir.join("host-id");
+    if let Ok(id) = std::fs::read_to_string(&path)
+        && !id.trim().is_empty()
+    {
+        return Ok(id.trim().to_string());
+    }
+    std::fs::create_dir_all(&config.store.data_dir)?;
+    let id = format!("host-{}", uuid::Uuid::new_v4().simple());
+    std::fs::write(&path, &id).with_context(|| format!("writing {}", path.display()))?;
+    Ok(id)
+}
+
+/// For the local backend: the routed backend in front of `local`, the internal channel
+/// when `--internal-listen` is set, and this instance registered on its host. Other
+/// backends (Modal) are reached from any instance and come back as they are.
+pub async fn wire(
+    config: &Config,
+    db: &sea_orm::DatabaseConnection,
+    local: Arc<dyn Backend>,
+    templates: Arc<Templates>,
+    instance: &str,
+) -> anyhow::Result<(Arc<dyn Backend>, Option<Internal>)> {
+    if config.backend != BackendKind::Local {
+        return Ok((local, None));
+    }
+    let me = host_id(config)?;
+    let directory = Directory::new(db.clone(), &me);
+    let secret = config.hosts.internal_secret.clone();
+    let internal = match config.hosts.internal_listen {
+        Some(addr) => {
+            let secret = secret.clone().context("--internal-listen needs --internal-secret")?;
+            let state = sandboxql_api::internal::InternalState::new(local.clone(), templates, secret)?;
+            let listener =
+                TcpListener::bind(addr).await.with_context(|| format!("binding the internal listener {addr}"))?;
+            Some(Internal { listener, router: sandboxql_api::internal::router(state) })
+        }
+        None => None,
+    };
+    let url = match (&internal, &config.hosts.internal_url) {
+        (_, Some(url)) if internal.is_some() => Some(url.trim_end_matches('/').to_string()),
+        (Some(i), _) => Some(format!("http://{}", i.listener.local_addr()?)),
+        (None, _) => None,
+    };
+    let term = Term::of(&config.limits);
+    directory
+        .register(instance, url.clone(), term.length, term.every)
+        .await
+        .map_err(|e| anyhow::anyhow!("registering this instance's host: {e:?}"))?;
+    tracing::info!(host = %me, internal = ?url, "serving local sandboxes of this host");
+    let remote = Remote::new(secret.unwrap_or_else(|| Secret(String::new()))).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let routed: Arc<dyn Backend> = Arc::new(RoutedBackend::new(local, Arc::new(directory), remote));
+    Ok((routed, internal))
+}

@@ -1,0 +1,162 @@
+//! Local sandboxes on several hosts: real `sandboxql serve` processes on one Postgres,
+//! each with its own data dir and host id (as on separate machines), forwarding the work
+//! that needs a workspace to an instance on the sandbox's host over the internal channel.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    db,
+    process::{Served, serve},
+    remote::{gql, start, wait_done},
+    s3::{BUCKET, start_moto},
+    standin_claude,
+    ws::WsClient,
+};
+
+const SECRET: &str = "an-internal-secret-of-at-least-32-bytes!";
+
+/// One host: a data dir, a host id and a fixed internal port (kept across restarts).
+struct Host {
+    dir: tempfile::TempDir,
+    id: String,
+    internal: u16,
+}
+
+impl Host {
+    fn new(id: &str) -> Self {
+        let internal = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Self { dir: tempfile::tempdir().unwrap(), id: id.into(), internal }
+    }
+
+    /// Starts an instance on this host; snapshots go to the shared S3 store at `s3`.
+    fn start(&self, db_url: &str, s3: &str) -> Served {
+        let (claude, listen) = (standin_claude(), format!("127.0.0.1:{}", self.internal));
+        let instance = format!("instance-on-{}", self.id);
+        let envs = [
+            ("DATABASE_URL", db_url),
+            ("CLAUDE_BIN", claude.as_str()),
+            ("SANDBOXQL_LEASE_SECS", "6"),
+            ("SANDBOXQL_INSTANCE_ID", instance.as_str()),
+            ("SANDBOXQL_HOST_ID", self.id.as_str()),
+            ("SANDBOXQL_INTERNAL_LISTEN", listen.as_str()),
+            ("SANDBOXQL_INTERNAL_SECRET", SECRET),
+        ];
+        let args = ["--storage", "s3", "--s3-bucket", BUCKET, "--s3-endpoint", s3, "--s3-path-style"];
+        serve(self.dir.path(), &args, &envs)
+    }
+
+    fn workspace(&self, sb: &str) -> PathBuf {
+        let id = uuid::Uuid::parse_str(sb).unwrap().simple().to_string();
+        self.dir.path().join("data/sandboxes").join(id).join("disk/workspace")
+    }
+}
+
+async fn ok(addr: &str, token: &str, q: &str, vars: Value) -> Value {
+    let v = gql(addr, token, q, vars).await;
+    assert!(v["errors"].is_null(), "{q}: {v}");
+    v["data"].clone()
+}
+
+const CREATE: &str = "mutation($i: CreateSandboxInput!) { createSandbox(input: $i) { id } }";
+const WRITE: &str =
+    "mutation($s: ID!, $p: String!, $c: String!) { writeFile(sandboxId: $s, path: $p, content: $c) { path size } }";
+const VIEW: &str = "query($s: ID!) { sandbox(id: $s) { status files(recursive: true) { totalCount entries { path size isDirectory } } \
+    fileContent(path: \"notes/a.txt\") { content } } }";
+
+async fn host_of(db_url: &str, sb: &str) -> String {
+    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+    let pg = Database::connect(db_url).await.unwrap();
+    let row = pg
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT host_id FROM sandboxes WHERE id = $1::uuid",
+            [sb.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get("", "host_id").unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_instance_gives_the_same_answers_for_a_sandbox_on_any_host() {
+    let (db_url, moto) = (db::fresh_postgres().await, start_moto().await);
+    let hosts = [Host::new("host-a"), Host::new("host-b"), Host::new("host-c")];
+    let nodes: Vec<Served> = hosts.iter().map(|h| h.start(&db_url, &moto.endpoint)).collect();
+    let token = nodes.iter().find_map(|n| n.token.clone()).unwrap();
+    // Placed by load: one on each host.
+    let mut sandboxes = Vec::new();
+    for _ in 0..3 {
+        let v = ok(&nodes[0].addr, &token, CREATE, json!({"i": {}})).await;
+        sandboxes.push(v["createSandbox"]["id"].as_str().unwrap().to_string());
+    }
+    let mut placed: Vec<String> = Vec::new();
+    for sb in &sandboxes {
+        placed.push(host_of(&db_url, sb).await);
+    }
+    let mut sorted = placed.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["host-a", "host-b", "host-c"], "placed by load: {placed:?}");
+
+    for (i, sb) in sandboxes.iter().enumerate() {
+        let host = hosts.iter().find(|h| h.id == placed[i]).unwrap();
+        // Written through every instance; on disk only on its host.
+        for (n, node) in nodes.iter().enumerate() {
+            let content = format!("written through node {n}\n");
+            ok(&node.addr, &token, WRITE, json!({"s": sb, "p": format!("notes/n{n}.txt"), "c": content})).await;
+        }
+        ok(&nodes[1].addr, &token, WRITE, json!({"s": sb, "p": "notes/a.txt", "c": "same everywhere\n"})).await;
+        assert_eq!(
+            std::fs::read_to_string(host.workspace(sb).join("notes/n2.txt")).unwrap(),
+            "written through node 2\n"
+        );
+        for other in hosts.iter().filter(|h| h.id != host.id) {
+            assert!(!other.workspace(sb).exists(), "{sb} has no workspace on {}", other.id);
+        }
+        let views: Vec<Value> =
+            futures::future::join_all(nodes.iter().map(|n| ok(&n.addr, &token, VIEW, json!({"s": sb})))).await;
+        assert_eq!(views[0]["sandbox"]["fileContent"]["content"], "same everywhere\n", "{}", views[0]);
+        assert_eq!(views[0]["sandbox"]["files"]["totalCount"], 5, "{}", views[0]);
+        assert!(views.iter().all(|v| v == &views[0]), "the same answer through every instance: {views:?}");
+
+        // A sync through one instance, a restore through another: the same files.
+        let sync = "mutation($s: ID!) { syncSandbox(id: $s) { snapshot { id fileCount } } }";
+        let snap =
+            ok(&nodes[(i + 1) % 3].addr, &token, sync, json!({"s": sb})).await["syncSandbox"]["snapshot"].clone();
+        assert_eq!(snap["fileCount"], 4, "{snap}");
+        let restored = ok(&nodes[(i + 2) % 3].addr, &token, CREATE, json!({"i": {"fromSnapshot": snap["id"]}})).await;
+        let copy = restored["createSandbox"]["id"].as_str().unwrap().to_string();
+        let seen = ok(&nodes[i].addr, &token, VIEW, json!({"s": copy})).await;
+        assert_eq!(seen["sandbox"]["files"], views[0]["sandbox"]["files"], "the restore has the same files");
+
+        // A run started through one instance, its events followed through another.
+        let mut follower = WsClient::connect(nodes[(i + 2) % 3].socket(), Some(&token)).await.unwrap();
+        let run = start(&nodes[i].addr, &token, sb, "[sh echo from-the-host > made.txt; hostname :sh]").await;
+        let q = "subscription($r: ID!) { runEvents(runId: $r) { __typename ... on RunFinished { status } } }";
+        follower.subscribe("1", q, json!({"r": run})).await;
+        let mut last = Value::Null;
+        while last["__typename"] != "RunFinished" {
+            last = follower.next().await["payload"]["data"]["runEvents"].clone();
+        }
+        assert_eq!(last["status"], "SUCCEEDED");
+        assert_eq!(wait_done(&nodes[(i + 1) % 3].addr, &token, &run).await["status"], "SUCCEEDED");
+        assert_eq!(std::fs::read_to_string(host.workspace(sb).join("made.txt")).unwrap(), "from-the-host\n");
+
+        // Workspace changes watched through an instance on another host.
+        let watcher = (i + 1) % 3;
+        let mut ws = WsClient::connect(nodes[watcher].socket(), Some(&token)).await.unwrap();
+        let sub = "subscription($s: ID!) { workspaceChanges(sandboxId: $s) { kind path } }";
+        ws.subscribe("w", sub, json!({"s": sb})).await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        ok(&nodes[(i + 2) % 3].addr, &token, WRITE, json!({"s": sb, "p": "watched.txt", "c": "x"})).await;
+        loop {
+            let msg = ws.next().await;
+            if msg["payload"]["data"]["workspaceChanges"]["path"] == "watched.txt" {
+                break;
+            }
+            assert_eq!(msg["type"], "next", "{msg}");
+        }
+    }
+}
