@@ -160,3 +160,119 @@ async fn every_instance_gives_the_same_answers_for_a_sandbox_on_any_host() {
         }
     }
 }
+
+const READ: &str = "query($s: ID!) { sandbox(id: $s) { host fileContent(path: \"kept.txt\") { content } } }";
+
+async fn session_of(node: &Served, token: &str, sb: &str) -> String {
+    let run = start(&node.addr, token, sb, "hello").await;
+    assert_eq!(wait_done(&node.addr, token, &run).await["status"], "SUCCEEDED");
+    let q = "query($r: ID!) { run(id: $r) { claudeSessionId } }";
+    ok(&node.addr, token, q, json!({"r": run})).await["run"]["claudeSessionId"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosts_sandboxes_are_unavailable_while_it_is_down_and_move_elsewhere() {
+    let (db_url, moto) = (db::fresh_postgres().await, start_moto().await);
+    let (ha, hb) = (Host::new("host-a"), Host::new("host-b"));
+    let a = ha.start(&db_url, &moto.endpoint);
+    let mut b = Some(hb.start(&db_url, &moto.endpoint));
+    let token = a.token.clone().or_else(|| b.as_ref().and_then(|b| b.token.clone())).unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        ids.push(
+            ok(&a.addr, &token, CREATE, json!({"i": {}})).await["createSandbox"]["id"].as_str().unwrap().to_string(),
+        );
+    }
+    let (on_a, on_b) = (&ids[0], &ids[1]);
+    for (sb, host) in [(on_a, "host-a"), (on_b, "host-b")] {
+        ok(&a.addr, &token, WRITE, json!({"s": sb, "p": "kept.txt", "c": format!("on {host}\n")})).await;
+        assert_eq!(ok(&a.addr, &token, READ, json!({"s": sb})).await["sandbox"]["host"], host);
+    }
+    let session = session_of(&a, &token, on_b).await;
+    ok(&a.addr, &token, "mutation($s: ID!) { syncSandbox(id: $s) { snapshot { id } } }", json!({"s": on_b})).await;
+
+    // Its host down: HOST_UNAVAILABLE (never NOT_FOUND); the other host's sandbox works.
+    b.take().unwrap().kill9();
+    let down = gql(&a.addr, &token, READ, json!({"s": on_b})).await;
+    assert_eq!(down["errors"][0]["extensions"]["code"], "CONFLICT", "{down}");
+    assert_eq!(down["errors"][0]["extensions"]["reason"], "HOST_UNAVAILABLE", "{down}");
+    let up = ok(&a.addr, &token, READ, json!({"s": on_a})).await;
+    assert_eq!(up["sandbox"]["fileContent"]["content"], "on host-a\n");
+
+    // Back: everything as it was.
+    let b2 = hb.start(&db_url, &moto.endpoint);
+    let mut back = Value::Null;
+    for _ in 0..50 {
+        back = gql(&a.addr, &token, READ, json!({"s": on_b})).await;
+        if back["errors"].is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(back["data"]["sandbox"]["fileContent"]["content"], "on host-b\n", "{back}");
+
+    // Gone for good: moved to host-a from its last snapshot, its session going on.
+    b2.kill9();
+    let mv = "mutation($s: ID!, $h: String!) { moveSandbox(id: $s, host: $h) { host status } }";
+    let moved = ok(&a.addr, &token, mv, json!({"s": on_b, "h": "host-a"})).await;
+    assert_eq!(moved["moveSandbox"], json!({"host": "host-a", "status": "RUNNING"}));
+    let there = ok(&a.addr, &token, READ, json!({"s": on_b})).await;
+    assert_eq!(there["sandbox"]["fileContent"]["content"], "on host-b\n");
+    assert!(ha.workspace(on_b).join("kept.txt").exists(), "the workspace is on host-a now");
+    assert_eq!(session_of(&a, &token, on_b).await, session, "the Claude session goes on");
+    let away = gql(&a.addr, &token, mv, json!({"s": on_a, "h": "host-b"})).await;
+    assert_eq!(away["errors"][0]["extensions"]["reason"], "HOST_UNAVAILABLE", "no move to a host that is down: {away}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_internal_channel_takes_only_the_server_secret_and_no_sandbox_reaches_it() {
+    let (db_url, moto) = (db::fresh_postgres().await, start_moto().await);
+    let h = Host::new("host-a");
+    let node = h.start(&db_url, &moto.endpoint);
+    let token = node.token.clone().unwrap();
+    let sb =
+        ok(&node.addr, &token, CREATE, json!({"i": {}})).await["createSandbox"]["id"].as_str().unwrap().to_string();
+    let url = format!("http://127.0.0.1:{}/internal/v1/call", h.internal);
+    let call = json!({"op": "stat", "ext": sb, "path": ""});
+    let http = reqwest::Client::new();
+    let tries = [
+        ("no secret", http.post(&url).json(&call)),
+        ("a wrong secret", http.post(&url).header("x-sandboxql-internal", "x".repeat(40)).json(&call)),
+        ("a tenant's token", http.post(&url).bearer_auth(&token).json(&call)),
+        ("a tenant's token as the secret", http.post(&url).header("x-sandboxql-internal", &token).json(&call)),
+    ];
+    for (what, req) in tries {
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{what}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], "UNAUTHENTICATED", "{what}: {body}");
+    }
+    let right = http.post(&url).header("x-sandboxql-internal", SECRET).json(&call).send().await.unwrap();
+    assert_eq!(right.status(), 200, "the secret itself is taken");
+    let entry: Value = right.json().await.unwrap();
+    assert_eq!(entry["kind"], "Directory", "{entry}");
+
+    // From inside the sandbox's jail the internal port cannot even be connected to.
+    let probe = format!(
+        "[sh python3 -c \"import socket; socket.create_connection(('127.0.0.1', {}), 3); print('connected')\" :sh]",
+        h.internal
+    );
+    let run = start(&node.addr, &token, &sb, &probe).await;
+    let mut ws = WsClient::connect(node.socket(), Some(&token)).await.unwrap();
+    let q = "subscription($r: ID!) { runEvents(runId: $r) { __typename ... on RunFinished { result } } }";
+    ws.subscribe("1", q, json!({"r": run})).await;
+    let mut fin = Value::Null;
+    while fin["__typename"] != "RunFinished" {
+        fin = ws.next().await["payload"]["data"]["runEvents"].clone();
+    }
+    let said: Value = serde_json::from_str(fin["result"].as_str().unwrap()).unwrap();
+    println!("from inside the jail: {said}");
+    assert_ne!(said["code"], 0, "the jail reached the internal channel: {said}");
+    let err = said["stderr"].as_str().unwrap();
+    assert!(
+        err.contains("ConnectionRefusedError") || err.contains("unreachable"),
+        "the connection itself failed (python ran): {said}"
+    );
+    assert!(!err.contains("not found"), "{said}");
+    assert!(!said["stdout"].as_str().unwrap().contains("connected"), "{said}");
+}

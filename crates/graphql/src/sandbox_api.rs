@@ -183,6 +183,17 @@ impl SandboxMutation {
         Ok(Sandbox(sb))
     }
 
+    /// Moves a local sandbox to another host (`host`: its host id), as a restore from its
+    /// snapshot there: a fresh one when its old host answers, else its last one (CONFLICT
+    /// `HOST_UNAVAILABLE` when it has none). Claude's session goes along. Runs must have
+    /// ended (CONFLICT `RUN_ACTIVE`).
+    #[graphql(complexity = "cost::CREATE + cost::SYNC + child_complexity")]
+    async fn move_sandbox(&self, ctx: &Context<'_>, id: ID, host: String) -> Result<Sandbox> {
+        let (svc, viewer) = scope(ctx)?;
+        let sb = sandboxes::require(&svc.db, viewer, parse_id(&id, "id")?).await?;
+        Ok(Sandbox(svc.lifecycle.move_to_host(viewer, sb, &host).await?))
+    }
+
     /// Terminates a sandbox and removes it from every list. With `sync` (the default) its
     /// workspace is snapshotted first; if that fails nothing is deleted.
     #[graphql(complexity = "cost::CREATE + if sync { cost::SYNC } else { 0 } + child_complexity")]

@@ -93,6 +93,11 @@ impl Sandbox {
         super::usage::totals(&svc.db, crate::service::billing::usage::UsageScope::Sandbox(self.0.id), since, until)
             .await
     }
+    /// The host whose disk holds its local workspace (null: reached from any instance,
+    /// as on Modal).
+    async fn host(&self) -> Option<&str> {
+        self.0.host_id.as_deref()
+    }
     /// Name of the template it was made from.
     async fn template(&self, ctx: &Context<'_>) -> Result<String> {
         let (svc, _) = scope(ctx)?;

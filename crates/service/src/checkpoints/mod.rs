@@ -49,6 +49,12 @@ impl VisibleCheckpoint {
         VisibleSnapshot::of_checkpoint(&self.0)
     }
 
+    /// A checkpoint of a sandbox the caller already holds as visible (a move takes the
+    /// session of its newest one along).
+    pub(crate) fn of_visible_sandbox(sb: &crate::sandboxes::VisibleSandbox, row: checkpoint::Model) -> Option<Self> {
+        (row.sandbox_id == sb.id && row.account_id == sb.account_id).then_some(Self(row))
+    }
+
     /// The row.
     pub fn into_row(self) -> checkpoint::Model {
         self.0

@@ -34,6 +34,8 @@ pub enum LeaseKind {
     Checkpoint,
     /// The workspace being rewound to a checkpoint (no run may start meanwhile).
     Rewind,
+    /// The sandbox being moved to another host.
+    Move,
 }
 
 impl LeaseKind {
@@ -46,6 +48,7 @@ impl LeaseKind {
             LeaseKind::Wake => "wake",
             LeaseKind::Checkpoint => "checkpoint",
             LeaseKind::Rewind => "rewind",
+            LeaseKind::Move => "move",
         }
     }
 }

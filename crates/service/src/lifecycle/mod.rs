@@ -7,6 +7,7 @@ mod delete;
 mod erase;
 mod fork;
 pub mod leases;
+mod move_host;
 mod reconcile;
 mod recovery;
 mod resources;
