@@ -81,7 +81,8 @@ pub async fn wire(
         .await
         .map_err(|e| anyhow::anyhow!("registering this instance's host: {e:?}"))?;
     tracing::info!(host = %me, internal = ?url, "serving local sandboxes of this host");
-    let remote = Remote::new(secret.unwrap_or_else(|| Secret(String::new()))).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let remote = Remote::new(secret.unwrap_or_else(|| Secret(String::new())), config.limits.io.internal_max_line_bytes)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let routed: Arc<dyn Backend> = Arc::new(RoutedBackend::new(local, Arc::new(directory), remote));
     Ok((routed, internal))
 }

@@ -21,8 +21,6 @@ use crate::{
     watch::{RawChange, WorkspaceWatch},
 };
 
-/// Longest line of a walk or watch answer.
-const MAX_LINE: usize = 8 << 20;
 /// Output events buffered per forwarded command.
 const OUTPUT_QUEUE: usize = 256;
 
@@ -31,6 +29,7 @@ const OUTPUT_QUEUE: usize = 256;
 pub struct Remote {
     http: reqwest::Client,
     secret: Secret,
+    max_line: usize,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> AppError {
@@ -57,7 +56,10 @@ async fn checked(resp: reqwest::Response) -> AppResult<reqwest::Response> {
 }
 
 /// Splits a response body into JSON lines.
-fn lines<T: DeserializeOwned + Send + 'static>(resp: reqwest::Response) -> mpsc::Receiver<AppResult<T>> {
+fn lines<T: DeserializeOwned + Send + 'static>(
+    resp: reqwest::Response,
+    max_line: usize,
+) -> mpsc::Receiver<AppResult<T>> {
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(async move {
         let mut body = resp.bytes_stream();
@@ -73,7 +75,7 @@ fn lines<T: DeserializeOwned + Send + 'static>(resp: reqwest::Response) -> mpsc:
                 }
             }
             match body.next().await {
-                Some(Ok(chunk)) if buf.len() + chunk.len() <= MAX_LINE => buf.extend_from_slice(&chunk),
+                Some(Ok(chunk)) if buf.len() + chunk.len() <= max_line => buf.extend_from_slice(&chunk),
                 Some(Ok(_)) => {
                     let _ = tx.send(Err(unavailable("a line over the limit"))).await;
                     return;
@@ -90,13 +92,14 @@ fn lines<T: DeserializeOwned + Send + 'static>(resp: reqwest::Response) -> mpsc:
 }
 
 impl Remote {
-    /// A client presenting `secret`.
-    pub fn new(secret: Secret) -> AppResult<Self> {
+    /// A client presenting `secret`, taking answer lines of at most `max_line` bytes
+    /// (`limits.internalMaxLineBytes`).
+    pub fn new(secret: Secret, max_line: usize) -> AppResult<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(5))
             .build()
             .map_err(|e| AppError::Internal(e.into()))?;
-        Ok(Self { http, secret })
+        Ok(Self { http, secret, max_line })
     }
 
     fn post(&self, url: &str, path: &str) -> reqwest::RequestBuilder {
@@ -127,14 +130,14 @@ impl Remote {
     /// A streamed walk.
     pub async fn walk_stream(&self, url: &str, t: &Target) -> AppResult<mpsc::Receiver<AppResult<WalkChunk>>> {
         let resp = self.post(url, "walk").json(t).send().await.map_err(unavailable)?;
-        Ok(lines(checked(resp).await?))
+        Ok(lines(checked(resp).await?, self.max_line))
     }
 
     /// A watch of a workspace; it ends when the host's ends or the connection does (an
     /// `Overflow` then tells the watcher to list again).
     pub async fn watch(&self, url: &str, t: &Target) -> AppResult<WorkspaceWatch> {
         let resp = self.post(url, "watch").json(t).send().await.map_err(unavailable)?;
-        let mut from = lines::<RawChange>(checked(resp).await?);
+        let mut from = lines::<RawChange>(checked(resp).await?, self.max_line);
         let (tx, rx) = mpsc::channel(t.capacity.unwrap_or(64).max(1));
         let overflowed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = overflowed.clone();

@@ -11,6 +11,10 @@ pub struct IoLimits {
     /// Largest JWKS document (the identity provider's keys) read, in bytes.
     #[arg(long, env = "SANDBOXQL_MAX_JWKS_BYTES", default_value_t = 1024 * 1024)]
     pub max_jwks_bytes: usize,
+    /// Longest line of a walk or watch answer another instance sends over the internal
+    /// channel, in bytes (a chunk of a walk of many files).
+    #[arg(long, env = "SANDBOXQL_INTERNAL_MAX_LINE_BYTES", default_value_t = 8 << 20)]
+    pub internal_max_line_bytes: usize,
     /// Longest bearer token accepted, in bytes (a JWT with a few claims is well under it).
     #[arg(long, env = "SANDBOXQL_MAX_TOKEN_BYTES", default_value_t = 8 * 1024)]
     pub max_token_bytes: usize,

@@ -111,4 +111,58 @@ pub mod reasons {
     pub const EVENTS_COMPACTED: &str = "EVENTS_COMPACTED";
     /// The account stores as much as its quota allows; delete snapshots or ask an admin.
     pub const STORAGE_QUOTA_EXCEEDED: &str = "STORAGE_QUOTA_EXCEEDED";
+
+    /// Every reason above, so a reason another instance sends (the internal channel) is
+    /// turned back into the constant; checked against this module by a test.
+    pub const ALL: &[&str] = &[
+        DOCUMENT_TOO_LARGE,
+        QUERY_TOO_DEEP,
+        QUERY_TOO_COSTLY,
+        TOO_MANY_ARGUMENTS,
+        TOO_MANY_VARIABLES,
+        FRAGMENT_CYCLE,
+        MUTATION_OVER_GET,
+        SYNTAX_ERROR,
+        UNKNOWN_TEMPLATE,
+        PORT_NOT_OPENED,
+        RUN_ACTIVE,
+        NOT_RUNNING,
+        PORT_CLOSED,
+        SANDBOX_ASLEEP,
+        TOO_MANY_ENTRIES,
+        LEASE_HELD,
+        HOST_UNAVAILABLE,
+        ALREADY_EXISTS,
+        NOT_EMPTY,
+        OUT_OF_SPACE,
+        KEEPS_CHANGING,
+        CHANGED_WHILE_STORED,
+        NO_WORKSPACE,
+        RUN_ENDED,
+        NOT_INTERACTIVE,
+        ALREADY_ANSWERED,
+        CREDENTIALS_DISABLED,
+        GIT_FAILED,
+        NOT_A_REPOSITORY,
+        RECLAIM_IN_PROGRESS,
+        SNAPSHOT_CORRUPT,
+        EVENTS_COMPACTED,
+        STORAGE_QUOTA_EXCEEDED,
+    ];
+}
+
+#[cfg(test)]
+mod all_reasons {
+    #[test]
+    fn every_reason_is_in_the_list() {
+        let text = include_str!("stable.rs");
+        let module = &text[text.find("pub mod reasons").expect("the module")..];
+        let mut n = 0;
+        for line in module.lines().map(str::trim).filter(|l| l.starts_with("pub const ") && l.contains(": &str")) {
+            let value = line.split('"').nth(1).expect("a string constant");
+            assert!(super::reasons::ALL.contains(&value), "{value} is missing from reasons::ALL");
+            n += 1;
+        }
+        assert_eq!(n, super::reasons::ALL.len());
+    }
 }

@@ -2,32 +2,34 @@
 //! client of the forwarding instance must see (code, reason, message), never the detail
 //! of an internal failure, which stays in the log of the instance where it happened.
 
-use std::{
-    collections::HashSet,
-    sync::{Mutex, OnceLock},
-};
-
 use serde::{Deserialize, Serialize};
 
-use super::{AppError, codes};
+use super::{AppError, codes, reasons};
 
-/// Distinct names an interned error field may take; past it they are dropped.
-const MAX_INTERNED: usize = 256;
+/// What a NOT_FOUND names, as the code writes it; any other is "object".
+const NOT_FOUND_NAMES: &[&str] = &[
+    "account",
+    "checkpoint",
+    "delivery",
+    "directory",
+    "file",
+    "path",
+    "permission request",
+    "process",
+    "program",
+    "run",
+    "sandbox workspace",
+    "sandbox",
+    "server key",
+    "snapshot object",
+    "snapshot",
+    "terminal",
+    "token",
+    "webhook",
+];
 
-/// A `&'static str` for a name another instance sent (reasons and "what" names come
-/// from a small fixed set in the code; at most [`MAX_INTERNED`] are ever kept).
-fn intern(s: &str) -> Option<&'static str> {
-    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let mut names = NAMES.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(known) = names.get(s) {
-        return Some(known);
-    }
-    if names.len() >= MAX_INTERNED || s.len() > 64 {
-        return None;
-    }
-    let leaked: &'static str = Box::leak(s.to_string().into_boxed_str());
-    names.insert(leaked);
-    Some(leaked)
+fn known(list: &[&'static str], s: &str) -> Option<&'static str> {
+    list.iter().find(|k| **k == s).copied()
 }
 
 /// An error on the wire between instances.
@@ -68,8 +70,8 @@ impl From<&AppError> for WireError {
 impl WireError {
     /// The error as the forwarding instance raises it.
     pub fn into_app_error(self) -> AppError {
-        let reason = self.reason.as_deref().and_then(intern);
-        let what = self.what.as_deref().and_then(intern).unwrap_or("object");
+        let reason = self.reason.as_deref().and_then(|r| known(reasons::ALL, r));
+        let what = self.what.as_deref().and_then(|w| known(NOT_FOUND_NAMES, w)).unwrap_or("object");
         match self.code.as_str() {
             codes::NOT_FOUND => match self.path {
                 Some(path) => AppError::PathNotFound { what, path },
@@ -93,7 +95,7 @@ mod tests {
     #[test]
     fn an_error_crosses_the_wire_with_its_code_reason_and_path() {
         let cases = [
-            AppError::conflict_because(super::super::reasons::NOT_EMPTY, "not empty"),
+            AppError::conflict_because(reasons::NOT_EMPTY, "not empty"),
             AppError::PathNotFound { what: "file", path: "a/b".into() },
             AppError::NotFound("sandbox"),
             AppError::bad_input("bad"),
