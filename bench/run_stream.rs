@@ -8,13 +8,17 @@
 //!
 //! Run: `cargo bench --bench run_stream`.
 
+#[path = "producer.rs"]
+mod producer;
 #[path = "ws_client.rs"]
 mod ws_client;
 
+use producer::{latency_of, produce};
+
 use std::{
-    io::{BufRead, BufReader, Write},
+    io::{BufRead, BufReader},
     process::{Command, Stdio},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use serde_json::json;
@@ -24,41 +28,6 @@ const EVENTS: usize = 20_000;
 const SUBSCRIBERS: usize = 1_000;
 const FANOUT_EVENTS: usize = 200;
 const RATE: usize = 2_000;
-
-fn now_ns() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
-}
-
-/// Producer mode: behave like `claude -p … -- "[flood N] [wait MS]"`.
-fn produce(prompt: &str) {
-    let num = |tag: &str| -> u64 {
-        prompt
-            .split(&format!("[{tag} "))
-            .nth(1)
-            .and_then(|s| s.split(']').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    };
-    let out = std::io::stdout();
-    let mut out = out.lock();
-    let init = json!({"type": "system", "subtype": "init", "session_id": "bench-session", "model": "bench", "cwd": "/", "tools": []});
-    let _ = writeln!(out, "{init}");
-    let _ = out.flush();
-    std::thread::sleep(Duration::from_millis(num("wait")));
-    let rate = num("rate");
-    let start = Instant::now();
-    for i in 0..num("flood") {
-        if rate > 0 {
-            let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
-            std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        }
-        let line = json!({"type": "assistant", "message": {"role": "assistant", "content": [{"type": "text", "text": format!("{i} {}", now_ns())}]}});
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
-    }
-    let result = json!({"type": "result", "subtype": "success", "is_error": false, "num_turns": 1, "duration_ms": 1, "total_cost_usd": 0.0, "result": "ok"});
-    let _ = writeln!(out, "{result}");
-}
 
 struct Stats {
     latencies_us: Vec<f64>,
@@ -78,11 +47,6 @@ impl Stats {
         let (p50, p99) = (self.quantile(0.5), self.quantile(0.99));
         format!("{name:<34} {:>9.0} events/s   p50 {p50:>8.1} µs   p99 {p99:>8.1} µs", self.rate())
     }
-}
-
-fn latency_of(text: &str) -> Option<f64> {
-    let ts: u128 = text.split(' ').nth(1)?.parse().ok()?;
-    Some((now_ns().saturating_sub(ts)) as f64 / 1000.0)
 }
 
 async fn baseline(me: &str, prompt: &str) -> anyhow::Result<Stats> {
