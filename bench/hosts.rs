@@ -104,9 +104,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == "-p") {
-        producer::produce(args.last().map(String::as_str).unwrap_or(""));
+    if producer::act_as_claude() {
         return Ok(());
     }
     let me = std::env::current_exe()?.display().to_string();

@@ -23,7 +23,7 @@ pub fn latency_of(text: &str) -> Option<f64> {
 }
 
 /// Producer mode: behave like `claude -p … -- "[flood N] [wait MS]"`.
-pub fn produce(prompt: &str) {
+fn produce(prompt: &str) {
     let num = |tag: &str| -> u64 {
         prompt
             .split(&format!("[{tag} "))
@@ -51,4 +51,20 @@ pub fn produce(prompt: &str) {
     }
     let result = json!({"type": "result", "subtype": "success", "is_error": false, "num_turns": 1, "duration_ms": 1, "total_cost_usd": 0.0, "result": "ok"});
     let _ = writeln!(out, "{result}");
+}
+
+/// When this process was started as the `claude` command (by a server under bench):
+/// answers `--version` (the server's start-up check) and `-p …` (a run), and says so, so
+/// `main` returns instead of starting the bench again inside itself.
+pub fn act_as_claude() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--version") {
+        println!("2.1.332 (Claude Code)");
+        return true;
+    }
+    if args.iter().any(|a| a == "-p") {
+        produce(args.last().map(String::as_str).unwrap_or(""));
+        return true;
+    }
+    false
 }

@@ -13,7 +13,7 @@ mod producer;
 #[path = "ws_client.rs"]
 mod ws_client;
 
-use producer::{latency_of, produce};
+use producer::latency_of;
 
 use std::{
     io::{BufRead, BufReader},
@@ -148,9 +148,7 @@ async fn fanout(addr: &str, token: &str, sandbox: &str, pid: u32) -> anyhow::Res
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == "-p") {
-        produce(args.last().map(String::as_str).unwrap_or(""));
+    if producer::act_as_claude() {
         return Ok(());
     }
     raise_fd_limit();
