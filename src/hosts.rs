@@ -81,8 +81,41 @@ pub async fn wire(
         .await
         .map_err(|e| anyhow::anyhow!("registering this instance's host: {e:?}"))?;
     tracing::info!(host = %me, internal = ?url, "serving local sandboxes of this host");
+    tokio::spawn(drop_moved_away(config.store.data_dir.join("sandboxes"), db.clone(), local.clone(), me.clone()));
     let remote = Remote::new(secret.unwrap_or_else(|| Secret(String::new())), config.limits.io.internal_max_line_bytes)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let routed: Arc<dyn Backend> = Arc::new(RoutedBackend::new(local, Arc::new(directory), remote));
     Ok((routed, internal))
+}
+
+/// Removes the workspaces this host still holds of sandboxes that moved to another host
+/// while it was down (`moveSandbox` of a sandbox whose host was gone), so a host that
+/// comes back keeps no stale copy. Best effort, in the background at start-up.
+async fn drop_moved_away(
+    dir: std::path::PathBuf,
+    db: sea_orm::DatabaseConnection,
+    local: Arc<dyn Backend>,
+    me: String,
+) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let Ok(mut entries) = tokio::fs::read_dir(&dir).await else { return };
+    let mut here = Vec::new();
+    while let Ok(Some(e)) = entries.next_entry().await {
+        if let Ok(id) = uuid::Uuid::parse_str(&e.file_name().to_string_lossy()) {
+            here.push(id);
+        }
+    }
+    for chunk in here.chunks(500) {
+        let rows = crate::entity::sandbox::Entity::find()
+            .filter(crate::entity::sandbox::Column::Id.is_in(chunk.to_vec()))
+            .filter(crate::entity::sandbox::Column::HostId.is_not_null())
+            .filter(crate::entity::sandbox::Column::HostId.ne(me.clone()))
+            .all(&db)
+            .await;
+        let Ok(rows) = rows else { return };
+        for row in rows {
+            tracing::warn!(sandbox_id = %row.id, host = ?row.host_id, "removing the stale workspace of a sandbox that moved away");
+            local.forget(row.id).await;
+        }
+    }
 }

@@ -222,6 +222,14 @@ async fn a_hosts_sandboxes_are_unavailable_while_it_is_down_and_move_elsewhere()
     assert_eq!(session_of(&a, &token, on_b).await, session, "the Claude session goes on");
     let away = gql(&a.addr, &token, mv, json!({"s": on_a, "h": "host-b"})).await;
     assert_eq!(away["errors"][0]["extensions"]["reason"], "HOST_UNAVAILABLE", "no move to a host that is down: {away}");
+
+    // host-b back: it drops its stale copy of the sandbox that moved away.
+    assert!(hb.workspace(on_b).exists(), "host-b still holds the old copy while down");
+    let _b3 = hb.start(&db_url, &moto.endpoint);
+    let gone = crate::helpers::process::eventually(20, || !hb.workspace(on_b).exists()).await;
+    assert!(gone, "the stale workspace is removed when host-b comes back");
+    let still = ok(&a.addr, &token, READ, json!({"s": on_b})).await;
+    assert_eq!(still["sandbox"]["host"], "host-a");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,4 +283,61 @@ async fn the_internal_channel_takes_only_the_server_secret_and_no_sandbox_reache
     );
     assert!(!err.contains("not found"), "{said}");
     assert!(!said["stdout"].as_str().unwrap().contains("connected"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_and_previews_of_a_sandbox_on_another_host_work_through_any_instance() {
+    let (db_url, moto) = (db::fresh_postgres().await, start_moto().await);
+    let (ha, hb) = (Host::new("host-a"), Host::new("host-b"));
+    let (a, b) = (ha.start(&db_url, &moto.endpoint), hb.start(&db_url, &moto.endpoint));
+    let token = a.token.clone().or_else(|| b.token.clone()).unwrap();
+    // Made through B, so it lives on host-b; everything below goes through A.
+    let made = ok(&b.addr, &token, "mutation { createSandbox(input: {}) { id host } }", json!({})).await;
+    let sb = made["createSandbox"]["id"].as_str().unwrap().to_string();
+    assert_eq!(made["createSandbox"]["host"], "host-b");
+
+    // A process: started through A, runs on host-b, its output read through A.
+    let startp = "mutation($s: ID!, $argv: [String!]!) { startProcess(input: {sandboxId: $s, argv: $argv}) { id } }";
+    let argv = json!(["sh", "-c", "echo out-of-the-process && touch from-process.txt"]);
+    let p = ok(&a.addr, &token, startp, json!({"s": sb, "argv": argv})).await["startProcess"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut ws = WsClient::connect(a.socket(), Some(&token)).await.unwrap();
+    let out = "subscription($p: ID!) { processOutput(processId: $p) { kind text exitCode } }";
+    ws.subscribe("p", out, json!({"p": p})).await;
+    let mut text = String::new();
+    loop {
+        let msg = ws.next().await;
+        let piece = &msg["payload"]["data"]["processOutput"];
+        assert_eq!(msg["type"], "next", "{msg}");
+        text.push_str(piece["text"].as_str().unwrap_or(""));
+        if piece["kind"] == "ENDED" {
+            assert_eq!(piece["exitCode"], 0, "{msg}");
+            break;
+        }
+    }
+    assert_eq!(text, "out-of-the-process\n");
+    assert!(hb.workspace(&sb).join("from-process.txt").exists(), "it ran on host-b");
+
+    // A preview: the app runs in the sandbox on host-b, A's preview listener serves it.
+    ok(&a.addr, &token, WRITE, json!({"s": sb, "p": "index.html", "c": "served from host-b\n"})).await;
+    let server = json!(["python3", "-m", "http.server", "5173", "--bind", "127.0.0.1"]);
+    ok(&a.addr, &token, startp, json!({"s": sb, "argv": server})).await;
+    let expose = "mutation($s: ID!) { exposePort(sandboxId: $s, port: 5173, visibility: PUBLIC) { url } }";
+    let url = ok(&a.addr, &token, expose, json!({"s": sb})).await["exposePort"]["url"].as_str().unwrap().to_string();
+    let authority = url.split("://").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let (host, port) = authority.rsplit_once(':').unwrap();
+    let client =
+        reqwest::Client::builder().resolve(host, format!("127.0.0.1:{port}").parse().unwrap()).build().unwrap();
+    let mut body = String::new();
+    for _ in 0..40 {
+        let resp = client.get(&url).send().await.unwrap();
+        if resp.status() == 200 {
+            body = resp.text().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(body, "served from host-b\n");
 }

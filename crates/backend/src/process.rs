@@ -5,7 +5,7 @@
 use tokio::sync::{mpsc, oneshot};
 
 /// A terminal's size in character cells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TtySize {
     /// Columns.
     pub cols: u16,
@@ -29,7 +29,7 @@ pub struct ProcessRequest {
 }
 
 /// Something to do to a running process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ProcessControl {
     /// Sets the terminal's size (the program gets SIGWINCH).
     Resize(TtySize),
@@ -38,7 +38,7 @@ pub enum ProcessControl {
 }
 
 /// How a process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProcessExit {
     /// Its exit code; 128 + n when signal n ended it inside the jail.
     pub code: Option<i32>,

@@ -6,6 +6,7 @@
 
 mod calls;
 mod exec;
+mod session;
 
 use std::sync::Arc;
 
@@ -74,6 +75,8 @@ pub fn router(state: InternalState) -> Router {
         .route("/internal/v1/walk", post(calls::walk))
         .route("/internal/v1/watch", post(calls::watch))
         .route("/internal/v1/exec", get(exec::exec))
+        .route("/internal/v1/process", get(session::process))
+        .route("/internal/v1/dial", get(session::dial))
         .layer(middleware::from_fn_with_state(state.clone(), require_secret))
         .with_state(state)
 }

@@ -21,6 +21,9 @@ use crate::{
     watch::{RawChange, WorkspaceWatch},
 };
 
+/// A WebSocket to another instance.
+pub(super) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// Output events buffered per forwarded command.
 const OUTPUT_QUEUE: usize = 256;
 
@@ -32,7 +35,7 @@ pub struct Remote {
     max_line: usize,
 }
 
-fn unavailable(e: impl std::fmt::Display) -> AppError {
+pub(super) fn unavailable(e: impl std::fmt::Display) -> AppError {
     tracing::warn!(error = %e, "the instance on a sandbox's host could not be reached");
     AppError::conflict_because(
         reasons::HOST_UNAVAILABLE,
@@ -151,6 +154,16 @@ impl Remote {
         Ok(WorkspaceWatch::new(rx, overflowed, Box::new(tokio_util::task::AbortOnDropHandle::new(pump))))
     }
 
+    /// A WebSocket to the internal route `path` of the instance at `url`.
+    pub(super) async fn socket(&self, url: &str, path: &str) -> AppResult<Socket> {
+        let ws_url = format!("{}/internal/v1/{path}", url.replacen("http", "ws", 1));
+        let mut req = ws_url.into_client_request().map_err(unavailable)?;
+        let secret = self.secret.0.parse().map_err(|_| AppError::Internal(anyhow::anyhow!("bad internal secret")))?;
+        req.headers_mut().insert(SECRET_HEADER, secret);
+        let (ws, _) = tokio_tungstenite::connect_async(req).await.map_err(unavailable)?;
+        Ok(ws)
+    }
+
     /// Runs a command on the host, its input and output relayed over a WebSocket.
     pub async fn exec(
         &self,
@@ -158,12 +171,7 @@ impl Remote {
         start: ExecStart,
         mut stdin: Option<mpsc::Receiver<Vec<u8>>>,
     ) -> AppResult<ExecHandle> {
-        let ws_url = format!("{}/internal/v1/exec", url.replacen("http", "ws", 1));
-        let mut req = ws_url.into_client_request().map_err(unavailable)?;
-        let secret = self.secret.0.parse().map_err(|_| AppError::Internal(anyhow::anyhow!("bad internal secret")))?;
-        req.headers_mut().insert(SECRET_HEADER, secret);
-        let (ws, _) = tokio_tungstenite::connect_async(req).await.map_err(unavailable)?;
-        let (mut sink, mut source) = ws.split();
+        let (mut sink, mut source) = self.socket(url, "exec").await?.split();
         sink.send(Message::text(serde_json::to_string(&start)?)).await.map_err(unavailable)?;
         let (out_tx, out_rx) = mpsc::channel(OUTPUT_QUEUE);
         let cancel = CancellationToken::new();

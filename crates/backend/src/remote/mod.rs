@@ -5,12 +5,12 @@
 //! CONFLICT `HOST_UNAVAILABLE`. Database-only work never comes here.
 //!
 //! Forwarded: create and the lifecycle, commands (Claude's runs, syncs' and restores'
-//! reads and writes), every file operation, workspace watches and usage. Not yet:
-//! processes, terminals and previews of a sandbox on another host (CONFLICT
-//! `HOST_UNAVAILABLE` says to reach it through its host).
+//! reads and writes), every file operation, workspace watches, usage, processes and
+//! terminals, and connections to sandbox ports (previews).
 
 pub mod client;
 mod files_route;
+mod session;
 pub mod wire;
 
 use std::sync::Arc;
@@ -26,7 +26,7 @@ use crate::{
     Backend, BackendStatus, ExternalId, SandboxSpec,
     capabilities::{Exec, Lifecycle, PortStream, Ports, Processes, Usage, Watch},
     entity::enums::BackendName,
-    error::{AppError, AppResult, reasons},
+    error::{AppError, AppResult},
     exec::{ExecHandle, ExecRequest},
     process::{ProcessHandle, ProcessRequest},
 };
@@ -70,13 +70,6 @@ impl RoutedBackend {
             Ok(id) => self.directory.route(id).await,
             Err(_) => Ok(Route::Local),
         }
-    }
-
-    fn only_here(what: &str) -> AppError {
-        AppError::conflict_because(
-            reasons::HOST_UNAVAILABLE,
-            format!("{what} of a sandbox on another host are reached through an instance on that host"),
-        )
     }
 }
 
@@ -175,18 +168,32 @@ impl Processes for RoutedBackend {
         let local = self.local.processes().ok_or_else(|| AppError::bad_input("this backend has no processes"))?;
         match self.route(id).await? {
             Route::Local => local.start_process(id, req).await,
-            Route::Remote(_) => Err(Self::only_here("processes and terminals")),
+            Route::Remote(url) => {
+                let start = wire::ProcessStart {
+                    ext: id.as_str().into(),
+                    argv: req.argv,
+                    env: req.env,
+                    cwd: req.cwd,
+                    tty: req.tty,
+                    nice: req.nice,
+                };
+                self.remote.start_process(&url, start).await
+            }
         }
     }
 }
 
 #[async_trait]
 impl Ports for RoutedBackend {
+    fn exposable(&self, port: u16) -> AppResult<()> {
+        self.local.ports().map_or(Ok(()), |p| p.exposable(port))
+    }
+
     async fn dial(&self, id: &ExternalId, port: u16) -> AppResult<PortStream> {
         let local = self.local.ports().ok_or_else(|| AppError::bad_input("this backend has no ports"))?;
         match self.route(id).await? {
             Route::Local => local.dial(id, port).await,
-            Route::Remote(_) => Err(Self::only_here("previews")),
+            Route::Remote(url) => self.remote.dial(&url, wire::Dial { ext: id.as_str().into(), port }).await,
         }
     }
 }

@@ -162,6 +162,43 @@ pub struct ExecStart {
     pub first_input_within_secs: Option<u64>,
 }
 
+/// The opening message of a forwarded process or terminal.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProcessStart {
+    /// The backend's id.
+    pub ext: String,
+    /// Program and arguments.
+    pub argv: Vec<String>,
+    /// Environment.
+    pub env: Vec<(String, String)>,
+    /// Working directory in the workspace.
+    pub cwd: WorkspacePath,
+    /// A terminal of this size.
+    pub tty: Option<crate::process::TtySize>,
+    /// Priority below the server's.
+    pub nice: i32,
+}
+
+/// What the host says about a forwarded process (its output comes as binary frames).
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ProcessFrame {
+    /// It started.
+    Started,
+    /// It ended.
+    Exited(crate::process::ProcessExit),
+    /// It could not start.
+    Failed(crate::error::WireError),
+}
+
+/// The opening message of a forwarded connection to a sandbox's port.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Dial {
+    /// The backend's id.
+    pub ext: String,
+    /// The port on the sandbox's loopback.
+    pub port: u16,
+}
+
 /// The text frame that closes a forwarded command's standard input.
 pub const STDIN_EOF: &str = "eof";
 /// The text frame that cancels a forwarded command.
