@@ -53,9 +53,9 @@ pub async fn wire(
     local: Arc<dyn Backend>,
     templates: Arc<Templates>,
     instance: &str,
-) -> anyhow::Result<(Arc<dyn Backend>, Option<Internal>)> {
+) -> anyhow::Result<(Arc<dyn Backend>, Option<Internal>, Option<Directory>)> {
     if config.backend != BackendKind::Local {
-        return Ok((local, None));
+        return Ok((local, None, None));
     }
     let me = host_id(config)?;
     let directory = Directory::new(db.clone(), &me);
@@ -84,8 +84,8 @@ pub async fn wire(
     tokio::spawn(drop_moved_away(config.store.data_dir.join("sandboxes"), db.clone(), local.clone(), me.clone()));
     let remote = Remote::new(secret.unwrap_or_else(|| Secret(String::new())), config.limits.io.internal_max_line_bytes)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let routed: Arc<dyn Backend> = Arc::new(RoutedBackend::new(local, Arc::new(directory), remote));
-    Ok((routed, internal))
+    let routed: Arc<dyn Backend> = Arc::new(RoutedBackend::new(local, Arc::new(directory.clone()), remote));
+    Ok((routed, internal, Some(directory)))
 }
 
 /// Removes the workspaces this host still holds of sandboxes that moved to another host

@@ -73,7 +73,7 @@ impl Application {
             Some(b) => b,
             None => make_backend(&config, &pool, &gateway, &templates).await?,
         };
-        let (backend, internal) =
+        let (backend, internal, directory) =
             crate::hosts::wire(&config, &db, backend, templates.clone(), &instance_id(&config)).await?;
         let runs = RunManager::new(
             db.clone(),
@@ -90,7 +90,10 @@ impl Application {
         let previews = PreviewListener::bind(&config.preview, config.listen).await?;
         let preview_addr = previews.listener.local_addr()?;
         let sealer = crate::service::credentials::sealing::Sealer::from_config(&config.broker)?.map(Arc::new);
-        let services = Services::new(db, limits, backend, blobs, runs, prices, previews.urls).with_sealer(sealer);
+        let mut services = Services::new(db, limits, backend, blobs, runs, prices, previews.urls).with_sealer(sealer);
+        if let Some(directory) = directory {
+            services = services.with_hosts(directory);
+        }
         services.lifecycle.recover(true).await.map_err(|e| anyhow::anyhow!("recovering interrupted work: {e:?}"))?;
         services.lifecycle.spawn_recovery();
         services.processes.spawn_reaper();

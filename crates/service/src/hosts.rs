@@ -93,9 +93,9 @@ impl Directory {
         }
     }
 
-    /// Chooses the host of new sandbox `id` (the placement rule above, among `allowed`
-    /// when given) and records it on the row.
-    pub async fn place_new(&self, id: Uuid, allowed: Option<&[String]>) -> AppResult<String> {
+    /// The host a new sandbox goes to (the placement rule above, among `allowed` when
+    /// given), or CONFLICT `HOST_UNAVAILABLE` when none of them is live.
+    pub async fn choose(&self, allowed: Option<&[String]>) -> AppResult<String> {
         let live: Vec<String> = host_instance::Entity::find()
             .filter(host_instance::Column::LeaseUntil.gt(now()))
             .filter(host_instance::Column::InternalUrl.is_not_null())
@@ -125,10 +125,9 @@ impl Directory {
         let Some((_, _, host)) = best else {
             return Err(AppError::conflict_because(
                 reasons::HOST_UNAVAILABLE,
-                "none of the template's hosts is available",
+                "none of the allowed hosts is available",
             ));
         };
-        self.set_host(id, &host).await?;
         Ok(host)
     }
 
@@ -193,9 +192,5 @@ impl Directory {
 impl HostMap for Directory {
     async fn route(&self, id: Uuid) -> AppResult<Route> {
         self.route_of(id).await
-    }
-
-    async fn place(&self, id: Uuid, allowed: Option<&[String]>) -> AppResult<String> {
-        self.place_new(id, allowed).await
     }
 }

@@ -149,6 +149,7 @@ impl Services {
             templates: templates.clone(),
             waker,
             git: git.clone(),
+            hosts: None,
         };
         let gate = snapshots::gate::BlobGate::new(db.clone(), &instance, &limits);
         let erasure = erasure::Erasure::new(lifecycle.clone(), snapshots.blobs.clone(), gate, &instance);
@@ -173,6 +174,19 @@ impl Services {
             checkpoints,
             erasure,
         }
+    }
+
+    /// These services placing local sandboxes on the hosts of `directory` (several hosts
+    /// of the local backend).
+    pub fn with_hosts(mut self, directory: hosts::Directory) -> Self {
+        self.lifecycle.hosts = Some(directory.clone());
+        self.erasure = erasure::Erasure::new(
+            self.lifecycle.clone(),
+            self.snapshots.blobs.clone(),
+            snapshots::gate::BlobGate::new(self.db.clone(), &self.runs.manager.instance_id, &self.limits),
+            &self.runs.manager.instance_id,
+        );
+        self
     }
 
     /// These services keeping credentials sealed by `sealer` (without one, none can be

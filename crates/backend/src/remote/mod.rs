@@ -40,15 +40,12 @@ pub enum Route {
     Remote(String),
 }
 
-/// Which host holds each sandbox and where new ones go (kept in the database, by the
-/// service layer).
+/// Which host holds each sandbox (kept in the database, by the service layer, which
+/// also places new ones).
 #[async_trait]
 pub trait HostMap: Send + Sync + 'static {
     /// Where the work on sandbox `id` goes, or CONFLICT `HOST_UNAVAILABLE`.
     async fn route(&self, id: Uuid) -> AppResult<Route>;
-
-    /// Places new sandbox `id` on a host (among `allowed` when given) and records it.
-    async fn place(&self, id: Uuid, allowed: Option<&[String]>) -> AppResult<String>;
 }
 
 /// This host's local backend, and the way to the others.
@@ -80,12 +77,11 @@ impl Lifecycle for RoutedBackend {
     }
 
     async fn create(&self, spec: &SandboxSpec) -> AppResult<ExternalId> {
-        let allowed = (!spec.template.hosts.is_empty()).then_some(spec.template.hosts.as_slice());
-        let host = self.directory.place(spec.sandbox_id, allowed).await?;
+        // The row names its host from its insert (or a move): create it there.
         match self.directory.route(spec.sandbox_id).await? {
             Route::Local => self.local.create(spec).await,
             Route::Remote(url) => {
-                tracing::info!(sandbox_id = %spec.sandbox_id, %host, "creating a sandbox on another host");
+                tracing::info!(sandbox_id = %spec.sandbox_id, "creating a sandbox on another host");
                 let call = Call::Create {
                     sandbox_id: spec.sandbox_id,
                     account_id: spec.account_id,

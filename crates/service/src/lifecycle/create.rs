@@ -134,6 +134,10 @@ impl Lifecycle {
             Some(_) => Some(self.quotas.acquire(viewer.account_id, Expensive::Restore)?),
             None => None,
         };
+        let host = match &self.hosts {
+            Some(d) => Some(d.choose((!template.hosts.is_empty()).then_some(template.hosts.as_slice())).await?),
+            None => None,
+        };
         let t = now();
         // The create lease is written with the row and held until the sandbox is RUNNING
         // or ERROR; if this instance dies, recovery finds it expired and ends the row.
@@ -157,8 +161,8 @@ impl Lifecycle {
             lease_owner: Set(Some(lease.owner().to_string())),
             lease_until: Set(Some(lease.until())),
             lease_kind: Set(Some(LeaseKind::Create.name().to_string())),
-            // Placed by the backend when it makes the sandbox (several hosts: the least loaded).
-            host_id: Set(None),
+            // Its host from birth (several hosts: the least loaded live one).
+            host_id: Set(host),
             created_at: Set(t),
             updated_at: Set(t),
         };

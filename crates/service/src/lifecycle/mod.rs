@@ -47,4 +47,7 @@ pub struct Lifecycle {
     pub(super) templates: Arc<Templates>,
     pub(super) waker: waker::Waker,
     pub(super) git: crate::git::Git,
+    /// Which host each local sandbox lives on (None: the backend is reached from any
+    /// instance, as Modal is).
+    pub(super) hosts: Option<crate::hosts::Directory>,
 }

@@ -5,8 +5,6 @@
 //! it ever comes back, no longer serves the sandbox). Claude's session goes along from
 //! the newest checkpoint that holds one, so the next run resumes the conversation.
 
-use std::sync::Arc;
-
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, sea_query::Expr};
 
 use super::{Lifecycle, leases::LeaseKind};
@@ -51,6 +49,10 @@ impl Lifecycle {
     }
 
     async fn move_under_lease(&self, viewer: &Viewer, sb: &VisibleSandbox, host: &str) -> AppResult<()> {
+        let directory =
+            self.hosts.as_ref().ok_or_else(|| AppError::bad_input("this server has no hosts to move to"))?;
+        // The target must be live before anything is changed.
+        directory.choose(Some(&[host.to_string()])).await?;
         let running = agent_run::Entity::find()
             .filter(agent_run::Column::SandboxId.eq(sb.id))
             .filter(agent_run::Column::Status.eq(RunStatus::Running))
@@ -84,9 +86,9 @@ impl Lifecycle {
                 Err(e) => return Err(e),
             }
         }
-        let mut template = (*self.templates.of_sandbox(sb.template.as_deref())?).clone();
-        template.hosts = vec![host.to_string()];
-        let spec = SandboxSpec { sandbox_id: sb.id, account_id: sb.account_id, template: Arc::new(template) };
+        let template = self.templates.of_sandbox(sb.template.as_deref())?;
+        directory.set_host(sb.id, host).await?;
+        let spec = SandboxSpec { sandbox_id: sb.id, account_id: sb.account_id, template };
         let ext = self.backend.create(&spec).await?;
         let session = checkpoint::Entity::find()
             .filter(checkpoint::Column::SandboxId.eq(sb.id))
