@@ -1,9 +1,9 @@
 //! First words of a message: the real Claude Code CLI (jailed) against a fake Anthropic
-//! API that answers at once, started warm (the next run takes over the Claude that the
-//! previous run's end left waiting) vs started cold (a server with warm starts off), vs
-//! the same CLI started directly (no server, no jail), in one process, rounds
-//! alternating. Each figure is the time from asking (`claudeStream`, or spawning the CLI)
-//! to the first text delta.
+//! API that answers at once, started warm — on the Claude the previous run talked to and
+//! left waiting (kept), or on a fresh one started when it ended (`--warm-reuse false`) —
+//! vs started cold (a server with warm starts off), vs the same CLI started directly (no
+//! server, no jail), in one process, rounds alternating. Each figure is the time from
+//! asking (`claudeStream`, or spawning the CLI) to the first text delta.
 //!
 //! Run: `cargo bench --bench warm_start` (needs the CLI of `scripts/install-test-deps.sh`
 //! or `SANDBOXQL_TEST_CLAUDE`).
@@ -45,13 +45,14 @@ struct Server {
     _dir: tempfile::TempDir,
 }
 
-async fn server(name: &'static str, warm: bool, upstream: &str) -> anyhow::Result<Server> {
+async fn server(name: &'static str, warm: bool, reuse: bool, upstream: &str) -> anyhow::Result<Server> {
     let dir = tempfile::tempdir()?;
     let mut config = common::config_for(dir.path().to_path_buf());
     config.runs.claude_bin = cli();
     config.gateway.anthropic_base_url = upstream.to_string();
     config.gateway.anthropic_api_key = Some(sandboxql::config::Secret("sk-ant-bench".into()));
     config.limits.warm.warm_starts = warm;
+    config.limits.warm.warm_reuse = reuse;
     let app = Application::build(config).await?;
     let addr = app.local_addr()?.to_string();
     let token = app.bootstrap_token.clone().unwrap_or_default();
@@ -159,10 +160,19 @@ fn p(v: &mut [Duration], q: f64) -> f64 {
 async fn main() -> anyhow::Result<()> {
     let fake = fake_anthropic::start().await;
     let upstream = format!("http://{}", fake.addr);
-    let mut servers = [server("warm", true, &upstream).await?, server("cold", false, &upstream).await?];
+    let mut servers = [
+        server("warm, kept", true, true, &upstream).await?,
+        server("warm, fresh", true, false, &upstream).await?,
+        server("cold", false, false, &upstream).await?,
+    ];
     let home = tempfile::tempdir()?;
     let (mut directs, mut waiting) = (Vec::new(), Vec::new());
-    // Warm-up: each sandbox's first message (its session starts; not counted).
+    // Warm-up: each sandbox's first two messages (its session starts, cold; the second
+    // runs on a fresh warm process and leaves it kept; not counted).
+    for s in servers.iter_mut() {
+        s.message().await?;
+    }
+    tokio::time::sleep(PAUSE).await;
     for s in servers.iter_mut() {
         s.message().await?;
     }

@@ -58,6 +58,14 @@ pub trait Exec: Send + Sync + 'static {
     /// before it accepts `--dangerously-skip-permissions`).
     fn runs_as_root(&self) -> bool;
 
+    /// Whether a command can go on after the server that started it is gone (Modal's
+    /// execs do; a jailed local command dies with its server). A Claude kept waiting
+    /// between runs has no wrapper of its own to give up by, so only backends whose
+    /// commands die with the server keep one.
+    fn commands_outlive_server(&self) -> bool {
+        true
+    }
+
     /// Environment that points Claude inside a sandbox at the Anthropic gateway
     /// (`ANTHROPIC_BASE_URL`, and proxy variables where egress goes through a proxy).
     fn gateway_env(&self) -> Vec<(String, String)>;

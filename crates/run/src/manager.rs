@@ -129,7 +129,8 @@ impl RunManager {
         }
         if let Some(w) = warm {
             let me = self.clone();
-            let io = supervisor::RunIo { cancel, stdin: Some(w.stdin), wake };
+            let io =
+                supervisor::RunIo { cancel, stdin: Some(w.stdin), wake, token: w.token, cost_before: w.cost_before };
             tokio::spawn(async move { supervisor::supervise(me, run, Ok(w.handle), io).await });
             return;
         }
@@ -172,7 +173,7 @@ impl RunManager {
             (_, Err(e)) => Err(e),
         };
         let me = self.clone();
-        let io = supervisor::RunIo { cancel, stdin: stdin_tx, wake };
+        let io = supervisor::RunIo { cancel, stdin: stdin_tx, wake, token, cost_before: None };
         tokio::spawn(async move { supervisor::supervise(me, run, handle, io).await });
     }
 

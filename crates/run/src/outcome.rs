@@ -68,6 +68,8 @@ pub struct Outcome {
     pub last_stderr: Option<String>,
     /// The last turn was stopped by `interruptRun` (Claude then reports an error).
     pub interrupted_last_turn: bool,
+    /// Claude did not exit: it waits, between turns, for the sandbox's next run.
+    pub kept_waiting: bool,
 }
 
 /// The run's final status and its closing event.
@@ -102,7 +104,9 @@ pub fn finish_event(out: &Outcome, elapsed: Duration, timeout_secs: u64) -> (Run
         }
         None => match &out.start_error {
             Some(e) => (RunStatus::Failed, Some(e.clone()), Some(reasons::CLAUDE_EXITED)),
-            None if out.result.is_some() && !r.is_error && exit_code == Some(0) => (RunStatus::Succeeded, None, None),
+            None if out.result.is_some() && !r.is_error && (exit_code == Some(0) || out.kept_waiting) => {
+                (RunStatus::Succeeded, None, None)
+            }
             // The user stopped the last turn: the run ends as they asked, not as a failure.
             None if out.interrupted_last_turn && out.result.is_some() => {
                 (RunStatus::Cancelled, Some("the last turn was interrupted".to_string()), None)

@@ -30,6 +30,7 @@ const EVENTS_PER_INSERT: usize = 256;
 
 use super::outcome::{Outcome, Stop, finish_event};
 use super::output::{first_session, remember_session, take};
+use super::warm::Parked;
 
 /// How the supervisor reaches a run: its cancel, its stdin (interactive and ASK runs)
 /// and the signal that inputs wait for it.
@@ -40,6 +41,10 @@ pub struct RunIo {
     pub stdin: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
     /// Notified when inputs were queued for the run.
     pub wake: Arc<Notify>,
+    /// The gateway token the process holds (kept with it when it waits for the next run).
+    pub token: crate::config::Secret,
+    /// The cost the process had reported before this run (a process an earlier run left).
+    pub cost_before: Option<f64>,
 }
 
 /// Runs to completion in its own task.
@@ -51,10 +56,12 @@ pub async fn supervise(mgr: Arc<RunManager>, run: agent_run::Model, handle: AppR
         .with_owner(run.account_id, run.sandbox_id);
     let mut out = Outcome::default();
     let mut session: Option<String> = None;
+    let mut parked = None;
     match handle {
         Err(AppError::NotFound("program")) => out.not_found = true,
         Err(e) => out.start_error = Some(e.public_message()),
-        Ok(h) => {
+        Ok(mut h) => {
+            let keep_process = mgr.keeps_processes();
             let mut talk = io.stdin.map(|tx| {
                 let l = &mgr.limits;
                 let limits = TalkLimits {
@@ -62,6 +69,7 @@ pub async fn supervise(mgr: Arc<RunManager>, run: agent_run::Model, handle: AppR
                     idle: Duration::from_secs(l.run_idle_secs),
                     max_pending: l.max_pending_run_inputs as usize,
                     hold_at_turn_end: mgr.turn_hook.get().is_some(),
+                    keep_process,
                 };
                 let ask = run.permission_mode == RunPermissionMode::Ask;
                 Talk::start(&run.prompt, tx, run.interactive, ask, limits)
@@ -74,7 +82,7 @@ pub async fn supervise(mgr: Arc<RunManager>, run: agent_run::Model, handle: AppR
                 talk: talk.as_mut(),
                 turns: Turns { kept: 0, open: true, last_uuid: None },
             };
-            ctx.pump(h, &mut w, &mut out, &mut session).await;
+            ctx.pump(&mut h, &mut w, &mut out, &mut session).await;
             // A turn still open when Claude stopped (a one-shot run, a cancel) is kept now.
             let open = match ctx.talk.as_deref() {
                 Some(t) if t.has_turns() => t.turn_open(),
@@ -86,6 +94,7 @@ pub async fn supervise(mgr: Arc<RunManager>, run: agent_run::Model, handle: AppR
             if let Some(t) = &talk {
                 out.interrupted_last_turn = t.last_turn_interrupted();
             }
+            parked = Parked::take(&mut out, talk.as_mut(), h, io.token, io.cost_before);
         }
     }
     // Requests nobody answered before the run ended can no longer be answered.
@@ -106,7 +115,13 @@ pub async fn supervise(mgr: Arc<RunManager>, run: agent_run::Model, handle: AppR
         tracing::error!(run_id = %run.id, error = ?e, "could not record the end of a run");
     }
     mgr.finished(run.id);
-    // The sandbox's next run starts warm, unless the server is stopping.
+    // The sandbox's next run starts warm, unless the server is stopping: on this run's
+    // own Claude when it waits, else on a new one.
+    if let Some(p) = parked.filter(|_| out.stop.is_none())
+        && mgr.reuse(&run, p).await
+    {
+        return;
+    }
     if mgr.stop_reason().is_none() {
         mgr.prepare_warm(run.sandbox_id).await;
     }
@@ -152,7 +167,7 @@ impl Pump<'_> {
         }
     }
 
-    async fn pump(&mut self, mut h: ExecHandle, w: &mut EventWriter, out: &mut Outcome, session: &mut Option<String>) {
+    async fn pump(&mut self, h: &mut ExecHandle, w: &mut EventWriter, out: &mut Outcome, session: &mut Option<String>) {
         let (mgr, run, cancel) = (self.mgr, self.run, self.cancel);
         let deadline = tokio::time::sleep(Duration::from_secs(mgr.limits.run_timeout_secs));
         tokio::pin!(deadline);
@@ -165,8 +180,8 @@ impl Pump<'_> {
         loop {
             let stopping = out.stop.is_some();
             let first = tokio::select! {
-                _ = self.wake.notified(), if talks && !stopping => { self.sync(w, out, &h).await; continue; }
-                _ = poll.tick(), if talks && !stopping => { self.sync(w, out, &h).await; continue; }
+                _ = self.wake.notified(), if talks && !stopping => { self.sync(w, out, h).await; if self.parked() { break } continue; }
+                _ = poll.tick(), if talks && !stopping => { self.sync(w, out, h).await; if self.parked() { break } continue; }
                 _ = cancel.cancelled(), if !stopping => {
                     out.stop = Some(mgr.stop_reason().unwrap_or(Stop::Cancelled));
                     h.cancel.cancel();
@@ -218,10 +233,15 @@ impl Pump<'_> {
             if let Some(sid) = new_session {
                 remember_session(mgr, run, &sid).await;
             }
-            if ended {
+            if ended || self.parked() {
                 break;
             }
         }
+    }
+
+    /// Whether the run is over with Claude kept waiting for the next run.
+    fn parked(&self) -> bool {
+        self.talk.as_deref().is_some_and(Talk::parked)
     }
 
     /// Takes queued inputs and answers and stores what they produced.

@@ -186,6 +186,12 @@ impl Jail {
         self.bwrap.is_some()
     }
 
+    /// Whether jailed commands die with the server (bubblewrap's `--die-with-parent`);
+    /// without the jail a command can outlive a server killed outright.
+    pub fn dies_with_server(&self) -> bool {
+        self.bwrap.is_some()
+    }
+
     /// Whether the command will run as root (then Claude needs IS_SANDBOX=1 to skip prompts).
     pub fn runs_as_root(&self) -> bool {
         match self.bwrap {

@@ -217,6 +217,10 @@ impl Exec for LocalBackend {
         self.jail.runs_as_root()
     }
 
+    fn commands_outlive_server(&self) -> bool {
+        !self.jail.dies_with_server()
+    }
+
     fn gateway_env(&self) -> Vec<(String, String)> {
         match &self.gateway_url {
             Some(url) => self.jail.network_env(url),

@@ -149,6 +149,11 @@ impl Exec for RoutedBackend {
         self.local.runs_as_root()
     }
 
+    fn commands_outlive_server(&self) -> bool {
+        // A forwarded command is killed when its socket to this instance goes.
+        self.local.commands_outlive_server()
+    }
+
     fn gateway_env(&self) -> Vec<(String, String)> {
         self.local.gateway_env()
     }

@@ -10,6 +10,12 @@ pub struct WarmLimits {
     /// `prepareSandbox`); `false` makes every run start cold.
     #[arg(long, env = "SANDBOXQL_WARM_STARTS", default_value_t = true, action = clap::ArgAction::Set)]
     pub warm_starts: bool,
+    /// Keep the Claude a run talked to (over stdin) waiting for the sandbox's next run,
+    /// when the run ended well, instead of starting a new one: it has started and loaded
+    /// its session already. Only where commands die with the server; `false` starts a
+    /// fresh warm process after every run.
+    #[arg(long, env = "SANDBOXQL_WARM_REUSE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub warm_reuse: bool,
     /// Warm processes one account may have at once, over all instances.
     #[arg(long, env = "SANDBOXQL_WARM_PER_ACCOUNT", default_value_t = 2)]
     pub warm_per_account: u64,

@@ -34,6 +34,9 @@ pub struct TalkLimits {
     /// Hold what would go to Claude after a turn ends until [`Talk::release`] (while the
     /// turn's checkpoint is taken, so the next message cannot change the workspace first).
     pub hold_at_turn_end: bool,
+    /// At the run's end, keep Claude's input open (the process waits for the sandbox's
+    /// next run) instead of closing it, when no turn is under way.
+    pub keep_process: bool,
 }
 
 /// What waits for [`Talk::release`].
@@ -62,6 +65,11 @@ pub struct Talk {
     held: Option<Vec<Held>>,
     /// Whether Claude has been sent something since its last turn ended.
     turn_open: bool,
+    keep_process: bool,
+    /// Whether Claude's last turn ended well (a process is kept only then).
+    last_ok: bool,
+    /// The input kept open at the run's end, for the next run.
+    parked: Option<mpsc::Sender<Vec<u8>>>,
 }
 
 impl Talk {
@@ -80,6 +88,9 @@ impl Talk {
             hold_at_turn_end: limits.hold_at_turn_end,
             held: None,
             turn_open: false,
+            keep_process: limits.keep_process,
+            last_ok: false,
+            parked: None,
         };
         let steps = t.conv.start(prompt);
         t.apply_io(steps);
@@ -114,8 +125,27 @@ impl Talk {
     fn close(&mut self) {
         match self.held.as_mut() {
             Some(held) => held.push(Held::Close),
-            None => self.stdin = None,
+            None => self.end_input(),
         }
+    }
+
+    /// The run is done with Claude: its input closes (Claude finishes and exits), or is
+    /// kept for the next run when Claude is between turns.
+    fn end_input(&mut self) {
+        let stdin = self.stdin.take();
+        if self.keep_process && self.last_ok && !self.conv.busy() {
+            self.parked = stdin;
+        }
+    }
+
+    /// Whether the run is over and Claude waits, its input kept for the next run.
+    pub fn parked(&self) -> bool {
+        self.parked.is_some()
+    }
+
+    /// The kept input of a parked Claude.
+    pub fn take_parked(&mut self) -> Option<mpsc::Sender<Vec<u8>>> {
+        self.parked.take()
     }
 
     /// Whether each turn's end is an event (interactive and ASK runs).
@@ -138,7 +168,7 @@ impl Talk {
         for h in self.held.take().unwrap_or_default() {
             match h {
                 Held::Write(bytes) => self.write(bytes),
-                Held::Close => self.stdin = None,
+                Held::Close => self.end_input(),
             }
         }
     }
@@ -206,6 +236,7 @@ impl Talk {
     /// Claude's turn ended.
     pub fn on_result(&mut self, r: &ClaudeResult, w: &mut EventWriter) {
         self.turn_open = false;
+        self.last_ok = !r.is_error && !self.conv.last_turn_interrupted();
         if self.turns {
             w.push(EventBody::TurnFinished {
                 is_error: r.is_error,

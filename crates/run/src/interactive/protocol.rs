@@ -76,6 +76,11 @@ impl Conversation {
         vec![Step::Write(user_line(prompt))]
     }
 
+    /// Whether Claude is in a turn (it was sent a message and has not answered it).
+    pub fn busy(&self) -> bool {
+        self.busy
+    }
+
     /// Whether stdin is closed (the process is finishing).
     pub fn closed(&self) -> bool {
         self.closed

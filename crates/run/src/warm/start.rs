@@ -11,7 +11,10 @@ use uuid::Uuid;
 
 use super::{Entry, Key, keeper};
 use crate::{
-    backend::{exec::ExecRequest, template::SandboxTemplate},
+    backend::{
+        exec::{ExecHandle, ExecRequest},
+        template::SandboxTemplate,
+    },
     command::{self, ClaudeInvocation},
     config::Secret,
     db::is_postgres,
@@ -23,6 +26,16 @@ use crate::{
     error::AppResult,
     manager::RunManager,
 };
+
+/// What a process waiting for a run is filed with.
+pub(super) struct Waiting {
+    pub place: Uuid,
+    pub run_id: Option<Uuid>,
+    pub token: Secret,
+    pub key: Key,
+    pub stdin: mpsc::Sender<Vec<u8>>,
+    pub cost_before: Option<f64>,
+}
 
 /// Any fixed key: on Postgres, reservations take this transaction-scoped advisory lock so
 /// two instances cannot both count a free place.
@@ -61,16 +74,20 @@ impl RunManager {
         }
     }
 
-    async fn try_prepare(self: &Arc<Self>, sandbox_id: Uuid) -> AppResult<bool> {
-        let limits = &self.limits.warm;
-        if !limits.warm_starts || self.warm.has(sandbox_id) {
-            return Ok(false);
+    /// The sandbox, its backend id and template when it may have a Claude waiting: warm
+    /// starts on, none waiting here yet, RUNNING, not being deleted, no run active.
+    pub(super) async fn fit_for_warm(
+        &self,
+        sandbox_id: Uuid,
+    ) -> AppResult<Option<(sandbox::Model, String, Arc<SandboxTemplate>)>> {
+        if !self.limits.warm.warm_starts || self.warm.has(sandbox_id) {
+            return Ok(None);
         }
-        let Some(sb) = sandbox::Entity::find_by_id(sandbox_id).one(&self.db).await? else { return Ok(false) };
+        let Some(sb) = sandbox::Entity::find_by_id(sandbox_id).one(&self.db).await? else { return Ok(None) };
         let Some(ext) =
             sb.external_id.clone().filter(|_| sb.status == SandboxStatus::Running && sb.deleted_at.is_none())
         else {
-            return Ok(false);
+            return Ok(None);
         };
         let active = agent_run::Entity::find()
             .filter(agent_run::Column::SandboxId.eq(sandbox_id))
@@ -78,9 +95,15 @@ impl RunManager {
             .count(&self.db)
             .await?;
         if active > 0 {
-            return Ok(false);
+            return Ok(None);
         }
         let template = self.templates.of_sandbox(sb.template.as_deref())?;
+        Ok(Some((sb, ext, template)))
+    }
+
+    async fn try_prepare(self: &Arc<Self>, sandbox_id: Uuid) -> AppResult<bool> {
+        let limits = &self.limits.warm;
+        let Some((sb, ext, template)) = self.fit_for_warm(sandbox_id).await? else { return Ok(false) };
         let key = self.warm_key(&sb, &template, sb.claude_session_id.as_deref(), None, None, false);
         let run_id = new_id();
         if !self.reserve(&sb, run_id).await? {
@@ -105,28 +128,46 @@ impl RunManager {
                 return Err(e);
             }
         };
+        let waiting = Waiting { place: run_id, run_id: Some(run_id), token, key, stdin, cost_before: None };
+        self.keep_waiting(sandbox_id, waiting, handle);
+        Ok(true)
+    }
+
+    /// Files a process that waits for the sandbox's next run and starts its keeper.
+    pub(super) fn keep_waiting(self: &Arc<Self>, sandbox_id: Uuid, w: Waiting, handle: ExecHandle) {
         let (claim, claim_rx) = oneshot::channel();
         let cancel = handle.cancel.clone();
-        let entry = Entry { run_id, token, key, stdin, cancel: cancel.clone(), claim };
+        let place = w.place;
+        let entry = Entry {
+            place,
+            run_id: w.run_id,
+            token: w.token,
+            key: w.key,
+            stdin: w.stdin,
+            cancel: cancel.clone(),
+            claim,
+            cost_before: w.cost_before,
+        };
         if self.warm.lock().insert(sandbox_id, entry).is_some() {
             tracing::warn!(%sandbox_id, "two warm claudes for one sandbox; the place should have prevented it");
         }
+        let limits = &self.limits.warm;
         let watch = keeper::Watch {
             sandbox_id,
-            run_id,
+            place,
             output: handle.output,
             cancel,
             claim: claim_rx,
             idle: Duration::from_secs(limits.warm_idle_secs),
             max_early_lines: limits.warm_max_early_lines,
+            reused: w.run_id.is_none(),
         };
         tokio::spawn(keeper::keep(self.clone(), watch));
-        Ok(true)
     }
 
     /// Takes a place for a warm process of `sb`: false when the account or the deployment
     /// has all it may, or the sandbox has one (on any instance).
-    async fn reserve(&self, sb: &sandbox::Model, run_id: Uuid) -> AppResult<bool> {
+    pub(super) async fn reserve(&self, sb: &sandbox::Model, place: Uuid) -> AppResult<bool> {
         let limits = &self.limits.warm;
         let t = now();
         let txn = crate::db::write_txn(&self.db).await?;
@@ -144,7 +185,7 @@ impl RunManager {
         }
         let until = crate::entity::lease::Term::of(&self.limits).until();
         let place = warm_claude::ActiveModel {
-            id: Set(run_id),
+            id: Set(place),
             sandbox_id: Set(sb.id),
             account_id: Set(sb.account_id),
             instance_id: Set(self.instance_id.clone()),

@@ -47,13 +47,22 @@ impl Meter {
     /// is marked to end FAILED with that reason.
     pub async fn authorize(&self, token: &str) -> AppResult<Grant> {
         let refused = || AppError::Unauthenticated("invalid run token");
-        let run_id = run_token::run_of(token).ok_or_else(refused)?;
-        let run = agent_run::Entity::find_by_id(run_id).one(&self.db).await?.ok_or_else(refused)?;
-        let valid = run.status == RunStatus::Running
-            && run.gateway_token_sha256.as_deref().is_some_and(|h| run_token::matches(token, h));
-        if !valid {
-            return Err(refused());
-        }
+        let named = run_token::run_of(token).ok_or_else(refused)?;
+        let named = agent_run::Entity::find_by_id(named).one(&self.db).await?.ok_or_else(refused)?;
+        let hash = named.gateway_token_sha256.clone().filter(|h| run_token::matches(token, h)).ok_or_else(refused)?;
+        let run = match named.status {
+            RunStatus::Running => named,
+            // A Claude kept for later runs holds the token of the run that started it; it
+            // speaks for the sandbox's run now RUNNING with that token, if there is one.
+            _ => agent_run::Entity::find()
+                .filter(agent_run::Column::SandboxId.eq(named.sandbox_id))
+                .filter(agent_run::Column::Status.eq(RunStatus::Running))
+                .filter(agent_run::Column::GatewayTokenSha256.eq(hash))
+                .one(&self.db)
+                .await?
+                .ok_or_else(refused)?,
+        };
+        let run_id = run.id;
         let grant = Grant { run_id, sandbox_id: run.sandbox_id, account_id: run.account_id };
         let budget = budgets::get(&self.db, run.account_id).await?;
         if budget.daily_usd.is_some() || budget.monthly_usd.is_some() {

@@ -87,7 +87,7 @@ impl Runs {
             // A warm Claude that fits takes the run: its token becomes the run's.
             let ask = input.permission_mode == RunPermissionMode::Ask;
             let warm = this.manager.claim_warm(&sandbox, input.model.as_deref(), input.max_turns, ask);
-            let preset = warm.as_ref().map(|w| (w.run_id, w.token.clone()));
+            let preset = warm.as_ref().map(|w| (w.place, w.run_id, w.token.clone()));
             let (run, token) = match this.record_start(&viewer, &sandbox, input, preset).await {
                 Ok(started) => started,
                 Err(e) => {
@@ -108,7 +108,7 @@ impl Runs {
         viewer: &Viewer,
         sandbox: &VisibleSandbox,
         input: StartRun,
-        preset: Option<(Uuid, Secret)>,
+        preset: Option<(Uuid, Option<Uuid>, Secret)>,
     ) -> AppResult<(agent_run::Model, Secret)> {
         let t = now();
         let txn = crate::entity::db::write_txn(&self.db).await?;
@@ -140,11 +140,12 @@ impl Runs {
             ));
         }
         let (id, token, token_hash) = match preset {
-            // A warm process's: its place is given up with this insert.
-            Some((id, token)) => {
-                warm_claude::Entity::delete_by_id(id).exec(&txn).await?;
+            // A warm process's: its place is given up with this insert. One started warm
+            // names this run's id; one an earlier run left names that run.
+            Some((place, run_id, token)) => {
+                warm_claude::Entity::delete_by_id(place).exec(&txn).await?;
                 let hash = run_token::hash(&token.0);
-                (id, token.0, hash)
+                (run_id.unwrap_or_else(new_id), token.0, hash)
             }
             None => {
                 let id = new_id();
