@@ -24,6 +24,8 @@ pub struct Internal {
     pub listener: TcpListener,
     /// Its routes.
     pub router: axum::Router,
+    /// Where runs handed to this instance start, set once the services exist.
+    pub runs: sandboxql_api::internal::HandedRuns,
 }
 
 /// This host's id: `--host-id`, or the one kept in `{data_dir}/host-id` (made at first
@@ -53,7 +55,7 @@ pub async fn wire(
     local: Arc<dyn Backend>,
     templates: Arc<Templates>,
     instance: &str,
-) -> anyhow::Result<(Arc<dyn Backend>, Option<Internal>, Option<Directory>)> {
+) -> anyhow::Result<(Arc<dyn Backend>, Option<Internal>, Option<(Directory, Remote)>)> {
     if config.backend != BackendKind::Local {
         return Ok((local, None, None));
     }
@@ -66,7 +68,8 @@ pub async fn wire(
             let state = sandboxql_api::internal::InternalState::new(local.clone(), templates, secret)?;
             let listener =
                 TcpListener::bind(addr).await.with_context(|| format!("binding the internal listener {addr}"))?;
-            Some(Internal { listener, router: sandboxql_api::internal::router(state) })
+            let runs = state.runs.clone();
+            Some(Internal { listener, router: sandboxql_api::internal::router(state), runs })
         }
         None => None,
     };
@@ -84,8 +87,8 @@ pub async fn wire(
     tokio::spawn(drop_moved_away(config.store.data_dir.join("sandboxes"), db.clone(), local.clone(), me.clone()));
     let remote = Remote::new(secret.unwrap_or_else(|| Secret(String::new())), config.limits.io.internal_max_line_bytes)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let routed: Arc<dyn Backend> = Arc::new(RoutedBackend::new(local, Arc::new(directory.clone()), remote));
-    Ok((routed, internal, Some(directory)))
+    let routed: Arc<dyn Backend> = Arc::new(RoutedBackend::new(local, Arc::new(directory.clone()), remote.clone()));
+    Ok((routed, internal, Some((directory, remote))))
 }
 
 /// Removes the workspaces this host still holds of sandboxes that moved to another host

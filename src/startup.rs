@@ -91,8 +91,11 @@ impl Application {
         let preview_addr = previews.listener.local_addr()?;
         let sealer = crate::service::credentials::sealing::Sealer::from_config(&config.broker)?.map(Arc::new);
         let mut services = Services::new(db, limits, backend, blobs, runs, prices, previews.urls).with_sealer(sealer);
-        if let Some(directory) = directory {
-            services = services.with_hosts(directory);
+        if let Some((directory, remote)) = directory {
+            services = services.with_hosts(directory, remote);
+        }
+        if let Some(internal) = &internal {
+            internal.runs.serve(services.runs.clone());
         }
         services.lifecycle.recover(true).await.map_err(|e| anyhow::anyhow!("recovering interrupted work: {e:?}"))?;
         services.lifecycle.spawn_recovery();

@@ -341,3 +341,85 @@ async fn processes_and_previews_of_a_sandbox_on_another_host_work_through_any_in
     }
     assert_eq!(body, "served from host-b\n");
 }
+
+/// The stand-in's records of the processes started in a sandbox on `host`.
+fn calls_on(host: &Host, sb: &str) -> Vec<Value> {
+    let id = uuid::Uuid::parse_str(sb).unwrap().simple().to_string();
+    let file = host.dir.path().join("data/sandboxes").join(id).join("disk/home/standin-calls.jsonl");
+    std::fs::read_to_string(file).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+async fn runner_of(db_url: &str, run: &str) -> String {
+    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+    let pg = Database::connect(db_url).await.unwrap();
+    let sql = "SELECT runner_id FROM agent_runs WHERE id = $1::uuid";
+    let row = pg.query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, [run.into()])).await;
+    row.unwrap().unwrap().try_get("", "runner_id").unwrap()
+}
+
+async fn warm_holder(db_url: &str, sb: &str) -> Option<String> {
+    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+    let pg = Database::connect(db_url).await.unwrap();
+    let sql = "SELECT instance_id FROM warm_claudes WHERE sandbox_id = $1::uuid";
+    let row = pg.query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, [sb.into()])).await.unwrap();
+    row.map(|r| r.try_get("", "instance_id").unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_asked_of_another_instance_goes_to_the_warm_claude_where_it_waits() {
+    let (db_url, moto) = (db::fresh_postgres().await, start_moto().await);
+    let (ha, hb) = (Host::new("host-a"), Host::new("host-b"));
+    let mut a = Some(ha.start(&db_url, &moto.endpoint));
+    let b = hb.start(&db_url, &moto.endpoint);
+    let token = a.as_ref().and_then(|a| a.token.clone()).or_else(|| b.token.clone()).unwrap();
+    let a_addr = a.as_ref().unwrap().addr.clone();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        ids.push(
+            ok(&a_addr, &token, CREATE, json!({"i": {}})).await["createSandbox"]["id"].as_str().unwrap().to_string(),
+        );
+    }
+    let mut on_b = None;
+    for sb in &ids {
+        if host_of(&db_url, sb).await == "host-b" {
+            on_b = Some(sb.clone());
+        }
+    }
+    let sb = on_b.expect("one sandbox on host B");
+
+    // A run through instance A (its process on host B) leaves a warm Claude held by A.
+    let first = start(&a_addr, &token, &sb, "hello").await;
+    assert_eq!(wait_done(&a_addr, &token, &first).await["status"], "SUCCEEDED");
+    let mut holder = None;
+    for _ in 0..100 {
+        holder = warm_holder(&db_url, &sb).await;
+        if holder.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(holder.as_deref(), Some("instance-on-host-a"), "A holds the warm claude");
+    let before = calls_on(&hb, &sb).len();
+
+    // The next run asked of B is handed to A and runs on that warm Claude: no new process.
+    let second = start(&b.addr, &token, &sb, "again").await;
+    assert_eq!(wait_done(&b.addr, &token, &second).await["status"], "SUCCEEDED");
+    assert_eq!(runner_of(&db_url, &second).await, "instance-on-host-a", "A supervised it");
+    let q = "query($r: ID!) { run(id: $r) { events(first: 50) { __typename ... on AssistantText { text } } } }";
+    let events = ok(&b.addr, &token, q, json!({"r": second})).await["run"]["events"].to_string();
+    assert!(events.contains("You said: again"), "{events}");
+    let after = calls_on(&hb, &sb);
+    assert!(after[before..].iter().all(|c| !c["argv"].to_string().contains("\"again\"")), "no cold start: {after:?}");
+
+    // With its holder gone, a run asked of B starts there (cold), not lost.
+    for _ in 0..100 {
+        if warm_holder(&db_url, &sb).await.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    a.take().unwrap().kill9();
+    let third = start(&b.addr, &token, &sb, "once more").await;
+    assert_eq!(wait_done(&b.addr, &token, &third).await["status"], "SUCCEEDED");
+    assert_eq!(runner_of(&db_url, &third).await, "instance-on-host-b");
+}

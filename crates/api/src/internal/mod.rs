@@ -6,7 +6,10 @@
 
 mod calls;
 mod exec;
+mod runs;
 mod session;
+
+pub use runs::HandedRuns;
 
 use std::sync::Arc;
 
@@ -36,6 +39,9 @@ pub struct InternalState {
     pub backend: Arc<dyn Backend>,
     /// Templates, to make a sandbox another instance placed here.
     pub templates: Arc<Templates>,
+    /// The runs, once the services exist (runs handed here for this instance's warm
+    /// Claudes).
+    pub runs: HandedRuns,
     secret: Arc<Secret>,
 }
 
@@ -45,7 +51,7 @@ impl InternalState {
         if secret.0.len() < MIN_SECRET_BYTES {
             anyhow::bail!("--internal-secret must be at least {MIN_SECRET_BYTES} bytes");
         }
-        Ok(Self { backend, templates, secret: Arc::new(secret) })
+        Ok(Self { backend, templates, runs: HandedRuns::default(), secret: Arc::new(secret) })
     }
 }
 
@@ -74,6 +80,7 @@ pub fn router(state: InternalState) -> Router {
         .route("/internal/v1/write", post(calls::write))
         .route("/internal/v1/walk", post(calls::walk))
         .route("/internal/v1/watch", post(calls::watch))
+        .route("/internal/v1/runs", post(runs::start))
         .route("/internal/v1/exec", get(exec::exec))
         .route("/internal/v1/process", get(session::process))
         .route("/internal/v1/dial", get(session::dial))

@@ -109,6 +109,19 @@ impl Remote {
         self.http.post(format!("{url}/internal/v1/{path}")).header(SECRET_HEADER, &self.secret.0)
     }
 
+    /// A JSON request to route `path` of the instance at `url`, answered within `wait`
+    /// (work the services hand over, such as a run for that instance's warm Claude).
+    pub async fn post_json<B: serde::Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        url: &str,
+        path: &str,
+        body: &B,
+        wait: std::time::Duration,
+    ) -> AppResult<T> {
+        let resp = self.post(url, path).timeout(wait).json(body).send().await.map_err(unavailable)?;
+        checked(resp).await?.json::<T>().await.map_err(unavailable)
+    }
+
     /// A unary call.
     pub async fn call<T: DeserializeOwned>(&self, url: &str, call: &Call) -> AppResult<T> {
         let resp = self.post(url, "call").json(call).send().await.map_err(unavailable)?;

@@ -20,11 +20,13 @@ use crate::{
     run::{follow, hub::StoredEvent, manager::RunManager, store},
 };
 
+pub mod handover;
 mod interact;
 pub mod retention;
 mod start;
 
 pub use self::{
+    handover::{HandedRun, HandedRunStarted},
     interact::PermissionAnswer,
     start::{StartRun, validate},
 };
@@ -40,6 +42,8 @@ pub struct Runs {
     pub manager: Arc<RunManager>,
     pub(super) limits: Arc<Limits>,
     pub(super) waker: crate::lifecycle::waker::Waker,
+    /// The internal channel, to hand a run to the instance holding its warm Claude.
+    handover: Option<crate::backend::remote::client::Remote>,
 }
 
 impl Runs {
@@ -50,7 +54,7 @@ impl Runs {
         limits: Arc<Limits>,
         waker: crate::lifecycle::waker::Waker,
     ) -> Self {
-        Self { db, manager, limits, waker }
+        Self { db, manager, limits, waker, handover: None }
     }
 
     fn stop_wait(&self) -> Duration {

@@ -79,6 +79,20 @@ impl Runs {
         input: StartRun,
     ) -> AppResult<agent_run::Model> {
         validate(&input, &self.limits)?;
+        if let Some(run) = self.hand_over(viewer, sandbox, &input).await? {
+            return Ok(run);
+        }
+        self.start_here(viewer, sandbox, input).await
+    }
+
+    /// Starts a run on this instance (on its warm Claude when one fits).
+    pub(super) async fn start_here(
+        &self,
+        viewer: &Viewer,
+        sandbox: &VisibleSandbox,
+        input: StartRun,
+    ) -> AppResult<agent_run::Model> {
+        validate(&input, &self.limits)?;
         let (this, viewer, sandbox) = (self.clone(), viewer.clone(), sandbox.clone());
         work::detached(async move {
             // A sleeping sandbox (or one whose backend sandbox ended unnoticed) is woken,
