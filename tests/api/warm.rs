@@ -46,6 +46,21 @@ fn alive(token: &str) -> bool {
     )
 }
 
+/// The gateway's answer to a Messages request made with `key`.
+pub(crate) async fn gateway_status(app: &TestApp, key: &str) -> u16 {
+    let body = json!({"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]});
+    let res = app
+        .http
+        .post(format!("http://{}/v1/messages", app.gateway_addr))
+        .header("x-api-key", key)
+        .header("anthropic-version", "2023-06-01")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    res.status().as_u16()
+}
+
 fn token_of(call: &Value) -> String {
     call["env"]["ANTHROPIC_API_KEY"].as_str().unwrap().to_string()
 }
@@ -75,17 +90,7 @@ async fn the_next_run_takes_over_the_warm_claude_with_the_same_events_and_sessio
     let key = warm["env"]["ANTHROPIC_API_KEY"].as_str().unwrap().to_string();
     assert!(key.starts_with("sgw_"), "{key}");
     assert!(!warm.to_string().contains(OPERATOR_KEY), "the operator's key is never in a warm process");
-    let body = json!({"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]});
-    let res = app
-        .http
-        .post(format!("http://{}/v1/messages", app.gateway_addr))
-        .header("x-api-key", &key)
-        .header("anthropic-version", "2023-06-01")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 401, "a warm process's token is no good before its run");
+    assert_eq!(gateway_status(&app, &key).await, 401, "a warm process's token is no good before its run");
 
     // The next run is the warm process: its token names this run; same events, same session.
     let calls_before = app.standin_calls(&sb).len();
