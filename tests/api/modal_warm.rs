@@ -48,4 +48,73 @@ async fn the_next_run_on_modal_takes_over_a_warm_exec() {
     // The only exec started since is the next warm one.
     let since: Vec<_> = fake.st().execs_requested.iter().skip(starts).cloned().collect();
     assert!(since.iter().all(|e| !e.command_args.contains(&"--".to_string())), "no cold start");
+
+    // The second run's own Claude waits for the third: it runs there, no exec started.
+    let id = uuid::Uuid::parse_str(&sb).unwrap();
+    let kept = || app.services.runs.manager.warm.kept_from_a_run(id);
+    assert!(crate::helpers::process::eventually(10, kept).await, "the run's exec is kept");
+    let claudes = |fake: &FakeModal| {
+        fake.st().execs_requested.iter().filter(|e| e.command_args.iter().any(|a| a == "--input-format")).count()
+    };
+    let before = claudes(&fake);
+    let third = app.start_run(&token, &sb, "third").await;
+    app.wait_idle(&token, &sb).await;
+    let got = app.ok(&token, q, json!({"id": third})).await["run"].clone();
+    assert_eq!(got["status"], "SUCCEEDED", "{got}");
+    assert_eq!(got["claudeSessionId"], session);
+    assert_eq!(claudes(&fake), before, "the third run started no claude");
+}
+
+/// The Modal execs still running.
+fn running(fake: &FakeModal) -> Vec<std::sync::Arc<crate::helpers::fake_modal_exec::FakeExec>> {
+    let st = fake.st();
+    st.execs.values().filter(|e| e.exit.lock().unwrap().is_none()).cloned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_claude_on_modal_ends_by_itself_when_its_server_is_killed() {
+    use crate::{
+        helpers::{
+            fake_modal::{TOKEN_ID, TOKEN_SECRET},
+            process::serve,
+            remote::{create, start, wait_done},
+        },
+        modal_backend::{API_KEY, GATEWAY_URL},
+    };
+    let fake = FakeModal::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (url, ca) = (fake.url(), fake.ca.pem_path().display().to_string());
+    let claude = crate::helpers::standin_claude();
+    let envs = [
+        ("CLAUDE_BIN", claude.as_str()),
+        ("SANDBOXQL_BACKEND", "modal"),
+        ("MODAL_TOKEN_ID", TOKEN_ID),
+        ("MODAL_TOKEN_SECRET", TOKEN_SECRET),
+        ("MODAL_SERVER_URL", url.as_str()),
+        ("SANDBOXQL_MODAL_TUNNEL_CA", ca.as_str()),
+        ("SANDBOXQL_MODAL_RETRY_BASE_MS", "10"),
+        ("ANTHROPIC_API_KEY", API_KEY),
+        ("SANDBOXQL_GATEWAY_PUBLIC_URL", GATEWAY_URL),
+    ];
+    let served = serve(dir.path(), &[], &envs);
+    let token = served.token.clone().unwrap();
+    let sb = create(&served.addr, &token).await;
+    for prompt in ["first", "second"] {
+        let run = start(&served.addr, &token, &sb, prompt).await;
+        let done = wait_done(&served.addr, &token, &run).await;
+        assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    }
+    // The second run's Claude is kept, and the server's heartbeats reach its input.
+    let waiting = || running(&fake).len() == 1;
+    assert!(crate::helpers::process::eventually(10, waiting).await, "one exec waits: the kept claude");
+    let kept = running(&fake).pop().unwrap();
+    let written = *kept.stdin_written.lock().unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert!(*kept.stdin_written.lock().unwrap() > written, "heartbeats arrive while it waits");
+    assert!(kept.exit.lock().unwrap().is_none(), "it waits on");
+
+    // The server dies outright: nothing closes its input, but it ends by itself.
+    served.kill9();
+    let ended = || kept.exit.lock().unwrap().is_some();
+    assert!(crate::helpers::process::eventually(40, ended).await, "the kept claude ended without its server");
 }

@@ -58,12 +58,12 @@ pub trait Exec: Send + Sync + 'static {
     /// before it accepts `--dangerously-skip-permissions`).
     fn runs_as_root(&self) -> bool;
 
-    /// Whether a command can go on after the server that started it is gone (Modal's
-    /// execs do; a jailed local command dies with its server). A Claude kept waiting
-    /// between runs has no wrapper of its own to give up by, so only backends whose
-    /// commands die with the server keep one.
-    fn commands_outlive_server(&self) -> bool {
-        true
+    /// Whether a command left waiting on a conversation's input (a Claude kept between
+    /// runs) ends by itself once the server that started it is gone: a jailed local
+    /// command dies with its server, a Modal exec's input ends when the server's
+    /// heartbeats stop. Only then may a process wait for a run with no deadline of its own.
+    fn idle_commands_end_without_server(&self) -> bool {
+        false
     }
 
     /// Environment that points Claude inside a sandbox at the Anthropic gateway

@@ -24,11 +24,12 @@ pub struct ExecRequest {
     /// How much lower the command's scheduling priority is than the server's (a nice
     /// value; backends that share the server's CPU apply it).
     pub nice: i32,
-    /// The command waits for its first line of input (a warm Claude): when none comes
-    /// within this many seconds its input is closed, even with the server gone. The local
-    /// backend's commands die with the server and the server times the wait itself;
-    /// backends whose commands outlive it (Modal) put a wrapper in front.
-    pub first_input_within_secs: Option<u64>,
+    /// The input is a conversation with the command (Claude's stream-json lines) that
+    /// stays open while the server talks to it, perhaps for long between lines (a warm or
+    /// kept Claude). The local backend's commands die with the server; backends whose
+    /// commands outlive it (Modal) close such an input once the server is gone (its
+    /// heartbeats stop), so no command waits on for a server that will never write.
+    pub conversation: bool,
 }
 
 /// One piece of output of a running command.

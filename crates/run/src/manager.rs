@@ -162,7 +162,7 @@ impl RunManager {
                     stdin: stdin_rx.take(),
                     max_line_bytes: self.limits.max_output_line_bytes,
                     nice: self.limits.background_nice as i32,
-                    first_input_within_secs: None,
+                    conversation: stdin_tx.is_some(),
                 };
                 self.backend.exec(&ext.as_str().into(), req).await
             }

@@ -65,7 +65,7 @@ async fn relay(s: InternalState, socket: WebSocket) {
         stdin: stdin_tx.is_some().then_some(stdin_rx),
         max_line_bytes: start.max_line_bytes,
         nice: start.nice,
-        first_input_within_secs: start.first_input_within_secs,
+        conversation: start.conversation,
     };
     let mut handle = match s.backend.exec(&ExternalId::from(start.ext.as_str()), req).await {
         Ok(h) => h,

@@ -217,8 +217,8 @@ impl Exec for LocalBackend {
         self.jail.runs_as_root()
     }
 
-    fn commands_outlive_server(&self) -> bool {
-        !self.jail.dies_with_server()
+    fn idle_commands_end_without_server(&self) -> bool {
+        self.jail.dies_with_server()
     }
 
     fn gateway_env(&self) -> Vec<(String, String)> {

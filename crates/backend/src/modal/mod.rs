@@ -195,6 +195,11 @@ impl Exec for ModalBackend {
         true
     }
 
+    fn idle_commands_end_without_server(&self) -> bool {
+        // A conversation's input ends once the server's heartbeats stop (`runs.rs`).
+        true
+    }
+
     fn gateway_env(&self) -> Vec<(String, String)> {
         self.gateway_url.iter().map(|u| ("ANTHROPIC_BASE_URL".to_string(), u.clone())).collect()
     }

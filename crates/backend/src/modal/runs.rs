@@ -22,10 +22,15 @@ use crate::{
 /// Records the shell's pid (a new session: pid = process group) in `$0`, then becomes
 /// the command. Fixed text: the command and paths arrive as separate argv elements.
 const WRAPPER: &str = r#"echo $$ > "$0" && exec "$@""#;
-/// Passes the first line of stdin on to the command and then everything else, or ends
-/// the command's input when none comes within `$0` seconds (a warm Claude on Modal, whose
-/// exec outlives a server that dies). Fixed text; the command follows as arguments.
-const FIRST_INPUT: &str = r#"{ IFS= read -r -t "$0" line || exit 0; printf '%s\n' "$line"; exec cat; } | exec "$@""#;
+/// Passes a conversation's input on to the command line by line, without the server's
+/// empty heartbeat lines, and ends it when no line comes within `$0` seconds: a Claude
+/// on Modal (whose exec outlives a server that dies) then finishes and exits instead of
+/// waiting for ever. Fixed text; the command follows as arguments.
+const CONVERSATION: &str =
+    r#"while IFS= read -r -t "$0" line; do [ -z "$line" ] || printf '%s\n' "$line"; done | exec "$@""#;
+/// Seconds without a line (heartbeats included) after which a conversation's input ends:
+/// a few heartbeats missed, never a slow turn (heartbeats keep coming while Claude works).
+const CONVERSATION_GAP_SECS: u64 = 4 * super::stdin::HEARTBEAT.as_secs();
 /// Stops the recorded process group: TERM, a grace period, then KILL.
 const KILL: &str = r#"p=$(cat -- "$0" 2>/dev/null) || exit 0; kill -s TERM -- "-$p" 2>/dev/null; sleep 3; kill -s KILL -- "-$p" 2>/dev/null; rm -f -- "$0""#;
 
@@ -36,9 +41,10 @@ pub(super) async fn exec(b: &ModalBackend, ext: &str, req: ExecRequest) -> AppRe
     let pidfile = format!("/tmp/.sandboxql-exec-{}.pid", Uuid::new_v4());
     let mut command: Vec<String> = ["setsid", "-w", "/bin/sh", "-c", WRAPPER].map(String::from).to_vec();
     command.push(pidfile.clone());
-    if let Some(secs) = req.first_input_within_secs {
-        // Gives up waiting by itself: nothing closes its input if this server dies.
-        command.extend(["bash".to_string(), "-c".into(), FIRST_INPUT.into(), secs.to_string()]);
+    let conversation = req.conversation && req.stdin.is_some();
+    if conversation {
+        // Gives up by itself: nothing closes its input if this server dies.
+        command.extend(["bash".to_string(), "-c".into(), CONVERSATION.into(), CONVERSATION_GAP_SECS.to_string()]);
     }
     command.extend(req.argv);
     let mut env: HashMap<String, String> = req.env.into_iter().collect();
@@ -46,7 +52,11 @@ pub(super) async fn exec(b: &ModalBackend, ext: &str, req: ExecRequest) -> AppRe
     // Claude's sessions live on the sandbox's volume, so they outlive this Modal sandbox.
     env.insert("HOME".into(), super::HOME_DIR.into());
     let max_line = req.max_line_bytes;
-    let stdin = req.stdin.map_or(Stdin::Closed, Stdin::Chunks);
+    let stdin = match req.stdin {
+        Some(rx) if conversation => Stdin::Heartbeat(rx),
+        Some(rx) => Stdin::Chunks(rx),
+        None => Stdin::Closed,
+    };
     let router = b.router(ext).await?;
     let started = exec::start(&router, command, WORKDIR, env, stdin).await?;
     let (tx, rx) = mpsc::channel(256);
@@ -125,13 +135,13 @@ async fn pump(
 
 #[cfg(test)]
 mod tests {
-    use std::{io::Write, process::Stdio, time::Instant};
+    use std::{io::Write, process::Stdio, time::Duration, time::Instant};
 
-    use super::FIRST_INPUT;
+    use super::CONVERSATION;
 
     fn wrapped(secs: &str) -> std::process::Child {
         std::process::Command::new("bash")
-            .args(["-c", FIRST_INPUT, secs, "cat"])
+            .args(["-c", CONVERSATION, secs, "cat"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -139,8 +149,8 @@ mod tests {
     }
 
     #[test]
-    fn the_first_input_wrapper_gives_up_without_a_line_and_passes_everything_through() {
-        // No line within a second: the command's input ends (though ours stays open).
+    fn a_conversation_ends_when_its_heartbeats_stop_and_passes_every_line_through() {
+        // Nothing within a second: the command's input ends (though ours stays open).
         let mut idle = wrapped("1");
         let held = idle.stdin.take();
         let started = Instant::now();
@@ -149,10 +159,15 @@ mod tests {
         assert!(status.success(), "{status:?}");
         assert!(waited.as_millis() >= 900 && waited.as_secs() < 5, "gave up after its second: {waited:?}");
         drop(held);
-        // A first line in time: it and everything after reach the command.
-        let mut busy = wrapped("5");
+        // Lines and heartbeats for longer than the gap: it goes on; heartbeats are dropped.
+        let mut busy = wrapped("1");
         let mut stdin = busy.stdin.take().unwrap();
-        stdin.write_all(b"{\"first\": 1}\nsecond\n").unwrap();
+        stdin.write_all(b"{\"first\": 1}\n").unwrap();
+        for _ in 0..6 {
+            std::thread::sleep(Duration::from_millis(400));
+            stdin.write_all(b"\n").unwrap();
+        }
+        stdin.write_all(b"second\n").unwrap();
         drop(stdin);
         let out = busy.wait_with_output().unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"first\": 1}\nsecond\n");

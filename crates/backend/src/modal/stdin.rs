@@ -10,6 +10,10 @@ use crate::{error::AppResult, storage::Upload};
 /// Size of one stdin message (well under gRPC's 4 MiB default limit).
 const STDIN_CHUNK: usize = 1024 * 1024;
 
+/// How often an empty line goes to a conversation's input while nothing else does: the
+/// command's wrapper drops them, and ends the input once they stop (the server is gone).
+pub(super) const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Input for a command.
 pub(super) enum Stdin {
     /// Closed at once.
@@ -21,6 +25,9 @@ pub(super) enum Stdin {
     /// Chunks sent as each arrives (an interactive conversation), closed when the sender
     /// is dropped.
     Chunks(mpsc::Receiver<Vec<u8>>),
+    /// Like `Chunks`, with an empty line every [`HEARTBEAT`] while nothing else comes
+    /// (a conversation's input, behind a wrapper that drops them).
+    Heartbeat(mpsc::Receiver<Vec<u8>>),
 }
 
 /// Writes stdin at increasing byte offsets, then EOF.
@@ -42,6 +49,17 @@ pub(super) async fn send_stdin(router: &Router, exec_id: &str, stdin: Stdin) -> 
                 }
             }
         }
+        Stdin::Heartbeat(mut rx) => loop {
+            let data = match tokio::time::timeout(HEARTBEAT, rx.recv()).await {
+                Ok(Some(data)) => data,
+                Ok(None) => break,
+                Err(_) => b"\n".to_vec(),
+            };
+            for chunk in data.chunks(STDIN_CHUNK) {
+                put(router, exec_id, chunk.to_vec(), offset, false).await?;
+                offset += chunk.len() as u64;
+            }
+        },
         Stdin::Stream(mut body) => loop {
             let mut buf = vec![0u8; STDIN_CHUNK];
             let mut filled = 0;

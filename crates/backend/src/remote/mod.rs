@@ -140,7 +140,7 @@ impl Exec for RoutedBackend {
             stdin: req.stdin.is_some(),
             max_line_bytes: req.max_line_bytes,
             nice: req.nice,
-            first_input_within_secs: req.first_input_within_secs,
+            conversation: req.conversation,
         };
         self.remote.exec(&url, start, req.stdin).await
     }
@@ -149,9 +149,9 @@ impl Exec for RoutedBackend {
         self.local.runs_as_root()
     }
 
-    fn commands_outlive_server(&self) -> bool {
+    fn idle_commands_end_without_server(&self) -> bool {
         // A forwarded command is killed when its socket to this instance goes.
-        self.local.commands_outlive_server()
+        self.local.idle_commands_end_without_server()
     }
 
     fn gateway_env(&self) -> Vec<(String, String)> {

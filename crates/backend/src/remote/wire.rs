@@ -158,8 +158,8 @@ pub struct ExecStart {
     pub max_line_bytes: usize,
     /// Priority below the server's.
     pub nice: i32,
-    /// See [`crate::ExecRequest::first_input_within_secs`].
-    pub first_input_within_secs: Option<u64>,
+    /// See [`crate::ExecRequest::conversation`].
+    pub conversation: bool,
 }
 
 /// The opening message of a forwarded process or terminal.

@@ -12,8 +12,8 @@ pub struct WarmLimits {
     pub warm_starts: bool,
     /// Keep the Claude a run talked to (over stdin) waiting for the sandbox's next run,
     /// when the run ended well, instead of starting a new one: it has started and loaded
-    /// its session already. Only where commands die with the server; `false` starts a
-    /// fresh warm process after every run.
+    /// its session already. Only where a waiting command ends by itself without its
+    /// server (the local jail, Modal); `false` starts a fresh warm process after every run.
     #[arg(long, env = "SANDBOXQL_WARM_REUSE", default_value_t = true, action = clap::ArgAction::Set)]
     pub warm_reuse: bool,
     /// Warm processes one account may have at once, over all instances.

@@ -6,8 +6,8 @@
 //!
 //! Its key is the one a fresh warm process would have now: `--resume` of the session it
 //! continues and the settings of the run that left it; a run with other settings stops
-//! it and starts cold, as for any warm process. Only where commands die with the server
-//! (a kept process has no wrapper to give up by itself).
+//! it and starts cold, as for any warm process. Only where a waiting command ends by
+//! itself once its server is gone (the local jail; Modal's heartbeat-guarded input).
 
 use std::sync::Arc;
 
@@ -59,10 +59,13 @@ impl Parked {
 
 impl RunManager {
     /// Whether runs may leave their Claude for the next run here: warm starts and reuse
-    /// on, the backend's commands die with the server, the server is not stopping.
+    /// on, a waiting command ends without its server, the server is not stopping.
     pub fn keeps_processes(&self) -> bool {
         let warm = &self.limits.warm;
-        warm.warm_starts && warm.warm_reuse && !self.backend.commands_outlive_server() && self.stop_reason().is_none()
+        warm.warm_starts
+            && warm.warm_reuse
+            && self.backend.idle_commands_end_without_server()
+            && self.stop_reason().is_none()
     }
 
     /// Files the process `run` ended with as its sandbox's warm Claude; false (and the

@@ -1,7 +1,8 @@
 //! Starting a warm process: its place reserved first (bounds over every instance), then
-//! the same `claude` command line a default run uses, in stream-json input mode, that
-//! gives up when no prompt comes within the idle time (see
-//! `ExecRequest::first_input_within_secs`).
+//! the same `claude` command line a default run uses, in stream-json input mode, its
+//! input a conversation that ends when its server is gone (see
+//! `ExecRequest::conversation`); the keeper stops it when no prompt comes within the
+//! idle time.
 
 use std::{sync::Arc, time::Duration};
 
@@ -102,7 +103,6 @@ impl RunManager {
     }
 
     async fn try_prepare(self: &Arc<Self>, sandbox_id: Uuid) -> AppResult<bool> {
-        let limits = &self.limits.warm;
         let Some((sb, ext, template)) = self.fit_for_warm(sandbox_id).await? else { return Ok(false) };
         let key = self.warm_key(&sb, &template, sb.claude_session_id.as_deref(), None, None, false);
         let run_id = new_id();
@@ -119,7 +119,7 @@ impl RunManager {
             stdin: Some(stdin_rx),
             max_line_bytes: self.limits.max_output_line_bytes,
             nice: self.limits.background_nice as i32,
-            first_input_within_secs: Some(limits.warm_idle_secs),
+            conversation: true,
         };
         let handle = match self.backend.exec(&ext.as_str().into(), req).await {
             Ok(h) => h,

@@ -50,15 +50,7 @@ pub fn valid_path(path: &str) -> bool {
 }
 
 fn request(argv: Vec<String>, stdin: Option<mpsc::Receiver<Vec<u8>>>, max_line: usize) -> ExecRequest {
-    ExecRequest {
-        argv,
-        env: vec![],
-        secret_env: vec![],
-        stdin,
-        max_line_bytes: max_line,
-        nice: 0,
-        first_input_within_secs: None,
-    }
+    ExecRequest { argv, env: vec![], secret_env: vec![], stdin, max_line_bytes: max_line, nice: 0, conversation: false }
 }
 
 /// Reads session `id`'s transcript out of the sandbox; None when it has none or it is

@@ -71,7 +71,7 @@ pub async fn git(backend: &dyn Backend, id: &ExternalId, args: &[&str], limits: 
         stdin: None,
         max_line_bytes: max.clamp(1, 64 * 1024),
         nice: GIT_NICE,
-        first_input_within_secs: None,
+        conversation: false,
     };
     let mut handle = backend.exec(id, req).await?;
     let mut out = Output::default();
