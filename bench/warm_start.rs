@@ -115,9 +115,10 @@ fn direct(upstream: &str, home: &std::path::Path) -> anyhow::Result<Duration> {
 }
 
 /// The CLI started directly in stream-json input mode and left waiting (as a warm
-/// process is): from writing the message on its stdin to the first text delta — the floor
-/// of any warm start.
-fn direct_warm(upstream: &str, home: &std::path::Path) -> anyhow::Result<Duration> {
+/// process is): from writing a message on its stdin to the first text delta — the floor
+/// of any warm start — and, when `used`, after it answered a first message (as a kept
+/// process is), for the second: the floor of a kept start.
+fn direct_warm(upstream: &str, home: &std::path::Path, used: bool) -> anyhow::Result<Duration> {
     use std::io::Write;
     let mut child = Command::new(cli())
         .args(["-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages"])
@@ -131,16 +132,27 @@ fn direct_warm(upstream: &str, home: &std::path::Path) -> anyhow::Result<Duratio
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;
-    std::thread::sleep(Duration::from_millis(1500));
     let mut stdin = child.stdin.take();
     let msg = json!({"type": "user", "message": {"role": "user", "content": "Say hi."}, "parent_tool_use_id": null, "session_id": ""});
+    let out = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let mut lines = BufReader::new(out).lines();
+    if used {
+        if let Some(w) = stdin.as_mut() {
+            writeln!(w, "{msg}")?;
+        }
+        for line in lines.by_ref() {
+            if line?.contains("\"type\":\"result\"") {
+                break;
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_millis(1500));
     let t = Instant::now();
     if let Some(w) = stdin.as_mut() {
         writeln!(w, "{msg}")?;
     }
-    let out = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
     let mut first = None;
-    for line in BufReader::new(out).lines() {
+    for line in lines {
         let line = line?;
         if first.is_none() && line.contains("\"text_delta\"") {
             first = Some(t.elapsed());
@@ -166,7 +178,7 @@ async fn main() -> anyhow::Result<()> {
         server("cold", false, false, &upstream).await?,
     ];
     let home = tempfile::tempdir()?;
-    let (mut directs, mut waiting) = (Vec::new(), Vec::new());
+    let (mut directs, mut waiting, mut used) = (Vec::new(), Vec::new(), Vec::new());
     // Warm-up: each sandbox's first two messages (its session starts, cold; the second
     // runs on a fresh warm process and leaves it kept; not counted).
     for s in servers.iter_mut() {
@@ -187,7 +199,9 @@ async fn main() -> anyhow::Result<()> {
         let h = home.path().to_path_buf();
         directs.push(tokio::task::spawn_blocking(move || direct(&up, &h)).await??);
         let (up, h) = (upstream.clone(), home.path().to_path_buf());
-        waiting.push(tokio::task::spawn_blocking(move || direct_warm(&up, &h)).await??);
+        waiting.push(tokio::task::spawn_blocking(move || direct_warm(&up, &h, false)).await??);
+        let (up, h) = (upstream.clone(), home.path().to_path_buf());
+        used.push(tokio::task::spawn_blocking(move || direct_warm(&up, &h, true)).await??);
         tokio::time::sleep(PAUSE).await;
     }
     println!(
@@ -197,10 +211,21 @@ async fn main() -> anyhow::Result<()> {
     println!("{:<26} p50 {d50:>7.1} p90 {d90:>7.1}", "CLI started directly");
     let (w50, w90) = (p(&mut waiting, 0.5), p(&mut waiting, 0.9));
     println!("{:<26} p50 {w50:>7.1} p90 {w90:>7.1}   (message to a waiting CLI)", "CLI waiting, directly");
+    let (u50, u90) = (p(&mut used, 0.5), p(&mut used, 0.9));
+    println!("{:<26} p50 {u50:>7.1} p90 {u90:>7.1}   (second message to a CLI)", "CLI used, directly");
     for s in servers.iter_mut() {
         let (m50, m90) = (p(&mut s.first_text, 0.5), p(&mut s.first_text, 0.9));
         let name = format!("sandboxql, {}", s.name);
-        println!("{name:<26} p50 {m50:>7.1} p90 {m90:>7.1}   vs direct: {:>+7.1} ms ({:.2}×)", m50 - d50, m50 / d50);
+        let floor = match s.name {
+            "warm, kept" => format!("   vs a used CLI: {:>+6.1} ms", m50 - u50),
+            "warm, fresh" => format!("   vs a waiting CLI: {:>+6.1} ms", m50 - w50),
+            _ => String::new(),
+        };
+        println!(
+            "{name:<26} p50 {m50:>7.1} p90 {m90:>7.1}   vs direct: {:>+7.1} ms ({:.2}×){floor}",
+            m50 - d50,
+            m50 / d50
+        );
     }
     Ok(())
 }
