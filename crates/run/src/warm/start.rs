@@ -76,7 +76,8 @@ impl RunManager {
     }
 
     /// The sandbox, its backend id and template when it may have a Claude waiting: warm
-    /// starts on, none waiting here yet, RUNNING, not being deleted, no run active.
+    /// starts on, none waiting here yet, RUNNING, not being deleted, rewound or moved, no
+    /// run active.
     pub(super) async fn fit_for_warm(
         &self,
         sandbox_id: Uuid,
@@ -90,6 +91,11 @@ impl RunManager {
         else {
             return Ok(None);
         };
+        // A rewind or a move replaces the workspace under it: none until it is done.
+        let replacing = matches!(sb.lease_kind.as_deref(), Some("rewind" | "move"));
+        if replacing && sb.lease_until.is_some_and(|until| until > now()) {
+            return Ok(None);
+        }
         let active = agent_run::Entity::find()
             .filter(agent_run::Column::SandboxId.eq(sandbox_id))
             .filter(agent_run::Column::Status.eq(RunStatus::Running))
