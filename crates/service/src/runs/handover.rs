@@ -99,7 +99,7 @@ impl Runs {
         input: &StartRun,
     ) -> AppResult<Option<agent_run::Model>> {
         let Some(remote) = &self.handover else { return Ok(None) };
-        if self.manager.warm.has(sb.id) {
+        if !self.limits.warm.warm_starts || self.manager.warm.has(sb.id) {
             return Ok(None);
         }
         let Some(url) = self.warm_elsewhere(sb.id).await? else { return Ok(None) };
