@@ -130,12 +130,10 @@ impl Talk {
     }
 
     /// The run is done with Claude: its input closes (Claude finishes and exits), or is
-    /// kept for the next run when Claude is between turns.
+    /// kept for the next run when Claude is between turns after one that ended well.
     fn end_input(&mut self) {
         let stdin = self.stdin.take();
-        if self.keep_process && self.last_ok && !self.conv.busy() {
-            self.parked = stdin;
-        }
+        self.parked = stdin.filter(|_| self.keep_process && self.last_ok && !self.conv.busy());
     }
 
     /// Whether the run is over and Claude waits, its input kept for the next run.
@@ -296,3 +294,6 @@ impl Talk {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
