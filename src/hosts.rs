@@ -26,6 +26,10 @@ pub struct Internal {
     pub router: axum::Router,
     /// Where runs handed to this instance start, set once the services exist.
     pub runs: sandboxql_api::internal::HandedRuns,
+    /// Its address, as other instances reach it.
+    pub url: String,
+    /// The client side, to hand runs to other instances.
+    pub remote: Remote,
 }
 
 /// This host's id: `--host-id`, or the one kept in `{data_dir}/host-id` (made at first
@@ -46,38 +50,41 @@ pub fn host_id(config: &Config) -> anyhow::Result<String> {
     Ok(id)
 }
 
-/// For the local backend: the routed backend in front of `local`, the internal channel
-/// when `--internal-listen` is set, and this instance registered on its host. Other
-/// backends (Modal) are reached from any instance and come back as they are.
+/// The internal channel when `--internal-listen` is set (any backend: runs are handed
+/// over it to the instance holding a warm Claude) and, for the local backend, the routed
+/// backend in front of `local` with this instance registered on its host. Other backends
+/// (Modal) are reached from any instance and come back as they are.
 pub async fn wire(
     config: &Config,
     db: &sea_orm::DatabaseConnection,
     local: Arc<dyn Backend>,
     templates: Arc<Templates>,
     instance: &str,
-) -> anyhow::Result<(Arc<dyn Backend>, Option<Internal>, Option<(Directory, Remote)>)> {
-    if config.backend != BackendKind::Local {
-        return Ok((local, None, None));
-    }
-    let me = host_id(config)?;
-    let directory = Directory::new(db.clone(), &me);
+) -> anyhow::Result<(Arc<dyn Backend>, Option<Internal>, Option<Directory>)> {
     let secret = config.hosts.internal_secret.clone();
     let internal = match config.hosts.internal_listen {
         Some(addr) => {
             let secret = secret.clone().context("--internal-listen needs --internal-secret")?;
-            let state = sandboxql_api::internal::InternalState::new(local.clone(), templates, secret)?;
+            let state = sandboxql_api::internal::InternalState::new(local.clone(), templates, secret.clone())?;
             let listener =
                 TcpListener::bind(addr).await.with_context(|| format!("binding the internal listener {addr}"))?;
+            let url = match &config.hosts.internal_url {
+                Some(url) => url.trim_end_matches('/').to_string(),
+                None => format!("http://{}", listener.local_addr()?),
+            };
             let runs = state.runs.clone();
-            Some(Internal { listener, router: sandboxql_api::internal::router(state), runs })
+            let remote =
+                Remote::new(secret, config.limits.io.internal_max_line_bytes).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            Some(Internal { listener, router: sandboxql_api::internal::router(state), runs, url, remote })
         }
         None => None,
     };
-    let url = match (&internal, &config.hosts.internal_url) {
-        (_, Some(url)) if internal.is_some() => Some(url.trim_end_matches('/').to_string()),
-        (Some(i), _) => Some(format!("http://{}", i.listener.local_addr()?)),
-        (None, _) => None,
-    };
+    if config.backend != BackendKind::Local {
+        return Ok((local, internal, None));
+    }
+    let me = host_id(config)?;
+    let directory = Directory::new(db.clone(), &me);
+    let url = internal.as_ref().map(|i| i.url.clone());
     let term = Term::of(&config.limits);
     directory
         .register(instance, url.clone(), term.length, term.every)
@@ -87,8 +94,8 @@ pub async fn wire(
     tokio::spawn(drop_moved_away(config.store.data_dir.join("sandboxes"), db.clone(), local.clone(), me.clone()));
     let remote = Remote::new(secret.unwrap_or_else(|| Secret(String::new())), config.limits.io.internal_max_line_bytes)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let routed: Arc<dyn Backend> = Arc::new(RoutedBackend::new(local, Arc::new(directory.clone()), remote.clone()));
-    Ok((routed, internal, Some((directory, remote))))
+    let routed: Arc<dyn Backend> = Arc::new(RoutedBackend::new(local, Arc::new(directory.clone()), remote));
+    Ok((routed, internal, Some(directory)))
 }
 
 /// Removes the workspaces this host still holds of sandboxes that moved to another host

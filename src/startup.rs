@@ -91,10 +91,12 @@ impl Application {
         let preview_addr = previews.listener.local_addr()?;
         let sealer = crate::service::credentials::sealing::Sealer::from_config(&config.broker)?.map(Arc::new);
         let mut services = Services::new(db, limits, backend, blobs, runs, prices, previews.urls).with_sealer(sealer);
-        if let Some((directory, remote)) = directory {
-            services = services.with_hosts(directory, remote);
+        if let Some(directory) = directory {
+            services = services.with_hosts(directory);
         }
         if let Some(internal) = &internal {
+            services = services.with_handover(internal.remote.clone());
+            let _ = services.runs.manager.internal_url.set(internal.url.clone());
             internal.runs.serve(services.runs.clone());
         }
         services.lifecycle.recover(true).await.map_err(|e| anyhow::anyhow!("recovering interrupted work: {e:?}"))?;

@@ -19,6 +19,7 @@ mod m20261203_000013_checkpoints;
 mod m20261203_000014_storage_policy;
 mod m20261204_000015_account_erasures;
 mod m20261204_000016_hosts;
+mod m20261204_000017_warm_holders;
 
 /// All migrations in the order they apply.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_storage_policy::Migration),
             Box::new(m20261204_000015_account_erasures::Migration),
             Box::new(m20261204_000016_hosts::Migration),
+            Box::new(m20261204_000017_warm_holders::Migration),
         ]
     }
 }

@@ -349,7 +349,7 @@ fn calls_on(host: &Host, sb: &str) -> Vec<Value> {
     std::fs::read_to_string(file).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
-async fn runner_of(db_url: &str, run: &str) -> String {
+pub(crate) async fn runner_of(db_url: &str, run: &str) -> String {
     use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
     let pg = Database::connect(db_url).await.unwrap();
     let sql = "SELECT runner_id FROM agent_runs WHERE id = $1::uuid";
@@ -357,7 +357,7 @@ async fn runner_of(db_url: &str, run: &str) -> String {
     row.unwrap().unwrap().try_get("", "runner_id").unwrap()
 }
 
-async fn warm_holder(db_url: &str, sb: &str) -> Option<String> {
+pub(crate) async fn warm_holder(db_url: &str, sb: &str) -> Option<String> {
     use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
     let pg = Database::connect(db_url).await.unwrap();
     let sql = "SELECT instance_id FROM warm_claudes WHERE sandbox_id = $1::uuid";

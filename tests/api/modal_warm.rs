@@ -118,3 +118,62 @@ async fn a_kept_claude_on_modal_ends_by_itself_when_its_server_is_killed() {
     let ended = || kept.exit.lock().unwrap().is_some();
     assert!(crate::helpers::process::eventually(40, ended).await, "the kept claude ended without its server");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_modal_a_run_asked_of_another_instance_goes_to_the_warm_exec_where_it_waits() {
+    use crate::{
+        helpers::{
+            db,
+            fake_modal::{TOKEN_ID, TOKEN_SECRET},
+            process::serve,
+            remote::{create, start, wait_done},
+        },
+        hosts::{runner_of, warm_holder},
+        modal_backend::{API_KEY, GATEWAY_URL},
+    };
+    let (fake, db_url) = (FakeModal::start().await, db::fresh_postgres().await);
+    let (url, ca) = (fake.url(), fake.ca.pem_path().display().to_string());
+    let claude = crate::helpers::standin_claude();
+    let node = |name: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let envs = [
+            ("DATABASE_URL", db_url.as_str()),
+            ("CLAUDE_BIN", claude.as_str()),
+            ("SANDBOXQL_INSTANCE_ID", name),
+            ("SANDBOXQL_INTERNAL_LISTEN", "127.0.0.1:0"),
+            ("SANDBOXQL_INTERNAL_SECRET", "an-internal-secret-of-at-least-32-bytes!"),
+            ("SANDBOXQL_BACKEND", "modal"),
+            ("MODAL_TOKEN_ID", TOKEN_ID),
+            ("MODAL_TOKEN_SECRET", TOKEN_SECRET),
+            ("MODAL_SERVER_URL", url.as_str()),
+            ("SANDBOXQL_MODAL_TUNNEL_CA", ca.as_str()),
+            ("SANDBOXQL_MODAL_RETRY_BASE_MS", "10"),
+            ("ANTHROPIC_API_KEY", API_KEY),
+            ("SANDBOXQL_GATEWAY_PUBLIC_URL", GATEWAY_URL),
+        ];
+        (serve(dir.path(), &[], &envs), dir)
+    };
+    let ((a, _da), (b, _db)) = (node("instance-a"), node("instance-b"));
+    let token = a.token.clone().or_else(|| b.token.clone()).unwrap();
+    let sb = create(&a.addr, &token).await;
+    let first = start(&a.addr, &token, &sb, "first").await;
+    assert_eq!(wait_done(&a.addr, &token, &first).await["status"], "SUCCEEDED");
+    let mut holder = None;
+    for _ in 0..100 {
+        holder = warm_holder(&db_url, &sb).await;
+        if holder.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(holder.as_deref(), Some("instance-a"), "A holds the warm exec");
+    let claudes = |fake: &FakeModal| {
+        fake.st().execs_requested.iter().filter(|e| e.command_args.iter().any(|a| a == "--input-format")).count()
+    };
+    let before = claudes(&fake);
+    let second = start(&b.addr, &token, &sb, "second").await;
+    let done = wait_done(&b.addr, &token, &second).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert_eq!(runner_of(&db_url, &second).await, "instance-a", "handed to the warm exec's instance");
+    assert_eq!(claudes(&fake), before, "no claude was started for it");
+}

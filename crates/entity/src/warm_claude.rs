@@ -19,6 +19,9 @@ pub struct Model {
     pub account_id: Uuid,
     /// The instance that started it.
     pub instance_id: String,
+    /// That instance's internal address, where another instance hands it the sandbox's
+    /// next run (None: it takes no handed runs).
+    pub holder_url: Option<String>,
     /// When the place lapses unless its instance renews it.
     pub until: DateTimeUtc,
     /// When reserved.

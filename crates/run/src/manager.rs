@@ -66,6 +66,9 @@ pub struct RunManager {
     pub warm: super::warm::Pool,
     /// What is done at each turn's end (checkpoints), once set.
     pub turn_hook: super::turns::SharedHook,
+    /// This instance's internal address, once it serves one: put on its warm places so
+    /// other instances hand it their runs.
+    pub internal_url: std::sync::OnceLock<String>,
 }
 
 impl RunManager {
@@ -94,6 +97,7 @@ impl RunManager {
             precancelled,
             warm,
             turn_hook: Default::default(),
+            internal_url: Default::default(),
         })
     }
 

@@ -176,12 +176,17 @@ impl Services {
         }
     }
 
-    /// These services placing local sandboxes on the hosts of `directory` (several hosts
-    /// of the local backend), and handing a run to the instance that holds its sandbox's
-    /// warm Claude over the internal channel (`remote`).
-    pub fn with_hosts(mut self, directory: hosts::Directory, remote: backend::remote::client::Remote) -> Self {
-        self.lifecycle.hosts = Some(directory.clone());
+    /// These services handing a run to the instance that holds its sandbox's warm Claude,
+    /// over the internal channel (`remote`).
+    pub fn with_handover(mut self, remote: backend::remote::client::Remote) -> Self {
         self.runs = self.runs.clone().with_handover(remote);
+        self
+    }
+
+    /// These services placing local sandboxes on the hosts of `directory` (several hosts
+    /// of the local backend).
+    pub fn with_hosts(mut self, directory: hosts::Directory) -> Self {
+        self.lifecycle.hosts = Some(directory.clone());
         self.erasure = erasure::Erasure::new(
             self.lifecycle.clone(),
             self.snapshots.blobs.clone(),

@@ -18,8 +18,9 @@ pub struct HostsConfig {
     #[arg(long, env = "SANDBOXQL_HOST_ID")]
     pub host_id: Option<String>,
     /// Address of the internal listener other instances forward work to (port 0 picks a
-    /// free one). None: no internal channel, and sandboxes on other hosts answer
-    /// `HOST_UNAVAILABLE`.
+    /// free one): workspace work for this host's sandboxes, and runs for the warm Claudes
+    /// this instance holds (any backend). None: no internal channel, sandboxes on other
+    /// hosts answer `HOST_UNAVAILABLE`, and runs asked elsewhere start cold there.
     #[arg(long, env = "SANDBOXQL_INTERNAL_LISTEN")]
     pub internal_listen: Option<SocketAddr>,
     /// URL other instances reach the internal listener at (default: `http://` and its

@@ -195,6 +195,7 @@ impl RunManager {
             sandbox_id: Set(sb.id),
             account_id: Set(sb.account_id),
             instance_id: Set(self.instance_id.clone()),
+            holder_url: Set(self.internal_url.get().cloned()),
             until: Set(until),
             created_at: Set(t),
             updated_at: Set(t),

@@ -1,7 +1,7 @@
 //! Handing a run to the instance whose warm Claude waits for its sandbox. A warm process
 //! lives in the instance that started it, but the next request for its sandbox may reach
-//! any instance; that one asks the holder (over the internal channel, found by the warm
-//! place's instance id) to start the run, so the warm start is not lost to routing. The
+//! any instance; that one asks the holder (over the internal channel, at the address on
+//! the warm place) to start the run, so the warm start is not lost to routing. The
 //! holder starts it as it would its own request — the run, its supervision and its
 //! events are the same wherever it was asked — and the asking instance answers with the
 //! run row. When the holder cannot be reached the run starts cold where it was asked.
@@ -19,7 +19,7 @@ use crate::{
     entity::{
         agent_run,
         enums::{Role, RunPermissionMode},
-        host_instance, now, warm_claude,
+        now, warm_claude,
     },
     error::{AppError, AppResult, reasons},
     sandboxes::{self, VisibleSandbox},
@@ -66,28 +66,15 @@ impl Runs {
         self
     }
 
-    /// The internal address of another live instance whose warm Claude waits for the
-    /// sandbox, if there is one.
+    /// The internal address of another instance whose warm Claude waits for the sandbox
+    /// (its place still renewed), if there is one.
     async fn warm_elsewhere(&self, sandbox_id: Uuid) -> AppResult<Option<String>> {
-        let t = now();
-        let Some(place) = warm_claude::Entity::find()
+        let place = warm_claude::Entity::find()
             .filter(warm_claude::Column::SandboxId.eq(sandbox_id))
-            .filter(warm_claude::Column::Until.gt(t))
-            .one(&self.db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        if place.instance_id == self.manager.instance_id {
-            return Ok(None);
-        }
-        let holder = host_instance::Entity::find()
-            .filter(host_instance::Column::InstanceId.eq(place.instance_id))
-            .filter(host_instance::Column::LeaseUntil.gt(t))
-            .filter(host_instance::Column::InternalUrl.is_not_null())
+            .filter(warm_claude::Column::Until.gt(now()))
             .one(&self.db)
             .await?;
-        Ok(holder.and_then(|h| h.internal_url))
+        Ok(place.filter(|p| p.instance_id != self.manager.instance_id).and_then(|p| p.holder_url))
     }
 
     /// Asks the instance holding the sandbox's warm Claude to start the run: the run, or
