@@ -128,7 +128,7 @@ async fn run_token_of(app: &TestApp, sb: &str) -> String {
 }
 
 /// POSTs a streamed Messages request to the gateway with `key`; returns status and body.
-async fn call_gateway(app: &TestApp, key: &str) -> (u16, String) {
+pub(crate) async fn call_gateway(app: &TestApp, key: &str) -> (u16, String) {
     let body = json!({"model": "m", "max_tokens": 8, "stream": true, "messages": [{"role": "user", "content": "hi"}]});
     let res = app
         .http

@@ -357,7 +357,18 @@ pub(crate) async fn runner_of(db_url: &str, run: &str) -> String {
     row.unwrap().unwrap().try_get("", "runner_id").unwrap()
 }
 
-pub(crate) async fn warm_holder(db_url: &str, sb: &str) -> Option<String> {
+/// The instance holding the sandbox's warm Claude, once one does (up to 10 s).
+pub(crate) async fn held_warm(db_url: &str, sb: &str) -> Option<String> {
+    for _ in 0..100 {
+        if let Some(holder) = warm_holder(db_url, sb).await {
+            return Some(holder);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    None
+}
+
+async fn warm_holder(db_url: &str, sb: &str) -> Option<String> {
     use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
     let pg = Database::connect(db_url).await.unwrap();
     let sql = "SELECT instance_id FROM warm_claudes WHERE sandbox_id = $1::uuid";
@@ -390,14 +401,7 @@ async fn a_run_asked_of_another_instance_goes_to_the_warm_claude_where_it_waits(
     // A run through instance A (its process on host B) leaves a warm Claude held by A.
     let first = start(&a_addr, &token, &sb, "hello").await;
     assert_eq!(wait_done(&a_addr, &token, &first).await["status"], "SUCCEEDED");
-    let mut holder = None;
-    for _ in 0..100 {
-        holder = warm_holder(&db_url, &sb).await;
-        if holder.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let holder = held_warm(&db_url, &sb).await;
     assert_eq!(holder.as_deref(), Some("instance-on-host-a"), "A holds the warm claude");
     let before = calls_on(&hb, &sb).len();
 
@@ -412,12 +416,7 @@ async fn a_run_asked_of_another_instance_goes_to_the_warm_claude_where_it_waits(
     assert!(after[before..].iter().all(|c| !c["argv"].to_string().contains("\"again\"")), "no cold start: {after:?}");
 
     // With its holder gone, a run asked of B starts there (cold), not lost.
-    for _ in 0..100 {
-        if warm_holder(&db_url, &sb).await.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    held_warm(&db_url, &sb).await;
     a.take().unwrap().kill9();
     let third = start(&b.addr, &token, &sb, "once more").await;
     assert_eq!(wait_done(&b.addr, &token, &third).await["status"], "SUCCEEDED");

@@ -65,27 +65,15 @@ async fn the_next_run_on_modal_takes_over_a_warm_exec() {
     assert_eq!(claudes(&fake), before, "the third run started no claude");
 }
 
-/// The Modal execs still running.
-fn running(fake: &FakeModal) -> Vec<std::sync::Arc<crate::helpers::fake_modal_exec::FakeExec>> {
-    let st = fake.st();
-    st.execs.values().filter(|e| e.exit.lock().unwrap().is_none()).cloned().collect()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_kept_claude_on_modal_ends_by_itself_when_its_server_is_killed() {
+/// The environment of a `sandboxql serve` on the fake Modal, plus `extra`.
+fn modal_server(fake: &FakeModal, dir: &std::path::Path, extra: &[(&str, &str)]) -> crate::helpers::process::Served {
     use crate::{
-        helpers::{
-            fake_modal::{TOKEN_ID, TOKEN_SECRET},
-            process::serve,
-            remote::{create, start, wait_done},
-        },
+        helpers::fake_modal::{TOKEN_ID, TOKEN_SECRET},
         modal_backend::{API_KEY, GATEWAY_URL},
     };
-    let fake = FakeModal::start().await;
-    let dir = tempfile::tempdir().unwrap();
     let (url, ca) = (fake.url(), fake.ca.pem_path().display().to_string());
     let claude = crate::helpers::standin_claude();
-    let envs = [
+    let mut envs = vec![
         ("CLAUDE_BIN", claude.as_str()),
         ("SANDBOXQL_BACKEND", "modal"),
         ("MODAL_TOKEN_ID", TOKEN_ID),
@@ -96,7 +84,22 @@ async fn a_kept_claude_on_modal_ends_by_itself_when_its_server_is_killed() {
         ("ANTHROPIC_API_KEY", API_KEY),
         ("SANDBOXQL_GATEWAY_PUBLIC_URL", GATEWAY_URL),
     ];
-    let served = serve(dir.path(), &[], &envs);
+    envs.extend_from_slice(extra);
+    crate::helpers::process::serve(dir, &[], &envs)
+}
+
+/// The Modal execs still running.
+fn running(fake: &FakeModal) -> Vec<std::sync::Arc<crate::helpers::fake_modal_exec::FakeExec>> {
+    let st = fake.st();
+    st.execs.values().filter(|e| e.exit.lock().unwrap().is_none()).cloned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_claude_on_modal_ends_by_itself_when_its_server_is_killed() {
+    use crate::helpers::remote::{create, start, wait_done};
+    let fake = FakeModal::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let served = modal_server(&fake, dir.path(), &[]);
     let token = served.token.clone().unwrap();
     let sb = create(&served.addr, &token).await;
     for prompt in ["first", "second"] {
@@ -124,48 +127,27 @@ async fn on_modal_a_run_asked_of_another_instance_goes_to_the_warm_exec_where_it
     use crate::{
         helpers::{
             db,
-            fake_modal::{TOKEN_ID, TOKEN_SECRET},
-            process::serve,
             remote::{create, start, wait_done},
         },
-        hosts::{runner_of, warm_holder},
-        modal_backend::{API_KEY, GATEWAY_URL},
+        hosts::{held_warm, runner_of},
     };
     let (fake, db_url) = (FakeModal::start().await, db::fresh_postgres().await);
-    let (url, ca) = (fake.url(), fake.ca.pem_path().display().to_string());
-    let claude = crate::helpers::standin_claude();
     let node = |name: &str| {
         let dir = tempfile::tempdir().unwrap();
-        let envs = [
+        let extra = [
             ("DATABASE_URL", db_url.as_str()),
-            ("CLAUDE_BIN", claude.as_str()),
             ("SANDBOXQL_INSTANCE_ID", name),
             ("SANDBOXQL_INTERNAL_LISTEN", "127.0.0.1:0"),
             ("SANDBOXQL_INTERNAL_SECRET", "an-internal-secret-of-at-least-32-bytes!"),
-            ("SANDBOXQL_BACKEND", "modal"),
-            ("MODAL_TOKEN_ID", TOKEN_ID),
-            ("MODAL_TOKEN_SECRET", TOKEN_SECRET),
-            ("MODAL_SERVER_URL", url.as_str()),
-            ("SANDBOXQL_MODAL_TUNNEL_CA", ca.as_str()),
-            ("SANDBOXQL_MODAL_RETRY_BASE_MS", "10"),
-            ("ANTHROPIC_API_KEY", API_KEY),
-            ("SANDBOXQL_GATEWAY_PUBLIC_URL", GATEWAY_URL),
         ];
-        (serve(dir.path(), &[], &envs), dir)
+        (modal_server(&fake, dir.path(), &extra), dir)
     };
     let ((a, _da), (b, _db)) = (node("instance-a"), node("instance-b"));
     let token = a.token.clone().or_else(|| b.token.clone()).unwrap();
     let sb = create(&a.addr, &token).await;
     let first = start(&a.addr, &token, &sb, "first").await;
     assert_eq!(wait_done(&a.addr, &token, &first).await["status"], "SUCCEEDED");
-    let mut holder = None;
-    for _ in 0..100 {
-        holder = warm_holder(&db_url, &sb).await;
-        if holder.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let holder = held_warm(&db_url, &sb).await;
     assert_eq!(holder.as_deref(), Some("instance-a"), "A holds the warm exec");
     let claudes = |fake: &FakeModal| {
         fake.st().execs_requested.iter().filter(|e| e.command_args.iter().any(|a| a == "--input-format")).count()

@@ -48,17 +48,7 @@ fn alive(token: &str) -> bool {
 
 /// The gateway's answer to a Messages request made with `key`.
 pub(crate) async fn gateway_status(app: &TestApp, key: &str) -> u16 {
-    let body = json!({"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]});
-    let res = app
-        .http
-        .post(format!("http://{}/v1/messages", app.gateway_addr))
-        .header("x-api-key", key)
-        .header("anthropic-version", "2023-06-01")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    res.status().as_u16()
+    crate::gateway::call_gateway(app, key).await.0
 }
 
 fn token_of(call: &Value) -> String {
